@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+import { readFile } from 'node:fs/promises';
+import { main } from './cli/main.js';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const color = (s: NodeJS.WriteStream): boolean => Boolean(s.isTTY) && !process.env.NO_COLOR;
+
+process.exitCode = await main(process.argv.slice(2), {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+  readStdin,
+  readFile: (p) => readFile(p, 'utf8'),
+  colorStdout: color(process.stdout),
+  colorStderr: color(process.stderr),
+});

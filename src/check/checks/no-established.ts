@@ -1,0 +1,15 @@
+import { diag } from '../../diagnostics/diagnostic.js';
+import { policyLoc, type Check } from '../check.js';
+import { dropsByDefault } from './walk.js';
+
+export const noEstablished: Check = {
+  code: 'no-established',
+  severity: 'warning',
+  docs: "A filter chain drops by default while `defaults.established: false` removed the ESTABLISHED,RELATED and loopback accepts: replies to this host's own connections and loopback traffic time out. Remove `established: false` unless you accept replies yourself.",
+  check: (input) => {
+    const d = input.policy.defaults;
+    if (d?.established !== false) return [];
+    const chains = (['input', 'forward', 'output'] as const).filter((k) => dropsByDefault(d, k));
+    return chains.length === 0 ? [] : [diag('no-established', policyLoc(input, ['defaults', 'established']), `${chains.join(', ')} drop by default but the established/loopback accepts are turned off: replies and loopback traffic will time out`)];
+  },
+};

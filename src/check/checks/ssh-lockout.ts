@@ -1,0 +1,18 @@
+import { diag } from '../../diagnostics/diagnostic.js';
+import { policyLoc, type Check } from '../check.js';
+import { dropsByDefault, rules } from './walk.js';
+
+const ACCEPTING = new Set(['accept', 'jump', 'return']);
+
+export const sshLockout: Check = {
+  code: 'ssh-lockout',
+  severity: 'warning',
+  docs: 'INPUT drops by default and no rule accepts tcp port 22: loading the rules over SSH locks you out. Add an inbound allow for port 22, ideally `from` an admin address set.',
+  check: (input) => {
+    if (!dropsByDefault(input.policy.defaults, 'input')) return [];
+    const allows22 = [...rules(input.ir)].some(({ table, chain, rule }) =>
+      table.name === 'filter' && chain.name === 'INPUT' && ACCEPTING.has(rule.target.kind) &&
+      rule.matches.some((m) => m.kind === 'dports' && m.proto === 'tcp' && m.ports.some((p) => p.lo <= 22 && 22 <= p.hi)));
+    return allows22 ? [] : [diag('ssh-lockout', policyLoc(input, ['defaults', 'input']), 'INPUT drops by default and nothing allows tcp port 22: loading this over SSH locks you out; add an inbound allow for port 22')];
+  },
+};

@@ -1,0 +1,45 @@
+/**
+ * The closed catalogue of diagnostic codes. Every code that any stage can report is listed here,
+ * once, with its severity and a one-line description; README's diagnostics table is generated from
+ * the same data by test/docs.test.ts so the two cannot drift.
+ */
+export const CODES = {
+  // load
+  'yaml-syntax': { severity: 'error', stage: 'load', doc: 'The file is not valid YAML.' },
+  'yaml-duplicate-key': { severity: 'error', stage: 'load', doc: 'A mapping repeats a key; YAML would silently keep one.' },
+  'io-read': { severity: 'error', stage: 'load', doc: 'The policy file could not be read.' },
+  // validate
+  'schema-unknown-key': { severity: 'error', stage: 'validate', doc: 'A key the policy language does not know (often a typo).' },
+  'schema-missing-key': { severity: 'error', stage: 'validate', doc: 'A required key is absent.' },
+  'schema-type': { severity: 'error', stage: 'validate', doc: 'A value has the wrong type or shape.' },
+  'schema-value': { severity: 'error', stage: 'validate', doc: 'A value is outside what the language accepts.' },
+  // normalize
+  'unknown-name': { severity: 'error', stage: 'normalize', doc: 'A reference to an address set or interface that is not declared.' },
+  'address-invalid': { severity: 'error', stage: 'normalize', doc: 'Not an IPv4/IPv6 address or CIDR (hostnames are not allowed: they resolve at load time).' },
+  'address-set-cycle': { severity: 'error', stage: 'normalize', doc: 'Address sets refer to each other in a loop.' },
+  'cidr-host-bits': { severity: 'warning', stage: 'normalize', doc: 'A CIDR has host bits set; iptables silently masks them.' },
+  'family-mismatch': { severity: 'error', stage: 'normalize', doc: 'An address of a family the rule is restricted to exclude, or a rule that matches in no family.' },
+  'port-invalid': { severity: 'error', stage: 'normalize', doc: 'A port outside 1-65535 or a reversed range.' },
+  'port-needs-proto': { severity: 'error', stage: 'normalize', doc: 'Ports given for a protocol without ports (only tcp, udp, sctp have them).' },
+  'icmp-type-invalid': { severity: 'error', stage: 'normalize', doc: 'An ICMP type name unknown for the family, or given without proto icmp.' },
+  'user-invalid': { severity: 'error', stage: 'normalize', doc: 'A user or group that is not a valid name, id or increasing id range.' },
+  'interface-hook': { severity: 'error', stage: 'normalize', doc: 'An interface where the kernel cannot see it (an input interface on locally generated traffic).' },
+  'unsafe-string': { severity: 'error', stage: 'normalize', doc: 'A free-text field with control characters, which could change the ruleset structure.' },
+  'string-too-long': { severity: 'error', stage: 'normalize', doc: 'A comment (255 bytes) or log prefix (29 bytes) that iptables would silently truncate.' },
+  'order-conflict': { severity: 'error', stage: 'normalize', doc: 'Allow-before-deny ordering would let an allow override a deny the author wrote earlier.' },
+  'interface-unknown': { severity: 'warning', stage: 'normalize', doc: 'An interface name not declared under `interfaces` although that map exists (likely a typo).' },
+  'redirect-duplicate': { severity: 'error', stage: 'normalize', doc: 'Two redirects claim the same port, protocol and interface.' },
+  // check (lint over the IR)
+  'line-too-long': { severity: 'error', stage: 'check', doc: 'An emitted rule line over 4096 bytes (iptables-restore splits lines past 10,239 bytes).' },
+  'arg-too-long': { severity: 'error', stage: 'check', doc: 'One argument over 1023 bytes or more than 254 arguments on a line.' },
+  'no-established': { severity: 'warning', stage: 'check', doc: 'A default drop with the established/loopback preamble turned off: replies and loopback time out.' },
+  'ssh-lockout': { severity: 'warning', stage: 'check', doc: 'INPUT drops by default and nothing allows tcp port 22.' },
+  'ipv6-ndp': { severity: 'warning', stage: 'check', doc: 'IPv6 INPUT drops by default with ICMPv6 essentials turned off: neighbour discovery fails.' },
+  // cli
+  'usage': { severity: 'error', stage: 'cli', doc: 'The command line is wrong.' },
+  'io-write': { severity: 'error', stage: 'cli', doc: 'An output file could not be written.' },
+  'internal': { severity: 'error', stage: 'cli', doc: 'A bug in ipfence; please report it with the policy.' },
+} as const satisfies Record<string, { severity: Severity; stage: string; doc: string }>;
+
+export type Severity = 'error' | 'warning';
+export type Code = keyof typeof CODES;

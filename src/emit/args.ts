@@ -1,0 +1,75 @@
+import { familyRecord } from '../ir/family.js';
+import { assertNever, type Family, type Match, type PortRange, type Rule, type Target } from '../ir/ir.js';
+import { quoteArg, quoted } from './quote.js';
+
+const portText = (r: PortRange, sep: string): string => (r.lo === r.hi ? String(r.lo) : `${r.lo}${sep}${r.hi}`);
+
+/** iptables-save's order: addresses, interfaces and protocol first, then match modules as written. */
+const RANK: Partial<Record<Match['kind'], number>> = { src: 0, dst: 1, in: 2, out: 3, proto: 4 };
+const rank = (m: Match): number => RANK[m.kind] ?? 5;
+
+export function matchArgs(m: Match, f: Family): string[] {
+  const rec = familyRecord(f);
+  switch (m.kind) {
+    case 'src':
+      return ['-s', m.cidr];
+    case 'dst':
+      return ['-d', m.cidr];
+    case 'in':
+      return ['-i', quoteArg(m.iface)];
+    case 'out':
+      return ['-o', quoteArg(m.iface)];
+    case 'proto':
+      return ['-p', m.proto === 'icmp' ? rec.icmpProto : m.proto];
+    case 'dports':
+      return m.ports.length === 1
+        ? ['-m', m.proto, '--dport', portText(m.ports[0]!, ':')]
+        : ['-m', 'multiport', '--dports', m.ports.map((p) => portText(p, ':')).join(',')];
+    case 'icmp-type':
+      return ['-m', rec.icmpModule, rec.icmpTypeOption, m.name];
+    case 'hop-limit':
+      return ['-m', rec.hopLimitMatch[0], rec.hopLimitMatch[1], String(m.eq)];
+    case 'ctstate':
+      return ['-m', 'conntrack', ...(m.negate ? ['!'] : []), '--ctstate', m.states.join(',')];
+    case 'ctorigdstport':
+      return ['-m', 'conntrack', '--ctorigdstport', portText(m.ports, ':')];
+    case 'owner':
+      return ['-m', 'owner', m.by === 'uid' ? '--uid-owner' : '--gid-owner', quoteArg(m.id)];
+    case 'limit':
+      return ['-m', 'limit', '--limit', m.rate, '--limit-burst', String(m.burst)];
+    case 'hashlimit':
+      return ['-m', 'hashlimit', '--hashlimit-above', m.above, '--hashlimit-burst', String(m.burst), ...(m.perSource ? ['--hashlimit-mode', 'srcip'] : []), '--hashlimit-name', m.name];
+    default:
+      return assertNever(m);
+  }
+}
+
+export function targetArgs(t: Target, f: Family): string[] {
+  const rec = familyRecord(f);
+  switch (t.kind) {
+    case 'accept':
+      return ['-j', 'ACCEPT'];
+    case 'drop':
+      return ['-j', 'DROP'];
+    case 'reject':
+      return ['-j', 'REJECT', '--reject-with', rec.rejectWith[t.with]];
+    case 'return':
+      return ['-j', 'RETURN'];
+    case 'jump':
+      return ['-j', quoteArg(t.chain)];
+    case 'log':
+      return ['-j', 'LOG', '--log-prefix', quoted(t.prefix)];
+    case 'redirect':
+      return ['-j', 'REDIRECT', '--to-ports', String(t.toPort)];
+    case 'mark':
+      return ['-j', 'MARK', '--set-mark', String(t.mark)];
+    default:
+      return assertNever(t);
+  }
+}
+
+/** Every argument of one rule line after `-A CHAIN`, already quoted. */
+export function ruleArgs(r: Rule, f: Family): string[] {
+  const ordered = r.matches.map((m, i) => ({ m, i })).sort((a, b) => rank(a.m) - rank(b.m) || a.i - b.i);
+  return [...ordered.flatMap(({ m }) => matchArgs(m, f)), '-m', 'comment', '--comment', quoted(r.origin.label), ...targetArgs(r.target, f)];
+}

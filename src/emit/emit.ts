@@ -1,0 +1,65 @@
+import Handlebars from 'handlebars';
+import { createHash } from 'node:crypto';
+import { familyRecord } from '../ir/family.js';
+import type { IR, Ruleset } from '../ir/ir.js';
+import { readPackageFile, VERSION } from '../package-root.js';
+import { ruleArgs } from './args.js';
+
+export interface SourceInfo {
+  /** The policy's display name (base name of the file, or --stdin-filename). */
+  readonly name: string;
+  readonly text: string;
+}
+
+export interface Artifact {
+  readonly file: string;
+  readonly content: string;
+  readonly executable: boolean;
+}
+
+type Template = (ctx: object) => string;
+const cache = new Map<string, Template>();
+
+function template(name: string): Template {
+  let t = cache.get(name);
+  if (!t) {
+    // noEscape: the data is iptables arguments, already quoted by the emitter, not HTML.
+    t = Handlebars.compile(readPackageFile('templates', name), { noEscape: true, strict: true });
+    cache.set(name, t);
+  }
+  return t;
+}
+
+/** One rule line's arguments (after `-A CHAIN`), as the restore file will carry them. */
+export function rulesetView(rs: Ruleset) {
+  return {
+    tables: rs.tables.map((t) => ({
+      name: t.name,
+      chains: t.chains.map((c) => ({ name: c.name, policy: c.policy ?? '-' })),
+      lines: t.chains.flatMap((c) => c.rules.map((r) => ({ chain: c.name, args: ruleArgs(r, rs.family).join(' '), rule: r }))),
+    })),
+  };
+}
+
+export function emit(ir: IR, source: SourceInfo): Artifact[] {
+  const header = { version: VERSION, source: source.name, hash: createHash('sha256').update(source.text).digest('hex') };
+  const out: Artifact[] = ir.rulesets.map((rs) => {
+    const rec = familyRecord(rs.family);
+    return {
+      file: rec.outputFile,
+      content: template('restore.hbs')({ ...header, label: rec.label, restoreCommand: rec.restoreCommand, outputFile: rec.outputFile, ...rulesetView(rs) }),
+      executable: false,
+    };
+  });
+  if (ir.routes.length > 0) {
+    const routes = ir.routes.map((r) => ({
+      comment: r.origin.label,
+      ipCommand: familyRecord(r.family).ipCommand,
+      mark: r.mark,
+      table: r.table,
+      route: [r.via ? `via ${r.via}` : '', r.dev ? `dev ${r.dev}` : ''].filter(Boolean).join(' '),
+    }));
+    out.push({ file: 'routing.sh', content: template('routing.sh.hbs')({ ...header, routes }), executable: true });
+  }
+  return out;
+}

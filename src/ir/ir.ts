@@ -1,0 +1,110 @@
+import type { Location } from '../diagnostics/diagnostic.js';
+import type { Path } from '../load/source.js';
+
+export type Family = 'ipv4' | 'ipv6';
+export type TableName = 'filter' | 'nat' | 'mangle';
+export type L4 = 'tcp' | 'udp' | 'sctp';
+export type Proto = L4 | 'icmp';
+export type CtState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'DNAT';
+
+/** Where a rule came from: the policy construct, for diagnostics and for the rule's comment. */
+export interface Origin {
+  readonly path: Path;
+  readonly loc: Location;
+  /** The text of the rule's `-m comment`: the policy rule's name or YAML path, plus a role suffix. */
+  readonly label: string;
+}
+
+/** An inclusive port range; a single port has lo === hi. */
+export interface PortRange {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+export type Match =
+  | { readonly kind: 'src'; readonly cidr: string }
+  | { readonly kind: 'dst'; readonly cidr: string }
+  | { readonly kind: 'in'; readonly iface: string }
+  | { readonly kind: 'out'; readonly iface: string }
+  | { readonly kind: 'proto'; readonly proto: Proto }
+  | { readonly kind: 'dports'; readonly proto: L4; readonly ports: readonly PortRange[] }
+  | { readonly kind: 'icmp-type'; readonly name: string }
+  | { readonly kind: 'hop-limit'; readonly eq: number }
+  | { readonly kind: 'ctstate'; readonly states: readonly CtState[]; readonly negate: boolean }
+  | { readonly kind: 'ctorigdstport'; readonly ports: PortRange }
+  | { readonly kind: 'owner'; readonly by: 'uid' | 'gid'; readonly id: string }
+  | { readonly kind: 'limit'; readonly rate: string; readonly burst: number }
+  | { readonly kind: 'hashlimit'; readonly above: string; readonly burst: number; readonly perSource: boolean; readonly name: string };
+
+export type RejectWith = 'tcp-reset' | 'port-unreachable';
+
+export type Target =
+  | { readonly kind: 'accept' }
+  | { readonly kind: 'drop' }
+  | { readonly kind: 'reject'; readonly with: RejectWith }
+  | { readonly kind: 'return' }
+  | { readonly kind: 'jump'; readonly chain: string }
+  | { readonly kind: 'log'; readonly prefix: string }
+  | { readonly kind: 'redirect'; readonly toPort: number }
+  | { readonly kind: 'mark'; readonly mark: number };
+
+export interface Rule {
+  readonly kind: 'rule';
+  readonly matches: readonly Match[];
+  readonly target: Target;
+  readonly origin: Origin;
+}
+
+export type ChainPolicy = 'ACCEPT' | 'DROP';
+
+export interface Chain {
+  readonly kind: 'chain';
+  readonly name: string;
+  /** Built-in chains have a policy; user chains have none ('-' in the file). */
+  readonly policy: ChainPolicy | null;
+  readonly rules: readonly Rule[];
+}
+
+export interface Table {
+  readonly kind: 'table';
+  readonly name: TableName;
+  readonly chains: readonly Chain[];
+}
+
+export interface Ruleset {
+  readonly kind: 'ruleset';
+  readonly family: Family;
+  readonly tables: readonly Table[];
+}
+
+/** `ip rule` / `ip route` lines for policy routing, which a restore file cannot carry. */
+export interface RouteEntry {
+  readonly kind: 'route';
+  readonly family: Family;
+  readonly mark: number;
+  readonly table: number;
+  readonly via?: string;
+  readonly dev?: string;
+  readonly origin: Origin;
+}
+
+export interface IR {
+  readonly kind: 'ir';
+  readonly rulesets: readonly Ruleset[];
+  readonly routes: readonly RouteEntry[];
+}
+
+export const rule = (matches: readonly Match[], target: Target, origin: Origin): Rule => ({ kind: 'rule', matches, target, origin });
+export const chain = (name: string, policy: ChainPolicy | null, rules: readonly Rule[]): Chain => ({ kind: 'chain', name, policy, rules });
+export const table = (name: TableName, chains: readonly Chain[]): Table => ({ kind: 'table', name, chains });
+export const ruleset = (family: Family, tables: readonly Table[]): Ruleset => ({ kind: 'ruleset', family, tables });
+
+export const accept: Target = { kind: 'accept' };
+export const drop: Target = { kind: 'drop' };
+export const ret: Target = { kind: 'return' };
+export const reject = (withType: RejectWith): Target => ({ kind: 'reject', with: withType });
+export const jump = (chainName: string): Target => ({ kind: 'jump', chain: chainName });
+
+export function assertNever(x: never): never {
+  throw new Error(`unexpected IR node: ${JSON.stringify(x)}`);
+}

@@ -1,0 +1,71 @@
+import ipaddr from 'ipaddr.js';
+import type { Family } from '../ir/ir.js';
+import type { Interval } from './intervals.js';
+
+/** A parsed, masked CIDR. `text` is what the restore file gets (the network, never host bits). */
+export interface Cidr {
+  readonly family: Family;
+  readonly text: string;
+  readonly prefix: number;
+  readonly interval: Interval;
+  /** True when the written address had host bits set (10.0.0.1/24), which iptables masks silently. */
+  readonly hostBits: boolean;
+}
+
+const BITS: Record<Family, number> = { ipv4: 32, ipv6: 128 };
+
+export type ParseAddress = { ok: true; cidr: Cidr } | { ok: false; reason: string };
+
+/**
+ * Only literal addresses: iptables would resolve a hostname by DNS when the file is loaded, so the
+ * ruleset would depend on the resolver at boot. IPv4 must be dotted quad (ipaddr.js alone also
+ * accepts forms like 0x0a.1 that iptables reads differently).
+ */
+export function parseAddress(text: string): ParseAddress {
+  const slash = text.indexOf('/');
+  const addrText = slash === -1 ? text : text.slice(0, slash);
+  const prefixText = slash === -1 ? undefined : text.slice(slash + 1);
+  let family: Family;
+  let bytes: number[];
+  if (ipaddr.IPv4.isValidFourPartDecimal(addrText)) {
+    family = 'ipv4';
+    bytes = ipaddr.IPv4.parse(addrText).toByteArray();
+  } else if (ipaddr.IPv6.isValid(addrText) && !addrText.includes('%')) {
+    family = 'ipv6';
+    bytes = ipaddr.IPv6.parse(addrText).toByteArray();
+  } else {
+    const why = /^[A-Za-z0-9.-]+$/.test(addrText) && /[A-Za-z]/.test(addrText) && !addrText.includes(':')
+      ? 'hostnames are not allowed (iptables would resolve them by DNS at load time); write the address, or name an `addresses` set'
+      : 'write an IPv4 address (192.0.2.1), an IPv6 address (2001:db8::1) or a CIDR (192.0.2.0/24)';
+    return { ok: false, reason: `'${text}' is not an address or CIDR: ${why}` };
+  }
+  const bits = BITS[family];
+  let prefix = bits;
+  if (prefixText !== undefined) {
+    if (!/^[0-9]{1,3}$/.test(prefixText) || Number(prefixText) > bits) {
+      return { ok: false, reason: `'${text}' has an invalid prefix length: an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} prefix is 0 to ${bits}` };
+    }
+    prefix = Number(prefixText);
+  }
+  let value = 0n;
+  for (const b of bytes) value = (value << 8n) | BigInt(b);
+  const hostMask = (1n << BigInt(bits - prefix)) - 1n;
+  const network = value & ~hostMask;
+  const net = family === 'ipv4' ? ipaddr.fromByteArray(toBytes(network, 4)) : ipaddr.fromByteArray(toBytes(network, 16));
+  return {
+    ok: true,
+    cidr: { family, prefix, text: `${net.toString()}/${prefix}`, interval: [network, network | hostMask], hostBits: network !== value },
+  };
+}
+
+function toBytes(v: bigint, n: number): number[] {
+  const out: number[] = new Array<number>(n);
+  for (let i = n - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+/** A /0 matches the whole family, so the emitted rule needs no -s/-d at all. */
+export const isWholeFamily = (c: Cidr): boolean => c.prefix === 0;

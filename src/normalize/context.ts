@@ -1,0 +1,174 @@
+import type { Code } from '../diagnostics/codes.js';
+import { diag, type Diagnostic, type Location, type Related } from '../diagnostics/diagnostic.js';
+import type { Family, L4, Origin, PortRange, Proto } from '../ir/ir.js';
+import type { Path, SourceMap } from '../load/source.js';
+import type { Addrs, Policy, Ports } from '../policy.js';
+import { didYouMean } from '../validate/suggest.js';
+import { describe } from '../validate/validate.js';
+import { parseAddress, type Cidr } from './addresses.js';
+import { normalizePorts, parsePort } from './ports.js';
+
+const L4_PROTOS: readonly string[] = ['tcp', 'udp', 'sctp'];
+const CONTROL = /[\u0000-\u001f\u007f]/;
+export const COMMENT_MAX_BYTES = 255;
+export const LOG_PREFIX_MAX_BYTES = 29;
+/** Kernel interface names: at most 15 bytes; iptables adds a trailing + for prefix matches. */
+const IFACE = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,14}$|^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,13}\+$/;
+
+/** Shared state of one normalize run: the policy, its resolved names, and collected diagnostics. */
+export class Context {
+  readonly diagnostics: Diagnostic[] = [];
+  private readonly setCache = new Map<string, readonly Cidr[] | null>();
+  private readonly resolving = new Set<string>();
+
+  constructor(
+    readonly policy: Policy,
+    readonly source: SourceMap,
+  ) {}
+
+  loc(path: Path, which: 'value' | 'key' = 'value'): Location {
+    return this.source.at(path, which);
+  }
+
+  report(code: Code, path: Path, message: string, related?: readonly Related[]): void {
+    this.diagnostics.push(diag(code, this.loc(path), message, related));
+  }
+
+  related(path: Path, message: string): Related {
+    return { ...this.loc(path), message };
+  }
+
+  /** The comment a rule carries: its name, or its YAML path when unnamed, plus a role. */
+  origin(path: Path, name: string | undefined, role?: string): Origin {
+    const base = name ?? describe(path).slice(1, -1);
+    const label = role ? `${base} (${role})` : base;
+    return { path, loc: this.loc(path), label };
+  }
+
+  /** Free text that reaches the restore file: no control characters, within iptables' byte limits. */
+  text(value: string, path: Path, what: string, maxBytes: number): boolean {
+    if (CONTROL.test(value)) {
+      this.report('unsafe-string', path, `${what} contains a control character (newline, tab, ...), which could inject rules into the restore file; remove it`);
+      return false;
+    }
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > maxBytes) {
+      this.report('string-too-long', path, `${what} is ${bytes} bytes; iptables keeps only ${maxBytes} and would silently cut the rest; shorten it`);
+      return false;
+    }
+    return true;
+  }
+
+  addrs(spec: Addrs | undefined, path: Path): readonly Cidr[] | null | undefined {
+    if (spec === undefined) return null;
+    const items = typeof spec === 'string' ? [spec] : spec;
+    const out: Cidr[] = [];
+    let ok = true;
+    items.forEach((item, i) => {
+      const itemPath = typeof spec === 'string' ? path : [...path, i];
+      const got = this.addrItem(item, itemPath);
+      if (got === undefined) ok = false;
+      else out.push(...got);
+    });
+    if (!ok) return undefined;
+    return dedupe(out);
+  }
+
+  private addrItem(item: string, path: Path): readonly Cidr[] | undefined {
+    const sets = this.policy.addresses ?? {};
+    if (Object.prototype.hasOwnProperty.call(sets, item)) return this.resolveSet(item, path) ?? undefined;
+    const parsed = parseAddress(item);
+    if (parsed.ok) {
+      if (parsed.cidr.hostBits) {
+        this.report('cidr-host-bits', path, `'${item}' has host bits set; iptables would silently use ${parsed.cidr.text}; write that, or a /${parsed.cidr.family === 'ipv4' ? 32 : 128} for the single host`);
+      }
+      return [parsed.cidr];
+    }
+    const looksLikeName = /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(item) && !item.includes('.');
+    if (looksLikeName) {
+      const guess = didYouMean(item, Object.keys(sets));
+      this.report('unknown-name', path, `'${item}' is neither an address nor a set under \`addresses\`${guess ? ` (did you mean '${guess}'?)` : '; declare it under `addresses`'}`);
+    } else {
+      this.report('address-invalid', path, parsed.reason);
+    }
+    return undefined;
+  }
+
+  private resolveSet(name: string, usedAt: Path): readonly Cidr[] | null {
+    const cached = this.setCache.get(name);
+    if (cached !== undefined) return cached;
+    if (this.resolving.has(name)) {
+      this.report('address-set-cycle', ['addresses', name], `address set '${name}' includes itself (through ${[...this.resolving].join(' -> ')}); remove the loop`, [this.related(usedAt, 'used here')]);
+      return null;
+    }
+    this.resolving.add(name);
+    const spec = this.policy.addresses![name]!;
+    const got = this.addrs(spec, ['addresses', name]);
+    this.resolving.delete(name);
+    const value = got ?? null;
+    this.setCache.set(name, value);
+    return value;
+  }
+
+  iface(name: string | undefined, path: Path): string | null | undefined {
+    if (name === undefined) return null;
+    const aliases = this.policy.interfaces ?? {};
+    const real = Object.prototype.hasOwnProperty.call(aliases, name) ? aliases[name]! : name;
+    const realPath = real === name ? path : ['interfaces', name];
+    if (!IFACE.test(real)) {
+      this.report('schema-value', realPath, `'${real}' is not a valid interface name: at most 15 characters of letters, digits, '_', '.', '@', '-', optionally ending in '+' for a prefix match`);
+      return undefined;
+    }
+    if (real === name && Object.keys(aliases).length > 0 && !Object.values(aliases).includes(real)) {
+      const guess = didYouMean(name, Object.keys(aliases));
+      this.report('interface-unknown', path, `interface '${name}' is not declared under \`interfaces\`${guess ? ` (did you mean '${guess}'?)` : ''}; it is used as a kernel interface name as written`);
+    }
+    return real;
+  }
+
+  /** Protocols of a rule; `null` means any protocol. Ports without a protocol mean tcp. */
+  protos(spec: string | readonly string[] | undefined, hasPorts: boolean, path: Path): readonly Proto[] | null | undefined {
+    if (spec === undefined) return hasPorts ? ['tcp'] : null;
+    const list = typeof spec === 'string' ? [spec] : spec;
+    if (list.includes('all')) {
+      if (hasPorts) {
+        this.report('port-needs-proto', path, 'ports need a protocol that has ports: write proto: tcp, udp or sctp (or a list of them)');
+        return undefined;
+      }
+      return null;
+    }
+    if (hasPorts && list.some((p) => !L4_PROTOS.includes(p))) {
+      this.report('port-needs-proto', path, `ports need tcp, udp or sctp, but proto includes ${list.filter((p) => !L4_PROTOS.includes(p)).join(', ')}; put those in a separate rule`);
+      return undefined;
+    }
+    return list as readonly Proto[];
+  }
+
+  ports(spec: Ports | undefined, path: Path): readonly PortRange[] | null | undefined {
+    if (spec === undefined) return null;
+    const items = Array.isArray(spec) ? spec : [spec as number | string];
+    const out: PortRange[] = [];
+    let ok = true;
+    items.forEach((item, i) => {
+      const got = parsePort(item);
+      if (got.ok) out.push(got.range);
+      else {
+        this.report('port-invalid', Array.isArray(spec) ? [...path, i] : path, got.reason);
+        ok = false;
+      }
+    });
+    return ok ? normalizePorts(out) : undefined;
+  }
+}
+
+export function isL4(p: Proto): p is L4 {
+  return L4_PROTOS.includes(p);
+}
+
+function dedupe(cidrs: readonly Cidr[]): Cidr[] {
+  const seen = new Set<string>();
+  return cidrs.filter((c) => (seen.has(c.text) ? false : (seen.add(c.text), true)));
+}
+
+export const ofFamily = (cidrs: readonly Cidr[] | null, f: Family): readonly Cidr[] | null =>
+  cidrs === null ? null : cidrs.filter((c) => c.family === f);

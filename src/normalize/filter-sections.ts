@@ -1,0 +1,115 @@
+import { jump, ret, rule, type Family, type Match, type Rule } from '../ir/ir.js';
+import type { Path } from '../load/source.js';
+import type { Action, Addrs, FamilyChoice, LogSpec, Policy, Ports, Proto } from '../policy.js';
+import { ofFamily, type Context } from './context.js';
+import type { RulesetBuilder } from './builder.js';
+import { expand, selector, type Selector } from './selector.js';
+import { logRule, resolveAction, resolveLog, verdictRules, type ResolvedLog, type Verdict } from './verdict.js';
+
+/** The three filter sections differ only in this record: which chain, and what each key means. */
+interface SectionRecord {
+  readonly key: 'inbound' | 'outbound' | 'forward';
+  readonly chain: 'INPUT' | 'OUTPUT' | 'FORWARD';
+  readonly short: string;
+  readonly inKey: 'interface' | 'in' | null;
+  readonly outKey: 'interface' | 'out' | null;
+  /** `except` removes sources (inbound, forward) or destinations (outbound). */
+  readonly exceptOn: 'src' | 'dst';
+}
+
+export const SECTIONS: readonly SectionRecord[] = [
+  { key: 'inbound', chain: 'INPUT', short: 'in', inKey: 'interface', outKey: null, exceptOn: 'src' },
+  { key: 'outbound', chain: 'OUTPUT', short: 'out', inKey: null, outKey: 'interface', exceptOn: 'dst' },
+  { key: 'forward', chain: 'FORWARD', short: 'fwd', inKey: 'in', outKey: 'out', exceptOn: 'src' },
+];
+
+interface AnyFilterRule {
+  readonly name?: string;
+  readonly action?: Action;
+  readonly proto?: Proto;
+  readonly port?: Ports;
+  readonly 'icmp-type'?: string;
+  readonly from?: Addrs;
+  readonly to?: Addrs;
+  readonly except?: Addrs;
+  readonly family?: FamilyChoice;
+  readonly log?: LogSpec;
+  readonly others?: 'deny' | 'drop' | 'reject' | 'pass';
+  readonly interface?: string;
+  readonly in?: string;
+  readonly out?: string;
+}
+
+/** A compiled section entry, kept for the order check. */
+export interface SectionEntry {
+  readonly path: Path;
+  readonly label: string;
+  readonly sel: Selector;
+  readonly verdict: Verdict;
+}
+
+export function filterSection(ctx: Context, b: RulesetBuilder, rec: SectionRecord, asWritten: boolean): SectionEntry[] {
+  const rules = (ctx.policy as Policy)[rec.key] as readonly AnyFilterRule[] | undefined;
+  const entries: SectionEntry[] = [];
+  (rules ?? []).forEach((r, i) => {
+    const path: Path = [rec.key, i];
+    const entry = compileRule(ctx, b, rec, r, i, path, asWritten);
+    if (entry) entries.push(entry);
+  });
+  return entries;
+}
+
+function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: AnyFilterRule, i: number, path: Path, asWritten: boolean): SectionEntry | undefined {
+  const origin = ctx.origin(path, r.name);
+  if (r.name !== undefined && !ctx.text(origin.label, [...path, 'name'], 'the rule name (used as its iptables comment)', 255)) return undefined;
+  const ports = ctx.ports(r.port, [...path, 'port']);
+  const protos = ctx.protos(r.proto, r.port !== undefined, [...path, r.proto !== undefined ? 'proto' : 'port']);
+  const src = ctx.addrs(r.from, [...path, 'from']);
+  const dst = ctx.addrs(r.to, [...path, 'to']);
+  const except = ctx.addrs(r.except, [...path, 'except']);
+  const inIface = rec.inKey ? ctx.iface(r[rec.inKey], [...path, rec.inKey]) : null;
+  const outIface = rec.outKey ? ctx.iface(r[rec.outKey], [...path, rec.outKey]) : null;
+  const verdict = resolveAction(ctx, r.action, 'allow');
+  const log = resolveLog(ctx, r.log, [...path, 'log']);
+  if ([ports, protos, src, dst, except, inIface, outIface, log].includes(undefined)) return undefined;
+  if (r.others !== undefined && (rec.key !== 'inbound' || verdict !== 'accept' || r.from === undefined)) {
+    ctx.report('schema-value', [...path, 'others'], '`others` applies only to an inbound allow with `from` (an allowlist); remove it');
+    return undefined;
+  }
+  const parts = {
+    protos: protos!, ports: ports!, icmpType: r['icmp-type'], src: src!, dst: dst!, inIface: inIface!, outIface: outIface!,
+    srcExcept: rec.exceptOn === 'src' ? except! : null, dstExcept: rec.exceptOn === 'dst' ? except! : null,
+  };
+  const sel = selector(ctx, parts, r.family, { rule: path, src: [...path, 'from'], dst: [...path, 'to'] });
+  if (!sel) return undefined;
+  const group = asWritten ? 'allow' : verdict === 'accept' ? 'allow' : 'deny';
+  for (const f of sel.families) {
+    b.add(f, 'filter', rec.chain, group, familyRules(b, rec, sel, f, verdict, log!, origin, `ipf-${rec.short}-${i + 1}`));
+  }
+  // An allow with sources is an allowlist: the same traffic from anyone else is denied, in every
+  // family the port exists in, so listing only IPv4 sources does not leave IPv6 open.
+  if (rec.key === 'inbound' && verdict === 'accept' && r.from !== undefined && r.others !== 'pass') {
+    const others = selector(ctx, { ...parts, src: null, srcExcept: null }, r.family, { rule: path });
+    const otherVerdict = resolveAction(ctx, r.others ?? 'deny', 'deny');
+    for (const f of others?.families ?? []) {
+      b.add(f, 'filter', rec.chain, 'implicit', expand(others!, f).flatMap((m) => verdictRules(m, otherVerdict, ctx.origin(path, r.name, 'others'))));
+    }
+  }
+  return { path, label: origin.label, sel, verdict };
+}
+
+function familyRules(b: RulesetBuilder, rec: SectionRecord, sel: Selector, f: Family, verdict: Verdict, log: ResolvedLog | null, origin: ReturnType<Context['origin']>, chainName: string): Rule[] {
+  const except = ofFamily(rec.exceptOn === 'src' ? sel.srcExcept : sel.dstExcept, f)!;
+  const heads = expand(sel, f);
+  if (except.length === 0) return heads.flatMap((m) => [...(log ? [logRule(m, log, origin)] : []), ...verdictRules(m, verdict, origin)]);
+  // Excepted addresses RETURN from a chain of the rule's own, so they continue to the rules after
+  // it exactly as if this rule did not exist for them.
+  const exceptOrigin = { ...origin, label: `${origin.label} (except)` };
+  const protoOnly: Match[] = sel.protos?.length === 1 ? [{ kind: 'proto', proto: sel.protos[0]! }] : [];
+  b.addUserChain(f, 'filter', chainName, [
+    ...except.map((c) => rule([{ kind: rec.exceptOn, cidr: c.text }], ret, exceptOrigin)),
+    ...(log ? [logRule([], log, origin)] : []),
+    ...verdictRules(protoOnly, verdict, origin),
+  ]);
+  return heads.map((m) => rule(m, jump(chainName), origin));
+}

@@ -1,0 +1,37 @@
+import { hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
+import type { IR } from '../ir/ir.js';
+import type { SourceMap } from '../load/source.js';
+import type { Policy } from '../policy.js';
+import { RulesetBuilder } from './builder.js';
+import { Context } from './context.js';
+import { SECTIONS, filterSection } from './filter-sections.js';
+import { limitsSection } from './limits.js';
+import { checkOrder } from './order-check.js';
+import { chainPolicy, preamble, tail } from './preamble.js';
+import { marksSection, redirectsSection } from './redirects.js';
+import { usersSection } from './users.js';
+
+export interface NormalizeResult {
+  readonly ir?: IR;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Policy -> IR: per family, per table, per chain, ordered rules that each carry their origin. */
+export function normalize(policy: Policy, source: SourceMap): NormalizeResult {
+  const ctx = new Context(policy, source);
+  const b = new RulesetBuilder();
+  const asWritten = policy.defaults?.order === 'as-written';
+  preamble(ctx, b);
+  redirectsSection(ctx, b);
+  limitsSection(ctx, b);
+  usersSection(ctx, b);
+  for (const sec of SECTIONS) {
+    const entries = filterSection(ctx, b, sec, asWritten);
+    if (!asWritten) checkOrder(ctx, sec.key, entries);
+  }
+  const routes = marksSection(ctx, b);
+  tail(ctx, b);
+  const toPolicy = (k: 'input' | 'forward' | 'output') => (chainPolicy(ctx, k) === 'accept' ? 'ACCEPT' : 'DROP');
+  const ir: IR = { kind: 'ir', rulesets: b.build({ INPUT: toPolicy('input'), FORWARD: toPolicy('forward'), OUTPUT: toPolicy('output') }), routes };
+  return hasErrors(ctx.diagnostics) ? { diagnostics: ctx.diagnostics } : { ir, diagnostics: ctx.diagnostics };
+}

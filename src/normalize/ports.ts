@@ -1,0 +1,51 @@
+import type { PortRange } from '../ir/ir.js';
+
+export type ParsePort = { ok: true; range: PortRange } | { ok: false; reason: string };
+
+export function parsePort(item: number | string): ParsePort {
+  if (typeof item === 'number') {
+    return Number.isInteger(item) && item >= 1 && item <= 65535
+      ? { ok: true, range: { lo: item, hi: item } }
+      : { ok: false, reason: `port ${item} is outside 1-65535` };
+  }
+  const m = /^([0-9]+)-([0-9]+)$/.exec(item);
+  if (!m) return { ok: false, reason: `'${item}' is not a port or a range like "8000-8010"` };
+  const lo = Number(m[1]);
+  const hi = Number(m[2]);
+  if (lo < 1 || hi > 65535) return { ok: false, reason: `port range '${item}' is outside 1-65535` };
+  if (lo > hi) return { ok: false, reason: `port range '${item}' is reversed; write "${hi}-${lo}"` };
+  return { ok: true, range: { lo, hi } };
+}
+
+/** Sorted, with overlapping and adjacent ranges joined: fewer multiport slots, same meaning. */
+export function normalizePorts(ranges: readonly PortRange[]): PortRange[] {
+  const sorted = [...ranges].sort((a, b) => a.lo - b.lo || a.hi - b.hi);
+  const out: { lo: number; hi: number }[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r.lo <= last.hi + 1) last.hi = Math.max(last.hi, r.hi);
+    else out.push({ lo: r.lo, hi: r.hi });
+  }
+  return out;
+}
+
+export const MULTIPORT_SLOTS = 15;
+const slots = (r: PortRange): number => (r.lo === r.hi ? 1 : 2);
+
+/** multiport takes at most 15 slots and a range costs 2; longer lists become several rules. */
+export function chunkPorts(ranges: readonly PortRange[]): PortRange[][] {
+  const chunks: PortRange[][] = [];
+  let current: PortRange[] = [];
+  let used = 0;
+  for (const r of ranges) {
+    if (used + slots(r) > MULTIPORT_SLOTS) {
+      chunks.push(current);
+      current = [];
+      used = 0;
+    }
+    current.push(r);
+    used += slots(r);
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}

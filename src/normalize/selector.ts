@@ -1,0 +1,167 @@
+import { familyRecord, FAMILIES } from '../ir/family.js';
+import type { Family, Match, PortRange, Proto } from '../ir/ir.js';
+import type { Path } from '../load/source.js';
+import type { FamilyChoice } from '../policy.js';
+import { isWholeFamily, type Cidr } from './addresses.js';
+import { isL4, ofFamily, type Context } from './context.js';
+import { intersects, normalizeSet, subtract, type IntervalSet } from './intervals.js';
+import { chunkPorts } from './ports.js';
+
+/**
+ * What a policy rule matches, family-neutral. `null` means "any". It is both the source of the
+ * emitted matches and the operand of exact overlap reasoning (order conflicts, duplicates).
+ */
+export interface Selector {
+  readonly protos: readonly Proto[] | null;
+  readonly ports: readonly PortRange[] | null;
+  readonly icmpType: string | null;
+  readonly src: readonly Cidr[] | null;
+  readonly dst: readonly Cidr[] | null;
+  readonly inIface: string | null;
+  readonly outIface: string | null;
+  readonly srcExcept: readonly Cidr[];
+  readonly dstExcept: readonly Cidr[];
+  readonly families: readonly Family[];
+}
+
+export interface SelectorParts {
+  readonly protos: readonly Proto[] | null;
+  readonly ports: readonly PortRange[] | null;
+  readonly icmpType?: string | undefined;
+  readonly src: readonly Cidr[] | null;
+  readonly dst: readonly Cidr[] | null;
+  readonly inIface?: string | null;
+  readonly outIface?: string | null;
+  readonly srcExcept?: readonly Cidr[] | null;
+  readonly dstExcept?: readonly Cidr[] | null;
+}
+
+export interface SelectorPaths {
+  readonly rule: Path;
+  readonly src?: Path;
+  readonly dst?: Path;
+}
+
+/**
+ * Builds a selector and decides its families: an explicit `family` narrows; addresses and ICMP
+ * type names keep only the families they exist in. A rule left with no family is an error, never
+ * silently dropped.
+ */
+export function selector(ctx: Context, parts: SelectorParts, choice: FamilyChoice | undefined, paths: SelectorPaths): Selector | undefined {
+  const icmpType = parts.icmpType ?? null;
+  if (icmpType !== null && !(parts.protos?.length === 1 && parts.protos[0] === 'icmp')) {
+    ctx.report('icmp-type-invalid', [...paths.rule, 'icmp-type'], "icmp-type needs proto: icmp (alone)");
+    return undefined;
+  }
+  const allowed: Family[] = choice === 'ipv4' ? ['ipv4'] : choice === 'ipv6' ? ['ipv6'] : ['ipv4', 'ipv6'];
+  let ok = true;
+  for (const [cidrs, path] of [[parts.src, paths.src], [parts.dst, paths.dst]] as const) {
+    if (cidrs && choice && choice !== 'both') {
+      const foreign = cidrs.filter((c) => !allowed.includes(c.family));
+      if (foreign.length > 0) {
+        ctx.report('family-mismatch', path ?? paths.rule, `${foreign.map((c) => c.text).join(', ')} cannot match in a rule restricted to family: ${choice}; remove it or change \`family\``);
+        ok = false;
+      }
+    }
+  }
+  if (icmpType !== null && !FAMILIES.some((r) => r.icmpTypes[icmpType] !== undefined)) {
+    const known = [...new Set(FAMILIES.flatMap((r) => Object.keys(r.icmpTypes)))].sort();
+    ctx.report('icmp-type-invalid', [...paths.rule, 'icmp-type'], `unknown ICMP type '${icmpType}'; known: ${known.join(', ')}`);
+    ok = false;
+  }
+  if (!ok) return undefined;
+  const families = allowed.filter(
+    (f) =>
+      (parts.src === null || ofFamily(parts.src, f)!.length > 0) &&
+      (parts.dst === null || ofFamily(parts.dst, f)!.length > 0) &&
+      (icmpType === null || familyRecord(f).icmpTypes[icmpType] !== undefined),
+  );
+  if (families.length === 0) {
+    ctx.report('family-mismatch', paths.rule, icmpType !== null && choice
+      ? `ICMP type '${icmpType}' does not exist in ${choice}`
+      : 'this rule matches in neither IPv4 nor IPv6: its source and destination addresses are of different families; split it into one rule per family');
+    return undefined;
+  }
+  return {
+    protos: parts.protos,
+    ports: parts.ports,
+    icmpType,
+    src: parts.src,
+    dst: parts.dst,
+    inIface: parts.inIface ?? null,
+    outIface: parts.outIface ?? null,
+    srcExcept: parts.srcExcept ?? [],
+    dstExcept: parts.dstExcept ?? [],
+    families,
+  };
+}
+
+/** One selector becomes the cartesian product of its sources, destinations, protocols and port chunks. */
+export function expand(sel: Selector, f: Family): Match[][] {
+  const record = familyRecord(f);
+  const srcs = addrMatches(ofFamily(sel.src, f), 'src');
+  const dsts = addrMatches(ofFamily(sel.dst, f), 'dst');
+  const out: Match[][] = [];
+  for (const s of srcs) {
+    for (const d of dsts) {
+      for (const proto of sel.protos ?? [null]) {
+        const head: Match[] = [...s, ...d];
+        if (sel.inIface !== null) head.push({ kind: 'in', iface: sel.inIface });
+        if (sel.outIface !== null) head.push({ kind: 'out', iface: sel.outIface });
+        if (proto === null) {
+          out.push(head);
+          continue;
+        }
+        head.push({ kind: 'proto', proto });
+        if (sel.icmpType !== null) {
+          out.push([...head, { kind: 'icmp-type', name: record.icmpTypes[sel.icmpType]! }]);
+        } else if (sel.ports !== null && isL4(proto)) {
+          for (const chunk of chunkPorts(sel.ports)) out.push([...head, { kind: 'dports', proto, ports: chunk }]);
+        } else {
+          out.push(head);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function addrMatches(cidrs: readonly Cidr[] | null, kind: 'src' | 'dst'): Match[][] {
+  if (cidrs === null) return [[]];
+  return cidrs.map((c) => (isWholeFamily(c) ? [] : [{ kind, cidr: c.text }]));
+}
+
+const FULL: Record<Family, IntervalSet> = { ipv4: [[0n, (1n << 32n) - 1n]], ipv6: [[0n, (1n << 128n) - 1n]] };
+
+function space(cidrs: readonly Cidr[] | null, except: readonly Cidr[], f: Family): IntervalSet {
+  const base = cidrs === null ? FULL[f] : normalizeSet(ofFamily(cidrs, f)!.map((c) => c.interval));
+  const minus = normalizeSet(ofFamily(except, f)!.map((c) => c.interval));
+  return minus.length > 0 ? subtract(base, minus) : base;
+}
+
+function ifaceOverlap(a: string | null, b: string | null): boolean {
+  if (a === null || b === null) return true;
+  const pa = a.endsWith('+') ? a.slice(0, -1) : null;
+  const pb = b.endsWith('+') ? b.slice(0, -1) : null;
+  if (pa !== null && pb !== null) return pa.startsWith(pb) || pb.startsWith(pa);
+  if (pa !== null) return b.startsWith(pa);
+  if (pb !== null) return a.startsWith(pb);
+  return a === b;
+}
+
+/** Whether some packet of family `f` matches both selectors (exact: interval sets, not samples). */
+export function overlaps(a: Selector, b: Selector, f: Family): boolean {
+  if (!a.families.includes(f) || !b.families.includes(f)) return false;
+  const protos = a.protos === null ? b.protos : b.protos === null ? a.protos : a.protos.filter((p) => b.protos!.includes(p));
+  if (protos !== null && protos.length === 0) return false;
+  if (a.ports !== null && b.ports !== null) {
+    const pa = normalizeSet(a.ports.map((r) => [BigInt(r.lo), BigInt(r.hi)] as const));
+    const pb = normalizeSet(b.ports.map((r) => [BigInt(r.lo), BigInt(r.hi)] as const));
+    if (!intersects(pa, pb)) return false;
+  }
+  if (a.icmpType !== null && b.icmpType !== null && a.icmpType !== b.icmpType) return false;
+  if (!ifaceOverlap(a.inIface, b.inIface) || !ifaceOverlap(a.outIface, b.outIface)) return false;
+  return intersects(space(a.src, a.srcExcept, f), space(b.src, b.srcExcept, f)) && intersects(space(a.dst, a.dstExcept, f), space(b.dst, b.dstExcept, f));
+}
+
+export const overlapFamilies = (a: Selector, b: Selector): Family[] => (['ipv4', 'ipv6'] as const).filter((f) => overlaps(a, b, f));

@@ -1,0 +1,59 @@
+import { accept, drop, reject, rule, type Match, type Origin, type Rule } from '../ir/ir.js';
+import type { Path } from '../load/source.js';
+import type { Action, LogSpec } from '../policy.js';
+import { LOG_PREFIX_MAX_BYTES, type Context } from './context.js';
+
+export type Verdict = 'accept' | 'drop' | 'reject';
+
+export function resolveAction(ctx: Context, action: Action | undefined, fallback: Action): Verdict {
+  const a = action ?? fallback;
+  return a === 'allow' ? 'accept' : a === 'deny' ? ctx.policy.defaults?.deny ?? 'reject' : a;
+}
+
+const protoOf = (ms: readonly Match[]): string | null => {
+  const p = ms.find((m) => m.kind === 'proto');
+  return p && p.kind === 'proto' ? p.proto : null;
+};
+
+/**
+ * REJECT answers tcp with a reset (the client fails at once) and everything else with
+ * port-unreachable. The kernel accepts tcp-reset only in a rule that itself matches -p tcp, so
+ * a rule with no protocol becomes two.
+ */
+export function verdictRules(matches: readonly Match[], verdict: Verdict, origin: Origin): Rule[] {
+  if (verdict === 'accept') return [rule(matches, accept, origin)];
+  if (verdict === 'drop') return [rule(matches, drop, origin)];
+  const proto = protoOf(matches);
+  if (proto === 'tcp') return [rule(matches, reject('tcp-reset'), origin)];
+  if (proto !== null) return [rule(matches, reject('port-unreachable'), origin)];
+  return [rule([...matches, { kind: 'proto', proto: 'tcp' }], reject('tcp-reset'), origin), rule(matches, reject('port-unreachable'), origin)];
+}
+
+export interface ResolvedLog {
+  readonly prefix: string;
+  readonly rate: string;
+  readonly burst: number;
+}
+
+export const DEFAULT_LOG_RATE = '10/minute';
+export const DEFAULT_LOG_BURST = 5;
+export const DEFAULT_LOG_PREFIX = 'ipfence: ';
+
+/** Resolves `log:` against `logging:` and checks the prefix is safe and not silently truncated. */
+export function resolveLog(ctx: Context, spec: LogSpec | undefined, path: Path, fallbackPrefix?: string): ResolvedLog | null | undefined {
+  if (spec === undefined || spec === false) return null;
+  const g = ctx.policy.logging ?? {};
+  const own = typeof spec === 'object' ? spec : {};
+  const prefix = own.prefix ?? g.prefix ?? fallbackPrefix ?? DEFAULT_LOG_PREFIX;
+  const prefixPath = own.prefix !== undefined ? [...path, 'prefix'] : g.prefix !== undefined ? ['logging', 'prefix'] : path;
+  if (prefix.length === 0) {
+    ctx.report('string-too-long', prefixPath, 'a log prefix must not be empty (iptables refuses it)');
+    return undefined;
+  }
+  if (!ctx.text(prefix, prefixPath, 'log prefix', LOG_PREFIX_MAX_BYTES)) return undefined;
+  return { prefix, rate: own.rate ?? g.rate ?? DEFAULT_LOG_RATE, burst: own.burst ?? g.burst ?? DEFAULT_LOG_BURST };
+}
+
+export function logRule(matches: readonly Match[], log: ResolvedLog, origin: Origin): Rule {
+  return rule([...matches, { kind: 'limit', rate: log.rate, burst: log.burst }], { kind: 'log', prefix: log.prefix }, origin);
+}

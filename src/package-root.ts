@@ -1,0 +1,24 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let root: string | undefined;
+
+/** The folder holding package.json, schema/ and templates/, whether running from src/ or dist/src/. */
+export function packageRoot(): string {
+  if (root) return root;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'schema'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('ipfence: cannot find its package folder (schema/ and templates/)');
+    dir = up;
+  }
+  root = dir;
+  return dir;
+}
+
+export function readPackageFile(...parts: string[]): string {
+  return readFileSync(join(packageRoot(), ...parts), 'utf8');
+}
+
+export const VERSION: string = (JSON.parse(readPackageFile('package.json')) as { version: string }).version;

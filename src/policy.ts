@@ -1,0 +1,113 @@
+/** The policy as the schema admits it (schema/ipfence.schema.json is the authority). */
+export type Action = 'allow' | 'deny' | 'drop' | 'reject';
+export type DenyAction = 'deny' | 'drop' | 'reject';
+export type ChainPolicy = 'accept' | 'drop' | 'reject';
+export type Addrs = string | readonly string[];
+export type Ports = number | string | readonly (number | string)[];
+export type Proto = string | readonly string[];
+export type FamilyChoice = 'ipv4' | 'ipv6' | 'both';
+export type LogSpec = boolean | { readonly prefix?: string; readonly rate?: string; readonly burst?: number };
+
+interface Common {
+  readonly name?: string;
+  readonly proto?: Proto;
+  readonly port?: Ports;
+  readonly 'icmp-type'?: string;
+  readonly family?: FamilyChoice;
+  readonly log?: LogSpec;
+}
+
+export interface InboundRule extends Common {
+  readonly action?: Action;
+  readonly from?: Addrs;
+  readonly to?: Addrs;
+  readonly interface?: string;
+  readonly except?: Addrs;
+  readonly others?: 'deny' | 'drop' | 'reject' | 'pass';
+}
+export interface OutboundRule extends Common {
+  readonly action?: Action;
+  readonly to?: Addrs;
+  readonly from?: Addrs;
+  readonly interface?: string;
+  readonly except?: Addrs;
+}
+export interface ForwardRule extends Common {
+  readonly action?: Action;
+  readonly from?: Addrs;
+  readonly to?: Addrs;
+  readonly in?: string;
+  readonly out?: string;
+  readonly except?: Addrs;
+}
+export interface UserException {
+  readonly name?: string;
+  readonly to?: Addrs;
+  readonly port?: Ports;
+  readonly proto?: Proto;
+  readonly interface?: string;
+}
+export interface UserRule {
+  readonly name?: string;
+  readonly user?: string | number;
+  readonly group?: string | number;
+  readonly outbound?: DenyAction;
+  readonly except?: readonly UserException[];
+  readonly family?: FamilyChoice;
+  readonly log?: LogSpec;
+}
+export interface LimitRule extends Omit<Common, 'icmp-type'> {
+  readonly rate: string;
+  readonly burst?: number;
+  readonly per?: 'source' | 'all';
+  readonly chain?: 'input' | 'forward';
+  readonly interface?: string;
+  readonly to?: Addrs;
+  readonly from?: Addrs;
+  readonly action?: DenyAction;
+}
+export interface RedirectRule {
+  readonly name?: string;
+  readonly proto?: Proto;
+  readonly port: number | string;
+  readonly 'to-port': number;
+  readonly to?: Addrs;
+  readonly from?: Addrs;
+  readonly interface?: string;
+  readonly local?: boolean;
+  readonly 'hide-target'?: boolean;
+  readonly family?: FamilyChoice;
+}
+export interface MarkRule extends Omit<Common, 'log'> {
+  readonly mark: number;
+  readonly to?: Addrs;
+  readonly from?: Addrs;
+  readonly interface?: string;
+  readonly traffic?: 'all' | 'local' | 'incoming';
+  readonly table?: number;
+  readonly via?: Addrs;
+  readonly dev?: string;
+}
+
+export interface Policy {
+  readonly version: 1;
+  readonly defaults?: {
+    readonly input?: ChainPolicy;
+    readonly forward?: ChainPolicy;
+    readonly output?: ChainPolicy;
+    readonly deny?: 'drop' | 'reject';
+    readonly established?: boolean;
+    readonly 'icmpv6-essentials'?: boolean;
+    readonly order?: 'allow-first' | 'as-written';
+  };
+  readonly interfaces?: Readonly<Record<string, string>>;
+  readonly addresses?: Readonly<Record<string, Addrs>>;
+  readonly inbound?: readonly InboundRule[];
+  readonly outbound?: readonly OutboundRule[];
+  readonly forward?: readonly ForwardRule[];
+  readonly users?: readonly UserRule[];
+  readonly limits?: readonly LimitRule[];
+  readonly redirects?: readonly RedirectRule[];
+  readonly marks?: readonly MarkRule[];
+  readonly logging?: { readonly prefix?: string; readonly rate?: string; readonly burst?: number; readonly dropped?: boolean };
+}

@@ -1,0 +1,127 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
+import type { Path, SourceMap } from '../load/source.js';
+import { readPackageFile } from '../package-root.js';
+import type { Policy } from '../policy.js';
+import { didYouMean } from './suggest.js';
+
+let compiled: ValidateFunction | undefined;
+
+function validator(): ValidateFunction {
+  if (!compiled) {
+    const schema = JSON.parse(readPackageFile('schema', 'ipfence.schema.json')) as object;
+    compiled = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true }).compile(schema);
+  }
+  return compiled;
+}
+
+export interface ValidateResult {
+  readonly policy?: Policy;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Checks the loaded value against schema/ipfence.schema.json and explains failures in plain words. */
+export function validate(value: unknown, source: SourceMap): ValidateResult {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { diagnostics: [diag('schema-type', source.at([]), 'a policy is a mapping with at least `version: 1`')] };
+  }
+  const check = validator();
+  if (check(value)) return { policy: value as Policy, diagnostics: [] };
+  const seen = new Set<string>();
+  const diagnostics: Diagnostic[] = [];
+  for (const e of check.errors ?? []) {
+    const d = explain(e, value, source);
+    if (!d) continue;
+    const key = `${d.line}:${d.col}:${d.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      diagnostics.push(d);
+    }
+  }
+  return { diagnostics };
+}
+
+function explain(e: ErrorObject, root: unknown, source: SourceMap): Diagnostic | undefined {
+  const path = toPath(e.instancePath, root);
+  const where = describe(path);
+  const parent = (e.parentSchema ?? {}) as Record<string, unknown>;
+  const got = show(e.data);
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(e.params.additionalProperty);
+      const known = Object.keys((parent.properties ?? {}) as object);
+      const guess = didYouMean(key, known);
+      const hint = guess ? ` (did you mean '${guess}'?)` : `; known keys here: ${known.join(', ')}`;
+      return diag('schema-unknown-key', source.at([...path, key], 'key'), `unknown key '${key}' in ${where}${hint}`);
+    }
+    case 'required':
+      return diag('schema-missing-key', source.at(path), `${where} needs the key '${String(e.params.missingProperty)}'`);
+    case 'type':
+      return diag('schema-type', source.at(path), `${where} must be ${typeWords(String(e.params.type))}, not ${got}`);
+    case 'enum': {
+      const allowed = (e.params.allowedValues as unknown[]).map(String);
+      const guess = typeof e.data === 'string' ? didYouMean(e.data, allowed) : undefined;
+      return diag('schema-value', source.at(path), `${where} must be one of ${allowed.join(', ')}, not ${got}${guess ? ` (did you mean '${guess}'?)` : ''}`);
+    }
+    case 'const':
+      return diag('schema-value', source.at(path), `${where} must be ${show(e.params.allowedValue)}, not ${got}`);
+    case 'minimum':
+    case 'maximum':
+      return diag('schema-value', source.at(path), `${where} must be between ${String(parent.minimum)} and ${String(parent.maximum)}, not ${got}`);
+    case 'pattern':
+      if ((e as { propertyName?: string }).propertyName !== undefined) return undefined;
+      return diag('schema-value', source.at(path), `${where} is ${got}, which is not valid: ${String(parent.description ?? `it must match ${String(e.params.pattern)}`)}`);
+    case 'propertyNames': {
+      const name = String(e.params.propertyName);
+      return diag('schema-value', source.at([...path, name], 'key'), `'${name}' is not a valid name in ${where}: use letters, digits, '_' and '-', starting with a letter`);
+    }
+    case 'minLength':
+    case 'minItems':
+      return diag('schema-value', source.at(path), `${where} must not be empty`);
+    case 'maxLength':
+      return diag('schema-value', source.at(path), `${where} is longer than ${String(parent.maxLength)} characters`);
+    case 'uniqueItems':
+      return diag('schema-value', source.at(path), `${where} lists the same value twice; remove the duplicate`);
+    default:
+      return diag('schema-value', source.at(path), `${where} ${e.message ?? 'is invalid'}`);
+  }
+}
+
+function toPath(pointer: string, root: unknown): Path {
+  if (pointer === '') return [];
+  const out: (string | number)[] = [];
+  let node: unknown = root;
+  for (const raw of pointer.slice(1).split('/')) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(node)) {
+      out.push(Number(seg));
+      node = node[Number(seg)];
+    } else {
+      out.push(seg);
+      node = node && typeof node === 'object' ? (node as Record<string, unknown>)[seg] : undefined;
+    }
+  }
+  return out;
+}
+
+/** `inbound[2].port` reads better in a message than a JSON pointer. */
+export function describe(path: Path): string {
+  if (path.length === 0) return 'the policy';
+  let s = '';
+  for (const seg of path) s += typeof seg === 'number' ? `[${seg}]` : s === '' ? seg : `.${seg}`;
+  return `'${s}'`;
+}
+
+function typeWords(types: string): string {
+  const words: Record<string, string> = { integer: 'a whole number', string: 'a string', array: 'a list', object: 'a mapping', boolean: 'true or false', number: 'a number' };
+  const list = types.split(',').map((t) => words[t] ?? t);
+  return list.length === 1 ? list[0]! : `${list.slice(0, -1).join(', ')} or ${list[list.length - 1]!}`;
+}
+
+function show(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `'${v.length > 40 ? `${v.slice(0, 40)}…` : v}'`;
+  return String(v);
+}
