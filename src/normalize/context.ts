@@ -110,6 +110,11 @@ export class Context {
     return value;
   }
 
+  /** Resolves every declared set, so a mistake in a set nobody uses yet is still reported. */
+  resolveAllSets(): void {
+    for (const name of Object.keys(this.policy.addresses ?? {})) this.resolveSet(name, ['addresses', name]);
+  }
+
   iface(name: string | undefined, path: Path): string | null | undefined {
     if (name === undefined) return null;
     const aliases = this.policy.interfaces ?? {};

@@ -1,0 +1,68 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/**
+ * Throwaway network namespaces for kernel tests. Rules are only ever loaded with
+ * `ip netns exec <ours>`, never into the root namespace, and every namespace made here is deleted
+ * in a finally block.
+ */
+export type Backend = 'nft' | 'legacy';
+
+const which = (cmd: string): boolean => ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].some((d) => existsSync(`${d}/${cmd}`));
+
+export function kernelLab(): { ok: true; backends: Backend[] } | { ok: false; why: string } {
+  if (process.getuid?.() !== 0) return { ok: false, why: 'not running as root' };
+  if (!which('ip')) return { ok: false, why: 'iproute2 (ip) is not installed' };
+  const backends = (['nft', 'legacy'] as const).filter((b) => which(`iptables-${b}-restore`) && which(`ip6tables-${b}-restore`));
+  if (backends.length === 0) return { ok: false, why: 'iptables is not installed' };
+  const probe = `ipf-probe-${process.pid}`;
+  const made = run(['ip', 'netns', 'add', probe]);
+  run(['ip', 'netns', 'del', probe]);
+  if (made.status !== 0) return { ok: false, why: `cannot create network namespaces: ${made.stderr.trim()}` };
+  return { ok: true, backends: [...backends] };
+}
+
+export interface RunResult {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function run(argv: readonly string[], input?: string, timeoutMs = 20_000): RunResult {
+  const r = spawnSync(argv[0]!, argv.slice(1), { input, encoding: 'utf8', timeout: timeoutMs });
+  return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
+}
+
+let counter = 0;
+
+export async function withNetns<T>(fn: (ns: Netns) => Promise<T> | T): Promise<T> {
+  const name = `ipf-${process.pid}-${++counter}`;
+  const made = run(['ip', 'netns', 'add', name]);
+  if (made.status !== 0) throw new Error(`ip netns add ${name}: ${made.stderr}`);
+  try {
+    const ns = new Netns(name);
+    ns.exec(['ip', 'link', 'set', 'lo', 'up']);
+    return await fn(ns);
+  } finally {
+    run(['ip', 'netns', 'del', name]);
+  }
+}
+
+export class Netns {
+  constructor(readonly name: string) {}
+
+  exec(argv: readonly string[], input?: string, timeoutMs?: number): RunResult {
+    return run(['ip', 'netns', 'exec', this.name, ...argv], input, timeoutMs);
+  }
+
+  /** A real load (never --test): the kernel checks tables, hooks and targets here. */
+  restore(backend: Backend, family: 'ipv4' | 'ipv6', text: string): RunResult {
+    return this.exec([`${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${backend}-restore`], text);
+  }
+
+  save(backend: Backend, family: 'ipv4' | 'ipv6'): string {
+    const r = this.exec([`${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${backend}-save`]);
+    if (r.status !== 0) throw new Error(r.stderr);
+    return r.stdout;
+  }
+}

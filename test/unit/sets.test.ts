@@ -1,0 +1,70 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseAddress } from '../../src/normalize/addresses.js';
+import { intersects, normalizeSet, subtract, type Interval } from '../../src/normalize/intervals.js';
+import { chunkPorts, normalizePorts, parsePort } from '../../src/normalize/ports.js';
+
+const interval = fc.tuple(fc.bigInt(0n, 200n), fc.bigInt(0n, 50n)).map(([lo, len]) => [lo, lo + len] as Interval);
+const members = (s: readonly Interval[]): Set<bigint> => {
+  const out = new Set<bigint>();
+  for (const [lo, hi] of s) for (let v = lo; v <= hi; v++) out.add(v);
+  return out;
+};
+
+describe('interval sets', () => {
+  it('normalize keeps exactly the same members and is idempotent', () => {
+    fc.assert(fc.property(fc.array(interval, { maxLength: 8 }), (xs) => {
+      const n = normalizeSet(xs);
+      expect(members(n)).toEqual(members(xs));
+      expect(normalizeSet(n)).toEqual(n);
+    }));
+  });
+  it('intersects and subtract agree with member sets', () => {
+    fc.assert(fc.property(fc.array(interval, { maxLength: 6 }), fc.array(interval, { maxLength: 6 }), (xs, ys) => {
+      const a = normalizeSet(xs);
+      const b = normalizeSet(ys);
+      const ma = members(a);
+      const mb = members(b);
+      expect(intersects(a, b)).toBe([...ma].some((v) => mb.has(v)));
+      expect(members(subtract(a, b))).toEqual(new Set([...ma].filter((v) => !mb.has(v))));
+    }));
+  });
+});
+
+describe('addresses', () => {
+  it('parses and masks IPv4 and IPv6', () => {
+    expect(parseAddress('10.0.0.1/24')).toMatchObject({ ok: true, cidr: { family: 'ipv4', text: '10.0.0.0/24', hostBits: true } });
+    expect(parseAddress('192.0.2.7')).toMatchObject({ ok: true, cidr: { text: '192.0.2.7/32', hostBits: false } });
+    expect(parseAddress('2001:DB8:0:0::1/48')).toMatchObject({ ok: true, cidr: { family: 'ipv6', text: '2001:db8::/48' } });
+    expect(parseAddress('::/0')).toMatchObject({ ok: true, cidr: { prefix: 0, text: '::/0' } });
+  });
+  it('refuses what iptables would read differently or resolve by DNS', () => {
+    for (const bad of ['10.1', '0x0a.0.0.1', '010.0.0.1', '10.0.0.0/33', '2001:db8::/129', 'fe80::1%eth0', '10.0.0.0/', '10.0.0.0/8/8', '256.0.0.1'])
+      expect(parseAddress(bad).ok, bad).toBe(false);
+    const host = parseAddress('db.example.com');
+    expect(host.ok).toBe(false);
+    expect(!host.ok && host.reason).toMatch(/hostnames are not allowed/);
+  });
+});
+
+describe('ports', () => {
+  it('parses single ports and ranges, refusing reversed and out-of-range ones', () => {
+    expect(parsePort(22)).toEqual({ ok: true, range: { lo: 22, hi: 22 } });
+    expect(parsePort('8000-8010')).toEqual({ ok: true, range: { lo: 8000, hi: 8010 } });
+    expect(parsePort('10-5')).toMatchObject({ ok: false, reason: expect.stringMatching(/reversed; write "5-10"/) });
+    expect(parsePort(0).ok).toBe(false);
+    expect(parsePort(65536).ok).toBe(false);
+    expect(parsePort('1-70000').ok).toBe(false);
+  });
+  it('joins overlapping and adjacent ranges', () => {
+    expect(normalizePorts([{ lo: 443, hi: 443 }, { lo: 80, hi: 80 }, { lo: 81, hi: 90 }, { lo: 85, hi: 86 }])).toEqual([{ lo: 80, hi: 90 }, { lo: 443, hi: 443 }]);
+  });
+  it('chunks multiport lists at 15 slots, a range counting 2, losing no port', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 65000 }), fc.integer({ min: 0, max: 3 })), { minLength: 1, maxLength: 60 }), (xs) => {
+      const ports = normalizePorts(xs.map(([lo, len]) => ({ lo, hi: lo + len })));
+      const chunks = chunkPorts(ports);
+      for (const c of chunks) expect(c.reduce((n, r) => n + (r.lo === r.hi ? 1 : 2), 0)).toBeLessThanOrEqual(15);
+      expect(chunks.flat()).toEqual(ports);
+    }));
+  });
+});
