@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { compareDiagnostics, diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { VERSION } from '../package-root.js';
 import { compile } from '../pipeline.js';
 import { FORMATS, type FormatName } from './formatters/index.js';
@@ -153,6 +153,7 @@ async function checkCommand(paths: readonly string[], values: Values, format: Fo
     }
     all.push(...compile(src.text!, src.file, basename(src.file)).diagnostics);
   }
+  all.sort(compareDiagnostics);
   report(all, format, io.colorStdout && !values['no-color'], io.stdout);
   return ioFailed ? EXIT_USAGE : hasErrors(all) ? EXIT_POLICY : EXIT_OK;
 }

@@ -7,7 +7,8 @@ export interface StylishOptions {
 
 /** For people: grouped by file, aligned, coloured only when the caller says the stream is a TTY. */
 export function stylish(ds: readonly Diagnostic[], opts: StylishOptions = { color: false }): string {
-  const paint = (fmt: Parameters<typeof styleText>[0], s: string): string => (opts.color ? styleText(fmt, s) : s);
+  // The caller already decided (TTY, NO_COLOR, --no-color); styleText must not second-guess it.
+  const paint = (fmt: Parameters<typeof styleText>[0], s: string): string => (opts.color ? styleText(fmt, s, { validateStream: false }) : s);
   const out: string[] = [];
   const files = [...new Set(ds.map((d) => d.file))];
   for (const file of files) {
