@@ -1,0 +1,30 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { diagnosticsTable } from '../src/diagnostics/table.js';
+
+const readme = readFileSync('README.md', 'utf8');
+
+describe('README', () => {
+  it('starts with the two set-up commands', () => {
+    const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)![1]!;
+    expect(firstBlock).toContain('npm install && npm start');
+    expect(firstBlock).toContain('npm test');
+  });
+  it('has the diagnostics table generated from the catalogue', () => {
+    const between = /<!-- diagnostics-table:start -->\n([\s\S]*?)\n<!-- diagnostics-table:end -->/.exec(readme)![1];
+    expect(between).toBe(diagnosticsTable());
+  });
+  it('documents every example', () => {
+    for (const f of readdirSync('examples').filter((x) => x.endsWith('.yaml'))) expect(readme).toContain(`### \`${f}\``);
+  });
+  it('documents every key of every rule section of the schema', () => {
+    const schema = JSON.parse(readFileSync('schema/ipfence.schema.json', 'utf8')) as { properties: Record<string, unknown>; definitions: Record<string, { properties?: Record<string, unknown> }> };
+    const keys = new Set([...Object.keys(schema.properties), ...Object.values(schema.definitions).flatMap((d) => Object.keys(d.properties ?? {}))]);
+    for (const k of keys) expect(readme, `README does not mention \`${k}\``).toMatch(new RegExp(`[\`.]${k}[\`.]`));
+  });
+  it('every example declares the schema for editors', () => {
+    for (const f of readdirSync('examples').filter((x) => x.endsWith('.yaml'))) {
+      expect(readFileSync(`examples/${f}`, 'utf8')).toMatch(/^# yaml-language-server: \$schema=\.\.\/schema\/ipfence\.schema\.json$/m);
+    }
+  });
+});
