@@ -4,7 +4,7 @@ import { compareDiagnostics, diag, hasErrors, type Diagnostic } from '../diagnos
 import { VERSION } from '../package-root.js';
 import { compile } from '../pipeline.js';
 import { FORMATS, type FormatName } from './formatters/index.js';
-import { writeAllAtomic } from './write-atomic.js';
+import { removeStale, writeAllAtomic } from './write-atomic.js';
 
 export interface IO {
   readonly stdout: (s: string) => void;
@@ -38,6 +38,9 @@ Exit status: 0 clean (warnings allowed), 1 policy errors, 2 usage, I/O or intern
 `;
 
 class UsageError extends Error {}
+
+/** Outputs a policy may or may not produce; a stale one from an earlier compile is removed. */
+const OPTIONAL_OUTPUTS = ['routing.sh'];
 
 export async function main(argv: readonly string[], io: IO): Promise<number> {
   let args: ReturnType<typeof parse>;
@@ -132,6 +135,8 @@ async function compileCommand(path: string, values: Values, format: FormatName, 
   const outDir = values['out-dir'] ?? '.';
   try {
     await writeAllAtomic(outDir, result.artifacts);
+    const removed = await removeStale(outDir, OPTIONAL_OUTPUTS, result.artifacts.map((a) => a.file));
+    for (const r of removed) io.stderr(`ipfence: removed ${outDir}/${r} (the policy no longer produces it)\n`);
   } catch (e) {
     report([diag('io-write', { file: outDir, line: 1, col: 1 }, `cannot write the output files: ${(e as Error).message}`)], format, color, io.stderr);
     return EXIT_USAGE;

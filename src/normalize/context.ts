@@ -20,6 +20,7 @@ export class Context {
   readonly diagnostics: Diagnostic[] = [];
   private readonly setCache = new Map<string, readonly Cidr[] | null>();
   private readonly resolving = new Set<string>();
+  private readonly badAliases = new Set<string>();
 
   constructor(
     readonly policy: Policy,
@@ -110,21 +111,25 @@ export class Context {
     return value;
   }
 
-  /** Resolves every declared set, so a mistake in a set nobody uses yet is still reported. */
-  resolveAllSets(): void {
+  /** Resolves every declared set and alias, so a mistake in one nobody uses yet is still reported. */
+  resolveAllNames(): void {
     for (const name of Object.keys(this.policy.addresses ?? {})) this.resolveSet(name, ['addresses', name]);
+    for (const alias of Object.keys(this.policy.interfaces ?? {})) this.iface(alias, ['interfaces', alias]);
   }
 
   iface(name: string | undefined, path: Path): string | null | undefined {
     if (name === undefined) return null;
     const aliases = this.policy.interfaces ?? {};
-    const real = Object.prototype.hasOwnProperty.call(aliases, name) ? aliases[name]! : name;
-    const realPath = real === name ? path : ['interfaces', name];
+    const isAlias = Object.prototype.hasOwnProperty.call(aliases, name);
+    const real = isAlias ? aliases[name]! : name;
+    const realPath = isAlias ? ['interfaces', name] : path;
     if (!IFACE.test(real)) {
+      if (isAlias && this.badAliases.has(name)) return undefined;
+      if (isAlias) this.badAliases.add(name);
       this.report('schema-value', realPath, `'${real}' is not a valid interface name: at most 15 characters of letters, digits, '_', '.', '@', '-', optionally ending in '+' for a prefix match`);
       return undefined;
     }
-    if (real === name && Object.keys(aliases).length > 0 && !Object.values(aliases).includes(real)) {
+    if (!isAlias && Object.keys(aliases).length > 0 && !Object.values(aliases).includes(real)) {
       const guess = didYouMean(name, Object.keys(aliases));
       this.report('interface-unknown', path, `interface '${name}' is not declared under \`interfaces\`${guess ? ` (did you mean '${guess}'?)` : ''}; it is used as a kernel interface name as written`);
     }

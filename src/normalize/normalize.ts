@@ -21,7 +21,7 @@ export function normalize(policy: Policy, source: SourceMap): NormalizeResult {
   const ctx = new Context(policy, source);
   const b = new RulesetBuilder();
   const asWritten = policy.defaults?.order === 'as-written';
-  ctx.resolveAllSets();
+  ctx.resolveAllNames();
   preamble(ctx, b);
   redirectsSection(ctx, b);
   limitsSection(ctx, b);

@@ -61,6 +61,10 @@ export function marksSection(ctx: Context, b: RulesetBuilder): RouteEntry[] {
     const origin = ctx.origin(path, m.name);
     if (m.name !== undefined && !ctx.text(origin.label, [...path, 'name'], 'the rule name', 255)) return;
     const traffic = m.traffic ?? 'all';
+    if (m.table === undefined && (m.via !== undefined || m.dev !== undefined)) {
+      ctx.report('schema-missing-key', [...path, m.via !== undefined ? 'via' : 'dev'], '`via` and `dev` describe the route of a routing table; add `table: N` or remove them');
+      return;
+    }
     if (m.interface !== undefined && traffic !== 'incoming') {
       ctx.report('interface-hook', [...path, 'interface'], `an incoming interface cannot match locally generated traffic (mangle OUTPUT), and traffic is '${traffic}'; set \`traffic: incoming\` or remove \`interface\``);
       return;

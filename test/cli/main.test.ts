@@ -142,3 +142,21 @@ describe('usage', () => {
     expect(v.out.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 });
+
+describe('stale outputs', () => {
+  it('removes a routing.sh an earlier compile wrote once the policy no longer routes marks', async () => {
+    const dir = tmp();
+    expect(await main(['compile', 'examples/policy-routing.yaml', '-o', dir], io().io)).toBe(0);
+    writeFileSync(join(dir, 'notes.txt'), 'mine');
+    const { io: i, out } = io(GOOD);
+    expect(await main(['compile', '-', '-o', dir], i)).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['notes.txt', 'rules.v4', 'rules.v6']);
+    expect(out.stderr).toContain('removed');
+  });
+  it('never removes a routing.sh ipfence did not write', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'routing.sh'), '#!/bin/sh\nip rule add fwmark 9 table 9\n');
+    expect(await main(['compile', '-', '-o', dir], io(GOOD).io)).toBe(0);
+    expect(readFileSync(join(dir, 'routing.sh'), 'utf8')).toContain('fwmark 9');
+  });
+});
