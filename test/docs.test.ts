@@ -1,7 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { diagnosticsTable } from '../src/diagnostics/table.js';
 
+const TABLE = /(<!-- diagnostics-table:start -->\n)([\s\S]*?)(\n<!-- diagnostics-table:end -->)/;
+// UPDATE_DOCS=1 regenerates the table from the catalogue, like UPDATE_GOLDEN for fixtures.
+if (process.env.UPDATE_DOCS === '1') writeFileSync('README.md', readFileSync('README.md', 'utf8').replace(TABLE, (_m, a: string, _b, c: string) => a + diagnosticsTable() + c));
 const readme = readFileSync('README.md', 'utf8');
 
 describe('README', () => {
@@ -11,8 +14,7 @@ describe('README', () => {
     expect(firstBlock).toContain('npm test');
   });
   it('has the diagnostics table generated from the catalogue', () => {
-    const between = /<!-- diagnostics-table:start -->\n([\s\S]*?)\n<!-- diagnostics-table:end -->/.exec(readme)![1];
-    expect(between).toBe(diagnosticsTable());
+    expect(TABLE.exec(readme)![2], 'README diagnostics table is stale: run UPDATE_DOCS=1 npm test').toBe(diagnosticsTable());
   });
   it('documents every example', () => {
     for (const f of readdirSync('examples').filter((x) => x.endsWith('.yaml'))) expect(readme).toContain(`### \`${f}\``);

@@ -4,6 +4,8 @@ import { compareDiagnostics, diag, hasErrors, type Diagnostic } from '../diagnos
 import { VERSION } from '../package-root.js';
 import { compile } from '../pipeline.js';
 import { FORMATS, type FormatName } from './formatters/index.js';
+import { kernelLab, type LabStatus } from '../verify/netns.js';
+import { verifyArtifacts } from '../verify/verify.js';
 import { removeStale, writeAllAtomic } from './write-atomic.js';
 
 export interface IO {
@@ -13,6 +15,8 @@ export interface IO {
   readonly readFile: (path: string) => Promise<string>;
   readonly colorStdout: boolean;
   readonly colorStderr: boolean;
+  /** Whether namespaces can be made here; tests replace it to exercise the refusal path. */
+  readonly kernelLab?: () => LabStatus;
 }
 
 export const EXIT_OK = 0;
@@ -24,6 +28,7 @@ const HELP = `ipfence ${VERSION}: compile a YAML firewall policy into iptables-r
 Usage:
   ipfence compile POLICY [--out-dir DIR] [--print] [--format F]
   ipfence check POLICY... [--format F]
+  ipfence verify POLICY [--format F]     (root: loads the result into a throwaway network namespace)
   POLICY may be - for standard input (name it in messages with --stdin-filename NAME).
 
 Options:
@@ -71,7 +76,11 @@ export async function main(argv: readonly string[], io: IO): Promise<number> {
       if (files.length === 0) throw new UsageError('check takes one or more policy files (or -)');
       return await checkCommand(files, values, format, io);
     }
-    throw new UsageError(command === undefined ? 'missing command: compile or check' : `unknown command '${command}'; use compile or check`);
+    if (command === 'verify') {
+      if (files.length !== 1) throw new UsageError('verify takes exactly one policy file (or -)');
+      return await verifyCommand(files[0]!, values, format, io);
+    }
+    throw new UsageError(command === undefined ? 'missing command: compile, check or verify' : `unknown command '${command}'; use compile, check or verify`);
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr(`ipfence: ${e.message}\nRun 'ipfence --help' for usage.\n`);
@@ -161,4 +170,28 @@ async function checkCommand(paths: readonly string[], values: Values, format: Fo
   all.sort(compareDiagnostics);
   report(all, format, io.colorStdout && !values['no-color'], io.stdout);
   return ioFailed ? EXIT_USAGE : hasErrors(all) ? EXIT_POLICY : EXIT_OK;
+}
+
+async function verifyCommand(path: string, values: Values, format: FormatName, io: IO): Promise<number> {
+  const lab = (io.kernelLab ?? kernelLab)();
+  if (!lab.ok) {
+    io.stderr(`ipfence: verify cannot run here: ${lab.why}. It loads the rules into a throwaway network namespace; run it as root (sudo) on a machine with iptables and iproute2.\n`);
+    return EXIT_USAGE;
+  }
+  const src = await readPolicy(path, values, io);
+  const color = io.colorStdout && !values['no-color'];
+  if (src.problem) {
+    report([src.problem], format, color, io.stdout);
+    return EXIT_USAGE;
+  }
+  const result = compile(src.text!, src.file, basename(src.file));
+  if (!result.artifacts) {
+    report(result.diagnostics, format, color, io.stdout);
+    return EXIT_POLICY;
+  }
+  const refused = await verifyArtifacts(result.artifacts, lab.backends, src.file);
+  const all = [...result.diagnostics, ...refused].sort(compareDiagnostics);
+  report(all, format, color, io.stdout);
+  if (!hasErrors(all)) io.stderr(`ipfence: the kernel accepted rules.v4 and rules.v6 on the ${lab.backends.join(' and ')} back end${lab.backends.length > 1 ? 's' : ''}\n`);
+  return hasErrors(all) ? EXIT_POLICY : EXIT_OK;
 }

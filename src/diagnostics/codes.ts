@@ -35,6 +35,8 @@ export const CODES = {
   'no-established': { severity: 'warning', stage: 'check', doc: 'A default drop with the established/loopback preamble turned off: replies and loopback time out.' },
   'ssh-lockout': { severity: 'warning', stage: 'check', doc: 'INPUT drops by default and nothing allows tcp port 22.' },
   'ipv6-ndp': { severity: 'warning', stage: 'check', doc: 'IPv6 INPUT drops by default with ICMPv6 essentials turned off: neighbour discovery fails.' },
+  // verify
+  'kernel-rejected': { severity: 'error', stage: 'verify', doc: 'A real load into a throwaway network namespace refused the compiled rule (e.g. a user name unknown on this host).' },
   // cli
   'usage': { severity: 'error', stage: 'cli', doc: 'The command line is wrong.' },
   'io-write': { severity: 'error', stage: 'cli', doc: 'An output file could not be written.' },

@@ -1,7 +1,7 @@
 import Handlebars from 'handlebars';
 import { createHash } from 'node:crypto';
 import { familyRecord } from '../ir/family.js';
-import type { IR, Ruleset } from '../ir/ir.js';
+import type { Family, IR, Origin, Ruleset } from '../ir/ir.js';
 import { readPackageFile, VERSION } from '../package-root.js';
 import { ruleArgs } from './args.js';
 
@@ -15,6 +15,9 @@ export interface Artifact {
   readonly file: string;
   readonly content: string;
   readonly executable: boolean;
+  /** For restore files: the origin of each `-A` line, in file order, to map load errors back. */
+  readonly ruleOrigins?: readonly Origin[];
+  readonly family?: Family;
 }
 
 type Template = (ctx: object) => string;
@@ -45,10 +48,13 @@ export function emit(ir: IR, source: SourceInfo): Artifact[] {
   const header = { version: VERSION, source: source.name, hash: createHash('sha256').update(source.text).digest('hex') };
   const out: Artifact[] = ir.rulesets.map((rs) => {
     const rec = familyRecord(rs.family);
+    const view = rulesetView(rs);
     return {
       file: rec.outputFile,
-      content: template('restore.hbs')({ ...header, label: rec.label, restoreCommand: rec.restoreCommand, outputFile: rec.outputFile, ...rulesetView(rs) }),
+      content: template('restore.hbs')({ ...header, label: rec.label, restoreCommand: rec.restoreCommand, outputFile: rec.outputFile, ...view }),
       executable: false,
+      ruleOrigins: view.tables.flatMap((t) => t.lines.map((l) => l.rule.origin)),
+      family: rs.family,
     };
   });
   if (ir.routes.length > 0) {

@@ -45,7 +45,11 @@ export class RulesetBuilder {
           const builtins: Chain[] = BUILTIN_CHAINS[t].map((c) =>
             chain(c, t === 'filter' ? filterPolicies[c] ?? 'ACCEPT' : 'ACCEPT', GROUP_ORDER.flatMap((g) => this.groups.get(`${f}/${t}/${c}/${g}`) ?? [])),
           );
-          const users = (this.userChains.get(`${f}/${t}`) ?? []).map((u) => chain(u.name, null, u.rules));
+          // Sorted by name as iptables-save lists them, so a host's saved ruleset diffs cleanly against ours.
+          const users = (this.userChains.get(`${f}/${t}`) ?? [])
+            .slice()
+            .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+            .map((u) => chain(u.name, null, u.rules));
           return table(t, [...builtins, ...users]);
         }),
       ),

@@ -82,3 +82,10 @@ export function argAfter(args: readonly string[], flag: string): string | undefi
   const i = args.indexOf(flag);
   return i === -1 ? undefined : args[i + 1];
 }
+
+/** Table by table (iptables-save orders tables its own way): each rule's chain and comment in order. */
+export function ruleComments(text: string): string[] {
+  return parseRestore(text)
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((t) => t.rules.map((r) => `${t.name}/${r.chain}/${argAfter(r.args, '--comment') ?? ''}`));
+}

@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/pipeline.js';
-import { kernelLab, withNetns, type Backend } from '../helpers/netns.js';
-import { parseRestore } from '../helpers/restore-parse.js';
+import { kernelLab, withNetns, type Backend } from '../../src/verify/netns.js';
+import { ruleComments } from '../helpers/restore-parse.js';
 
 const lab = kernelLab();
 const inCI = process.env.CI === 'true';
@@ -15,13 +15,6 @@ const policies: [string, string][] = [
     .map((d): [string, string] => [`fixtures/${d.name}`, readFileSync(join('test/fixtures', d.name, 'policy.yaml'), 'utf8')])
     .sort(),
 ];
-
-/** Table by table (iptables-save orders tables its own way), each rule's chain and comment in order. */
-function ruleComments(text: string): string[] {
-  return parseRestore(text)
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .flatMap((t) => t.rules.map((r) => `${t.name}/${r.chain}/${r.args[r.args.indexOf('--comment') + 1] ?? ''}`));
-}
 
 if (!lab.ok) {
   if (inCI) {

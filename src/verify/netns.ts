@@ -2,16 +2,18 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 /**
- * Throwaway network namespaces for kernel tests. Rules are only ever loaded with
- * `ip netns exec <ours>`, never into the root namespace, and every namespace made here is deleted
- * in a finally block.
+ * Throwaway network namespaces, for `ipfence verify` and the kernel tests. Rules are only ever
+ * loaded with `ip netns exec <ours>`, never into the root namespace, and every namespace made here
+ * is deleted in a finally block.
  */
 export type Backend = 'nft' | 'legacy';
 
 const which = (cmd: string): boolean => ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].some((d) => existsSync(`${d}/${cmd}`));
 
-export function kernelLab(): { ok: true; backends: Backend[] } | { ok: false; why: string } {
-  if (process.getuid?.() !== 0) return { ok: false, why: 'not running as root' };
+export type LabStatus = { ok: true; backends: Backend[] } | { ok: false; why: string };
+
+export function kernelLab(): LabStatus {
+  if (process.getuid?.() !== 0) return { ok: false, why: 'not running as root (network namespaces need root)' };
   if (!which('ip')) return { ok: false, why: 'iproute2 (ip) is not installed' };
   const backends = (['nft', 'legacy'] as const).filter((b) => which(`iptables-${b}-restore`) && which(`ip6tables-${b}-restore`));
   if (backends.length === 0) return { ok: false, why: 'iptables is not installed' };
@@ -35,8 +37,10 @@ export function run(argv: readonly string[], input?: string, timeoutMs = 20_000)
 
 let counter = 0;
 
+export const uniqueNetnsName = (tag = 'ns'): string => `ipf-${tag}-${process.pid}-${++counter}`;
+
 export async function withNetns<T>(fn: (ns: Netns) => Promise<T> | T): Promise<T> {
-  const name = `ipf-${process.pid}-${++counter}`;
+  const name = uniqueNetnsName();
   const made = run(['ip', 'netns', 'add', name]);
   if (made.status !== 0) throw new Error(`ip netns add ${name}: ${made.stderr}`);
   try {

@@ -1,0 +1,180 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Artifact } from '../../src/emit/emit.js';
+import { Netns, run, uniqueNetnsName, type Backend } from '../../src/verify/netns.js';
+
+/**
+ * A throwaway network: a switch namespace with a bridge, a server and two clients, each with an
+ * IPv4 and an IPv6 address from documentation ranges. Every veth is created inside our own
+ * namespaces (never in the root one); all traffic stays on this bridge; servers and clients are
+ * bounded in time; `destroy` kills them and deletes every namespace even after a failure.
+ */
+export interface Host {
+  readonly name: string;
+  readonly ns: Netns;
+  readonly v4: string;
+  readonly v6: string;
+}
+
+export type Family = 'ipv4' | 'ipv6';
+export const addr = (h: Host, f: Family): string => (f === 'ipv4' ? h.v4 : h.v6);
+export const LOCAL: Record<Family, string> = { ipv4: '127.0.0.1', ipv6: '::1' };
+
+const SERVER = String.raw`
+const net = require('net'), dgram = require('dgram');
+const [name, ...specs] = process.argv.slice(1);
+let pending = specs.length;
+const ready = () => { if (--pending === 0) console.log('ready'); };
+for (const spec of specs) {
+  const [proto, p] = spec.split(':'); const port = Number(p);
+  if (proto === 'tcp') net.createServer((s) => { s.on('error', () => {}); s.end(name + ':' + port + '\n'); }).listen({ port, host: '::', ipv6Only: false }, ready);
+  else { const u = dgram.createSocket({ type: 'udp6', ipv6Only: false }); u.on('message', (m, r) => u.send(name + ':' + port, r.port, r.address)); u.bind(port, '::', ready); }
+}
+setTimeout(() => process.exit(0), 180000);
+`;
+
+const CLIENT = String.raw`
+const net = require('net'), dgram = require('dgram');
+const [proto, host, port, timeout, count, gap] = process.argv.slice(1);
+const one = () => new Promise((done) => {
+  const t = Number(timeout);
+  if (proto === 'tcp') {
+    const s = net.connect({ host, port: Number(port) });
+    const timer = setTimeout(() => { s.destroy(); done('timeout'); }, t);
+    let data = '';
+    s.on('data', (d) => { data += d; });
+    s.on('end', () => { clearTimeout(timer); done(data.trim() || 'empty'); });
+    s.on('error', (e) => { clearTimeout(timer); done(e.code === 'ECONNREFUSED' ? 'refused' : e.code || 'error'); });
+  } else {
+    const u = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    const timer = setTimeout(() => { u.close(); done('timeout'); }, t);
+    u.on('message', (m) => { clearTimeout(timer); u.close(); done(String(m)); });
+    u.on('error', (e) => { clearTimeout(timer); u.close(); done(e.code === 'ECONNREFUSED' ? 'refused' : e.code || 'error'); });
+    u.connect(Number(port), host, () => u.send('ping'));
+  }
+});
+(async () => {
+  const out = [];
+  for (let i = 0; i < Number(count); i++) {
+    out.push(await one());
+    if (Number(gap) > 0) await new Promise((r) => setTimeout(r, Number(gap)));
+  }
+  console.log(JSON.stringify(out));
+})();
+`;
+
+export interface ConnectOptions {
+  readonly proto?: 'tcp' | 'udp';
+  readonly timeoutMs?: number;
+  /** Run the client as this uid (with setpriv), e.g. to exercise owner matches. */
+  readonly uid?: number;
+}
+
+export class Lab {
+  server!: Host;
+  c1!: Host;
+  c2!: Host;
+  private switchNs!: Netns;
+  private readonly procs: ChildProcess[] = [];
+  private readonly names: string[] = [];
+
+  private constructor() {}
+
+  static create(): Lab {
+    const lab = new Lab();
+    try {
+      lab.switchNs = lab.makeNs('sw');
+      lab.check(lab.switchNs.exec(['ip', 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0']));
+      lab.check(lab.switchNs.exec(['ip', 'link', 'set', 'br0', 'up']));
+      lab.server = lab.host('srv', 1);
+      lab.c1 = lab.host('c1', 2);
+      lab.c2 = lab.host('c2', 3);
+      // Low ports for servers run as an unprivileged uid in owner tests.
+      lab.check(lab.server.ns.exec(['sysctl', '-qw', 'net.ipv4.ip_unprivileged_port_start=0']));
+      return lab;
+    } catch (e) {
+      lab.destroy();
+      throw e;
+    }
+  }
+
+  private makeNs(tag: string): Netns {
+    const name = uniqueNetnsName(tag);
+    this.check(run(['ip', 'netns', 'add', name]));
+    this.names.push(name);
+    const ns = new Netns(name);
+    this.check(ns.exec(['ip', 'link', 'set', 'lo', 'up']));
+    return ns;
+  }
+
+  private host(tag: string, n: number): Host {
+    const ns = this.makeNs(tag);
+    // No duplicate address detection: addresses are usable at once, and real neighbour discovery
+    // (what the RFC 4890 test needs) still happens.
+    this.check(ns.exec(['sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']));
+    const port = `v${tag}${process.pid % 10000}`.slice(0, 15);
+    this.check(this.switchNs.exec(['ip', 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.name]));
+    this.check(this.switchNs.exec(['ip', 'link', 'set', port, 'master', 'br0', 'up']));
+    const v4 = `192.0.2.${n}`;
+    const v6 = `2001:db8:99::${n}`;
+    this.check(ns.exec(['ip', 'addr', 'add', `${v4}/24`, 'dev', 'eth0']));
+    this.check(ns.exec(['ip', 'addr', 'add', `${v6}/64`, 'dev', 'eth0', 'nodad']));
+    this.check(ns.exec(['ip', 'link', 'set', 'eth0', 'up']));
+    return { name: tag, ns, v4, v6 };
+  }
+
+  check(r: { status: number; stderr: string }, what = 'lab setup'): void {
+    if (r.status !== 0) throw new Error(`${what} failed: ${r.stderr}`);
+  }
+
+  /** Loads compiled restore files into the server for real. */
+  load(backend: Backend, artifacts: readonly Artifact[], into: Host = this.server): void {
+    for (const a of artifacts.filter((x) => x.family)) this.check(into.ns.restore(backend, a.family!, a.content), `${a.file} load`);
+  }
+
+  /** Starts servers answering "<host>:<port>" on tcp:P / udp:P (IPv4 and IPv6), optionally as a uid. */
+  async serve(h: Host, specs: readonly string[], uid?: number): Promise<void> {
+    const asUid = uid === undefined ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
+    const p = spawn('ip', ['netns', 'exec', h.ns.name, ...asUid, process.execPath, '-e', SERVER, h.name, ...specs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.procs.push(p);
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server on ${h.name} did not start: ${err}`)), 10_000);
+      createInterface({ input: p.stdout }).on('line', (l) => {
+        if (l === 'ready') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      p.on('exit', () => reject(new Error(`server on ${h.name} exited: ${err}`)));
+    });
+  }
+
+  /** One connection attempt from `from` to address:port: the server's answer, 'refused' or 'timeout'. */
+  connect(from: Host, address: string, port: number, opts: ConnectOptions = {}): string {
+    return this.connectMany(from, address, port, 1, 0, opts)[0]!;
+  }
+
+  connectMany(from: Host, address: string, port: number, count: number, gapMs: number, opts: ConnectOptions = {}): string[] {
+    const asUid = opts.uid === undefined ? [] : ['setpriv', `--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups'];
+    const timeout = opts.timeoutMs ?? 700;
+    const r = from.ns.exec([...asUid, process.execPath, '-e', CLIENT, opts.proto ?? 'tcp', address, String(port), String(timeout), String(count), String(gapMs)], undefined, count * (timeout + gapMs) + 10_000);
+    if (r.status !== 0) throw new Error(`client failed: ${r.stderr}`);
+    return JSON.parse(r.stdout) as string[];
+  }
+
+  destroy(): void {
+    for (const p of this.procs) p.kill('SIGKILL');
+    for (const n of [...this.names].reverse()) run(['ip', 'netns', 'del', n]);
+  }
+}
+
+export async function withLab<T>(fn: (lab: Lab) => Promise<T>): Promise<T> {
+  const lab = Lab.create();
+  try {
+    return await fn(lab);
+  } finally {
+    lab.destroy();
+  }
+}

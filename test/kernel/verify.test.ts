@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { main, type IO } from '../../src/cli/main.js';
+import type { Artifact } from '../../src/emit/emit.js';
+import { kernelLab } from '../../src/verify/netns.js';
+import { verifyArtifacts } from '../../src/verify/verify.js';
+
+const lab = kernelLab();
+
+function io(stdin: string, overrides: Partial<IO> = {}) {
+  const out = { stdout: '', stderr: '' };
+  const value: IO = {
+    stdout: (s) => void (out.stdout += s),
+    stderr: (s) => void (out.stderr += s),
+    readStdin: async () => stdin,
+    readFile: async () => stdin,
+    colorStdout: false,
+    colorStderr: false,
+    ...overrides,
+  };
+  return { io: value, out };
+}
+
+describe('ipfence verify without a kernel lab', () => {
+  it('says why and exits 2', async () => {
+    const { io: i, out } = io('version: 1\n', { kernelLab: () => ({ ok: false, why: 'not running as root' }) });
+    expect(await main(['verify', '-'], i)).toBe(2);
+    expect(out.stderr).toContain('verify cannot run here: not running as root');
+    expect(out.stderr).toContain('sudo');
+  });
+});
+
+describe.runIf(lab.ok)('ipfence verify', () => {
+  it('exits 0 when every back end accepts both files', async () => {
+    const { io: i, out } = io('version: 1\ndefaults: { input: drop }\ninbound:\n  - { port: 22 }\n');
+    expect(await main(['verify', '-'], i)).toBe(0);
+    expect(out.stderr).toContain('the kernel accepted rules.v4 and rules.v6');
+  });
+
+  it('maps a load-time refusal to the policy rule, on every back end and family', async () => {
+    const { io: i, out } = io('version: 1\ninbound:\n  - { port: 80 }\nusers:\n  - { name: ghost, user: no-such-user-ipfence }\n');
+    expect(await main(['verify', '-', '-f', 'gcc', '--stdin-filename', 'host.yaml'], i)).toBe(1);
+    const lines = out.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2 * (lab.ok ? lab.backends.length : 0));
+    for (const l of lines) expect(l).toMatch(/^host\.yaml:5:5: error: ip6?tables-restore \((nft|legacy) back end\) refused rules\.v[46] at the rule 'ghost': owner: Bad value for "--uid-owner" option: "no-such-user-ipfence" \[kernel-rejected\]$/);
+  });
+
+  it('finds the refused rule when the kernel, not the parser, refuses it (legacy reports only COMMIT)', async () => {
+    const loc = (line: number) => ({ file: 'p.yaml', line, col: 5 });
+    const origin = (line: number, label: string) => ({ path: [], loc: loc(line), label });
+    const content = [
+      '*mangle',
+      ':PREROUTING ACCEPT [0:0]',
+      ':INPUT ACCEPT [0:0]',
+      ':FORWARD ACCEPT [0:0]',
+      ':OUTPUT ACCEPT [0:0]',
+      ':POSTROUTING ACCEPT [0:0]',
+      '-A OUTPUT -p tcp -m tcp --dport 1 -j MARK --set-mark 1',
+      '-A OUTPUT -p tcp -m tcp --dport 2 -j REJECT --reject-with tcp-reset',
+      '-A OUTPUT -p tcp -m tcp --dport 3 -j MARK --set-mark 3',
+      'COMMIT',
+      '',
+    ].join('\n');
+    const artifact: Artifact = { file: 'rules.v4', content, executable: false, family: 'ipv4', ruleOrigins: [origin(3, 'one'), origin(4, 'two'), origin(5, 'three')] };
+    const found = await verifyArtifacts([artifact], lab.ok ? lab.backends : [], 'p.yaml');
+    expect(found.map((d) => [d.code, d.line, /at the rule '(\w+)'/.exec(d.message)?.[1]])).toEqual((lab.ok ? lab.backends : []).map(() => ['kernel-rejected', 4, 'two']));
+  });
+});
