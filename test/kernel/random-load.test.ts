@@ -7,7 +7,7 @@ import { kernelLab, withNetns } from '../../src/verify/netns.js';
 import { ruleComments } from '../helpers/restore-parse.js';
 
 const lab = kernelLab();
-const runs = Number(process.env.IPFENCE_KERNEL_RUNS ?? 40);
+const runs = Number(process.env.IPFENCE_KERNEL_RUNS ?? 60);
 
 // Without the lab, load.test.ts reports the skip (or, under CI=true, the failure) once.
 describe.runIf(lab.ok)('random valid policies load for real', () => {
