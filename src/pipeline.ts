@@ -1,4 +1,5 @@
 import { check } from './check/check.js';
+import { applyConfig, type Level } from './check/config.js';
 import { compareDiagnostics, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
 import { emit, type Artifact } from './emit/emit.js';
 import type { IR } from './ir/ir.js';
@@ -17,7 +18,12 @@ export interface CompileResult {
  * The whole compiler as one pure function of the policy text: load -> validate -> normalize ->
  * check -> emit. Each stage returns its problems; the first stage with errors ends the run.
  */
-export function compile(text: string, file: string, displayName = file): CompileResult {
+export interface CompileOptions {
+  /** Severity per check from the command line; wins over the policy's `checks:`. */
+  readonly severity?: Readonly<Record<string, Level>>;
+}
+
+export function compile(text: string, file: string, displayName = file, options: CompileOptions = {}): CompileResult {
   const loaded = load(text, file);
   if (!loaded.loaded) return { diagnostics: sorted(loaded.diagnostics) };
   const { value, source } = loaded.loaded;
@@ -26,7 +32,7 @@ export function compile(text: string, file: string, displayName = file): Compile
   const norm = normalize(valid.policy, source);
   const soFar = [...loaded.diagnostics, ...norm.diagnostics];
   if (!norm.ir) return { diagnostics: sorted(soFar) };
-  const all = sorted([...soFar, ...check({ ir: norm.ir, policy: valid.policy, source })]);
+  const all = sorted(applyConfig([...soFar, ...check({ ir: norm.ir, policy: valid.policy, source })], valid.policy, source, options.severity));
   if (hasErrors(all)) return { ir: norm.ir, diagnostics: all };
   return { ir: norm.ir, artifacts: emit(norm.ir, { name: displayName, text }), diagnostics: all };
 }

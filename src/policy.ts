@@ -8,8 +8,11 @@ export type Proto = string | readonly string[];
 export type FamilyChoice = 'ipv4' | 'ipv6' | 'both';
 export type LogSpec = boolean | { readonly prefix?: string; readonly rate?: string; readonly burst?: number };
 
+export type Suppress = Readonly<Record<string, string>>;
+
 interface Common {
   readonly name?: string;
+  readonly suppress?: Suppress;
   readonly proto?: Proto;
   readonly port?: Ports;
   readonly 'icmp-type'?: string;
@@ -49,6 +52,7 @@ export interface UserException {
 }
 export interface UserRule {
   readonly name?: string;
+  readonly suppress?: Suppress;
   readonly user?: string | number;
   readonly group?: string | number;
   readonly outbound?: DenyAction;
@@ -68,6 +72,7 @@ export interface LimitRule extends Omit<Common, 'icmp-type'> {
 }
 export interface RedirectRule {
   readonly name?: string;
+  readonly suppress?: Suppress;
   readonly proto?: Proto;
   readonly port: number | string;
   readonly 'to-port': number;
@@ -109,5 +114,6 @@ export interface Policy {
   readonly limits?: readonly LimitRule[];
   readonly redirects?: readonly RedirectRule[];
   readonly marks?: readonly MarkRule[];
+  readonly checks?: Readonly<Record<string, 'error' | 'warning' | 'off'>>;
   readonly logging?: { readonly prefix?: string; readonly rate?: string; readonly burst?: number; readonly dropped?: boolean };
 }

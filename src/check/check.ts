@@ -29,6 +29,8 @@ export interface Check {
   readonly severity: Severity;
   /** One paragraph for the docs table: what triggers it and how to fix it. */
   readonly docs: string;
+  /** A policy that triggers it, shown in docs/checks.md with the real diagnostic. Guards of the emitter have none: no valid policy reaches them. */
+  readonly example?: string;
   readonly check: (input: CheckInput) => Diagnostic[];
 }
 

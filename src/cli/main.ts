@@ -1,11 +1,17 @@
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareDiagnostics, diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { isSuppressible, type Level } from '../check/config.js';
+import { SUPPRESSIBLE } from '../diagnostics/codes.js';
 import { VERSION } from '../package-root.js';
 import { compile } from '../pipeline.js';
 import { FORMATS, type FormatName } from './formatters/index.js';
 import { kernelLab, type LabStatus } from '../verify/netns.js';
 import { verifyArtifacts } from '../verify/verify.js';
+import { createTwoFilesPatch } from 'diff';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { glob } from 'tinyglobby';
 import { removeStale, writeAllAtomic } from './write-atomic.js';
 
 export interface IO {
@@ -34,12 +40,19 @@ Usage:
 Options:
   -o, --out-dir DIR        where compile writes rules.v4, rules.v6 (and routing.sh); default .
       --print              compile: also print the generated files to standard output
-  -f, --format F           diagnostics as stylish (default), gcc, json or github
+  -f, --format F           diagnostics as stylish (default), gcc, json, github or sarif
+      --severity CODE=LEVEL  re-grade a check: error, warning or off (repeatable; wins over the policy)
+      --max-warnings N     exit 1 when there are more than N warnings
+      --strict             exit 1 on any warning (same as --max-warnings 0)
+      --against DIR        check: also fail (with a unified diff) when the files in DIR are not
+                           what the policy compiles to
+  check expands globs itself ('policies/**/*.yaml'), so quote them.
       --stdin-filename N   the name used for - in messages and headers (default <stdin>)
       --no-color           never colour stylish output (NO_COLOR is honoured too)
   -h, --help, -v, --version
 
-Exit status: 0 clean (warnings allowed), 1 policy errors, 2 usage, I/O or internal error.
+Exit status: 0 clean (warnings allowed unless --strict/--max-warnings), 1 policy errors,
+2 usage, I/O or internal error.
 `;
 
 class UsageError extends Error {}
@@ -67,18 +80,21 @@ export async function main(argv: readonly string[], io: IO): Promise<number> {
   try {
     const [command, ...files] = positionals;
     const format = (values.format ?? 'stylish') as FormatName;
-    if (!(format in FORMATS)) throw new UsageError(`unknown --format '${format}'; use stylish, gcc, json or github`);
+    if (!(format in FORMATS)) throw new UsageError(`unknown --format '${format}'; use ${Object.keys(FORMATS).join(', ')}`);
+    const g = gate(values);
     if (command === 'compile') {
       if (files.length !== 1) throw new UsageError('compile takes exactly one policy file (or -)');
-      return await compileCommand(files[0]!, values, format, io);
+      return await compileCommand(files[0]!, values, format, g, io);
     }
     if (command === 'check') {
       if (files.length === 0) throw new UsageError('check takes one or more policy files (or -)');
-      return await checkCommand(files, values, format, io);
+      const expanded = await expandGlobs(files);
+      if (values.against !== undefined && expanded.length !== 1) throw new UsageError('--against compares one policy with one output folder; give exactly one policy');
+      return await checkCommand(expanded, values, format, g, io);
     }
     if (command === 'verify') {
       if (files.length !== 1) throw new UsageError('verify takes exactly one policy file (or -)');
-      return await verifyCommand(files[0]!, values, format, io);
+      return await verifyCommand(files[0]!, values, format, g, io);
     }
     throw new UsageError(command === undefined ? 'missing command: compile, check or verify' : `unknown command '${command}'; use compile, check or verify`);
   } catch (e) {
@@ -103,6 +119,10 @@ function parse(argv: readonly string[]) {
       format: { type: 'string', short: 'f' },
       'stdin-filename': { type: 'string' },
       'no-color': { type: 'boolean' },
+      severity: { type: 'string', multiple: true },
+      'max-warnings': { type: 'string' },
+      strict: { type: 'boolean' },
+      against: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -110,6 +130,34 @@ function parse(argv: readonly string[]) {
 }
 
 type Values = ReturnType<typeof parse>['values'];
+
+interface Gate {
+  readonly severity: Readonly<Record<string, Level>>;
+  readonly maxWarnings: number;
+}
+
+/** --severity, --max-warnings and --strict, checked once for every command. */
+function gate(values: Values): Gate {
+  const severity: Record<string, Level> = {};
+  for (const item of values.severity ?? []) {
+    const m = /^([a-z0-9-]+)=(error|warning|off)$/.exec(item);
+    if (!m) throw new UsageError(`--severity takes CODE=error|warning|off, not '${item}'`);
+    if (!isSuppressible(m[1]!)) throw new UsageError(`--severity: '${m[1]}' cannot be re-graded; these can: ${SUPPRESSIBLE.join(', ')}`);
+    severity[m[1]!] = m[2] as Level;
+  }
+  let maxWarnings = Infinity;
+  if (values['max-warnings'] !== undefined) {
+    if (!/^\d+$/.test(values['max-warnings'])) throw new UsageError(`--max-warnings takes a whole number, not '${values['max-warnings']}'`);
+    maxWarnings = Number(values['max-warnings']);
+  }
+  if (values.strict) maxWarnings = 0;
+  return { severity, maxWarnings };
+}
+
+/** 1 when there are errors or more warnings than allowed. */
+function failed(ds: readonly Diagnostic[], g: Gate): boolean {
+  return hasErrors(ds) || ds.filter((d) => d.severity === 'warning').length > g.maxWarnings;
+}
 
 interface Source {
   readonly text?: string;
@@ -131,16 +179,16 @@ function report(ds: readonly Diagnostic[], format: FormatName, color: boolean, w
   if (ds.length > 0 || format === 'json') write(FORMATS[format](ds, color));
 }
 
-async function compileCommand(path: string, values: Values, format: FormatName, io: IO): Promise<number> {
+async function compileCommand(path: string, values: Values, format: FormatName, g: Gate, io: IO): Promise<number> {
   const src = await readPolicy(path, values, io);
   const color = io.colorStderr && !values['no-color'];
   if (src.problem) {
     report([src.problem], format, color, io.stderr);
     return EXIT_USAGE;
   }
-  const result = compile(src.text!, src.file, basename(src.file));
+  const result = compile(src.text!, src.file, basename(src.file), { severity: g.severity });
   report(result.diagnostics, format, color, io.stderr);
-  if (!result.artifacts) return EXIT_POLICY;
+  if (!result.artifacts || failed(result.diagnostics, g)) return EXIT_POLICY;
   const outDir = values['out-dir'] ?? '.';
   try {
     await writeAllAtomic(outDir, result.artifacts);
@@ -155,7 +203,41 @@ async function compileCommand(path: string, values: Values, format: FormatName, 
   return EXIT_OK;
 }
 
-async function checkCommand(paths: readonly string[], values: Values, format: FormatName, io: IO): Promise<number> {
+const GLOB = /[*?[\]{}]/;
+
+/** Quoted globs are expanded here (shells differ on `**`); matches are sorted for stable output. */
+async function expandGlobs(args: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const a of args) {
+    if (a === '-' || !GLOB.test(a) || existsSync(a)) {
+      out.push(a);
+      continue;
+    }
+    const found = (await glob(a, { onlyFiles: true, dot: false })).sort();
+    if (found.length === 0) throw new UsageError(`no file matches '${a}'`);
+    out.push(...found);
+  }
+  return [...new Set(out)];
+}
+
+/** Unified diffs between the committed outputs in `dir` and what the policy compiles to. */
+async function staleOutputs(dir: string, artifacts: readonly { file: string; content: string }[], io: IO): Promise<string[]> {
+  const diffs: string[] = [];
+  const produced = new Set(artifacts.map((a) => a.file));
+  for (const a of artifacts) {
+    const path = join(dir, a.file);
+    const committed = await io.readFile(path).catch(() => null);
+    if (committed !== a.content) diffs.push(createTwoFilesPatch(committed === null ? '/dev/null' : path, path, committed ?? '', a.content, committed === null ? '' : 'committed', 'compiled'));
+  }
+  for (const name of OPTIONAL_OUTPUTS.filter((n) => !produced.has(n))) {
+    const path = join(dir, name);
+    const committed = await io.readFile(path).catch(() => null);
+    if (committed !== null && /^(#!.*\n)?# Generated by ipfence /.test(committed)) diffs.push(createTwoFilesPatch(path, '/dev/null', committed, '', 'committed', 'no longer produced'));
+  }
+  return diffs;
+}
+
+async function checkCommand(paths: readonly string[], values: Values, format: FormatName, g: Gate, io: IO): Promise<number> {
   const all: Diagnostic[] = [];
   let ioFailed = false;
   for (const path of paths) {
@@ -165,14 +247,23 @@ async function checkCommand(paths: readonly string[], values: Values, format: Fo
       ioFailed = true;
       continue;
     }
-    all.push(...compile(src.text!, src.file, basename(src.file)).diagnostics);
+    const result = compile(src.text!, src.file, basename(src.file), { severity: g.severity });
+    all.push(...result.diagnostics);
+    if (values.against !== undefined && result.artifacts) {
+      const diffs = await staleOutputs(values.against, result.artifacts, io);
+      if (diffs.length > 0) {
+        all.push(diag('stale-artifact', { file: src.file, line: 1, col: 1 }, `the files in ${values.against} are not what this policy compiles to; run 'ipfence compile ${path} --out-dir ${values.against}' and commit the result`));
+        // Machine-readable formats keep stdout parseable; the diff is for the log.
+        (format === 'json' || format === 'sarif' ? io.stderr : io.stdout)(diffs.join(''));
+      }
+    }
   }
   all.sort(compareDiagnostics);
   report(all, format, io.colorStdout && !values['no-color'], io.stdout);
-  return ioFailed ? EXIT_USAGE : hasErrors(all) ? EXIT_POLICY : EXIT_OK;
+  return ioFailed ? EXIT_USAGE : failed(all, g) ? EXIT_POLICY : EXIT_OK;
 }
 
-async function verifyCommand(path: string, values: Values, format: FormatName, io: IO): Promise<number> {
+async function verifyCommand(path: string, values: Values, format: FormatName, g: Gate, io: IO): Promise<number> {
   const lab = (io.kernelLab ?? kernelLab)();
   if (!lab.ok) {
     io.stderr(`ipfence: verify cannot run here: ${lab.why}. It loads the rules into a throwaway network namespace; run it as root (sudo) on a machine with iptables and iproute2.\n`);
@@ -184,7 +275,7 @@ async function verifyCommand(path: string, values: Values, format: FormatName, i
     report([src.problem], format, color, io.stdout);
     return EXIT_USAGE;
   }
-  const result = compile(src.text!, src.file, basename(src.file));
+  const result = compile(src.text!, src.file, basename(src.file), { severity: g.severity });
   if (!result.artifacts) {
     report(result.diagnostics, format, color, io.stdout);
     return EXIT_POLICY;
@@ -192,6 +283,6 @@ async function verifyCommand(path: string, values: Values, format: FormatName, i
   const refused = await verifyArtifacts(result.artifacts, lab.backends, src.file);
   const all = [...result.diagnostics, ...refused].sort(compareDiagnostics);
   report(all, format, color, io.stdout);
-  if (!hasErrors(all)) io.stderr(`ipfence: the kernel accepted rules.v4 and rules.v6 on the ${lab.backends.join(' and ')} back end${lab.backends.length > 1 ? 's' : ''}\n`);
-  return hasErrors(all) ? EXIT_POLICY : EXIT_OK;
+  if (refused.length === 0) io.stderr(`ipfence: the kernel accepted rules.v4 and rules.v6 on the ${lab.backends.join(' and ')} back end${lab.backends.length > 1 ? 's' : ''}\n`);
+  return failed(all, g) ? EXIT_POLICY : EXIT_OK;
 }

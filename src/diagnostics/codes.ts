@@ -34,14 +34,39 @@ export const CODES = {
   'arg-too-long': { severity: 'error', stage: 'check', doc: 'One argument over 1023 bytes or more than 254 arguments on a line.' },
   'no-established': { severity: 'warning', stage: 'check', doc: 'A default drop with the established/loopback preamble turned off: replies and loopback time out.' },
   'ssh-lockout': { severity: 'warning', stage: 'check', doc: 'INPUT drops by default and nothing allows tcp port 22.' },
+  'hook-interface': { severity: 'error', stage: 'check', doc: 'An -i/-o match reachable from a hook where that interface does not exist.' },
+  'hook-owner': { severity: 'error', stage: 'check', doc: 'An owner match reachable from PREROUTING, INPUT or FORWARD.' },
+  'hook-redirect': { severity: 'error', stage: 'check', doc: 'REDIRECT outside nat PREROUTING/OUTPUT.' },
+  'hook-reject': { severity: 'error', stage: 'check', doc: 'REJECT outside filter INPUT/FORWARD/OUTPUT.' },
+  'nat-filtering': { severity: 'error', stage: 'check', doc: 'DROP or REJECT in the nat table.' },
+  'nat-policy': { severity: 'error', stage: 'check', doc: 'A nat chain policy other than ACCEPT.' },
+  'tcp-reset': { severity: 'error', stage: 'check', doc: 'REJECT with tcp-reset in a rule without -p tcp.' },
+  'multiport-limit': { severity: 'error', stage: 'check', doc: 'More than 15 multiport slots in one match.' },
+  'chain-name': { severity: 'error', stage: 'check', doc: 'A chain name iptables refuses.' },
+  'chain-loop': { severity: 'error', stage: 'check', doc: 'A jump to an undeclared chain, or a jump loop.' },
+  'family-icmp': { severity: 'error', stage: 'check', doc: 'An ICMP type of the other family.' },
+  'owner-name': { severity: 'warning', stage: 'check', doc: 'A user/group name that the host resolves at load time.' },
+  'family-asymmetry': { severity: 'warning', stage: 'check', doc: 'A deny or user block present in one family only.' },
+  'redirect-local': { severity: 'warning', stage: 'check', doc: 'A redirect that leaves local traffic or the target port unspecified.' },
+  'shadowed': { severity: 'error', stage: 'check', doc: 'A rule never matches: earlier rules of its chain together decide all its packets (error if they decide differently, warning if redundant).' },
   'ipv6-ndp': { severity: 'warning', stage: 'check', doc: 'IPv6 INPUT drops by default with ICMPv6 essentials turned off: neighbour discovery fails.' },
+  'unused-suppression': { severity: 'warning', stage: 'config', doc: 'A `suppress` entry that silenced nothing: the finding it was written for is gone; remove it.' },
   // verify
   'kernel-rejected': { severity: 'error', stage: 'verify', doc: 'A real load into a throwaway network namespace refused the compiled rule (e.g. a user name unknown on this host).' },
   // cli
+  'stale-artifact': { severity: 'error', stage: 'cli', doc: 'With `check --against DIR`: a committed output differs from what the policy compiles to (a unified diff is printed).' },
   'usage': { severity: 'error', stage: 'cli', doc: 'The command line is wrong.' },
   'io-write': { severity: 'error', stage: 'cli', doc: 'An output file could not be written.' },
   'internal': { severity: 'error', stage: 'cli', doc: 'A bug in ipfence; please report it with the policy.' },
 } as const satisfies Record<string, { severity: Severity; stage: string; doc: string }>;
 
 export type Severity = 'error' | 'warning';
+
+/**
+ * Findings a policy may re-grade (`checks:`) or silence at a rule (`suppress:`): judgements about
+ * intent (warnings, shadowing). Never what the kernel or iptables would refuse or alter.
+ */
+export const SUPPRESSIBLE: readonly string[] = Object.entries(CODES)
+  .filter(([code, c]) => (c.severity === 'warning' && c.stage !== 'config') || code === 'shadowed')
+  .map(([code]) => code);
 export type Code = keyof typeof CODES;

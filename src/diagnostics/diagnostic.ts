@@ -16,11 +16,14 @@ export interface Diagnostic extends Location {
   readonly severity: Severity;
   readonly message: string;
   readonly related?: readonly Related[];
+  /** The policy construct it is about (e.g. ['inbound', 2]), when known: what `suppress` matches. */
+  readonly path?: readonly (string | number)[];
 }
 
-export function diag(code: Code, at: Location, message: string, related?: readonly Related[]): Diagnostic {
-  const base = { code, severity: CODES[code].severity as Severity, message, file: at.file, line: at.line, col: at.col };
-  return related && related.length > 0 ? { ...base, related } : base;
+export function diag(code: Code, at: Location, message: string, related?: readonly Related[], path?: readonly (string | number)[]): Diagnostic {
+  const base: Diagnostic = { code, severity: CODES[code].severity as Severity, message, file: at.file, line: at.line, col: at.col };
+  const withRelated = related && related.length > 0 ? { ...base, related } : base;
+  return path ? { ...withRelated, path } : withRelated;
 }
 
 export function hasErrors(ds: readonly Diagnostic[]): boolean {

@@ -24,7 +24,9 @@ export class RulesetBuilder {
     if (rules.length === 0) return;
     const key = `${f}/${t}/${c}/${g}`;
     const list = this.groups.get(key) ?? [];
-    list.push(...rules);
+    // Several allowlist rules for one port each imply the same "others" deny; keep the first.
+    const same = (a: Rule, b: Rule) => JSON.stringify([a.matches, a.target]) === JSON.stringify([b.matches, b.target]);
+    list.push(...(g === 'implicit' ? rules.filter((r) => !list.some((x) => same(x, r))) : rules));
     this.groups.set(key, list);
     this.used.add(`${f}/${t}`);
   }

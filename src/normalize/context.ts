@@ -32,7 +32,7 @@ export class Context {
   }
 
   report(code: Code, path: Path, message: string, related?: readonly Related[]): void {
-    this.diagnostics.push(diag(code, this.loc(path), message, related));
+    this.diagnostics.push(diag(code, this.loc(path), message, related, path));
   }
 
   related(path: Path, message: string): Related {

@@ -6,6 +6,7 @@ export const noEstablished: Check = {
   code: 'no-established',
   severity: 'warning',
   docs: "A filter chain drops by default while `defaults.established: false` removed the ESTABLISHED,RELATED and loopback accepts: replies to this host's own connections and loopback traffic time out. Remove `established: false` unless you accept replies yourself.",
+  example: 'version: 1\ndefaults: { input: drop, established: false }\ninbound:\n  - { port: 22 }\n',
   check: (input) => {
     const d = input.policy.defaults;
     if (d?.established !== false) return [];

@@ -8,6 +8,7 @@ export const sshLockout: Check = {
   code: 'ssh-lockout',
   severity: 'warning',
   docs: 'INPUT drops by default and no rule accepts tcp port 22: loading the rules over SSH locks you out. Add an inbound allow for port 22, ideally `from` an admin address set.',
+  example: 'version: 1\ndefaults: { input: drop }\ninbound:\n  - { port: [80, 443] }\n',
   check: (input) => {
     if (!dropsByDefault(input.policy.defaults, 'input')) return [];
     const allows22 = [...rules(input.ir)].some(({ table, chain, rule }) =>

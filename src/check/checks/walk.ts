@@ -1,17 +1,47 @@
-import type { Chain, Family, Rule, Table } from '../../ir/ir.js';
-import type { IR } from '../../ir/ir.js';
+import type { Chain, Family, IR, Rule, Table } from '../../ir/ir.js';
+import { BUILTIN_CHAINS } from '../../normalize/builder.js';
 
 export interface RuleSite {
   readonly family: Family;
   readonly table: Table;
   readonly chain: Chain;
   readonly rule: Rule;
+  /** The built-in chains (hooks) from which this rule can be reached through jumps. */
+  readonly hooks: ReadonlySet<string>;
 }
 
-/** Every rule of the IR with its family, table and chain, in emission order. */
+/** For each chain of a table, the built-in chains that reach it (a built-in chain reaches itself). */
+export function hooksByChain(table: Table): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>(table.chains.map((c) => [c.name, new Set<string>()]));
+  const byName = new Map(table.chains.map((c) => [c.name, c]));
+  for (const hook of BUILTIN_CHAINS[table.name]) {
+    const seen = new Set<string>();
+    const stack = [hook];
+    while (stack.length > 0) {
+      const name = stack.pop()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      out.get(name)?.add(hook);
+      for (const r of byName.get(name)?.rules ?? []) if (r.target.kind === 'jump') stack.push(r.target.chain);
+    }
+  }
+  return out;
+}
+
+/** Every rule of the IR with its family, table, chain and reaching hooks, in emission order. */
 export function* rules(ir: IR): Generator<RuleSite> {
-  for (const rs of ir.rulesets) for (const table of rs.tables) for (const chain of table.chains) for (const rule of chain.rules) yield { family: rs.family, table, chain, rule };
+  for (const rs of ir.rulesets) {
+    for (const table of rs.tables) {
+      const hooks = hooksByChain(table);
+      for (const chain of table.chains) for (const rule of chain.rules) yield { family: rs.family, table, chain, rule, hooks: hooks.get(chain.name) ?? new Set() };
+    }
+  }
 }
 
 export const dropsByDefault = (defaults: { readonly [k: string]: unknown } | undefined, key: 'input' | 'forward' | 'output'): boolean =>
   ((defaults?.[key] as string | undefined) ?? 'accept') !== 'accept';
+
+/** The hooks in `hooks` that are not allowed, as a readable list, or '' when all are allowed. */
+export function forbidden(hooks: ReadonlySet<string>, allowed: readonly string[]): string {
+  return [...hooks].filter((h) => !allowed.includes(h)).sort().join(', ');
+}

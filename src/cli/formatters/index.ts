@@ -2,12 +2,14 @@ import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import { gcc } from './gcc.js';
 import { github } from './github.js';
 import { json } from './json.js';
+import { sarif } from './sarif.js';
 import { stylish } from './stylish.js';
 
-export type FormatName = 'stylish' | 'gcc' | 'json' | 'github';
+export type FormatName = 'stylish' | 'gcc' | 'json' | 'github' | 'sarif';
 export const FORMATS: Readonly<Record<FormatName, (ds: readonly Diagnostic[], color: boolean) => string>> = {
   stylish: (ds, color) => stylish(ds, { color }),
   gcc: (ds) => gcc(ds),
   json: (ds) => json(ds),
   github: (ds) => github(ds),
+  sarif: (ds) => sarif(ds),
 };

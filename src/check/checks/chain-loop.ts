@@ -1,0 +1,34 @@
+import { diag } from '../../diagnostics/diagnostic.js';
+import type { Check } from '../check.js';
+
+export const chainLoop: Check = {
+  code: 'chain-loop',
+  severity: 'error',
+  docs: 'A jump to a chain that is not declared in the same table, or jumps that form a loop (the kernel refuses: "Too many links"). ipfence creates its own chains, so this guards the emitter.',
+  check: ({ ir }) =>
+    ir.rulesets.flatMap((rs) =>
+      rs.tables.flatMap((t) => {
+        const byName = new Map(t.chains.map((c) => [c.name, c]));
+        const out = t.chains.flatMap((c) =>
+          c.rules.flatMap((r) => (r.target.kind === 'jump' && !byName.has(r.target.chain) ? [diag('chain-loop', r.origin.loc, `jump to '${r.target.chain}', which ${t.name} does not declare`, undefined, r.origin.path)] : [])),
+        );
+        const state = new Map<string, 'visiting' | 'done'>();
+        const visit = (name: string): boolean => {
+          if (state.get(name) === 'visiting') return true;
+          if (state.get(name) === 'done') return false;
+          state.set(name, 'visiting');
+          const loops = (byName.get(name)?.rules ?? []).some((r) => r.target.kind === 'jump' && visit(r.target.chain));
+          state.set(name, 'done');
+          return loops;
+        };
+        for (const c of t.chains) {
+          if (visit(c.name)) {
+            const first = c.rules.find((r) => r.target.kind === 'jump');
+            out.push(diag('chain-loop', first?.origin.loc ?? { file: '<ipfence>', line: 1, col: 1 }, `jumps starting at '${c.name}' in ${t.name} form a loop`));
+            break;
+          }
+        }
+        return out;
+      }),
+    ),
+};

@@ -1,0 +1,85 @@
+import { diag, formatLocation, type Diagnostic, type Related } from '../../diagnostics/diagnostic.js';
+import type { Family, Origin, Rule, Target } from '../../ir/ir.js';
+import type { Check } from '../check.js';
+import { boxesIntersect, boxOf, coveredBy, Interfaces, type Box } from '../space.js';
+
+/** Above this many rules in one chain the quadratic analysis is skipped (large lists are sets). */
+export const SHADOW_MAX_RULES = 5000;
+
+const TERMINAL = new Set<Target['kind']>(['accept', 'drop', 'reject', 'return']);
+const verb: Record<string, string> = { accept: 'accepted', drop: 'dropped', reject: 'rejected', return: 'returned' };
+
+interface Finding {
+  readonly rule: Rule;
+  readonly families: Set<Family>;
+  readonly covers: Map<string, { origin: Origin; kind: Target['kind'] }>;
+}
+
+/**
+ * A rule never matches when every packet it could match is already decided by earlier terminal
+ * rules of its chain, possibly several together (union, not only one rule). Accept versus
+ * drop/reject is an error (the author's intent is lost); the same target, or drop versus reject,
+ * is a redundancy warning.
+ */
+export const shadowed: Check = {
+  code: 'shadowed',
+  severity: 'error',
+  docs: 'A rule can never match because earlier rules of its chain, together, already decide every packet it matches. If they decide differently (accept vs drop/reject) this is an error: the rule\'s intent is lost. If they decide the same way, it is a redundancy warning. Reorder the rules, narrow the earlier ones (`except:`), or remove the dead rule.',
+  example: 'version: 1\ninbound:\n  - { name: web, port: 80 }\n  - { name: block-scanner, port: 80, from: 203.0.113.7, action: drop }\n',
+  check: ({ ir }) => {
+    const findings = new Map<string, Finding>();
+    for (const rs of ir.rulesets) {
+      for (const table of rs.tables) {
+        for (const chain of table.chains) {
+          if (chain.rules.length > SHADOW_MAX_RULES) continue;
+          const ifaces = new Interfaces(chain.rules.flatMap((r) => r.matches.flatMap((m) => (m.kind === 'in' || m.kind === 'out' ? [m.iface.replace(/\+$/, '')] : []))).concat(
+            chain.rules.flatMap((r) => r.matches.flatMap((m) => (m.kind === 'in' || m.kind === 'out') && m.iface.endsWith('+') ? [m.iface] : [])),
+          ));
+          const earlier: { rule: Rule; box: Box }[] = [];
+          for (const rule of chain.rules) {
+            if (!TERMINAL.has(rule.target.kind)) continue;
+            const { box, exact } = boxOf(rule, rs.family, ifaces);
+            const self = originKey(rule.origin);
+            const overlapping = earlier.filter((e) => originKey(e.rule.origin) !== self && boxesIntersect(e.box, box));
+            if (overlapping.length > 0 && coveredBy(box, overlapping.map((e) => e.box)) === true) {
+              const key = `${self} ${rule.target.kind}`;
+              const f = findings.get(key) ?? { rule, families: new Set<Family>(), covers: new Map() };
+              f.families.add(rs.family);
+              for (const o of minimalCover(box, overlapping)) f.covers.set(`${originKey(o.rule.origin)} ${o.rule.target.kind}`, { origin: o.rule.origin, kind: o.rule.target.kind });
+              findings.set(key, f);
+            }
+            if (exact) earlier.push({ rule, box });
+          }
+        }
+      }
+    }
+    return [...findings.values()].map(toDiagnostic);
+  },
+};
+
+const originKey = (o: Origin): string => `${formatLocation(o.loc)} ${o.label}`;
+
+/** Drops covering rules that are not needed, earliest first, so the message names the real cause. */
+function minimalCover<T extends { box: Box }>(box: Box, covers: readonly T[]): T[] {
+  const kept = [...covers];
+  for (let i = 0; i < kept.length; ) {
+    const without = kept.filter((_, k) => k !== i);
+    if (without.length > 0 && coveredBy(box, without.map((c) => c.box)) === true) kept.splice(i, 1);
+    else i++;
+  }
+  return kept;
+}
+
+function toDiagnostic(f: Finding): Diagnostic {
+  const kind = f.rule.target.kind;
+  const covers = [...f.covers.values()];
+  const conflicting = covers.some((c) => (c.kind === 'accept') !== (kind === 'accept') || (c.kind === 'return') !== (kind === 'return'));
+  const by = covers.map((c) => `'${c.origin.label}' (${formatLocation(c.origin.loc)})`).join(' and ');
+  const fams = [...f.families].sort().join(' and ');
+  const related: Related[] = covers.map((c) => ({ ...c.origin.loc, message: `${verb[c.kind] ?? c.kind} here first: '${c.origin.label}'` }));
+  const message = conflicting
+    ? `'${f.rule.origin.label}' never matches in ${fams}: every packet it would ${kind === 'accept' ? 'accept' : kind} is ${[...new Set(covers.map((c) => verb[c.kind]))].join('/')} earlier by ${by}; reorder, narrow the earlier rule (\`except:\`), or remove this one`
+    : `'${f.rule.origin.label}' is redundant in ${fams}: every packet it matches is already ${[...new Set(covers.map((c) => verb[c.kind]))].join('/')} by ${by}; remove it`;
+  const d = diag('shadowed', f.rule.origin.loc, message, related, f.rule.origin.path);
+  return conflicting ? d : { ...d, severity: 'warning' };
+}

@@ -1,0 +1,37 @@
+import { CODES, SUPPRESSIBLE, type Code } from '../diagnostics/codes.js';
+import { gcc } from '../cli/formatters/gcc.js';
+import { compile } from '../pipeline.js';
+import { CHECKS } from './index.js';
+
+/**
+ * docs/checks.md, generated: one section per lint check (its docs, and for policy-level checks an
+ * example policy with the diagnostic it really produces), then the errors found while reading a
+ * policy. test/docs.test.ts fails when the committed page is stale.
+ */
+export function checksMarkdown(): string {
+  const out: string[] = [
+    '# ipfence checks',
+    '',
+    'Generated from `src/check/checks/*.ts` and `src/diagnostics/codes.ts` (run `UPDATE_DOCS=1 npm test` after changing them).',
+    '',
+    'Checks marked *re-gradable* may be set to `error`, `warning` or `off` in the policy (`checks: { code: off }`) or on the command line (`--severity code=off`), and silenced at one rule with a reason (`suppress: { code: "why" }`). The others guard what the kernel or iptables would refuse or silently alter and cannot be turned off.',
+    '',
+    '## Lint checks',
+    '',
+  ];
+  for (const c of [...CHECKS].sort((a, b) => a.code.localeCompare(b.code))) {
+    out.push(`### \`${c.code}\``, '', `*${c.severity}*${SUPPRESSIBLE.includes(c.code) ? ', re-gradable' : ''}`, '', c.docs, '');
+    if (c.example) {
+      const found = compile(c.example, 'policy.yaml').diagnostics.filter((d) => d.code === c.code);
+      out.push('Example:', '', '```yaml', c.example.trimEnd(), '```', '', '```', gcc(found).trimEnd(), '```', '');
+    } else {
+      out.push('No valid policy reaches this check: it guards the compiler\'s own output before anything is written.', '');
+    }
+  }
+  out.push('## Problems found while reading a policy', '', 'Reported with file, line and column before anything is compiled; `test/fixtures/_errors_/` has an example of each.', '', '| code | severity | meaning |', '|---|---|---|');
+  const lint = new Set<string>(CHECKS.map((c) => c.code));
+  for (const [code, c] of Object.entries(CODES) as [Code, (typeof CODES)[Code]][]) {
+    if (!lint.has(code)) out.push(`| \`${code}\` | ${c.severity}${SUPPRESSIBLE.includes(code) ? ', re-gradable' : ''} | ${c.doc} |`);
+  }
+  return `${out.join('\n')}\n`;
+}

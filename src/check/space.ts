@@ -1,0 +1,167 @@
+import { familyRecord } from '../ir/family.js';
+import type { Family, Match, Rule } from '../ir/ir.js';
+import { parseAddress } from '../normalize/addresses.js';
+import { normalizeSet, subtract, type Interval, type IntervalSet } from '../normalize/intervals.js';
+
+/**
+ * A rule's match space as a box: one interval set per dimension. Set reasoning over boxes is exact
+ * for what it models; a match it cannot model (limit, hashlimit) only ever makes a rule a
+ * non-coverer, so findings stay sound.
+ */
+export const DIMS = ['src', 'dst', 'proto', 'dport', 'icmp', 'in', 'out', 'state', 'dnat', 'origdport', 'uid', 'gid', 'hoplimit'] as const;
+export type Box = readonly IntervalSet[];
+
+const full = (hi: bigint): IntervalSet => [[0n, hi]];
+const one = (v: bigint): IntervalSet => [[v, v]];
+const STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'];
+const PROTO_NUMBERS: Record<string, number> = { tcp: 6, udp: 17, sctp: 132 };
+/** Names sort above every numeric id, so a name never covers or is covered by a number. */
+const NAME_BASE = 1n << 32n;
+const ICMP_NUMBERS: Record<string, number> = {
+  'echo-reply': 0, 'destination-unreachable': 3, 'source-quench': 4, redirect: 5, 'echo-request': 8, 'router-advertisement': 9, 'router-solicitation': 10,
+  'time-exceeded': 11, 'parameter-problem': 12, 'fragmentation-needed': 3,
+};
+const ICMP6_NUMBERS: Record<string, number> = {
+  'destination-unreachable': 1, 'packet-too-big': 2, 'time-exceeded': 3, 'parameter-problem': 4, 'echo-request': 128, 'echo-reply': 129,
+  'router-solicitation': 133, 'router-advertisement': 134, 'neighbour-solicitation': 135, 'neighbour-advertisement': 136, redirect: 137,
+};
+
+/** Interface names as tokens: each name mentioned, plus one "rest" token per wildcard and overall. */
+export class Interfaces {
+  private readonly tokens: string[];
+  constructor(names: Iterable<string>) {
+    this.tokens = [...new Set([...names, '*'])].sort();
+  }
+  get max(): bigint {
+    return BigInt(this.tokens.length - 1);
+  }
+  set(name: string | undefined): IntervalSet {
+    if (name === undefined) return full(this.max);
+    if (!name.endsWith('+')) return one(BigInt(this.tokens.indexOf(name)));
+    const prefix = name.slice(0, -1);
+    // A wildcard covers every mentioned name and wildcard with its prefix, including its own "rest".
+    return normalizeSet(this.tokens.flatMap((t, i) => (t !== '*' && t.startsWith(prefix) ? [[BigInt(i), BigInt(i)] as Interval] : [])));
+  }
+}
+
+const hash = (s: string): bigint => {
+  let h = 0n;
+  for (const ch of s) h = (h * 131n + BigInt(ch.codePointAt(0)!)) % (1n << 31n);
+  return NAME_BASE + h;
+};
+
+function ownerSet(id: string): IntervalSet {
+  const range = /^(\d+)-(\d+)$/.exec(id);
+  if (range) return [[BigInt(range[1]!), BigInt(range[2]!)]];
+  if (/^\d+$/.test(id)) return one(BigInt(id));
+  return one(hash(id));
+}
+
+/** The box of a rule, or undefined when it has a match that only sometimes matches (rate limits). */
+export function boxOf(rule: Rule, family: Family, ifaces: Interfaces): { box: Box; exact: boolean } {
+  const bits = family === 'ipv4' ? 32n : 128n;
+  const b: IntervalSet[] = [full((1n << bits) - 1n), full((1n << bits) - 1n), full(255n), full(65535n), full(255n), full(ifaces.max), full(ifaces.max), full(4n), full(1n), full(65535n), full((NAME_BASE << 1n) - 1n), full((NAME_BASE << 1n) - 1n), full(255n)];
+  const set = (d: (typeof DIMS)[number], v: IntervalSet) => {
+    const i = DIMS.indexOf(d);
+    b[i] = intersect(b[i]!, v);
+  };
+  let exact = true;
+  const icmpNumbers = family === 'ipv4' ? ICMP_NUMBERS : ICMP6_NUMBERS;
+  for (const m of rule.matches as readonly Match[]) {
+    switch (m.kind) {
+      case 'src':
+      case 'dst': {
+        const c = parseAddress(m.cidr);
+        if (c.ok) set(m.kind, [c.cidr.interval]);
+        break;
+      }
+      case 'in':
+      case 'out':
+        set(m.kind, ifaces.set(m.iface));
+        break;
+      case 'proto':
+        set('proto', one(BigInt(m.proto === 'icmp' ? (family === 'ipv4' ? 1 : 58) : PROTO_NUMBERS[m.proto]!)));
+        break;
+      case 'dports':
+        set('proto', one(BigInt(PROTO_NUMBERS[m.proto]!)));
+        set('dport', normalizeSet(m.ports.map((p) => [BigInt(p.lo), BigInt(p.hi)] as Interval)));
+        break;
+      case 'icmp-type': {
+        const n = icmpNumbers[m.name] ?? icmpNumbers[Object.keys(familyRecord(family).icmpTypes).find((k) => familyRecord(family).icmpTypes[k] === m.name) ?? ''];
+        if (n !== undefined) set('icmp', one(BigInt(n)));
+        else exact = false;
+        break;
+      }
+      case 'hop-limit':
+        set('hoplimit', one(BigInt(m.eq)));
+        break;
+      case 'ctstate': {
+        const states = m.states.filter((s) => s !== 'DNAT');
+        if (states.length > 0) {
+          const v = normalizeSet(states.map((s) => [BigInt(STATES.indexOf(s)), BigInt(STATES.indexOf(s))] as Interval));
+          set('state', m.negate ? subtract(full(4n), v) : v);
+        }
+        if (m.states.includes('DNAT')) set('dnat', one(m.negate ? 0n : 1n));
+        break;
+      }
+      case 'ctorigdstport':
+        set('origdport', [[BigInt(m.ports.lo), BigInt(m.ports.hi)]]);
+        break;
+      case 'owner':
+        set(m.by, ownerSet(m.id));
+        break;
+      case 'limit':
+      case 'hashlimit':
+        exact = false;
+        break;
+      default: {
+        const never: never = m;
+        throw new Error(`unmodelled match ${JSON.stringify(never)}`);
+      }
+    }
+  }
+  return { box: b, exact };
+}
+
+export function intersect(a: IntervalSet, b: IntervalSet): IntervalSet {
+  const out: Interval[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const lo = a[i]![0] > b[j]![0] ? a[i]![0] : b[j]![0];
+    const hi = a[i]![1] < b[j]![1] ? a[i]![1] : b[j]![1];
+    if (lo <= hi) out.push([lo, hi]);
+    if (a[i]![1] < b[j]![1]) i++;
+    else j++;
+  }
+  return out;
+}
+
+export const boxesIntersect = (a: Box, b: Box): boolean => a.every((d, i) => intersect(d, b[i]!).length > 0);
+
+/** a minus b as disjoint boxes (at most one per dimension). */
+export function subtractBox(a: Box, b: Box): Box[] {
+  if (!boxesIntersect(a, b)) return [a];
+  const out: Box[] = [];
+  const cur = [...a];
+  for (let i = 0; i < cur.length; i++) {
+    const outside = subtract(cur[i]!, b[i]!);
+    if (outside.length > 0) out.push(cur.map((d, k) => (k === i ? outside : d)));
+    cur[i] = intersect(cur[i]!, b[i]!);
+  }
+  return out;
+}
+
+/**
+ * Whether `box` is inside the union of `covers`. Undefined when the work budget runs out (a
+ * finding is then not reported rather than guessed).
+ */
+export function coveredBy(box: Box, covers: readonly Box[], budget = 20_000): boolean | undefined {
+  let remaining: Box[] = [box];
+  for (const c of covers) {
+    remaining = remaining.flatMap((r) => subtractBox(r, c));
+    if (remaining.length === 0) return true;
+    if (remaining.length > budget) return undefined;
+  }
+  return remaining.length === 0;
+}

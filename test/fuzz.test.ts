@@ -1,0 +1,77 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { main, type IO } from '../src/cli/main.js';
+import { policyArb } from './helpers/arbitrary.js';
+
+/**
+ * Whatever bytes arrive, `ipfence check` returns 0, 1 or 2, never throws or reports an internal
+ * error, and every diagnostic has a real position. IPFENCE_FUZZ_RUNS scales the 10,000 cases.
+ */
+const total = Number(process.env.IPFENCE_FUZZ_RUNS ?? 10_000);
+
+async function checkText(text: string): Promise<void> {
+  let stdout = '';
+  let stderr = '';
+  const io: IO = {
+    stdout: (s) => void (stdout += s),
+    stderr: (s) => void (stderr += s),
+    readStdin: async () => text,
+    readFile: async () => text,
+    colorStdout: false,
+    colorStderr: false,
+  };
+  const code = await main(['check', '-', '-f', 'json'], io);
+  expect([0, 1, 2]).toContain(code);
+  expect(stderr).not.toContain('internal error');
+  const ds = JSON.parse(stdout) as { line: number; col: number; file: string; message: string }[];
+  for (const d of ds) {
+    expect(d.line).toBeGreaterThanOrEqual(1);
+    expect(d.col).toBeGreaterThanOrEqual(1);
+    expect(d.message.length).toBeGreaterThan(0);
+  }
+  if (code === 0) expect(ds.every((d) => (d as unknown as { severity: string }).severity !== 'error')).toBe(true);
+}
+
+const token = fc.constantFrom('{', '}', '[', ']', ':', ': ', '- ', ' ', '  ', '\n', '\t', ',', '&a ', '*a', '!!str ', '!!int ', "'", '"', '#', '|', '>', '? ', '---', '...', '%YAML 1.2\n',
+  'version', 'version: 1\n', 'inbound', 'outbound', 'users', 'port', 'from', 'to', 'name', '22', '-1', '1e400', '0x1F', '65536', 'null', '~', 'true', 'é', '𝄞', '\u0000', '\u202e', '192.0.2.1', '::1');
+const yamlText = fc.array(token, { maxLength: 40 }).map((ts) => ts.join(''));
+
+const wrong = fc.oneof(fc.anything({ maxDepth: 3 }), fc.constantFrom(1e308, -0, Number.MAX_SAFE_INTEGER, 2 ** 64, '', '﻿', 'x'.repeat(5000), [], {}, null));
+/** A valid policy with one value somewhere replaced by something of the wrong shape. */
+const mutated = fc.tuple(policyArb, wrong, fc.nat(), fc.nat()).map(([p, junk, a, b]) => {
+  const copy = JSON.parse(JSON.stringify(p)) as Record<string, unknown>;
+  const keys = Object.keys(copy);
+  const k = keys[a % keys.length]!;
+  const v = copy[k];
+  if (Array.isArray(v) && v.length > 0) {
+    const item = v[b % v.length];
+    if (item && typeof item === 'object') {
+      const ik = Object.keys(item);
+      if (ik.length > 0) (item as Record<string, unknown>)[ik[b % ik.length]!] = junk;
+    } else v[b % v.length] = junk;
+  } else copy[k] = junk;
+  return stringify(copy, { aliasDuplicateObjects: false });
+});
+
+const deep = fc.integer({ min: 1, max: 400 }).map((n) => `version: 1\ninbound: ${'['.repeat(n)}${']'.repeat(n)}\n`);
+const aliases = fc.tuple(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 })).map(([depth, width]) => {
+  // A "billion laughs" ladder: each level repeats the previous one `width` times.
+  const lines = ['version: 1', 'addresses:', '  l0: &l0 [192.0.2.1]'];
+  for (let i = 1; i <= depth; i++) lines.push(`  l${i}: &l${i} [${Array.from({ length: width }, () => `*l${i - 1}`).join(', ')}]`);
+  lines.push('inbound:', `  - { port: 22, from: l${depth} }`);
+  return `${lines.join('\n')}\n`;
+});
+const duplicates = fc.tuple(fc.constantFrom('version', 'port', 'name', 'from'), fc.nat(3)).map(([key, n]) => `version: 1\ninbound:\n  - name: x\n    port: 22\n${`    ${key}: 23\n`.repeat(n + 1)}`);
+
+describe(`fuzzing check with ${total} inputs`, () => {
+  it('random YAML-ish text', async () => {
+    await fc.assert(fc.asyncProperty(yamlText, checkText), { numRuns: Math.round(total * 0.4) });
+  }, 300_000);
+  it('valid policies with a value of the wrong type, size or encoding', async () => {
+    await fc.assert(fc.asyncProperty(mutated, checkText), { numRuns: Math.round(total * 0.4) });
+  }, 300_000);
+  it('deep nesting, alias ladders and duplicate keys', async () => {
+    await fc.assert(fc.asyncProperty(fc.oneof(deep, aliases, duplicates), checkText), { numRuns: Math.round(total * 0.2) });
+  }, 300_000);
+});
