@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { main, type IO } from '../src/cli/main.js';
+import { main } from '../src/cli/main.js';
+import { memoryIO } from './helpers/io.js';
 import { policyArb } from './helpers/arbitrary.js';
 
 /**
@@ -11,17 +12,9 @@ import { policyArb } from './helpers/arbitrary.js';
 const total = Number(process.env.IPFENCE_FUZZ_RUNS ?? 10_000);
 
 async function checkText(text: string): Promise<void> {
-  let stdout = '';
-  let stderr = '';
-  const io: IO = {
-    stdout: (s) => void (stdout += s),
-    stderr: (s) => void (stderr += s),
-    readStdin: async () => text,
-    readFile: async () => text,
-    colorStdout: false,
-    colorStderr: false,
-  };
+  const { io, out } = memoryIO(text);
   const code = await main(['check', '-', '-f', 'json'], io);
+  const { stdout, stderr } = out;
   expect([0, 1, 2]).toContain(code);
   expect(stderr).not.toContain('internal error');
   const ds = JSON.parse(stdout) as { line: number; col: number; file: string; message: string }[];

@@ -4,7 +4,7 @@ import { compareDiagnostics, diag, hasErrors, type Diagnostic } from '../diagnos
 import { isSuppressible, type Level } from '../check/config.js';
 import { SUPPRESSIBLE } from '../diagnostics/codes.js';
 import { VERSION } from '../package-root.js';
-import { compile } from '../pipeline.js';
+import { compile, type CompileResult } from '../pipeline.js';
 import { FORMATS, type FormatName } from './formatters/index.js';
 import { kernelLab, type LabStatus } from '../verify/netns.js';
 import { verifyArtifacts } from '../verify/verify.js';
@@ -176,17 +176,27 @@ async function readPolicy(path: string, values: Values, io: IO): Promise<Source>
 }
 
 function report(ds: readonly Diagnostic[], format: FormatName, color: boolean, write: (s: string) => void): void {
-  if (ds.length > 0 || format === 'json') write(FORMATS[format](ds, color));
+  // Machine formats always print a document, so a CI step can parse or upload it even when clean.
+  if (ds.length > 0 || format === 'json' || format === 'sarif') write(FORMATS[format](ds, color));
+}
+
+type Compiled = { readonly ok: true; readonly result: CompileResult } | { readonly ok: false; readonly exit: number };
+
+/** Reads one policy and compiles it; a read failure is reported here and ends the command (exit 2). */
+async function readAndCompile(path: string, values: Values, format: FormatName, g: Gate, io: IO, write: (s: string) => void, color: boolean): Promise<Compiled> {
+  const src = await readPolicy(path, values, io);
+  if (src.problem) {
+    report([src.problem], format, color, write);
+    return { ok: false, exit: EXIT_USAGE };
+  }
+  return { ok: true, result: compile(src.text!, src.file, basename(src.file), { severity: g.severity }) };
 }
 
 async function compileCommand(path: string, values: Values, format: FormatName, g: Gate, io: IO): Promise<number> {
-  const src = await readPolicy(path, values, io);
   const color = io.colorStderr && !values['no-color'];
-  if (src.problem) {
-    report([src.problem], format, color, io.stderr);
-    return EXIT_USAGE;
-  }
-  const result = compile(src.text!, src.file, basename(src.file), { severity: g.severity });
+  const compiled = await readAndCompile(path, values, format, g, io, io.stderr, color);
+  if (!compiled.ok) return compiled.exit;
+  const { result } = compiled;
   report(result.diagnostics, format, color, io.stderr);
   if (!result.artifacts || failed(result.diagnostics, g)) return EXIT_POLICY;
   const outDir = values['out-dir'] ?? '.';
@@ -269,18 +279,15 @@ async function verifyCommand(path: string, values: Values, format: FormatName, g
     io.stderr(`ipfence: verify cannot run here: ${lab.why}. It loads the rules into a throwaway network namespace; run it as root (sudo) on a machine with iptables and iproute2.\n`);
     return EXIT_USAGE;
   }
-  const src = await readPolicy(path, values, io);
   const color = io.colorStdout && !values['no-color'];
-  if (src.problem) {
-    report([src.problem], format, color, io.stdout);
-    return EXIT_USAGE;
-  }
-  const result = compile(src.text!, src.file, basename(src.file), { severity: g.severity });
+  const compiled = await readAndCompile(path, values, format, g, io, io.stdout, color);
+  if (!compiled.ok) return compiled.exit;
+  const { result } = compiled;
   if (!result.artifacts) {
     report(result.diagnostics, format, color, io.stdout);
     return EXIT_POLICY;
   }
-  const refused = await verifyArtifacts(result.artifacts, lab.backends, src.file);
+  const refused = await verifyArtifacts(result.artifacts, lab.backends, path === '-' ? values['stdin-filename'] ?? '<stdin>' : path);
   const all = [...result.diagnostics, ...refused].sort(compareDiagnostics);
   report(all, format, color, io.stdout);
   if (refused.length === 0) io.stderr(`ipfence: the kernel accepted rules.v4 and rules.v6 on the ${lab.backends.join(' and ')} back end${lab.backends.length > 1 ? 's' : ''}\n`);

@@ -2,20 +2,10 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, chmodS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main, type IO } from '../../src/cli/main.js';
+import { main } from '../../src/cli/main.js';
+import { memoryIO } from '../helpers/io.js';
 
-function io(stdin = '') {
-  const out = { stdout: '', stderr: '' };
-  const value: IO = {
-    stdout: (s) => void (out.stdout += s),
-    stderr: (s) => void (out.stderr += s),
-    readStdin: async () => stdin,
-    readFile: async (p) => readFileSync(p, 'utf8'),
-    colorStdout: false,
-    colorStderr: false,
-  };
-  return { io: value, out };
-}
+const io = memoryIO;
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'ipfence-cli-'));
 const GOOD = 'version: 1\ninbound:\n  - { name: ssh, port: 22 }\n';

@@ -1,24 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { main, type IO } from '../../src/cli/main.js';
+import { main } from '../../src/cli/main.js';
+import { memoryIO } from '../helpers/io.js';
 import type { Artifact } from '../../src/emit/emit.js';
 import { kernelLab } from '../../src/verify/netns.js';
 import { verifyArtifacts } from '../../src/verify/verify.js';
 
 const lab = kernelLab();
 
-function io(stdin: string, overrides: Partial<IO> = {}) {
-  const out = { stdout: '', stderr: '' };
-  const value: IO = {
-    stdout: (s) => void (out.stdout += s),
-    stderr: (s) => void (out.stderr += s),
-    readStdin: async () => stdin,
-    readFile: async () => stdin,
-    colorStdout: false,
-    colorStderr: false,
-    ...overrides,
-  };
-  return { io: value, out };
-}
+const io = memoryIO;
 
 describe('ipfence verify without a kernel lab', () => {
   it('says why and exits 2', async () => {

@@ -45,3 +45,12 @@ export const dropsByDefault = (defaults: { readonly [k: string]: unknown } | und
 export function forbidden(hooks: ReadonlySet<string>, allowed: readonly string[]): string {
   return [...hooks].filter((h) => !allowed.includes(h)).sort().join(', ');
 }
+
+/** Findings for a target that the kernel accepts only in one table and some of its hooks. */
+export function misplacedTarget(ir: IR, kind: Rule['target']['kind'], tableName: Table['name'], hooks: readonly string[]): { rule: Rule; where: string }[] {
+  return [...rules(ir)].flatMap((site) => {
+    if (site.rule.target.kind !== kind) return [];
+    const where = site.table.name !== tableName ? `the ${site.table.name} table` : forbidden(site.hooks, hooks);
+    return where ? [{ rule: site.rule, where }] : [];
+  });
+}
