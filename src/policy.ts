@@ -94,8 +94,36 @@ export interface MarkRule extends Omit<Common, 'log'> {
   readonly dev?: string;
 }
 
+export interface DockerPublished {
+  readonly name?: string;
+  readonly port: number | string;
+  readonly proto?: 'tcp' | 'udp' | 'sctp';
+  readonly from?: Addrs;
+  readonly to?: Addrs;
+  readonly others?: 'deny' | 'drop' | 'reject';
+  readonly suppress?: Suppress;
+}
+export interface DockerEgress {
+  readonly name?: string;
+  readonly to?: Addrs;
+  readonly from?: Addrs;
+  readonly port?: Ports;
+  readonly proto?: Proto;
+  readonly action?: Action;
+  readonly suppress?: Suppress;
+}
+export interface DockerSection {
+  readonly interface?: string;
+  readonly bridges?: readonly string[];
+  readonly published?: readonly DockerPublished[];
+  readonly egress?: readonly DockerEgress[];
+  readonly 'egress-default'?: Action;
+}
+
 export interface Policy {
   readonly version: 1;
+  readonly ownership?: 'full' | 'coexist';
+  readonly docker?: DockerSection;
   readonly defaults?: {
     readonly input?: ChainPolicy;
     readonly forward?: ChainPolicy;

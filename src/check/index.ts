@@ -2,6 +2,8 @@ import type { Check } from './check.js';
 import { argTooLong } from './checks/arg-too-long.js';
 import { chainLoop } from './checks/chain-loop.js';
 import { chainName } from './checks/chain-name.js';
+import { dockerFlush } from './checks/docker-flush.js';
+import { dockerPublished } from './checks/docker-published.js';
 import { familyAsymmetry } from './checks/family-asymmetry.js';
 import { familyIcmp } from './checks/family-icmp.js';
 import { hookInterface } from './checks/hook-interface.js';
@@ -22,5 +24,5 @@ import { tcpReset } from './checks/tcp-reset.js';
 
 /** Every lint check, once. test/check/checks.test.ts fails when a check lacks docs or tests. */
 export const CHECKS: readonly Check[] = [
-  argTooLong, chainLoop, chainName, familyAsymmetry, familyIcmp, hookInterface, hookOwner, hookRedirect, hookReject, ipv6Ndp, lineTooLong, multiportLimit, natFiltering, natPolicy, noEstablished, ownerName, redirectLocal, shadowed, sshLockout, tcpReset,
+  argTooLong, chainLoop, chainName, dockerFlush, dockerPublished, familyAsymmetry, familyIcmp, hookInterface, hookOwner, hookRedirect, hookReject, ipv6Ndp, lineTooLong, multiportLimit, natFiltering, natPolicy, noEstablished, ownerName, redirectLocal, shadowed, sshLockout, tcpReset,
 ];

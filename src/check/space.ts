@@ -72,9 +72,23 @@ export function boxOf(rule: Rule, family: Family, ifaces: Interfaces): { box: Bo
       case 'src':
       case 'dst': {
         const c = parseAddress(m.cidr);
-        if (c.ok) set(m.kind, [c.cidr.interval]);
+        if (c.ok) set(m.kind, m.negate ? subtract(full((1n << bits) - 1n), [c.cidr.interval]) : [c.cidr.interval]);
         break;
       }
+      case 'iprange': {
+        const a = parseAddress(m.from);
+        const z = parseAddress(m.to);
+        if (a.ok && z.ok) {
+          const span: IntervalSet = [[a.cidr.interval[0], z.cidr.interval[0]]];
+          set(m.dir, m.negate ? subtract(full((1n << bits) - 1n), span) : span);
+        } else exact = false;
+        break;
+      }
+      case 'ctdir':
+      case 'ctorigdst':
+        // Not modelled: the box is then a superset, which keeps findings sound.
+        exact = false;
+        break;
       case 'in':
       case 'out':
         set(m.kind, ifaces.set(m.iface));

@@ -48,6 +48,8 @@ export const CODES = {
   'owner-name': { severity: 'warning', stage: 'check', doc: 'A user/group name that the host resolves at load time.' },
   'family-asymmetry': { severity: 'warning', stage: 'check', doc: 'A deny or user block present in one family only.' },
   'redirect-local': { severity: 'warning', stage: 'check', doc: 'A redirect that leaves local traffic or the target port unspecified.' },
+  'docker-flush': { severity: 'error', stage: 'check', doc: 'A `docker:` section without `ownership: coexist`: a full restore would wipe Docker\'s chains.' },
+  'docker-published': { severity: 'warning', stage: 'check', doc: 'An inbound rule aimed at a published container port, which never reaches INPUT.' },
   'shadowed': { severity: 'error', stage: 'check', doc: 'A rule never matches: earlier rules of its chain together decide all its packets (error if they decide differently, warning if redundant).' },
   'ipv6-ndp': { severity: 'warning', stage: 'check', doc: 'IPv6 INPUT drops by default with ICMPv6 essentials turned off: neighbour discovery fails.' },
   'unused-suppression': { severity: 'warning', stage: 'config', doc: 'A `suppress` entry that silenced nothing: the finding it was written for is gone; remove it.' },

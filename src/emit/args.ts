@@ -12,9 +12,15 @@ export function matchArgs(m: Match, f: Family): string[] {
   const rec = familyRecord(f);
   switch (m.kind) {
     case 'src':
-      return ['-s', m.cidr];
+      return [...(m.negate ? ['!'] : []), '-s', m.cidr];
     case 'dst':
-      return ['-d', m.cidr];
+      return [...(m.negate ? ['!'] : []), '-d', m.cidr];
+    case 'iprange':
+      return ['-m', 'iprange', ...(m.negate ? ['!'] : []), m.dir === 'src' ? '--src-range' : '--dst-range', `${m.from}-${m.to}`];
+    case 'ctdir':
+      return ['-m', 'conntrack', '--ctdir', m.dir];
+    case 'ctorigdst':
+      return ['-m', 'conntrack', '--ctorigdst', m.cidr];
     case 'in':
       return ['-i', quoteArg(m.iface)];
     case 'out':

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { familyRecord } from '../ir/family.js';
 import type { Family, IR, Origin, Ruleset } from '../ir/ir.js';
 import { readPackageFile, VERSION } from '../package-root.js';
+import { BUILTIN_CHAINS, DOCKER_CHAIN, hookChain } from '../normalize/builder.js';
 import { ruleArgs } from './args.js';
 
 export interface SourceInfo {
@@ -51,12 +52,13 @@ export function emit(ir: IR, source: SourceInfo): Artifact[] {
     const view = rulesetView(rs);
     return {
       file: rec.outputFile,
-      content: template('restore.hbs')({ ...header, label: rec.label, restoreCommand: rec.restoreCommand, outputFile: rec.outputFile, ...view }),
+      content: template('restore.hbs')({ ...header, coexist: ir.ownership === 'coexist', label: rec.label, restoreCommand: rec.restoreCommand, outputFile: rec.outputFile, ...view }),
       executable: false,
       ruleOrigins: view.tables.flatMap((t) => t.lines.map((l) => l.rule.origin)),
       family: rs.family,
     };
   });
+  out.push({ file: 'apply.sh', content: template('apply.sh.hbs')({ ...header, ...applyView(ir) }), executable: true });
   if (ir.routes.length > 0) {
     const routes = ir.routes.map((r) => ({
       comment: r.origin.label,
@@ -68,4 +70,35 @@ export function emit(ir: IR, source: SourceInfo): Artifact[] {
     out.push({ file: 'routing.sh', content: template('routing.sh.hbs')({ ...header, routes }), executable: true });
   }
   return out;
+}
+
+/** Every jump apply.sh may ever have added, so it can remove the ones a new policy no longer needs. */
+const KNOWN_HOOKS = [
+  ...(['filter', 'nat', 'mangle'] as const).flatMap((table) => BUILTIN_CHAINS[table].map((chain) => ({ table, chain, target: hookChain(chain) }))),
+  { table: 'filter' as const, chain: 'DOCKER-USER', target: DOCKER_CHAIN },
+];
+
+function applyView(ir: IR) {
+  return {
+    ownership: ir.ownership,
+    coexist: ir.ownership === 'coexist',
+    routing: ir.routes.length > 0,
+    families: ir.rulesets.map((rs) => {
+      const rec = familyRecord(rs.family);
+      const declared = new Set(rs.tables.flatMap((t) => t.chains.filter((c) => c.policy === null).map((c) => `${t.name}/${c.name}`)));
+      const hooks = rs.tables.flatMap((t) => t.chains.flatMap((c) => (c.hookedFrom ?? []).map((from) => ({ table: t.name, chain: from === 'FORWARD' && c.name === DOCKER_CHAIN ? 'DOCKER-USER' : from, target: c.name }))));
+      return {
+        label: rec.label,
+        file: rec.outputFile,
+        var: rs.family === 'ipv4' ? 'IPT4' : 'IPT6',
+        docker: declared.has(`filter/${DOCKER_CHAIN}`),
+        hooks,
+        unhooks: KNOWN_HOOKS.filter((h) => !declared.has(`${h.table}/${h.target}`)),
+        tables: (['filter', 'nat', 'mangle'] as const).map((name) => ({
+          name,
+          declared: [...declared].filter((d) => d.startsWith(`${name}/`)).map((d) => d.slice(name.length + 1)).join(' '),
+        })),
+      };
+    }),
+  };
 }

@@ -22,8 +22,11 @@ export interface PortRange {
 }
 
 export type Match =
-  | { readonly kind: 'src'; readonly cidr: string }
-  | { readonly kind: 'dst'; readonly cidr: string }
+  | { readonly kind: 'src'; readonly cidr: string; readonly negate?: boolean }
+  | { readonly kind: 'dst'; readonly cidr: string; readonly negate?: boolean }
+  | { readonly kind: 'iprange'; readonly dir: 'src' | 'dst'; readonly from: string; readonly to: string; readonly negate: boolean }
+  | { readonly kind: 'ctdir'; readonly dir: 'ORIGINAL' | 'REPLY' }
+  | { readonly kind: 'ctorigdst'; readonly cidr: string }
   | { readonly kind: 'in'; readonly iface: string }
   | { readonly kind: 'out'; readonly iface: string }
   | { readonly kind: 'proto'; readonly proto: Proto }
@@ -63,7 +66,14 @@ export interface Chain {
   /** Built-in chains have a policy; user chains have none ('-' in the file). */
   readonly policy: ChainPolicy | null;
   readonly rules: readonly Rule[];
+  /**
+   * Chains outside the file that will jump here (coexist mode: apply.sh hooks IPFENCE-INPUT into
+   * INPUT, IPFENCE-DOCKER into DOCKER-USER). Checks use it to know which hook a rule runs in.
+   */
+  readonly hookedFrom?: readonly string[];
 }
+
+export type Ownership = 'full' | 'coexist';
 
 export interface Table {
   readonly kind: 'table';
@@ -90,12 +100,14 @@ export interface RouteEntry {
 
 export interface IR {
   readonly kind: 'ir';
+  readonly ownership: Ownership;
   readonly rulesets: readonly Ruleset[];
   readonly routes: readonly RouteEntry[];
 }
 
 export const rule = (matches: readonly Match[], target: Target, origin: Origin): Rule => ({ kind: 'rule', matches, target, origin });
-export const chain = (name: string, policy: ChainPolicy | null, rules: readonly Rule[]): Chain => ({ kind: 'chain', name, policy, rules });
+export const chain = (name: string, policy: ChainPolicy | null, rules: readonly Rule[], hookedFrom?: readonly string[]): Chain =>
+  hookedFrom ? { kind: 'chain', name, policy, rules, hookedFrom } : { kind: 'chain', name, policy, rules };
 export const table = (name: TableName, chains: readonly Chain[]): Table => ({ kind: 'table', name, chains });
 export const ruleset = (family: Family, tables: readonly Table[]): Ruleset => ({ kind: 'ruleset', family, tables });
 

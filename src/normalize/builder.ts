@@ -1,4 +1,4 @@
-import { chain, ruleset, table, type Chain, type ChainPolicy, type Family, type Rule, type Ruleset, type TableName } from '../ir/ir.js';
+import { chain, ruleset, table, type Chain, type ChainPolicy, type Family, type Ownership, type Rule, type Ruleset, type TableName } from '../ir/ir.js';
 
 /**
  * The order of rules inside a built-in chain, as data. Sections add rules to a group; the chain
@@ -14,6 +14,11 @@ export const BUILTIN_CHAINS: Readonly<Record<TableName, readonly string[]>> = {
   mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
 };
 const TABLE_ORDER: readonly TableName[] = ['filter', 'nat', 'mangle'];
+
+/** In coexist mode each built-in chain's rules live in a chain of ours, hooked in by apply.sh. */
+export const hookChain = (builtin: string): string => `IPFENCE-${builtin}`;
+/** Where Docker's user chain is hooked: DOCKER-USER runs in FORWARD. */
+export const DOCKER_CHAIN = 'IPFENCE-DOCKER';
 
 export class RulesetBuilder {
   private readonly groups = new Map<string, Rule[]>();
@@ -39,19 +44,27 @@ export class RulesetBuilder {
     this.used.add(key);
   }
 
-  build(filterPolicies: Readonly<Record<string, ChainPolicy>>): Ruleset[] {
+  /**
+   * `policies` are the filter chains' policies; `explicit` says which the author wrote. A full
+   * ruleset owns its tables and declares every built-in chain. A coexisting one declares only its
+   * own chains, plus a built-in chain where the author set its policy.
+   */
+  build(ownership: Ownership, policies: Readonly<Record<string, ChainPolicy>>, explicit: ReadonlySet<string>): Ruleset[] {
     return (['ipv4', 'ipv6'] as const).map((f) =>
       ruleset(
         f,
         TABLE_ORDER.filter((t) => t === 'filter' || this.used.has(`${f}/${t}`)).map((t) => {
-          const builtins: Chain[] = BUILTIN_CHAINS[t].map((c) =>
-            chain(c, t === 'filter' ? filterPolicies[c] ?? 'ACCEPT' : 'ACCEPT', GROUP_ORDER.flatMap((g) => this.groups.get(`${f}/${t}/${c}/${g}`) ?? [])),
+          const rulesOf = (c: string) => GROUP_ORDER.flatMap((g) => this.groups.get(`${f}/${t}/${c}/${g}`) ?? []);
+          const own = this.userChains.get(`${f}/${t}`) ?? [];
+          const builtins: Chain[] =
+            ownership === 'full'
+              ? BUILTIN_CHAINS[t].map((c) => chain(c, t === 'filter' ? policies[c] ?? 'ACCEPT' : 'ACCEPT', rulesOf(c)))
+              : BUILTIN_CHAINS[t].filter((c) => t === 'filter' && explicit.has(c)).map((c) => chain(c, policies[c] ?? 'ACCEPT', []));
+          const hooked: Chain[] = ownership === 'full' ? [] : BUILTIN_CHAINS[t].filter((c) => rulesOf(c).length > 0).map((c) => chain(hookChain(c), null, rulesOf(c), [c]));
+          // User chains sorted by name as iptables-save lists them, so a host's saved ruleset diffs cleanly against ours.
+          const users = [...hooked, ...own.map((u) => chain(u.name, null, u.rules, u.name === DOCKER_CHAIN ? ['FORWARD'] : undefined))].sort((a, b) =>
+            a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
           );
-          // Sorted by name as iptables-save lists them, so a host's saved ruleset diffs cleanly against ours.
-          const users = (this.userChains.get(`${f}/${t}`) ?? [])
-            .slice()
-            .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-            .map((u) => chain(u.name, null, u.rules));
           return table(t, [...builtins, ...users]);
         }),
       ),

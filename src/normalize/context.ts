@@ -117,7 +117,8 @@ export class Context {
     for (const alias of Object.keys(this.policy.interfaces ?? {})) this.iface(alias, ['interfaces', alias]);
   }
 
-  iface(name: string | undefined, path: Path): string | null | undefined {
+  /** `implied`: a default the author did not write, so an undeclared name is no typo. */
+  iface(name: string | undefined, path: Path, implied = false): string | null | undefined {
     if (name === undefined) return null;
     const aliases = this.policy.interfaces ?? {};
     const isAlias = Object.prototype.hasOwnProperty.call(aliases, name);
@@ -129,7 +130,7 @@ export class Context {
       this.report('schema-value', realPath, `'${real}' is not a valid interface name: at most 15 characters of letters, digits, '_', '.', '@', '-', optionally ending in '+' for a prefix match`);
       return undefined;
     }
-    if (!isAlias && Object.keys(aliases).length > 0 && !Object.values(aliases).includes(real)) {
+    if (!implied && !isAlias && Object.keys(aliases).length > 0 && !Object.values(aliases).includes(real)) {
       const guess = didYouMean(name, Object.keys(aliases));
       this.report('interface-unknown', path, `interface '${name}' is not declared under \`interfaces\`${guess ? ` (did you mean '${guess}'?)` : ''}; it is used as a kernel interface name as written`);
     }

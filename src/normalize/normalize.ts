@@ -1,5 +1,5 @@
 import { hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
-import type { IR } from '../ir/ir.js';
+import type { ChainPolicy, IR } from '../ir/ir.js';
 import type { SourceMap } from '../load/source.js';
 import type { Policy } from '../policy.js';
 import { RulesetBuilder } from './builder.js';
@@ -7,6 +7,7 @@ import { Context } from './context.js';
 import { SECTIONS, filterSection } from './filter-sections.js';
 import { limitsSection } from './limits.js';
 import { checkOrder } from './order-check.js';
+import { dockerSection } from './docker.js';
 import { chainPolicy, preamble, tail } from './preamble.js';
 import { marksSection, redirectsSection } from './redirects.js';
 import { usersSection } from './users.js';
@@ -31,8 +32,12 @@ export function normalize(policy: Policy, source: SourceMap): NormalizeResult {
     if (!asWritten) checkOrder(ctx, sec.key, entries);
   }
   const routes = marksSection(ctx, b);
+  dockerSection(ctx, b);
   tail(ctx, b);
-  const toPolicy = (k: 'input' | 'forward' | 'output') => (chainPolicy(ctx, k) === 'accept' ? 'ACCEPT' : 'DROP');
-  const ir: IR = { kind: 'ir', rulesets: b.build({ INPUT: toPolicy('input'), FORWARD: toPolicy('forward'), OUTPUT: toPolicy('output') }), routes };
+  const toPolicy = (k: 'input' | 'forward' | 'output'): ChainPolicy => (chainPolicy(ctx, k) === 'accept' ? 'ACCEPT' : 'DROP');
+  const ownership = policy.ownership ?? 'full';
+  const explicit = new Set((['input', 'forward', 'output'] as const).filter((k) => policy.defaults?.[k] !== undefined).map((k) => k.toUpperCase()));
+  const policies = { INPUT: toPolicy('input'), FORWARD: toPolicy('forward'), OUTPUT: toPolicy('output') };
+  const ir: IR = { kind: 'ir', ownership, rulesets: b.build(ownership, policies, explicit), routes };
   return hasErrors(ctx.diagnostics) ? { diagnostics: ctx.diagnostics } : { ir, diagnostics: ctx.diagnostics };
 }

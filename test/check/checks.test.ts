@@ -53,6 +53,25 @@ const TABLES: Record<string, CheckTable> = {
       { policy: 'version: 1\nredirects:\n  - { port: 8445, to-port: 8443, local: true }\n', errors: [{ code: 'redirect-local', line: 3, column: 5, message: /^port 8443 stays reachable/ }] },
     ],
   },
+  'docker-flush': {
+    valid: ['version: 1\nownership: coexist\ndocker:\n  published:\n    - { port: 8080 }\n', 'version: 1\n'],
+    invalid: [
+      { policy: 'version: 1\ndocker:\n  published:\n    - { port: 8080 }\n', errors: [{ code: 'docker-flush', line: 3, column: 3, message: /needs `ownership: coexist`/ }] },
+      { policy: 'version: 1\nownership: full\ndocker: {}\n', errors: [{ code: 'docker-flush', line: 3, column: 9 }] },
+    ],
+  },
+  'docker-published': {
+    valid: [
+      'version: 1\nownership: coexist\ninbound:\n  - { port: 22 }\ndocker:\n  published:\n    - { port: 5432 }\n',
+      'version: 1\nownership: coexist\ninbound:\n  - { port: 5432, proto: udp }\ndocker:\n  published:\n    - { port: 5432 }\n',
+    ],
+    invalid: [
+      {
+        policy: 'version: 1\nownership: coexist\ninbound:\n  - { name: db, port: ["5000-6000"] }\ndocker:\n  published:\n    - { name: pg, port: 5432 }\n',
+        errors: [{ code: 'docker-published', line: 4, column: 5, message: /aims at a port Docker publishes \('pg' at policy\.yaml:7:7\)/ }],
+      },
+    ],
+  },
   shadowed: {
     valid: [
       'version: 1\ninbound:\n  - { port: 80 }\n  - { port: 81, action: deny }\n',
@@ -111,6 +130,7 @@ type Spec = Partial<Record<TableName, Record<string, [Match[], Target][]>>>;
 function irOf(spec: Spec, family: Family = 'ipv4', policies: Record<string, ChainPolicy> = {}): IR {
   return {
     kind: 'ir',
+    ownership: 'full',
     routes: [],
     rulesets: [ruleset(family, Object.entries(spec).map(([t, chains]) => table(t as TableName, Object.entries(chains!).map(([c, rs]) =>
       chain(c, /^[A-Z]+$/.test(c) ? policies[c] ?? 'ACCEPT' : null, rs.map(([ms, tg]) => rule(ms, tg, origin))))))),
@@ -119,6 +139,7 @@ function irOf(spec: Spec, family: Family = 'ipv4', policies: Record<string, Chai
 }
 const irWith = (label: string, matches: Match[] = []): IR => ({
   kind: 'ir',
+  ownership: 'full',
   routes: [],
   rulesets: [ruleset('ipv4', [table('filter', [chain('INPUT', 'ACCEPT', [rule(matches, accept, { ...origin, label })])])])],
 });

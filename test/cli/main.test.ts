@@ -16,8 +16,9 @@ describe('ipfence compile', () => {
     const dir = tmp();
     const { io: i, out } = io();
     expect(await main(['compile', 'examples/close-port.yaml', '--out-dir', dir], i)).toBe(0);
-    expect(readdirSync(dir).sort()).toEqual(['rules.v4', 'rules.v6']);
+    expect(readdirSync(dir).sort()).toEqual(['apply.sh', 'rules.v4', 'rules.v6']);
     expect(readFileSync(join(dir, 'rules.v4'), 'utf8')).toContain('-A INPUT -i eth0 -p tcp -m tcp --dport 3000');
+    expect(statSync(join(dir, 'apply.sh')).mode & 0o111).toBe(0o111);
     expect(out.stderr).toContain('wrote');
   });
 
@@ -140,7 +141,7 @@ describe('stale outputs', () => {
     writeFileSync(join(dir, 'notes.txt'), 'mine');
     const { io: i, out } = io(GOOD);
     expect(await main(['compile', '-', '-o', dir], i)).toBe(0);
-    expect(readdirSync(dir).sort()).toEqual(['notes.txt', 'rules.v4', 'rules.v6']);
+    expect(readdirSync(dir).sort()).toEqual(['apply.sh', 'notes.txt', 'rules.v4', 'rules.v6']);
     expect(out.stderr).toContain('removed');
   });
   it('never removes a routing.sh ipfence did not write', async () => {

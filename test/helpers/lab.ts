@@ -98,7 +98,8 @@ export class Lab {
     }
   }
 
-  private makeNs(tag: string): Netns {
+  /** A further namespace of this lab (deleted with it). */
+  makeNs(tag: string): Netns {
     const name = uniqueNetnsName(tag);
     this.check(run(['ip', 'netns', 'add', name]));
     this.names.push(name);

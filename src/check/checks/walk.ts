@@ -14,9 +14,14 @@ export interface RuleSite {
 export function hooksByChain(table: Table): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>(table.chains.map((c) => [c.name, new Set<string>()]));
   const byName = new Map(table.chains.map((c) => [c.name, c]));
-  for (const hook of BUILTIN_CHAINS[table.name]) {
+  // A chain hooked in from outside the file (coexist mode) runs in the hook it is hooked into.
+  const entries: [string, string][] = [
+    ...BUILTIN_CHAINS[table.name].map((h): [string, string] => [h, h]),
+    ...table.chains.flatMap((c) => (c.hookedFrom ?? []).map((h): [string, string] => [h, c.name])),
+  ];
+  for (const [hook, start] of entries) {
     const seen = new Set<string>();
-    const stack = [hook];
+    const stack = [start];
     while (stack.length > 0) {
       const name = stack.pop()!;
       if (seen.has(name)) continue;
