@@ -74,8 +74,18 @@ export function targetArgs(t: Target, f: Family): string[] {
   }
 }
 
-/** Every argument of one rule line after `-A CHAIN`, already quoted. */
-export function ruleArgs(r: Rule, f: Family): string[] {
+const rendered: Record<Family, WeakMap<Rule, readonly string[]>> = { ipv4: new WeakMap(), ipv6: new WeakMap() };
+
+/** Every argument of one rule line after `-A CHAIN`, already quoted (rendered once per rule). */
+export function ruleArgs(r: Rule, f: Family): readonly string[] {
+  const hit = rendered[f].get(r);
+  if (hit) return hit;
+  const args = renderArgs(r, f);
+  rendered[f].set(r, args);
+  return args;
+}
+
+function renderArgs(r: Rule, f: Family): string[] {
   const ordered = r.matches.map((m, i) => ({ m, i })).sort((a, b) => rank(a.m) - rank(b.m) || a.i - b.i);
   return [...ordered.flatMap(({ m }) => matchArgs(m, f)), '-m', 'comment', '--comment', quoted(r.origin.label), ...targetArgs(r.target, f)];
 }

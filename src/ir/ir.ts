@@ -105,6 +105,24 @@ export interface IR {
   readonly routes: readonly RouteEntry[];
 }
 
+/**
+ * An origin whose file position is found only when something asks for it (a diagnostic). Large
+ * policies then never need YAML positions unless they have findings.
+ */
+export function lazyOrigin(path: Path, label: string, locate: () => Location): Origin {
+  let cached: Location | undefined;
+  return {
+    path,
+    label,
+    get loc(): Location {
+      return (cached ??= locate());
+    },
+  };
+}
+
+/** The same origin under another label (its role); never spread an origin, which would locate it. */
+export const relabel = (o: Origin, label: string): Origin => lazyOrigin(o.path, label, () => o.loc);
+
 export const rule = (matches: readonly Match[], target: Target, origin: Origin): Rule => ({ kind: 'rule', matches, target, origin });
 export const chain = (name: string, policy: ChainPolicy | null, rules: readonly Rule[], hookedFrom?: readonly string[]): Chain =>
   hookedFrom ? { kind: 'chain', name, policy, rules, hookedFrom } : { kind: 'chain', name, policy, rules };

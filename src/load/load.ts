@@ -1,3 +1,4 @@
+import jsyaml from 'js-yaml';
 import { LineCounter, parseDocument } from 'yaml';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { SourceMap } from './source.js';
@@ -13,11 +14,39 @@ export interface LoadResult {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-/** Parses policy text. Pure: the CLI reads the file; this only sees its text and display name. */
-export function load(text: string, file: string): LoadResult {
+/** Above this size a policy is parsed by the fast path first (yaml builds a position-keeping tree, 13x slower). */
+export const FAST_PARSE_BYTES = 256 * 1024;
+/** An alias (*name) anywhere: the fast path has no alias limit, so such documents take the guarded path. */
+const ALIAS = /(^|[\s[{,:-])\*[^\s\]},]/m;
+
+function parseWithPositions(text: string) {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
-  const source = new SourceMap(file, doc, lines);
+  return { doc, lines };
+}
+
+/**
+ * A large policy without aliases is read with js-yaml's core schema (the same YAML 1.2 core
+ * types). Positions come from yaml's tree, built only if a diagnostic needs one. Anything the
+ * fast path refuses (duplicate keys, syntax, several documents) goes through yaml for its
+ * positioned errors.
+ */
+function fastPath(text: string, file: string): LoadResult | undefined {
+  if (text.length < FAST_PARSE_BYTES || ALIAS.test(text)) return undefined;
+  try {
+    const value: unknown = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA });
+    return { loaded: { value, text, source: new SourceMap(file, () => parseWithPositions(text)) }, diagnostics: [] };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses policy text. Pure: the CLI reads the file; this only sees its text and display name. */
+export function load(text: string, file: string): LoadResult {
+  const fast = fastPath(text, file);
+  if (fast) return fast;
+  const { doc, lines } = parseWithPositions(text);
+  const source = new SourceMap(file, () => ({ doc, lines }));
   const diagnostics: Diagnostic[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
     const at = source.atOffset(e.pos[0]);

@@ -9,11 +9,21 @@ export type Path = readonly PathSegment[];
  * keeps paths, not offsets, so this is the one place that knows about YAML nodes.
  */
 export class SourceMap {
+  private parsed: { doc: Document.Parsed | undefined; lines: LineCounter } | undefined;
+
+  /** `parse` runs at most once, on the first position asked for (large policies may never ask). */
   constructor(
     readonly file: string,
-    private readonly doc: Document.Parsed | undefined,
-    private readonly lines: LineCounter,
+    private readonly parse: () => { doc: Document.Parsed | undefined; lines: LineCounter },
   ) {}
+
+  private get doc(): Document.Parsed | undefined {
+    return (this.parsed ??= this.parse()).doc;
+  }
+
+  private get lines(): LineCounter {
+    return (this.parsed ??= this.parse()).lines;
+  }
 
   /** Position of the value at `path`; `key` points at the mapping key instead (for unknown keys). */
   at(path: Path, which: 'value' | 'key' = 'value'): Location {

@@ -13,6 +13,7 @@ export interface Cidr {
 }
 
 const BITS: Record<Family, number> = { ipv4: 32, ipv6: 128 };
+const DOTTED_QUAD = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 export type ParseAddress = { ok: true; cidr: Cidr } | { ok: false; reason: string };
 
@@ -27,7 +28,7 @@ export function parseAddress(text: string): ParseAddress {
   const prefixText = slash === -1 ? undefined : text.slice(slash + 1);
   let family: Family;
   let bytes: number[];
-  if (ipaddr.IPv4.isValidFourPartDecimal(addrText)) {
+  if (DOTTED_QUAD.test(addrText) && ipaddr.IPv4.isValidFourPartDecimal(addrText)) {
     family = 'ipv4';
     bytes = ipaddr.IPv4.parse(addrText).toByteArray();
   } else if (ipaddr.IPv6.isValid(addrText) && !addrText.includes('%')) {
@@ -51,10 +52,11 @@ export function parseAddress(text: string): ParseAddress {
   for (const b of bytes) value = (value << 8n) | BigInt(b);
   const hostMask = (1n << BigInt(bits - prefix)) - 1n;
   const network = value & ~hostMask;
-  const net = family === 'ipv4' ? ipaddr.fromByteArray(toBytes(network, 4)) : ipaddr.fromByteArray(toBytes(network, 16));
+  // A dotted quad without host bits is already canonical; only IPv6 and masked networks need re-rendering.
+  const canonical = family === 'ipv4' && network === value ? addrText : ipaddr.fromByteArray(toBytes(network, family === 'ipv4' ? 4 : 16)).toString();
   return {
     ok: true,
-    cidr: { family, prefix, text: `${net.toString()}/${prefix}`, interval: [network, network | hostMask], hostBits: network !== value },
+    cidr: { family, prefix, text: `${canonical}/${prefix}`, interval: [network, network | hostMask], hostBits: network !== value },
   };
 }
 

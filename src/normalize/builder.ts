@@ -22,6 +22,7 @@ export const DOCKER_CHAIN = 'IPFENCE-DOCKER';
 
 export class RulesetBuilder {
   private readonly groups = new Map<string, Rule[]>();
+  private readonly implicitKeys = new Map<string, Set<string>>();
   private readonly userChains = new Map<string, { name: string; rules: Rule[] }[]>();
   private readonly used = new Set<string>();
 
@@ -29,9 +30,20 @@ export class RulesetBuilder {
     if (rules.length === 0) return;
     const key = `${f}/${t}/${c}/${g}`;
     const list = this.groups.get(key) ?? [];
-    // Several allowlist rules for one port each imply the same "others" deny; keep the first.
-    const same = (a: Rule, b: Rule) => JSON.stringify([a.matches, a.target]) === JSON.stringify([b.matches, b.target]);
-    list.push(...(g === 'implicit' ? rules.filter((r) => !list.some((x) => same(x, r))) : rules));
+    if (g === 'implicit') {
+      // Several allowlist rules for one port each imply the same "others" deny; keep the first.
+      const keys = this.implicitKeys.get(key) ?? new Set<string>();
+      this.implicitKeys.set(key, keys);
+      for (const r of rules) {
+        const k = JSON.stringify([r.matches, r.target]);
+        if (!keys.has(k)) {
+          keys.add(k);
+          list.push(r);
+        }
+      }
+    } else {
+      for (const r of rules) list.push(r);
+    }
     this.groups.set(key, list);
     this.used.add(`${f}/${t}`);
   }

@@ -1,6 +1,6 @@
 import type { Code } from '../diagnostics/codes.js';
 import { diag, type Diagnostic, type Location, type Related } from '../diagnostics/diagnostic.js';
-import type { Family, L4, Origin, PortRange, Proto } from '../ir/ir.js';
+import { lazyOrigin, type Family, type L4, type Origin, type PortRange, type Proto } from '../ir/ir.js';
 import type { Path, SourceMap } from '../load/source.js';
 import type { Addrs, Policy, Ports } from '../policy.js';
 import { didYouMean } from '../validate/suggest.js';
@@ -43,7 +43,7 @@ export class Context {
   origin(path: Path, name: string | undefined, role?: string): Origin {
     const base = name ?? describe(path).slice(1, -1);
     const label = role ? `${base} (${role})` : base;
-    return { path, loc: this.loc(path), label };
+    return lazyOrigin(path, label, () => this.loc(path));
   }
 
   /** Free text that reaches the restore file: no control characters, within iptables' byte limits. */

@@ -1,4 +1,4 @@
-import { rule, ret, type Family, type Match, type Origin, type Rule } from '../ir/ir.js';
+import { relabel, rule, ret, type Family, type Match, type Origin, type Rule } from '../ir/ir.js';
 import type { Path } from '../load/source.js';
 import type { Addrs } from '../policy.js';
 import { parseAddress, type Cidr } from './addresses.js';
@@ -95,7 +95,7 @@ export function dockerSection(ctx: Context, b: RulesetBuilder): void {
   const origin = (path: Path, name: string | undefined, role?: string): Origin => ctx.origin(path, name, role);
 
   const base: Origin = origin(['docker'], undefined, 'established');
-  for (const f of ['ipv4', 'ipv6'] as const) head[f].push(rule([{ kind: 'ctstate', states: ['ESTABLISHED', 'RELATED'], negate: false }], ret, { ...base, label: 'ipfence: docker established' }));
+  for (const f of ['ipv4', 'ipv6'] as const) head[f].push(rule([{ kind: 'ctstate', states: ['ESTABLISHED', 'RELATED'], negate: false }], ret, relabel(base, 'ipfence: docker established')));
 
   (d.published ?? []).forEach((p, i) => {
     const path: Path = ['docker', 'published', i];
@@ -156,9 +156,9 @@ export function dockerSection(ctx: Context, b: RulesetBuilder): void {
   const fallback = resolveAction(ctx, d['egress-default'] ?? 'allow', 'allow');
   if (fallback !== 'accept') {
     const o = origin(['docker', 'egress-default'], undefined);
-    add(['ipv4', 'ipv6'], () => containers.flatMap((c) => verdictRules(c, fallback, { ...o, label: 'ipfence: docker egress default' })));
+    add(['ipv4', 'ipv6'], () => containers.flatMap((c) => verdictRules(c, fallback, relabel(o, 'ipfence: docker egress default'))));
   }
   for (const f of ['ipv4', 'ipv6'] as const) {
-    b.addUserChain(f, 'filter', DOCKER_CHAIN, [...head[f], ...body[f], rule([], ret, { ...base, label: 'ipfence: docker end' })]);
+    b.addUserChain(f, 'filter', DOCKER_CHAIN, [...head[f], ...body[f], rule([], ret, relabel(base, 'ipfence: docker end'))]);
   }
 }

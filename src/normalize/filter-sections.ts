@@ -1,4 +1,4 @@
-import { jump, ret, rule, type Family, type Match, type Rule } from '../ir/ir.js';
+import { jump, relabel, ret, rule, type Family, type Match, type Rule } from '../ir/ir.js';
 import type { Path } from '../load/source.js';
 import type { Action, Addrs, FamilyChoice, LogSpec, Policy, Ports, Proto } from '../policy.js';
 import { ofFamily, type Context } from './context.js';
@@ -104,7 +104,7 @@ function familyRules(b: RulesetBuilder, rec: SectionRecord, sel: Selector, f: Fa
   if (except.length === 0) return heads.flatMap((m) => [...(log ? [logRule(m, log, origin)] : []), ...verdictRules(m, verdict, origin)]);
   // Excepted addresses RETURN from a chain of the rule's own, so they continue to the rules after
   // it exactly as if this rule did not exist for them.
-  const exceptOrigin = { ...origin, label: `${origin.label} (except)` };
+  const exceptOrigin = relabel(origin, `${origin.label} (except)`);
   const protoOnly: Match[] = sel.protos?.length === 1 ? [{ kind: 'proto', proto: sel.protos[0]! }] : [];
   b.addUserChain(f, 'filter', chainName, [
     ...except.map((c) => rule([{ kind: rec.exceptOn, cidr: c.text }], ret, exceptOrigin)),

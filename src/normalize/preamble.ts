@@ -1,5 +1,5 @@
 import { FAMILIES } from '../ir/family.js';
-import { accept, rule, type Match } from '../ir/ir.js';
+import { accept, lazyOrigin, rule, type Match } from '../ir/ir.js';
 import type { Path } from '../load/source.js';
 import type { ChainPolicy as PolicyChoice } from '../policy.js';
 import type { RulesetBuilder } from './builder.js';
@@ -29,15 +29,15 @@ export function preamble(ctx: Context, b: RulesetBuilder): void {
     for (const c of FILTER_CHAINS) {
       if (established) {
         const p = defaultsPath(ctx, 'established');
-        b.add(rec.family, 'filter', c.chain, 'state', [rule([{ kind: 'ctstate', states: ['ESTABLISHED', 'RELATED'], negate: false }], accept, { path: p, loc: ctx.loc(p), label: 'ipfence: established' })]);
-        if (c.lo) b.add(rec.family, 'filter', c.chain, 'loopback', [rule([{ kind: c.lo, iface: 'lo' }], accept, { path: p, loc: ctx.loc(p), label: 'ipfence: loopback' })]);
+        b.add(rec.family, 'filter', c.chain, 'state', [rule([{ kind: 'ctstate', states: ['ESTABLISHED', 'RELATED'], negate: false }], accept, lazyOrigin(p, 'ipfence: established', () => ctx.loc(p)))]);
+        if (c.lo) b.add(rec.family, 'filter', c.chain, 'loopback', [rule([{ kind: c.lo, iface: 'lo' }], accept, lazyOrigin(p, 'ipfence: loopback', () => ctx.loc(p)))]);
       }
       if (essentials && c.key !== 'forward' && chainPolicy(ctx, c.key) !== 'accept') {
         const p = defaultsPath(ctx, 'icmpv6-essentials');
         b.add(rec.family, 'filter', c.chain, 'essentials', rec.essentials.map((e) => {
           const ms: Match[] = [{ kind: 'proto', proto: 'icmp' }, { kind: 'icmp-type', name: e.icmpType }];
           if (e.hopLimit255) ms.push({ kind: 'hop-limit', eq: 255 });
-          return rule(ms, accept, { path: p, loc: ctx.loc(p), label: `ipfence: ${e.icmpType}` });
+          return rule(ms, accept, lazyOrigin(p, `ipfence: ${e.icmpType}`, () => ctx.loc(p)));
         }));
       }
     }
@@ -52,7 +52,7 @@ export function tail(ctx: Context, b: RulesetBuilder): void {
     const choice = chainPolicy(ctx, c.key);
     if (choice === 'accept') continue;
     const p = defaultsPath(ctx, c.key);
-    const origin = { path: p, loc: ctx.loc(p), label: `ipfence: ${c.chain} policy ${choice}` };
+    const origin = lazyOrigin(p, `ipfence: ${c.chain} policy ${choice}`, () => ctx.loc(p));
     const log = logDropped ? resolveLog(ctx, true, ['logging'], `ipfence ${c.chain} ${choice}: `) : null;
     for (const rec of FAMILIES) {
       if (log) b.add(rec.family, 'filter', c.chain, 'tail', [logRule([], log, origin)]);

@@ -1,4 +1,4 @@
-import { jump, ret, rule, type Match } from '../ir/ir.js';
+import { jump, relabel, ret, rule, type Match } from '../ir/ir.js';
 import type { Path } from '../load/source.js';
 import type { UserRule } from '../policy.js';
 import type { RulesetBuilder } from './builder.js';
@@ -70,7 +70,7 @@ export function usersSection(ctx: Context, b: RulesetBuilder): void {
         b.add(f, 'filter', 'OUTPUT', 'users', verdictRules(owner, verdict, origin));
         continue;
       }
-      const holeOrigin = { ...origin, label: `${origin.label} (except)` };
+      const holeOrigin = relabel(origin, `${origin.label} (except)`);
       b.addUserChain(f, 'filter', chainName, [
         ...holes.map((m) => rule(m, ret, holeOrigin)),
         ...(log ? [logRule([], log, origin)] : []),

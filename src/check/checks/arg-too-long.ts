@@ -11,7 +11,7 @@ export const argTooLong: Check = {
   severity: 'error',
   docs: 'One argument of an emitted rule is over 1023 bytes, or a rule line has more than 254 arguments; iptables-restore refuses the file ("Parameter too long!").',
   check: ({ ir }) =>
-    [...rules(ir)].flatMap(({ family, rule }) => {
+    rules(ir).flatMap(({ family, rule }) => {
       const args = ruleArgs(rule, family);
       const long = args.find((a) => Buffer.byteLength(a, 'utf8') > ARG_MAX_BYTES);
       if (long) return [diag('arg-too-long', rule.origin.loc, `an argument of this rule is ${Buffer.byteLength(long, 'utf8')} bytes (limit ${ARG_MAX_BYTES})`)];

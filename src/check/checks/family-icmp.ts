@@ -8,7 +8,7 @@ export const familyIcmp: Check = {
   severity: 'error',
   docs: 'An ICMP type that does not exist in the file\'s family (an ICMPv6 type in rules.v4 or the reverse). ip6tables silently accepts -p icmp and matches protocol 1, never ICMPv6, so a wrong family is a silent hole.',
   check: ({ ir }) =>
-    [...rules(ir)].flatMap(({ rule, family }) =>
+    rules(ir).flatMap(({ rule, family }) =>
       rule.matches.flatMap((m) =>
         m.kind === 'icmp-type' && !Object.values(familyRecord(family).icmpTypes).includes(m.name)
           ? [diag('family-icmp', rule.origin.loc, `ICMP type '${m.name}' does not exist in ${familyRecord(family).label}`, undefined, rule.origin.path)]

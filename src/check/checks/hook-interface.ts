@@ -8,7 +8,7 @@ export const hookInterface: Check = {
   severity: 'error',
   docs: 'A rule matches an input interface (-i) in a chain reachable from OUTPUT or POSTROUTING, or an output interface (-o) in one reachable from INPUT or PREROUTING. iptables checks this only for built-in chains; inside a user chain the rule loads and never matches.',
   check: ({ ir }) =>
-    [...rules(ir)].flatMap(({ rule, hooks, chain }) => {
+    rules(ir).flatMap(({ rule, hooks, chain }) => {
       const bad = rule.matches.flatMap((m) => {
         const off = m.kind === 'in' ? forbidden(hooks, ['PREROUTING', 'INPUT', 'FORWARD']) : m.kind === 'out' ? forbidden(hooks, ['FORWARD', 'OUTPUT', 'POSTROUTING']) : '';
         return off ? [`${m.kind === 'in' ? '-i' : '-o'} in ${chain.name} (reached from ${off})`] : [];

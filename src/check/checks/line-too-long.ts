@@ -11,7 +11,7 @@ export const lineTooLong: Check = {
   severity: 'error',
   docs: 'An emitted rule line is longer than 4096 bytes. iptables-restore silently splits lines past 10,239 bytes and parses the rest as another rule. Shorten the rule name or split the rule.',
   check: ({ ir }) =>
-    [...rules(ir)].flatMap(({ family, chain, rule }) => {
+    rules(ir).flatMap(({ family, chain, rule }) => {
       const bytes = Buffer.byteLength(`-A ${chain.name} ${ruleArgs(rule, family).join(' ')}`, 'utf8');
       return bytes > LINE_MAX_BYTES ? [diag('line-too-long', rule.origin.loc, `this rule emits a ${bytes}-byte line in ${chain.name} (limit ${LINE_MAX_BYTES}); shorten its name or split it`)] : [];
     }),

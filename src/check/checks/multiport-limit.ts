@@ -8,7 +8,7 @@ export const multiportLimit: Check = {
   severity: 'error',
   docs: 'A multiport match with more than 15 slots (a range counts 2): iptables refuses it ("too many ports specified"). ipfence splits long port lists into several rules, so this guards the emitter.',
   check: ({ ir }) =>
-    [...rules(ir)].flatMap(({ rule }) =>
+    rules(ir).flatMap(({ rule }) =>
       rule.matches.flatMap((m) => {
         if (m.kind !== 'dports') return [];
         const slots = m.ports.reduce((n, p) => n + (p.lo === p.hi ? 1 : 2), 0);

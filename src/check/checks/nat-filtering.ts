@@ -7,7 +7,7 @@ export const natFiltering: Check = {
   severity: 'error',
   docs: 'A DROP or REJECT in the nat table. iptables refuses DROP there and the kernel refuses REJECT; nat sees only the first packet of a connection anyway. Filter in the filter table (conntrack --ctorigdstport matches the original port).',
   check: ({ ir }) =>
-    [...rules(ir)].flatMap(({ rule, table }) =>
+    rules(ir).flatMap(({ rule, table }) =>
       table.name === 'nat' && (rule.target.kind === 'drop' || rule.target.kind === 'reject')
         ? [diag('nat-filtering', rule.origin.loc, `${rule.target.kind.toUpperCase()} in the nat table is refused; filter in the filter table instead`, undefined, rule.origin.path)]
         : [],

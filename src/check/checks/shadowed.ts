@@ -1,7 +1,7 @@
 import { diag, formatLocation, type Diagnostic, type Related } from '../../diagnostics/diagnostic.js';
 import type { Family, Origin, Rule, Target } from '../../ir/ir.js';
 import type { Check } from '../check.js';
-import { boxesIntersect, boxOf, coveredBy, Interfaces, type Box } from '../space.js';
+import { boxesIntersect, boxOf, coveredBy, DIMS, Interfaces, type Box } from '../space.js';
 
 /** Above this many rules in one chain the quadratic analysis is skipped (large lists are sets). */
 export const SHADOW_MAX_RULES = 5000;
@@ -35,12 +35,12 @@ export const shadowed: Check = {
           const ifaces = new Interfaces(chain.rules.flatMap((r) => r.matches.flatMap((m) => (m.kind === 'in' || m.kind === 'out' ? [m.iface.replace(/\+$/, '')] : []))).concat(
             chain.rules.flatMap((r) => r.matches.flatMap((m) => (m.kind === 'in' || m.kind === 'out') && m.iface.endsWith('+') ? [m.iface] : [])),
           ));
-          const earlier: { rule: Rule; box: Box }[] = [];
+          const earlier = new PortIndex();
           for (const rule of chain.rules) {
             if (!TERMINAL.has(rule.target.kind)) continue;
             const { box, exact } = boxOf(rule, rs.family, ifaces);
             const self = originKey(rule.origin);
-            const overlapping = earlier.filter((e) => originKey(e.rule.origin) !== self && boxesIntersect(e.box, box));
+            const overlapping = earlier.candidates(box).filter((e) => e.key !== self && boxesIntersect(e.box, box));
             if (overlapping.length > 0 && coveredBy(box, overlapping.map((e) => e.box)) === true) {
               const key = `${self} ${rule.target.kind}`;
               const f = findings.get(key) ?? { rule, families: new Set<Family>(), covers: new Map() };
@@ -48,7 +48,7 @@ export const shadowed: Check = {
               for (const o of minimalCover(box, overlapping)) f.covers.set(`${originKey(o.rule.origin)} ${o.rule.target.kind}`, { origin: o.rule.origin, kind: o.rule.target.kind });
               findings.set(key, f);
             }
-            if (exact) earlier.push({ rule, box });
+            if (exact) earlier.add({ rule, box, key: self });
           }
         }
       }
@@ -57,7 +57,46 @@ export const shadowed: Check = {
   },
 };
 
-const originKey = (o: Origin): string => `${formatLocation(o.loc)} ${o.label}`;
+const originKey = (o: Origin): string => `${o.path.join('/')} ${o.label}`;
+
+interface Entry {
+  readonly rule: Rule;
+  readonly box: Box;
+  readonly key: string;
+}
+
+const PORT = DIMS.indexOf('dport');
+const singlePort = (box: Box): number | undefined => {
+  const d = box[PORT]!;
+  return d.length === 1 && d[0]![0] === d[0]![1] ? Number(d[0]![0]) : undefined;
+};
+
+/**
+ * Earlier rules bucketed by their single destination port; rules with several ports or none are
+ * "wide" and always candidates. Most rules of a long chain differ by port, so finding what can
+ * overlap a rule stops being a scan of the whole chain. Candidates keep chain order.
+ */
+class PortIndex {
+  private readonly byPort = new Map<number, { i: number; e: Entry }[]>();
+  private readonly wide: { i: number; e: Entry }[] = [];
+  private readonly all: { i: number; e: Entry }[] = [];
+  private n = 0;
+
+  add(e: Entry): void {
+    const item = { i: this.n++, e };
+    const p = singlePort(e.box);
+    if (p === undefined) this.wide.push(item);
+    else this.byPort.set(p, [...(this.byPort.get(p) ?? []), item]);
+    this.all.push(item);
+  }
+
+  candidates(box: Box): Entry[] {
+    const p = singlePort(box);
+    if (p === undefined) return this.all.map((x) => x.e);
+    const merged = [...(this.byPort.get(p) ?? []), ...this.wide].sort((a, b) => a.i - b.i);
+    return merged.map((x) => x.e);
+  }
+}
 
 /** Drops covering rules that are not needed, earliest first, so the message names the real cause. */
 function minimalCover<T extends { box: Box }>(box: Box, covers: readonly T[]): T[] {

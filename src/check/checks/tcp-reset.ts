@@ -7,7 +7,7 @@ export const tcpReset: Check = {
   severity: 'error',
   docs: 'REJECT --reject-with tcp-reset in a rule that does not itself match -p tcp. It passes iptables-restore --test and fails in the kernel.',
   check: ({ ir }) =>
-    [...rules(ir)].flatMap(({ rule }) =>
+    rules(ir).flatMap(({ rule }) =>
       rule.target.kind === 'reject' && rule.target.with === 'tcp-reset' && !rule.matches.some((m) => (m.kind === 'proto' && m.proto === 'tcp') || (m.kind === 'dports' && m.proto === 'tcp'))
         ? [diag('tcp-reset', rule.origin.loc, 'tcp-reset needs the rule itself to match -p tcp', undefined, rule.origin.path)]
         : [],

@@ -33,14 +33,24 @@ export function hooksByChain(table: Table): Map<string, Set<string>> {
   return out;
 }
 
-/** Every rule of the IR with its family, table, chain and reaching hooks, in emission order. */
-export function* rules(ir: IR): Generator<RuleSite> {
+const sites = new WeakMap<IR, readonly RuleSite[]>();
+
+/** Every rule of the IR with its family, table, chain and reaching hooks, in emission order (built once per IR). */
+export function rules(ir: IR): readonly RuleSite[] {
+  const hit = sites.get(ir);
+  if (hit) return hit;
+  const out: RuleSite[] = [];
   for (const rs of ir.rulesets) {
     for (const table of rs.tables) {
       const hooks = hooksByChain(table);
-      for (const chain of table.chains) for (const rule of chain.rules) yield { family: rs.family, table, chain, rule, hooks: hooks.get(chain.name) ?? new Set() };
+      for (const chain of table.chains) {
+        const h = hooks.get(chain.name) ?? new Set<string>();
+        for (const rule of chain.rules) out.push({ family: rs.family, table, chain, rule, hooks: h });
+      }
     }
   }
+  sites.set(ir, out);
+  return out;
 }
 
 export const dropsByDefault = (defaults: { readonly [k: string]: unknown } | undefined, key: 'input' | 'forward' | 'output'): boolean =>
@@ -53,7 +63,7 @@ export function forbidden(hooks: ReadonlySet<string>, allowed: readonly string[]
 
 /** Findings for a target that the kernel accepts only in one table and some of its hooks. */
 export function misplacedTarget(ir: IR, kind: Rule['target']['kind'], tableName: Table['name'], hooks: readonly string[]): { rule: Rule; where: string }[] {
-  return [...rules(ir)].flatMap((site) => {
+  return rules(ir).flatMap((site) => {
     if (site.rule.target.kind !== kind) return [];
     const where = site.table.name !== tableName ? `the ${site.table.name} table` : forbidden(site.hooks, hooks);
     return where ? [{ rule: site.rule, where }] : [];

@@ -1,0 +1,27 @@
+// Policy generators for the benchmark: N distinct dual-stack rules and the equivalent ferm config.
+// Deterministic: rule i gets its own IPv4 and IPv6 source, port and verdict.
+
+const v4 = (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+const v6 = (i) => `2001:db8:${((i >> 16) & 0xffff).toString(16)}::${(i & 0xffff).toString(16)}`;
+const port = (i) => 1024 + (i % 60000);
+
+/** N inbound rules, each for one IPv4 and one IPv6 source (so 2N emitted rules); one in four drops. */
+export function ipfencePolicy(n) {
+  const lines = ['version: 1', 'defaults: { input: drop, order: as-written }', 'inbound:', '  - { name: ssh, port: 22 }'];
+  for (let i = 0; i < n; i++) {
+    const action = i % 4 === 3 ? 'drop' : 'allow';
+    lines.push(`  - { name: r${i}, port: ${port(i)}, from: ["${v4(i)}", "${v6(i)}"], action: ${action} }`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The same rules for ferm: one dual-stack domain; @ipfilter keeps each family's addresses. */
+export function fermConfig(n) {
+  const lines = ['domain (ip ip6) table filter {', '  chain INPUT {', '    policy DROP;', '    mod conntrack ctstate (ESTABLISHED RELATED) ACCEPT;', '    interface lo ACCEPT;', '    proto tcp dport 22 ACCEPT;'];
+  for (let i = 0; i < n; i++) {
+    const verdict = i % 4 === 3 ? 'DROP' : 'ACCEPT';
+    lines.push(`    saddr @ipfilter((${v4(i)} ${v6(i)})) proto tcp dport ${port(i)} mod comment comment "r${i}" ${verdict};`);
+  }
+  lines.push('  }', '}');
+  return `${lines.join('\n')}\n`;
+}
