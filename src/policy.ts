@@ -132,6 +132,7 @@ export interface Policy {
     readonly established?: boolean;
     readonly 'icmpv6-essentials'?: boolean;
     readonly order?: 'allow-first' | 'as-written';
+    readonly 'set-threshold'?: number;
   };
   readonly interfaces?: Readonly<Record<string, string>>;
   readonly addresses?: Readonly<Record<string, Addrs>>;

@@ -27,7 +27,7 @@ function expectOutputs(dir: string, text: string, file: string): void {
   const r = compile(text, file, basename(file));
   expect(gcc(r.diagnostics.filter((d) => d.severity === 'error'))).toBe('');
   const produced = new Map((r.artifacts ?? []).map((a) => [a.file, a.content]));
-  for (const name of ['rules.v4', 'rules.v6', 'apply.sh', 'routing.sh']) {
+  for (const name of ['rules.v4', 'rules.v6', 'apply.sh', 'routing.sh', 'ipsets']) {
     const path = join(dir, name);
     if (produced.has(name)) expectFile(path, produced.get(name)!);
     else expect(existsSync(path), `${path} exists but was not produced`).toBe(false);

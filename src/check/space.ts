@@ -86,6 +86,7 @@ export function boxOf(rule: Rule, family: Family, ifaces: Interfaces): { box: Bo
       }
       case 'ctdir':
       case 'ctorigdst':
+      case 'set':
         // Not modelled: the box is then a superset, which keeps findings sound.
         exact = false;
         break;

@@ -21,6 +21,8 @@ export function matchArgs(m: Match, f: Family): string[] {
       return ['-m', 'conntrack', '--ctdir', m.dir];
     case 'ctorigdst':
       return ['-m', 'conntrack', '--ctorigdst', m.cidr];
+    case 'set':
+      return ['-m', 'set', '--match-set', quoteArg(m.name), m.dir];
     case 'in':
       return ['-i', quoteArg(m.iface)];
     case 'out':

@@ -59,6 +59,16 @@ export function emit(ir: IR, source: SourceInfo): Artifact[] {
     };
   });
   out.push({ file: 'apply.sh', content: template('apply.sh.hbs')({ ...header, ...applyView(ir) }), executable: true });
+  if (ir.sets.length > 0) {
+    const sets = ir.sets.map((x) => ({
+      name: x.name,
+      family: x.family === 'ipv4' ? 'inet' : 'inet6',
+      // Room for growth without resizing; swap accepts a different size.
+      maxelem: Math.max(65536, 2 ** Math.ceil(Math.log2(x.entries.length * 2))),
+      entries: x.entries,
+    }));
+    out.push({ file: 'ipsets', content: template('ipsets.hbs')({ ...header, sets }), executable: false });
+  }
   if (ir.routes.length > 0) {
     const routes = ir.routes.map((r) => ({
       comment: r.origin.label,
@@ -83,6 +93,7 @@ function applyView(ir: IR) {
     ownership: ir.ownership,
     coexist: ir.ownership === 'coexist',
     routing: ir.routes.length > 0,
+    sets: ir.sets.map((x) => x.name).join(' '),
     families: ir.rulesets.map((rs) => {
       const rec = familyRecord(rs.family);
       const declared = new Set(rs.tables.flatMap((t) => t.chains.filter((c) => c.policy === null).map((c) => `${t.name}/${c.name}`)));

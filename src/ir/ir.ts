@@ -27,6 +27,7 @@ export type Match =
   | { readonly kind: 'iprange'; readonly dir: 'src' | 'dst'; readonly from: string; readonly to: string; readonly negate: boolean }
   | { readonly kind: 'ctdir'; readonly dir: 'ORIGINAL' | 'REPLY' }
   | { readonly kind: 'ctorigdst'; readonly cidr: string }
+  | { readonly kind: 'set'; readonly name: string; readonly dir: 'src' | 'dst' }
   | { readonly kind: 'in'; readonly iface: string }
   | { readonly kind: 'out'; readonly iface: string }
   | { readonly kind: 'proto'; readonly proto: Proto }
@@ -98,11 +99,21 @@ export interface RouteEntry {
   readonly origin: Origin;
 }
 
+/** An ipset (hash:net) holding a long address list; rules match it with -m set. */
+export interface AddressSet {
+  readonly kind: 'set';
+  readonly name: string;
+  readonly family: Family;
+  readonly entries: readonly string[];
+  readonly origin: Origin;
+}
+
 export interface IR {
   readonly kind: 'ir';
   readonly ownership: Ownership;
   readonly rulesets: readonly Ruleset[];
   readonly routes: readonly RouteEntry[];
+  readonly sets: readonly AddressSet[];
 }
 
 /**

@@ -1,6 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import type { Family } from '../ir/ir.js';
-import type { Interval } from './intervals.js';
+import { normalizeSet, type Interval } from './intervals.js';
 
 /** A parsed, masked CIDR. `text` is what the restore file gets (the network, never host bits). */
 export interface Cidr {
@@ -71,3 +71,28 @@ function toBytes(v: bigint, n: number): number[] {
 
 /** A /0 matches the whole family, so the emitted rule needs no -s/-d at all. */
 export const isWholeFamily = (c: Cidr): boolean => c.prefix === 0;
+
+/**
+ * The fewest CIDRs that cover exactly the same addresses: overlapping and adjacent networks are
+ * joined (10.0.0.0/25 + 10.0.0.128/25 = 10.0.0.0/24), contained ones dropped. IPv4 first, then
+ * IPv6, each in address order.
+ */
+export function mergeCidrs(cidrs: readonly Cidr[]): Cidr[] {
+  const out: Cidr[] = [];
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const bits = BigInt(BITS[family]);
+    for (const [lo0, hi] of normalizeSet(cidrs.filter((c) => c.family === family).map((c) => c.interval))) {
+      let lo = lo0;
+      while (lo <= hi) {
+        // The largest aligned block starting at lo that stays within [lo, hi].
+        let size = 0n;
+        while (size < bits && (lo & ((1n << (size + 1n)) - 1n)) === 0n && lo + (1n << (size + 1n)) - 1n <= hi) size++;
+        const prefix = Number(bits - size);
+        const text = `${ipaddr.fromByteArray(toBytes(lo, family === 'ipv4' ? 4 : 16)).toString()}/${prefix}`;
+        out.push({ family, prefix, text, interval: [lo, lo + (1n << size) - 1n], hostBits: false });
+        lo += 1n << size;
+      }
+    }
+  }
+  return out;
+}

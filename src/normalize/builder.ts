@@ -1,4 +1,5 @@
-import { chain, ruleset, table, type Chain, type ChainPolicy, type Family, type Ownership, type Rule, type Ruleset, type TableName } from '../ir/ir.js';
+import { chain, ruleset, table, type AddressSet, type Chain, type ChainPolicy, type Family, type Origin, type Ownership, type Rule, type Ruleset, type TableName } from '../ir/ir.js';
+import type { Cidr } from './addresses.js';
 
 /**
  * The order of rules inside a built-in chain, as data. Sections add rules to a group; the chain
@@ -25,6 +26,11 @@ export class RulesetBuilder {
   private readonly implicitKeys = new Map<string, Set<string>>();
   private readonly userChains = new Map<string, { name: string; rules: Rule[] }[]>();
   private readonly used = new Set<string>();
+  readonly sets: AddressSet[] = [];
+
+  addSet(name: string, family: Family, cidrs: readonly Cidr[], origin: Origin): void {
+    if (!this.sets.some((x) => x.name === name)) this.sets.push({ kind: 'set', name, family, entries: cidrs.map((c) => c.text), origin });
+  }
 
   add(f: Family, t: TableName, c: string, g: Group, rules: readonly Rule[]): void {
     if (rules.length === 0) return;

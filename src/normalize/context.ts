@@ -5,7 +5,7 @@ import type { Path, SourceMap } from '../load/source.js';
 import type { Addrs, Policy, Ports } from '../policy.js';
 import { didYouMean } from '../validate/suggest.js';
 import { describe } from '../validate/validate.js';
-import { parseAddress, type Cidr } from './addresses.js';
+import { mergeCidrs, parseAddress, type Cidr } from './addresses.js';
 import { normalizePorts, parsePort } from './ports.js';
 
 const L4_PROTOS: readonly string[] = ['tcp', 'udp', 'sctp'];
@@ -72,7 +72,7 @@ export class Context {
       else out.push(...got);
     });
     if (!ok) return undefined;
-    return dedupe(out);
+    return mergeCidrs(out);
   }
 
   private addrItem(item: string, path: Path): readonly Cidr[] | undefined {
@@ -176,10 +176,6 @@ export function isL4(p: Proto): p is L4 {
   return L4_PROTOS.includes(p);
 }
 
-function dedupe(cidrs: readonly Cidr[]): Cidr[] {
-  const seen = new Set<string>();
-  return cidrs.filter((c) => (seen.has(c.text) ? false : (seen.add(c.text), true)));
-}
 
 export const ofFamily = (cidrs: readonly Cidr[] | null, f: Family): readonly Cidr[] | null =>
   cidrs === null ? null : cidrs.filter((c) => c.family === f);

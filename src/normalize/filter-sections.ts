@@ -3,7 +3,7 @@ import type { Path } from '../load/source.js';
 import type { Action, Addrs, FamilyChoice, LogSpec, Policy, Ports, Proto } from '../policy.js';
 import { ofFamily, type Context } from './context.js';
 import type { RulesetBuilder } from './builder.js';
-import { expand, selector, type Selector } from './selector.js';
+import { expand, selector, type Selector, type SetSink } from './selector.js';
 import { logRule, resolveAction, resolveLog, verdictRules, type ResolvedLog, type Verdict } from './verdict.js';
 
 /** The three filter sections differ only in this record: which chain, and what each key means. */
@@ -16,6 +16,9 @@ interface SectionRecord {
   /** `except` removes sources (inbound, forward) or destinations (outbound). */
   readonly exceptOn: 'src' | 'dst';
 }
+
+/** Address lists longer than this become ipsets; `defaults.set-threshold: 0` never uses sets. */
+export const DEFAULT_SET_THRESHOLD = 32;
 
 export const SECTIONS: readonly SectionRecord[] = [
   { key: 'inbound', chain: 'INPUT', short: 'in', inKey: 'interface', outKey: null, exceptOn: 'src' },
@@ -83,8 +86,15 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
   const sel = selector(ctx, parts, r.family, { rule: path, src: [...path, 'from'], dst: [...path, 'to'] });
   if (!sel) return undefined;
   const group = asWritten ? 'allow' : verdict === 'accept' ? 'allow' : 'deny';
+  const base = `ipf-${rec.short}-${i + 1}`;
+  // Long address lists become ipsets named after the rule: ipf-in-3-src-4 (at most 31 characters).
+  const sets: SetSink = {
+    threshold: ctx.policy.defaults?.['set-threshold'] ?? DEFAULT_SET_THRESHOLD,
+    name: (dir, f) => `${base}-${dir}-${f === 'ipv4' ? 4 : 6}`,
+    add: (name, f, cidrs) => b.addSet(name, f, cidrs, origin),
+  };
   for (const f of sel.families) {
-    b.add(f, 'filter', rec.chain, group, familyRules(b, rec, sel, f, verdict, log!, origin, `ipf-${rec.short}-${i + 1}`));
+    b.add(f, 'filter', rec.chain, group, familyRules(b, rec, sel, f, verdict, log!, origin, base, sets));
   }
   // An allow with sources is an allowlist: the same traffic from anyone else is denied, in every
   // family the port exists in, so listing only IPv4 sources does not leave IPv6 open.
@@ -98,9 +108,9 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
   return { path, label: origin.label, sel, verdict };
 }
 
-function familyRules(b: RulesetBuilder, rec: SectionRecord, sel: Selector, f: Family, verdict: Verdict, log: ResolvedLog | null, origin: ReturnType<Context['origin']>, chainName: string): Rule[] {
+function familyRules(b: RulesetBuilder, rec: SectionRecord, sel: Selector, f: Family, verdict: Verdict, log: ResolvedLog | null, origin: ReturnType<Context['origin']>, chainName: string, sets: SetSink): Rule[] {
   const except = ofFamily(rec.exceptOn === 'src' ? sel.srcExcept : sel.dstExcept, f)!;
-  const heads = expand(sel, f);
+  const heads = expand(sel, f, sets);
   if (except.length === 0) return heads.flatMap((m) => [...(log ? [logRule(m, log, origin)] : []), ...verdictRules(m, verdict, origin)]);
   // Excepted addresses RETURN from a chain of the rule's own, so they continue to the rules after
   // it exactly as if this rule did not exist for them.

@@ -38,6 +38,6 @@ export function normalize(policy: Policy, source: SourceMap): NormalizeResult {
   const ownership = policy.ownership ?? 'full';
   const explicit = new Set((['input', 'forward', 'output'] as const).filter((k) => policy.defaults?.[k] !== undefined).map((k) => k.toUpperCase()));
   const policies = { INPUT: toPolicy('input'), FORWARD: toPolicy('forward'), OUTPUT: toPolicy('output') };
-  const ir: IR = { kind: 'ir', ownership, rulesets: b.build(ownership, policies, explicit), routes };
+  const ir: IR = { kind: 'ir', ownership, rulesets: b.build(ownership, policies, explicit), routes, sets: b.sets };
   return hasErrors(ctx.diagnostics) ? { diagnostics: ctx.diagnostics } : { ir, diagnostics: ctx.diagnostics };
 }

@@ -96,11 +96,18 @@ export function selector(ctx: Context, parts: SelectorParts, choice: FamilyChoic
   };
 }
 
+/** Where long address lists go: beyond `threshold` entries a list becomes an ipset of that name. */
+export interface SetSink {
+  readonly threshold: number;
+  readonly name: (dir: 'src' | 'dst', f: Family) => string;
+  readonly add: (name: string, f: Family, cidrs: readonly Cidr[]) => void;
+}
+
 /** One selector becomes the cartesian product of its sources, destinations, protocols and port chunks. */
-export function expand(sel: Selector, f: Family): Match[][] {
+export function expand(sel: Selector, f: Family, sets?: SetSink): Match[][] {
   const record = familyRecord(f);
-  const srcs = addrMatches(ofFamily(sel.src, f), 'src');
-  const dsts = addrMatches(ofFamily(sel.dst, f), 'dst');
+  const srcs = addrMatches(ofFamily(sel.src, f), 'src', f, sets);
+  const dsts = addrMatches(ofFamily(sel.dst, f), 'dst', f, sets);
   const out: Match[][] = [];
   for (const s of srcs) {
     for (const d of dsts) {
@@ -126,8 +133,13 @@ export function expand(sel: Selector, f: Family): Match[][] {
   return out;
 }
 
-function addrMatches(cidrs: readonly Cidr[] | null, kind: 'src' | 'dst'): Match[][] {
+function addrMatches(cidrs: readonly Cidr[] | null, kind: 'src' | 'dst', f: Family, sets?: SetSink): Match[][] {
   if (cidrs === null) return [[]];
+  if (sets && sets.threshold > 0 && cidrs.length > sets.threshold && !cidrs.some(isWholeFamily)) {
+    const name = sets.name(kind, f);
+    sets.add(name, f, cidrs);
+    return [[{ kind: 'set', name, dir: kind }]];
+  }
   return cidrs.map((c) => (isWholeFamily(c) ? [] : [{ kind, cidr: c.text }]));
 }
 

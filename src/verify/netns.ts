@@ -17,6 +17,7 @@ export function kernelLab(): LabStatus {
   if (!which('ip')) return { ok: false, why: 'iproute2 (ip) is not installed' };
   const backends = (['nft', 'legacy'] as const).filter((b) => which(`iptables-${b}-restore`) && which(`ip6tables-${b}-restore`));
   if (backends.length === 0) return { ok: false, why: 'iptables is not installed' };
+  if (!which('ipset')) return { ok: false, why: 'ipset is not installed' };
   const probe = `ipf-probe-${process.pid}`;
   const made = run(['ip', 'netns', 'add', probe]);
   run(['ip', 'netns', 'del', probe]);
@@ -62,6 +63,17 @@ export class Netns {
   /** A real load (never --test): the kernel checks tables, hooks and targets here. */
   restore(backend: Backend, family: 'ipv4' | 'ipv6', text: string): RunResult {
     return this.exec([`${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${backend}-restore`], text);
+  }
+
+  /** Loads an `ipsets` payload the way apply.sh does: fill NAME-new, then rename it to NAME. */
+  loadSets(payload: string): RunResult {
+    const r = this.exec(['ipset', 'restore'], payload);
+    if (r.status !== 0) return r;
+    for (const m of payload.matchAll(/^create (\S+)-new /gm)) {
+      const renamed = this.exec(['ipset', 'rename', `${m[1]}-new`, m[1]!]);
+      if (renamed.status !== 0) return renamed;
+    }
+    return r;
   }
 
   save(backend: Backend, family: 'ipv4' | 'ipv6'): string {

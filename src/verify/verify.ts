@@ -10,9 +10,16 @@ import { withNetns, type Backend, type Netns } from './netns.js';
  */
 export async function verifyArtifacts(artifacts: readonly Artifact[], backends: readonly Backend[], policyFile: string): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
+  const sets = artifacts.find((x) => x.file === 'ipsets');
   for (const backend of backends) {
     for (const a of artifacts.filter((x) => x.family !== undefined)) {
-      const found = await withNetns((ns) => verifyOne(ns, backend, a, policyFile));
+      const found = await withNetns((ns) => {
+        if (sets) {
+          const loaded = ns.loadSets(sets.content);
+          if (loaded.status !== 0) return [diag('kernel-rejected', { file: policyFile, line: 1, col: 1 }, `ipset restore refused the ipsets file: ${loaded.stderr.trim()}`)];
+        }
+        return verifyOne(ns, backend, a, policyFile);
+      });
       out.push(...found);
     }
   }

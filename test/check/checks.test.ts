@@ -132,6 +132,7 @@ function irOf(spec: Spec, family: Family = 'ipv4', policies: Record<string, Chai
     kind: 'ir',
     ownership: 'full',
     routes: [],
+    sets: [],
     rulesets: [ruleset(family, Object.entries(spec).map(([t, chains]) => table(t as TableName, Object.entries(chains!).map(([c, rs]) =>
       chain(c, /^[A-Z]+$/.test(c) ? policies[c] ?? 'ACCEPT' : null, rs.map(([ms, tg]) => rule(ms, tg, origin))))))),
     ],
@@ -141,6 +142,7 @@ const irWith = (label: string, matches: Match[] = []): IR => ({
   kind: 'ir',
   ownership: 'full',
   routes: [],
+  sets: [],
   rulesets: [ruleset('ipv4', [table('filter', [chain('INPUT', 'ACCEPT', [rule(matches, accept, { ...origin, label })])])])],
 });
 const tcp: Match = { kind: 'proto', proto: 'tcp' };

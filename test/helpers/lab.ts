@@ -165,6 +165,17 @@ export class Lab {
     return JSON.parse(r.stdout) as string[];
   }
 
+  /** Like connectMany, but in the background, so the test can change the firewall meanwhile. */
+  connectManyAsync(from: Host, address: string, port: number, count: number, gapMs: number, timeoutMs = 1000): Promise<string[]> {
+    const p = spawn('ip', ['netns', 'exec', from.ns.name, process.execPath, '-e', CLIENT, 'tcp', address, String(port), String(timeoutMs), String(count), String(gapMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.procs.push(p);
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    return new Promise((resolve, reject) => p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`client failed: ${err}`)))));
+  }
+
   destroy(): void {
     for (const p of this.procs) p.kill('SIGKILL');
     for (const n of [...this.names].reverse()) run(['ip', 'netns', 'del', n]);

@@ -32,6 +32,8 @@ if (!lab.ok) {
       const r = compile(text, 'policy.yaml');
       expect(r.artifacts, JSON.stringify(r.diagnostics)).toBeDefined();
       await withNetns((ns) => {
+        const sets = r.artifacts!.find((x) => x.file === 'ipsets');
+        if (sets) expect(ns.loadSets(sets.content).stderr).toBe('');
         for (const a of r.artifacts!.filter((x) => x.file.startsWith('rules.'))) {
           const family = a.file === 'rules.v4' ? 'ipv4' : 'ipv6';
           const loaded = ns.restore(backend, family, a.content);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseAddress } from '../../src/normalize/addresses.js';
+import { mergeCidrs, parseAddress } from '../../src/normalize/addresses.js';
 import { intersects, normalizeSet, subtract, type Interval } from '../../src/normalize/intervals.js';
 import { chunkPorts, normalizePorts, parsePort } from '../../src/normalize/ports.js';
 
@@ -66,5 +66,27 @@ describe('ports', () => {
       for (const c of chunks) expect(c.reduce((n, r) => n + (r.lo === r.hi ? 1 : 2), 0)).toBeLessThanOrEqual(15);
       expect(chunks.flat()).toEqual(ports);
     }));
+  });
+});
+
+describe('mergeCidrs', () => {
+  const cidr = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 20, max: 32 })).map(([a, b, p]) => `10.${a % 4}.${b}.${(a * 7) % 256}/${p}`);
+  it('covers exactly the same addresses with no mergeable pair left, and is idempotent', () => {
+    fc.assert(fc.property(fc.array(cidr, { minLength: 1, maxLength: 30 }), (texts) => {
+      const parsed = texts.map((t) => parseAddress(t)).flatMap((r) => (r.ok ? [r.cidr] : []));
+      const merged = mergeCidrs(parsed);
+      expect(normalizeSet(merged.map((c) => c.interval))).toEqual(normalizeSet(parsed.map((c) => c.interval)));
+      // Every output block is aligned (a real CIDR) and no two are adjacent siblings or overlapping.
+      for (const c of merged) expect(parseAddress(c.text)).toMatchObject({ ok: true, cidr: { interval: c.interval, hostBits: false } });
+      for (let i = 1; i < merged.length; i++) expect(merged[i]!.interval[0]).toBeGreaterThan(merged[i - 1]!.interval[1]);
+      expect(mergeCidrs(merged)).toEqual(merged);
+    }), { numRuns: 500 });
+  });
+  it('joins the examples an operator would expect', () => {
+    const of = (xs: string[]) => mergeCidrs(xs.map((x) => (parseAddress(x) as { cidr: Parameters<typeof mergeCidrs>[0][number] }).cidr)).map((c) => c.text);
+    expect(of(['10.0.0.0/25', '10.0.0.128/25'])).toEqual(['10.0.0.0/24']);
+    expect(of(['10.0.0.0/8', '10.1.2.3', '192.0.2.1'])).toEqual(['10.0.0.0/8', '192.0.2.1/32']);
+    expect(of(['2001:db8::/33', '2001:db8:8000::/33', '10.0.0.1'])).toEqual(['10.0.0.1/32', '2001:db8::/32']);
+    expect(of(['10.0.0.1', '10.0.0.2'])).toEqual(['10.0.0.1/32', '10.0.0.2/32']);
   });
 });
