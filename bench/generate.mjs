@@ -10,7 +10,8 @@ export function ipfencePolicy(n) {
   const lines = ['version: 1', 'defaults: { input: drop, order: as-written }', 'inbound:', '  - { name: ssh, port: 22 }'];
   for (let i = 0; i < n; i++) {
     const action = i % 4 === 3 ? 'drop' : 'allow';
-    lines.push(`  - { name: r${i}, port: ${port(i)}, from: ["${v4(i)}", "${v6(i)}"], action: ${action} }`);
+    // others: pass = no implicit allowlist deny, so the rules mean what ferm's do.
+    lines.push(`  - { name: r${i}, port: ${port(i)}, from: ["${v4(i)}", "${v6(i)}"], action: ${action}${action === 'allow' ? ', others: pass' : ''} }`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -21,6 +21,8 @@ export interface CompileResult {
 export interface CompileOptions {
   /** Severity per check from the command line; wins over the policy's `checks:`. */
   readonly severity?: Readonly<Record<string, Level>>;
+  /** false: stop after the checks (`ipfence check` needs no files). Default true. */
+  readonly emit?: boolean;
 }
 
 export function compile(text: string, file: string, displayName = file, options: CompileOptions = {}): CompileResult {
@@ -33,7 +35,7 @@ export function compile(text: string, file: string, displayName = file, options:
   const soFar = [...loaded.diagnostics, ...norm.diagnostics];
   if (!norm.ir) return { diagnostics: sorted(soFar) };
   const all = sorted(applyConfig([...soFar, ...check({ ir: norm.ir, policy: valid.policy, source })], valid.policy, source, options.severity));
-  if (hasErrors(all)) return { ir: norm.ir, diagnostics: all };
+  if (hasErrors(all) || options.emit === false) return { ir: norm.ir, diagnostics: all };
   return { ir: norm.ir, artifacts: emit(norm.ir, { name: displayName, text }), diagnostics: all };
 }
 

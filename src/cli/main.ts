@@ -3,15 +3,14 @@ import { parseArgs } from 'node:util';
 import { compareDiagnostics, diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { isSuppressible, type Level } from '../check/config.js';
 import { SUPPRESSIBLE } from '../diagnostics/codes.js';
+import { lazy } from '../lazy.js';
 import { VERSION } from '../package-root.js';
 import { compile, type CompileResult } from '../pipeline.js';
 import { FORMATS, type FormatName } from './formatters/index.js';
 import { kernelLab, type LabStatus } from '../verify/netns.js';
 import { verifyArtifacts } from '../verify/verify.js';
-import { createTwoFilesPatch } from 'diff';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { glob } from 'tinyglobby';
 import { GENERATED, removeStale, writeAllAtomic } from './write-atomic.js';
 
 export interface IO {
@@ -223,7 +222,7 @@ async function expandGlobs(args: readonly string[]): Promise<string[]> {
       out.push(a);
       continue;
     }
-    const found = (await glob(a, { onlyFiles: true, dot: false })).sort();
+    const found = (await lazy.tinyglobby().glob(a, { onlyFiles: true, dot: false })).sort();
     if (found.length === 0) throw new UsageError(`no file matches '${a}'`);
     out.push(...found);
   }
@@ -232,6 +231,7 @@ async function expandGlobs(args: readonly string[]): Promise<string[]> {
 
 /** Unified diffs between the committed outputs in `dir` and what the policy compiles to. */
 async function staleOutputs(dir: string, artifacts: readonly { file: string; content: string }[], io: IO): Promise<string[]> {
+  const { createTwoFilesPatch } = lazy.diff();
   const diffs: string[] = [];
   const produced = new Set(artifacts.map((a) => a.file));
   for (const a of artifacts) {
@@ -257,7 +257,8 @@ async function checkCommand(paths: readonly string[], values: Values, format: Fo
       ioFailed = true;
       continue;
     }
-    const result = compile(src.text!, src.file, basename(src.file), { severity: g.severity });
+    // Only --against needs the files themselves; a plain check skips emitting (and its templates).
+    const result = compile(src.text!, src.file, basename(src.file), { severity: g.severity, emit: values.against !== undefined });
     all.push(...result.diagnostics);
     if (values.against !== undefined && result.artifacts) {
       const diffs = await staleOutputs(values.against, result.artifacts, io);

@@ -87,7 +87,25 @@ export function ruleArgs(r: Rule, f: Family): readonly string[] {
   return args;
 }
 
+const quotedLabels = new Map<string, string>();
+
 function renderArgs(r: Rule, f: Family): string[] {
-  const ordered = r.matches.map((m, i) => ({ m, i })).sort((a, b) => rank(a.m) - rank(b.m) || a.i - b.i);
-  return [...ordered.flatMap(({ m }) => matchArgs(m, f)), '-m', 'comment', '--comment', quoted(r.origin.label), ...targetArgs(r.target, f)];
+  let ms = r.matches;
+  // Rules are built in canonical order almost always; sort (stably) only when they are not.
+  for (let i = 1; i < ms.length; i++) {
+    if (rank(ms[i]!) < rank(ms[i - 1]!)) {
+      ms = ms.map((m, k) => ({ m, k })).sort((a, b) => rank(a.m) - rank(b.m) || a.k - b.k).map((x) => x.m);
+      break;
+    }
+  }
+  const out: string[] = [];
+  for (const m of ms) for (const a of matchArgs(m, f)) out.push(a);
+  let label = quotedLabels.get(r.origin.label);
+  if (label === undefined) {
+    label = quoted(r.origin.label);
+    if (quotedLabels.size < 100_000) quotedLabels.set(r.origin.label, label);
+  }
+  out.push('-m', 'comment', '--comment', label);
+  for (const a of targetArgs(r.target, f)) out.push(a);
+  return out;
 }

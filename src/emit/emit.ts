@@ -1,7 +1,7 @@
-import Handlebars from 'handlebars';
 import { createHash } from 'node:crypto';
 import { familyRecord } from '../ir/family.js';
 import type { Family, IR, Origin, Ruleset } from '../ir/ir.js';
+import { lazy } from '../lazy.js';
 import { readPackageFile, VERSION } from '../package-root.js';
 import { BUILTIN_CHAINS, DOCKER_CHAIN, hookChain } from '../normalize/builder.js';
 import { ruleArgs } from './args.js';
@@ -28,7 +28,7 @@ function template(name: string): Template {
   let t = cache.get(name);
   if (!t) {
     // noEscape: the data is iptables arguments, already quoted by the emitter, not HTML.
-    t = Handlebars.compile(readPackageFile('templates', name), { noEscape: true, strict: true });
+    t = lazy.handlebars().compile(readPackageFile('templates', name), { noEscape: true, strict: true });
     cache.set(name, t);
   }
   return t;

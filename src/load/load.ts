@@ -1,6 +1,6 @@
-import jsyaml from 'js-yaml';
 import { LineCounter, parseDocument } from 'yaml';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { lazy } from '../lazy.js';
 import { SourceMap } from './source.js';
 
 export interface Loaded {
@@ -15,7 +15,7 @@ export interface LoadResult {
 }
 
 /** Above this size a policy is parsed by the fast path first (yaml builds a position-keeping tree, 13x slower). */
-export const FAST_PARSE_BYTES = 256 * 1024;
+export const FAST_PARSE_BYTES = 64 * 1024;
 /** An alias (*name) anywhere: the fast path has no alias limit, so such documents take the guarded path. */
 const ALIAS = /(^|[\s[{,:-])\*[^\s\]},]/m;
 
@@ -34,6 +34,7 @@ function parseWithPositions(text: string) {
 function fastPath(text: string, file: string): LoadResult | undefined {
   if (text.length < FAST_PARSE_BYTES || ALIAS.test(text)) return undefined;
   try {
+    const jsyaml = lazy.jsyaml();
     const value: unknown = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA });
     return { loaded: { value, text, source: new SourceMap(file, () => parseWithPositions(text)) }, diagnostics: [] };
   } catch {
@@ -42,8 +43,8 @@ function fastPath(text: string, file: string): LoadResult | undefined {
 }
 
 /** Parses policy text. Pure: the CLI reads the file; this only sees its text and display name. */
-export function load(text: string, file: string): LoadResult {
-  const fast = fastPath(text, file);
+export function load(text: string, file: string, options: { fastPath?: boolean } = {}): LoadResult {
+  const fast = options.fastPath === false ? undefined : fastPath(text, file);
   if (fast) return fast;
   const { doc, lines } = parseWithPositions(text);
   const source = new SourceMap(file, () => ({ doc, lines }));

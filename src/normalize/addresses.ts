@@ -78,6 +78,9 @@ export const isWholeFamily = (c: Cidr): boolean => c.prefix === 0;
  * IPv6, each in address order.
  */
 export function mergeCidrs(cidrs: readonly Cidr[]): Cidr[] {
+  // Most lists are already minimal (one address, or unrelated networks): keep them as they are.
+  const sorted = [...cidrs].sort((a, b) => (a.family !== b.family ? (a.family === 'ipv4' ? -1 : 1) : a.interval[0] < b.interval[0] ? -1 : a.interval[0] > b.interval[0] ? 1 : 0));
+  if (sorted.every((c, i) => !c.hostBits && (i === 0 || c.family !== sorted[i - 1]!.family || c.interval[0] > sorted[i - 1]!.interval[1] + 1n))) return sorted;
   const out: Cidr[] = [];
   for (const family of ['ipv4', 'ipv6'] as const) {
     const bits = BigInt(BITS[family]);

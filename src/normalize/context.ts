@@ -21,6 +21,8 @@ export class Context {
   private readonly setCache = new Map<string, readonly Cidr[] | null>();
   private readonly resolving = new Set<string>();
   private readonly badAliases = new Set<string>();
+  /** Policies repeat addresses across rules; each text is parsed once per run. */
+  private readonly parsed = new Map<string, ReturnType<typeof parseAddress>>();
 
   constructor(
     readonly policy: Policy,
@@ -78,7 +80,11 @@ export class Context {
   private addrItem(item: string, path: Path): readonly Cidr[] | undefined {
     const sets = this.policy.addresses ?? {};
     if (Object.prototype.hasOwnProperty.call(sets, item)) return this.resolveSet(item, path) ?? undefined;
-    const parsed = parseAddress(item);
+    let parsed = this.parsed.get(item);
+    if (!parsed) {
+      parsed = parseAddress(item);
+      this.parsed.set(item, parsed);
+    }
     if (parsed.ok) {
       if (parsed.cidr.hostBits) {
         this.report('cidr-host-bits', path, `'${item}' has host bits set; iptables would silently use ${parsed.cidr.text}; write that, or a /${parsed.cidr.family === 'ipv4' ? 32 : 128} for the single host`);

@@ -1,4 +1,7 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { lazy } from '../lazy.js';
+import { createHash } from 'node:crypto';
+import { schemaHash, validate as precompiled } from './schema-validator.generated.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { Path, SourceMap } from '../load/source.js';
 import { readPackageFile } from '../package-root.js';
@@ -7,10 +10,17 @@ import { didYouMean } from './suggest.js';
 
 let compiled: ValidateFunction | undefined;
 
+/**
+ * The validator precompiled from the schema (scripts/gen-validator.mjs), unless the schema changed
+ * since: then it is compiled here, so an edited schema is never checked by stale code.
+ */
 function validator(): ValidateFunction {
   if (!compiled) {
-    const schema = JSON.parse(readPackageFile('schema', 'ipfence.schema.json')) as object;
-    compiled = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true }).compile(schema);
+    const text = readPackageFile('schema', 'ipfence.schema.json');
+    compiled =
+      createHash('sha256').update(text).digest('hex') === schemaHash
+        ? (precompiled as unknown as ValidateFunction)
+        : new (lazy.ajv().Ajv)({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true }).compile(JSON.parse(text) as object);
   }
   return compiled;
 }

@@ -1,0 +1,131 @@
+// npm run bench: ipfence against ferm on the same machine, on generated policies of 1k, 10k and
+// 50k rules (200k with BENCH_LARGE=1). Prints a markdown table of medians. As root it also times
+// loading our output into a throwaway network namespace: linear rules against ipsets.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fermConfig, ipfencePolicy } from './generate.mjs';
+
+const BIN = 'dist/ipfence.mjs';
+const sizes = [1000, 10000, 50000, ...(process.env.BENCH_LARGE === '1' ? [200000] : [])];
+const runsFor = (n) => (n <= 10000 ? 7 : n <= 50000 ? 5 : 3);
+const work = mkdtempSync(join(tmpdir(), 'ipfence-bench-'));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (x) => (x === undefined ? 'n/a' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`);
+
+function timed(cmd, args, opts = {}) {
+  const t = performance.now();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30, ...opts });
+  const wall = performance.now() - t;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return { wall, stdout: r.stdout };
+}
+
+/** Peak RSS of one compile, read by the process itself at exit (no GNU time needed). */
+function peakRss(policy, out) {
+  const script = `process.argv.splice(1, 0, 'ipfence'); process.on('exit', () => process.stderr.write('RSS ' + process.resourceUsage().maxRSS + '\\n')); await import(${JSON.stringify(join(process.cwd(), BIN))});`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, 'compile', policy, '-o', out], { encoding: 'utf8' });
+  return Number(/RSS (\d+)/.exec(r.stderr)?.[1] ?? 0) / 1024;
+}
+
+const hasFerm = spawnSync('ferm', ['--version']).status === 0;
+const root = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0 && spawnSync('ipset', ['--version']).status === 0;
+
+if (!existsSync(BIN)) {
+  console.error(`${BIN} is missing: run npm run build first`);
+  process.exit(2);
+}
+
+const rows = [];
+for (const n of sizes) {
+  const dir = join(work, String(n));
+  mkdirSync(dir);
+  const policy = join(dir, 'policy.yaml');
+  writeFileSync(policy, ipfencePolicy(n));
+  writeFileSync(join(dir, 'policy.ferm'), fermConfig(n));
+  const walls = [];
+  for (let i = 0; i < runsFor(n); i++) walls.push(timed(process.execPath, [BIN, 'compile', policy, '-o', join(dir, 'out')]).wall);
+  const emitted = ['rules.v4', 'rules.v6'].reduce((k, f) => k + readFileSync(join(dir, 'out', f), 'utf8').split('\n').filter((l) => l.startsWith('-A ')).length, 0);
+  const fermWalls = [];
+  if (hasFerm) for (let i = 0; i < Math.min(3, runsFor(n)); i++) fermWalls.push(timed('ferm', ['--remote', '--fast', join(dir, 'policy.ferm')]).wall);
+  const row = { n, ipfence: median(walls), rss: peakRss(policy, join(dir, 'out-rss')), ferm: hasFerm ? median(fermWalls) : undefined, emitted };
+  if (root) row.load = loadTime(join(dir, 'out'));
+  rows.push(row);
+  console.error(`done ${n}`);
+}
+
+/** Seconds to load rules.v4 + rules.v6 into a fresh namespace (never the root one). */
+function loadTime(out) {
+  const ns = `ipf-bench-${process.pid}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    const t = performance.now();
+    for (const [cmd, file] of [['iptables-restore', 'rules.v4'], ['ip6tables-restore', 'rules.v6']]) {
+      const r = spawnSync('ip', ['netns', 'exec', ns, cmd], { input: readFileSync(join(out, file)) });
+      if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+    }
+    return performance.now() - t;
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+}
+
+/** An allowlist of N addresses compiled two ways: N linear rules, or one rule and an ipset. */
+function setsVsLinear(n) {
+  const dir = join(work, `allow-${n}`);
+  mkdirSync(dir);
+  const addrs = Array.from({ length: n }, (_, i) => `198.${18 + ((i >> 15) & 1)}.${(i >> 7) & 255}.${(i & 127) * 2}`);
+  const result = {};
+  for (const [mode, threshold] of [['linear', 0], ['sets', 32]]) {
+    const policy = join(dir, `${mode}.yaml`);
+    writeFileSync(policy, `version: 1\ndefaults: { set-threshold: ${threshold} }\ninbound:\n  - { name: allow, port: 443, from: [${addrs.join(', ')}] }\n`);
+    const out = join(dir, mode);
+    timed(process.execPath, [BIN, 'compile', policy, '-o', out]);
+    const ns = `ipf-bench-${process.pid}`;
+    execFileSync('ip', ['netns', 'add', ns]);
+    try {
+      const t = performance.now();
+      if (mode === 'sets') {
+        for (const cmd of [['ipset', 'restore']]) {
+          const r = spawnSync('ip', ['netns', 'exec', ns, ...cmd], { input: readFileSync(join(out, 'ipsets')) });
+          if (r.status !== 0) throw new Error(r.stderr);
+        }
+        spawnSync('ip', ['netns', 'exec', ns, 'ipset', 'rename', 'ipf-in-1-src-4-new', 'ipf-in-1-src-4']);
+      }
+      const r = spawnSync('ip', ['netns', 'exec', ns, 'iptables-restore'], { input: readFileSync(join(out, 'rules.v4')) });
+      if (r.status !== 0) throw new Error(String(r.stderr));
+      result[mode] = { load: performance.now() - t, rules: readFileSync(join(out, 'rules.v4'), 'utf8').split('\n').filter((l) => l.startsWith('-A ')).length };
+    } finally {
+      spawnSync('ip', ['netns', 'del', ns]);
+    }
+  }
+  return result;
+}
+
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+console.log(`Machine: ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}${hasFerm ? `, ${execFileSync('ferm', ['--version'], { encoding: 'utf8' }).split('\n')[0]}` : ''}\n`);
+console.log('| rules in policy | rules emitted (v4+v6) | ipfence median wall | ipfence peak RSS | ferm median wall | ferm / ipfence | kernel load of our output |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of rows) {
+  const ratio = r.ferm === undefined ? 'n/a' : `${(r.ferm / r.ipfence).toFixed(1)}x`;
+  console.log(`| ${r.n.toLocaleString('en')} | ${r.emitted.toLocaleString('en')} | ${ms(r.ipfence)} | ${Math.round(r.rss)} MB | ${hasFerm ? ms(r.ferm) : 'ferm not installed'} | ${ratio} | ${r.load === undefined ? 'not root' : ms(r.load)} |`);
+}
+if (rows.length >= 2) {
+  const a = rows.find((r) => r.n === 1000);
+  const b = rows.find((r) => r.n === 10000);
+  const c = rows.find((r) => r.n === 50000);
+  console.log(`\nScaling: 10k/1k = ${(b.ipfence / a.ipfence).toFixed(1)}x time for 10x rules${c ? `; 50k/10k = ${(c.ipfence / b.ipfence).toFixed(1)}x for 5x` : ''}.`);
+}
+if (!hasFerm) console.log('\nferm is not installed (apt-get install ferm) so its column is empty.');
+if (root) {
+  console.log('\nA 10,000-address allowlist on one port, loaded into a throwaway namespace:\n');
+  console.log('| compiled as | rules in INPUT | kernel load |');
+  console.log('|---|---:|---:|');
+  const s = setsVsLinear(10000);
+  console.log(`| linear rules (set-threshold: 0) | ${s.linear.rules.toLocaleString('en')} | ${ms(s.linear.load)} |`);
+  console.log(`| ipset (default) | ${s.sets.rules} | ${ms(s.sets.load)} |`);
+} else {
+  console.log('\nRun as root to add kernel load times (linear rules against ipsets).');
+}
+rmSync(work, { recursive: true, force: true });

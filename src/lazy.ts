@@ -1,0 +1,18 @@
+import { createRequire } from 'node:module';
+
+/**
+ * Libraries that only some runs need, loaded on first use: start-up of a small `check` is mostly
+ * module loading. The bundle keeps these as runtime require()s (scripts/bundle.mjs marks them
+ * external), so a run that never needs them never loads them.
+ */
+const requireHere = createRequire(import.meta.url);
+
+export const lazy = {
+  handlebars: (): typeof import('handlebars') => requireHere('handlebars') as typeof import('handlebars'),
+  ajv: (): typeof import('ajv') => requireHere('ajv') as typeof import('ajv'),
+  diff: (): typeof import('diff') => requireHere('diff') as typeof import('diff'),
+  tinyglobby: (): typeof import('tinyglobby') => requireHere('tinyglobby') as typeof import('tinyglobby'),
+  jsyaml: (): typeof import('js-yaml') => requireHere('js-yaml') as typeof import('js-yaml'),
+};
+
+export const LAZY_MODULES = ['handlebars', 'ajv', 'diff', 'tinyglobby', 'js-yaml'];
