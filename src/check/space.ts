@@ -31,10 +31,13 @@ export class Interfaces {
   private readonly tokens: string[];
   constructor(names: Iterable<string>) {
     this.tokens = [...new Set([...names, '*'])].sort();
+    this.all = full(BigInt(this.tokens.length - 1));
   }
   get max(): bigint {
     return BigInt(this.tokens.length - 1);
   }
+  /** Every interface: the full token range, built once. */
+  readonly all: IntervalSet = [[0n, 0n]];
   set(name: string | undefined): IntervalSet {
     if (name === undefined) return full(this.max);
     if (!name.endsWith('+')) return one(BigInt(this.tokens.indexOf(name)));
@@ -57,10 +60,29 @@ function ownerSet(id: string): IntervalSet {
   return one(hash(id));
 }
 
+/** Interval sets are never mutated, so the full ranges are shared by every box. */
+const FULL_ADDR: Record<Family, IntervalSet> = { ipv4: full((1n << 32n) - 1n), ipv6: full((1n << 128n) - 1n) };
+const FULL_BYTE = full(255n);
+const FULL_PORT = full(65535n);
+const FULL_STATE = full(4n);
+const FULL_BIT = full(1n);
+const FULL_ID = full((NAME_BASE << 1n) - 1n);
+const cidrCache = new Map<string, Interval | null>();
+function cidrInterval(text: string): Interval | null {
+  let hit = cidrCache.get(text);
+  if (hit === undefined) {
+    const c = parseAddress(text);
+    hit = c.ok ? c.cidr.interval : null;
+    if (cidrCache.size < 200_000) cidrCache.set(text, hit);
+  }
+  return hit;
+}
+
 /** The box of a rule, or undefined when it has a match that only sometimes matches (rate limits). */
 export function boxOf(rule: Rule, family: Family, ifaces: Interfaces): { box: Box; exact: boolean } {
   const bits = family === 'ipv4' ? 32n : 128n;
-  const b: IntervalSet[] = [full((1n << bits) - 1n), full((1n << bits) - 1n), full(255n), full(65535n), full(255n), full(ifaces.max), full(ifaces.max), full(4n), full(1n), full(65535n), full((NAME_BASE << 1n) - 1n), full((NAME_BASE << 1n) - 1n), full(255n)];
+  const anyIface = ifaces.all;
+  const b: IntervalSet[] = [FULL_ADDR[family], FULL_ADDR[family], FULL_BYTE, FULL_PORT, FULL_BYTE, anyIface, anyIface, FULL_STATE, FULL_BIT, FULL_PORT, FULL_ID, FULL_ID, FULL_BYTE];
   const set = (d: (typeof DIMS)[number], v: IntervalSet) => {
     const i = DIMS.indexOf(d);
     b[i] = intersect(b[i]!, v);
@@ -71,8 +93,8 @@ export function boxOf(rule: Rule, family: Family, ifaces: Interfaces): { box: Bo
     switch (m.kind) {
       case 'src':
       case 'dst': {
-        const c = parseAddress(m.cidr);
-        if (c.ok) set(m.kind, m.negate ? subtract(full((1n << bits) - 1n), [c.cidr.interval]) : [c.cidr.interval]);
+        const iv = cidrInterval(m.cidr);
+        if (iv) set(m.kind, m.negate ? subtract(FULL_ADDR[family], [iv]) : [iv]);
         break;
       }
       case 'iprange': {
@@ -172,6 +194,10 @@ export function subtractBox(a: Box, b: Box): Box[] {
  * finding is then not reported rather than guessed).
  */
 export function coveredBy(box: Box, covers: readonly Box[], budget = 20_000): boolean | undefined {
+  // Necessary condition, cheap: in every dimension on its own, the covers must span the box.
+  for (let d = 0; d < box.length; d++) {
+    if (subtract(box[d]!, normalizeSet(covers.flatMap((c) => c[d]!))).length > 0) return false;
+  }
   let remaining: Box[] = [box];
   for (const c of covers) {
     remaining = remaining.flatMap((r) => subtractBox(r, c));
