@@ -167,3 +167,35 @@ describe.runIf(lab.ok).each(lab.ok ? lab.backends : [])('apply.sh in full mode (
     });
   });
 });
+
+describe.runIf(lab.ok).each(lab.ok ? lab.backends : [])('coexist mode with nat and mangle hooks (%s back end)', (backend) => {
+  it('a redirect works through IPFENCE-PREROUTING/OUTPUT hooks, and foreign nat rules stay', async () => {
+    const policy = `version: 1
+ownership: coexist
+redirects:
+  - { name: tls-alt, port: 8445, to-port: 8443, interface: eth0, local: true, hide-target: true }
+marks:
+  - { name: mark-7000, proto: tcp, port: 7000, mark: 7 }
+`;
+    await withLab(async (l) => {
+      // Another tool's nat rule, which a coexisting apply must leave alone.
+      l.check(l.server.ns.exec([`iptables-${backend}`, '-t', 'nat', '-A', 'POSTROUTING', '-o', 'eth0', '-j', 'RETURN']));
+      await l.serve(l.server, ['tcp:8443']);
+      await l.serve(l.c1, ['tcp:7000']);
+      apply(l, backend, artifacts(policy));
+      apply(l, backend, artifacts(policy));
+      const nat = l.server.ns.exec([`iptables-${backend}-save`, '-t', 'nat']).stdout;
+      expect(nat.match(/^-A PREROUTING -j IPFENCE-PREROUTING$/gm)).toHaveLength(1);
+      expect(nat.match(/^-A OUTPUT -j IPFENCE-OUTPUT$/gm)).toHaveLength(1);
+      expect(nat).toContain('-A POSTROUTING -o eth0 -j RETURN');
+      expect(l.connect(l.c1, l.server.v4, 8445)).toBe('srv:8443');
+      expect(l.connect(l.c1, l.server.v4, 8443)).toBe('refused');
+      expect(l.connect(l.server, '127.0.0.1', 8445)).toBe('srv:8443');
+      expect(l.connect(l.c1, l.server.v6, 8445)).toBe('srv:8443');
+      expect(l.connect(l.server, C1, 7000)).toBe('c1:7000');
+      const mangle = l.server.ns.exec([`iptables-${backend}-save`, '-c', '-t', 'mangle']).stdout;
+      const markLine = mangle.split('\n').find((x) => x.includes('IPFENCE-OUTPUT') && x.includes('--set-xmark 0x7'))!;
+      expect(Number(/^\[(\d+):/.exec(markLine)![1]), 'the mark rule in IPFENCE-OUTPUT saw the connection').toBeGreaterThan(0);
+    });
+  });
+});
