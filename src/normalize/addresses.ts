@@ -13,7 +13,16 @@ export interface Cidr {
 }
 
 const BITS: Record<Family, number> = { ipv4: 32, ipv6: 128 };
-const DOTTED_QUAD = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+/** Plain dotted decimal, no leading zeros (iptables would read 010 as octal); ipaddr.js checks ranges. */
+const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
+function tryParse<T>(parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch {
+    return undefined;
+  }
+}
 
 export type ParseAddress = { ok: true; cidr: Cidr } | { ok: false; reason: string };
 
@@ -27,13 +36,18 @@ export function parseAddress(text: string): ParseAddress {
   const addrText = slash === -1 ? text : text.slice(0, slash);
   const prefixText = slash === -1 ? undefined : text.slice(slash + 1);
   let family: Family;
-  let bytes: number[];
-  if (DOTTED_QUAD.test(addrText) && ipaddr.IPv4.isValidFourPartDecimal(addrText)) {
+  let value: bigint;
+  let v6: ipaddr.IPv6 | undefined;
+  // One ipaddr.js parse per address: this runs once for every address of a policy.
+  const v4 = DOTTED_QUAD.test(addrText) ? tryParse(() => ipaddr.IPv4.parse(addrText)) : undefined;
+  if (addrText.includes(':') && !addrText.includes('%')) v6 = tryParse(() => ipaddr.IPv6.parse(addrText));
+  if (v4) {
     family = 'ipv4';
-    bytes = ipaddr.IPv4.parse(addrText).toByteArray();
-  } else if (ipaddr.IPv6.isValid(addrText) && !addrText.includes('%')) {
+    const o = v4.octets;
+    value = BigInt(((o[0]! << 24) >>> 0) + (o[1]! << 16) + (o[2]! << 8) + o[3]!);
+  } else if (v6) {
     family = 'ipv6';
-    bytes = ipaddr.IPv6.parse(addrText).toByteArray();
+    value = BigInt(`0x${v6.parts.map((x) => x.toString(16).padStart(4, '0')).join('')}`);
   } else {
     const why = /^[A-Za-z0-9.-]+$/.test(addrText) && /[A-Za-z]/.test(addrText) && !addrText.includes(':')
       ? 'hostnames are not allowed (iptables would resolve them by DNS at load time); write the address, or name an `addresses` set'
@@ -48,12 +62,11 @@ export function parseAddress(text: string): ParseAddress {
     }
     prefix = Number(prefixText);
   }
-  let value = 0n;
-  for (const b of bytes) value = (value << 8n) | BigInt(b);
   const hostMask = (1n << BigInt(bits - prefix)) - 1n;
   const network = value & ~hostMask;
-  // A dotted quad without host bits is already canonical; only IPv6 and masked networks need re-rendering.
-  const canonical = family === 'ipv4' && network === value ? addrText : ipaddr.fromByteArray(toBytes(network, family === 'ipv4' ? 4 : 16)).toString();
+  // Without host bits the written address is the network: a dotted quad is already canonical, an
+  // IPv6 address is rendered once (RFC 5952). Masked networks are rebuilt from their bytes.
+  const canonical = network !== value ? ipaddr.fromByteArray(toBytes(network, family === 'ipv4' ? 4 : 16)).toString() : v6 ? v6.toString() : addrText;
   return {
     ok: true,
     cidr: { family, prefix, text: `${canonical}/${prefix}`, interval: [network, network | hostMask], hostBits: network !== value },
