@@ -76,15 +76,35 @@ export function targetArgs(t: Target, f: Family): string[] {
   }
 }
 
-const rendered: Record<Family, WeakMap<Rule, readonly string[]>> = { ipv4: new WeakMap(), ipv6: new WeakMap() };
+/** One rule rendered: the text after `-A CHAIN`, and what the argument limits are checked on. */
+export interface RenderedRule {
+  readonly text: string;
+  readonly count: number;
+  /** Bytes of the longest single argument. */
+  readonly longestArg: number;
+}
 
-/** Every argument of one rule line after `-A CHAIN`, already quoted (rendered once per rule). */
-export function ruleArgs(r: Rule, f: Family): readonly string[] {
+const rendered: Record<Family, WeakMap<Rule, RenderedRule>> = { ipv4: new WeakMap(), ipv6: new WeakMap() };
+
+/** A rule's line, rendered once and shared by the limit checks and the emitter. */
+export function renderRule(r: Rule, f: Family): RenderedRule {
   const hit = rendered[f].get(r);
   if (hit) return hit;
   const args = renderArgs(r, f);
-  rendered[f].set(r, args);
-  return args;
+  let longestArg = 0;
+  for (const a of args) {
+    // UTF-8 uses at most 3 bytes per UTF-16 unit, so most arguments need no byte count.
+    const bytes = a.length * 3 <= longestArg ? 0 : Buffer.byteLength(a, 'utf8');
+    if (bytes > longestArg) longestArg = bytes;
+  }
+  const out = { text: args.join(' '), count: args.length, longestArg };
+  rendered[f].set(r, out);
+  return out;
+}
+
+/** Every argument of one rule line after `-A CHAIN`, already quoted. */
+export function ruleArgs(r: Rule, f: Family): readonly string[] {
+  return renderArgs(r, f);
 }
 
 const quotedLabels = new Map<string, string>();
