@@ -198,7 +198,7 @@ const PRECHECK_ORDER = (['state', 'dnat', 'in', 'out', 'proto', 'dport', 'icmp',
 export function coveredBy(box: Box, covers: readonly Box[], budget = 20_000): boolean | undefined {
   // Necessary condition, cheap: in every dimension on its own, the covers must span the box.
   // Small, decisive dimensions first: a rule is usually not covered because of its state or interface.
-  for (const d of PRECHECK_ORDER) {
+  for (const d of box.length === DIMS.length ? PRECHECK_ORDER : box.map((_, i) => i)) {
     const union = covers.length === 1 ? covers[0]![d]! : normalizeSet(covers.flatMap((c) => c[d]!));
     if (subtract(box[d]!, union).length > 0) return false;
   }
