@@ -1,7 +1,7 @@
 import { familyRecord } from '../ir/family.js';
 import type { Family, Match, Rule } from '../ir/ir.js';
 import { parseAddress } from '../normalize/addresses.js';
-import { normalizeSet, subtract, type Interval, type IntervalSet } from '../normalize/intervals.js';
+import { intersects, normalizeSet, subtract, type Interval, type IntervalSet } from '../normalize/intervals.js';
 
 /**
  * A rule's match space as a box: one interval set per dimension. Set reasoning over boxes is exact
@@ -174,7 +174,11 @@ export function intersect(a: IntervalSet, b: IntervalSet): IntervalSet {
   return out;
 }
 
-export const boxesIntersect = (a: Box, b: Box): boolean => a.every((d, i) => intersect(d, b[i]!).length > 0);
+/** Allocation-free: this runs for every candidate pair of a chain. */
+export function boxesIntersect(a: Box, b: Box): boolean {
+  for (let i = 0; i < a.length; i++) if (!intersects(a[i]!, b[i]!)) return false;
+  return true;
+}
 
 /** a minus b as disjoint boxes (at most one per dimension). */
 export function subtractBox(a: Box, b: Box): Box[] {
