@@ -56,7 +56,7 @@ describe.runIf(lab.ok).each(lab.ok ? lab.backends : [])('a 10,000-address allowl
       }
       // Clients keep connecting while the list is swapped back and forth.
       let clientsDone = 0;
-      const during = [l.connectManyAsync(l.c1, l.server.v4, 8080, 120, 15), l.connectManyAsync(l.c1, l.server.v6, 8080, 120, 15)].map((p) => p.finally(() => (clientsDone = Date.now())));
+      const during = [l.connectManyAsync(l.c1, l.server.v4, 8080, 200, 15), l.connectManyAsync(l.c1, l.server.v6, 8080, 200, 15)].map((p) => p.finally(() => (clientsDone = Date.now())));
       for (const files of [second, first, second]) apply(l, backend, files);
       const appliesDone = Date.now();
       const results = (await Promise.all(during)).flat();
