@@ -14,5 +14,3 @@ export const lazy = {
   tinyglobby: (): typeof import('tinyglobby') => requireHere('tinyglobby') as typeof import('tinyglobby'),
   jsyaml: (): typeof import('js-yaml') => requireHere('js-yaml') as typeof import('js-yaml'),
 };
-
-export const LAZY_MODULES = ['handlebars', 'ajv', 'diff', 'tinyglobby', 'js-yaml'];

@@ -102,10 +102,6 @@ export function renderRule(r: Rule, f: Family): RenderedRule {
   return out;
 }
 
-/** Every argument of one rule line after `-A CHAIN`, already quoted. */
-export function ruleArgs(r: Rule, f: Family): readonly string[] {
-  return renderArgs(r, f);
-}
 
 const quotedLabels = new Map<string, string>();
 

@@ -106,7 +106,7 @@ export function dockerSection(ctx: Context, b: RulesetBuilder): void {
     const to = ctx.addrs(p.to, [...path, 'to']);
     if (from === undefined || to === undefined) return;
     const proto = p.proto ?? 'tcp';
-    const matchBase = (f: Family, toCidr: Cidr | null): Match[] => [
+    const matchBase = (toCidr: Cidr | null): Match[] => [
       ...(external ? [{ kind: 'in' as const, iface: external }] : []),
       { kind: 'proto', proto },
       { kind: 'ctorigdstport', ports: port.range },
@@ -121,9 +121,9 @@ export function dockerSection(ctx: Context, b: RulesetBuilder): void {
         const srcs = inFamily(from, f, 'src');
         const everyone = srcs.some((m) => m.length === 0);
         return [
-          ...srcs.map((src) => rule([...matchBase(f, t), ...src], ret, o)),
+          ...srcs.map((src) => rule([...matchBase(t), ...src], ret, o)),
           // The deny applies in every family the port is published in, so an IPv4-only list leaves no IPv6 way in.
-          ...(everyone ? [] : verdictRules(matchBase(f, t), others, origin(path, p.name, 'others'))),
+          ...(everyone ? [] : verdictRules(matchBase(t), others, origin(path, p.name, 'others'))),
         ];
       }),
     );

@@ -1,10 +1,10 @@
-import { jump, relabel, ret, rule, type Family, type Match, type Rule } from '../ir/ir.js';
+import { jump, relabel, ret, rule, type Family, type Rule } from '../ir/ir.js';
 import type { Path } from '../load/source.js';
 import type { Action, Addrs, FamilyChoice, LogSpec, Policy, Ports, Proto } from '../policy.js';
 import { ofFamily, type Context } from './context.js';
 import type { RulesetBuilder } from './builder.js';
 import { expand, selector, type Selector, type SetSink } from './selector.js';
-import { logRule, resolveAction, resolveLog, verdictRules, type ResolvedLog, type Verdict } from './verdict.js';
+import { logRule, ownChainRules, resolveAction, resolveLog, verdictRules, type ResolvedLog, type Verdict } from './verdict.js';
 
 /** The three filter sections differ only in this record: which chain, and what each key means. */
 interface SectionRecord {
@@ -115,11 +115,6 @@ function familyRules(b: RulesetBuilder, rec: SectionRecord, sel: Selector, f: Fa
   // Excepted addresses RETURN from a chain of the rule's own, so they continue to the rules after
   // it exactly as if this rule did not exist for them.
   const exceptOrigin = relabel(origin, `${origin.label} (except)`);
-  const protoOnly: Match[] = sel.protos?.length === 1 ? [{ kind: 'proto', proto: sel.protos[0]! }] : [];
-  b.addUserChain(f, 'filter', chainName, [
-    ...except.map((c) => rule([{ kind: rec.exceptOn, cidr: c.text }], ret, exceptOrigin)),
-    ...(log ? [logRule([], log, origin)] : []),
-    ...verdictRules(protoOnly, verdict, origin),
-  ]);
+  b.addUserChain(f, 'filter', chainName, [...except.map((c) => rule([{ kind: rec.exceptOn, cidr: c.text }], ret, exceptOrigin)), ...ownChainRules(sel.protos, log, verdict, origin)]);
   return heads.map((m) => rule(m, jump(chainName), origin));
 }

@@ -3,7 +3,7 @@ import type { Path } from '../load/source.js';
 import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
 import { expand, selector } from './selector.js';
-import { logRule, resolveAction, resolveLog, verdictRules } from './verdict.js';
+import { ownChainRules, resolveAction, resolveLog, verdictRules } from './verdict.js';
 
 /** NEW connections over the rate are cut before any allow of the chain sees them. */
 export function limitsSection(ctx: Context, b: RulesetBuilder): void {
@@ -35,8 +35,7 @@ export function limitsSection(ctx: Context, b: RulesetBuilder): void {
       }
       // Logging goes through a chain of its own: a second rule repeating the hashlimit match
       // would take a second token from the same bucket and halve the configured rate.
-      const protoOnly: Match[] = sel.protos?.length === 1 ? [{ kind: 'proto', proto: sel.protos[0]! }] : [];
-      b.addUserChain(f, 'filter', own, [logRule([], log!, origin), ...verdictRules(protoOnly, verdict, origin)]);
+      b.addUserChain(f, 'filter', own, ownChainRules(sel.protos, log!, verdict, origin));
       b.add(f, 'filter', chainName, 'limits', heads.map((m) => rule(m, jump(own), origin)));
     }
   });

@@ -9,7 +9,8 @@ import { limitsSection } from './limits.js';
 import { checkOrder } from './order-check.js';
 import { dockerSection } from './docker.js';
 import { chainPolicy, preamble, tail } from './preamble.js';
-import { marksSection, redirectsSection } from './redirects.js';
+import { marksSection } from './marks.js';
+import { redirectsSection } from './redirects.js';
 import { usersSection } from './users.js';
 
 export interface NormalizeResult {

@@ -4,7 +4,7 @@ import type { UserRule } from '../policy.js';
 import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
 import { expand, selector, type Selector } from './selector.js';
-import { logRule, resolveAction, resolveLog, verdictRules } from './verdict.js';
+import { ownChainRules, resolveAction, resolveLog, verdictRules } from './verdict.js';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 
@@ -73,8 +73,7 @@ export function usersSection(ctx: Context, b: RulesetBuilder): void {
       const holeOrigin = relabel(origin, `${origin.label} (except)`);
       b.addUserChain(f, 'filter', chainName, [
         ...holes.map((m) => rule(m, ret, holeOrigin)),
-        ...(log ? [logRule([], log, origin)] : []),
-        ...verdictRules([], verdict, origin),
+        ...ownChainRules(null, log!, verdict, origin),
       ]);
       b.add(f, 'filter', 'OUTPUT', 'users', [rule(owner, jump(chainName), origin)]);
     }

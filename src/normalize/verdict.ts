@@ -1,4 +1,4 @@
-import { accept, drop, reject, rule, type Match, type Origin, type Rule } from '../ir/ir.js';
+import { accept, drop, reject, rule, type Match, type Origin, type Proto, type Rule } from '../ir/ir.js';
 import type { Path } from '../load/source.js';
 import type { Action, LogSpec } from '../policy.js';
 import { LOG_PREFIX_MAX_BYTES, type Context } from './context.js';
@@ -52,6 +52,15 @@ export function resolveLog(ctx: Context, spec: LogSpec | undefined, path: Path, 
   }
   if (!ctx.text(prefix, prefixPath, 'log prefix', LOG_PREFIX_MAX_BYTES)) return undefined;
   return { prefix, rate: own.rate ?? g.rate ?? DEFAULT_LOG_RATE, burst: own.burst ?? g.burst ?? DEFAULT_LOG_BURST };
+}
+
+/**
+ * The body of a chain a rule jumps to (for `except`, user exceptions, logged limits): optional
+ * LOG, then the verdict. With a single protocol the verdict matches it, so a REJECT can reset tcp.
+ */
+export function ownChainRules(protos: readonly Proto[] | null, log: ResolvedLog | null, verdict: Verdict, origin: Origin): Rule[] {
+  const protoOnly: Match[] = protos?.length === 1 ? [{ kind: 'proto', proto: protos[0]! }] : [];
+  return [...(log ? [logRule([], log, origin)] : []), ...verdictRules(protoOnly, verdict, origin)];
 }
 
 export function logRule(matches: readonly Match[], log: ResolvedLog, origin: Origin): Rule {

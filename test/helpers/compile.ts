@@ -14,3 +14,10 @@ export function yaml(strings: TemplateStringsArray, ...values: unknown[]): strin
   const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => /^ */.exec(l)![0].length));
   return lines.map((l) => l.slice(indent)).join('\n');
 }
+
+/** The files a policy compiles to; a policy that does not compile fails the test with its diagnostics. */
+export function compileOrThrow(text: string, file = 'policy.yaml') {
+  const r = compile(text, file);
+  if (!r.artifacts) throw new Error(`policy does not compile:\n${r.diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`).join('\n')}`);
+  return r.artifacts;
+}

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Artifact } from '../../src/emit/emit.js';
 import { Netns, run, uniqueNetnsName, type Backend } from '../../src/verify/netns.js';
@@ -131,6 +134,14 @@ export class Lab {
   /** Loads compiled restore files into the server for real. */
   load(backend: Backend, artifacts: readonly Artifact[], into: Host = this.server): void {
     for (const a of artifacts.filter((x) => x.family)) this.check(into.ns.restore(backend, a.family!, a.content), `${a.file} load`);
+  }
+
+  /** Writes the files to a folder and runs apply.sh inside `into` with the back end's tools, as root would. */
+  apply(backend: Backend, files: readonly Artifact[], into: Host = this.server): void {
+    const dir = mkdtempSync(join(tmpdir(), 'ipfence-apply-'));
+    for (const a of files) writeFileSync(join(dir, a.file), a.content, { mode: a.executable ? 0o755 : 0o644 });
+    const r = into.ns.exec(['env', `IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=ip6tables-${backend}`, 'sh', join(dir, 'apply.sh')]);
+    this.check(r, `apply.sh\n${r.stdout}`);
   }
 
   /** Starts servers answering "<host>:<port>" on tcp:P / udp:P (IPv4 and IPv6), optionally as a uid. */

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Artifact } from '../../src/emit/emit.js';
-import { compile } from '../../src/pipeline.js';
 import { kernelLab, type Backend } from '../../src/verify/netns.js';
+import { compileOrThrow } from '../helpers/compile.js';
 import { withLab, type Host, type Lab } from '../helpers/lab.js';
 
 /**
@@ -36,11 +36,7 @@ docker:
     - { name: db, port: 15432, from: ${C2} }
 `;
 
-function artifacts(policy: string): readonly Artifact[] {
-  const r = compile(policy, 'docker-host.yaml');
-  if (!r.artifacts) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-  return r.artifacts;
-}
+const artifacts = (policy: string): readonly Artifact[] => compileOrThrow(policy, 'docker-host.yaml');
 
 async function dockerHost(l: Lab, backend: Backend): Promise<Host> {
   const srv = l.server.ns;
@@ -62,13 +58,7 @@ async function dockerHost(l: Lab, backend: Backend): Promise<Host> {
   return container;
 }
 
-/** Writes the files to a folder and runs apply.sh inside the server namespace, as root would. */
-function apply(l: Lab, backend: Backend, files: readonly Artifact[]): void {
-  const dir = mkdtempSync(join(tmpdir(), 'ipfence-apply-'));
-  for (const a of files) writeFileSync(join(dir, a.file), a.content, { mode: a.executable ? 0o755 : 0o644 });
-  const r = l.server.ns.exec(['env', `IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=ip6tables-${backend}`, 'sh', join(dir, 'apply.sh')]);
-  l.check(r, `apply.sh\n${r.stdout}`);
-}
+const apply = (l: Lab, backend: Backend, files: readonly Artifact[]): void => l.apply(backend, files);
 
 /** iptables-save without its timestamped comments and counters. */
 function saved(l: Lab, backend: Backend, family: 'ipv4' | 'ipv6'): string {

@@ -1,10 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Artifact } from '../../src/emit/emit.js';
-import { compile } from '../../src/pipeline.js';
 import { kernelLab, type Backend } from '../../src/verify/netns.js';
+import { compileOrThrow } from '../helpers/compile.js';
 import { withLab, type Lab } from '../helpers/lab.js';
 
 /**
@@ -27,17 +24,8 @@ inbound:
 `;
 }
 
-function build(policy: string): readonly Artifact[] {
-  const r = compile(policy, 'sets.yaml');
-  if (!r.artifacts) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-  return r.artifacts;
-}
-
-function apply(l: Lab, backend: Backend, files: readonly Artifact[]): void {
-  const dir = mkdtempSync(join(tmpdir(), 'ipfence-sets-'));
-  for (const a of files) writeFileSync(join(dir, a.file), a.content);
-  l.check(l.server.ns.exec(['env', `IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=ip6tables-${backend}`, 'sh', join(dir, 'apply.sh')]), 'apply.sh');
-}
+const build = (policy: string): readonly Artifact[] => compileOrThrow(policy, 'sets.yaml');
+const apply = (l: Lab, backend: Backend, files: readonly Artifact[]): void => l.apply(backend, files);
 
 describe.runIf(lab.ok).each(lab.ok ? lab.backends : [])('a 10,000-address allowlist as ipsets (%s back end)', (backend) => {
   it('admits listed clients, refuses others, and reloads without dropping one allowed attempt', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compile } from '../../src/pipeline.js';
+import { compileOrThrow } from '../helpers/compile.js';
 import { kernelLab, type Backend } from '../../src/verify/netns.js';
 import { addr, LOCAL, withLab, type Family, type Lab } from '../helpers/lab.js';
 
@@ -13,11 +13,7 @@ const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
 const C1 = { ipv4: '192.0.2.2', ipv6: '2001:db8:99::2' };
 const C2 = { ipv4: '192.0.2.3', ipv6: '2001:db8:99::3' };
 
-function build(policy: string) {
-  const r = compile(policy, 'lab.yaml');
-  if (!r.artifacts) throw new Error(`policy does not compile:\n${r.diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`).join('\n')}`);
-  return r.artifacts;
-}
+const build = (policy: string) => compileOrThrow(policy, 'lab.yaml');
 
 async function scenario(backend: Backend, policy: string, body: (lab: Lab) => Promise<void>): Promise<void> {
   const artifacts = build(policy);

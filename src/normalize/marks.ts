@@ -1,0 +1,49 @@
+import { rule, type RouteEntry } from '../ir/ir.js';
+import type { Path } from '../load/source.js';
+import type { RulesetBuilder } from './builder.js';
+import { ofFamily, type Context } from './context.js';
+import { expand, selector } from './selector.js';
+
+/** mangle MARK per direction, plus the `ip rule`/`ip route` entries a restore file cannot carry. */
+export function marksSection(ctx: Context, b: RulesetBuilder): RouteEntry[] {
+  const routes: RouteEntry[] = [];
+  (ctx.policy.marks ?? []).forEach((m, i) => {
+    const path: Path = ['marks', i];
+    const origin = ctx.origin(path, m.name);
+    if (m.name !== undefined && !ctx.text(origin.label, [...path, 'name'], 'the rule name', 255)) return;
+    const traffic = m.traffic ?? 'all';
+    if (m.table === undefined && (m.via !== undefined || m.dev !== undefined)) {
+      ctx.report('schema-missing-key', [...path, m.via !== undefined ? 'via' : 'dev'], '`via` and `dev` describe the route of a routing table; add `table: N` or remove them');
+      return;
+    }
+    if (m.interface !== undefined && traffic !== 'incoming') {
+      ctx.report('interface-hook', [...path, 'interface'], `an incoming interface cannot match locally generated traffic (mangle OUTPUT), and traffic is '${traffic}'; set \`traffic: incoming\` or remove \`interface\``);
+      return;
+    }
+    const ports = ctx.ports(m.port, [...path, 'port']);
+    const protos = ctx.protos(m.proto, m.port !== undefined, [...path, m.proto !== undefined ? 'proto' : 'port']);
+    const src = ctx.addrs(m.from, [...path, 'from']);
+    const dst = ctx.addrs(m.to, [...path, 'to']);
+    const via = ctx.addrs(m.via, [...path, 'via']);
+    const inIface = ctx.iface(m.interface, [...path, 'interface']);
+    const dev = ctx.iface(m.dev, [...path, 'dev']);
+    if ([ports, protos, src, dst, via, inIface, dev].includes(undefined)) return;
+    const sel = selector(ctx, { protos: protos!, ports: ports!, icmpType: m['icmp-type'], src: src!, dst: dst!, inIface: inIface! }, m.family, { rule: path, src: [...path, 'from'], dst: [...path, 'to'] });
+    if (!sel) return;
+    const target = { kind: 'mark', mark: m.mark } as const;
+    for (const f of sel.families) {
+      const rules = expand(sel, f).map((ms) => rule(ms, target, origin));
+      if (traffic !== 'local') b.add(f, 'mangle', 'PREROUTING', 'main', rules);
+      if (traffic !== 'incoming') b.add(f, 'mangle', 'OUTPUT', 'main', rules);
+      if (m.table === undefined) continue;
+      const gateways = ofFamily(via!, f) ?? [];
+      const bad = gateways.find((g) => g.prefix !== (f === 'ipv4' ? 32 : 128));
+      if (gateways.length > 1 || bad) {
+        ctx.report('address-invalid', [...path, 'via'], bad ? `gateway '${bad.text}' must be a single address, not a network` : `give at most one ${f} gateway in \`via\``);
+        continue;
+      }
+      routes.push({ kind: 'route', family: f, mark: m.mark, table: m.table, ...(gateways[0] ? { via: gateways[0].text.replace(/\/\d+$/, '') } : {}), ...(dev ? { dev } : {}), origin });
+    }
+  });
+  return routes;
+}
