@@ -116,23 +116,42 @@ export interface IR {
   readonly sets: readonly AddressSet[];
 }
 
-/**
- * An origin whose file position is found only when something asks for it (a diagnostic). Large
- * policies then never need YAML positions unless they have findings.
- */
-export function lazyOrigin(path: Path, label: string, locate: () => Location): Origin {
-  let cached: Location | undefined;
-  return {
-    path,
-    label,
-    get loc(): Location {
-      return (cached ??= locate());
-    },
-  };
+/** What turns a policy path into a file position (the SourceMap); origins hold it, not a closure. */
+export interface Locator {
+  at(path: Path): Location;
 }
 
+/**
+ * An origin whose file position is found only when something asks for it (a diagnostic). Large
+ * policies then never need YAML positions unless they have findings (finding one is a short walk,
+ * so it is not cached, and two compiles stay deep-equal). A class, not a closure per
+ * rule: a 50,000-rule policy has 50,000 of them.
+ */
+class LazyOrigin implements Origin {
+  // A #private field: how to find the position is not part of the origin's value.
+  readonly #locator: Locator;
+  constructor(
+    readonly path: Path,
+    readonly label: string,
+    locator: Locator,
+  ) {
+    this.#locator = locator;
+  }
+
+  get loc(): Location {
+    return this.#locator.at(this.path);
+  }
+
+  relabel(label: string): LazyOrigin {
+    return new LazyOrigin(this.path, label, this.#locator);
+  }
+}
+
+export const lazyOrigin = (path: Path, label: string, locator: Locator): Origin => new LazyOrigin(path, label, locator);
+
 /** The same origin under another label (its role); never spread an origin, which would locate it. */
-export const relabel = (o: Origin, label: string): Origin => lazyOrigin(o.path, label, () => o.loc);
+export const relabel = (o: Origin, label: string): Origin =>
+  o instanceof LazyOrigin ? o.relabel(label) : new LazyOrigin(o.path, label, { at: () => o.loc });
 
 export const rule = (matches: readonly Match[], target: Target, origin: Origin): Rule => ({ kind: 'rule', matches, target, origin });
 export const chain = (name: string, policy: ChainPolicy | null, rules: readonly Rule[], hookedFrom?: readonly string[]): Chain =>

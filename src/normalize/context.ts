@@ -45,7 +45,7 @@ export class Context {
   origin(path: Path, name: string | undefined, role?: string): Origin {
     const base = name ?? describe(path).slice(1, -1);
     const label = role ? `${base} (${role})` : base;
-    return lazyOrigin(path, label, () => this.loc(path));
+    return lazyOrigin(path, label, this.source);
   }
 
   /** Free text that reaches the restore file: no control characters, within iptables' byte limits. */

@@ -88,11 +88,11 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
   const group = asWritten ? 'allow' : verdict === 'accept' ? 'allow' : 'deny';
   const base = `ipf-${rec.short}-${i + 1}`;
   // Long address lists become ipsets named after the rule: ipf-in-3-src-4 (at most 31 characters).
-  const sets: SetSink = {
-    threshold: ctx.policy.defaults?.['set-threshold'] ?? DEFAULT_SET_THRESHOLD,
-    name: (dir, f) => `${base}-${dir}-${f === 'ipv4' ? 4 : 6}`,
-    add: (name, f, cidrs) => b.addSet(name, f, cidrs, origin),
-  };
+  const threshold = ctx.policy.defaults?.['set-threshold'] ?? DEFAULT_SET_THRESHOLD;
+  const sets: SetSink | undefined =
+    threshold > 0 && Math.max(src?.length ?? 0, dst?.length ?? 0) > threshold
+      ? { threshold, name: (dir, f) => `${base}-${dir}-${f === 'ipv4' ? 4 : 6}`, add: (name, f, cidrs) => b.addSet(name, f, cidrs, origin) }
+      : undefined;
   for (const f of sel.families) {
     b.add(f, 'filter', rec.chain, group, familyRules(b, rec, sel, f, verdict, log!, origin, base, sets));
   }
@@ -108,10 +108,17 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
   return { path, label: origin.label, sel, verdict };
 }
 
-function familyRules(b: RulesetBuilder, rec: SectionRecord, sel: Selector, f: Family, verdict: Verdict, log: ResolvedLog | null, origin: ReturnType<Context['origin']>, chainName: string, sets: SetSink): Rule[] {
+function familyRules(b: RulesetBuilder, rec: SectionRecord, sel: Selector, f: Family, verdict: Verdict, log: ResolvedLog | null, origin: ReturnType<Context['origin']>, chainName: string, sets: SetSink | undefined): Rule[] {
   const except = ofFamily(rec.exceptOn === 'src' ? sel.srcExcept : sel.dstExcept, f)!;
   const heads = expand(sel, f, sets);
-  if (except.length === 0) return heads.flatMap((m) => [...(log ? [logRule(m, log, origin)] : []), ...verdictRules(m, verdict, origin)]);
+  if (except.length === 0) {
+    const out: Rule[] = [];
+    for (const m of heads) {
+      if (log) out.push(logRule(m, log, origin));
+      for (const r of verdictRules(m, verdict, origin)) out.push(r);
+    }
+    return out;
+  }
   // Excepted addresses RETURN from a chain of the rule's own, so they continue to the rules after
   // it exactly as if this rule did not exist for them.
   const exceptOrigin = relabel(origin, `${origin.label} (except)`);

@@ -19,6 +19,7 @@ export function parsePort(item: number | string): ParsePort {
 
 /** Sorted, with overlapping and adjacent ranges joined: fewer multiport slots, same meaning. */
 export function normalizePorts(ranges: readonly PortRange[]): PortRange[] {
+  if (ranges.length === 1) return [ranges[0]!];
   const sorted = [...ranges].sort((a, b) => a.lo - b.lo || a.hi - b.hi);
   const out: { lo: number; hi: number }[] = [];
   for (const r of sorted) {
@@ -26,26 +27,28 @@ export function normalizePorts(ranges: readonly PortRange[]): PortRange[] {
     if (last && r.lo <= last.hi + 1) last.hi = Math.max(last.hi, r.hi);
     else out.push({ lo: r.lo, hi: r.hi });
   }
-  return out;
+  // Exact length: the IR keeps these, and a pushed-to array keeps room for 17.
+  return out.slice();
 }
 
 export const MULTIPORT_SLOTS = 15;
 const slots = (r: PortRange): number => (r.lo === r.hi ? 1 : 2);
 
 /** multiport takes at most 15 slots and a range costs 2; longer lists become several rules. */
-export function chunkPorts(ranges: readonly PortRange[]): PortRange[][] {
+export function chunkPorts(ranges: readonly PortRange[]): (readonly PortRange[])[] {
+  if (ranges.reduce((n, r) => n + slots(r), 0) <= MULTIPORT_SLOTS) return [ranges];
   const chunks: PortRange[][] = [];
   let current: PortRange[] = [];
   let used = 0;
   for (const r of ranges) {
     if (used + slots(r) > MULTIPORT_SLOTS) {
-      chunks.push(current);
+      chunks.push(current.slice());
       current = [];
       used = 0;
     }
     current.push(r);
     used += slots(r);
   }
-  if (current.length > 0) chunks.push(current);
+  if (current.length > 0) chunks.push(current.slice());
   return chunks;
 }

@@ -29,15 +29,15 @@ export function preamble(ctx: Context, b: RulesetBuilder): void {
     for (const c of FILTER_CHAINS) {
       if (established) {
         const p = defaultsPath(ctx, 'established');
-        b.add(rec.family, 'filter', c.chain, 'state', [rule([{ kind: 'ctstate', states: ['ESTABLISHED', 'RELATED'], negate: false }], accept, lazyOrigin(p, 'ipfence: established', () => ctx.loc(p)))]);
-        if (c.lo) b.add(rec.family, 'filter', c.chain, 'loopback', [rule([{ kind: c.lo, iface: 'lo' }], accept, lazyOrigin(p, 'ipfence: loopback', () => ctx.loc(p)))]);
+        b.add(rec.family, 'filter', c.chain, 'state', [rule([{ kind: 'ctstate', states: ['ESTABLISHED', 'RELATED'], negate: false }], accept, lazyOrigin(p, 'ipfence: established', ctx.source))]);
+        if (c.lo) b.add(rec.family, 'filter', c.chain, 'loopback', [rule([{ kind: c.lo, iface: 'lo' }], accept, lazyOrigin(p, 'ipfence: loopback', ctx.source))]);
       }
       if (essentials && c.key !== 'forward' && chainPolicy(ctx, c.key) !== 'accept') {
         const p = defaultsPath(ctx, 'icmpv6-essentials');
         b.add(rec.family, 'filter', c.chain, 'essentials', rec.essentials.map((e) => {
           const ms: Match[] = [{ kind: 'proto', proto: 'icmp' }, { kind: 'icmp-type', name: e.icmpType }];
           if (e.hopLimit255) ms.push({ kind: 'hop-limit', eq: 255 });
-          return rule(ms, accept, lazyOrigin(p, `ipfence: ${e.icmpType}`, () => ctx.loc(p)));
+          return rule(ms, accept, lazyOrigin(p, `ipfence: ${e.icmpType}`, ctx.source));
         }));
       }
     }
@@ -52,7 +52,7 @@ export function tail(ctx: Context, b: RulesetBuilder): void {
     const choice = chainPolicy(ctx, c.key);
     if (choice === 'accept') continue;
     const p = defaultsPath(ctx, c.key);
-    const origin = lazyOrigin(p, `ipfence: ${c.chain} policy ${choice}`, () => ctx.loc(p));
+    const origin = lazyOrigin(p, `ipfence: ${c.chain} policy ${choice}`, ctx.source);
     const log = logDropped ? resolveLog(ctx, true, ['logging'], `ipfence ${c.chain} ${choice}: `) : null;
     for (const rec of FAMILIES) {
       if (log) b.add(rec.family, 'filter', c.chain, 'tail', [logRule([], log, origin)]);

@@ -1,5 +1,5 @@
 import { familyRecord, FAMILIES } from '../ir/family.js';
-import type { Family, Match, PortRange, Proto } from '../ir/ir.js';
+import type { Family, L4, Match, PortRange, Proto } from '../ir/ir.js';
 import type { Path } from '../load/source.js';
 import type { FamilyChoice } from '../policy.js';
 import { isWholeFamily, type Cidr } from './addresses.js';
@@ -103,29 +103,56 @@ export interface SetSink {
   readonly add: (name: string, f: Family, cidrs: readonly Cidr[]) => void;
 }
 
-/** One selector becomes the cartesian product of its sources, destinations, protocols and port chunks. */
+/** Shared because the IR is immutable: 100,000 rules need not carry 100,000 copies of `-p tcp`. */
+const PROTO_MATCH: Readonly<Record<Proto, Match>> = {
+  tcp: { kind: 'proto', proto: 'tcp' },
+  udp: { kind: 'proto', proto: 'udp' },
+  sctp: { kind: 'proto', proto: 'sctp' },
+  icmp: { kind: 'proto', proto: 'icmp' },
+};
+const ANY_PROTO: readonly (Proto | null)[] = [null];
+
+/**
+ * One selector becomes the cartesian product of its sources, destinations, protocols and port
+ * chunks. Each match list is built in a scratch array and copied at its exact length, as the IR
+ * keeps every one of them.
+ */
 export function expand(sel: Selector, f: Family, sets?: SetSink): Match[][] {
   const record = familyRecord(f);
   const srcs = addrMatches(ofFamily(sel.src, f), 'src', f, sets);
   const dsts = addrMatches(ofFamily(sel.dst, f), 'dst', f, sets);
+  const inM: Match | null = sel.inIface !== null ? { kind: 'in', iface: sel.inIface } : null;
+  const outM: Match | null = sel.outIface !== null ? { kind: 'out', iface: sel.outIface } : null;
+  const icmpM: Match | null = sel.icmpType !== null ? { kind: 'icmp-type', name: record.icmpTypes[sel.icmpType]! } : null;
+  const portMatches = new Map<L4, Match[]>();
+  const scratch: Match[] = [];
   const out: Match[][] = [];
   for (const s of srcs) {
     for (const d of dsts) {
-      for (const proto of sel.protos ?? [null]) {
-        const head: Match[] = [...s, ...d];
-        if (sel.inIface !== null) head.push({ kind: 'in', iface: sel.inIface });
-        if (sel.outIface !== null) head.push({ kind: 'out', iface: sel.outIface });
+      for (const proto of sel.protos ?? ANY_PROTO) {
+        scratch.length = 0;
+        if (s !== null) scratch.push(s);
+        if (d !== null) scratch.push(d);
+        if (inM !== null) scratch.push(inM);
+        if (outM !== null) scratch.push(outM);
         if (proto === null) {
-          out.push(head);
+          out.push(scratch.slice());
           continue;
         }
-        head.push({ kind: 'proto', proto });
-        if (sel.icmpType !== null) {
-          out.push([...head, { kind: 'icmp-type', name: record.icmpTypes[sel.icmpType]! }]);
+        scratch.push(PROTO_MATCH[proto]);
+        if (icmpM !== null) {
+          scratch.push(icmpM);
+          out.push(scratch.slice());
         } else if (sel.ports !== null && isL4(proto)) {
-          for (const chunk of chunkPorts(sel.ports)) out.push([...head, { kind: 'dports', proto, ports: chunk }]);
+          let chunks = portMatches.get(proto);
+          if (!chunks) portMatches.set(proto, (chunks = chunkPorts(sel.ports).map((ports): Match => ({ kind: 'dports', proto, ports }))));
+          for (const chunk of chunks) {
+            scratch.push(chunk);
+            out.push(scratch.slice());
+            scratch.pop();
+          }
         } else {
-          out.push(head);
+          out.push(scratch.slice());
         }
       }
     }
@@ -133,14 +160,16 @@ export function expand(sel: Selector, f: Family, sets?: SetSink): Match[][] {
   return out;
 }
 
-function addrMatches(cidrs: readonly Cidr[] | null, kind: 'src' | 'dst', f: Family, sets?: SetSink): Match[][] {
-  if (cidrs === null) return [[]];
+const NO_ADDRESS: readonly (Match | null)[] = [null];
+
+function addrMatches(cidrs: readonly Cidr[] | null, kind: 'src' | 'dst', f: Family, sets?: SetSink): readonly (Match | null)[] {
+  if (cidrs === null) return NO_ADDRESS;
   if (sets && sets.threshold > 0 && cidrs.length > sets.threshold && !cidrs.some(isWholeFamily)) {
     const name = sets.name(kind, f);
     sets.add(name, f, cidrs);
-    return [[{ kind: 'set', name, dir: kind }]];
+    return [{ kind: 'set', name, dir: kind }];
   }
-  return cidrs.map((c) => (isWholeFamily(c) ? [] : [{ kind, cidr: c.text }]));
+  return cidrs.map((c) => (isWholeFamily(c) ? null : { kind, cidr: c.text }));
 }
 
 const FULL: Record<Family, IntervalSet> = { ipv4: [[0n, (1n << 32n) - 1n]], ipv6: [[0n, (1n << 128n) - 1n]] };
