@@ -1,5 +1,5 @@
 import { familyRecord } from '../ir/family.js';
-import { assertNever, type Family, type Match, type PortRange, type Rule, type Target } from '../ir/ir.js';
+import { assertNever, type Chain, type Family, type Match, type PortRange, type Rule, type Target } from '../ir/ir.js';
 import { quoteArg, quoted } from './quote.js';
 
 const portText = (r: PortRange, sep: string): string => (r.lo === r.hi ? String(r.lo) : `${r.lo}${sep}${r.hi}`);
@@ -76,36 +76,45 @@ export function targetArgs(t: Target, f: Family): string[] {
   }
 }
 
-/** One rule rendered: the text after `-A CHAIN`, and what the argument limits are checked on. */
-export interface RenderedRule {
-  readonly text: string;
-  readonly count: number;
-  /** Bytes of the longest single argument. */
-  readonly longestArg: number;
+/** A chain's rules rendered: per rule, the text after `-A CHAIN` and what the argument limits are checked on. */
+export interface RenderedChain {
+  readonly texts: readonly string[];
+  readonly counts: readonly number[];
+  /** Bytes of each rule's longest single argument. */
+  readonly longestArg: readonly number[];
 }
 
-const rendered: Record<Family, WeakMap<Rule, RenderedRule>> = { ipv4: new WeakMap(), ipv6: new WeakMap() };
+const rendered: Record<Family, WeakMap<Chain, RenderedChain>> = { ipv4: new WeakMap(), ipv6: new WeakMap() };
 
-/** A rule's line, rendered once and shared by the limit checks and the emitter. */
-export function renderRule(r: Rule, f: Family): RenderedRule {
-  const hit = rendered[f].get(r);
+/** A chain's lines, rendered once and shared by the limit checks and the emitter (keyed by chain: a few entries, not one per rule). */
+export function renderChain(c: Chain, f: Family): RenderedChain {
+  const hit = rendered[f].get(c);
   if (hit) return hit;
-  const args = renderArgs(r, f);
-  let longestArg = 0;
-  for (const a of args) {
-    // UTF-8 uses at most 3 bytes per UTF-16 unit, so most arguments need no byte count.
-    const bytes = a.length * 3 <= longestArg ? 0 : Buffer.byteLength(a, 'utf8');
-    if (bytes > longestArg) longestArg = bytes;
+  const texts: string[] = [];
+  const counts: number[] = [];
+  const longestArg: number[] = [];
+  const args: string[] = [];
+  for (const r of c.rules) {
+    args.length = 0;
+    renderArgs(r, f, args);
+    let longest = 0;
+    for (const a of args) {
+      // UTF-8 uses at most 3 bytes per UTF-16 unit, so most arguments need no byte count.
+      const bytes = a.length * 3 <= longest ? 0 : Buffer.byteLength(a, 'utf8');
+      if (bytes > longest) longest = bytes;
+    }
+    texts.push(args.join(' '));
+    counts.push(args.length);
+    longestArg.push(longest);
   }
-  const out = { text: args.join(' '), count: args.length, longestArg };
-  rendered[f].set(r, out);
+  const out = { texts, counts, longestArg };
+  rendered[f].set(c, out);
   return out;
 }
 
-
 const quotedLabels = new Map<string, string>();
 
-function renderArgs(r: Rule, f: Family): string[] {
+function renderArgs(r: Rule, f: Family, out: string[]): void {
   let ms = r.matches;
   // Rules are built in canonical order almost always; sort (stably) only when they are not.
   for (let i = 1; i < ms.length; i++) {
@@ -114,7 +123,6 @@ function renderArgs(r: Rule, f: Family): string[] {
       break;
     }
   }
-  const out: string[] = [];
   for (const m of ms) for (const a of matchArgs(m, f)) out.push(a);
   let label = quotedLabels.get(r.origin.label);
   if (label === undefined) {
@@ -123,5 +131,4 @@ function renderArgs(r: Rule, f: Family): string[] {
   }
   out.push('-m', 'comment', '--comment', label);
   for (const a of targetArgs(r.target, f)) out.push(a);
-  return out;
 }

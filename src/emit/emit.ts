@@ -4,7 +4,7 @@ import type { Family, IR, Origin, Ruleset } from '../ir/ir.js';
 import { lazy } from '../lazy.js';
 import { readPackageFile, VERSION } from '../package-root.js';
 import { BUILTIN_CHAINS, DOCKER_CHAIN, hookChain } from '../normalize/builder.js';
-import { renderRule } from './args.js';
+import { renderChain } from './args.js';
 
 export interface SourceInfo {
   /** The policy's display name (base name of the file, or --stdin-filename). */
@@ -40,7 +40,7 @@ export function rulesetView(rs: Ruleset) {
     tables: rs.tables.map((t) => ({
       name: t.name,
       chains: t.chains.map((c) => ({ name: c.name, policy: c.policy ?? '-' })),
-      lines: t.chains.flatMap((c) => c.rules.map((r) => ({ chain: c.name, args: renderRule(r, rs.family).text, rule: r }))),
+      lines: t.chains.flatMap((c) => renderChain(c, rs.family).texts.map((args, i) => ({ chain: c.name, args, rule: c.rules[i]! }))),
     })),
   };
 }

@@ -1,7 +1,7 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import type { Family, Origin } from '../../ir/ir.js';
 import type { Check } from '../check.js';
-import { rules } from './walk.js';
+import { chainSites } from './walk.js';
 
 const SECTIONS = new Set(['inbound', 'outbound', 'forward', 'users']);
 
@@ -15,19 +15,19 @@ export const familyAsymmetry: Check = {
   docs: 'A deny or user block that ends up in one family only, because of `family:` or because its addresses are all IPv4 (or all IPv6). The same traffic over the other family is not blocked: a blocked host or user may still connect over IPv6. Add the other family\'s addresses, remove `family:`, or suppress with a reason when the host truly has no address in that family.',
   example: 'version: 1\nusers:\n  - { name: no-egress, user: 1001, family: ipv4 }\n',
   check: ({ ir }) => {
-    const seen = new Map<string, { origin: Origin; families: Set<Family> }>();
-    for (const { rule, family } of rules(ir)) {
+    const seen = new Map<string, { origin: Origin; families: Family[] }>();
+    for (const { chain, family } of chainSites(ir)) for (const rule of chain.rules) {
       const { origin, target } = rule;
       if (!SECTIONS.has(String(origin.path[0])) || origin.label.endsWith(')')) continue;
       const blocks = target.kind === 'drop' || target.kind === 'reject' || (target.kind === 'jump' && origin.path[0] === 'users');
       if (!blocks) continue;
       const key = origin.path.join('/');
-      const entry = seen.get(key) ?? { origin, families: new Set<Family>() };
-      entry.families.add(family);
-      seen.set(key, entry);
+      const entry = seen.get(key);
+      if (!entry) seen.set(key, { origin, families: [family] });
+      else if (!entry.families.includes(family)) entry.families.push(family);
     }
-    return [...seen.values()].filter((e) => e.families.size === 1).map(({ origin, families }) => {
-      const only = [...families][0] === 'ipv4' ? 'IPv4' : 'IPv6';
+    return [...seen.values()].filter((e) => e.families.length === 1).map(({ origin, families }) => {
+      const only = families[0] === 'ipv4' ? 'IPv4' : 'IPv6';
       const other = only === 'IPv4' ? 'IPv6' : 'IPv4';
       return diag('family-asymmetry', origin.loc, `'${origin.label}' blocks in ${only} only: the same traffic over ${other} is not blocked; add the ${other} addresses (or remove \`family\`), or suppress this with a reason`, undefined, origin.path);
     });

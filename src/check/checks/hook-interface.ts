@@ -1,6 +1,9 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import type { Check } from '../check.js';
-import { forbidden, rules } from './walk.js';
+import { eachRule, forbidden, type ChainSite } from './walk.js';
+
+const IN_HOOKS = ['PREROUTING', 'INPUT', 'FORWARD'];
+const OUT_HOOKS = ['FORWARD', 'OUTPUT', 'POSTROUTING'];
 
 /** -i only exists where a packet arrived; -o only where it leaves. User chains inherit their callers' hooks. */
 export const hookInterface: Check = {
@@ -8,11 +11,17 @@ export const hookInterface: Check = {
   severity: 'error',
   docs: 'A rule matches an input interface (-i) in a chain reachable from OUTPUT or POSTROUTING, or an output interface (-o) in one reachable from INPUT or PREROUTING. iptables checks this only for built-in chains; inside a user chain the rule loads and never matches.',
   check: ({ ir }) =>
-    rules(ir).flatMap(({ rule, hooks, chain }) => {
-      const bad = rule.matches.flatMap((m) => {
-        const off = m.kind === 'in' ? forbidden(hooks, ['PREROUTING', 'INPUT', 'FORWARD']) : m.kind === 'out' ? forbidden(hooks, ['FORWARD', 'OUTPUT', 'POSTROUTING']) : '';
-        return off ? [`${m.kind === 'in' ? '-i' : '-o'} in ${chain.name} (reached from ${off})`] : [];
-      });
-      return bad.length > 0 ? [diag('hook-interface', rule.origin.loc, `this rule matches ${bad.join(', ')}, where the kernel never sets that interface: it can never match`, undefined, rule.origin.path)] : [];
-    }),
+    eachRule(
+      ir,
+      (rule, { hooks, chain }) => {
+        if (!rule.matches.some((m) => m.kind === 'in' || m.kind === 'out')) return undefined;
+        const bad = rule.matches.flatMap((m) => {
+          const off = m.kind === 'in' ? forbidden(hooks, IN_HOOKS) : m.kind === 'out' ? forbidden(hooks, OUT_HOOKS) : '';
+          return off ? [`${m.kind === 'in' ? '-i' : '-o'} in ${chain.name} (reached from ${off})`] : [];
+        });
+        return bad.length > 0 ? diag('hook-interface', rule.origin.loc, `this rule matches ${bad.join(', ')}, where the kernel never sets that interface: it can never match`, undefined, rule.origin.path) : undefined;
+      },
+      // Most chains run only in hooks where both -i and -o may be matched.
+      ({ hooks }: ChainSite) => forbidden(hooks, IN_HOOKS) !== '' || forbidden(hooks, OUT_HOOKS) !== '',
+    ),
 };

@@ -1,14 +1,21 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import type { Check } from '../check.js';
-import { forbidden, rules } from './walk.js';
+import { eachRule, forbidden } from './walk.js';
+
+const OWNER_HOOKS = ['OUTPUT', 'POSTROUTING'];
 
 export const hookOwner: Check = {
   code: 'hook-owner',
   severity: 'error',
   docs: 'An owner (uid/gid) match is reachable from PREROUTING, INPUT or FORWARD. Only locally generated packets have an owner; the kernel refuses the rule (EINVAL) when the file is loaded. Owner rules belong to outbound traffic (`users:`).',
   check: ({ ir }) =>
-    rules(ir).flatMap(({ rule, hooks }) => {
-      const off = rule.matches.some((m) => m.kind === 'owner') ? forbidden(hooks, ['OUTPUT', 'POSTROUTING']) : '';
-      return off ? [diag('hook-owner', rule.origin.loc, `an owner match is reachable from ${off}; the kernel refuses it there`, undefined, rule.origin.path)] : [];
-    }),
+    eachRule(
+      ir,
+      (rule, { hooks }) =>
+        rule.matches.some((m) => m.kind === 'owner')
+          ? diag('hook-owner', rule.origin.loc, `an owner match is reachable from ${forbidden(hooks, OWNER_HOOKS)}; the kernel refuses it there`, undefined, rule.origin.path)
+          : undefined,
+      // Chains that run only where owner matches work need no look at their rules.
+      ({ hooks }) => forbidden(hooks, OWNER_HOOKS) !== '',
+    ),
 };

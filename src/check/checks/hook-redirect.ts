@@ -7,7 +7,7 @@ export const hookRedirect: Check = {
   severity: 'error',
   docs: 'A REDIRECT outside nat PREROUTING/OUTPUT (or a user chain reached from elsewhere). The kernel refuses it when the file is loaded.',
   check: ({ ir }) =>
-    misplacedTarget(ir, 'redirect', 'nat', ['PREROUTING', 'OUTPUT']).map(({ rule, where }) =>
+    misplacedTarget(ir, 'redirect', 'nat', ['PREROUTING', 'OUTPUT'], (rule, where) =>
       diag('hook-redirect', rule.origin.loc, `REDIRECT is only valid in nat PREROUTING and OUTPUT, not ${where}`, undefined, rule.origin.path),
     ),
 };

@@ -1,7 +1,7 @@
 import { diag } from '../../diagnostics/diagnostic.js';
-import { renderRule } from '../../emit/args.js';
+import { renderChain } from '../../emit/args.js';
 import type { Check } from '../check.js';
-import { rules } from './walk.js';
+import { eachRule } from './walk.js';
 
 export const LINE_MAX_BYTES = 4096;
 
@@ -11,10 +11,10 @@ export const lineTooLong: Check = {
   severity: 'error',
   docs: 'An emitted rule line is longer than 4096 bytes. iptables-restore silently splits lines past 10,239 bytes and parses the rest as another rule. Shorten the rule name or split the rule.',
   check: ({ ir }) =>
-    rules(ir).flatMap(({ family, chain, rule }) => {
-      const { text } = renderRule(rule, family);
+    eachRule(ir, (rule, { family, chain }, i) => {
+      const text = renderChain(chain, family).texts[i]!;
       // Bytes are at most 3 per UTF-16 unit: short lines need no count.
       const bytes = (text.length + chain.name.length + 4) * 3 <= LINE_MAX_BYTES ? 0 : Buffer.byteLength(`-A ${chain.name} ${text}`, 'utf8');
-      return bytes > LINE_MAX_BYTES ? [diag('line-too-long', rule.origin.loc, `this rule emits a ${bytes}-byte line in ${chain.name} (limit ${LINE_MAX_BYTES}); shorten its name or split it`)] : [];
+      return bytes > LINE_MAX_BYTES ? diag('line-too-long', rule.origin.loc, `this rule emits a ${bytes}-byte line in ${chain.name} (limit ${LINE_MAX_BYTES}); shorten its name or split it`) : undefined;
     }),
 };

@@ -1,18 +1,20 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import { MULTIPORT_SLOTS } from '../../normalize/ports.js';
 import type { Check } from '../check.js';
-import { rules } from './walk.js';
+import { eachRule } from './walk.js';
 
 export const multiportLimit: Check = {
   code: 'multiport-limit',
   severity: 'error',
   docs: 'A multiport match with more than 15 slots (a range counts 2): iptables refuses it ("too many ports specified"). ipfence splits long port lists into several rules, so this guards the emitter.',
   check: ({ ir }) =>
-    rules(ir).flatMap(({ rule }) =>
-      rule.matches.flatMap((m) => {
-        if (m.kind !== 'dports') return [];
+    eachRule(ir, (rule) => {
+      for (const m of rule.matches) {
+        // Under 8 ranges cannot exceed 15 slots: most rules need no count.
+        if (m.kind !== 'dports' || m.ports.length < 8) continue;
         const slots = m.ports.reduce((n, p) => n + (p.lo === p.hi ? 1 : 2), 0);
-        return slots > MULTIPORT_SLOTS ? [diag('multiport-limit', rule.origin.loc, `a port match uses ${slots} multiport slots (limit ${MULTIPORT_SLOTS})`, undefined, rule.origin.path)] : [];
-      }),
-    ),
+        if (slots > MULTIPORT_SLOTS) return diag('multiport-limit', rule.origin.loc, `a port match uses ${slots} multiport slots (limit ${MULTIPORT_SLOTS})`, undefined, rule.origin.path);
+      }
+      return undefined;
+    }),
 };

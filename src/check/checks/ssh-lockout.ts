@@ -1,6 +1,6 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import { policyLoc, type Check } from '../check.js';
-import { dropsByDefault, rules } from './walk.js';
+import { dropsByDefault, someRule } from './walk.js';
 
 const ACCEPTING = new Set(['accept', 'jump', 'return']);
 
@@ -12,7 +12,7 @@ export const sshLockout: Check = {
   check: (input) => {
     if (!dropsByDefault(input.policy.defaults, 'input')) return [];
     // By hook, not chain name: in coexist mode INPUT's rules live in IPFENCE-INPUT.
-    const allows22 = rules(input.ir).some(({ table, hooks, rule }) =>
+    const allows22 = someRule(input.ir, (rule, { table, hooks }) =>
       table.name === 'filter' && hooks.has('INPUT') && ACCEPTING.has(rule.target.kind) &&
       rule.matches.some((m) => m.kind === 'dports' && m.proto === 'tcp' && m.ports.some((p) => p.lo <= 22 && 22 <= p.hi)));
     return allows22 ? [] : [diag('ssh-lockout', policyLoc(input, ['defaults', 'input']), 'INPUT drops by default and nothing allows tcp port 22: loading this over SSH locks you out; add an inbound allow for port 22')];

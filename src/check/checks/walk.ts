@@ -1,12 +1,13 @@
+import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { Chain, Family, IR, Rule, Table } from '../../ir/ir.js';
 import { BUILTIN_CHAINS } from '../../normalize/builder.js';
 
-export interface RuleSite {
+/** A chain with its family, table and the hooks it runs in: what a check needs around a rule. */
+export interface ChainSite {
   readonly family: Family;
   readonly table: Table;
   readonly chain: Chain;
-  readonly rule: Rule;
-  /** The built-in chains (hooks) from which this rule can be reached through jumps. */
+  /** The built-in chains (hooks) from which the chain's rules can be reached through jumps. */
   readonly hooks: ReadonlySet<string>;
 }
 
@@ -33,24 +34,47 @@ export function hooksByChain(table: Table): Map<string, Set<string>> {
   return out;
 }
 
-const sites = new WeakMap<IR, readonly RuleSite[]>();
+const sites = new WeakMap<IR, readonly ChainSite[]>();
 
-/** Every rule of the IR with its family, table, chain and reaching hooks, in emission order (built once per IR). */
-export function rules(ir: IR): readonly RuleSite[] {
+/** Every chain of the IR with its family, table and reaching hooks, in emission order (built once per IR). */
+export function chainSites(ir: IR): readonly ChainSite[] {
   const hit = sites.get(ir);
   if (hit) return hit;
-  const out: RuleSite[] = [];
+  const out: ChainSite[] = [];
   for (const rs of ir.rulesets) {
     for (const table of rs.tables) {
       const hooks = hooksByChain(table);
-      for (const chain of table.chains) {
-        const h = hooks.get(chain.name) ?? new Set<string>();
-        for (const rule of chain.rules) out.push({ family: rs.family, table, chain, rule, hooks: h });
-      }
+      for (const chain of table.chains) out.push({ family: rs.family, table, chain, hooks: hooks.get(chain.name) ?? new Set<string>() });
     }
   }
   sites.set(ir, out);
   return out;
+}
+
+/**
+ * The findings of `visit` over every rule, in emission order. A plain loop with nothing allocated
+ * per rule: checks run over every rule of 100,000-rule rulesets. `chains` skips whole chains.
+ */
+export function eachRule(
+  ir: IR,
+  visit: (rule: Rule, site: ChainSite, index: number) => Diagnostic | undefined,
+  chains?: (site: ChainSite) => boolean,
+): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const site of chainSites(ir)) {
+    if (chains && !chains(site)) continue;
+    const rs = site.chain.rules;
+    for (let i = 0; i < rs.length; i++) {
+      const d = visit(rs[i]!, site, i);
+      if (d) out.push(d);
+    }
+  }
+  return out;
+}
+
+/** Whether some rule satisfies `test` (stops at the first). */
+export function someRule(ir: IR, test: (rule: Rule, site: ChainSite) => boolean): boolean {
+  return chainSites(ir).some((site) => site.chain.rules.some((r) => test(r, site)));
 }
 
 export const dropsByDefault = (defaults: { readonly [k: string]: unknown } | undefined, key: 'input' | 'forward' | 'output'): boolean =>
@@ -62,10 +86,10 @@ export function forbidden(hooks: ReadonlySet<string>, allowed: readonly string[]
 }
 
 /** Findings for a target that the kernel accepts only in one table and some of its hooks. */
-export function misplacedTarget(ir: IR, kind: Rule['target']['kind'], tableName: Table['name'], hooks: readonly string[]): { rule: Rule; where: string }[] {
-  return rules(ir).flatMap((site) => {
-    if (site.rule.target.kind !== kind) return [];
+export function misplacedTarget(ir: IR, kind: Rule['target']['kind'], tableName: Table['name'], hooks: readonly string[], report: (rule: Rule, where: string) => Diagnostic): Diagnostic[] {
+  return eachRule(ir, (rule, site) => {
+    if (rule.target.kind !== kind) return undefined;
     const where = site.table.name !== tableName ? `the ${site.table.name} table` : forbidden(site.hooks, hooks);
-    return where ? [{ rule: site.rule, where }] : [];
+    return where ? report(rule, where) : undefined;
   });
 }
