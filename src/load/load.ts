@@ -1,6 +1,7 @@
 import { LineCounter, parseDocument } from 'yaml';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { lazy } from '../lazy.js';
+import { fastYaml } from './fast-yaml.js';
 import { SourceMap } from './source.js';
 
 export interface Loaded {
@@ -26,17 +27,22 @@ function parseWithPositions(text: string) {
 }
 
 /**
- * A large policy without aliases is read with js-yaml's core schema (the same YAML 1.2 core
+ * A large policy without aliases is read by fastYaml when it keeps to the plain subset, else
+ * with js-yaml's core schema (the same YAML 1.2 core
  * types). Positions come from yaml's tree, built only if a diagnostic needs one. Anything the
  * fast path refuses (duplicate keys, syntax, several documents) goes through yaml for its
  * positioned errors.
  */
 function fastPath(text: string, file: string): LoadResult | undefined {
   if (text.length < FAST_PARSE_BYTES || ALIAS.test(text)) return undefined;
+  const source = new SourceMap(file, () => parseWithPositions(text));
+  // The plain subset most large policies are written in first; then js-yaml for the rest.
+  const plain = fastYaml(text);
+  if (plain) return { loaded: { value: plain.value, text, source }, diagnostics: [] };
   try {
     const jsyaml = lazy.jsyaml();
     const value: unknown = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA });
-    return { loaded: { value, text, source: new SourceMap(file, () => parseWithPositions(text)) }, diagnostics: [] };
+    return { loaded: { value, text, source }, diagnostics: [] };
   } catch {
     return undefined;
   }

@@ -64,22 +64,25 @@ export class Context {
 
   addrs(spec: Addrs | undefined, path: Path): readonly Cidr[] | null | undefined {
     if (spec === undefined) return null;
-    const items = typeof spec === 'string' ? [spec] : spec;
     const out: Cidr[] = [];
     let ok = true;
-    items.forEach((item, i) => {
-      const itemPath = typeof spec === 'string' ? path : [...path, i];
-      const got = this.addrItem(item, itemPath);
-      if (got === undefined) ok = false;
-      else out.push(...got);
-    });
+    if (typeof spec === 'string') ok = this.addrItem(spec, path, null, out);
+    else for (let i = 0; i < spec.length; i++) if (!this.addrItem(spec[i]!, path, i, out)) ok = false;
     if (!ok) return undefined;
     return mergeCidrs(out);
   }
 
-  private addrItem(item: string, path: Path): readonly Cidr[] | undefined {
-    const sets = this.policy.addresses ?? {};
-    if (Object.prototype.hasOwnProperty.call(sets, item)) return this.resolveSet(item, path) ?? undefined;
+  /** Appends the CIDRs `item` stands for to `out`; false (and a diagnostic) when it is wrong. */
+  private addrItem(item: string, parent: Path, index: number | null, out: Cidr[]): boolean {
+    // Built only for a diagnostic: this runs for every address of a policy.
+    const path = (): Path => (index === null ? parent : [...parent, index]);
+    const sets = this.policy.addresses;
+    if (sets !== undefined && Object.prototype.hasOwnProperty.call(sets, item)) {
+      const set = this.resolveSet(item, path());
+      if (set === null) return false;
+      for (const c of set) out.push(c);
+      return true;
+    }
     let parsed = this.parsed.get(item);
     if (!parsed) {
       parsed = parseAddress(item);
@@ -87,18 +90,19 @@ export class Context {
     }
     if (parsed.ok) {
       if (parsed.cidr.hostBits) {
-        this.report('cidr-host-bits', path, `'${item}' has host bits set; iptables would silently use ${parsed.cidr.text}; write that, or a /${parsed.cidr.family === 'ipv4' ? 32 : 128} for the single host`);
+        this.report('cidr-host-bits', path(), `'${item}' has host bits set; iptables would silently use ${parsed.cidr.text}; write that, or a /${parsed.cidr.family === 'ipv4' ? 32 : 128} for the single host`);
       }
-      return [parsed.cidr];
+      out.push(parsed.cidr);
+      return true;
     }
     const looksLikeName = /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(item) && !item.includes('.');
     if (looksLikeName) {
-      const guess = didYouMean(item, Object.keys(sets));
-      this.report('unknown-name', path, `'${item}' is neither an address nor a set under \`addresses\`${guess ? ` (did you mean '${guess}'?)` : '; declare it under `addresses`'}`);
+      const guess = didYouMean(item, Object.keys(sets ?? {}));
+      this.report('unknown-name', path(), `'${item}' is neither an address nor a set under \`addresses\`${guess ? ` (did you mean '${guess}'?)` : '; declare it under `addresses`'}`);
     } else {
-      this.report('address-invalid', path, parsed.reason);
+      this.report('address-invalid', path(), parsed.reason);
     }
-    return undefined;
+    return false;
   }
 
   private resolveSet(name: string, usedAt: Path): readonly Cidr[] | null {
