@@ -8,47 +8,69 @@ const portText = (r: PortRange, sep: string): string => (r.lo === r.hi ? String(
 const RANK: Partial<Record<Match['kind'], number>> = { src: 0, dst: 1, in: 2, out: 3, proto: 4 };
 const rank = (m: Match): number => RANK[m.kind] ?? 5;
 
-export function matchArgs(m: Match, f: Family): string[] {
+/** Appends a match's arguments to `out` (no array per match: this runs for every match of every rule). */
+export function pushMatchArgs(m: Match, f: Family, out: string[]): void {
   const rec = familyRecord(f);
   switch (m.kind) {
     case 'src':
-      return [...(m.negate ? ['!'] : []), '-s', m.cidr];
     case 'dst':
-      return [...(m.negate ? ['!'] : []), '-d', m.cidr];
+      if (m.negate) out.push('!');
+      out.push(m.kind === 'src' ? '-s' : '-d', m.cidr);
+      return;
     case 'iprange':
-      return ['-m', 'iprange', ...(m.negate ? ['!'] : []), m.dir === 'src' ? '--src-range' : '--dst-range', `${m.from}-${m.to}`];
+      out.push('-m', 'iprange');
+      if (m.negate) out.push('!');
+      out.push(m.dir === 'src' ? '--src-range' : '--dst-range', `${m.from}-${m.to}`);
+      return;
     case 'ctdir':
-      return ['-m', 'conntrack', '--ctdir', m.dir];
+      out.push('-m', 'conntrack', '--ctdir', m.dir);
+      return;
     case 'ctorigdst':
-      return ['-m', 'conntrack', '--ctorigdst', m.cidr];
+      out.push('-m', 'conntrack', '--ctorigdst', m.cidr);
+      return;
     case 'set':
-      return ['-m', 'set', '--match-set', quoteArg(m.name), m.dir];
+      out.push('-m', 'set', '--match-set', quoteArg(m.name), m.dir);
+      return;
     case 'in':
-      return ['-i', quoteArg(m.iface)];
+      out.push('-i', quoteArg(m.iface));
+      return;
     case 'out':
-      return ['-o', quoteArg(m.iface)];
+      out.push('-o', quoteArg(m.iface));
+      return;
     case 'proto':
-      return ['-p', m.proto === 'icmp' ? rec.icmpProto : m.proto];
+      out.push('-p', m.proto === 'icmp' ? rec.icmpProto : m.proto);
+      return;
     case 'dports':
-      return m.ports.length === 1
-        ? ['-m', m.proto, '--dport', portText(m.ports[0]!, ':')]
-        : ['-m', 'multiport', '--dports', m.ports.map((p) => portText(p, ':')).join(',')];
+      if (m.ports.length === 1) out.push('-m', m.proto, '--dport', portText(m.ports[0]!, ':'));
+      else out.push('-m', 'multiport', '--dports', m.ports.map((p) => portText(p, ':')).join(','));
+      return;
     case 'icmp-type':
-      return ['-m', rec.icmpModule, rec.icmpTypeOption, m.name];
+      out.push('-m', rec.icmpModule, rec.icmpTypeOption, m.name);
+      return;
     case 'hop-limit':
-      return ['-m', rec.hopLimitMatch[0], rec.hopLimitMatch[1], String(m.eq)];
+      out.push('-m', rec.hopLimitMatch[0], rec.hopLimitMatch[1], String(m.eq));
+      return;
     case 'ctstate':
-      return ['-m', 'conntrack', ...(m.negate ? ['!'] : []), '--ctstate', m.states.join(',')];
+      out.push('-m', 'conntrack');
+      if (m.negate) out.push('!');
+      out.push('--ctstate', m.states.join(','));
+      return;
     case 'ctorigdstport':
-      return ['-m', 'conntrack', '--ctorigdstport', portText(m.ports, ':')];
+      out.push('-m', 'conntrack', '--ctorigdstport', portText(m.ports, ':'));
+      return;
     case 'owner':
-      return ['-m', 'owner', m.by === 'uid' ? '--uid-owner' : '--gid-owner', quoteArg(m.id)];
+      out.push('-m', 'owner', m.by === 'uid' ? '--uid-owner' : '--gid-owner', quoteArg(m.id));
+      return;
     case 'limit':
-      return ['-m', 'limit', '--limit', m.rate, '--limit-burst', String(m.burst)];
+      out.push('-m', 'limit', '--limit', m.rate, '--limit-burst', String(m.burst));
+      return;
     case 'hashlimit':
-      return ['-m', 'hashlimit', '--hashlimit-above', m.above, '--hashlimit-burst', String(m.burst), ...(m.perSource ? ['--hashlimit-mode', 'srcip'] : []), '--hashlimit-name', m.name];
+      out.push('-m', 'hashlimit', '--hashlimit-above', m.above, '--hashlimit-burst', String(m.burst));
+      if (m.perSource) out.push('--hashlimit-mode', 'srcip');
+      out.push('--hashlimit-name', m.name);
+      return;
     default:
-      return assertNever(m);
+      assertNever(m);
   }
 }
 
@@ -123,7 +145,7 @@ function renderArgs(r: Rule, f: Family, out: string[]): void {
       break;
     }
   }
-  for (const m of ms) for (const a of matchArgs(m, f)) out.push(a);
+  for (const m of ms) pushMatchArgs(m, f, out);
   let label = quotedLabels.get(r.origin.label);
   if (label === undefined) {
     label = quoted(r.origin.label);

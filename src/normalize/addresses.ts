@@ -114,15 +114,32 @@ function toBytes(v: bigint, n: number): number[] {
 /** A /0 matches the whole family, so the emitted rule needs no -s/-d at all. */
 export const isWholeFamily = (c: Cidr): boolean => c.prefix === 0;
 
+const byFamilyThenStart = (a: Cidr, b: Cidr): number =>
+  a.family !== b.family ? (a.family === 'ipv4' ? -1 : 1) : a.interval[0] < b.interval[0] ? -1 : a.interval[0] > b.interval[0] ? 1 : 0;
+
+/** Sorted (IPv4 first, then by address), disjoint, not adjacent, no host bits: nothing to merge. */
+function isMinimal(cidrs: readonly Cidr[]): boolean {
+  for (let i = 0; i < cidrs.length; i++) {
+    const c = cidrs[i]!;
+    if (c.hostBits) return false;
+    if (i === 0) continue;
+    const prev = cidrs[i - 1]!;
+    if (prev.family === c.family ? c.interval[0] <= prev.interval[1] + 1n : prev.family === 'ipv6') return false;
+  }
+  return true;
+}
+
 /**
  * The fewest CIDRs that cover exactly the same addresses: overlapping and adjacent networks are
  * joined (10.0.0.0/25 + 10.0.0.128/25 = 10.0.0.0/24), contained ones dropped. IPv4 first, then
  * IPv6, each in address order.
  */
 export function mergeCidrs(cidrs: readonly Cidr[]): Cidr[] {
-  // Most lists are already minimal (one address, or unrelated networks): keep them as they are.
-  const sorted = [...cidrs].sort((a, b) => (a.family !== b.family ? (a.family === 'ipv4' ? -1 : 1) : a.interval[0] < b.interval[0] ? -1 : a.interval[0] > b.interval[0] ? 1 : 0));
-  if (sorted.every((c, i) => !c.hostBits && (i === 0 || c.family !== sorted[i - 1]!.family || c.interval[0] > sorted[i - 1]!.interval[1] + 1n))) return sorted;
+  // Most lists are already minimal and in order (one address, or an IPv4 and an IPv6 one): keep
+  // them as they are, without sorting a copy (this runs for every address list of a policy).
+  if (isMinimal(cidrs)) return cidrs.slice();
+  const sorted = [...cidrs].sort(byFamilyThenStart);
+  if (isMinimal(sorted)) return sorted;
   const out: Cidr[] = [];
   for (const family of ['ipv4', 'ipv6'] as const) {
     const bits = BigInt(BITS[family]);

@@ -34,7 +34,7 @@ export class RulesetBuilder {
 
   add(f: Family, t: TableName, c: string, g: Group, rules: readonly Rule[]): void {
     if (rules.length === 0) return;
-    const key = `${f}/${t}/${c}/${g}`;
+    const key = this.groupKey(f, t, c, g);
     const list = this.groups.get(key) ?? [];
     if (g === 'implicit') {
       // Several allowlist rules for one port each imply the same "others" deny; keep the first.
@@ -51,7 +51,23 @@ export class RulesetBuilder {
       for (const r of rules) list.push(r);
     }
     this.groups.set(key, list);
-    this.used.add(`${f}/${t}`);
+  }
+
+  /** Sections add to the same few groups 100,000 times: their key strings are built once. */
+  private readonly keys = new Map<Family, Map<TableName, Map<string, Map<Group, string>>>>();
+  private groupKey(f: Family, t: TableName, c: string, g: Group): string {
+    const byTable = this.keys.get(f) ?? new Map<TableName, Map<string, Map<Group, string>>>();
+    this.keys.set(f, byTable);
+    const byChain = byTable.get(t) ?? new Map<string, Map<Group, string>>();
+    byTable.set(t, byChain);
+    const byGroup = byChain.get(c) ?? new Map<Group, string>();
+    byChain.set(c, byGroup);
+    let key = byGroup.get(g);
+    if (key === undefined) {
+      byGroup.set(g, (key = `${f}/${t}/${c}/${g}`));
+      this.used.add(`${f}/${t}`);
+    }
+    return key;
   }
 
   addUserChain(f: Family, t: TableName, name: string, rules: readonly Rule[]): void {

@@ -21,8 +21,6 @@ export class Context {
   private readonly setCache = new Map<string, readonly Cidr[] | null>();
   private readonly resolving = new Set<string>();
   private readonly badAliases = new Set<string>();
-  /** Policies repeat addresses across rules; each text is parsed once per run. */
-  private readonly parsed = new Map<string, ReturnType<typeof parseAddress>>();
 
   constructor(
     readonly policy: Policy,
@@ -83,11 +81,7 @@ export class Context {
       for (const c of set) out.push(c);
       return true;
     }
-    let parsed = this.parsed.get(item);
-    if (!parsed) {
-      parsed = parseAddress(item);
-      this.parsed.set(item, parsed);
-    }
+    const parsed = parseAddress(item);
     if (parsed.ok) {
       if (parsed.cidr.hostBits) {
         this.report('cidr-host-bits', path(), `'${item}' has host bits set; iptables would silently use ${parsed.cidr.text}; write that, or a /${parsed.cidr.family === 'ipv4' ? 32 : 128} for the single host`);
@@ -167,6 +161,8 @@ export class Context {
 
   ports(spec: Ports | undefined, path: Path): readonly PortRange[] | null | undefined {
     if (spec === undefined) return null;
+    // One port, the common case: no lists to sort and join.
+    if (typeof spec === 'number' && Number.isInteger(spec) && spec >= 1 && spec <= 65535) return [{ lo: spec, hi: spec }];
     const items = Array.isArray(spec) ? spec : [spec as number | string];
     const out: PortRange[] = [];
     let ok = true;
@@ -187,5 +183,17 @@ export function isL4(p: Proto): p is L4 {
 }
 
 
-export const ofFamily = (cidrs: readonly Cidr[] | null, f: Family): readonly Cidr[] | null =>
-  cidrs === null ? null : cidrs.filter((c) => c.family === f);
+const NO_CIDRS: readonly Cidr[] = [];
+
+/** The CIDRs of one family; the same array when all are of it (this runs several times per rule). */
+export function ofFamily(cidrs: readonly Cidr[] | null, f: Family): readonly Cidr[] | null {
+  if (cidrs === null) return null;
+  let n = 0;
+  for (const c of cidrs) if (c.family === f) n++;
+  if (n === cidrs.length) return cidrs;
+  if (n === 0) return NO_CIDRS;
+  const out = new Array<Cidr>(n);
+  let k = 0;
+  for (const c of cidrs) if (c.family === f) out[k++] = c;
+  return out;
+}

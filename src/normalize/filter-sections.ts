@@ -64,26 +64,28 @@ export function filterSection(ctx: Context, b: RulesetBuilder, rec: SectionRecor
 
 function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: AnyFilterRule, i: number, path: Path, asWritten: boolean): SectionEntry | undefined {
   const origin = ctx.origin(path, r.name);
-  if (r.name !== undefined && !ctx.text(origin.label, [...path, 'name'], 'the rule name (used as its iptables comment)', 255)) return undefined;
-  const ports = ctx.ports(r.port, [...path, 'port']);
-  const protos = ctx.protos(r.proto, r.port !== undefined, [...path, r.proto !== undefined ? 'proto' : 'port']);
-  const src = ctx.addrs(r.from, [...path, 'from']);
-  const dst = ctx.addrs(r.to, [...path, 'to']);
-  const except = ctx.addrs(r.except, [...path, 'except']);
-  const inIface = rec.inKey ? ctx.iface(r[rec.inKey], [...path, rec.inKey]) : null;
-  const outIface = rec.outKey ? ctx.iface(r[rec.outKey], [...path, rec.outKey]) : null;
+  // Exact-size literals: a rule's field paths are built for every rule of a policy.
+  const at = (key: string): Path => [rec.key, i, key];
+  if (r.name !== undefined && !ctx.text(origin.label, at('name'), 'the rule name (used as its iptables comment)', 255)) return undefined;
+  const ports = ctx.ports(r.port, at('port'));
+  const protos = ctx.protos(r.proto, r.port !== undefined, at(r.proto !== undefined ? 'proto' : 'port'));
+  const src = ctx.addrs(r.from, at('from'));
+  const dst = ctx.addrs(r.to, at('to'));
+  const except = ctx.addrs(r.except, at('except'));
+  const inIface = rec.inKey ? ctx.iface(r[rec.inKey], at(rec.inKey)) : null;
+  const outIface = rec.outKey ? ctx.iface(r[rec.outKey], at(rec.outKey)) : null;
   const verdict = resolveAction(ctx, r.action, 'allow');
-  const log = resolveLog(ctx, r.log, [...path, 'log']);
-  if ([ports, protos, src, dst, except, inIface, outIface, log].includes(undefined)) return undefined;
+  const log = resolveLog(ctx, r.log, at('log'));
+  if (ports === undefined || protos === undefined || src === undefined || dst === undefined || except === undefined || inIface === undefined || outIface === undefined || log === undefined) return undefined;
   if (r.others !== undefined && (rec.key !== 'inbound' || verdict !== 'accept' || r.from === undefined)) {
-    ctx.report('schema-value', [...path, 'others'], '`others` applies only to an inbound allow with `from` (an allowlist); remove it');
+    ctx.report('schema-value', at('others'), '`others` applies only to an inbound allow with `from` (an allowlist); remove it');
     return undefined;
   }
   const parts = {
-    protos: protos!, ports: ports!, icmpType: r['icmp-type'], src: src!, dst: dst!, inIface: inIface!, outIface: outIface!,
-    srcExcept: rec.exceptOn === 'src' ? except! : null, dstExcept: rec.exceptOn === 'dst' ? except! : null,
+    protos, ports, icmpType: r['icmp-type'], src, dst, inIface, outIface,
+    srcExcept: rec.exceptOn === 'src' ? except : null, dstExcept: rec.exceptOn === 'dst' ? except : null,
   };
-  const sel = selector(ctx, parts, r.family, { rule: path, src: [...path, 'from'], dst: [...path, 'to'] });
+  const sel = selector(ctx, parts, r.family, { rule: path, src: at('from'), dst: at('to') });
   if (!sel) return undefined;
   const group = asWritten ? 'allow' : verdict === 'accept' ? 'allow' : 'deny';
   const base = `ipf-${rec.short}-${i + 1}`;
@@ -94,7 +96,7 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
       ? { threshold, name: (dir, f) => `${base}-${dir}-${f === 'ipv4' ? 4 : 6}`, add: (name, f, cidrs) => b.addSet(name, f, cidrs, origin) }
       : undefined;
   for (const f of sel.families) {
-    b.add(f, 'filter', rec.chain, group, familyRules(b, rec, sel, f, verdict, log!, origin, base, sets));
+    b.add(f, 'filter', rec.chain, group, familyRules(b, rec, sel, f, verdict, log, origin, base, sets));
   }
   // An allow with sources is an allowlist: the same traffic from anyone else is denied, in every
   // family the port exists in, so listing only IPv4 sources does not leave IPv6 open.

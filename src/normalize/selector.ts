@@ -24,6 +24,11 @@ export interface Selector {
   readonly families: readonly Family[];
 }
 
+const BOTH: readonly Family[] = ['ipv4', 'ipv6'];
+const ONLY_V4: readonly Family[] = ['ipv4'];
+const ONLY_V6: readonly Family[] = ['ipv6'];
+const NEITHER: readonly Family[] = [];
+
 export interface SelectorParts {
   readonly protos: readonly Proto[] | null;
   readonly ports: readonly PortRange[] | null;
@@ -53,11 +58,11 @@ export function selector(ctx: Context, parts: SelectorParts, choice: FamilyChoic
     ctx.report('icmp-type-invalid', [...paths.rule, 'icmp-type'], "icmp-type needs proto: icmp (alone)");
     return undefined;
   }
-  const allowed: Family[] = choice === 'ipv4' ? ['ipv4'] : choice === 'ipv6' ? ['ipv6'] : ['ipv4', 'ipv6'];
+  const allowed = choice === 'ipv4' ? ONLY_V4 : choice === 'ipv6' ? ONLY_V6 : BOTH;
   let ok = true;
-  for (const [cidrs, path] of [[parts.src, paths.src], [parts.dst, paths.dst]] as const) {
-    if (cidrs && choice && choice !== 'both') {
-      const foreign = cidrs.filter((c) => !allowed.includes(c.family));
+  if (choice && choice !== 'both') {
+    for (const [cidrs, path] of [[parts.src, paths.src], [parts.dst, paths.dst]] as const) {
+      const foreign = (cidrs ?? []).filter((c) => !allowed.includes(c.family));
       if (foreign.length > 0) {
         ctx.report('family-mismatch', path ?? paths.rule, `${foreign.map((c) => c.text).join(', ')} cannot match in a rule restricted to family: ${choice}; remove it or change \`family\``);
         ok = false;
@@ -70,12 +75,15 @@ export function selector(ctx: Context, parts: SelectorParts, choice: FamilyChoic
     ok = false;
   }
   if (!ok) return undefined;
-  const families = allowed.filter(
-    (f) =>
-      (parts.src === null || ofFamily(parts.src, f)!.length > 0) &&
-      (parts.dst === null || ofFamily(parts.dst, f)!.length > 0) &&
-      (icmpType === null || familyRecord(f).icmpTypes[icmpType] !== undefined),
-  );
+  const exists = (f: Family): boolean =>
+    allowed.includes(f) &&
+    (parts.src === null || parts.src.some((c) => c.family === f)) &&
+    (parts.dst === null || parts.dst.some((c) => c.family === f)) &&
+    (icmpType === null || familyRecord(f).icmpTypes[icmpType] !== undefined);
+  const v4 = exists('ipv4');
+  const v6 = exists('ipv6');
+  // Shared arrays: one of three answers, for every rule of a policy.
+  const families = v4 && v6 ? BOTH : v4 ? ONLY_V4 : v6 ? ONLY_V6 : NEITHER;
   if (families.length === 0) {
     ctx.report('family-mismatch', paths.rule, icmpType !== null && choice
       ? `ICMP type '${icmpType}' does not exist in ${choice}`
@@ -114,8 +122,7 @@ const ANY_PROTO: readonly (Proto | null)[] = [null];
 
 /**
  * One selector becomes the cartesian product of its sources, destinations, protocols and port
- * chunks. Each match list is built in a scratch array and copied at its exact length, as the IR
- * keeps every one of them.
+ * chunks. The IR keeps every match list, so each is allocated at its exact length.
  */
 export function expand(sel: Selector, f: Family, sets?: SetSink): Match[][] {
   const record = familyRecord(f);
@@ -124,39 +131,37 @@ export function expand(sel: Selector, f: Family, sets?: SetSink): Match[][] {
   const inM: Match | null = sel.inIface !== null ? { kind: 'in', iface: sel.inIface } : null;
   const outM: Match | null = sel.outIface !== null ? { kind: 'out', iface: sel.outIface } : null;
   const icmpM: Match | null = sel.icmpType !== null ? { kind: 'icmp-type', name: record.icmpTypes[sel.icmpType]! } : null;
-  const portMatches = new Map<L4, Match[]>();
-  const scratch: Match[] = [];
+  let portMatches: readonly Match[] = NO_MATCHES;
+  let portProto: L4 | undefined;
   const out: Match[][] = [];
   for (const s of srcs) {
     for (const d of dsts) {
       for (const proto of sel.protos ?? ANY_PROTO) {
-        scratch.length = 0;
-        if (s !== null) scratch.push(s);
-        if (d !== null) scratch.push(d);
-        if (inM !== null) scratch.push(inM);
-        if (outM !== null) scratch.push(outM);
-        if (proto === null) {
-          out.push(scratch.slice());
-          continue;
-        }
-        scratch.push(PROTO_MATCH[proto]);
-        if (icmpM !== null) {
-          scratch.push(icmpM);
-          out.push(scratch.slice());
-        } else if (sel.ports !== null && isL4(proto)) {
-          let chunks = portMatches.get(proto);
-          if (!chunks) portMatches.set(proto, (chunks = chunkPorts(sel.ports).map((ports): Match => ({ kind: 'dports', proto, ports }))));
-          for (const chunk of chunks) {
-            scratch.push(chunk);
-            out.push(scratch.slice());
-            scratch.pop();
+        if (proto === null) out.push(matchList(s, d, inM, outM, null, null));
+        else if (icmpM !== null) out.push(matchList(s, d, inM, outM, PROTO_MATCH[proto], icmpM));
+        else if (sel.ports !== null && isL4(proto)) {
+          // Shared by every source and destination of the rule (one protocol at a time).
+          if (portProto !== proto) {
+            portProto = proto;
+            portMatches = chunkPorts(sel.ports).map((ports): Match => ({ kind: 'dports', proto, ports }));
           }
-        } else {
-          out.push(scratch.slice());
-        }
+          for (const chunk of portMatches) out.push(matchList(s, d, inM, outM, PROTO_MATCH[proto], chunk));
+        } else out.push(matchList(s, d, inM, outM, PROTO_MATCH[proto], null));
       }
     }
   }
+  return out;
+}
+
+const NO_MATCHES: readonly Match[] = [];
+
+/** The non-null matches, in this (canonical) order, in an array of exactly their number. */
+function matchList(...ms: (Match | null)[]): Match[] {
+  let n = 0;
+  for (const m of ms) if (m !== null) n++;
+  const out = new Array<Match>(n);
+  let k = 0;
+  for (const m of ms) if (m !== null) out[k++] = m;
   return out;
 }
 
