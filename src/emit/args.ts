@@ -98,12 +98,17 @@ export function targetArgs(t: Target, f: Family): string[] {
   }
 }
 
+/** iptables-restore refuses a longer argument ("Parameter too long!"). */
+export const ARG_MAX_BYTES = 1023;
+/** UTF-8 takes at most 3 bytes per UTF-16 unit: a shorter argument is surely within the limit. */
+const SURELY_SHORT = Math.floor(ARG_MAX_BYTES / 3);
+
 /** A chain's rules rendered: per rule, the text after `-A CHAIN` and what the argument limits are checked on. */
 export interface RenderedChain {
   readonly texts: readonly string[];
   readonly counts: readonly number[];
-  /** Bytes of each rule's longest single argument. */
-  readonly longestArg: readonly number[];
+  /** Bytes of each rule's longest argument, counted only when one may exceed ARG_MAX_BYTES; else 0. */
+  readonly longArg: readonly number[];
 }
 
 const rendered: Record<Family, WeakMap<Chain, RenderedChain>> = { ipv4: new WeakMap(), ipv6: new WeakMap() };
@@ -114,27 +119,29 @@ export function renderChain(c: Chain, f: Family): RenderedChain {
   if (hit) return hit;
   const texts: string[] = [];
   const counts: number[] = [];
-  const longestArg: number[] = [];
+  const longArg: number[] = [];
   const args: string[] = [];
   for (const r of c.rules) {
     args.length = 0;
     renderArgs(r, f, args);
     let longest = 0;
     for (const a of args) {
-      // UTF-8 uses at most 3 bytes per UTF-16 unit, so most arguments need no byte count.
-      const bytes = a.length * 3 <= longest ? 0 : Buffer.byteLength(a, 'utf8');
+      if (a.length <= SURELY_SHORT) continue;
+      const bytes = Buffer.byteLength(a, 'utf8');
       if (bytes > longest) longest = bytes;
     }
     texts.push(args.join(' '));
     counts.push(args.length);
-    longestArg.push(longest);
+    longArg.push(longest);
   }
-  const out = { texts, counts, longestArg };
+  const out = { texts, counts, longArg };
   rendered[f].set(c, out);
   return out;
 }
 
-const quotedLabels = new Map<string, string>();
+// Consecutive rules mostly share their origin: its quoted comment is reused.
+let lastLabel: string | undefined;
+let lastQuoted = '';
 
 function renderArgs(r: Rule, f: Family, out: string[]): void {
   let ms = r.matches;
@@ -146,11 +153,10 @@ function renderArgs(r: Rule, f: Family, out: string[]): void {
     }
   }
   for (const m of ms) pushMatchArgs(m, f, out);
-  let label = quotedLabels.get(r.origin.label);
-  if (label === undefined) {
-    label = quoted(r.origin.label);
-    if (quotedLabels.size < 100_000) quotedLabels.set(r.origin.label, label);
+  if (r.origin.label !== lastLabel) {
+    lastQuoted = quoted(r.origin.label);
+    lastLabel = r.origin.label;
   }
-  out.push('-m', 'comment', '--comment', label);
+  out.push('-m', 'comment', '--comment', lastQuoted);
   for (const a of targetArgs(r.target, f)) out.push(a);
 }

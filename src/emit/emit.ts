@@ -34,14 +34,17 @@ function template(name: string): Template {
   return t;
 }
 
-/** One rule line's arguments (after `-A CHAIN`), as the restore file will carry them. */
+/**
+ * A ruleset as the template sees it. The rule lines come as one block per table: they are the
+ * rule data (code's), and 100,000 of them are too many for a template loop.
+ */
 export function rulesetView(rs: Ruleset) {
   return {
-    tables: rs.tables.map((t) => ({
-      name: t.name,
-      chains: t.chains.map((c) => ({ name: c.name, policy: c.policy ?? '-' })),
-      lines: t.chains.flatMap((c) => renderChain(c, rs.family).texts.map((args, i) => ({ chain: c.name, args, rule: c.rules[i]! }))),
-    })),
+    tables: rs.tables.map((t) => {
+      const lines: string[] = [];
+      for (const c of t.chains) for (const args of renderChain(c, rs.family).texts) lines.push(`-A ${c.name} ${args}`);
+      return { name: t.name, chains: t.chains.map((c) => ({ name: c.name, policy: c.policy ?? '-' })), rules: lines.join('\n') };
+    }),
   };
 }
 
@@ -54,7 +57,7 @@ export function emit(ir: IR, source: SourceInfo): Artifact[] {
       file: rec.outputFile,
       content: template('restore.hbs')({ ...header, coexist: ir.ownership === 'coexist', label: rec.label, restoreCommand: rec.restoreCommand, outputFile: rec.outputFile, ...view }),
       executable: false,
-      ruleOrigins: view.tables.flatMap((t) => t.lines.map((l) => l.rule.origin)),
+      ruleOrigins: rs.tables.flatMap((t) => t.chains.flatMap((c) => c.rules.map((r) => r.origin))),
       family: rs.family,
     };
   });

@@ -1,9 +1,8 @@
 import { diag } from '../../diagnostics/diagnostic.js';
-import { renderChain } from '../../emit/args.js';
+import { ARG_MAX_BYTES, renderChain } from '../../emit/args.js';
 import type { Check } from '../check.js';
 import { eachRule } from './walk.js';
 
-export const ARG_MAX_BYTES = 1023;
 export const ARGS_MAX = 254;
 
 export const argTooLong: Check = {
@@ -13,7 +12,7 @@ export const argTooLong: Check = {
   check: ({ ir }) =>
     eachRule(ir, (rule, { chain, family }, i) => {
       const lines = renderChain(chain, family);
-      const longestArg = lines.longestArg[i]!;
+      const longestArg = lines.longArg[i]!;
       const count = lines.counts[i]!;
       if (longestArg > ARG_MAX_BYTES) return diag('arg-too-long', rule.origin.loc, `an argument of this rule is ${longestArg} bytes (limit ${ARG_MAX_BYTES})`);
       if (count + 2 > ARGS_MAX) return diag('arg-too-long', rule.origin.loc, `this rule has ${count + 2} arguments (limit ${ARGS_MAX})`);
