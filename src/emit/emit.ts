@@ -5,6 +5,7 @@ import { lazy } from '../lazy.js';
 import { readPackageFile, VERSION } from '../package-root.js';
 import { BUILTIN_CHAINS, DOCKER_CHAIN, hookChain } from '../normalize/builder.js';
 import { renderChain } from './args.js';
+import { precompiled } from './templates.generated.js';
 
 export interface SourceInfo {
   /** The policy's display name (base name of the file, or --stdin-filename). */
@@ -24,11 +25,21 @@ export interface Artifact {
 type Template = (ctx: object) => string;
 const cache = new Map<string, Template>();
 
+/**
+ * A template, precompiled at build time when templates.generated.ts matches the file's text
+ * (only the small Handlebars runtime is loaded then), else compiled from the file.
+ */
 function template(name: string): Template {
   let t = cache.get(name);
   if (!t) {
-    // noEscape: the data is iptables arguments, already quoted by the emitter, not HTML.
-    t = lazy.handlebars().compile(readPackageFile('templates', name), { noEscape: true, strict: true });
+    const text = readPackageFile('templates', name);
+    const pre = (precompiled as Record<string, { hash: string; spec: unknown } | undefined>)[name];
+    if (pre && pre.hash === createHash('sha256').update(text).digest('hex')) {
+      t = lazy.handlebarsRuntime().template(pre.spec as Parameters<typeof import("handlebars").template>[0]) as Template;
+    } else {
+      // noEscape: the data is iptables arguments, already quoted by the emitter, not HTML.
+      t = lazy.handlebars().compile(text, { noEscape: true, strict: true });
+    }
     cache.set(name, t);
   }
   return t;
