@@ -200,6 +200,7 @@ const PRECHECK_ORDER = (['state', 'dnat', 'in', 'out', 'proto', 'dport', 'icmp',
  * finding is then not reported rather than guessed).
  */
 export function coveredBy(box: Box, covers: readonly Box[], budget = 20_000): boolean | undefined {
+  if (hasWitness(box, covers)) return false;
   // Necessary condition, cheap: in every dimension on its own, the covers must span the box.
   // Small, decisive dimensions first: a rule is usually not covered because of its state or interface.
   for (const d of box.length === DIMS.length ? PRECHECK_ORDER : box.map((_, i) => i)) {
@@ -213,4 +214,36 @@ export function coveredBy(box: Box, covers: readonly Box[], budget = 20_000): bo
     if (remaining.length > budget) return undefined;
   }
   return remaining.length === 0;
+}
+
+const contains = (set: IntervalSet, v: bigint): boolean => set.some(([lo, hi]) => lo <= v && v <= hi);
+
+/**
+ * Looks for one concrete packet of `box` that no cover matches, choosing its value dimension by
+ * dimension so as to leave as many covers behind as possible. Finding one proves the box is not
+ * covered, without the exact subtraction (which splits boxes across every dimension and is what
+ * costs time when wide rules, like the ESTABLISHED and loopback accepts, overlap everything).
+ * Not finding one proves nothing: the exact check decides then.
+ */
+function hasWitness(box: Box, covers: readonly Box[]): boolean {
+  if (covers.length > 64) return false;
+  let left = covers;
+  for (const d of box.length === DIMS.length ? PRECHECK_ORDER : box.map((_, i) => i)) {
+    const dim = box[d]!;
+    const candidates: bigint[] = dim.map(([lo]) => lo);
+    for (const c of left) {
+      for (const [lo, hi] of c[d]!) {
+        if (contains(dim, lo - 1n)) candidates.push(lo - 1n);
+        if (contains(dim, hi + 1n)) candidates.push(hi + 1n);
+      }
+    }
+    let best: readonly Box[] = left;
+    for (const v of candidates) {
+      const still = left.filter((c) => contains(c[d]!, v));
+      if (still.length < best.length) best = still;
+      if (best.length === 0) return true;
+    }
+    left = best;
+  }
+  return left.length === 0;
 }
