@@ -103,6 +103,9 @@ function setsVsLinear(n) {
   return result;
 }
 
+/** Start-up: a small policy, where loading the program is most of the work. */
+const startup = median(Array.from({ length: 9 }, () => timed(process.execPath, [BIN, 'compile', 'examples/web-server.yaml', '-o', join(work, 'small')]).wall));
+
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`Machine: ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}${hasFerm ? `, ${execFileSync('ferm', ['--version'], { encoding: 'utf8' }).split('\n')[0]}` : ''}\n`);
 console.log('| rules in policy | rules emitted (v4+v6) | ipfence median wall | ipfence peak RSS | ferm median wall | ferm / ipfence | kernel load of our output |');
@@ -111,6 +114,7 @@ for (const r of rows) {
   const ratio = r.ferm === undefined ? 'n/a' : `${(r.ferm / r.ipfence).toFixed(1)}x`;
   console.log(`| ${r.n.toLocaleString('en')} | ${r.emitted.toLocaleString('en')} | ${ms(r.ipfence)} | ${Math.round(r.rss)} MB | ${hasFerm ? ms(r.ferm) : 'ferm not installed'} | ${ratio} | ${r.load === undefined ? 'not root' : ms(r.load)} |`);
 }
+console.log(`\nStart-up (examples/web-server.yaml, median of 9): ${ms(startup)}.`);
 if (rows.length >= 2) {
   const a = rows.find((r) => r.n === 1000);
   const b = rows.find((r) => r.n === 10000);

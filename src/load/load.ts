@@ -27,18 +27,18 @@ function parseWithPositions(text: string) {
 }
 
 /**
- * A large policy without aliases is read by fastYaml when it keeps to the plain subset, else
- * with js-yaml's core schema (the same YAML 1.2 core
- * types). Positions come from yaml's tree, built only if a diagnostic needs one. Anything the
- * fast path refuses (duplicate keys, syntax, several documents) goes through yaml for its
- * positioned errors.
+ * A policy in the plain subset (src/load/fast-yaml.ts) is read by fastYaml, which reads exactly
+ * what yaml and js-yaml read; a large one outside it without aliases is read with js-yaml's core
+ * schema (the same YAML 1.2 core types). Positions come from yaml's tree, built only if a
+ * diagnostic needs one. Anything both fast paths refuse (duplicate keys, syntax, several
+ * documents) goes through yaml for its positioned errors.
  */
 function fastPath(text: string, file: string): LoadResult | undefined {
-  if (text.length < FAST_PARSE_BYTES || ALIAS.test(text)) return undefined;
   const source = new SourceMap(file, () => parseWithPositions(text));
-  // The plain subset most large policies are written in first; then js-yaml for the rest.
+  // The plain subset most policies are written in, at any size; then js-yaml for large ones.
   const plain = fastYaml(text);
   if (plain) return { loaded: { value: plain.value, text, source }, diagnostics: [] };
+  if (text.length < FAST_PARSE_BYTES || ALIAS.test(text)) return undefined;
   try {
     const jsyaml = lazy.jsyaml();
     const value: unknown = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA });
