@@ -43,6 +43,10 @@ function giveUp(): never {
   throw GIVE_UP;
 }
 
+const isQuote = (c: number): boolean => c === 0x22 || c === 0x27;
+/** How a plain word (a key, or a scalar that is no number) starts: A-Z, a-z or _. */
+const isLetter = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+
 /** A plain scalar's value under the core schema, when every YAML library agrees on it. */
 function plainScalar(s: string): unknown {
   const c = s.charCodeAt(0);
@@ -52,12 +56,10 @@ function plainScalar(s: string): unknown {
     if (s.includes('/') || s.includes(':') || s.indexOf('.') !== s.lastIndexOf('.')) return s;
     return giveUp();
   }
-  const letter = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
-  if (!letter) return giveUp();
+  if (!isLetter(c)) return giveUp();
   return Object.prototype.hasOwnProperty.call(KEYWORDS, s) ? KEYWORDS[s] : s;
 }
 
-const isQuote = (c: number): boolean => c === 0x22 || c === 0x27;
 
 /** A character that may follow a colon inside a flow scalar (not a space, an indicator or the end). */
 const plainSafe = (c: number): boolean => c > SPACE && c !== 0x2c && c !== 0x5b && c !== 0x5d && c !== 0x7b && c !== 0x7d;
@@ -143,13 +145,12 @@ class Reader {
     const t = this.text;
     const c = t.charCodeAt(pos);
     let p = pos;
-    if (c === 0x22 || c === 0x27) {
+    if (isQuote(c)) {
       p = t.indexOf(String.fromCharCode(c), pos + 1);
       if (p === -1 || p >= this.end) return -1;
       p++;
     } else {
-      const letter = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
-      if (!letter) return -1;
+      if (!isLetter(c)) return -1;
       while (p < this.end && KEY_CHAR[t.charCodeAt(p)] === 1) p++;
     }
     if (t.charCodeAt(p) !== COLON) return -1;
@@ -158,7 +159,7 @@ class Reader {
 
   private key(pos: number, colon: number): string {
     const c = this.text.charCodeAt(pos);
-    if (c === 0x22 || c === 0x27) return this.quoted(pos);
+    if (isQuote(c)) return this.quoted(pos);
     return this.text.slice(pos, colon);
   }
 
@@ -217,7 +218,7 @@ class Reader {
   private inline(pos: number): unknown {
     const c = this.text.charCodeAt(pos);
     if (c === 0x5b || c === 0x7b) return this.flow(pos);
-    if (c === 0x22 || c === 0x27) return this.quoted(pos);
+    if (isQuote(c)) return this.quoted(pos);
     // The rest of the line, up to a comment, trimmed: no colon-space (a mapping) inside.
     let stop = pos;
     while (stop < this.end && !(this.text.charCodeAt(stop) === HASH && this.text.charCodeAt(stop - 1) === SPACE)) stop++;
@@ -272,8 +273,7 @@ class Reader {
           key = this.quoted(p);
           p = this.next;
         } else {
-          const letter = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
-          if (!letter) giveUp();
+          if (!isLetter(c)) giveUp();
           const start = p;
           while (p < this.end && KEY_CHAR[t.charCodeAt(p)] === 1) p++;
           key = t.slice(start, p);
@@ -307,7 +307,7 @@ class Reader {
     const t = this.text;
     const c = t.charCodeAt(pos);
     if (c === 0x5b || c === 0x7b) return this.flow(pos);
-    if (c === 0x22 || c === 0x27) return this.quoted(pos);
+    if (isQuote(c)) return this.quoted(pos);
     let p = pos;
     for (; p < this.end; p++) {
       const d = t.charCodeAt(p);

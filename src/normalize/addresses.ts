@@ -54,11 +54,15 @@ class LazyCidr implements Cidr {
 const hostMask = (family: Family, prefix: number): bigint => (1n << BigInt(BITS[family] - prefix)) - 1n;
 
 function addressValue(family: Family, text: string): bigint {
-  if (family === 'ipv4') {
-    const o = ipaddr.IPv4.parse(text).octets;
+  return valueOf(family === 'ipv4' ? ipaddr.IPv4.parse(text) : ipaddr.IPv6.parse(text));
+}
+
+function valueOf(addr: ipaddr.IPv4 | ipaddr.IPv6): bigint {
+  if (addr.kind() === 'ipv4') {
+    const o = (addr as ipaddr.IPv4).octets;
     return BigInt(((o[0]! << 24) >>> 0) + (o[1]! << 16) + (o[2]! << 8) + o[3]!);
   }
-  return BigInt(`0x${ipaddr.IPv6.parse(text).parts.map((x) => x.toString(16).padStart(4, '0')).join('')}`);
+  return BigInt(`0x${(addr as ipaddr.IPv6).parts.map((x) => x.toString(16).padStart(4, '0')).join('')}`);
 }
 
 /**
@@ -94,7 +98,7 @@ export function parseAddress(text: string): ParseAddress {
   // rendered once (RFC 5952).
   const written = v6 ? v6.toString() : addrText;
   if (prefix === bits) return { ok: true, cidr: new LazyCidr(family, `${written}/${prefix}`, prefix, false) };
-  const value = addressValue(family, written);
+  const value = valueOf((v4 ?? v6)!);
   const mask = hostMask(family, prefix);
   const network = value & ~mask;
   // Masked networks are rebuilt from their bytes.

@@ -21,6 +21,12 @@ export const hookChain = (builtin: string): string => `IPFENCE-${builtin}`;
 /** Where Docker's user chain is hooked: DOCKER-USER runs in FORWARD. */
 export const DOCKER_CHAIN = 'IPFENCE-DOCKER';
 
+function child<V>(m: Map<string, Map<string, V>>, k: string): Map<string, V> {
+  let c = m.get(k);
+  if (!c) m.set(k, (c = new Map<string, V>()));
+  return c;
+}
+
 export class RulesetBuilder {
   private readonly groups = new Map<string, Rule[]>();
   private readonly implicitKeys = new Map<string, Set<string>>();
@@ -54,14 +60,9 @@ export class RulesetBuilder {
   }
 
   /** Sections add to the same few groups 100,000 times: their key strings are built once. */
-  private readonly keys = new Map<Family, Map<TableName, Map<string, Map<Group, string>>>>();
+  private readonly keys = new Map<string, Map<string, Map<string, Map<string, string>>>>();
   private groupKey(f: Family, t: TableName, c: string, g: Group): string {
-    const byTable = this.keys.get(f) ?? new Map<TableName, Map<string, Map<Group, string>>>();
-    this.keys.set(f, byTable);
-    const byChain = byTable.get(t) ?? new Map<string, Map<Group, string>>();
-    byTable.set(t, byChain);
-    const byGroup = byChain.get(c) ?? new Map<Group, string>();
-    byChain.set(c, byGroup);
+    const byGroup = child(child(child(this.keys, f), t), c);
     let key = byGroup.get(g);
     if (key === undefined) {
       byGroup.set(g, (key = `${f}/${t}/${c}/${g}`));

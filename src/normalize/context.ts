@@ -162,7 +162,10 @@ export class Context {
   ports(spec: Ports | undefined, path: Path): readonly PortRange[] | null | undefined {
     if (spec === undefined) return null;
     // One port, the common case: no lists to sort and join.
-    if (typeof spec === 'number' && Number.isInteger(spec) && spec >= 1 && spec <= 65535) return [{ lo: spec, hi: spec }];
+    if (!Array.isArray(spec)) {
+      const got = parsePort(spec as number | string);
+      if (got.ok) return [got.range];
+    }
     const items = Array.isArray(spec) ? spec : [spec as number | string];
     const out: PortRange[] = [];
     let ok = true;
