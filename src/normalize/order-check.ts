@@ -1,7 +1,16 @@
 import { formatLocation } from '../diagnostics/diagnostic.js';
+import type { Family } from '../ir/ir.js';
 import type { Context } from './context.js';
 import type { SectionEntry } from './filter-sections.js';
-import { overlapFamilies } from './selector.js';
+import { overlapFamilies, type Selector } from './selector.js';
+
+export interface OrderConflict {
+  /** Index (in the section's entries) of the allow that would move ahead of the deny. */
+  readonly allow: number;
+  /** The earliest deny written before it that it overlaps. */
+  readonly deny: number;
+  readonly families: readonly Family[];
+}
 
 /**
  * allow-first moves every allow ahead of every deny. That is only the author's meaning when no
@@ -9,22 +18,115 @@ import { overlapFamilies } from './selector.js';
  * overlap, so we refuse and name both rules.
  */
 export function checkOrder(ctx: Context, section: string, entries: readonly SectionEntry[]): void {
-  entries.forEach((allow, j) => {
-    if (allow.verdict !== 'accept') return;
-    for (const deny of entries.slice(0, j)) {
-      if (deny.verdict === 'accept') continue;
-      const fams = overlapFamilies(deny.sel, allow.sel);
-      if (fams.length === 0) continue;
-      const denyLoc = ctx.loc(deny.path);
-      ctx.report(
-        'order-conflict',
-        allow.path,
-        `allow '${allow.label}' overlaps the earlier ${deny.verdict} '${deny.label}' (${formatLocation(denyLoc)}) in ${fams.join(' and ')}; ` +
-          `${section} puts allows first, which would let this allow override that ${deny.verdict}. ` +
-          `Exclude the denied traffic with \`except:\` on this rule, or set \`defaults.order: as-written\``,
-        [ctx.related(deny.path, `the ${deny.verdict} '${deny.label}' written first`)],
-      );
+  for (const c of findConflicts(entries)) {
+    const allow = entries[c.allow]!;
+    const deny = entries[c.deny]!;
+    const denyLoc = ctx.loc(deny.path);
+    ctx.report(
+      'order-conflict',
+      allow.path,
+      `allow '${allow.label}' overlaps the earlier ${deny.verdict} '${deny.label}' (${formatLocation(denyLoc)}) in ${c.families.join(' and ')}; ` +
+        `${section} puts allows first, which would let this allow override that ${deny.verdict}. ` +
+        `Exclude the denied traffic with \`except:\` on this rule, or set \`defaults.order: as-written\``,
+      [ctx.related(deny.path, `the ${deny.verdict} '${deny.label}' written first`)],
+    );
+  }
+}
+
+/**
+ * For each allow, the earliest deny before it that some packet matches both of. The exact test
+ * runs only on candidates from an index by port and by source host: comparing every allow with
+ * every earlier deny took three minutes on a 50,000-rule policy.
+ */
+export function findConflicts(entries: readonly Pick<SectionEntry, 'sel' | 'verdict'>[]): OrderConflict[] {
+  const denies = new DenyIndex();
+  const out: OrderConflict[] = [];
+  entries.forEach((entry, j) => {
+    if (entry.verdict !== 'accept') {
+      denies.add(j, entry.sel);
       return;
     }
+    for (const i of denies.candidates(entry.sel)) {
+      const families = overlapFamilies(entries[i]!.sel, entry.sel);
+      if (families.length > 0) {
+        out.push({ allow: j, deny: i, families });
+        return;
+      }
+    }
   });
+  return out;
 }
+
+/** A port set larger than this is not listed port by port (its rules are candidates for every port). */
+const MAX_INDEXED_PORTS = 64;
+const HOST_PREFIX: Record<Family, number> = { ipv4: 32, ipv6: 128 };
+
+/** The ports a selector can match, one by one; null when any port or too many to list. */
+function portKeys(sel: Selector): number[] | null {
+  if (sel.ports === null) return null;
+  let count = 0;
+  for (const r of sel.ports) count += r.hi - r.lo + 1;
+  if (count > MAX_INDEXED_PORTS) return null;
+  const out: number[] = [];
+  for (const r of sel.ports) for (let p = r.lo; p <= r.hi; p++) out.push(p);
+  return out;
+}
+
+/** The source addresses when all are single hosts (canonical text); null otherwise. */
+function hostKeys(sel: Selector): string[] | null {
+  if (sel.src === null || sel.src.some((c) => c.prefix !== HOST_PREFIX[c.family])) return null;
+  return sel.src.map((c) => c.text);
+}
+
+/**
+ * The denies seen so far, by index. Two packets can only both match if they share a port and a
+ * source, so a deny that lists ports (or source hosts) can only overlap an allow naming one of
+ * them; denies with any port (or network sources) are candidates for every allow.
+ */
+class DenyIndex {
+  private readonly all: number[] = [];
+  private readonly anyPort: number[] = [];
+  private readonly byPort = new Map<number, number[]>();
+  private readonly anyHost: number[] = [];
+  private readonly byHost = new Map<string, number[]>();
+
+  add(i: number, sel: Selector): void {
+    this.all.push(i);
+    file(i, portKeys(sel), this.anyPort, this.byPort);
+    file(i, hostKeys(sel), this.anyHost, this.byHost);
+  }
+
+  /** A superset of the denies that may overlap `sel`, in ascending order, each once. */
+  candidates(sel: Selector): readonly number[] {
+    const byPort = lookup(portKeys(sel), this.anyPort, this.byPort);
+    const byHost = lookup(hostKeys(sel), this.anyHost, this.byHost);
+    const smaller = byPort === null ? byHost : byHost === null ? byPort : count(byHost) < count(byPort) ? byHost : byPort;
+    if (smaller === null) return this.all;
+    if (smaller.length === 1) return smaller[0]!;
+    return [...new Set(smaller.flat())].sort((a, b) => a - b);
+  }
+}
+
+function file<K>(i: number, keys: readonly K[] | null, any: number[], by: Map<K, number[]>): void {
+  if (keys === null) {
+    any.push(i);
+    return;
+  }
+  for (const k of keys) {
+    const list = by.get(k);
+    if (list === undefined) by.set(k, [i]);
+    else if (list[list.length - 1] !== i) list.push(i);
+  }
+}
+
+function lookup<K>(keys: readonly K[] | null, any: readonly number[], by: ReadonlyMap<K, readonly number[]>): (readonly number[])[] | null {
+  if (keys === null) return null;
+  const lists = any.length > 0 ? [any] : [];
+  for (const k of keys) {
+    const list = by.get(k);
+    if (list !== undefined) lists.push(list);
+  }
+  return lists;
+}
+
+const count = (lists: readonly (readonly number[])[]): number => lists.reduce((n, l) => n + l.length, 0);

@@ -195,19 +195,37 @@ function ifaceOverlap(a: string | null, b: string | null): boolean {
   return a === b;
 }
 
+/** A selector's packet space in one family, as exact interval sets; computed once per selector. */
+interface Space {
+  readonly ports: IntervalSet | null;
+  readonly src: IntervalSet;
+  readonly dst: IntervalSet;
+}
+
+// The order check compares one selector with many others: its spaces are built once, not per pair.
+const SPACES = new WeakMap<Selector, Partial<Record<Family, Space>>>();
+
+function spaceOf(sel: Selector, f: Family): Space {
+  let byFamily = SPACES.get(sel);
+  if (byFamily === undefined) SPACES.set(sel, (byFamily = {}));
+  return (byFamily[f] ??= {
+    ports: sel.ports === null ? null : normalizeSet(sel.ports.map((r) => [BigInt(r.lo), BigInt(r.hi)] as const)),
+    src: space(sel.src, sel.srcExcept, f),
+    dst: space(sel.dst, sel.dstExcept, f),
+  });
+}
+
 /** Whether some packet of family `f` matches both selectors (exact: interval sets, not samples). */
 export function overlaps(a: Selector, b: Selector, f: Family): boolean {
   if (!a.families.includes(f) || !b.families.includes(f)) return false;
   const protos = a.protos === null ? b.protos : b.protos === null ? a.protos : a.protos.filter((p) => b.protos!.includes(p));
   if (protos !== null && protos.length === 0) return false;
-  if (a.ports !== null && b.ports !== null) {
-    const pa = normalizeSet(a.ports.map((r) => [BigInt(r.lo), BigInt(r.hi)] as const));
-    const pb = normalizeSet(b.ports.map((r) => [BigInt(r.lo), BigInt(r.hi)] as const));
-    if (!intersects(pa, pb)) return false;
-  }
   if (a.icmpType !== null && b.icmpType !== null && a.icmpType !== b.icmpType) return false;
   if (!ifaceOverlap(a.inIface, b.inIface) || !ifaceOverlap(a.outIface, b.outIface)) return false;
-  return intersects(space(a.src, a.srcExcept, f), space(b.src, b.srcExcept, f)) && intersects(space(a.dst, a.dstExcept, f), space(b.dst, b.dstExcept, f));
+  const sa = spaceOf(a, f);
+  const sb = spaceOf(b, f);
+  if (sa.ports !== null && sb.ports !== null && !intersects(sa.ports, sb.ports)) return false;
+  return intersects(sa.src, sb.src) && intersects(sa.dst, sb.dst);
 }
 
 export const overlapFamilies = (a: Selector, b: Selector): Family[] => (['ipv4', 'ipv6'] as const).filter((f) => overlaps(a, b, f));

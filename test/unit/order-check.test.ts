@@ -1,0 +1,72 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Family, PortRange, Proto } from '../../src/ir/ir.js';
+import { parseAddress, type Cidr } from '../../src/normalize/addresses.js';
+import { findConflicts } from '../../src/normalize/order-check.js';
+import { overlapFamilies, type Selector } from '../../src/normalize/selector.js';
+
+const cidr = (text: string): Cidr => {
+  const r = parseAddress(text);
+  if (!r.ok) throw new Error(r.reason);
+  return r.cidr;
+};
+
+// Small pools, so that random rules often share ports, hosts and networks.
+const HOSTS = ['10.0.0.1', '10.0.0.2', '10.0.1.1', '2001:db8::1', '2001:db8::2', '2001:db8:1::1'].map(cidr);
+const NETS = ['10.0.0.0/24', '10.0.0.0/8', '0.0.0.0/0', '2001:db8::/64', '2001:db8::/32', '::/0'].map(cidr);
+const PORT_RANGES: PortRange[] = [{ lo: 22, hi: 22 }, { lo: 80, hi: 80 }, { lo: 443, hi: 443 }, { lo: 20, hi: 25 }, { lo: 1024, hi: 65535 }, { lo: 60, hi: 130 }];
+
+const arbAddrs = fc.option(fc.uniqueArray(fc.constantFrom(...HOSTS, ...HOSTS, ...NETS), { minLength: 1, maxLength: 3 }), { nil: null });
+const arbSelector: fc.Arbitrary<Selector> = fc
+  .record({
+    protos: fc.option(fc.uniqueArray(fc.constantFrom<Proto>('tcp', 'udp', 'icmp'), { minLength: 1, maxLength: 2 }), { nil: null }),
+    ports: fc.option(fc.uniqueArray(fc.constantFrom(...PORT_RANGES), { minLength: 1, maxLength: 2 }), { nil: null }),
+    src: arbAddrs,
+    dst: fc.option(fc.constantFrom([NETS[0]!], [HOSTS[3]!]), { nil: null }),
+    inIface: fc.constantFrom(null, 'eth0', 'eth+'),
+    srcExcept: fc.constantFrom([], [HOSTS[0]!], [NETS[0]!]),
+    families: fc.constantFrom<readonly Family[]>(['ipv4', 'ipv6'], ['ipv4'], ['ipv6']),
+  })
+  .map((r) => ({ ...r, icmpType: null, outIface: null, dstExcept: [] }));
+
+const arbEntries = fc.array(fc.record({ sel: arbSelector, verdict: fc.constantFrom('accept' as const, 'drop' as const, 'reject' as const) }), { maxLength: 40 });
+
+/** The definition: each allow against every deny written before it, in order. */
+function naive(entries: readonly { sel: Selector; verdict: string }[]) {
+  const out: { allow: number; deny: number; families: Family[] }[] = [];
+  entries.forEach((allow, j) => {
+    if (allow.verdict !== 'accept') return;
+    for (let i = 0; i < j; i++) {
+      if (entries[i]!.verdict === 'accept') continue;
+      const families = overlapFamilies(entries[i]!.sel, allow.sel);
+      if (families.length > 0) {
+        out.push({ allow: j, deny: i, families });
+        return;
+      }
+    }
+  });
+  return out;
+}
+
+describe('order check (allow-first)', () => {
+  it('finds exactly the conflicts of comparing every allow with every earlier deny', () => {
+    fc.assert(
+      fc.property(arbEntries, (entries) => {
+        expect(findConflicts(entries)).toEqual(naive(entries));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('names the earliest overlapping deny even when a later one shares the port', () => {
+    const sel = (ports: PortRange[] | null, src: Cidr[] | null): Selector => ({
+      protos: ['tcp'], ports, icmpType: null, src, dst: null, inIface: null, outIface: null, srcExcept: [], dstExcept: [], families: ['ipv4', 'ipv6'],
+    });
+    const entries = [
+      { sel: sel(null, [NETS[1]!]), verdict: 'drop' as const }, // any port, network source: indexed under neither
+      { sel: sel([{ lo: 22, hi: 22 }], [HOSTS[0]!]), verdict: 'drop' as const },
+      { sel: sel([{ lo: 22, hi: 22 }], [HOSTS[0]!]), verdict: 'accept' as const },
+    ];
+    expect(findConflicts(entries)).toEqual([{ allow: 2, deny: 0, families: ['ipv4'] }]);
+  });
+});
