@@ -2,7 +2,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { lazy } from '../lazy.js';
 import { fastYaml } from './fast-yaml.js';
-import { SourceMap } from './source.js';
+import { fastYamlPositions, SourceMap, yamlPositions, type Positions } from './source.js';
 
 export interface Loaded {
   readonly value: unknown;
@@ -26,18 +26,26 @@ function parseWithPositions(text: string) {
   return { doc, lines };
 }
 
+const yamlIndex = (text: string) => (): Positions => {
+  const { doc, lines } = parseWithPositions(text);
+  return yamlPositions(doc, lines);
+};
+
 /**
  * A policy in the plain subset (src/load/fast-yaml.ts) is read by fastYaml, which reads exactly
  * what yaml and js-yaml read; a large one outside it without aliases is read with js-yaml's core
- * schema (the same YAML 1.2 core types). Positions come from yaml's tree, built only if a
- * diagnostic needs one. Anything both fast paths refuse (duplicate keys, syntax, several
+ * schema (the same YAML 1.2 core types). Positions are found only if a diagnostic needs one:
+ * by a second fastYaml reading when fastYaml read the text, else from yaml's tree. Anything both fast paths refuse (duplicate keys, syntax, several
  * documents) goes through yaml for its positioned errors.
  */
 function fastPath(text: string, file: string): LoadResult | undefined {
-  const source = new SourceMap(file, () => parseWithPositions(text));
   // The plain subset most policies are written in, at any size; then js-yaml for large ones.
   const plain = fastYaml(text);
-  if (plain) return { loaded: { value: plain.value, text, source }, diagnostics: [] };
+  if (plain) {
+    const source = new SourceMap(file, () => fastYamlPositions(text) ?? yamlIndex(text)());
+    return { loaded: { value: plain.value, text, source }, diagnostics: [] };
+  }
+  const source = new SourceMap(file, yamlIndex(text));
   if (text.length < FAST_PARSE_BYTES || ALIAS.test(text)) return undefined;
   try {
     const jsyaml = lazy.jsyaml();
@@ -53,7 +61,7 @@ export function load(text: string, file: string, options: { fastPath?: boolean }
   const fast = options.fastPath === false ? undefined : fastPath(text, file);
   if (fast) return fast;
   const { doc, lines } = parseWithPositions(text);
-  const source = new SourceMap(file, () => ({ doc, lines }));
+  const source = new SourceMap(file, () => yamlPositions(doc, lines));
   const diagnostics: Diagnostic[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
     const at = source.atOffset(e.pos[0]);

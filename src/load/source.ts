@@ -1,66 +1,110 @@
 import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
 import type { Location } from '../diagnostics/diagnostic.js';
+import { fastPositions, posChildren, type PosNode } from './fast-yaml.js';
 
 export type PathSegment = string | number;
 export type Path = readonly PathSegment[];
+
+/** How a SourceMap finds offsets: from yaml's tree, or from fastYaml's second reading. */
+export interface Positions {
+  offsetOf(path: Path, which: 'value' | 'key'): number;
+  readonly lines: LineCounter;
+}
 
 /**
  * Turns a path into the policy (['inbound', 2, 'port']) into a file position. Every later stage
  * keeps paths, not offsets, so this is the one place that knows about YAML nodes.
  */
 export class SourceMap {
-  private parsed: { doc: Document.Parsed | undefined; lines: LineCounter } | undefined;
+  private positions: Positions | undefined;
 
-  /** `parse` runs at most once, on the first position asked for (large policies may never ask). */
+  /** `index` runs at most once, on the first position asked for (large policies may never ask). */
   constructor(
     readonly file: string,
-    private readonly parse: () => { doc: Document.Parsed | undefined; lines: LineCounter },
+    private readonly index: () => Positions,
   ) {}
-
-  private get doc(): Document.Parsed | undefined {
-    return (this.parsed ??= this.parse()).doc;
-  }
-
-  private get lines(): LineCounter {
-    return (this.parsed ??= this.parse()).lines;
-  }
 
   /** Position of the value at `path`; `key` points at the mapping key instead (for unknown keys). */
   at(path: Path, which: 'value' | 'key' = 'value'): Location {
-    const offset = this.offsetOf(path, which);
-    const { line, col } = this.lines.linePos(offset);
-    return { file: this.file, line: line || 1, col: col || 1 };
+    const positions = (this.positions ??= this.index());
+    return this.locate(positions.lines, positions.offsetOf(path, which));
   }
 
   atOffset(offset: number): Location {
-    const { line, col } = this.lines.linePos(offset);
-    return { file: this.file, line: line || 1, col: col || 1 };
+    return this.locate((this.positions ??= this.index()).lines, offset);
   }
 
-  private offsetOf(path: Path, which: 'value' | 'key'): number {
-    if (!this.doc) return 0;
-    // Walk as deep as the document allows: a path through an alias or into a missing key still
-    // lands on the nearest node that exists, which is where the author has to look.
-    let node: unknown = this.doc.contents;
-    let best = rangeStart(node) ?? 0;
-    for (let i = 0; i < path.length; i++) {
-      const seg = path[i]!;
-      const last = i === path.length - 1;
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
-        if (!pair) return best;
-        if (last && which === 'key') return rangeStart(pair.key) ?? best;
-        node = pair.value;
-        best = rangeStart(node) ?? rangeStart(pair.key) ?? best;
-      } else if (isSeq(node) && typeof seg === 'number') {
-        node = node.items[seg];
-        best = rangeStart(node) ?? best;
-      } else {
-        return best;
-      }
-    }
-    return best;
+  private locate(lines: LineCounter, offset: number): Location {
+    const { line, col } = lines.linePos(offset);
+    return { file: this.file, line: line || 1, col: col || 1 };
   }
+}
+
+/** Positions from yaml's parsed document (any YAML, slow and large for big files). */
+export function yamlPositions(doc: Document.Parsed | undefined, lines: LineCounter): Positions {
+  return {
+    lines,
+    offsetOf(path, which) {
+      if (!doc) return 0;
+      // Walk as deep as the document allows: a path through an alias or into a missing key still
+      // lands on the nearest node that exists, which is where the author has to look.
+      let node: unknown = doc.contents;
+      let best = rangeStart(node) ?? 0;
+      for (let i = 0; i < path.length; i++) {
+        const seg = path[i]!;
+        const last = i === path.length - 1;
+        if (isMap(node)) {
+          const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+          if (!pair) return best;
+          if (last && which === 'key') return rangeStart(pair.key) ?? best;
+          node = pair.value;
+          best = rangeStart(node) ?? rangeStart(pair.key) ?? best;
+        } else if (isSeq(node) && typeof seg === 'number') {
+          node = node.items[seg];
+          best = rangeStart(node) ?? best;
+        } else {
+          return best;
+        }
+      }
+      return best;
+    },
+  };
+}
+
+/**
+ * Positions from fastYaml's position reading, for texts in its subset: the same offsets as
+ * yamlPositions (test/unit/fast-positions.test.ts compares them), the same walk.
+ */
+export function fastYamlPositions(text: string): Positions | undefined {
+  const root = fastPositions(text);
+  if (root === undefined) return undefined;
+  const lines = new LineCounter();
+  lines.addNewLine(0);
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
+  return {
+    lines,
+    offsetOf(path, which) {
+      let node: PosNode = root;
+      let best = node.at;
+      for (let i = 0; i < path.length; i++) {
+        const seg = path[i]!;
+        const { map, seq } = posChildren(node);
+        if (map) {
+          const key = String(seg);
+          if (!Object.prototype.hasOwnProperty.call(map, key)) return best;
+          const pair = map[key]!;
+          if (i === path.length - 1 && which === 'key') return pair.key;
+          node = pair.value;
+        } else if (seq && typeof seg === 'number' && seg >= 0 && seg < seq.length) {
+          node = seq[seg]!;
+        } else {
+          return best;
+        }
+        best = node.at;
+      }
+      return best;
+    },
+  };
 }
 
 function rangeStart(n: unknown): number | undefined {

@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { LineCounter, parseDocument } from 'yaml';
+import { fastYaml } from '../../src/load/fast-yaml.js';
+import { fastYamlPositions, SourceMap, yamlPositions, type Path } from '../../src/load/source.js';
+// @ts-expect-error plain JS generator
+import { ipfencePolicy } from '../../bench/generate.mjs';
+import { docArb, policyFiles } from '../helpers/yaml-docs.js';
+
+const viaYaml = (text: string) =>
+  new SourceMap('p.yaml', () => {
+    const lines = new LineCounter();
+    return yamlPositions(parseDocument(text, { lineCounter: lines }), lines);
+  });
+const viaFast = (text: string) =>
+  new SourceMap('p.yaml', () => {
+    const p = fastYamlPositions(text);
+    if (!p) throw new Error('fastYamlPositions gave up on a text fastYaml reads');
+    return p;
+  });
+
+/** Every path into the value, plus paths that miss (an absent key, an index past the end, a step into a scalar). */
+function paths(v: unknown, prefix: Path = []): Path[] {
+  const out: Path[] = [prefix, [...prefix, 'absent'], [...prefix, 99]];
+  if (Array.isArray(v)) v.forEach((x, i) => out.push(...paths(x, [...prefix, i])));
+  else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...prefix, k]));
+  return out;
+}
+
+/** The property: wherever fastYaml reads a text, both ways of locating give the same line and column for every path. */
+function samePositions(text: string): boolean {
+  const read = fastYaml(text);
+  if (!read) return true;
+  const a = viaYaml(text);
+  const b = viaFast(text);
+  for (const p of paths(read.value)) {
+    for (const which of ['value', 'key'] as const) expect(b.at(p, which), `${JSON.stringify(p)} ${which} in\n${text}`).toEqual(a.at(p, which));
+  }
+  return true;
+}
+
+describe('positions from fastYaml', () => {
+  it('match yaml on every path of random documents in mixed styles', () => {
+    fc.assert(fc.property(docArb, samePositions), { numRuns: 2000 });
+  });
+
+  it('match yaml on every example and fixture policy and on a benchmark policy', () => {
+    for (const f of policyFiles('examples').concat(policyFiles('test/fixtures'))) samePositions(readFileSync(f, 'utf8'));
+    samePositions(ipfencePolicy(300) as string);
+  });
+
+  it('locate a rule deep in a large policy without yaml', () => {
+    const text = ipfencePolicy(20000) as string;
+    // inbound[0] is ssh on line 4; rule r15000 is inbound[15001], on line 15005.
+    const at = viaFast(text).at(['inbound', 15001, 'from', 1]);
+    const line = text.split('\n')[15004]!;
+    expect(line).toContain('name: r15000,');
+    expect(at).toEqual({ file: 'p.yaml', line: 15005, col: line.indexOf('"2001') + 1 });
+  });
+});
