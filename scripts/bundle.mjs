@@ -14,7 +14,7 @@ await build({
   legalComments: 'linked',
   logLevel: 'warning',
   // Loaded on first use (the list in src/lazy.ts), so they stay runtime require()s.
-  external: ['handlebars', 'ajv', 'diff', 'tinyglobby', 'js-yaml'],
+  external: ['handlebars', 'ajv', 'diff', 'tinyglobby', 'js-yaml', 'yaml'],
   // Bundled CommonJS (handlebars, ajv's runtime) calls require(); give the ESM bundle one.
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __ipfenceRequire } from 'node:module'; const require = __ipfenceRequire(import.meta.url);" },
 });

@@ -14,5 +14,7 @@ export const lazy = {
   ajv: (): typeof import('ajv') => requireHere('ajv') as typeof import('ajv'),
   diff: (): typeof import('diff') => requireHere('diff') as typeof import('diff'),
   tinyglobby: (): typeof import('tinyglobby') => requireHere('tinyglobby') as typeof import('tinyglobby'),
+  /** The full YAML parser: for texts outside fastYaml's subset, and their positions. */
+  yaml: (): typeof import('yaml') => requireHere('yaml') as typeof import('yaml'),
   jsyaml: (): typeof import('js-yaml') => requireHere('js-yaml') as typeof import('js-yaml'),
 };

@@ -1,4 +1,3 @@
-import { LineCounter, parseDocument } from 'yaml';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { lazy } from '../lazy.js';
 import { fastYaml } from './fast-yaml.js';
@@ -21,6 +20,7 @@ export const FAST_PARSE_BYTES = 64 * 1024;
 const ALIAS = /(^|[\s[{,:-])\*[^\s\]},]/m;
 
 function parseWithPositions(text: string) {
+  const { LineCounter, parseDocument } = lazy.yaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
   return { doc, lines };

@@ -1,5 +1,6 @@
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
 import type { Location } from '../diagnostics/diagnostic.js';
+import { lazy } from '../lazy.js';
 import { fastPositions, posChildren, type PosNode } from './fast-yaml.js';
 
 export type PathSegment = string | number;
@@ -8,7 +9,8 @@ export type Path = readonly PathSegment[];
 /** How a SourceMap finds offsets: from yaml's tree, or from fastYaml's second reading. */
 export interface Positions {
   offsetOf(path: Path, which: 'value' | 'key'): number;
-  readonly lines: LineCounter;
+  /** 1-based line and column of an offset, as yaml's LineCounter gives them (line 0 before the first line). */
+  linePos(offset: number): { line: number; col: number };
 }
 
 /**
@@ -27,23 +29,24 @@ export class SourceMap {
   /** Position of the value at `path`; `key` points at the mapping key instead (for unknown keys). */
   at(path: Path, which: 'value' | 'key' = 'value'): Location {
     const positions = (this.positions ??= this.index());
-    return this.locate(positions.lines, positions.offsetOf(path, which));
+    return this.locate(positions, positions.offsetOf(path, which));
   }
 
   atOffset(offset: number): Location {
-    return this.locate((this.positions ??= this.index()).lines, offset);
+    return this.locate((this.positions ??= this.index()), offset);
   }
 
-  private locate(lines: LineCounter, offset: number): Location {
-    const { line, col } = lines.linePos(offset);
+  private locate(positions: Positions, offset: number): Location {
+    const { line, col } = positions.linePos(offset);
     return { file: this.file, line: line || 1, col: col || 1 };
   }
 }
 
 /** Positions from yaml's parsed document (any YAML, slow and large for big files). */
 export function yamlPositions(doc: Document.Parsed | undefined, lines: LineCounter): Positions {
+  const { isMap, isPair, isScalar, isSeq } = lazy.yaml();
   return {
-    lines,
+    linePos: (offset) => lines.linePos(offset),
     offsetOf(path, which) {
       if (!doc) return 0;
       // Walk as deep as the document allows: a path through an alias or into a missing key still
@@ -78,11 +81,10 @@ export function yamlPositions(doc: Document.Parsed | undefined, lines: LineCount
 export function fastYamlPositions(text: string): Positions | undefined {
   const root = fastPositions(text);
   if (root === undefined) return undefined;
-  const lines = new LineCounter();
-  lines.addNewLine(0);
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
+  const lineStarts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
   return {
-    lines,
+    linePos: (offset) => linePos(lineStarts, offset),
     offsetOf(path, which) {
       let node: PosNode = root;
       let best = node.at;
@@ -107,6 +109,20 @@ export function fastYamlPositions(text: string): Positions | undefined {
   };
 }
 
+/** The line holding `offset` by binary search over line starts (what yaml's LineCounter does). */
+function linePos(lineStarts: readonly number[], offset: number): { line: number; col: number } {
+  let low = 0;
+  let high = lineStarts.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (lineStarts[mid]! < offset) low = mid + 1;
+    else high = mid;
+  }
+  if (lineStarts[low] === offset) return { line: low + 1, col: 1 };
+  if (low === 0) return { line: 0, col: offset };
+  return { line: low, col: offset - lineStarts[low - 1]! + 1 };
+}
+
 function rangeStart(n: unknown): number | undefined {
-  return isNode(n) && (n as Node).range ? (n as Node).range![0] : undefined;
+  return lazy.yaml().isNode(n) && (n as Node).range ? (n as Node).range![0] : undefined;
 }
