@@ -3,7 +3,8 @@ import type { Path } from '../load/source.js';
 import type { Action, Addrs, FamilyChoice, LogSpec, Policy, Ports, Proto } from '../policy.js';
 import { ofFamily, type Context } from './context.js';
 import type { RulesetBuilder } from './builder.js';
-import { expand, selector, type Selector, type SetSink } from './selector.js';
+import { OrderSweep } from './order-check.js';
+import { expand, selector, type PortMatchCache, type Selector, type SetSink } from './selector.js';
 import { logRule, ownChainRules, resolveAction, resolveLog, verdictRules, type ResolvedLog, type Verdict } from './verdict.js';
 
 /** The three filter sections differ only in this record: which chain, and what each key means. */
@@ -43,7 +44,7 @@ interface AnyFilterRule {
   readonly out?: string;
 }
 
-/** A compiled section entry, kept for the order check. */
+/** A compiled section entry, for the order check. */
 export interface SectionEntry {
   readonly path: Path;
   readonly label: string;
@@ -51,15 +52,17 @@ export interface SectionEntry {
   readonly verdict: Verdict;
 }
 
-export function filterSection(ctx: Context, b: RulesetBuilder, rec: SectionRecord, asWritten: boolean): SectionEntry[] {
+/** Compiles a section's rules; unless as-written, the returned sweep holds its order conflicts. */
+export function filterSection(ctx: Context, b: RulesetBuilder, rec: SectionRecord, asWritten: boolean): OrderSweep<SectionEntry> | undefined {
   const rules = (ctx.policy as Policy)[rec.key] as readonly AnyFilterRule[] | undefined;
-  const entries: SectionEntry[] = [];
+  // as-written has no order check, and allow-first keeps only denies: a selector need not outlive its rule.
+  const sweep = asWritten ? undefined : new OrderSweep<SectionEntry>();
   (rules ?? []).forEach((r, i) => {
     const path: Path = [rec.key, i];
     const entry = compileRule(ctx, b, rec, r, i, path, asWritten);
-    if (entry) entries.push(entry);
+    if (entry) sweep?.add(entry);
   });
-  return entries;
+  return sweep;
 }
 
 function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: AnyFilterRule, i: number, path: Path, asWritten: boolean): SectionEntry | undefined {
@@ -95,8 +98,9 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
     threshold > 0 && Math.max(src?.length ?? 0, dst?.length ?? 0) > threshold
       ? { threshold, name: (dir, f) => `${base}-${dir}-${f === 'ipv4' ? 4 : 6}`, add: (name, f, cidrs) => b.addSet(name, f, cidrs, origin) }
       : undefined;
+  const portMatches: PortMatchCache = {};
   for (const f of sel.families) {
-    b.add(f, 'filter', rec.chain, group, familyRules(b, rec, sel, f, verdict, log, origin, base, sets));
+    b.add(f, 'filter', rec.chain, group, familyRules(b, rec, sel, f, verdict, log, origin, base, sets, portMatches));
   }
   // An allow with sources is an allowlist: the same traffic from anyone else is denied, in every
   // family the port exists in, so listing only IPv4 sources does not leave IPv6 open.
@@ -110,9 +114,9 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
   return { path, label: origin.label, sel, verdict };
 }
 
-function familyRules(b: RulesetBuilder, rec: SectionRecord, sel: Selector, f: Family, verdict: Verdict, log: ResolvedLog | null, origin: ReturnType<Context['origin']>, chainName: string, sets: SetSink | undefined): Rule[] {
+function familyRules(b: RulesetBuilder, rec: SectionRecord, sel: Selector, f: Family, verdict: Verdict, log: ResolvedLog | null, origin: ReturnType<Context['origin']>, chainName: string, sets: SetSink | undefined, portMatches: PortMatchCache): Rule[] {
   const except = ofFamily(rec.exceptOn === 'src' ? sel.srcExcept : sel.dstExcept, f)!;
-  const heads = expand(sel, f, sets);
+  const heads = expand(sel, f, sets, portMatches);
   if (except.length === 0) {
     const out: Rule[] = [];
     for (const m of heads) {

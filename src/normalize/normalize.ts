@@ -29,8 +29,8 @@ export function normalize(policy: Policy, source: SourceMap): NormalizeResult {
   limitsSection(ctx, b);
   usersSection(ctx, b);
   for (const sec of SECTIONS) {
-    const entries = filterSection(ctx, b, sec, asWritten);
-    if (!asWritten) checkOrder(ctx, sec.key, entries);
+    const sweep = filterSection(ctx, b, sec, asWritten);
+    if (sweep) checkOrder(ctx, sec.key, sweep);
   }
   const routes = marksSection(ctx, b);
   dockerSection(ctx, b);

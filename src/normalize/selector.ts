@@ -124,7 +124,7 @@ const ANY_PROTO: readonly (Proto | null)[] = [null];
  * One selector becomes the cartesian product of its sources, destinations, protocols and port
  * chunks. The IR keeps every match list, so each is allocated at its exact length.
  */
-export function expand(sel: Selector, f: Family, sets?: SetSink): Match[][] {
+export function expand(sel: Selector, f: Family, sets?: SetSink, shared: PortMatchCache = {}): Match[][] {
   const record = familyRecord(f);
   const srcs = addrMatches(ofFamily(sel.src, f), 'src', f, sets);
   const dsts = addrMatches(ofFamily(sel.dst, f), 'dst', f, sets);
@@ -143,7 +143,7 @@ export function expand(sel: Selector, f: Family, sets?: SetSink): Match[][] {
           // Shared by every source and destination of the rule (one protocol at a time).
           if (portProto !== proto) {
             portProto = proto;
-            portMatches = chunkPorts(sel.ports).map((ports): Match => ({ kind: 'dports', proto, ports }));
+            portMatches = shared[proto] ??= chunkPorts(sel.ports).map((ports): Match => ({ kind: 'dports', proto, ports }));
           }
           for (const chunk of portMatches) out.push(matchList(s, d, inM, outM, PROTO_MATCH[proto], chunk));
         } else out.push(matchList(s, d, inM, outM, PROTO_MATCH[proto], null));
@@ -154,6 +154,9 @@ export function expand(sel: Selector, f: Family, sets?: SetSink): Match[][] {
 }
 
 const NO_MATCHES: readonly Match[] = [];
+
+/** One selector's port matches by protocol, for sharing them between its families' expansions. */
+export type PortMatchCache = Partial<Record<L4, readonly Match[]>>;
 
 /** The non-null matches, in this (canonical) order, in an array of exactly their number. */
 function matchList(...ms: (Match | null)[]): Match[] {
