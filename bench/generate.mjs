@@ -5,13 +5,19 @@ const v4 = (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 const v6 = (i) => `2001:db8:${((i >> 16) & 0xffff).toString(16)}::${(i & 0xffff).toString(16)}`;
 const port = (i) => 1024 + (i % 60000);
 
-/** N inbound rules, each for one IPv4 and one IPv6 source (so 2N emitted rules); one in four drops. */
-export function ipfencePolicy(n) {
-  const lines = ['version: 1', 'defaults: { input: drop, order: as-written }', 'inbound:', '  - { name: ssh, port: 22 }'];
+/**
+ * N inbound rules, each for one IPv4 and one IPv6 source (so 2N emitted rules); one in four drops.
+ * Variants: `allowFirst` leaves the default order (allows first, so the order check runs; no two
+ * rules overlap, so it means the same), `v4Only` gives IPv4 sources only (every drop is then a
+ * family-asymmetry warning that needs its file position).
+ */
+export function ipfencePolicy(n, { allowFirst = false, v4Only = false } = {}) {
+  const lines = ['version: 1', `defaults: { input: drop${allowFirst ? '' : ', order: as-written'} }`, 'inbound:', '  - { name: ssh, port: 22 }'];
   for (let i = 0; i < n; i++) {
     const action = i % 4 === 3 ? 'drop' : 'allow';
+    const from = v4Only ? `["${v4(i)}"]` : `["${v4(i)}", "${v6(i)}"]`;
     // others: pass = no implicit allowlist deny, so the rules mean what ferm's do.
-    lines.push(`  - { name: r${i}, port: ${port(i)}, from: ["${v4(i)}", "${v6(i)}"], action: ${action}${action === 'allow' ? ', others: pass' : ''} }`);
+    lines.push(`  - { name: r${i}, port: ${port(i)}, from: ${from}, action: ${action}${action === 'allow' ? ', others: pass' : ''} }`);
   }
   return `${lines.join('\n')}\n`;
 }

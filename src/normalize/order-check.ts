@@ -105,23 +105,33 @@ class DenyIndex {
   private readonly byPort = new Map<number, number[]>();
   private readonly anyHost: number[] = [];
   private readonly byHost = new Map<string, number[]>();
+  /** Denies not yet filed by host: that index is built only once ports stop being selective. */
+  private readonly hostPending: { readonly i: number; readonly sel: Selector }[] = [];
 
   add(i: number, sel: Selector): void {
     this.all.push(i);
     file(i, portKeys(sel), this.anyPort, this.byPort);
-    file(i, hostKeys(sel), this.anyHost, this.byHost);
+    this.hostPending.push({ i, sel });
   }
 
   /** A superset of the denies that may overlap `sel`, in ascending order, each once. */
   candidates(sel: Selector): readonly number[] {
     const byPort = lookup(portKeys(sel), this.anyPort, this.byPort);
-    const byHost = lookup(hostKeys(sel), this.anyHost, this.byHost);
-    const smaller = byPort === null ? byHost : byHost === null ? byPort : count(byHost) < count(byPort) ? byHost : byPort;
+    let smaller = byPort;
+    if (byPort === null || count(byPort) > FEW) {
+      for (const { i, sel: deny } of this.hostPending) file(i, hostKeys(deny), this.anyHost, this.byHost);
+      this.hostPending.length = 0;
+      const byHost = lookup(hostKeys(sel), this.anyHost, this.byHost);
+      if (byHost !== null && (byPort === null || count(byHost) < count(byPort))) smaller = byHost;
+    }
     if (smaller === null) return this.all;
     if (smaller.length === 1) return smaller[0]!;
     return [...new Set(smaller.flat())].sort((a, b) => a - b);
   }
 }
+
+/** Port candidates this few are checked as they are, without the host index. */
+const FEW = 16;
 
 function file<K>(i: number, keys: readonly K[] | null, any: number[], by: Map<K, number[]>): void {
   if (keys === null) {
