@@ -12,7 +12,7 @@ const sizes = [1000, 10000, 50000, ...(process.env.BENCH_LARGE === '1' ? [200000
 const runsFor = (n) => (n <= 10000 ? 7 : n <= 50000 ? 5 : 3);
 const work = mkdtempSync(join(tmpdir(), 'ipfence-bench-'));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const ms = (x) => (x === undefined ? 'n/a' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`);
+const ms = (x) => (x === undefined ? "n/a" : Math.round(x) >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`);
 
 function timed(cmd, args, opts = {}) {
   const t = performance.now();
