@@ -86,7 +86,11 @@ class PortIndex {
     const item = { i: this.n++, e };
     const p = singlePort(e.box);
     if (p === undefined) this.wide.push(item);
-    else this.byPort.set(p, [...(this.byPort.get(p) ?? []), item]);
+    else {
+      const list = this.byPort.get(p);
+      if (list) list.push(item);
+      else this.byPort.set(p, [item]);
+    }
     this.all.push(item);
   }
 
