@@ -74,17 +74,22 @@ export function pushMatchArgs(m: Match, f: Family, out: string[]): void {
   }
 }
 
-export function targetArgs(t: Target, f: Family): string[] {
+// Shared: the verdicts of 100,000 rules need not be 100,000 arrays.
+const ACCEPT_ARGS: readonly string[] = ['-j', 'ACCEPT'];
+const DROP_ARGS: readonly string[] = ['-j', 'DROP'];
+const RETURN_ARGS: readonly string[] = ['-j', 'RETURN'];
+
+export function targetArgs(t: Target, f: Family): readonly string[] {
   const rec = familyRecord(f);
   switch (t.kind) {
     case 'accept':
-      return ['-j', 'ACCEPT'];
+      return ACCEPT_ARGS;
     case 'drop':
-      return ['-j', 'DROP'];
+      return DROP_ARGS;
     case 'reject':
       return ['-j', 'REJECT', '--reject-with', rec.rejectWith[t.with]];
     case 'return':
-      return ['-j', 'RETURN'];
+      return RETURN_ARGS;
     case 'jump':
       return ['-j', quoteArg(t.chain)];
     case 'log':
@@ -103,9 +108,10 @@ export const ARG_MAX_BYTES = 1023;
 /** UTF-8 takes at most 3 bytes per UTF-16 unit: a shorter argument is surely within the limit. */
 const SURELY_SHORT = Math.floor(ARG_MAX_BYTES / 3);
 
-/** A chain's rules rendered: per rule, the text after `-A CHAIN` and what the argument limits are checked on. */
+/** A chain's rules rendered: per rule, its whole line (`-A CHAIN ...`) and what the argument limits are checked on. */
 export interface RenderedChain {
-  readonly texts: readonly string[];
+  readonly lines: readonly string[];
+  /** Arguments after `-A CHAIN`. */
   readonly counts: readonly number[];
   /** Bytes of each rule's longest argument, counted only when one may exceed ARG_MAX_BYTES; else 0. */
   readonly longArg: readonly number[];
@@ -117,24 +123,25 @@ const rendered: Record<Family, WeakMap<Chain, RenderedChain>> = { ipv4: new Weak
 export function renderChain(c: Chain, f: Family): RenderedChain {
   const hit = rendered[f].get(c);
   if (hit) return hit;
-  const texts: string[] = [];
+  const lines: string[] = [];
   const counts: number[] = [];
   const longArg: number[] = [];
-  const args: string[] = [];
+  const args: string[] = ['-A', c.name];
   for (const r of c.rules) {
-    args.length = 0;
+    args.length = 2;
     renderArgs(r, f, args);
     let longest = 0;
-    for (const a of args) {
+    for (let i = 2; i < args.length; i++) {
+      const a = args[i]!;
       if (a.length <= SURELY_SHORT) continue;
       const bytes = Buffer.byteLength(a, 'utf8');
       if (bytes > longest) longest = bytes;
     }
-    texts.push(args.join(' '));
-    counts.push(args.length);
+    lines.push(args.join(' '));
+    counts.push(args.length - 2);
     longArg.push(longest);
   }
-  const out = { texts, counts, longArg };
+  const out = { lines, counts, longArg };
   rendered[f].set(c, out);
   return out;
 }

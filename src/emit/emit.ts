@@ -53,7 +53,7 @@ export function rulesetView(rs: Ruleset) {
   return {
     tables: rs.tables.map((t) => {
       const lines: string[] = [];
-      for (const c of t.chains) for (const args of renderChain(c, rs.family).texts) lines.push(`-A ${c.name} ${args}`);
+      for (const c of t.chains) for (const line of renderChain(c, rs.family).lines) lines.push(line);
       return { name: t.name, chains: t.chains.map((c) => ({ name: c.name, policy: c.policy ?? '-' })), rules: lines.join('\n') };
     }),
   };

@@ -10,7 +10,11 @@ export function quoteArg(arg: string): string {
   return BARE.test(arg) && !arg.startsWith('-') ? arg : quoted(arg);
 }
 
+/** Nothing to escape or refuse: the common case, one regular expression test. */
+const PLAIN = /^[^\u0000-\u001f\u007f\\"]*$/;
+
 export function quoted(text: string): string {
+  if (PLAIN.test(text)) return `"${text}"`;
   if (/[\u0000-\u001f\u007f]/.test(text)) throw new Error('control character reached the emitter');
   return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
