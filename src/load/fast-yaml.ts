@@ -5,7 +5,9 @@
  * ambiguous scalars like 1_000, 0x1F, ~ or .inf) makes it give up, and the caller parses the text
  * with a full YAML library instead. Where it answers, it answers exactly what both js-yaml (core
  * schema) and yaml (core schema) answer: test/unit/fast-yaml.test.ts holds it to that on random
- * documents. It exists for speed only: 50,000 rules parse in a fifth of js-yaml's time.
+ * documents. It exists for speed only: 50,000 rules parse in a fifth of js-yaml's time. Read a
+ * second time with `track`, it gives each node's offset as yaml's tree would
+ * (test/unit/fast-positions.test.ts), so diagnostics on large policies need no yaml tree either.
  */
 
 /** Thrown internally to abandon the fast path; never escapes fastYaml. */
