@@ -75,10 +75,13 @@ export function parseAddress(text: string): ParseAddress {
   const addrText = slash === -1 ? text : text.slice(0, slash);
   const prefixText = slash === -1 ? undefined : text.slice(slash + 1);
   let family: Family;
-  // One ipaddr.js parse per address: this runs once for every address of a policy.
-  const v4 = DOTTED_QUAD.test(addrText) ? tryParse(() => ipaddr.IPv4.parse(addrText)) : undefined;
-  const v6 = !v4 && addrText.includes(':') && !addrText.includes('%') ? tryParse(() => ipaddr.IPv6.parse(addrText)) : undefined;
-  if (v4) family = 'ipv4';
+  // The pattern admits octets up to 999. A valid dotted quad is its own canonical text, so a
+  // single IPv4 host needs no parse at all (this runs for every address of a policy); ipaddr.js
+  // parses IPv6, and IPv4 networks for their masking.
+  const quad = DOTTED_QUAD.exec(addrText);
+  const isV4 = quad !== null && +quad[1]! <= 255 && +quad[2]! <= 255 && +quad[3]! <= 255 && +quad[4]! <= 255;
+  const v6 = !isV4 && addrText.includes(':') && !addrText.includes('%') ? tryParse(() => ipaddr.IPv6.parse(addrText)) : undefined;
+  if (isV4) family = 'ipv4';
   else if (v6) family = 'ipv6';
   else {
     const why = /^[A-Za-z0-9.-]+$/.test(addrText) && /[A-Za-z]/.test(addrText) && !addrText.includes(':')
@@ -98,7 +101,7 @@ export function parseAddress(text: string): ParseAddress {
   // rendered once (RFC 5952).
   const written = v6 ? v6.toString() : addrText;
   if (prefix === bits) return { ok: true, cidr: new LazyCidr(family, `${written}/${prefix}`, prefix, false) };
-  const value = valueOf((v4 ?? v6)!);
+  const value = valueOf(isV4 ? ipaddr.IPv4.parse(addrText) : v6!);
   const mask = hostMask(family, prefix);
   const network = value & ~mask;
   // Masked networks are rebuilt from their bytes.

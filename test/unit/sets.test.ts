@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { mergeCidrs, parseAddress } from '../../src/normalize/addresses.js';
 import { intersects, normalizeSet, subtract, type Interval } from '../../src/normalize/intervals.js';
@@ -41,9 +42,21 @@ describe('addresses', () => {
   it('refuses what iptables would read differently or resolve by DNS', () => {
     for (const bad of ['10.1', '0x0a.0.0.1', '010.0.0.1', '10.0.0.0/33', '2001:db8::/129', 'fe80::1%eth0', '10.0.0.0/', '10.0.0.0/8/8', '256.0.0.1'])
       expect(parseAddress(bad).ok, bad).toBe(false);
+    for (const bad of ['1.2.3.256', '999.0.0.1', '10.300.0.0/8']) expect(parseAddress(bad).ok, bad).toBe(false);
     const host = parseAddress('db.example.com');
     expect(host.ok).toBe(false);
     expect(!host.ok && host.reason).toMatch(/hostnames are not allowed/);
+  });
+  it('reads a dotted quad as IPv4 exactly when ipaddr.js does, with and without a prefix', () => {
+    const octet = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 250, max: 999 }));
+    fc.assert(fc.property(fc.tuple(octet, octet, octet, octet), fc.option(fc.integer({ min: 0, max: 32 }), { nil: undefined }), (o, prefix) => {
+      const addr = o.join('.');
+      const text = prefix === undefined ? addr : `${addr}/${prefix}`;
+      const r = parseAddress(text);
+      expect(r.ok, text).toBe(ipaddr.IPv4.isValidFourPartDecimal(addr));
+      if (r.ok && prefix === undefined) expect(r.cidr.text).toBe(`${ipaddr.IPv4.parse(addr).toString()}/32`);
+      if (r.ok && prefix !== undefined) expect(r.cidr.interval[0]).toBe(BigInt(ipaddr.IPv4.networkAddressFromCIDR(text).toByteArray().reduce((v, b) => v * 256 + b, 0)));
+    }));
   });
 });
 
