@@ -62,3 +62,15 @@ function render(v: Value, styles: readonly fc.RecordValue<{ flow: boolean; quote
 
 export const docArb = fc.tuple(fc.dictionary(keyArb, valueArb, { minKeys: 1, maxKeys: 4 }), fc.array(styleArb, { minLength: 1, maxLength: 4 })).map(([v, styles]) => render(v, styles).replace(/^[^\n]*\n/, '').concat('\n'));
 
+
+const EDITS = [':', ' ', '\n', '-', '#', "'", '"', '[', ']', '{', '}', ',', '&', '*', '!', '|', '\t', '\\', 'a', '1', '.', '/', '---\n', '...\n'];
+
+/** A random document with one to three random characters inserted or deleted: valid or not, often odd. */
+export const editedDocArb = fc.tuple(docArb, fc.array(fc.tuple(fc.nat(), fc.constantFrom(...EDITS), fc.boolean()), { minLength: 1, maxLength: 3 })).map(([text, edits]) => {
+  let t = text;
+  for (const [at, s, del] of edits) {
+    const i = at % (t.length + 1);
+    t = del ? t.slice(0, i) + t.slice(i + 1) : t.slice(0, i) + s + t.slice(i);
+  }
+  return t;
+});
