@@ -13,7 +13,8 @@ const cidr = (text: string): Cidr => {
 
 // Small pools, so that random rules often share ports, hosts and networks.
 const HOSTS = ['10.0.0.1', '10.0.0.2', '10.0.1.1', '2001:db8::1', '2001:db8::2', '2001:db8:1::1'].map(cidr);
-const NETS = ['10.0.0.0/24', '10.0.0.0/8', '0.0.0.0/0', '2001:db8::/64', '2001:db8::/32', '::/0'].map(cidr);
+// Nested, disjoint and one-bit-apart networks: the source index must find each overlap.
+const NETS = ['10.0.0.0/24', '10.0.0.0/25', '10.0.0.128/25', '10.0.0.0/23', '10.0.0.0/8', '0.0.0.0/0', '2001:db8::/64', '2001:db8::/63', '2001:db8::/32', '::/0'].map(cidr);
 const PORT_RANGES: PortRange[] = [{ lo: 22, hi: 22 }, { lo: 80, hi: 80 }, { lo: 443, hi: 443 }, { lo: 20, hi: 25 }, { lo: 1024, hi: 65535 }, { lo: 60, hi: 130 }];
 
 const arbAddrs = fc.option(fc.uniqueArray(fc.constantFrom(...HOSTS, ...HOSTS, ...NETS), { minLength: 1, maxLength: 3 }), { nil: null });
@@ -29,7 +30,7 @@ const arbSelector: fc.Arbitrary<Selector> = fc
   })
   .map((r) => ({ ...r, icmpType: null, outIface: null, dstExcept: [] }));
 
-const arbEntries = fc.array(fc.record({ sel: arbSelector, verdict: fc.constantFrom('accept' as const, 'drop' as const, 'reject' as const) }), { maxLength: 40 });
+const arbEntries = fc.array(fc.record({ sel: arbSelector, verdict: fc.constantFrom('accept' as const, 'drop' as const, 'reject' as const) }), { maxLength: 60 });
 
 /** The definition: each allow against every deny written before it, in order. */
 function naive(entries: readonly { sel: Selector; verdict: string }[]) {
@@ -68,5 +69,22 @@ describe('order check (allow-first)', () => {
       { sel: sel([{ lo: 22, hi: 22 }], [HOSTS[0]!]), verdict: 'accept' as const },
     ];
     expect(findConflicts(entries)).toEqual([{ allow: 2, deny: 0, families: ['ipv4'] }]);
+  });
+
+  it('finds a deny inside an allow\'s network, whether written before or after the first allow of that size', () => {
+    const sel = (src: string): Selector => ({
+      protos: null, ports: null, icmpType: null, src: [cidr(src)], dst: null, inIface: null, outIface: null, srcExcept: [], dstExcept: [], families: ['ipv4', 'ipv6'],
+    });
+    const entries = [
+      { sel: sel('10.0.1.0/25'), verdict: 'drop' as const },
+      { sel: sel('192.0.2.0/24'), verdict: 'accept' as const }, // no overlap; makes the index build its /24 level
+      { sel: sel('10.0.0.128/25'), verdict: 'drop' as const }, // filed into that level afterwards
+      { sel: sel('10.0.0.0/24'), verdict: 'accept' as const },
+      { sel: sel('10.0.1.0/24'), verdict: 'accept' as const },
+    ];
+    expect(findConflicts(entries)).toEqual([
+      { allow: 3, deny: 2, families: ['ipv4'] },
+      { allow: 4, deny: 0, families: ['ipv4'] },
+    ]);
   });
 });
