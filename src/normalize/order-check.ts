@@ -39,7 +39,7 @@ export function checkOrder(ctx: Context, section: string, sweep: OrderSweep<Sect
 /**
  * Takes a section's entries in order and finds, for each allow, the earliest deny before it that
  * some packet matches both of. Fed while the section compiles, so only denies are kept. The exact
- * test runs only on candidates from an index by port and by source network: comparing every
+ * test runs only on candidates from indexes by port and by address: comparing every
  * allow with every earlier deny took three minutes on a 50,000-rule policy.
  */
 export class OrderSweep<E extends Entry> {
@@ -89,34 +89,39 @@ function portKeys(sel: Selector): number[] | null {
 }
 
 /**
- * The denies seen so far, by index. Two packets can only both match if they share a port and a
- * source, so a deny that lists ports can only overlap an allow naming one of them, and a deny
- * whose sources are networks only an allow with a source inside or around one of them; denies
- * with any port (or any source) are candidates for every allow.
+ * The denies seen so far, by index. Two packets can only both match if they share a port, a
+ * source and a destination, so a deny that lists ports can only overlap an allow naming one of
+ * them, and a deny with source (or destination) networks only an allow with one inside or around
+ * one of them; denies with any port (or address) are candidates for every allow. Whichever index
+ * gives the fewest candidates is used.
  */
 class DenyIndex {
   private readonly all: number[] = [];
   private readonly anyPort: number[] = [];
   private readonly byPort = new Map<number, number[]>();
-  private readonly sources = new SourceIndex();
-  /** Denies not yet filed by source: that index is built only once ports stop being selective. */
-  private readonly sourcePending: { readonly i: number; readonly sel: Selector }[] = [];
+  private readonly sources = new AddressIndex();
+  private readonly destinations = new AddressIndex();
+  /** Denies not yet filed by address: those indexes are built only once ports stop being selective. */
+  private readonly addressPending: { readonly i: number; readonly sel: Selector }[] = [];
 
   add(i: number, sel: Selector): void {
     this.all.push(i);
     file(i, portKeys(sel), this.anyPort, this.byPort);
-    this.sourcePending.push({ i, sel });
+    this.addressPending.push({ i, sel });
   }
 
   /** A superset of the denies that may overlap `sel`, in ascending order, each once. */
   candidates(sel: Selector): readonly number[] {
-    const byPort = lookup(portKeys(sel), this.anyPort, this.byPort);
-    let smaller = byPort;
-    if (byPort === null || count(byPort) > FEW) {
-      for (const { i, sel: deny } of this.sourcePending) this.sources.add(i, deny.src);
-      this.sourcePending.length = 0;
-      const bySource = this.sources.lookup(sel.src);
-      if (bySource !== null && (byPort === null || count(bySource) < count(byPort))) smaller = bySource;
+    let smaller = lookup(portKeys(sel), this.anyPort, this.byPort);
+    if (smaller === null || count(smaller) > FEW) {
+      for (const { i, sel: deny } of this.addressPending) {
+        this.sources.add(i, deny.src);
+        this.destinations.add(i, deny.dst);
+      }
+      this.addressPending.length = 0;
+      for (const lists of [this.sources.lookup(sel.src), this.destinations.lookup(sel.dst)]) {
+        if (lists !== null && (smaller === null || count(lists) < count(smaller))) smaller = lists;
+      }
     }
     if (smaller === null) return this.all;
     if (smaller.length === 1) return smaller[0]!;
@@ -130,27 +135,28 @@ const BITS: Record<Family, bigint> = { ipv4: 32n, ipv6: 128n };
 const top = (c: Cidr, prefix: number): bigint => c.interval[0] >> (BITS[c.family] - BigInt(prefix));
 
 /**
- * Deny sources by network. CIDRs either nest or are disjoint, so a deny's source meets an allow's
- * exactly when one contains the other: the denies around an allow's network are found under each
- * prefix length the denies use, and those inside it under the allow's own prefix length (a level
- * built on the first query for that length, then kept up to date). Single hosts, the bulk of long
- * lists, are keyed by their text: no address arithmetic unless networks are involved.
+ * Deny addresses (sources, or destinations) by network. CIDRs either nest or are disjoint, so a
+ * deny's address meets an allow's exactly when one contains the other. The denies around an
+ * allow's network are found under each prefix length the denies use; those inside it, under the
+ * allow's own prefix length (a level built on the first query for that length, then kept up to
+ * date). Single hosts, the bulk of long lists, are keyed by their text: no address arithmetic
+ * unless networks are involved.
  */
-class SourceIndex {
-  private readonly anySource: number[] = [];
+class AddressIndex {
+  private readonly anyAddress: number[] = [];
   private readonly hosts: Record<Family, Map<string, number[]>> = { ipv4: new Map(), ipv6: new Map() };
-  /** By family, prefix length and network: the denies with that source network (hosts aside). */
+  /** By family, prefix length and network: the denies with that network (hosts aside). */
   private readonly own: Record<Family, ByNetwork> = { ipv4: new Map(), ipv6: new Map() };
-  /** By family and level L: the denies with a source longer than L, under its first L bits. */
+  /** By family and level L: the denies with a network longer than L, under its first L bits. */
   private readonly levels: Record<Family, ByNetwork> = { ipv4: new Map(), ipv6: new Map() };
   private readonly filed: { readonly i: number; readonly c: Cidr }[] = [];
 
-  add(i: number, src: readonly Cidr[] | null): void {
-    if (src === null) {
-      this.anySource.push(i);
+  add(i: number, cidrs: readonly Cidr[] | null): void {
+    if (cidrs === null) {
+      this.anyAddress.push(i);
       return;
     }
-    for (const c of src) {
+    for (const c of cidrs) {
       this.filed.push({ i, c });
       if (isHost(c)) push(this.hosts[c.family], c.text, i);
       else push(networks(this.own[c.family], c.prefix), top(c, c.prefix), i);
@@ -158,10 +164,10 @@ class SourceIndex {
     }
   }
 
-  lookup(src: readonly Cidr[] | null): (readonly number[])[] | null {
-    if (src === null) return null;
-    const lists: (readonly number[])[] = this.anySource.length > 0 ? [this.anySource] : [];
-    for (const a of src) {
+  lookup(cidrs: readonly Cidr[] | null): (readonly number[])[] | null {
+    if (cidrs === null) return null;
+    const lists: (readonly number[])[] = this.anyAddress.length > 0 ? [this.anyAddress] : [];
+    for (const a of cidrs) {
       if (isHost(a)) {
         const same = this.hosts[a.family].get(a.text);
         if (same) lists.push(same);
@@ -203,7 +209,7 @@ function push<K>(by: Map<K, number[]>, key: K, i: number): void {
   else if (list[list.length - 1] !== i) list.push(i);
 }
 
-/** Port candidates this few are checked as they are, without the source index. */
+/** Port candidates this few are checked as they are, without the address indexes. */
 const FEW = 16;
 
 function file<K>(i: number, keys: readonly K[] | null, any: number[], by: Map<K, number[]>): void {
