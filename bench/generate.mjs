@@ -22,6 +22,18 @@ export function ipfencePolicy(n, { allowFirst = false, v4Only = false } = {}) {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * N outbound rules: N/2 host denies, then N/2 allows of /24 networks (none overlapping), in the
+ * default allow-first order. Its order check must index networks, not compare every pair.
+ */
+export function egressPolicy(n) {
+  const lines = ['version: 1', 'defaults: { output: drop }', 'outbound:'];
+  const half = Math.floor(n / 2);
+  for (let i = 0; i < half; i++) lines.push(`  - { name: d${i}, to: ["${v4(i)}"], action: drop }`);
+  for (let i = 0; i < n - half; i++) lines.push(`  - { name: a${i}, to: ["192.${(i >> 8) & 255}.${i & 255}.0/24"] }`);
+  return `${lines.join('\n')}\n`;
+}
+
 /** The same rules for ferm: one dual-stack domain; @ipfilter keeps each family's addresses. */
 export function fermConfig(n) {
   const lines = ['domain (ip ip6) table filter {', '  chain INPUT {', '    policy DROP;', '    mod conntrack ctstate (ESTABLISHED RELATED) ACCEPT;', '    interface lo ACCEPT;', '    proto tcp dport 22 ACCEPT;'];

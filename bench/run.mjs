@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fermConfig, ipfencePolicy } from './generate.mjs';
+import { egressPolicy, fermConfig, ipfencePolicy } from './generate.mjs';
 
 const BIN = 'dist/ipfence.mjs';
 const sizes = [1000, 10000, 50000, ...(process.env.BENCH_LARGE === '1' ? [200000] : [])];
@@ -128,10 +128,15 @@ if (rows.length >= 2) {
 console.log('\nOther shapes (median wall, 3 runs):\n');
 console.log('| policy | 10k rules | 50k rules | 50k / 10k |');
 console.log('|---|---:|---:|---:|');
-for (const [label, variant] of [['default order (allow-first, order check runs)', { allowFirst: true }], ['IPv4 sources only (one warning per drop: 2,500 / 12,500 findings)', { v4Only: true }]]) {
+const shapes = [
+  ['default order (allow-first, order check runs)', (n) => ipfencePolicy(n, { allowFirst: true })],
+  ['IPv4 sources only (one warning per drop: 2,500 / 12,500 findings)', (n) => ipfencePolicy(n, { v4Only: true })],
+  ['egress: host denies, then /24 allows (allow-first)', egressPolicy],
+];
+for (const [label, generate] of shapes) {
   const t = [10000, 50000].map((n) => {
-    const file = join(work, `shape-${n}-${Object.keys(variant)[0]}.yaml`);
-    writeFileSync(file, ipfencePolicy(n, variant));
+    const file = join(work, `shape-${n}.yaml`);
+    writeFileSync(file, generate(n));
     return median(Array.from({ length: 3 }, () => timed(process.execPath, [BIN, 'compile', file, '-o', join(work, 'shape-out')]).wall));
   });
   console.log(`| ${label} | ${ms(t[0])} | ${ms(t[1])} | ${(t[1] / t[0]).toFixed(1)}x |`);
