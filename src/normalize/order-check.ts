@@ -56,7 +56,8 @@ export class OrderSweep<E extends Entry> {
       this.denies.push({ at, entry });
       return;
     }
-    for (const i of this.index.candidates(entry.sel)) {
+    // No narrower candidates: every deny so far, in order.
+    for (const i of this.index.candidates(entry.sel) ?? this.denies.keys()) {
       const deny = this.denies[i]!;
       const families = overlapFamilies(deny.entry.sel, entry.sel);
       if (families.length > 0) {
@@ -96,7 +97,6 @@ function portKeys(sel: Selector): number[] | null {
  * gives the fewest candidates is used.
  */
 class DenyIndex {
-  private readonly all: number[] = [];
   private readonly anyPort: number[] = [];
   private readonly byPort = new Map<number, number[]>();
   private readonly sources = new AddressIndex();
@@ -105,13 +105,12 @@ class DenyIndex {
   private readonly addressPending: { readonly i: number; readonly sel: Selector }[] = [];
 
   add(i: number, sel: Selector): void {
-    this.all.push(i);
     file(i, portKeys(sel), this.anyPort, this.byPort);
     this.addressPending.push({ i, sel });
   }
 
-  /** A superset of the denies that may overlap `sel`, in ascending order, each once. */
-  candidates(sel: Selector): readonly number[] {
+  /** A superset of the denies that may overlap `sel`, in ascending order, each once; null for all of them. */
+  candidates(sel: Selector): readonly number[] | null {
     let smaller = lookup(portKeys(sel), this.anyPort, this.byPort);
     if (smaller === null || count(smaller) > FEW) {
       for (const { i, sel: deny } of this.addressPending) {
@@ -123,7 +122,7 @@ class DenyIndex {
         if (lists !== null && (smaller === null || count(lists) < count(smaller))) smaller = lists;
       }
     }
-    if (smaller === null) return this.all;
+    if (smaller === null) return null;
     if (smaller.length === 1) return smaller[0]!;
     return [...new Set(smaller.flat())].sort((a, b) => a - b);
   }

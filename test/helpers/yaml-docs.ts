@@ -1,6 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { expect } from 'vitest';
+import { fastYaml } from '../../src/load/fast-yaml.js';
 
 // Random YAML documents in a mix of styles, for the differential tests of fastYaml.
 
@@ -74,3 +76,19 @@ export const editedDocArb = fc.tuple(docArb, fc.array(fc.tuple(fc.nat(), fc.cons
   }
   return t;
 });
+
+/**
+ * Holds `property` on random documents, and fails unless more than `minRead` of them were in
+ * fastYaml's subset: a property about what fastYaml reads must not pass by reading nothing.
+ */
+export function assertOnRandomDocs(property: (text: string) => boolean, numRuns: number, minRead: number): void {
+  let read = 0;
+  fc.assert(
+    fc.property(docArb, (text) => {
+      if (fastYaml(text)) read++;
+      return property(text);
+    }),
+    { numRuns },
+  );
+  expect(read).toBeGreaterThan(minRead);
+}
