@@ -150,18 +150,29 @@ export function mergeCidrs(cidrs: readonly Cidr[]): Cidr[] {
   const out: Cidr[] = [];
   for (const family of ['ipv4', 'ipv6'] as const) {
     const bits = BigInt(BITS[family]);
-    for (const [lo0, hi] of normalizeSet(cidrs.filter((c) => c.family === family).map((c) => c.interval))) {
-      let lo = lo0;
-      while (lo <= hi) {
-        // The largest aligned block starting at lo that stays within [lo, hi].
-        let size = 0n;
-        while (size < bits && (lo & ((1n << (size + 1n)) - 1n)) === 0n && lo + (1n << (size + 1n)) - 1n <= hi) size++;
-        const prefix = Number(bits - size);
-        const text = `${ipaddr.fromByteArray(toBytes(lo, family === 'ipv4' ? 4 : 16)).toString()}/${prefix}`;
-        out.push(new LazyCidr(family, text, prefix, false, [lo, lo + (1n << size) - 1n]));
-        lo += 1n << size;
+    for (const [lo, hi] of normalizeSet(cidrs.filter((c) => c.family === family).map((c) => c.interval))) {
+      for (const [first, prefix] of alignedBlocks(lo, hi, bits)!) {
+        const text = `${ipaddr.fromByteArray(toBytes(first, family === 'ipv4' ? 4 : 16)).toString()}/${prefix}`;
+        out.push(new LazyCidr(family, text, prefix, false, [first, first | hostMask(family, prefix)]));
       }
     }
+  }
+  return out;
+}
+
+/**
+ * The fewest CIDR blocks covering exactly [lo, hi] in an address space of `bits` bits, as
+ * [first address, prefix length]; null when more than `max` would be needed.
+ */
+export function alignedBlocks(lo: bigint, hi: bigint, bits: bigint, max = Infinity): [bigint, number][] | null {
+  const out: [bigint, number][] = [];
+  while (lo <= hi) {
+    if (out.length >= max) return null;
+    // The largest aligned block starting at lo that stays within [lo, hi].
+    let size = 0n;
+    while (size < bits && (lo & ((1n << (size + 1n)) - 1n)) === 0n && lo + (1n << (size + 1n)) - 1n <= hi) size++;
+    out.push([lo, Number(bits - size)]);
+    lo += 1n << size;
   }
   return out;
 }

@@ -1,0 +1,72 @@
+import type { Family } from '../ir/ir.js';
+import { KeyIndex, MAX_INDEXED_PORTS, PrefixIndex, smallest, union, type Block } from '../normalize/candidate-index.js';
+import { alignedBlocks } from '../normalize/addresses.js';
+import type { IntervalSet } from '../normalize/intervals.js';
+import { DIMS, type Box } from './space.js';
+
+const SRC = DIMS.indexOf('src');
+const DST = DIMS.indexOf('dst');
+const PORT = DIMS.indexOf('dport');
+const BITS: Record<Family, bigint> = { ipv4: 32n, ipv6: 128n };
+/** An address set of more blocks than this (a negation, an odd range) is indexed as "any address". */
+const MAX_BLOCKS = 8;
+
+/**
+ * Earlier rules of one chain, by destination port, source block and destination block. Two boxes
+ * can only meet where they share a port, a source and a destination, so a rule's candidates are
+ * the earlier rules filed under one of its ports (or under none), or under a block around or
+ * inside one of its source blocks, or the same for destinations: whichever is fewest. A chain of
+ * thousands of rules on one port (an allowlist below the set threshold) is then not quadratic.
+ */
+export class BoxIndex<E extends { readonly box: Box }> {
+  private readonly entries: E[] = [];
+  private readonly ports = new KeyIndex<number>();
+  private readonly sources = new PrefixIndex<Block>(hostKey);
+  private readonly destinations = new PrefixIndex<Block>(hostKey);
+
+  constructor(private readonly family: Family) {}
+
+  add(e: E): void {
+    const i = this.entries.length;
+    this.entries.push(e);
+    this.ports.add(i, portKeys(e.box[PORT]!));
+    this.sources.add(i, blocks(e.box[SRC]!, this.family));
+    this.destinations.add(i, blocks(e.box[DST]!, this.family));
+  }
+
+  /** A superset of the earlier rules whose box meets `box`, in chain order. */
+  candidates(box: Box): readonly E[] {
+    const best = smallest([
+      this.ports.lookup(portKeys(box[PORT]!)),
+      this.sources.lookup(blocks(box[SRC]!, this.family)),
+      this.destinations.lookup(blocks(box[DST]!, this.family)),
+    ]);
+    return best === null ? this.entries : union(best).map((i) => this.entries[i]!);
+  }
+}
+
+const hostKey = (b: Block): bigint => b.interval[0];
+
+/** Every port of a set, or null for any port or too many to list. */
+function portKeys(set: IntervalSet): number[] | null {
+  let n = 0n;
+  for (const [lo, hi] of set) n += hi - lo + 1n;
+  if (n > BigInt(MAX_INDEXED_PORTS)) return null;
+  const out: number[] = [];
+  for (const [lo, hi] of set) for (let p = lo; p <= hi; p++) out.push(Number(p));
+  return out;
+}
+
+/** An address set as the fewest CIDR blocks covering exactly it; null for the whole family or too many. */
+function blocks(set: IntervalSet, family: Family): Block[] | null {
+  const bits = BITS[family];
+  // Most rules name no address: the whole family, answered without block arithmetic.
+  if (set.length === 1 && set[0]![0] === 0n && set[0]![1] === (1n << bits) - 1n) return null;
+  const out: Block[] = [];
+  for (const [lo, hi] of set) {
+    const found = alignedBlocks(lo, hi, bits, MAX_BLOCKS - out.length);
+    if (found === null) return null;
+    for (const [first, prefix] of found) out.push({ family, prefix, interval: [first, first + (1n << (bits - BigInt(prefix))) - 1n] });
+  }
+  return out;
+}

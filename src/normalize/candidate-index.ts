@@ -1,0 +1,140 @@
+import type { Family } from '../ir/ir.js';
+import type { Interval } from './intervals.js';
+
+/**
+ * Indexes that answer "which earlier items may overlap this one?" with a superset of the answer,
+ * so that overlap analyses (the order check, `shadowed`) test a few candidates instead of every
+ * earlier item: comparing all pairs took minutes on 50,000-rule policies. Items are numbered in
+ * order; lists hold those numbers ascending.
+ */
+
+/** A network as the index sees it (a Cidr is one). */
+export interface Block {
+  readonly family: Family;
+  readonly prefix: number;
+  readonly interval: Interval;
+}
+
+type ByNetwork = Map<number, Map<bigint, number[]>>;
+const BITS: Record<Family, bigint> = { ipv4: 32n, ipv6: 128n };
+/** A network's address shifted down to its first `prefix` bits: equal for every address inside it. */
+const top = (b: Block, prefix: number): bigint => b.interval[0] >> (BITS[b.family] - BigInt(prefix));
+const isHost = (b: Block): boolean => b.prefix === Number(BITS[b.family]);
+
+/**
+ * Items by address block (sources, or destinations). CIDRs either nest or are disjoint, so two
+ * blocks meet exactly when one contains the other. The items around a queried network are found
+ * under each prefix length the items use; those inside it, under the queried prefix length (a
+ * level built on the first query for that length, then kept up to date). Single hosts, the bulk
+ * of long lists, are keyed by `hostKey`, which can be cheaper than their address (a Cidr's text).
+ */
+export class PrefixIndex<B extends Block> {
+  private readonly anyAddress: number[] = [];
+  private readonly hosts: Record<Family, Map<string | bigint, number[]>> = { ipv4: new Map(), ipv6: new Map() };
+  /** By family, prefix length and network: the items with that network (hosts aside). */
+  private readonly own: Record<Family, ByNetwork> = { ipv4: new Map(), ipv6: new Map() };
+  /** By family and level L: the items with a network longer than L, under its first L bits. */
+  private readonly levels: Record<Family, ByNetwork> = { ipv4: new Map(), ipv6: new Map() };
+  private readonly filed: { readonly i: number; readonly b: B }[] = [];
+
+  constructor(private readonly hostKey: (b: B) => string | bigint) {}
+
+  /** Files item `i` under its blocks; null means any address. */
+  add(i: number, blocks: readonly B[] | null): void {
+    if (blocks === null) {
+      this.anyAddress.push(i);
+      return;
+    }
+    for (const b of blocks) {
+      this.filed.push({ i, b });
+      if (isHost(b)) push(this.hosts[b.family], this.hostKey(b), i);
+      else push(networks(this.own[b.family], b.prefix), top(b, b.prefix), i);
+      for (const [level, byTop] of this.levels[b.family]) if (b.prefix > level) push(byTop, top(b, level), i);
+    }
+  }
+
+  /** Lists whose union holds every item meeting one of `blocks`; null (no narrowing) for any address. */
+  lookup(blocks: readonly B[] | null): (readonly number[])[] | null {
+    if (blocks === null) return null;
+    const lists: (readonly number[])[] = this.anyAddress.length > 0 ? [this.anyAddress] : [];
+    for (const a of blocks) {
+      if (isHost(a)) {
+        const same = this.hosts[a.family].get(this.hostKey(a));
+        if (same) lists.push(same);
+      }
+      for (const [prefix, byTop] of this.own[a.family]) {
+        if (prefix > a.prefix) continue;
+        const around = byTop.get(top(a, prefix));
+        if (around) lists.push(around);
+      }
+      if (isHost(a)) continue;
+      const inside = this.level(a.family, a.prefix).get(top(a, a.prefix));
+      if (inside) lists.push(inside);
+    }
+    return lists;
+  }
+
+  private level(family: Family, level: number): Map<bigint, number[]> {
+    let byTop = this.levels[family].get(level);
+    if (byTop === undefined) {
+      byTop = new Map();
+      for (const { i, b } of this.filed) if (b.family === family && b.prefix > level) push(byTop, top(b, level), i);
+      this.levels[family].set(level, byTop);
+    }
+    return byTop;
+  }
+}
+
+function networks(byPrefix: ByNetwork, prefix: number): Map<bigint, number[]> {
+  let byTop = byPrefix.get(prefix);
+  if (byTop === undefined) byPrefix.set(prefix, (byTop = new Map()));
+  return byTop;
+}
+
+function push<K>(by: Map<K, number[]>, key: K, i: number): void {
+  const list = by.get(key);
+  if (list === undefined) by.set(key, [i]);
+  else if (list[list.length - 1] !== i) list.push(i);
+}
+
+/** A port set larger than this is not listed port by port (its items are candidates for every port). */
+export const MAX_INDEXED_PORTS = 64;
+
+/** Items by exact key (ports); null keys mean any, and such items are candidates for every query. */
+export class KeyIndex<K> {
+  private readonly any: number[] = [];
+  private readonly by = new Map<K, number[]>();
+
+  add(i: number, keys: readonly K[] | null): void {
+    if (keys === null) {
+      this.any.push(i);
+      return;
+    }
+    for (const k of keys) push(this.by, k, i);
+  }
+
+  lookup(keys: readonly K[] | null): (readonly number[])[] | null {
+    if (keys === null) return null;
+    const lists = this.any.length > 0 ? [this.any] : [];
+    for (const k of keys) {
+      const list = this.by.get(k);
+      if (list !== undefined) lists.push(list);
+    }
+    return lists;
+  }
+}
+
+export const count = (lists: readonly (readonly number[])[]): number => lists.reduce((n, l) => n + l.length, 0);
+
+/** Of several candidate answers (null: no narrowing), the one with the fewest items. */
+export function smallest(answers: readonly ((readonly number[])[] | null)[]): (readonly number[])[] | null {
+  let best: (readonly number[])[] | null = null;
+  for (const lists of answers) if (lists !== null && (best === null || count(lists) < count(best))) best = lists;
+  return best;
+}
+
+/** The union of candidate lists, ascending, each item once. */
+export function union(lists: readonly (readonly number[])[]): readonly number[] {
+  if (lists.length === 1) return lists[0]!;
+  return [...new Set(lists.flat())].sort((a, b) => a - b);
+}

@@ -1,0 +1,80 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { BoxIndex } from '../../src/check/box-index.js';
+import { boxesIntersect, boxOf, Interfaces, type Box } from '../../src/check/space.js';
+import { accept, rule, type Family, type Match, type PortRange } from '../../src/ir/ir.js';
+import { alignedBlocks } from '../../src/normalize/addresses.js';
+
+// Small pools, so that random rules often share ports and nest or neighbour each other's networks.
+const ADDRS: Record<Family, string[]> = {
+  ipv4: ['10.0.0.1/32', '10.0.0.2/32', '10.0.1.1/32', '10.0.0.0/24', '10.0.0.0/25', '10.0.0.128/25', '10.0.0.0/23', '10.0.0.0/8', '0.0.0.0/0'],
+  ipv6: ['2001:db8::1/128', '2001:db8::2/128', '2001:db8::/64', '2001:db8::/63', '2001:db8::/32', '::/0'],
+};
+const PORTS: PortRange[][] = [[{ lo: 22, hi: 22 }], [{ lo: 80, hi: 80 }], [{ lo: 80, hi: 80 }, { lo: 443, hi: 443 }], [{ lo: 20, hi: 25 }], [{ lo: 1024, hi: 65535 }]];
+const origin = { path: [], loc: { file: 'p', line: 1, col: 1 }, label: 'r' };
+
+function arbRule(f: Family): fc.Arbitrary<Match[]> {
+  const addr = (kind: 'src' | 'dst') =>
+    fc.option(fc.record({ cidr: fc.constantFrom(...ADDRS[f]), negate: fc.boolean() }).map(({ cidr, negate }): Match => ({ kind, cidr, negate })), { nil: undefined });
+  const ports = fc.option(fc.constantFrom(...PORTS).map((p): Match => ({ kind: 'dports', proto: 'tcp', ports: p })), { nil: undefined });
+  const iface = fc.option(fc.constantFrom('eth0', 'eth+').map((i): Match => ({ kind: 'in', iface: i })), { nil: undefined });
+  return fc.tuple(addr('src'), addr('dst'), ports, iface).map((ms) => ms.filter((m): m is Match => m !== undefined));
+}
+
+describe('BoxIndex (candidates for shadowed)', () => {
+  for (const f of ['ipv4', 'ipv6'] as const) {
+    it(`returns, in ${f}, every earlier box that meets the new one, in chain order`, () => {
+      let compared = 0;
+      fc.assert(
+        fc.property(fc.array(arbRule(f), { maxLength: 40 }), (rules) => {
+          const ifaces = new Interfaces(['eth0', 'eth+']);
+          const boxes = rules.map((ms) => boxOf(rule(ms, accept, origin), f, ifaces).box);
+          const index = new BoxIndex<{ box: Box; at: number }>(f);
+          boxes.forEach((box, at) => {
+            const got = index.candidates(box).map((e) => e.at);
+            const meeting = boxes.slice(0, at).flatMap((b, i) => (boxesIntersect(b, box) ? [i] : []));
+            expect(got).toEqual([...got].sort((a, b) => a - b));
+            expect(new Set(got).size).toBe(got.length);
+            for (const i of meeting) expect(got).toContain(i);
+            compared += meeting.length;
+            index.add({ box, at });
+          });
+        }),
+        { numRuns: 1500 },
+      );
+      // Not vacuous: many boxes did meet earlier ones.
+      expect(compared).toBeGreaterThan(3000);
+    });
+  }
+
+  it('narrows a long chain of one port by source host', () => {
+    const ifaces = new Interfaces([]);
+    const index = new BoxIndex<{ box: Box }>('ipv4');
+    const box = (host: number) => boxOf(rule([{ kind: 'src', cidr: `10.0.${host >> 8}.${host & 255}/32` }, { kind: 'dports', proto: 'tcp', ports: [{ lo: 443, hi: 443 }] }], accept, origin), 'ipv4', ifaces).box;
+    for (let h = 0; h < 1000; h++) index.add({ box: box(h) });
+    expect(index.candidates(box(7))).toHaveLength(1);
+  });
+});
+
+describe('alignedBlocks', () => {
+  it('covers exactly [lo, hi] with the fewest aligned blocks', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 255n }), fc.bigInt({ min: 0n, max: 255n }), (a, b) => {
+        const [lo, hi] = a <= b ? [a, b] : [b, a];
+        const blocks = alignedBlocks(lo, hi, 8n)!;
+        let next = lo;
+        for (const [first, prefix] of blocks) {
+          const size = 1n << BigInt(8 - prefix);
+          expect(first).toBe(next);
+          expect(first % size).toBe(0n);
+          // Fewest: no block could have been doubled within the range.
+          expect(first % (size * 2n) === 0n && first + size * 2n - 1n <= hi && prefix > 0).toBe(false);
+          next = first + size;
+        }
+        expect(next).toBe(hi + 1n);
+        expect(alignedBlocks(lo, hi, 8n, blocks.length - 1)).toBeNull();
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
