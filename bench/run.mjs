@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { egressPolicy, fermConfig, ipfencePolicy } from './generate.mjs';
 
 const BIN = 'dist/ipfence.mjs';
+/** Reads the policy and prints its lines, compiling nothing: the least any Node compiler spends. */
+const FLOOR = 'bench/floor.mjs';
 const sizes = [1000, 10000, 50000, ...(process.env.BENCH_LARGE === '1' ? [200000] : [])];
 const runsFor = (n) => (n <= 10000 ? 7 : n <= 50000 ? 5 : 3);
 const work = mkdtempSync(join(tmpdir(), 'ipfence-bench-'));
@@ -22,10 +24,10 @@ function timed(cmd, args, opts = {}) {
   return { wall, stdout: r.stdout };
 }
 
-/** Peak RSS of one compile, read by the process itself at exit (no GNU time needed). */
-function peakRss(policy, out) {
-  const script = `process.argv.splice(1, 0, 'ipfence'); process.on('exit', () => process.stderr.write('RSS ' + process.resourceUsage().maxRSS + '\\n')); await import(${JSON.stringify(join(process.cwd(), BIN))});`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, 'compile', policy, '-o', out], { encoding: 'utf8' });
+/** Peak RSS (MB) of one run of a script, read by the process itself at exit (no GNU time needed). */
+function peakRss(scriptFile, args) {
+  const script = `process.argv.splice(1, 0, 'script'); process.on('exit', () => process.stderr.write('RSS ' + process.resourceUsage().maxRSS + '\\n')); await import(${JSON.stringify(join(process.cwd(), scriptFile))});`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, ...args], { encoding: 'utf8' });
   return Number(/RSS (\d+)/.exec(r.stderr)?.[1] ?? 0) / 1024;
 }
 
@@ -49,7 +51,16 @@ for (const n of sizes) {
   const emitted = ['rules.v4', 'rules.v6'].reduce((k, f) => k + readFileSync(join(dir, 'out', f), 'utf8').split('\n').filter((l) => l.startsWith('-A ')).length, 0);
   const fermWalls = [];
   if (hasFerm) for (let i = 0; i < Math.min(3, runsFor(n)); i++) fermWalls.push(timed('ferm', ['--remote', '--fast', join(dir, 'policy.ferm')]).wall);
-  const row = { n, ipfence: median(walls), rss: peakRss(policy, join(dir, 'out-rss')), ferm: hasFerm ? median(fermWalls) : undefined, emitted };
+  const floorWalls = Array.from({ length: runsFor(n) }, () => timed(process.execPath, [FLOOR, policy, join(dir, 'floor')]).wall);
+  const row = {
+    n,
+    ipfence: median(walls),
+    rss: peakRss(BIN, ['compile', policy, '-o', join(dir, 'out-rss')]),
+    floor: median(floorWalls),
+    floorRss: peakRss(FLOOR, [policy, join(dir, 'floor-rss')]),
+    ferm: hasFerm ? median(fermWalls) : undefined,
+    emitted,
+  };
   if (root) row.load = loadTime(join(dir, 'out'));
   rows.push(row);
   console.error(`done ${n}`);
@@ -108,12 +119,13 @@ const startup = median(Array.from({ length: 9 }, () => timed(process.execPath, [
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`Machine: ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}${hasFerm ? `, ${execFileSync('ferm', ['--version'], { encoding: 'utf8' }).split('\n')[0]}` : ''}\n`);
-console.log('| rules in policy | rules emitted (v4+v6) | ipfence median wall | ipfence peak RSS | ferm median wall | ferm / ipfence | kernel load of our output |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| rules in policy | rules emitted (v4+v6) | ipfence median wall | ipfence peak RSS | floor: read and print only | ferm median wall | ferm / ipfence | kernel load of our output |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   const ratio = r.ferm === undefined ? 'n/a' : `${(r.ferm / r.ipfence).toFixed(1)}x`;
-  console.log(`| ${r.n.toLocaleString('en')} | ${r.emitted.toLocaleString('en')} | ${ms(r.ipfence)} | ${Math.round(r.rss)} MB | ${hasFerm ? ms(r.ferm) : 'ferm not installed'} | ${ratio} | ${r.load === undefined ? 'not root' : ms(r.load)} |`);
+  console.log(`| ${r.n.toLocaleString('en')} | ${r.emitted.toLocaleString('en')} | ${ms(r.ipfence)} | ${Math.round(r.rss)} MB | ${ms(r.floor)}, ${Math.round(r.floorRss)} MB | ${hasFerm ? ms(r.ferm) : 'ferm not installed'} | ${ratio} | ${r.load === undefined ? 'not root' : ms(r.load)} |`);
 }
+console.log(`\nThe floor (${FLOOR}) starts Node, reads the policy with ipfence's YAML reader and writes one line per rule and family: no validation, no checks, no IR.`);
 console.log(`\nStart-up (examples/web-server.yaml, median of 9): ${ms(startup)}.`);
 if (rows.length >= 2) {
   const a = rows.find((r) => r.n === 1000);

@@ -1,0 +1,24 @@
+// The floor: what any compiler of this policy into these files spends in Node, doing no
+// compiling at all. It starts Node, reads the policy with ipfence's own YAML reader, prints one
+// restore line per rule and family (no checks, no IR) and writes both files. bench/run.mjs times
+// it beside ipfence, so the table shows how much of ipfence's time is compiling.
+// Usage: node bench/floor.mjs policy.yaml out-dir
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fastYaml } from '../dist/src/load/fast-yaml.js';
+
+const [policyFile, outDir] = process.argv.slice(2);
+const policy = fastYaml(readFileSync(policyFile, 'utf8'))?.value;
+if (!policy) throw new Error(`${policyFile} is outside fastYaml's subset`);
+mkdirSync(outDir, { recursive: true });
+const verdict = { allow: 'ACCEPT', drop: 'DROP', reject: 'REJECT' };
+[['rules.v4', '.', 32], ['rules.v6', ':', 128]].forEach(([file, marker, bits]) => {
+  const lines = ['*filter', ':INPUT DROP [0:0]'];
+  for (const r of policy.inbound) {
+    const src = (r.from ?? []).find((a) => a.includes(marker));
+    if (r.from && src === undefined) continue;
+    lines.push(`-A INPUT${src ? ` -s ${src}/${bits}` : ''} -p tcp -m tcp --dport ${r.port} -m comment --comment "${r.name}" -j ${verdict[r.action ?? 'allow']}`);
+  }
+  lines.push('COMMIT', '');
+  writeFileSync(join(outDir, file), lines.join('\n'));
+});
