@@ -18,6 +18,7 @@ const TRICKY = [
   '10.0.0.1', '10.0.0.0/8', '10/minute', '2001:db8::1', 'fd00::5', '::1', '2001:db8:a::/64', '12:30', '1:2',
   'a:b', 'a: b', 'a:', ':a', 'a #b', 'a#b', '#a', '- a', '-a', '? a', "it's", "'q'", 'a"b', '"d"', 'a\\b', '[x]', '{y}', 'a,b', 'a, b',
   'x ', ' x', '@x', '`x', '%x', '&a', '*a', '!t', '|', '>', 'a b', 'ssh', 'eth0', 'br-1a2b', 'DOCKER-USER', '__proto__', 'constructor',
+  'é', 'a #é', 'a#é', 'x # Zoë — ok',
 ];
 const ORDINARY = ['ssh', 'allow', 'drop', '22', '8080', '10.0.0.1', '192.0.2.0/24', '2001:db8::1', 'fd00::/8', 'eth0', '10/minute', 'web server', 'r1'];
 const NAMES = ['name', 'port', 'from', 'to', 'inbound', 'action'];
@@ -35,7 +36,9 @@ const valueArb: fc.Arbitrary<Value> = fc.letrec<{ v: Value }>((tie) => ({
   ),
 })).v;
 
-const styleArb = fc.record({ flow: fc.boolean(), quote: fc.constantFrom('plain', 'single', 'double'), indent: fc.constantFrom(1, 2, 4), comment: fc.boolean() });
+// Comments with text YAML libraries must skip, including non-ASCII and characters some treat as line breaks.
+const COMMENTS = [' # Müller — café', ' #ü', ' # 😀 ok', ' # a\u0085b', ' # a\u2028b', ' # \ufeff', " # it's \"é\"", ' # a\tü'];
+const styleArb = fc.record({ flow: fc.boolean(), quote: fc.constantFrom('plain', 'single', 'double'), indent: fc.constantFrom(1, 2, 4), comment: fc.oneof({ weight: 3, arbitrary: fc.constantFrom('', ' # note') }, { weight: 2, arbitrary: fc.constantFrom(...COMMENTS) }) });
 
 function scalar(s: string, quote: string): string {
   if (quote === 'single') return `'${s.replace(/'/g, "''")}'`;
@@ -44,9 +47,9 @@ function scalar(s: string, quote: string): string {
 }
 
 /** Renders a value in a random mix of styles; the result may well be invalid or mean something else: that is the point. */
-function render(v: Value, styles: readonly fc.RecordValue<{ flow: boolean; quote: string; indent: number; comment: boolean }>[], depth = 0, pad = ''): string {
+function render(v: Value, styles: readonly fc.RecordValue<{ flow: boolean; quote: string; indent: number; comment: string }>[], depth = 0, pad = ''): string {
   const st = styles[depth % styles.length]!;
-  const c = st.comment ? ' # note' : '';
+  const c = st.comment;
   if (typeof v === 'string') return scalar(v, st.quote);
   if (st.flow || depth > 3) {
     if (Array.isArray(v)) return `[${v.map((x) => render(x, styles, depth + 1)).join(', ')}]`;
@@ -65,7 +68,7 @@ function render(v: Value, styles: readonly fc.RecordValue<{ flow: boolean; quote
 export const docArb = fc.tuple(fc.dictionary(keyArb, valueArb, { minKeys: 1, maxKeys: 4 }), fc.array(styleArb, { minLength: 1, maxLength: 4 })).map(([v, styles]) => render(v, styles).replace(/^[^\n]*\n/, '').concat('\n'));
 
 
-const EDITS = [':', ' ', '\n', '-', '#', "'", '"', '[', ']', '{', '}', ',', '&', '*', '!', '|', '\t', '\\', 'a', '1', '.', '/', '---\n', '...\n'];
+const EDITS = [':', ' ', '\n', '-', '#', "'", '"', '[', ']', '{', '}', ',', '&', '*', '!', '|', '\t', '\\', 'a', '1', '.', '/', '---\n', '...\n', ' # é', '\n# ü\n', 'é'];
 
 /** A random document with one to three random characters inserted or deleted: valid or not, often odd. */
 export const editedDocArb = fc.tuple(docArb, fc.array(fc.tuple(fc.nat(), fc.constantFrom(...EDITS), fc.boolean()), { minLength: 1, maxLength: 3 })).map(([text, edits]) => {

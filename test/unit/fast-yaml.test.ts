@@ -62,6 +62,16 @@ describe('fastYaml', () => {
     fc.assert(fc.property(editedDocArb, agrees), { numRuns: 3000 });
   });
 
+  it('reads non-ASCII text in comments, and gives up on it anywhere else', () => {
+    const read = ['# Müller — café\na: 1\n', 'a: 1 # ü\n', 'a:\n  # 😀\n  - b # é\n', '- { name: x, port: 22 }  # Zoë\n', 'a: x #é\n'];
+    for (const text of read) {
+      expect(fastYaml(text), text).toBeDefined();
+      agrees(text);
+    }
+    const left = ['a: é\n', "a: 'é'\n", "a: 'x' # é\n", 'a: "x" # é\n', 'a: x#é\n', 'a: [x, #é\n', '# a\u2028b\na: 1\n', '# a\u0085b\na: 1\n', '# \ufeff\na: 1\n', '# é\tx\na: 1\n'];
+    for (const text of left) expect(fastYaml(text), text).toBeUndefined();
+  });
+
   it('gives up on what it leaves to the full parsers', () => {
     for (const text of [
       'a: &x 1\nb: *x\n', 'a: !!str 1\n', 'a: |\n  x\n', 'a: >\n  x\n', 'a: "x\\ny"\n', 'a: [1,\n  2]\n', 'a: x\n  y\n',
