@@ -1,5 +1,5 @@
 import type { Family } from '../ir/ir.js';
-import { KeyIndex, MAX_INDEXED_PORTS, PrefixIndex, smallest, union, type Block } from '../normalize/candidate-index.js';
+import { BITS, KeyIndex, MAX_INDEXED_PORTS, PrefixIndex, smallest, union, type Block } from '../normalize/candidate-index.js';
 import { alignedBlocks } from '../normalize/addresses.js';
 import type { IntervalSet } from '../normalize/intervals.js';
 import { DIMS, type Box } from './space.js';
@@ -7,7 +7,6 @@ import { DIMS, type Box } from './space.js';
 const SRC = DIMS.indexOf('src');
 const DST = DIMS.indexOf('dst');
 const PORT = DIMS.indexOf('dport');
-const BITS: Record<Family, bigint> = { ipv4: 32n, ipv6: 128n };
 /** An address set of more blocks than this (a negation, an odd range) is indexed as "any address". */
 const MAX_BLOCKS = 8;
 

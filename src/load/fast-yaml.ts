@@ -2,8 +2,8 @@
  * A reader for the plain subset of YAML that large policies are written in: block mappings and
  * sequences, one-line flow collections, quoted and plain one-line scalars, comments. Anything else
  * (anchors, tags, block scalars, multi-line scalars or flow collections, escapes, tabs, non-ASCII
- * outside comments, ambiguous scalars like 1_000, 0x1F, ~ or .inf) makes it give up, and the caller parses the text
- * with a full YAML library instead. Where it answers, it answers exactly what both js-yaml (core
+ * outside comments, ambiguous scalars like 1_000, 0x1F, ~ or .inf) makes it give up, and the
+ * caller parses the text with a full YAML library instead. Where it answers, it answers exactly what both js-yaml (core
  * schema) and yaml (core schema) answer: test/unit/fast-yaml.test.ts holds it to that on random
  * documents. It exists for speed only: 50,000 rules parse in a fifth of js-yaml's time. Read a
  * second time with `track`, it gives each node's offset as yaml's tree would

@@ -16,7 +16,8 @@ export interface Block {
 }
 
 type ByNetwork = Map<number, Map<bigint, number[]>>;
-const BITS: Record<Family, bigint> = { ipv4: 32n, ipv6: 128n };
+/** Address width by family. */
+export const BITS: Record<Family, bigint> = { ipv4: 32n, ipv6: 128n };
 /** A network's address shifted down to its first `prefix` bits: equal for every address inside it. */
 const top = (b: Block, prefix: number): bigint => b.interval[0] >> (BITS[b.family] - BigInt(prefix));
 const isHost = (b: Block): boolean => b.prefix === Number(BITS[b.family]);

@@ -4,6 +4,12 @@ import type { Check } from '../check.js';
 import { BoxIndex } from '../box-index.js';
 import { boxesIntersect, boxOf, coveredBy, Interfaces, type Box } from '../space.js';
 
+/**
+ * Above this many rules in one chain the analysis is skipped: a box per rule costs about 15 µs,
+ * a second for a 50,000-rule chain (large lists belong in sets).
+ */
+export const SHADOW_MAX_RULES = 5000;
+
 const TERMINAL = new Set<Target['kind']>(['accept', 'drop', 'reject', 'return']);
 const verb: Record<string, string> = { accept: 'accepted', drop: 'dropped', reject: 'rejected', return: 'returned' };
 
@@ -19,12 +25,6 @@ interface Finding {
  * drop/reject is an error (the author's intent is lost); the same target, or drop versus reject,
  * is a redundancy warning.
  */
-/**
- * Above this many rules in one chain the analysis is skipped: a box per rule costs about 15 µs,
- * a second for a 50,000-rule chain (large lists belong in sets).
- */
-export const SHADOW_MAX_RULES = 5000;
-
 export const shadowed: Check = {
   code: 'shadowed',
   severity: 'error',
