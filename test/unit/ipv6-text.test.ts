@@ -1,0 +1,48 @@
+import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
+import { describe, expect, it } from 'vitest';
+import { canonicalIPv6 } from '../../src/normalize/addresses.js';
+
+/** What ipaddr.js alone answers: the reference canonicalIPv6 must agree with. */
+const reference = (text: string): string | undefined => {
+  try {
+    return ipaddr.IPv6.parse(text).toString();
+  } catch {
+    return undefined;
+  }
+};
+
+const group = fc.oneof(fc.constantFrom('0', '00', '0000', '1', 'ffff', 'FFFF', 'aB', '00001', '12345', ''), fc.integer({ min: 0, max: 0xffff }).map((n) => n.toString(16)));
+/** Eight groups with zero runs, optionally compressed anywhere, in any case. */
+const structured = fc
+  .tuple(fc.array(fc.oneof(fc.constant('0'), group), { minLength: 8, maxLength: 8 }), fc.nat(8), fc.nat(8), fc.boolean(), fc.boolean())
+  .map(([groups, a, b, compress, upper]) => {
+    const [lo, hi] = a <= b ? [a, b] : [b, a];
+    const text = compress ? `${groups.slice(0, lo).join(':')}::${groups.slice(hi + 1).join(':')}` : groups.join(':');
+    return upper ? text.toUpperCase() : text;
+  });
+/** Junk from the pieces IPv6 text is made of: most of it invalid in some way. */
+const pieces = fc.array(fc.constantFrom('0', '1', 'a', 'F', '00', '0000', 'ffff', '00001', '12345', ':', '::', ':::', '0:0', 'g', '.', '1.2.3.4', '%eth0', ' '), { maxLength: 16 }).map((xs) => xs.join(''));
+
+describe('canonicalIPv6', () => {
+  it('answers exactly what ipaddr.js answers, on valid and invalid text', () => {
+    fc.assert(fc.property(fc.oneof(structured, pieces), (text) => {
+      expect(canonicalIPv6(text)).toBe(reference(text));
+    }), { numRuns: 20000 });
+  });
+
+  it('is RFC 5952 text: the longest zero run compressed (the first on a tie), never a single zero group', () => {
+    expect(canonicalIPv6('2001:DB8:0:0:1:0:0:1')).toBe('2001:db8::1:0:0:1');
+    expect(canonicalIPv6('2001:db8:0:1:0:0:0:1')).toBe('2001:db8:0:1::1');
+    expect(canonicalIPv6('2001:db8:0:1:1:1:1:1')).toBe('2001:db8:0:1:1:1:1:1');
+    expect(canonicalIPv6('0:0:0:0:0:0:0:0')).toBe('::');
+    expect(canonicalIPv6('2001:0db8::0001')).toBe('2001:db8::1');
+  });
+
+  it('leaves embedded IPv4 to ipaddr.js, and rejects what is no address', () => {
+    expect(canonicalIPv6('::ffff:192.0.2.1')).toBe(reference('::ffff:192.0.2.1'));
+    for (const bad of ['1::2::3', '1:2:3:4:5:6:7:8:9', '12345::', '2001:db8::\n1', '2001:db8::g', ':', '']) {
+      expect(canonicalIPv6(bad)).toBeUndefined();
+    }
+  });
+});
