@@ -18,6 +18,7 @@ export const dockerPublished: Check = {
   example: 'version: 1\nownership: coexist\ninbound:\n  - { name: db-from-app, port: 5432, from: 10.20.0.0/24 }\ndocker:\n  published:\n    - { name: db, port: 5432 }\n',
   check: (input) => {
     const published = (input.policy.docker?.published ?? []).map((p, i) => ({ i, proto: p.proto ?? 'tcp', ports: ranges(p.port), name: p.name }));
+    if (published.length === 0) return [];
     return (input.policy.inbound ?? []).flatMap((r, i) => {
       const protos = r.proto === undefined ? ['tcp'] : typeof r.proto === 'string' ? [r.proto] : r.proto;
       const hit = published.find((p) => protos.includes(p.proto) && ranges(r.port).some((a) => p.ports.some((b) => a.lo <= b.hi && b.lo <= a.hi)));

@@ -1,9 +1,22 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import type { Family, Origin } from '../../ir/ir.js';
+import type { Path } from '../../load/source.js';
 import type { Check } from '../check.js';
 import { chainSites } from './walk.js';
 
 const SECTIONS = new Set(['inbound', 'outbound', 'forward', 'users']);
+
+/** A block and the families it is in. */
+interface Block {
+  readonly origin: Origin;
+  readonly families: Family[];
+}
+
+function add<K>(blocks: Map<K, Block>, key: K, origin: Origin, families: readonly Family[]): void {
+  const entry = blocks.get(key);
+  if (!entry) blocks.set(key, { origin, families: [...families] });
+  else for (const f of families) if (!entry.families.includes(f)) entry.families.push(f);
+}
 
 /**
  * A block that exists in one family only: the same traffic over the other family is not blocked
@@ -15,17 +28,18 @@ export const familyAsymmetry: Check = {
   docs: 'A deny or user block that ends up in one family only, because of `family:` or because its addresses are all IPv4 (or all IPv6). The same traffic over the other family is not blocked: a blocked host or user may still connect over IPv6. Add the other family\'s addresses, remove `family:`, or suppress with a reason when the host truly has no address in that family.',
   example: 'version: 1\nusers:\n  - { name: no-egress, user: 1001, family: ipv4 }\n',
   check: ({ ir }) => {
-    const seen = new Map<string, { origin: Origin; families: Family[] }>();
+    // By path object first: a policy rule's IR rules mostly share it, and joining 100,000 paths
+    // into keys is most of this check's time. Paths that are equal but not the same are joined after.
+    const byPath = new Map<Path, Block>();
     for (const { chain, family } of chainSites(ir)) for (const rule of chain.rules) {
       const { origin, target } = rule;
       if (!SECTIONS.has(String(origin.path[0])) || origin.label.endsWith(')')) continue;
       const blocks = target.kind === 'drop' || target.kind === 'reject' || (target.kind === 'jump' && origin.path[0] === 'users');
       if (!blocks) continue;
-      const key = origin.path.join('/');
-      const entry = seen.get(key);
-      if (!entry) seen.set(key, { origin, families: [family] });
-      else if (!entry.families.includes(family)) entry.families.push(family);
+      add(byPath, origin.path, origin, [family]);
     }
+    const seen = new Map<string, Block>();
+    for (const { origin, families } of byPath.values()) add(seen, origin.path.join('/'), origin, families);
     return [...seen.values()].filter((e) => e.families.length === 1).map(({ origin, families }) => {
       const only = families[0] === 'ipv4' ? 'IPv4' : 'IPv6';
       const other = only === 'IPv4' ? 'IPv6' : 'IPv4';

@@ -1,14 +1,14 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import { familyRecord } from '../../ir/family.js';
 import type { Check } from '../check.js';
-import { eachRule } from './walk.js';
+import { eachRuleWith } from './walk.js';
 
 export const familyIcmp: Check = {
   code: 'family-icmp',
   severity: 'error',
   docs: 'An ICMP type that does not exist in the file\'s family (an ICMPv6 type in rules.v4 or the reverse). ip6tables silently accepts -p icmp and matches protocol 1, never ICMPv6, so a wrong family is a silent hole.',
   check: ({ ir }) =>
-    eachRule(ir, (rule, { family }) => {
+    eachRuleWith(ir, ['icmp-type'], (rule, { family }) => {
       for (const m of rule.matches) {
         if (m.kind === 'icmp-type' && !Object.values(familyRecord(family).icmpTypes).includes(m.name)) {
           return diag('family-icmp', rule.origin.loc, `ICMP type '${m.name}' does not exist in ${familyRecord(family).label}`, undefined, rule.origin.path);

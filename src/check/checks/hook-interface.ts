@@ -1,6 +1,6 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import type { Check } from '../check.js';
-import { eachRule, forbidden, type ChainSite } from './walk.js';
+import { eachRuleWith, forbidden, type ChainSite } from './walk.js';
 
 const IN_HOOKS = ['PREROUTING', 'INPUT', 'FORWARD'];
 const OUT_HOOKS = ['FORWARD', 'OUTPUT', 'POSTROUTING'];
@@ -11,10 +11,10 @@ export const hookInterface: Check = {
   severity: 'error',
   docs: 'A rule matches an input interface (-i) in a chain reachable from OUTPUT or POSTROUTING, or an output interface (-o) in one reachable from INPUT or PREROUTING. iptables checks this only for built-in chains; inside a user chain the rule loads and never matches.',
   check: ({ ir }) =>
-    eachRule(
+    eachRuleWith(
       ir,
+      ['in', 'out'],
       (rule, { hooks, chain }) => {
-        if (!rule.matches.some((m) => m.kind === 'in' || m.kind === 'out')) return undefined;
         const bad = rule.matches.flatMap((m) => {
           const off = m.kind === 'in' ? forbidden(hooks, IN_HOOKS) : m.kind === 'out' ? forbidden(hooks, OUT_HOOKS) : '';
           return off ? [`${m.kind === 'in' ? '-i' : '-o'} in ${chain.name} (reached from ${off})`] : [];

@@ -1,6 +1,6 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import type { Check } from '../check.js';
-import { eachRule, forbidden } from './walk.js';
+import { eachRuleWith, forbidden } from './walk.js';
 
 const OWNER_HOOKS = ['OUTPUT', 'POSTROUTING'];
 
@@ -9,8 +9,9 @@ export const hookOwner: Check = {
   severity: 'error',
   docs: 'An owner (uid/gid) match is reachable from PREROUTING, INPUT or FORWARD. Only locally generated packets have an owner; the kernel refuses the rule (EINVAL) when the file is loaded. Owner rules belong to outbound traffic (`users:`).',
   check: ({ ir }) =>
-    eachRule(
+    eachRuleWith(
       ir,
+      ['owner'],
       (rule, { hooks }) =>
         rule.matches.some((m) => m.kind === 'owner')
           ? diag('hook-owner', rule.origin.loc, `an owner match is reachable from ${forbidden(hooks, OWNER_HOOKS)}; the kernel refuses it there`, undefined, rule.origin.path)

@@ -1,14 +1,14 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import { MULTIPORT_SLOTS } from '../../normalize/ports.js';
 import type { Check } from '../check.js';
-import { eachRule } from './walk.js';
+import { eachRuleWith } from './walk.js';
 
 export const multiportLimit: Check = {
   code: 'multiport-limit',
   severity: 'error',
   docs: 'A multiport match with more than 15 slots (a range counts 2): iptables refuses it ("too many ports specified"). ipfence splits long port lists into several rules, so this guards the emitter.',
   check: ({ ir }) =>
-    eachRule(ir, (rule) => {
+    eachRuleWith(ir, ['dports'], (rule) => {
       for (const m of rule.matches) {
         // Under 8 ranges cannot exceed 15 slots: most rules need no count.
         if (m.kind !== 'dports' || m.ports.length < 8) continue;

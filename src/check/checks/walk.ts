@@ -1,5 +1,5 @@
 import type { Diagnostic } from '../../diagnostics/diagnostic.js';
-import type { Chain, Family, IR, Rule, Table } from '../../ir/ir.js';
+import type { Chain, Family, IR, Match, Rule, Table } from '../../ir/ir.js';
 import { BUILTIN_CHAINS } from '../../normalize/builder.js';
 
 /** A chain with its family, table and the hooks it runs in: what a check needs around a rule. */
@@ -65,6 +65,55 @@ export function eachRule(
     if (chains && !chains(site)) continue;
     const rs = site.chain.rules;
     for (let i = 0; i < rs.length; i++) {
+      const d = visit(rs[i]!, site, i);
+      if (d) out.push(d);
+    }
+  }
+  return out;
+}
+
+const KIND_BITS: Readonly<Record<Match['kind'], number>> = {
+  src: 1 << 0, dst: 1 << 1, iprange: 1 << 2, ctdir: 1 << 3, ctorigdst: 1 << 4, set: 1 << 5, in: 1 << 6, out: 1 << 7, proto: 1 << 8,
+  dports: 1 << 9, 'icmp-type': 1 << 10, 'hop-limit': 1 << 11, ctstate: 1 << 12, ctorigdstport: 1 << 13, owner: 1 << 14, limit: 1 << 15, hashlimit: 1 << 16,
+};
+
+/** Per rule of a chain, the match kinds it has as bits; one pass over the chain for all checks. */
+const kindMasks = new WeakMap<Chain, Uint32Array>();
+function kindsOf(chain: Chain): Uint32Array {
+  let masks = kindMasks.get(chain);
+  if (masks === undefined) {
+    const rules = chain.rules;
+    masks = new Uint32Array(rules.length);
+    for (let i = 0; i < rules.length; i++) {
+      const ms = rules[i]!.matches;
+      let bits = 0;
+      for (let j = 0; j < ms.length; j++) bits |= KIND_BITS[ms[j]!.kind];
+      masks[i] = bits;
+    }
+    kindMasks.set(chain, masks);
+  }
+  return masks;
+}
+
+/**
+ * `eachRule`, over only the rules with a match of one of `kinds`. Most checks are about match
+ * kinds that few rules have (interfaces, owners, ICMP types): they need not visit the others.
+ */
+export function eachRuleWith(
+  ir: IR,
+  kinds: readonly Match['kind'][],
+  visit: (rule: Rule, site: ChainSite, index: number) => Diagnostic | undefined,
+  chains?: (site: ChainSite) => boolean,
+): Diagnostic[] {
+  let wanted = 0;
+  for (const k of kinds) wanted |= KIND_BITS[k];
+  const out: Diagnostic[] = [];
+  for (const site of chainSites(ir)) {
+    if (chains && !chains(site)) continue;
+    const masks = kindsOf(site.chain);
+    const rs = site.chain.rules;
+    for (let i = 0; i < rs.length; i++) {
+      if ((masks[i]! & wanted) === 0) continue;
       const d = visit(rs[i]!, site, i);
       if (d) out.push(d);
     }
