@@ -108,28 +108,40 @@ export const ARG_MAX_BYTES = 1023;
 /** UTF-8 takes at most 3 bytes per UTF-16 unit: a shorter argument is surely within the limit. */
 const SURELY_SHORT = Math.floor(ARG_MAX_BYTES / 3);
 
-/** A chain's rules rendered: per rule, its whole line (`-A CHAIN ...`) and what the argument limits are checked on. */
+/**
+ * A chain's rules rendered: their lines as one text, and per rule what the limit checks need. No
+ * string per line outlives the rendering: 100,000 of them would be copied by every garbage
+ * collection until the file is written.
+ */
 export interface RenderedChain {
-  readonly lines: readonly string[];
-  /** Arguments after `-A CHAIN`. */
-  readonly counts: readonly number[];
-  /** Bytes of each rule's longest argument, counted only when one may exceed ARG_MAX_BYTES; else 0. */
-  readonly longArg: readonly number[];
+  /** The rule lines (`-A CHAIN ...`), joined by newlines; '' for a chain without rules. */
+  readonly text: string;
+  /** Per rule: its arguments after `-A CHAIN`. */
+  readonly counts: Uint32Array;
+  /** Per rule: the bytes of its longest argument, counted only when one may exceed ARG_MAX_BYTES; else 0. */
+  readonly longArg: Uint32Array;
+  /** Per rule: its line's length in UTF-16 units (at most a third of its bytes). */
+  readonly lengths: Uint32Array;
 }
 
 const rendered: Record<Family, WeakMap<Chain, RenderedChain>> = { ipv4: new WeakMap(), ipv6: new WeakMap() };
+/** Lines are joined in batches of this many, so that each lives only briefly. */
+const BATCH = 1024;
 
-/** A chain's lines, rendered once and shared by the limit checks and the emitter (keyed by chain: a few entries, not one per rule). */
+/** A chain's rules, rendered once and shared by the limit checks and the emitter (keyed by chain: a few entries, not one per rule). */
 export function renderChain(c: Chain, f: Family): RenderedChain {
   const hit = rendered[f].get(c);
   if (hit) return hit;
-  const lines: string[] = [];
-  const counts: number[] = [];
-  const longArg: number[] = [];
+  const n = c.rules.length;
+  const counts = new Uint32Array(n);
+  const longArg = new Uint32Array(n);
+  const lengths = new Uint32Array(n);
+  const batches: string[] = [];
+  const batch: string[] = [];
   const args: string[] = ['-A', c.name];
-  for (const r of c.rules) {
+  for (let k = 0; k < n; k++) {
     args.length = 2;
-    renderArgs(r, f, args);
+    renderArgs(c.rules[k]!, f, args);
     let longest = 0;
     for (let i = 2; i < args.length; i++) {
       const a = args[i]!;
@@ -137,13 +149,27 @@ export function renderChain(c: Chain, f: Family): RenderedChain {
       const bytes = Buffer.byteLength(a, 'utf8');
       if (bytes > longest) longest = bytes;
     }
-    lines.push(args.join(' '));
-    counts.push(args.length - 2);
-    longArg.push(longest);
+    const line = args.join(' ');
+    batch.push(line);
+    counts[k] = args.length - 2;
+    longArg[k] = longest;
+    lengths[k] = line.length;
+    if (batch.length === BATCH) {
+      batches.push(batch.join('\n'));
+      batch.length = 0;
+    }
   }
-  const out = { lines, counts, longArg };
+  if (batch.length > 0) batches.push(batch.join('\n'));
+  const out = { text: batches.join('\n'), counts, longArg, lengths };
   rendered[f].set(c, out);
   return out;
+}
+
+/** One rule's line, for the rare check that needs its text again (a line that may be too long). */
+export function renderLine(c: Chain, r: Rule, f: Family): string {
+  const args = ['-A', c.name];
+  renderArgs(r, f, args);
+  return args.join(' ');
 }
 
 // Consecutive rules mostly share their origin: its quoted comment is reused.

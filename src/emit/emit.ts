@@ -51,11 +51,11 @@ function template(name: string): Template {
  */
 export function rulesetView(rs: Ruleset) {
   return {
-    tables: rs.tables.map((t) => {
-      const lines: string[] = [];
-      for (const c of t.chains) for (const line of renderChain(c, rs.family).lines) lines.push(line);
-      return { name: t.name, chains: t.chains.map((c) => ({ name: c.name, policy: c.policy ?? '-' })), rules: lines.join('\n') };
-    }),
+    tables: rs.tables.map((t) => ({
+      name: t.name,
+      chains: t.chains.map((c) => ({ name: c.name, policy: c.policy ?? '-' })),
+      rules: t.chains.map((c) => renderChain(c, rs.family).text).filter((text) => text !== '').join('\n'),
+    })),
   };
 }
 

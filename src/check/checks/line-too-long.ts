@@ -1,5 +1,5 @@
 import { diag } from '../../diagnostics/diagnostic.js';
-import { renderChain } from '../../emit/args.js';
+import { renderChain, renderLine } from '../../emit/args.js';
 import type { Check } from '../check.js';
 import { eachRule } from './walk.js';
 
@@ -12,9 +12,8 @@ export const lineTooLong: Check = {
   docs: 'An emitted rule line is longer than 4096 bytes. iptables-restore silently splits lines past 10,239 bytes and parses the rest as another rule. Shorten the rule name or split the rule.',
   check: ({ ir }) =>
     eachRule(ir, (rule, { family, chain }, i) => {
-      const line = renderChain(chain, family).lines[i]!;
-      // Bytes are at most 3 per UTF-16 unit: short lines need no count.
-      const bytes = line.length * 3 <= LINE_MAX_BYTES ? 0 : Buffer.byteLength(line, 'utf8');
+      // Bytes are at most 3 per UTF-16 unit: short lines need no count (nor their text again).
+      const bytes = renderChain(chain, family).lengths[i]! * 3 <= LINE_MAX_BYTES ? 0 : Buffer.byteLength(renderLine(chain, rule, family), 'utf8');
       return bytes > LINE_MAX_BYTES ? diag('line-too-long', rule.origin.loc, `this rule emits a ${bytes}-byte line in ${chain.name} (limit ${LINE_MAX_BYTES}); shorten its name or split it`) : undefined;
     }),
 };
