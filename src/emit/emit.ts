@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { familyRecord } from '../ir/family.js';
-import type { Family, IR, Origin, Ruleset } from '../ir/ir.js';
+import type { Family, IR, Rule, Ruleset } from '../ir/ir.js';
 import { lazy } from '../lazy.js';
 import { readPackageFile, VERSION } from '../package-root.js';
 import { BUILTIN_CHAINS, DOCKER_CHAIN, hookChain } from '../normalize/builder.js';
@@ -17,8 +17,8 @@ export interface Artifact {
   readonly file: string;
   readonly content: string;
   readonly executable: boolean;
-  /** For restore files: the origin of each `-A` line, in file order, to map load errors back. */
-  readonly ruleOrigins?: readonly Origin[];
+  /** For restore files: the ruleset written, to map a load error at an `-A` line back to its rule (`ruleAt`). */
+  readonly ruleset?: Ruleset;
   readonly family?: Family;
 }
 
@@ -68,7 +68,7 @@ export function emit(ir: IR, source: SourceInfo): Artifact[] {
       file: rec.outputFile,
       content: template('restore.hbs')({ ...header, coexist: ir.ownership === 'coexist', label: rec.label, restoreCommand: rec.restoreCommand, outputFile: rec.outputFile, ...view }),
       executable: false,
-      ruleOrigins: rs.tables.flatMap((t) => t.chains.flatMap((c) => c.rules.map((r) => r.origin))),
+      ruleset: rs,
       family: rs.family,
     };
   });
@@ -94,6 +94,18 @@ export function emit(ir: IR, source: SourceInfo): Artifact[] {
     out.push({ file: 'routing.sh', content: template('routing.sh.hbs')({ ...header, routes }), executable: true });
   }
   return out;
+}
+
+/** The `index`th rule of a ruleset in file order (its `index`th `-A` line): asked for when a load fails. */
+export function ruleAt(rs: Ruleset, index: number): Rule | undefined {
+  let k = index;
+  for (const t of rs.tables) {
+    for (const c of t.chains) {
+      if (k < c.rules.length) return c.rules[k];
+      k -= c.rules.length;
+    }
+  }
+  return undefined;
 }
 
 /** Every jump apply.sh may ever have added, so it can remove the ones a new policy no longer needs. */

@@ -1,5 +1,5 @@
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import type { Artifact } from '../emit/emit.js';
+import { ruleAt, type Artifact } from '../emit/emit.js';
 import { familyRecord } from '../ir/family.js';
 import { withNetns, type Backend, type Netns } from './netns.js';
 
@@ -35,7 +35,7 @@ async function verifyOne(ns: Netns, backend: Backend, a: Artifact, policyFile: s
   const lineNo = Number(/line:? (\d+)/.exec(r.stderr)?.[1] ?? 0);
   let ruleIndex = ruleIndexAt(lines, lineNo);
   if (ruleIndex === undefined) ruleIndex = bisect(ns, backend, a, lines, lineNo);
-  const origin = ruleIndex !== undefined ? a.ruleOrigins?.[ruleIndex] : undefined;
+  const origin = ruleIndex !== undefined && a.ruleset ? ruleAt(a.ruleset, ruleIndex)?.origin : undefined;
   const what = `${rec.restoreCommand} (${backend} back end) refused ${a.file}${ruleIndex !== undefined ? ` at the rule '${origin?.label ?? '?'}'` : ''}: ${reason}`;
   return [diag('kernel-rejected', origin?.loc ?? { file: policyFile, line: 1, col: 1 }, what)];
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { memoryIO } from '../helpers/io.js';
 import type { Artifact } from '../../src/emit/emit.js';
+import { accept, chain, rule, ruleset, table } from '../../src/ir/ir.js';
 import { kernelLab } from '../../src/verify/netns.js';
 import { verifyArtifacts } from '../../src/verify/verify.js';
 
@@ -50,7 +51,10 @@ describe.runIf(lab.ok)('ipfence verify', () => {
       'COMMIT',
       '',
     ].join('\n');
-    const artifact: Artifact = { file: 'rules.v4', content, executable: false, family: 'ipv4', ruleOrigins: [origin(3, 'one'), origin(4, 'two'), origin(5, 'three')] };
+    const output = chain('OUTPUT', 'ACCEPT', ['one', 'two', 'three'].map((label, i) => rule([], accept, origin(3 + i, label))));
+    const builtins = ['PREROUTING', 'INPUT', 'FORWARD'].map((c) => chain(c, 'ACCEPT', []));
+    const rs = ruleset('ipv4', [table('mangle', [...builtins, output, chain('POSTROUTING', 'ACCEPT', [])])]);
+    const artifact: Artifact = { file: 'rules.v4', content, executable: false, family: 'ipv4', ruleset: rs };
     const found = await verifyArtifacts([artifact], lab.ok ? lab.backends : [], 'p.yaml');
     expect(found.map((d) => [d.code, d.line, /at the rule '(\w+)'/.exec(d.message)?.[1]])).toEqual((lab.ok ? lab.backends : []).map(() => ['kernel-rejected', 4, 'two']));
   });
