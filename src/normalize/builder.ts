@@ -71,6 +71,15 @@ export class RulesetBuilder {
     return key;
   }
 
+  /** A built-in chain's rules: its groups in order, copied once at their total length (a group may hold 100,000 rules). */
+  private chainRules(chainKey: string): Rule[] {
+    const groups = GROUP_ORDER.map((g) => this.groups.get(`${chainKey}/${g}`) ?? []);
+    const out = new Array<Rule>(groups.reduce((n, g) => n + g.length, 0));
+    let k = 0;
+    for (const g of groups) for (let i = 0; i < g.length; i++) out[k++] = g[i]!;
+    return out;
+  }
+
   addUserChain(f: Family, t: TableName, name: string, rules: readonly Rule[]): void {
     const key = `${f}/${t}`;
     const list = this.userChains.get(key) ?? [];
@@ -89,7 +98,7 @@ export class RulesetBuilder {
       ruleset(
         f,
         TABLE_ORDER.filter((t) => t === 'filter' || this.used.has(`${f}/${t}`)).map((t) => {
-          const rulesOf = (c: string) => GROUP_ORDER.flatMap((g) => this.groups.get(`${f}/${t}/${c}/${g}`) ?? []);
+          const rulesOf = (c: string) => this.chainRules(`${f}/${t}/${c}`);
           const own = this.userChains.get(`${f}/${t}`) ?? [];
           const builtins: Chain[] =
             ownership === 'full'

@@ -158,13 +158,19 @@ const NO_MATCHES: readonly Match[] = [];
 /** One selector's port matches by protocol, for sharing them between its families' expansions. */
 export type PortMatchCache = Partial<Record<L4, readonly Match[]>>;
 
-/** The non-null matches, in this (canonical) order, in an array of exactly their number. */
-function matchList(...ms: (Match | null)[]): Match[] {
-  let n = 0;
-  for (const m of ms) if (m !== null) n++;
-  const out = new Array<Match>(n);
+/**
+ * The non-null matches, in this (canonical) order, in an array of exactly their number. Named
+ * parameters, not a rest array: this runs for every emitted rule.
+ */
+function matchList(s: Match | null, d: Match | null, inM: Match | null, outM: Match | null, proto: Match | null, extra: Match | null): Match[] {
+  const out = new Array<Match>((s !== null ? 1 : 0) + (d !== null ? 1 : 0) + (inM !== null ? 1 : 0) + (outM !== null ? 1 : 0) + (proto !== null ? 1 : 0) + (extra !== null ? 1 : 0));
   let k = 0;
-  for (const m of ms) if (m !== null) out[k++] = m;
+  if (s !== null) out[k++] = s;
+  if (d !== null) out[k++] = d;
+  if (inM !== null) out[k++] = inM;
+  if (outM !== null) out[k++] = outM;
+  if (proto !== null) out[k++] = proto;
+  if (extra !== null) out[k++] = extra;
   return out;
 }
 
