@@ -30,7 +30,7 @@ const HEX_IPV6 = /^[0-9A-Fa-f:]{2,39}$/;
 /**
  * An IPv6 address's RFC 5952 text, or undefined when it is none. For hex-and-colon text, Node's
  * WHATWG URL host parser answers (in C++, five times faster than ipaddr.js: one address per rule
- * of a policy), and its serializer is RFC 5952's: test/unit/addresses.test.ts holds the two to the
+ * of a policy), and its serializer is RFC 5952's: test/unit/ipv6-text.test.ts holds the two to the
  * same answers. Anything else (an embedded IPv4) is ipaddr.js's.
  */
 export function canonicalIPv6(text: string): string | undefined {
@@ -90,8 +90,8 @@ export function parseAddress(text: string): ParseAddress {
   const prefixText = slash === -1 ? undefined : text.slice(slash + 1);
   let family: Family;
   // The pattern admits octets up to 999. A valid dotted quad is its own canonical text, so a
-  // single IPv4 host needs no parse at all (this runs for every address of a policy); ipaddr.js
-  // parses IPv6, and IPv4 networks for their masking.
+  // single IPv4 host needs no parse at all (this runs for every address of a policy);
+  // canonicalIPv6 reads IPv6, and ipaddr.js the networks' values for their masking.
   const quad = DOTTED_QUAD.exec(addrText);
   const isV4 = quad !== null && +quad[1]! <= 255 && +quad[2]! <= 255 && +quad[3]! <= 255 && +quad[4]! <= 255;
   const v6 = !isV4 && addrText.includes(':') && !addrText.includes('%') ? canonicalIPv6(addrText) : undefined;

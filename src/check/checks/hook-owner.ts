@@ -12,10 +12,7 @@ export const hookOwner: Check = {
     eachRuleWith(
       ir,
       ['owner'],
-      (rule, { hooks }) =>
-        rule.matches.some((m) => m.kind === 'owner')
-          ? diag('hook-owner', rule.origin.loc, `an owner match is reachable from ${forbidden(hooks, OWNER_HOOKS)}; the kernel refuses it there`, undefined, rule.origin.path)
-          : undefined,
+      (rule, { hooks }) => diag('hook-owner', rule.origin.loc, `an owner match is reachable from ${forbidden(hooks, OWNER_HOOKS)}; the kernel refuses it there`, undefined, rule.origin.path),
       // Chains that run only where owner matches work need no look at their rules.
       ({ hooks }) => forbidden(hooks, OWNER_HOOKS) !== '',
     ),

@@ -60,16 +60,7 @@ export function eachRule(
   visit: (rule: Rule, site: ChainSite, index: number) => Diagnostic | undefined,
   chains?: (site: ChainSite) => boolean,
 ): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  for (const site of chainSites(ir)) {
-    if (chains && !chains(site)) continue;
-    const rs = site.chain.rules;
-    for (let i = 0; i < rs.length; i++) {
-      const d = visit(rs[i]!, site, i);
-      if (d) out.push(d);
-    }
-  }
-  return out;
+  return walk(ir, null, visit, chains);
 }
 
 const KIND_BITS: Readonly<Record<Match['kind'], number>> = {
@@ -107,13 +98,23 @@ export function eachRuleWith(
 ): Diagnostic[] {
   let wanted = 0;
   for (const k of kinds) wanted |= KIND_BITS[k];
+  return walk(ir, wanted, visit, chains);
+}
+
+/** The rules of the chains `chains` keeps; with `wanted`, only those with a match kind among its bits. */
+function walk(
+  ir: IR,
+  wanted: number | null,
+  visit: (rule: Rule, site: ChainSite, index: number) => Diagnostic | undefined,
+  chains?: (site: ChainSite) => boolean,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const site of chainSites(ir)) {
     if (chains && !chains(site)) continue;
-    const masks = kindsOf(site.chain);
+    const masks = wanted === null ? null : kindsOf(site.chain);
     const rs = site.chain.rules;
     for (let i = 0; i < rs.length; i++) {
-      if ((masks[i]! & wanted) === 0) continue;
+      if (masks !== null && (masks[i]! & wanted!) === 0) continue;
       const d = visit(rs[i]!, site, i);
       if (d) out.push(d);
     }
