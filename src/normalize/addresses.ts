@@ -114,7 +114,9 @@ export function parseAddress(text: string): ParseAddress {
   // A single host has no host bits: a dotted quad is already canonical, an IPv6 address is
   // rendered once (RFC 5952).
   const written = v6 ?? addrText;
-  if (prefix === bits) return { ok: true, cidr: new LazyCidr(family, `${written}/${prefix}`, prefix, false) };
+  // Joined, not concatenated: one flat string, where `${a}/${b}` keeps a three-piece cons string
+  // (for IPv6, a slice of the URL's hostname too) alive in the IR until rendering flattens it.
+  if (prefix === bits) return { ok: true, cidr: new LazyCidr(family, [written, prefix].join('/'), prefix, false) };
   const value = addressValue(family, written);
   const mask = hostMask(family, prefix);
   const network = value & ~mask;
