@@ -9,6 +9,8 @@ import { mergeCidrs, parseAddress, type Cidr } from './addresses.js';
 import { normalizePorts, parsePort } from './ports.js';
 
 const L4_PROTOS: readonly string[] = ['tcp', 'udp', 'sctp'];
+/** Ports without a protocol: shared, since the IR never changes it. */
+const TCP_ONLY: readonly Proto[] = ['tcp'];
 const CONTROL = /[\u0000-\u001f\u007f]/;
 export const COMMENT_MAX_BYTES = 255;
 export const LOG_PREFIX_MAX_BYTES = 29;
@@ -52,7 +54,8 @@ export class Context {
       this.report('unsafe-string', path, `${what} contains a control character (newline, tab, ...), which could inject rules into the restore file; remove it`);
       return false;
     }
-    const bytes = Buffer.byteLength(value, 'utf8');
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: most texts are surely short enough uncounted.
+    const bytes = value.length * 3 <= maxBytes ? 0 : Buffer.byteLength(value, 'utf8');
     if (bytes > maxBytes) {
       this.report('string-too-long', path, `${what} is ${bytes} bytes; iptables keeps only ${maxBytes} and would silently cut the rest; shorten it`);
       return false;
@@ -143,7 +146,7 @@ export class Context {
 
   /** Protocols of a rule; `null` means any protocol. Ports without a protocol mean tcp. */
   protos(spec: string | readonly string[] | undefined, hasPorts: boolean, path: Path): readonly Proto[] | null | undefined {
-    if (spec === undefined) return hasPorts ? ['tcp'] : null;
+    if (spec === undefined) return hasPorts ? TCP_ONLY : null;
     const list = typeof spec === 'string' ? [spec] : spec;
     if (list.includes('all')) {
       if (hasPorts) {
