@@ -143,6 +143,8 @@ console.log('|---|---:|---:|---:|');
 const shapes = [
   ['default order (allow-first, order check runs)', (n) => ipfencePolicy(n, { allowFirst: true })],
   ['IPv4 sources only (one warning per drop: 2,500 / 12,500 findings)', (n) => ipfencePolicy(n, { v4Only: true })],
+  // Non-ASCII text must stay on the fast reader's path: in a comment it does.
+  ['the same, under a comment `# Müller — DB`', (n) => `# Müller — DB\n${ipfencePolicy(n, { v4Only: true })}`],
   ['egress: host denies, then /24 allows (allow-first)', egressPolicy],
 ];
 for (const [label, generate] of shapes) {

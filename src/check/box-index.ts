@@ -25,29 +25,39 @@ export class BoxIndex<E extends { readonly box: Box }> {
 
   constructor(private readonly family: Family) {}
 
-  add(e: E): void {
+  /** What a box is filed and looked up under; computed once per rule, for both. */
+  keysOf(box: Box): BoxKeys {
+    return { ports: portKeys(box[PORT]!), src: blocks(box[SRC]!, this.family), dst: blocks(box[DST]!, this.family) };
+  }
+
+  add(e: E, keys: BoxKeys = this.keysOf(e.box)): void {
     const i = this.entries.length;
     this.entries.push(e);
-    this.ports.add(i, portKeys(e.box[PORT]!));
-    this.sources.add(i, blocks(e.box[SRC]!, this.family));
-    this.destinations.add(i, blocks(e.box[DST]!, this.family));
+    this.ports.add(i, keys.ports);
+    this.sources.add(i, keys.src);
+    this.destinations.add(i, keys.dst);
   }
 
   /** A superset of the earlier rules whose box meets `box`, in chain order. */
-  candidates(box: Box): readonly E[] {
-    const best = smallest([
-      this.ports.lookup(portKeys(box[PORT]!)),
-      this.sources.lookup(blocks(box[SRC]!, this.family)),
-      this.destinations.lookup(blocks(box[DST]!, this.family)),
-    ]);
+  candidates(box: Box, keys: BoxKeys = this.keysOf(box)): readonly E[] {
+    const best = smallest([this.ports.lookup(keys.ports), this.sources.lookup(keys.src), this.destinations.lookup(keys.dst)]);
     return best === null ? this.entries : union(best).map((i) => this.entries[i]!);
   }
+}
+
+/** A box's ports (null: any, or too many to list) and address blocks (null: any). */
+export interface BoxKeys {
+  readonly ports: number[] | null;
+  readonly src: Block[] | null;
+  readonly dst: Block[] | null;
 }
 
 const hostKey = (b: Block): bigint => b.interval[0];
 
 /** Every port of a set, or null for any port or too many to list. */
 function portKeys(set: IntervalSet): number[] | null {
+  // One port, the usual rule: no bigint loop.
+  if (set.length === 1 && set[0]![0] === set[0]![1]) return [Number(set[0]![0])];
   let n = 0n;
   for (const [lo, hi] of set) n += hi - lo + 1n;
   if (n > BigInt(MAX_INDEXED_PORTS)) return null;
@@ -61,6 +71,8 @@ function blocks(set: IntervalSet, family: Family): Block[] | null {
   const bits = BITS[family];
   // Most rules name no address: the whole family, answered without block arithmetic.
   if (set.length === 1 && set[0]![0] === 0n && set[0]![1] === (1n << bits) - 1n) return null;
+  // A single address, the bulk of long lists: its own interval is its block.
+  if (set.length === 1 && set[0]![0] === set[0]![1]) return [{ family, prefix: Number(bits), interval: set[0]! }];
   const out: Block[] = [];
   for (const [lo, hi] of set) {
     const found = alignedBlocks(lo, hi, bits, MAX_BLOCKS - out.length);

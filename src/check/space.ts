@@ -1,6 +1,6 @@
 import { familyRecord } from '../ir/family.js';
 import type { Family, Match, Rule } from '../ir/ir.js';
-import { parseAddress } from '../normalize/addresses.js';
+import { cidrTextInterval, parseAddress } from '../normalize/addresses.js';
 import { intersects, normalizeSet, subtract, type Interval, type IntervalSet } from '../normalize/intervals.js';
 
 /**
@@ -71,8 +71,7 @@ const cidrCache = new Map<string, Interval | null>();
 function cidrInterval(text: string): Interval | null {
   let hit = cidrCache.get(text);
   if (hit === undefined) {
-    const c = parseAddress(text);
-    hit = c.ok ? c.cidr.interval : null;
+    hit = cidrTextInterval(text);
     if (cidrCache.size < 200_000) cidrCache.set(text, hit);
   }
   return hit;
@@ -82,10 +81,13 @@ function cidrInterval(text: string): Interval | null {
 export function boxOf(rule: Rule, family: Family, ifaces: Interfaces): { box: Box; exact: boolean } {
   const bits = family === 'ipv4' ? 32n : 128n;
   const anyIface = ifaces.all;
-  const b: IntervalSet[] = [FULL_ADDR[family], FULL_ADDR[family], FULL_BYTE, FULL_PORT, FULL_BYTE, anyIface, anyIface, FULL_STATE, FULL_BIT, FULL_PORT, FULL_ID, FULL_ID, FULL_BYTE];
+  const start: IntervalSet[] = [FULL_ADDR[family], FULL_ADDR[family], FULL_BYTE, FULL_PORT, FULL_BYTE, anyIface, anyIface, FULL_STATE, FULL_BIT, FULL_PORT, FULL_ID, FULL_ID, FULL_BYTE];
+  const b = start.slice();
   const set = (d: (typeof DIMS)[number], v: IntervalSet) => {
-    const i = DIMS.indexOf(d);
-    b[i] = intersect(b[i]!, v);
+    const i = DIM_INDEX[d];
+    // A dimension still at its full range becomes `v` itself when `v` lies inside it: most
+    // matches restrict a dimension no other match of the rule touches.
+    b[i] = b[i] === start[i] && within(v, start[i]![0]!) ? v : intersect(b[i]!, v);
   };
   let exact = true;
   const icmpNumbers = family === 'ipv4' ? ICMP_NUMBERS : ICMP6_NUMBERS;
@@ -159,6 +161,9 @@ export function boxOf(rule: Rule, family: Family, ifaces: Interfaces): { box: Bo
   }
   return { box: b, exact };
 }
+
+const DIM_INDEX = Object.fromEntries(DIMS.map((d, i) => [d, i])) as Record<(typeof DIMS)[number], number>;
+const within = (v: IntervalSet, [lo, hi]: Interval): boolean => v.length > 0 && v[0]![0] >= lo && v[v.length - 1]![1] <= hi;
 
 export function intersect(a: IntervalSet, b: IntervalSet): IntervalSet {
   const out: Interval[] = [];

@@ -30,7 +30,7 @@ const HEX_IPV6 = /^[0-9A-Fa-f:]{2,39}$/;
 /**
  * An IPv6 address's RFC 5952 text, or undefined when it is none. For hex-and-colon text, Node's
  * WHATWG URL host parser answers (in C++, five times faster than ipaddr.js: one address per rule
- * of a policy), and its serializer is RFC 5952's: test/unit/ipv6-text.test.ts holds the two to the
+ * of a policy), and its serializer is RFC 5952's: test/unit/address-text.test.ts holds the two to the
  * same answers. Anything else (an embedded IPv4) is ipaddr.js's.
  */
 export function canonicalIPv6(text: string): string | undefined {
@@ -68,7 +68,39 @@ class LazyCidr implements Cidr {
 const hostMask = (family: Family, prefix: number): bigint => (1n << BigInt(BITS[family] - prefix)) - 1n;
 
 function addressValue(family: Family, text: string): bigint {
-  return valueOf(family === 'ipv4' ? ipaddr.IPv4.parse(text) : ipaddr.IPv6.parse(text));
+  if (family === 'ipv4') {
+    const value = quadValue(text);
+    if (value === undefined) throw new Error(`not a dotted quad: ${text}`);
+    return value;
+  }
+  return valueOf(ipaddr.IPv6.parse(text));
+}
+
+/** A dotted quad's value (the octets DOTTED_QUAD and a range check already read), or undefined. */
+function quadValue(text: string): bigint | undefined {
+  const q = DOTTED_QUAD.exec(text);
+  if (q === null) return undefined;
+  const [a, b, c, d] = [+q[1]!, +q[2]!, +q[3]!, +q[4]!];
+  if (a > 255 || b > 255 || c > 255 || d > 255) return undefined;
+  return BigInt(a * 2 ** 24 + b * 2 ** 16 + c * 2 ** 8 + d);
+}
+
+/**
+ * The addresses of a CIDR text as the IR holds it ("10.0.0.0/8", "2001:db8::/32"), masked; null
+ * when it is none. For checks, which reason about the IR's texts: they were validated when the
+ * policy was normalized, so this builds no Cidr and asks no URL parser.
+ */
+export function cidrTextInterval(text: string): Interval | null {
+  const slash = text.indexOf('/');
+  const addr = slash === -1 ? text : text.slice(0, slash);
+  const family: Family = addr.includes(':') ? 'ipv6' : 'ipv4';
+  const bits = BITS[family];
+  const prefixText = slash === -1 ? String(bits) : text.slice(slash + 1);
+  if (!/^[0-9]{1,3}$/.test(prefixText) || Number(prefixText) > bits) return null;
+  const value = family === 'ipv4' ? quadValue(addr) : addr.includes('%') ? undefined : tryParse(() => addressValue('ipv6', addr));
+  if (value === undefined) return null;
+  const mask = hostMask(family, Number(prefixText));
+  return [value & ~mask, value | mask];
 }
 
 function valueOf(addr: ipaddr.IPv4 | ipaddr.IPv6): bigint {

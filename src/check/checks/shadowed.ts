@@ -44,7 +44,8 @@ export const shadowed: Check = {
             if (!TERMINAL.has(rule.target.kind)) continue;
             const { box, exact } = boxOf(rule, rs.family, ifaces);
             const self = originKey(rule.origin);
-            const overlapping = earlier.candidates(box).filter((e) => e.key !== self && boxesIntersect(e.box, box));
+            const keys = earlier.keysOf(box);
+            const overlapping = earlier.candidates(box, keys).filter((e) => e.key !== self && boxesIntersect(e.box, box));
             if (overlapping.length > 0 && coveredBy(box, overlapping.map((e) => e.box)) === true) {
               const key = `${self} ${rule.target.kind}`;
               const f = findings.get(key) ?? { rule, families: new Set<Family>(), covers: new Map() };
@@ -52,7 +53,7 @@ export const shadowed: Check = {
               for (const o of minimalCover(box, overlapping)) f.covers.set(`${originKey(o.rule.origin)} ${o.rule.target.kind}`, { origin: o.rule.origin, kind: o.rule.target.kind });
               findings.set(key, f);
             }
-            if (exact) earlier.add({ rule, box, key: self });
+            if (exact) earlier.add({ rule, box, key: self }, keys);
           }
         }
       }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { canonicalIPv6 } from '../../src/normalize/addresses.js';
+import { canonicalIPv6, cidrTextInterval, parseAddress } from '../../src/normalize/addresses.js';
 
 /** What ipaddr.js alone answers: the reference canonicalIPv6 must agree with. */
 const reference = (text: string): string | undefined => {
@@ -44,5 +44,22 @@ describe('canonicalIPv6', () => {
     for (const bad of ['1::2::3', '1:2:3:4:5:6:7:8:9', '12345::', '2001:db8::\n1', '2001:db8::g', ':', '']) {
       expect(canonicalIPv6(bad)).toBeUndefined();
     }
+  });
+});
+
+const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join('.'));
+const v6 = fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 8, maxLength: 8 }).map((g) => ipaddr.IPv6.parse(g.map((x) => x.toString(16)).join(':')).toString());
+const cidrText = fc.oneof(
+  fc.tuple(v4, fc.option(fc.nat(32))).map(([a, p]) => (p === null ? a : `${a}/${p}`)),
+  fc.tuple(v6, fc.option(fc.nat(128))).map(([a, p]) => (p === null ? a : `${a}/${p}`)),
+  fc.constantFrom('10.0.0.256/32', '10.0.0.1/33', '10.0.0.1/', '2001:db8::1/129', '2001:db8::g/64', 'host/32', '010.0.0.1/32', ''),
+);
+
+describe('cidrTextInterval (the checks\' reading of IR texts)', () => {
+  it('gives the masked interval parseAddress gives, and null where it refuses', () => {
+    fc.assert(fc.property(cidrText, (text) => {
+      const parsed = parseAddress(text);
+      expect(cidrTextInterval(text)).toEqual(parsed.ok ? parsed.cidr.interval : null);
+    }), { numRuns: 5000 });
   });
 });
