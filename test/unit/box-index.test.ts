@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BoxIndex } from '../../src/check/box-index.js';
-import { boxesIntersect, boxOf, Interfaces, type Box } from '../../src/check/space.js';
+import { boxesIntersect, boxOf, intersect, Interfaces, type Box } from '../../src/check/space.js';
 import { accept, rule, type Family, type Match, type PortRange } from '../../src/ir/ir.js';
 import { alignedBlocks } from '../../src/normalize/addresses.js';
 
@@ -54,6 +54,35 @@ describe('BoxIndex (candidates for shadowed)', () => {
     for (let h = 0; h < 1000; h++) index.add({ box: box(h) });
     expect(index.candidates(box(7))).toHaveLength(1);
   });
+});
+
+describe('boxOf', () => {
+  // Matches that restrict the same dimension twice (two sources, a protocol and a port match,
+  // interfaces of one prefix), so that both the first restriction and the intersection run.
+  const extra = (f: Family): fc.Arbitrary<Match> =>
+    fc.oneof(
+      fc.constantFrom(...ADDRS[f]).map((cidr): Match => ({ kind: 'src', cidr })),
+      fc.constantFrom<Match>({ kind: 'proto', proto: 'tcp' }, { kind: 'proto', proto: 'udp' }, { kind: 'in', iface: 'eth0' }, { kind: 'in', iface: 'eth+' }),
+      fc.constantFrom<Match>({ kind: 'ctstate', states: ['NEW'], negate: false }, { kind: 'ctstate', states: ['ESTABLISHED', 'RELATED'], negate: true }),
+    );
+  for (const f of ['ipv4', 'ipv6'] as const) {
+    it(`is, in ${f}, the intersection of the boxes of its matches one by one`, () => {
+      const ifaces = new Interfaces(['eth0', 'eth+']);
+      const boxOfMatches = (ms: readonly Match[]) => boxOf(rule(ms, accept, origin), f, ifaces).box;
+      let twice = 0;
+      fc.assert(
+        fc.property(arbRule(f), fc.array(extra(f), { maxLength: 3 }), (base, more) => {
+          const ms = [...base, ...more];
+          const expected = ms.map((m) => boxOfMatches([m])).reduce((acc, b) => acc.map((d, i) => intersect(d, b[i]!)), boxOfMatches([]));
+          expect(boxOfMatches(ms)).toEqual(expected);
+          if (new Set(ms.map((m) => (m.kind === 'dports' ? 'proto' : m.kind))).size < ms.length) twice++;
+        }),
+        { numRuns: 1500 },
+      );
+      // Not vacuous: many rules restricted one dimension twice.
+      expect(twice).toBeGreaterThan(300);
+    });
+  }
 });
 
 describe('alignedBlocks', () => {
