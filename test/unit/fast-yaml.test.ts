@@ -55,7 +55,8 @@ describe('fastYaml', () => {
   });
 
   it('on random documents in mixed styles, gives up or agrees with js-yaml and yaml', () => {
-    assertOnRandomDocs(agrees, 3000, 400);
+    // About 16% of the random documents are in the subset; see fast-positions.test.ts.
+    assertOnRandomDocs(agrees, 3000, 300);
   });
 
   it('on random edits of valid documents, gives up or agrees', () => {
