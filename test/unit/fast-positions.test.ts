@@ -42,7 +42,7 @@ function samePositions(text: string): boolean {
 
 describe('positions from fastYaml', () => {
   it('match yaml on every path of random documents in mixed styles', () => {
-    // About 16% of the random documents are in the subset (2000 runs: 280 to 350 read); the bound
+    // About 16% of the random documents are in the subset (2000 runs: 270 to 350 read); the bound
     // only has to rule out a property that holds by reading nothing.
     assertOnRandomDocs(samePositions, 2000, 200);
   });
