@@ -1,10 +1,12 @@
 import { check } from './check/check.js';
+import { overShadowLimit, SHADOW_MAX_RULES } from './check/checks/shadowed.js';
 import { applyConfig, type Level } from './check/config.js';
 import { compareDiagnostics, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
 import { emit, type Artifact } from './emit/emit.js';
 import type { IR } from './ir/ir.js';
 import { load } from './load/load.js';
 import { normalize } from './normalize/normalize.js';
+import type { Policy } from './policy.js';
 import { validate } from './validate/validate.js';
 
 export interface CompileResult {
@@ -12,6 +14,8 @@ export interface CompileResult {
   readonly artifacts?: readonly Artifact[];
   readonly ir?: IR;
   readonly diagnostics: readonly Diagnostic[];
+  /** What the checks could not cover (no position, no finding): the CLI prints them as notes. */
+  readonly notes?: readonly string[];
 }
 
 /**
@@ -35,8 +39,17 @@ export function compile(text: string, file: string, displayName = file, options:
   const soFar = [...loaded.diagnostics, ...norm.diagnostics];
   if (!norm.ir) return { diagnostics: sorted(soFar) };
   const all = sorted(applyConfig([...soFar, ...check({ ir: norm.ir, policy: valid.policy, source })], valid.policy, source, options.severity));
-  if (hasErrors(all) || options.emit === false) return { ir: norm.ir, diagnostics: all };
-  return { ir: norm.ir, artifacts: emit(norm.ir, { name: displayName, text }), diagnostics: all };
+  const notes = notesOf(norm.ir, valid.policy, options.severity);
+  if (hasErrors(all) || options.emit === false) return { ir: norm.ir, diagnostics: all, notes };
+  return { ir: norm.ir, artifacts: emit(norm.ir, { name: displayName, text }), diagnostics: all, notes };
+}
+
+/** Chains too long for `shadowed`, unless the author turned the check off. */
+function notesOf(ir: IR, policy: Policy, severity: CompileOptions['severity']): string[] {
+  if ((severity?.shadowed ?? policy.checks?.shadowed) === 'off') return [];
+  const skipped = overShadowLimit(ir);
+  if (skipped.length === 0) return [];
+  return [`'shadowed' did not look at ${skipped.join(' and ')}: it analyses chains of up to ${SHADOW_MAX_RULES.toLocaleString('en')} rules (long address lists belong in sets)`];
 }
 
 function sorted(ds: readonly Diagnostic[]): Diagnostic[] {

@@ -179,7 +179,12 @@ function report(ds: readonly Diagnostic[], format: FormatName, color: boolean, w
   if (ds.length > 0 || format === 'json' || format === 'sarif') write(FORMATS[format](ds, color));
 }
 
-type Compiled = { readonly ok: true; readonly result: CompileResult } | { readonly ok: false; readonly exit: number };
+/** Notes go to stderr in every format: they are not findings, and stdout stays parseable. */
+function printNotes(result: CompileResult, file: string, io: IO): void {
+  for (const n of result.notes ?? []) io.stderr(`ipfence: note: ${file}: ${n}\n`);
+}
+
+type Compiled = { readonly ok: true; readonly result: CompileResult; readonly file: string } | { readonly ok: false; readonly exit: number };
 
 /** Reads one policy and compiles it; a read failure is reported here and ends the command (exit 2). */
 async function readAndCompile(path: string, values: Values, format: FormatName, g: Gate, io: IO, write: (s: string) => void, color: boolean): Promise<Compiled> {
@@ -188,7 +193,7 @@ async function readAndCompile(path: string, values: Values, format: FormatName, 
     report([src.problem], format, color, write);
     return { ok: false, exit: EXIT_USAGE };
   }
-  return { ok: true, result: compile(src.text!, src.file, basename(src.file), { severity: g.severity }) };
+  return { ok: true, result: compile(src.text!, src.file, basename(src.file), { severity: g.severity }), file: src.file };
 }
 
 async function compileCommand(path: string, values: Values, format: FormatName, g: Gate, io: IO): Promise<number> {
@@ -197,6 +202,7 @@ async function compileCommand(path: string, values: Values, format: FormatName, 
   if (!compiled.ok) return compiled.exit;
   const { result } = compiled;
   report(result.diagnostics, format, color, io.stderr);
+  printNotes(result, compiled.file, io);
   if (!result.artifacts || failed(result.diagnostics, g)) return EXIT_POLICY;
   const outDir = values['out-dir'] ?? '.';
   try {
@@ -260,6 +266,7 @@ async function checkCommand(paths: readonly string[], values: Values, format: Fo
     // Only --against needs the files themselves; a plain check skips emitting (and its templates).
     const result = compile(src.text!, src.file, basename(src.file), { severity: g.severity, emit: values.against !== undefined });
     all.push(...result.diagnostics);
+    printNotes(result, src.file, io);
     if (values.against !== undefined && result.artifacts) {
       const diffs = await staleOutputs(values.against, result.artifacts, io);
       if (diffs.length > 0) {
@@ -284,11 +291,12 @@ async function verifyCommand(path: string, values: Values, format: FormatName, g
   const compiled = await readAndCompile(path, values, format, g, io, io.stdout, color);
   if (!compiled.ok) return compiled.exit;
   const { result } = compiled;
+  printNotes(result, compiled.file, io);
   if (!result.artifacts) {
     report(result.diagnostics, format, color, io.stdout);
     return EXIT_POLICY;
   }
-  const refused = await verifyArtifacts(result.artifacts, lab.backends, path === '-' ? values['stdin-filename'] ?? '<stdin>' : path);
+  const refused = await verifyArtifacts(result.artifacts, lab.backends, compiled.file);
   const all = [...result.diagnostics, ...refused].sort(compareDiagnostics);
   report(all, format, color, io.stdout);
   if (refused.length === 0) io.stderr(`ipfence: the kernel accepted rules.v4 and rules.v6 on the ${lab.backends.join(' and ')} back end${lab.backends.length > 1 ? 's' : ''}\n`);

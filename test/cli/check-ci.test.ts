@@ -120,3 +120,29 @@ describe('--against: committed outputs must match the policy', () => {
     expect(await main(['check', 'examples/close-port.yaml', 'examples/web-server.yaml', '--against', tmp()], io().io)).toBe(2);
   });
 });
+
+describe('what the checks could not cover', () => {
+  // 5,001 IPv4-only allows (others: pass): INPUT in rules.v4 is over shadowed's 5,000-rule limit.
+  const long = `version: 1\ndefaults: { order: as-written }\ninbound:\n${Array.from({ length: 5001 }, (_, i) => `  - { port: ${1024 + i}, from: 10.0.${i >> 8}.${i & 255}, others: pass }\n`).join('')}`;
+  it('a chain too long for shadowed is named in a note on stderr, for check and compile', async () => {
+    const c = io(long);
+    expect(await main(['check', '-', '-f', 'json', '--stdin-filename', 'big.yaml'], c.io)).toBe(0);
+    expect(c.out.stderr).toBe("ipfence: note: big.yaml: 'shadowed' did not look at filter INPUT (ipv4, 5,003 rules): it analyses chains of up to 5,000 rules (long address lists belong in sets)\n");
+    // stdout stays the machine format's document.
+    expect(JSON.parse(c.out.stdout)).toEqual([]);
+    const k = io(long);
+    expect(await main(['compile', '-', '-o', tmp()], k.io)).toBe(0);
+    expect(k.out.stderr).toMatch(/^ipfence: note: <stdin>: 'shadowed' did not look at filter INPUT \(ipv4, 5,003 rules\)/);
+  });
+  it('no note when every chain was analysed, or when shadowed is off', async () => {
+    const small = io(WARN);
+    expect(await main(['check', '-'], small.io)).toBe(0);
+    expect(small.out.stderr).toBe('');
+    const off = io(long);
+    expect(await main(['check', '-', '--severity', 'shadowed=off'], off.io)).toBe(0);
+    expect(off.out.stderr).toBe('');
+    const offInPolicy = io(`${long}checks: { shadowed: off }\n`);
+    expect(await main(['check', '-'], offInPolicy.io)).toBe(0);
+    expect(offInPolicy.out.stderr).toBe('');
+  });
+});
