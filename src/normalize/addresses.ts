@@ -76,7 +76,12 @@ function addressValue(family: Family, text: string): bigint {
   return valueOf(ipaddr.IPv6.parse(text));
 }
 
-/** A dotted quad's value (the octets DOTTED_QUAD and a range check already read), or undefined. */
+/** A prefix length's text as a number of at most `bits`, or undefined. */
+function prefixLength(text: string, bits: number): number | undefined {
+  return /^[0-9]{1,3}$/.test(text) && Number(text) <= bits ? Number(text) : undefined;
+}
+
+/** A dotted quad's value (DOTTED_QUAD admits octets up to 999: the range is checked here), or undefined. */
 function quadValue(text: string): bigint | undefined {
   const q = DOTTED_QUAD.exec(text);
   if (q === null) return undefined;
@@ -95,11 +100,11 @@ export function cidrTextInterval(text: string): Interval | null {
   const addr = slash === -1 ? text : text.slice(0, slash);
   const family: Family = addr.includes(':') ? 'ipv6' : 'ipv4';
   const bits = BITS[family];
-  const prefixText = slash === -1 ? String(bits) : text.slice(slash + 1);
-  if (!/^[0-9]{1,3}$/.test(prefixText) || Number(prefixText) > bits) return null;
+  const prefix = slash === -1 ? bits : prefixLength(text.slice(slash + 1), bits);
+  if (prefix === undefined) return null;
   const value = family === 'ipv4' ? quadValue(addr) : addr.includes('%') ? undefined : tryParse(() => addressValue('ipv6', addr));
   if (value === undefined) return null;
-  const mask = hostMask(family, Number(prefixText));
+  const mask = hostMask(family, prefix);
   return [value & ~mask, value | mask];
 }
 
@@ -121,11 +126,11 @@ export function parseAddress(text: string): ParseAddress {
   const addrText = slash === -1 ? text : text.slice(0, slash);
   const prefixText = slash === -1 ? undefined : text.slice(slash + 1);
   let family: Family;
-  // The pattern admits octets up to 999. A valid dotted quad is its own canonical text, so a
-  // single IPv4 host needs no parse at all (this runs for every address of a policy);
-  // canonicalIPv6 reads IPv6, and ipaddr.js the networks' values for their masking.
-  const quad = DOTTED_QUAD.exec(addrText);
-  const isV4 = quad !== null && +quad[1]! <= 255 && +quad[2]! <= 255 && +quad[3]! <= 255 && +quad[4]! <= 255;
+  // A valid dotted quad is its own canonical text, so a single IPv4 host needs no parse beyond
+  // its octets (this runs for every address of a policy); canonicalIPv6 reads IPv6, and ipaddr.js
+  // the IPv6 networks' values for their masking.
+  const v4 = quadValue(addrText);
+  const isV4 = v4 !== undefined;
   const v6 = !isV4 && addrText.includes(':') && !addrText.includes('%') ? canonicalIPv6(addrText) : undefined;
   if (isV4) family = 'ipv4';
   else if (v6) family = 'ipv6';
@@ -136,12 +141,9 @@ export function parseAddress(text: string): ParseAddress {
     return { ok: false, reason: `'${text}' is not an address or CIDR: ${why}` };
   }
   const bits = BITS[family];
-  let prefix = bits;
-  if (prefixText !== undefined) {
-    if (!/^[0-9]{1,3}$/.test(prefixText) || Number(prefixText) > bits) {
-      return { ok: false, reason: `'${text}' has an invalid prefix length: an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} prefix is 0 to ${bits}` };
-    }
-    prefix = Number(prefixText);
+  const prefix = prefixText === undefined ? bits : prefixLength(prefixText, bits);
+  if (prefix === undefined) {
+    return { ok: false, reason: `'${text}' has an invalid prefix length: an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} prefix is 0 to ${bits}` };
   }
   // A single host has no host bits: a dotted quad is already canonical, an IPv6 address is
   // rendered once (RFC 5952).
@@ -149,7 +151,7 @@ export function parseAddress(text: string): ParseAddress {
   // Joined, not concatenated: one flat string, where `${a}/${b}` keeps a three-piece cons string
   // (for IPv6, a slice of the URL's hostname too) alive in the IR until rendering flattens it.
   if (prefix === bits) return { ok: true, cidr: new LazyCidr(family, [written, prefix].join('/'), prefix, false) };
-  const value = addressValue(family, written);
+  const value = v4 ?? addressValue(family, written);
   const mask = hostMask(family, prefix);
   const network = value & ~mask;
   // Masked networks are rebuilt from their bytes.
