@@ -136,7 +136,9 @@ export function renderChain(c: Chain, f: Family): RenderedChain {
   const counts = new Uint32Array(n);
   const longArg = new Uint32Array(n);
   const lengths = new Uint32Array(n);
-  const batches: string[] = [];
+  // Batches are concatenated, not joined at the end: the file's writer copies the text once
+  // anyway, and a join would copy its megabytes once more.
+  let text = '';
   const batch: string[] = [];
   const args: string[] = ['-A', c.name];
   for (let k = 0; k < n; k++) {
@@ -155,12 +157,12 @@ export function renderChain(c: Chain, f: Family): RenderedChain {
     longArg[k] = longest;
     lengths[k] = line.length;
     if (batch.length === BATCH) {
-      batches.push(batch.join('\n'));
+      text = text === '' ? batch.join('\n') : text + '\n' + batch.join('\n');
       batch.length = 0;
     }
   }
-  if (batch.length > 0) batches.push(batch.join('\n'));
-  const out = { text: batches.join('\n'), counts, longArg, lengths };
+  if (batch.length > 0) text = text === '' ? batch.join('\n') : text + '\n' + batch.join('\n');
+  const out = { text, counts, longArg, lengths };
   rendered[f].set(c, out);
   return out;
 }

@@ -54,9 +54,16 @@ export function rulesetView(rs: Ruleset) {
     tables: rs.tables.map((t) => ({
       name: t.name,
       chains: t.chains.map((c) => ({ name: c.name, policy: c.policy ?? '-' })),
-      rules: t.chains.map((c) => renderChain(c, rs.family).text).filter((text) => text !== '').join('\n'),
+      rules: joinTexts(t.chains.map((c) => renderChain(c, rs.family).text)),
     })),
   };
+}
+
+/** Non-empty texts, newline-separated. Concatenated, not joined: a cons string points at the chain texts instead of copying megabytes of them. */
+function joinTexts(texts: readonly string[]): string {
+  let out = '';
+  for (const text of texts) if (text !== '') out = out === '' ? text : out + '\n' + text;
+  return out;
 }
 
 export function emit(ir: IR, source: SourceInfo): Artifact[] {
