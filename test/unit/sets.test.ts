@@ -58,6 +58,24 @@ describe('addresses', () => {
       if (r.ok && prefix !== undefined) expect(r.cidr.interval[0]).toBe(BigInt(ipaddr.IPv4.networkAddressFromCIDR(text).toByteArray().reduce((v, b) => v * 256 + b, 0)));
     }));
   });
+  it('reads exactly the dotted quads the regular definition admits, from any text of digits and dots', () => {
+    // The definition: four octets of at most 255, no leading zeros (iptables would read 010 as octal).
+    const quad = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+    const digitsAndDots = fc.array(fc.constantFrom('0', '1', '2', '5', '6', '9', '.', '.'), { maxLength: 18 }).map((cs) => cs.join(''));
+    const nearQuads = fc.tuple(...Array.from({ length: 4 }, () => fc.oneof({ arbitrary: fc.integer({ min: 0, max: 260 }).map(String), weight: 8 }, { arbitrary: fc.constantFrom('00', '01', '007', '256', '1000', '', '1.'), weight: 2 }))).map((o) => o.join('.'));
+    let valid = 0;
+    fc.assert(fc.property(fc.oneof(digitsAndDots, nearQuads), (addr) => {
+      const m = quad.exec(addr);
+      const expected = m !== null && m.slice(1).every((o) => Number(o) <= 255);
+      const r = parseAddress(`${addr}/32`);
+      expect(r.ok, addr).toBe(expected);
+      if (r.ok) {
+        valid++;
+        expect(r.cidr.interval[0]).toBe(BigInt(m!.slice(1).reduce((v, o) => v * 256 + Number(o), 0)));
+      }
+    }), { numRuns: 5000 });
+    expect(valid).toBeGreaterThan(500);
+  });
 });
 
 describe('ports', () => {
