@@ -1,11 +1,39 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface OutFile {
   readonly file: string;
   readonly content: string;
+  /** The content in pieces (a large file's): written through a buffer, never converted whole. */
+  readonly chunks?: readonly string[];
   readonly executable: boolean;
+}
+
+/** UTF-8 takes at most 3 bytes per UTF-16 unit. */
+const MAX_BYTES_PER_UNIT = 3;
+
+/**
+ * Writes pieces through one reused buffer: a 10 MB file costs neither a 10 MB string nor a 10 MB
+ * UTF-8 copy of it (each would stay in memory until a garbage collection, raising peak RSS).
+ */
+async function writeChunks(fh: FileHandle, chunks: readonly string[], bufferBytes = 1 << 20): Promise<void> {
+  const buf = Buffer.allocUnsafe(bufferBytes);
+  let used = 0;
+  const writeAll = async (b: Buffer, length: number): Promise<void> => {
+    for (let off = 0; off < length; ) off += (await fh.write(b, off, length - off)).bytesWritten;
+  };
+  for (const c of chunks) {
+    if (used + c.length * MAX_BYTES_PER_UNIT > buf.length) {
+      await writeAll(buf, used);
+      used = 0;
+    }
+    if (c.length * MAX_BYTES_PER_UNIT > buf.length) {
+      const b = Buffer.from(c, 'utf8');
+      await writeAll(b, b.length);
+    } else used += buf.write(c, used, 'utf8');
+  }
+  await writeAll(buf, used);
 }
 
 /**
@@ -19,7 +47,15 @@ export async function writeAllAtomic(dir: string, files: readonly OutFile[]): Pr
   const temps = files.map((f) => ({ ...f, target: join(dir, f.file), temp: join(dir, f.file + suffix) }));
   try {
     for (const t of temps) {
-      await writeFile(t.temp, t.content, { encoding: 'utf8', flag: 'wx', mode: t.executable ? 0o755 : 0o644 });
+      const mode = t.executable ? 0o755 : 0o644;
+      if (t.chunks) {
+        const fh = await open(t.temp, 'wx', mode);
+        try {
+          await writeChunks(fh, t.chunks);
+        } finally {
+          await fh.close();
+        }
+      } else await writeFile(t.temp, t.content, { encoding: 'utf8', flag: 'wx', mode });
       if (t.executable) await chmod(t.temp, 0o755);
     }
     for (const t of temps) await rename(t.temp, t.target);

@@ -114,8 +114,8 @@ const SURELY_SHORT = Math.floor(ARG_MAX_BYTES / 3);
  * collection until the file is written.
  */
 export interface RenderedChain {
-  /** The rule lines (`-A CHAIN ...`), joined by newlines; '' for a chain without rules. */
-  readonly text: string;
+  /** The rule lines (`-A CHAIN ...`) in batches of up to BATCH, each joined by newlines; none for a chain without rules. */
+  readonly batches: readonly string[];
   /** Per rule: its arguments after `-A CHAIN`. */
   readonly counts: Uint32Array;
   /** Per rule: the bytes of its longest argument, counted only when one may exceed ARG_MAX_BYTES; else 0. */
@@ -136,9 +136,8 @@ export function renderChain(c: Chain, f: Family): RenderedChain {
   const counts = new Uint32Array(n);
   const longArg = new Uint32Array(n);
   const lengths = new Uint32Array(n);
-  // Batches are concatenated, not joined at the end: the file's writer copies the text once
-  // anyway, and a join would copy its megabytes once more.
-  let text = '';
+  // Batches stay apart: the writer writes them one by one, so the chain's text is never copied whole.
+  const batches: string[] = [];
   const batch: string[] = [];
   const args: string[] = ['-A', c.name];
   for (let k = 0; k < n; k++) {
@@ -157,12 +156,12 @@ export function renderChain(c: Chain, f: Family): RenderedChain {
     longArg[k] = longest;
     lengths[k] = line.length;
     if (batch.length === BATCH) {
-      text = text === '' ? batch.join('\n') : text + '\n' + batch.join('\n');
+      batches.push(batch.join('\n'));
       batch.length = 0;
     }
   }
-  if (batch.length > 0) text = text === '' ? batch.join('\n') : text + '\n' + batch.join('\n');
-  const out = { text, counts, longArg, lengths };
+  if (batch.length > 0) batches.push(batch.join('\n'));
+  const out = { batches, counts, longArg, lengths };
   rendered[f].set(c, out);
   return out;
 }

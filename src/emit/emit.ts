@@ -16,6 +16,11 @@ export interface SourceInfo {
 export interface Artifact {
   readonly file: string;
   readonly content: string;
+  /**
+   * The content in pieces that concatenate to it, when it is large (restore files): the writer
+   * writes them one by one instead of building the whole text and its UTF-8 copy at once.
+   */
+  readonly chunks?: readonly string[];
   readonly executable: boolean;
   /** For restore files: the ruleset written, to map a load error at an `-A` line back to its rule (`ruleAt`). */
   readonly ruleset?: Ruleset;
@@ -45,35 +50,48 @@ function template(name: string): Template {
   return t;
 }
 
-/**
- * A ruleset as the template sees it. The rule lines come as one block per table: they are the
- * rule data (code's), and 100,000 of them are too many for a template loop.
- */
-export function rulesetView(rs: Ruleset) {
-  return {
-    tables: rs.tables.map((t) => ({
-      name: t.name,
-      chains: t.chains.map((c) => ({ name: c.name, policy: c.policy ?? '-' })),
-      rules: joinTexts(t.chains.map((c) => renderChain(c, rs.family).text)),
-    })),
-  };
-}
+/** Where a table's rule lines go in the template's output. NUL is in no string of a ruleset: policies' strings are refused with control characters. */
+const RULES_MARK = /\u0000(\d+)\u0000/;
 
-/** Non-empty texts, newline-separated. Concatenated, not joined: a cons string points at the chain texts instead of copying megabytes of them. */
-function joinTexts(texts: readonly string[]): string {
-  let out = '';
-  for (const text of texts) if (text !== '') out = out === '' ? text : out + '\n' + text;
-  return out;
+/**
+ * A restore file: the template gives its shape, with a mark where each table's rule lines go; the
+ * lines themselves are the rule data (code's), and 100,000 of them are too many for a template
+ * loop. Its content is concatenated (a cons string pointing at the rendered batches, not a copy).
+ */
+function restoreFile(rs: Ruleset, context: object): { content: string; chunks: string[] } {
+  const blocks: (readonly string[])[] = [];
+  const tables = rs.tables.map((t) => {
+    const batches = t.chains.flatMap((c) => renderChain(c, rs.family).batches);
+    blocks.push(batches);
+    return { name: t.name, chains: t.chains.map((c) => ({ name: c.name, policy: c.policy ?? '-' })), rules: batches.length > 0 ? `\u0000${blocks.length - 1}\u0000` : '' };
+  });
+  const pieces = template('restore.hbs')({ ...context, tables }).split(RULES_MARK);
+  if (pieces.length !== 2 * tables.filter((t) => t.rules !== '').length + 1) throw new Error('restore.hbs: the rule marks did not come out once per table with rules');
+  const chunks: string[] = [];
+  pieces.forEach((piece, i) => {
+    if (i % 2 === 0) {
+      if (piece !== '') chunks.push(piece);
+      return;
+    }
+    blocks[Number(piece)]!.forEach((batch, k) => {
+      if (k > 0) chunks.push('\n');
+      chunks.push(batch);
+    });
+  });
+  let content = '';
+  for (const c of chunks) content += c;
+  return { content, chunks };
 }
 
 export function emit(ir: IR, source: SourceInfo): Artifact[] {
   const header = { version: VERSION, source: source.name, hash: createHash('sha256').update(source.text).digest('hex') };
   const out: Artifact[] = ir.rulesets.map((rs) => {
     const rec = familyRecord(rs.family);
-    const view = rulesetView(rs);
+    const { content, chunks } = restoreFile(rs, { ...header, coexist: ir.ownership === 'coexist', label: rec.label, restoreCommand: rec.restoreCommand, outputFile: rec.outputFile });
     return {
       file: rec.outputFile,
-      content: template('restore.hbs')({ ...header, coexist: ir.ownership === 'coexist', label: rec.label, restoreCommand: rec.restoreCommand, outputFile: rec.outputFile, ...view }),
+      content,
+      chunks,
       executable: false,
       ruleset: rs,
       family: rs.family,
