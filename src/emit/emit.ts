@@ -5,6 +5,7 @@ import { lazy } from '../lazy.js';
 import { readPackageFile, VERSION } from '../package-root.js';
 import { BUILTIN_CHAINS, DOCKER_CHAIN, hookChain } from '../normalize/builder.js';
 import { renderChain } from './args.js';
+import { displayName } from './quote.js';
 import { precompiled } from './templates.generated.js';
 
 export interface SourceInfo {
@@ -84,7 +85,7 @@ function restoreFile(rs: Ruleset, context: object): { content: string; chunks: s
 }
 
 export function emit(ir: IR, source: SourceInfo): Artifact[] {
-  const header = { version: VERSION, source: source.name, hash: createHash('sha256').update(source.text).digest('hex') };
+  const header = { version: VERSION, source: displayName(source.name), hash: createHash('sha256').update(source.text).digest('hex') };
   const out: Artifact[] = ir.rulesets.map((rs) => {
     const rec = familyRecord(rs.family);
     const { content, chunks } = restoreFile(rs, { ...header, coexist: ir.ownership === 'coexist', label: rec.label, restoreCommand: rec.restoreCommand, outputFile: rec.outputFile });

@@ -18,3 +18,11 @@ export function quoted(text: string): string {
   if (/[\u0000-\u001f\u007f]/.test(text)) throw new Error('control character reached the emitter');
   return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
+
+/**
+ * A file name as the generated files' headers and apply.sh's closing message show it. File names
+ * may hold newlines (which would end the header's comment line and start a rule) and `$`, quotes
+ * or backslashes (apply.sh echoes the name inside double quotes, as root). Those become `?`, as
+ * ls -q shows them: the name is only ever displayed.
+ */
+export const displayName = (name: string): string => name.replace(/[\u0000-\u001f\u007f-\u009f$`"\\]/g, '?');
