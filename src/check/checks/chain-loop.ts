@@ -1,5 +1,6 @@
 import { diag, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { Check } from '../check.js';
+import { rulesTargeting } from './walk.js';
 
 export const chainLoop: Check = {
   code: 'chain-loop',
@@ -10,9 +11,10 @@ export const chainLoop: Check = {
       rs.tables.flatMap((t) => {
         const byName = new Map(t.chains.map((c) => [c.name, c]));
         const out: Diagnostic[] = [];
-        // A plain loop: tables hold 100,000 rules, and almost none jump.
+        // Only the jumps: tables hold 100,000 rules, and almost none jump.
+        const jumps = new Map(t.chains.map((c) => [c.name, rulesTargeting(c, ['jump'])]));
         for (const c of t.chains) {
-          for (const r of c.rules) {
+          for (const r of jumps.get(c.name)!) {
             if (r.target.kind === 'jump' && !byName.has(r.target.chain)) out.push(diag('chain-loop', r.origin.loc, `jump to '${r.target.chain}', which ${t.name} does not declare`, undefined, r.origin.path));
           }
         }
@@ -21,13 +23,13 @@ export const chainLoop: Check = {
           if (state.get(name) === 'visiting') return true;
           if (state.get(name) === 'done') return false;
           state.set(name, 'visiting');
-          const loops = (byName.get(name)?.rules ?? []).some((r) => r.target.kind === 'jump' && visit(r.target.chain));
+          const loops = (jumps.get(name) ?? []).some((r) => r.target.kind === 'jump' && visit(r.target.chain));
           state.set(name, 'done');
           return loops;
         };
         for (const c of t.chains) {
           if (visit(c.name)) {
-            const first = c.rules.find((r) => r.target.kind === 'jump');
+            const first = jumps.get(c.name)![0];
             out.push(diag('chain-loop', first?.origin.loc ?? { file: '<ipfence>', line: 1, col: 1 }, `jumps starting at '${c.name}' in ${t.name} form a loop`));
             break;
           }

@@ -1,10 +1,12 @@
 import { diag } from '../../diagnostics/diagnostic.js';
-import type { Family, Origin } from '../../ir/ir.js';
+import type { Family, Origin, Target } from '../../ir/ir.js';
 import type { Path } from '../../load/source.js';
 import type { Check } from '../check.js';
-import { chainSites } from './walk.js';
+import { eachRuleTargeting } from './walk.js';
 
 const SECTIONS = new Set(['inbound', 'outbound', 'forward', 'users']);
+/** Targets that block: a user block is a jump to its chain. */
+const BLOCKING: readonly Target['kind'][] = ['drop', 'reject', 'jump'];
 
 /** A block and the families it is in. */
 interface Block {
@@ -31,13 +33,11 @@ export const familyAsymmetry: Check = {
     // By path object first: a policy rule's IR rules mostly share it, and joining 100,000 paths
     // into keys is most of this check's time. Paths that are equal but not the same are joined after.
     const byPath = new Map<Path, Block>();
-    for (const { chain, family } of chainSites(ir)) for (const rule of chain.rules) {
-      const { origin, target } = rule;
-      if (!SECTIONS.has(String(origin.path[0])) || origin.label.endsWith(')')) continue;
-      const blocks = target.kind === 'drop' || target.kind === 'reject' || (target.kind === 'jump' && origin.path[0] === 'users');
-      if (!blocks) continue;
-      add(byPath, origin.path, origin, [family]);
-    }
+    eachRuleTargeting(ir, BLOCKING, ({ origin, target }, { family }) => {
+      if (!SECTIONS.has(String(origin.path[0])) || origin.label.endsWith(')')) return undefined;
+      if (target.kind !== 'jump' || origin.path[0] === 'users') add(byPath, origin.path, origin, [family]);
+      return undefined;
+    });
     const seen = new Map<string, Block>();
     for (const { origin, families } of byPath.values()) add(seen, origin.path.join('/'), origin, families);
     return [...seen.values()].filter((e) => e.families.length === 1).map(({ origin, families }) => {

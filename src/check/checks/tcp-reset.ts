@@ -1,13 +1,13 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import type { Check } from '../check.js';
-import { eachRule } from './walk.js';
+import { eachRuleTargeting } from './walk.js';
 
 export const tcpReset: Check = {
   code: 'tcp-reset',
   severity: 'error',
   docs: 'REJECT --reject-with tcp-reset in a rule that does not itself match -p tcp. It passes iptables-restore --test and fails in the kernel.',
   check: ({ ir }) =>
-    eachRule(ir, (rule) =>
+    eachRuleTargeting(ir, ['reject'], (rule) =>
       rule.target.kind === 'reject' && rule.target.with === 'tcp-reset' && !rule.matches.some((m) => (m.kind === 'proto' && m.proto === 'tcp') || (m.kind === 'dports' && m.proto === 'tcp'))
         ? diag('tcp-reset', rule.origin.loc, 'tcp-reset needs the rule itself to match -p tcp', undefined, rule.origin.path)
         : undefined,
