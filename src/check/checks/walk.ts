@@ -60,7 +60,7 @@ export function chainSites(ir: IR): readonly ChainSite[] {
  */
 export function eachRule(
   ir: IR,
-  visit: (rule: Rule, site: ChainSite, index: number) => Diagnostic | undefined,
+  visit: Visit,
   chains?: (site: ChainSite) => boolean,
 ): Diagnostic[] {
   return walk(ir, null, visit, chains);
@@ -100,8 +100,7 @@ function kindsOf(chain: Chain): Uint32Array {
 
 /** The rules of a chain whose target is one of `targets`, in order. */
 export function rulesTargeting(chain: Chain, targets: readonly Target['kind'][]): Rule[] {
-  let wanted = 0;
-  for (const t of targets) wanted |= TARGET_BITS[t];
+  const wanted = bitsOf(targets, TARGET_BITS);
   const masks = kindsOf(chain);
   const out: Rule[] = [];
   for (let i = 0; i < masks.length; i++) if ((masks[i]! & wanted) !== 0) out.push(chain.rules[i]!);
@@ -112,34 +111,28 @@ export function rulesTargeting(chain: Chain, targets: readonly Target['kind'][])
  * `eachRule`, over only the rules with a match of one of `kinds`. Most checks are about match
  * kinds that few rules have (interfaces, owners, ICMP types): they need not visit the others.
  */
-export function eachRuleWith(
-  ir: IR,
-  kinds: readonly Match['kind'][],
-  visit: (rule: Rule, site: ChainSite, index: number) => Diagnostic | undefined,
-  chains?: (site: ChainSite) => boolean,
-): Diagnostic[] {
-  let wanted = 0;
-  for (const k of kinds) wanted |= KIND_BITS[k];
-  return walk(ir, wanted, visit, chains);
+export function eachRuleWith(ir: IR, kinds: readonly Match['kind'][], visit: Visit, chains?: (site: ChainSite) => boolean): Diagnostic[] {
+  return walk(ir, bitsOf(kinds, KIND_BITS), visit, chains);
 }
 
 /** `eachRule`, over only the rules whose target is one of `targets`. */
-export function eachRuleTargeting(
-  ir: IR,
-  targets: readonly Target['kind'][],
-  visit: (rule: Rule, site: ChainSite, index: number) => Diagnostic | undefined,
-  chains?: (site: ChainSite) => boolean,
-): Diagnostic[] {
-  let wanted = 0;
-  for (const t of targets) wanted |= TARGET_BITS[t];
-  return walk(ir, wanted, visit, chains);
+export function eachRuleTargeting(ir: IR, targets: readonly Target['kind'][], visit: Visit, chains?: (site: ChainSite) => boolean): Diagnostic[] {
+  return walk(ir, bitsOf(targets, TARGET_BITS), visit, chains);
+}
+
+type Visit = (rule: Rule, site: ChainSite, index: number) => Diagnostic | undefined;
+
+function bitsOf<K extends string>(kinds: readonly K[], bits: Readonly<Record<K, number>>): number {
+  let out = 0;
+  for (const k of kinds) out |= bits[k];
+  return out;
 }
 
 /** The rules of the chains `chains` keeps; with `wanted`, only those with a match or target kind among its bits. */
 function walk(
   ir: IR,
   wanted: number | null,
-  visit: (rule: Rule, site: ChainSite, index: number) => Diagnostic | undefined,
+  visit: Visit,
   chains?: (site: ChainSite) => boolean,
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
