@@ -9,8 +9,6 @@ const requireHere = createRequire(import.meta.url);
 
 export const lazy = {
   handlebars: (): typeof import('handlebars') => requireHere('handlebars') as typeof import('handlebars'),
-  /** Enough to run precompiled templates, a fraction of the compiler's load time. */
-  handlebarsRuntime: (): typeof import('handlebars') => requireHere('handlebars/runtime') as typeof import('handlebars'),
   ajv: (): typeof import('ajv') => requireHere('ajv') as typeof import('ajv'),
   diff: (): typeof import('diff') => requireHere('diff') as typeof import('diff'),
   tinyglobby: (): typeof import('tinyglobby') => requireHere('tinyglobby') as typeof import('tinyglobby'),
