@@ -13,8 +13,6 @@ export interface Cidr {
 }
 
 const BITS: Record<Family, number> = { ipv4: 32, ipv6: 128 };
-/** Plain dotted decimal, no leading zeros (iptables would read 010 as octal); ipaddr.js checks ranges. */
-const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
 
 function tryParse<T>(parse: () => T): T | undefined {
   try {
@@ -81,13 +79,39 @@ function prefixLength(text: string, bits: number): number | undefined {
   return /^[0-9]{1,3}$/.test(text) && Number(text) <= bits ? Number(text) : undefined;
 }
 
-/** A dotted quad's value (DOTTED_QUAD admits octets up to 999: the range is checked here), or undefined. */
+/** A dotted quad's value, or undefined. */
 function quadValue(text: string): bigint | undefined {
-  const q = DOTTED_QUAD.exec(text);
-  if (q === null) return undefined;
-  const [a, b, c, d] = [+q[1]!, +q[2]!, +q[3]!, +q[4]!];
-  if (a > 255 || b > 255 || c > 255 || d > 255) return undefined;
-  return BigInt(a * 2 ** 24 + b * 2 ** 16 + c * 2 ** 8 + d);
+  const n = quadNumber(text);
+  return n < 0 ? undefined : BigInt(n);
+}
+
+/**
+ * A dotted quad's value as a number, or -1. Plain dotted decimal only: no leading zeros (iptables
+ * would read 010 as octal), octets up to 255. Read without a match array: this runs for every IPv4
+ * address of a policy (test/unit/address-text.test.ts holds it to the regular expression).
+ */
+function quadNumber(text: string): number {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      // No leading zeros (iptables would read 010 as octal).
+      if (digits === 1 && octet === 0) return -1;
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return -1;
+    } else return -1;
+  }
+  if (digits === 0 || dots !== 3) return -1;
+  return value * 256 + octet;
 }
 
 /**
@@ -129,8 +153,8 @@ export function parseAddress(text: string): ParseAddress {
   // A valid dotted quad is its own canonical text, so a single IPv4 host needs no parse beyond
   // its octets (this runs for every address of a policy); canonicalIPv6 reads IPv6, and ipaddr.js
   // the IPv6 networks' values for their masking.
-  const v4 = quadValue(addrText);
-  const isV4 = v4 !== undefined;
+  const v4 = quadNumber(addrText);
+  const isV4 = v4 >= 0;
   const v6 = !isV4 && addrText.includes(':') && !addrText.includes('%') ? canonicalIPv6(addrText) : undefined;
   if (isV4) family = 'ipv4';
   else if (v6) family = 'ipv6';
@@ -151,7 +175,7 @@ export function parseAddress(text: string): ParseAddress {
   // Joined, not concatenated: one flat string, where `${a}/${b}` keeps a three-piece cons string
   // (for IPv6, a slice of the URL's hostname too) alive in the IR until rendering flattens it.
   if (prefix === bits) return { ok: true, cidr: new LazyCidr(family, [written, prefix].join('/'), prefix, false) };
-  const value = v4 ?? addressValue(family, written);
+  const value = isV4 ? BigInt(v4) : addressValue(family, written);
   const mask = hostMask(family, prefix);
   const network = value & ~mask;
   // Masked networks are rebuilt from their bytes.

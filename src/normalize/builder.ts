@@ -38,6 +38,17 @@ export class RulesetBuilder {
     if (!this.sets.some((x) => x.name === name)) this.sets.push({ kind: 'set', name, family, entries: cidrs.map((c) => c.text), origin });
   }
 
+  /**
+   * A group's rules, to append to directly (not the implicit group, which add() deduplicates).
+   * Filter sections append 100,000 rules one at a time.
+   */
+  groupRules(f: Family, t: TableName, c: string, g: Exclude<Group, 'implicit'>): Rule[] {
+    const key = this.groupKey(f, t, c, g);
+    let list = this.groups.get(key);
+    if (list === undefined) this.groups.set(key, (list = []));
+    return list;
+  }
+
   add(f: Family, t: TableName, c: string, g: Group, rules: readonly Rule[]): void {
     if (rules.length === 0) return;
     const key = this.groupKey(f, t, c, g);

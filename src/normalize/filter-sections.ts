@@ -5,7 +5,7 @@ import { ofFamily, type Context } from './context.js';
 import type { RulesetBuilder } from './builder.js';
 import { OrderSweep } from './order-check.js';
 import { expand, selector, type PortMatchCache, type Selector, type SetSink } from './selector.js';
-import { logRule, ownChainRules, resolveAction, resolveLog, verdictRules, type ResolvedLog, type Verdict } from './verdict.js';
+import { logRule, ownChainRules, pushVerdictRules, resolveAction, resolveLog, verdictRules, type ResolvedLog, type Verdict } from './verdict.js';
 
 /** The three filter sections differ only in this record: which chain, and what each key means. */
 interface SectionRecord {
@@ -67,13 +67,16 @@ export function filterSection(ctx: Context, b: RulesetBuilder, rec: SectionRecor
 
 function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: AnyFilterRule, i: number, path: Path, asWritten: boolean): SectionEntry | undefined {
   const origin = ctx.origin(path, r.name);
-  // Exact-size literals: a rule's field paths are built for every rule of a policy.
-  const at = (key: string): Path => [rec.key, i, key];
+  // A field's path only when the rule has the field: nothing reports on an absent one, and this
+  // runs for every rule of a policy.
+  const at = (key: keyof AnyFilterRule): Path => (r[key] !== undefined ? [rec.key, i, key] : path);
   if (r.name !== undefined && !ctx.text(origin.label, at('name'), 'the rule name (used as its iptables comment)', 255)) return undefined;
   const ports = ctx.ports(r.port, at('port'));
   const protos = ctx.protos(r.proto, r.port !== undefined, at(r.proto !== undefined ? 'proto' : 'port'));
-  const src = ctx.addrs(r.from, at('from'));
-  const dst = ctx.addrs(r.to, at('to'));
+  const srcPath = at('from');
+  const dstPath = at('to');
+  const src = ctx.addrs(r.from, srcPath);
+  const dst = ctx.addrs(r.to, dstPath);
   const except = ctx.addrs(r.except, at('except'));
   const inIface = rec.inKey ? ctx.iface(r[rec.inKey], at(rec.inKey)) : null;
   const outIface = rec.outKey ? ctx.iface(r[rec.outKey], at(rec.outKey)) : null;
@@ -81,14 +84,14 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
   const log = resolveLog(ctx, r.log, at('log'));
   if (ports === undefined || protos === undefined || src === undefined || dst === undefined || except === undefined || inIface === undefined || outIface === undefined || log === undefined) return undefined;
   if (r.others !== undefined && (rec.key !== 'inbound' || verdict !== 'accept' || r.from === undefined)) {
-    ctx.report('schema-value', at('others'), '`others` applies only to an inbound allow with `from` (an allowlist); remove it');
+    ctx.report('schema-value', [rec.key, i, 'others'], '`others` applies only to an inbound allow with `from` (an allowlist); remove it');
     return undefined;
   }
   const parts = {
     protos, ports, icmpType: r['icmp-type'], src, dst, inIface, outIface,
     srcExcept: rec.exceptOn === 'src' ? except : null, dstExcept: rec.exceptOn === 'dst' ? except : null,
   };
-  const sel = selector(ctx, parts, r.family, { rule: path, src: at('from'), dst: at('to') });
+  const sel = selector(ctx, parts, r.family, { rule: path, src: srcPath, dst: dstPath });
   if (!sel) return undefined;
   const group = asWritten ? 'allow' : verdict === 'accept' ? 'allow' : 'deny';
   const base = `ipf-${rec.short}-${i + 1}`;
@@ -99,8 +102,9 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
       ? { threshold, name: (dir, f) => `${base}-${dir}-${f === 'ipv4' ? 4 : 6}`, add: (name, f, cidrs) => b.addSet(name, f, cidrs, origin) }
       : undefined;
   const portMatches: PortMatchCache = {};
-  for (const f of sel.families) {
-    b.add(f, 'filter', rec.chain, group, familyRules(b, rec, sel, f, verdict, log, origin, base, sets, portMatches));
+  for (let k = 0; k < sel.families.length; k++) {
+    const f = sel.families[k]!;
+    familyRules(b.groupRules(f, 'filter', rec.chain, group), b, rec, sel, f, verdict, log, origin, base, sets, portMatches);
   }
   // An allow with sources is an allowlist: the same traffic from anyone else is denied, in every
   // family the port exists in, so listing only IPv4 sources does not leave IPv6 open.
@@ -114,20 +118,20 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
   return { path, label: origin.label, sel, verdict };
 }
 
-function familyRules(b: RulesetBuilder, rec: SectionRecord, sel: Selector, f: Family, verdict: Verdict, log: ResolvedLog | null, origin: ReturnType<Context['origin']>, chainName: string, sets: SetSink | undefined, portMatches: PortMatchCache): Rule[] {
+/** Appends a rule's rules in family `f` to `out` (its group: no array per rule and family). */
+function familyRules(out: Rule[], b: RulesetBuilder, rec: SectionRecord, sel: Selector, f: Family, verdict: Verdict, log: ResolvedLog | null, origin: ReturnType<Context['origin']>, chainName: string, sets: SetSink | undefined, portMatches: PortMatchCache): void {
   const except = ofFamily(rec.exceptOn === 'src' ? sel.srcExcept : sel.dstExcept, f)!;
   const heads = expand(sel, f, sets, portMatches);
   if (except.length === 0) {
-    const out: Rule[] = [];
-    for (const m of heads) {
-      if (log) out.push(logRule(m, log, origin));
-      for (const r of verdictRules(m, verdict, origin)) out.push(r);
+    for (let k = 0; k < heads.length; k++) {
+      if (log) out.push(logRule(heads[k]!, log, origin));
+      pushVerdictRules(out, heads[k]!, verdict, origin);
     }
-    return out;
+    return;
   }
   // Excepted addresses RETURN from a chain of the rule's own, so they continue to the rules after
   // it exactly as if this rule did not exist for them.
   const exceptOrigin = relabel(origin, `${origin.label} (except)`);
   b.addUserChain(f, 'filter', chainName, [...except.map((c) => rule([{ kind: rec.exceptOn, cidr: c.text }], ret, exceptOrigin)), ...ownChainRules(sel.protos, log, verdict, origin)]);
-  return heads.map((m) => rule(m, jump(chainName), origin));
+  for (const m of heads) out.push(rule(m, jump(chainName), origin));
 }

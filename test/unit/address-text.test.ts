@@ -63,3 +63,28 @@ describe('cidrTextInterval (the checks\' reading of IR texts)', () => {
     }), { numRuns: 5000 });
   });
 });
+
+/** The dotted-quad language as a regular expression (no leading zeros, octets up to 255): what the hand-written reader must accept. */
+const quadReference = (text: string): bigint | undefined => {
+  const q = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/.exec(text);
+  if (q === null) return undefined;
+  const o = q.slice(1).map(Number);
+  return o.every((x) => x <= 255) ? BigInt(o.reduce((v, x) => v * 256 + x, 0)) : undefined;
+};
+/** Near misses of a dotted quad: leading zeros, 256, too many or too few parts, empty parts, signs, blanks. */
+const quadish = fc
+  .array(fc.oneof(fc.constantFrom('0', '00', '01', '9', '10', '99', '100', '255', '256', '999', '1000', '', '+1', ' 1', '1e1', 'x', '٣'), fc.nat(300).map(String)), { minLength: 1, maxLength: 6 })
+  .chain((parts) => fc.constantFrom('.', '..', ',').map((sep) => parts.join(sep)));
+
+describe('dotted quads (read by hand, without a match array)', () => {
+  it('accepts exactly the regular language, with octets up to 255, and gives its value', () => {
+    fc.assert(fc.property(fc.oneof(quadish, v4), (text) => {
+      const want = quadReference(text);
+      const got = parseAddress(`${text}/24`);
+      const isV4 = got.ok && got.cidr.family === 'ipv4';
+      expect(isV4).toBe(want !== undefined);
+      if (want !== undefined && got.ok) expect(got.cidr.interval[0]).toBe(want & ~0xffn);
+      expect(cidrTextInterval(text)).toEqual(want === undefined ? null : [want, want]);
+    }), { numRuns: 20000 });
+  });
+});
