@@ -195,11 +195,11 @@ const NO_CIDRS: readonly Cidr[] = [];
 export function ofFamily(cidrs: readonly Cidr[] | null, f: Family): readonly Cidr[] | null {
   if (cidrs === null) return null;
   let n = 0;
-  for (const c of cidrs) if (c.family === f) n++;
+  for (let i = 0; i < cidrs.length; i++) if (cidrs[i]!.family === f) n++;
   if (n === cidrs.length) return cidrs;
   if (n === 0) return NO_CIDRS;
   const out = new Array<Cidr>(n);
   let k = 0;
-  for (const c of cidrs) if (c.family === f) out[k++] = c;
+  for (let i = 0; i < cidrs.length; i++) if (cidrs[i]!.family === f) out[k++] = cidrs[i]!;
   return out;
 }

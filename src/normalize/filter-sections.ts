@@ -1,10 +1,11 @@
-import { jump, relabel, ret, rule, type Family, type Rule } from '../ir/ir.js';
+import { jump, relabel, ret, rule, type Family, type Origin, type Rule } from '../ir/ir.js';
 import type { Path } from '../load/source.js';
 import type { Action, Addrs, FamilyChoice, LogSpec, Policy, Ports, Proto } from '../policy.js';
+import type { Cidr } from './addresses.js';
 import { ofFamily, type Context } from './context.js';
 import type { RulesetBuilder } from './builder.js';
 import { OrderSweep } from './order-check.js';
-import { expand, selector, type PortMatchCache, type Selector, type SetSink } from './selector.js';
+import { expand, selector, type PortMatchCache, type Selector, type SelectorParts, type SetSink } from './selector.js';
 import { logRule, ownChainRules, pushVerdictRules, resolveAction, resolveLog, verdictRules, type ResolvedLog, type Verdict } from './verdict.js';
 
 /** The three filter sections differ only in this record: which chain, and what each key means. */
@@ -66,22 +67,20 @@ export function filterSection(ctx: Context, b: RulesetBuilder, rec: SectionRecor
 }
 
 function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: AnyFilterRule, i: number, path: Path, asWritten: boolean): SectionEntry | undefined {
+  // No closures here: one would make every rule of a policy allocate a context for its variables.
   const origin = ctx.origin(path, r.name);
-  // A field's path only when the rule has the field: nothing reports on an absent one, and this
-  // runs for every rule of a policy.
-  const at = (key: keyof AnyFilterRule): Path => (r[key] !== undefined ? [rec.key, i, key] : path);
-  if (r.name !== undefined && !ctx.text(origin.label, at('name'), 'the rule name (used as its iptables comment)', 255)) return undefined;
-  const ports = ctx.ports(r.port, at('port'));
-  const protos = ctx.protos(r.proto, r.port !== undefined, at(r.proto !== undefined ? 'proto' : 'port'));
-  const srcPath = at('from');
-  const dstPath = at('to');
+  if (r.name !== undefined && !ctx.text(origin.label, fieldPath(rec, r, i, 'name', path), 'the rule name (used as its iptables comment)', 255)) return undefined;
+  const ports = ctx.ports(r.port, fieldPath(rec, r, i, 'port', path));
+  const protos = ctx.protos(r.proto, r.port !== undefined, fieldPath(rec, r, i, r.proto !== undefined ? 'proto' : 'port', path));
+  const srcPath = fieldPath(rec, r, i, 'from', path);
+  const dstPath = fieldPath(rec, r, i, 'to', path);
   const src = ctx.addrs(r.from, srcPath);
   const dst = ctx.addrs(r.to, dstPath);
-  const except = ctx.addrs(r.except, at('except'));
-  const inIface = rec.inKey ? ctx.iface(r[rec.inKey], at(rec.inKey)) : null;
-  const outIface = rec.outKey ? ctx.iface(r[rec.outKey], at(rec.outKey)) : null;
+  const except = ctx.addrs(r.except, fieldPath(rec, r, i, 'except', path));
+  const inIface = rec.inKey ? ctx.iface(r[rec.inKey], fieldPath(rec, r, i, rec.inKey, path)) : null;
+  const outIface = rec.outKey ? ctx.iface(r[rec.outKey], fieldPath(rec, r, i, rec.outKey, path)) : null;
   const verdict = resolveAction(ctx, r.action, 'allow');
-  const log = resolveLog(ctx, r.log, at('log'));
+  const log = resolveLog(ctx, r.log, fieldPath(rec, r, i, 'log', path));
   if (ports === undefined || protos === undefined || src === undefined || dst === undefined || except === undefined || inIface === undefined || outIface === undefined || log === undefined) return undefined;
   if (r.others !== undefined && (rec.key !== 'inbound' || verdict !== 'accept' || r.from === undefined)) {
     ctx.report('schema-value', [rec.key, i, 'others'], '`others` applies only to an inbound allow with `from` (an allowlist); remove it');
@@ -94,32 +93,43 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
   const sel = selector(ctx, parts, r.family, { rule: path, src: srcPath, dst: dstPath });
   if (!sel) return undefined;
   const group = asWritten ? 'allow' : verdict === 'accept' ? 'allow' : 'deny';
-  const base = `ipf-${rec.short}-${i + 1}`;
-  // Long address lists become ipsets named after the rule: ipf-in-3-src-4 (at most 31 characters).
   const threshold = ctx.policy.defaults?.['set-threshold'] ?? DEFAULT_SET_THRESHOLD;
-  const sets: SetSink | undefined =
-    threshold > 0 && Math.max(src?.length ?? 0, dst?.length ?? 0) > threshold
-      ? { threshold, name: (dir, f) => `${base}-${dir}-${f === 'ipv4' ? 4 : 6}`, add: (name, f, cidrs) => b.addSet(name, f, cidrs, origin) }
-      : undefined;
+  const sets = threshold > 0 && Math.max(src?.length ?? 0, dst?.length ?? 0) > threshold ? setSink(b, rec, i, threshold, origin) : undefined;
   const portMatches: PortMatchCache = {};
   for (let k = 0; k < sel.families.length; k++) {
     const f = sel.families[k]!;
-    familyRules(b.groupRules(f, 'filter', rec.chain, group), b, rec, sel, f, verdict, log, origin, base, sets, portMatches);
+    familyRules(b.groupRules(f, 'filter', rec.chain, group), b, rec, i, sel, f, verdict, log, origin, sets, portMatches);
   }
   // An allow with sources is an allowlist: the same traffic from anyone else is denied, in every
   // family the port exists in, so listing only IPv4 sources does not leave IPv6 open.
-  if (rec.key === 'inbound' && verdict === 'accept' && r.from !== undefined && r.others !== 'pass') {
-    const others = selector(ctx, { ...parts, src: null, srcExcept: null }, r.family, { rule: path });
-    const otherVerdict = resolveAction(ctx, r.others ?? 'deny', 'deny');
-    for (const f of others?.families ?? []) {
-      b.add(f, 'filter', rec.chain, 'implicit', expand(others!, f).flatMap((m) => verdictRules(m, otherVerdict, ctx.origin(path, r.name, 'others'))));
-    }
-  }
+  if (rec.key === 'inbound' && verdict === 'accept' && r.from !== undefined && r.others !== 'pass') denyOthers(ctx, b, rec, r, r.others, path, parts);
   return { path, label: origin.label, sel, verdict };
 }
 
+/** The implicit rule of an allowlist: the same traffic from other sources gets `others` (deny by default). */
+function denyOthers(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: AnyFilterRule, action: Action | undefined, path: Path, parts: SelectorParts): void {
+  const others = selector(ctx, { ...parts, src: null, srcExcept: null }, r.family, { rule: path });
+  const otherVerdict = resolveAction(ctx, action ?? 'deny', 'deny');
+  for (const f of others?.families ?? []) {
+    b.add(f, 'filter', rec.chain, 'implicit', expand(others!, f).flatMap((m) => verdictRules(m, otherVerdict, ctx.origin(path, r.name, 'others'))));
+  }
+}
+
+/** A field's path only when the rule has the field: nothing reports on an absent one. */
+const fieldPath = (rec: SectionRecord, r: AnyFilterRule, i: number, key: keyof AnyFilterRule, rulePath: Path): Path =>
+  r[key] !== undefined ? [rec.key, i, key] : rulePath;
+
+/** The name of a rule's own chain (for `except`), and the prefix of its ipsets' names. */
+const ownName = (rec: SectionRecord, i: number): string => `ipf-${rec.short}-${i + 1}`;
+
+/** Long address lists become ipsets named after the rule: ipf-in-3-src-4 (at most 31 characters). */
+function setSink(b: RulesetBuilder, rec: SectionRecord, i: number, threshold: number, origin: Origin): SetSink {
+  const base = ownName(rec, i);
+  return { threshold, name: (dir, f) => `${base}-${dir}-${f === 'ipv4' ? 4 : 6}`, add: (name, f, cidrs) => b.addSet(name, f, cidrs, origin) };
+}
+
 /** Appends a rule's rules in family `f` to `out` (its group: no array per rule and family). */
-function familyRules(out: Rule[], b: RulesetBuilder, rec: SectionRecord, sel: Selector, f: Family, verdict: Verdict, log: ResolvedLog | null, origin: ReturnType<Context['origin']>, chainName: string, sets: SetSink | undefined, portMatches: PortMatchCache): void {
+function familyRules(out: Rule[], b: RulesetBuilder, rec: SectionRecord, i: number, sel: Selector, f: Family, verdict: Verdict, log: ResolvedLog | null, origin: Origin, sets: SetSink | undefined, portMatches: PortMatchCache): void {
   const except = ofFamily(rec.exceptOn === 'src' ? sel.srcExcept : sel.dstExcept, f)!;
   const heads = expand(sel, f, sets, portMatches);
   if (except.length === 0) {
@@ -129,9 +139,16 @@ function familyRules(out: Rule[], b: RulesetBuilder, rec: SectionRecord, sel: Se
     }
     return;
   }
-  // Excepted addresses RETURN from a chain of the rule's own, so they continue to the rules after
-  // it exactly as if this rule did not exist for them.
+  const chainName = ownName(rec, i);
+  exceptChain(b, rec, chainName, except, sel, f, verdict, log, origin);
+  for (const m of heads) out.push(rule(m, jump(chainName), origin));
+}
+
+/**
+ * Excepted addresses RETURN from a chain of the rule's own, so they continue to the rules after
+ * it exactly as if this rule did not exist for them.
+ */
+function exceptChain(b: RulesetBuilder, rec: SectionRecord, chainName: string, except: readonly Cidr[], sel: Selector, f: Family, verdict: Verdict, log: ResolvedLog | null, origin: Origin): void {
   const exceptOrigin = relabel(origin, `${origin.label} (except)`);
   b.addUserChain(f, 'filter', chainName, [...except.map((c) => rule([{ kind: rec.exceptOn, cidr: c.text }], ret, exceptOrigin)), ...ownChainRules(sel.protos, log, verdict, origin)]);
-  for (const m of heads) out.push(rule(m, jump(chainName), origin));
 }

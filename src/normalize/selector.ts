@@ -58,30 +58,17 @@ export function selector(ctx: Context, parts: SelectorParts, choice: FamilyChoic
     ctx.report('icmp-type-invalid', [...paths.rule, 'icmp-type'], "icmp-type needs proto: icmp (alone)");
     return undefined;
   }
+  // No closures here (see compileRule): this runs for every rule of a policy.
   const allowed = choice === 'ipv4' ? ONLY_V4 : choice === 'ipv6' ? ONLY_V6 : BOTH;
   let ok = true;
   if (choice && choice !== 'both') {
-    for (const [cidrs, path] of [[parts.src, paths.src], [parts.dst, paths.dst]] as const) {
-      const foreign = (cidrs ?? []).filter((c) => !allowed.includes(c.family));
-      if (foreign.length > 0) {
-        ctx.report('family-mismatch', path ?? paths.rule, `${foreign.map((c) => c.text).join(', ')} cannot match in a rule restricted to family: ${choice}; remove it or change \`family\``);
-        ok = false;
-      }
-    }
+    if (!ofChosenFamily(ctx, parts.src, paths.src ?? paths.rule, choice)) ok = false;
+    if (!ofChosenFamily(ctx, parts.dst, paths.dst ?? paths.rule, choice)) ok = false;
   }
-  if (icmpType !== null && !FAMILIES.some((r) => r.icmpTypes[icmpType] !== undefined)) {
-    const known = [...new Set(FAMILIES.flatMap((r) => Object.keys(r.icmpTypes)))].sort();
-    ctx.report('icmp-type-invalid', [...paths.rule, 'icmp-type'], `unknown ICMP type '${icmpType}'; known: ${known.join(', ')}`);
-    ok = false;
-  }
+  if (icmpType !== null && !knownIcmpType(ctx, icmpType, paths.rule)) ok = false;
   if (!ok) return undefined;
-  const exists = (f: Family): boolean =>
-    allowed.includes(f) &&
-    (parts.src === null || parts.src.some((c) => c.family === f)) &&
-    (parts.dst === null || parts.dst.some((c) => c.family === f)) &&
-    (icmpType === null || familyRecord(f).icmpTypes[icmpType] !== undefined);
-  const v4 = exists('ipv4');
-  const v6 = exists('ipv6');
+  const v4 = existsIn('ipv4', allowed, parts, icmpType);
+  const v6 = existsIn('ipv6', allowed, parts, icmpType);
   // Shared arrays: one of three answers, for every rule of a policy.
   const families = v4 && v6 ? BOTH : v4 ? ONLY_V4 : v6 ? ONLY_V6 : NEITHER;
   if (families.length === 0) {
@@ -103,6 +90,34 @@ export function selector(ctx: Context, parts: SelectorParts, choice: FamilyChoic
     families,
   };
 }
+
+/** Whether some family knows the ICMP type's name (else a diagnostic). */
+function knownIcmpType(ctx: Context, icmpType: string, rulePath: Path): boolean {
+  if (FAMILIES.some((r) => r.icmpTypes[icmpType] !== undefined)) return true;
+  const known = [...new Set(FAMILIES.flatMap((r) => Object.keys(r.icmpTypes)))].sort();
+  ctx.report('icmp-type-invalid', [...rulePath, 'icmp-type'], `unknown ICMP type '${icmpType}'; known: ${known.join(', ')}`);
+  return false;
+}
+
+/** Whether no address of `cidrs` is outside the family the rule is restricted to (else a diagnostic). */
+function ofChosenFamily(ctx: Context, cidrs: readonly Cidr[] | null, path: Path, choice: 'ipv4' | 'ipv6'): boolean {
+  const foreign = (cidrs ?? []).filter((c) => c.family !== choice);
+  if (foreign.length === 0) return true;
+  ctx.report('family-mismatch', path, `${foreign.map((c) => c.text).join(', ')} cannot match in a rule restricted to family: ${choice}; remove it or change \`family\``);
+  return false;
+}
+
+const hasFamily = (cidrs: readonly Cidr[], f: Family): boolean => {
+  for (let i = 0; i < cidrs.length; i++) if (cidrs[i]!.family === f) return true;
+  return false;
+};
+
+/** Whether a selector's parts can match in family `f`. */
+const existsIn = (f: Family, allowed: readonly Family[], parts: SelectorParts, icmpType: string | null): boolean =>
+  allowed.includes(f) &&
+  (parts.src === null || hasFamily(parts.src, f)) &&
+  (parts.dst === null || hasFamily(parts.dst, f)) &&
+  (icmpType === null || familyRecord(f).icmpTypes[icmpType] !== undefined);
 
 /** Where long address lists go: beyond `threshold` entries a list becomes an ipset of that name. */
 export interface SetSink {
@@ -131,29 +146,36 @@ export function expand(sel: Selector, f: Family, sets?: SetSink, shared: PortMat
   const inM: Match | null = sel.inIface !== null ? { kind: 'in', iface: sel.inIface } : null;
   const outM: Match | null = sel.outIface !== null ? { kind: 'out', iface: sel.outIface } : null;
   const icmpM: Match | null = sel.icmpType !== null ? { kind: 'icmp-type', name: record.icmpTypes[sel.icmpType]! } : null;
-  let portMatches: readonly Match[] = NO_MATCHES;
-  let portProto: L4 | undefined;
-  const out: Match[][] = [];
-  for (const s of srcs) {
-    for (const d of dsts) {
-      for (const proto of sel.protos ?? ANY_PROTO) {
-        if (proto === null) out.push(matchList(s, d, inM, outM, null, null));
-        else if (icmpM !== null) out.push(matchList(s, d, inM, outM, PROTO_MATCH[proto], icmpM));
+  const protos = sel.protos ?? ANY_PROTO;
+  // Port matches are shared by every source and destination of the rule, and by its families.
+  let perPair = 0;
+  for (let k = 0; k < protos.length; k++) {
+    const proto = protos[k]!;
+    perPair += proto !== null && icmpM === null && sel.ports !== null && isL4(proto) ? (shared[proto] ??= portMatchesOf(sel.ports, proto)).length : 1;
+  }
+  // Exact size, indexed loops and no closures: an empty array's first push reserves 17 slots; in
+  // code not yet optimized, for-of allocates an iterator and a result per step. For every rule.
+  const out = new Array<Match[]>(srcs.length * dsts.length * perPair);
+  let n = 0;
+  for (let i = 0; i < srcs.length; i++) {
+    const s = srcs[i]!;
+    for (let j = 0; j < dsts.length; j++) {
+      const d = dsts[j]!;
+      for (let k = 0; k < protos.length; k++) {
+        const proto = protos[k]!;
+        if (proto === null) out[n++] = matchList(s, d, inM, outM, null, null);
+        else if (icmpM !== null) out[n++] = matchList(s, d, inM, outM, PROTO_MATCH[proto], icmpM);
         else if (sel.ports !== null && isL4(proto)) {
-          // Shared by every source and destination of the rule (one protocol at a time).
-          if (portProto !== proto) {
-            portProto = proto;
-            portMatches = shared[proto] ??= chunkPorts(sel.ports).map((ports): Match => ({ kind: 'dports', proto, ports }));
-          }
-          for (const chunk of portMatches) out.push(matchList(s, d, inM, outM, PROTO_MATCH[proto], chunk));
-        } else out.push(matchList(s, d, inM, outM, PROTO_MATCH[proto], null));
+          const portMatches = shared[proto]!;
+          for (let c = 0; c < portMatches.length; c++) out[n++] = matchList(s, d, inM, outM, PROTO_MATCH[proto], portMatches[c]!);
+        } else out[n++] = matchList(s, d, inM, outM, PROTO_MATCH[proto], null);
       }
     }
   }
   return out;
 }
 
-const NO_MATCHES: readonly Match[] = [];
+const portMatchesOf = (ports: readonly PortRange[], proto: L4): Match[] => chunkPorts(ports).map((chunk): Match => ({ kind: 'dports', proto, ports: chunk }));
 
 /** One selector's port matches by protocol, for sharing them between its families' expansions. */
 export type PortMatchCache = Partial<Record<L4, readonly Match[]>>;
@@ -183,7 +205,9 @@ function addrMatches(cidrs: readonly Cidr[] | null, kind: 'src' | 'dst', f: Fami
     sets.add(name, f, cidrs);
     return [{ kind: 'set', name, dir: kind }];
   }
-  return cidrs.map((c) => (isWholeFamily(c) ? null : { kind, cidr: c.text }));
+  const out = new Array<Match | null>(cidrs.length);
+  for (let i = 0; i < cidrs.length; i++) out[i] = isWholeFamily(cidrs[i]!) ? null : { kind, cidr: cidrs[i]!.text };
+  return out;
 }
 
 const FULL: Record<Family, IntervalSet> = { ipv4: [[0n, (1n << 32n) - 1n]], ipv6: [[0n, (1n << 128n) - 1n]] };
