@@ -8,16 +8,18 @@ const SECTIONS = new Set(['inbound', 'outbound', 'forward', 'users']);
 /** Targets that block: a user block is a jump to its chain. */
 const BLOCKING: readonly Target['kind'][] = ['drop', 'reject', 'jump'];
 
-/** A block and the families it is in. */
+/** A block and the families it is in, as bits (not an array per block: a large policy has thousands). */
 interface Block {
   readonly origin: Origin;
-  readonly families: Family[];
+  families: number;
 }
 
-function add<K>(blocks: Map<K, Block>, key: K, origin: Origin, families: readonly Family[]): void {
+const BIT: Readonly<Record<Family, number>> = { ipv4: 1, ipv6: 2 };
+
+function add<K>(blocks: Map<K, Block>, key: K, origin: Origin, families: number): void {
   const entry = blocks.get(key);
-  if (!entry) blocks.set(key, { origin, families: [...families] });
-  else for (const f of families) if (!entry.families.includes(f)) entry.families.push(f);
+  if (!entry) blocks.set(key, { origin, families });
+  else entry.families |= families;
 }
 
 /**
@@ -35,13 +37,13 @@ export const familyAsymmetry: Check = {
     const byPath = new Map<Path, Block>();
     eachRuleTargeting(ir, BLOCKING, ({ origin, target }, { family }) => {
       if (!SECTIONS.has(String(origin.path[0])) || origin.label.endsWith(')')) return undefined;
-      if (target.kind !== 'jump' || origin.path[0] === 'users') add(byPath, origin.path, origin, [family]);
+      if (target.kind !== 'jump' || origin.path[0] === 'users') add(byPath, origin.path, origin, BIT[family]);
       return undefined;
     });
     const seen = new Map<string, Block>();
     for (const { origin, families } of byPath.values()) add(seen, origin.path.join('/'), origin, families);
-    return [...seen.values()].filter((e) => e.families.length === 1).map(({ origin, families }) => {
-      const only = families[0] === 'ipv4' ? 'IPv4' : 'IPv6';
+    return [...seen.values()].filter((e) => e.families !== (BIT.ipv4 | BIT.ipv6)).map(({ origin, families }) => {
+      const only = families === BIT.ipv4 ? 'IPv4' : 'IPv6';
       const other = only === 'IPv4' ? 'IPv6' : 'IPv4';
       return diag('family-asymmetry', origin.loc, `'${origin.label}' blocks in ${only} only: the same traffic over ${other} is not blocked; add the ${other} addresses (or remove \`family\`), or suppress this with a reason`, undefined, origin.path);
     });
