@@ -32,9 +32,17 @@ const HEX_IPV6 = /^[0-9A-Fa-f:]{2,39}$/;
  * same answers. Anything else (an embedded IPv4) is ipaddr.js's.
  */
 export function canonicalIPv6(text: string): string | undefined {
-  if (!HEX_IPV6.test(text)) return tryParse(() => ipaddr.IPv6.parse(text).toString());
-  return tryParse(() => new URL(`http://[${text}]/`).hostname.slice(1, -1));
+  if (!HEX_IPV6.test(text)) return ipaddrText(text);
+  try {
+    return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
 }
+
+// Outside their callers: a closure over the text would allocate a context for every address.
+const ipaddrText = (text: string): string | undefined => tryParse(() => ipaddr.IPv6.parse(text).toString());
+const ipv6Value = (text: string): bigint | undefined => tryParse(() => addressValue('ipv6', text));
 
 export type ParseAddress = { ok: true; cidr: Cidr } | { ok: false; reason: string };
 
@@ -126,7 +134,7 @@ export function cidrTextInterval(text: string): Interval | null {
   const bits = BITS[family];
   const prefix = slash === -1 ? bits : prefixLength(text.slice(slash + 1), bits);
   if (prefix === undefined) return null;
-  const value = family === 'ipv4' ? quadValue(addr) : addr.includes('%') ? undefined : tryParse(() => addressValue('ipv6', addr));
+  const value = family === 'ipv4' ? quadValue(addr) : addr.includes('%') ? undefined : ipv6Value(addr);
   if (value === undefined) return null;
   const mask = hostMask(family, prefix);
   return [value & ~mask, value | mask];

@@ -75,19 +75,19 @@ export class Context {
 
   /** Appends the CIDRs `item` stands for to `out`; false (and a diagnostic) when it is wrong. */
   private addrItem(item: string, parent: Path, index: number | null, out: Cidr[]): boolean {
-    // Built only for a diagnostic: this runs for every address of a policy.
-    const path = (): Path => (index === null ? parent : [...parent, index]);
+    // The item's path is built only for a diagnostic, and by a function outside: a closure here
+    // would allocate a context for every address of a policy.
     const sets = this.policy.addresses;
     if (sets !== undefined && Object.prototype.hasOwnProperty.call(sets, item)) {
-      const set = this.resolveSet(item, path());
+      const set = this.resolveSet(item, itemPath(parent, index));
       if (set === null) return false;
-      for (const c of set) out.push(c);
+      for (let i = 0; i < set.length; i++) out.push(set[i]!);
       return true;
     }
     const parsed = parseAddress(item);
     if (parsed.ok) {
       if (parsed.cidr.hostBits) {
-        this.report('cidr-host-bits', path(), `'${item}' has host bits set; iptables would silently use ${parsed.cidr.text}; write that, or a /${parsed.cidr.family === 'ipv4' ? 32 : 128} for the single host`);
+        this.report('cidr-host-bits', itemPath(parent, index), `'${item}' has host bits set; iptables would silently use ${parsed.cidr.text}; write that, or a /${parsed.cidr.family === 'ipv4' ? 32 : 128} for the single host`);
       }
       out.push(parsed.cidr);
       return true;
@@ -95,9 +95,9 @@ export class Context {
     const looksLikeName = /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(item) && !item.includes('.');
     if (looksLikeName) {
       const guess = didYouMean(item, Object.keys(sets ?? {}));
-      this.report('unknown-name', path(), `'${item}' is neither an address nor a set under \`addresses\`${guess ? ` (did you mean '${guess}'?)` : '; declare it under `addresses`'}`);
+      this.report('unknown-name', itemPath(parent, index), `'${item}' is neither an address nor a set under \`addresses\`${guess ? ` (did you mean '${guess}'?)` : '; declare it under `addresses`'}`);
     } else {
-      this.report('address-invalid', path(), parsed.reason);
+      this.report('address-invalid', itemPath(parent, index), parsed.reason);
     }
     return false;
   }
@@ -172,17 +172,21 @@ export class Context {
     const items = Array.isArray(spec) ? spec : [spec as number | string];
     const out: PortRange[] = [];
     let ok = true;
-    items.forEach((item, i) => {
-      const got = parsePort(item);
+    // A loop, not forEach: its closure would allocate a context on every call, one-port fast path included.
+    for (let i = 0; i < items.length; i++) {
+      const got = parsePort(items[i]!);
       if (got.ok) out.push(got.range);
       else {
         this.report('port-invalid', Array.isArray(spec) ? [...path, i] : path, got.reason);
         ok = false;
       }
-    });
+    }
     return ok ? normalizePorts(out) : undefined;
   }
 }
+
+/** An address list item's path: the list's, or the list's with the item's index. */
+const itemPath = (list: Path, index: number | null): Path => (index === null ? list : [...list, index]);
 
 export function isL4(p: Proto): p is L4 {
   return L4_PROTOS.includes(p);

@@ -36,7 +36,9 @@ const slots = (r: PortRange): number => (r.lo === r.hi ? 1 : 2);
 
 /** multiport takes at most 15 slots and a range costs 2; longer lists become several rules. */
 export function chunkPorts(ranges: readonly PortRange[]): (readonly PortRange[])[] {
-  if (ranges.reduce((n, r) => n + slots(r), 0) <= MULTIPORT_SLOTS) return [ranges];
+  let total = 0;
+  for (let i = 0; i < ranges.length; i++) total += slots(ranges[i]!);
+  if (total <= MULTIPORT_SLOTS) return [ranges];
   const chunks: PortRange[][] = [];
   let current: PortRange[] = [];
   let used = 0;
