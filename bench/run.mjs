@@ -7,7 +7,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { egressPolicy, fermConfig, ipfencePolicy } from './generate.mjs';
 
-const BIN = 'dist/ipfence.mjs';
+const BIN = 'dist/ipfence.cjs';
 /** Reads the policy and prints its lines, compiling nothing: the least any Node compiler spends. */
 const FLOOR = 'bench/floor.mjs';
 const sizes = [1000, 10000, 50000, ...(process.env.BENCH_LARGE === '1' ? [200000] : [])];

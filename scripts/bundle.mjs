@@ -1,20 +1,24 @@
-// Bundles the CLI into one file (dist/ipfence.mjs): one module to load instead of hundreds, which
+// Bundles the CLI into one file (dist/ipfence.cjs): one module to load instead of hundreds, which
 // is most of a small policy's start-up time. schema/ and templates/ stay files next to it.
+// CommonJS, not an ES module: Node loads it sooner, with no asynchronous module linking (a small
+// policy's compile 108 -> 105 ms, check 98 -> 94 ms, interleaved medians of 41). The sources are
+// ES modules: they stay strict, and their import.meta.url is the bundle's own URL.
 import { build } from 'esbuild';
 
 await build({
   entryPoints: ['src/bin.ts'],
-  outfile: 'dist/ipfence.mjs',
+  outfile: 'dist/ipfence.cjs',
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
+  define: { 'import.meta.url': '__ipfenceUrl' },
   minify: true,
   sourcemap: true,
   legalComments: 'linked',
   logLevel: 'warning',
   // Loaded on first use (the list in src/lazy.ts, through createRequire, which esbuild leaves
-  // alone). A common run loads no CommonJS at all: test/cli/bundle.test.ts holds it to that.
+  // alone). A common run loads no package at all: test/cli/bundle.test.ts holds it to that.
   external: ['ajv', 'diff', 'tinyglobby', 'js-yaml', 'yaml'],
-  banner: { js: '#!/usr/bin/env node' },
+  banner: { js: "#!/usr/bin/env node\n'use strict';\nconst __ipfenceUrl = require('node:url').pathToFileURL(__filename).href;" },
 });

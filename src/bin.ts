@@ -9,11 +9,14 @@ async function readStdin(): Promise<string> {
 
 const color = (s: NodeJS.WriteStream): boolean => Boolean(s.isTTY) && !process.env.NO_COLOR;
 
-process.exitCode = await main(process.argv.slice(2), {
+// No top-level await: the bundle is CommonJS (scripts/bundle.mjs).
+void main(process.argv.slice(2), {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
   readStdin,
   readFile: (p) => readFile(p, 'utf8'),
   colorStdout: color(process.stdout),
   colorStderr: color(process.stderr),
+}).then((code) => {
+  process.exitCode = code;
 });
