@@ -7,7 +7,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { egressPolicy, fermConfig, ipfencePolicy } from './generate.mjs';
 
-const BIN = 'dist/ipfence.cjs';
+const BIN = 'bin/ipfence.cjs';
 /** Reads the policy and prints its lines, compiling nothing: the least any Node compiler spends. */
 const FLOOR = 'bench/floor.mjs';
 const sizes = [1000, 10000, 50000, ...(process.env.BENCH_LARGE === '1' ? [200000] : [])];
@@ -26,7 +26,10 @@ function timed(cmd, args, opts = {}) {
 
 /** Peak RSS (MB) of one run of a script, read by the process itself at exit (no GNU time needed). */
 function peakRss(scriptFile, args, nodeFlags = []) {
-  const script = `process.argv.splice(1, 0, 'script'); process.on('exit', () => process.stderr.write('RSS ' + process.resourceUsage().maxRSS + '\\n')); await import(${JSON.stringify(join(process.cwd(), scriptFile))});`;
+  const file = JSON.stringify(join(process.cwd(), scriptFile));
+  // The ipfence command runs the CLI only as the main module: here it is asked to.
+  const start = scriptFile === BIN ? `const l = (await import(${file})).default; l.run(l.compile().script);` : `await import(${file});`;
+  const script = `process.argv.splice(1, 0, 'script'); process.on('exit', () => process.stderr.write('RSS ' + process.resourceUsage().maxRSS + '\\n')); ${start}`;
   const r = spawnSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', script, ...args], { encoding: 'utf8' });
   return Number(/RSS (\d+)/.exec(r.stderr)?.[1] ?? 0) / 1024;
 }
@@ -34,8 +37,8 @@ function peakRss(scriptFile, args, nodeFlags = []) {
 const hasFerm = spawnSync('ferm', ['--version']).status === 0;
 const root = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0 && spawnSync('ipset', ['--version']).status === 0;
 
-if (!existsSync(BIN)) {
-  console.error(`${BIN} is missing: run npm run build first`);
+if (!existsSync('dist/ipfence.cjs')) {
+  console.error('dist/ipfence.cjs is missing: run npm run build first');
   process.exit(2);
 }
 
