@@ -40,9 +40,14 @@ export const familyAsymmetry: Check = {
       if (target.kind !== 'jump' || origin.path[0] === 'users') add(byPath, origin.path, origin, BIT[family]);
       return undefined;
     });
+    const both = BIT.ipv4 | BIT.ipv6;
+    // Joining cannot make a block one-family: with none so far, there is nothing to join.
+    let oneFamily = false;
+    for (const b of byPath.values()) if (b.families !== both) oneFamily = true;
+    if (!oneFamily) return [];
     const seen = new Map<string, Block>();
     for (const { origin, families } of byPath.values()) add(seen, origin.path.join('/'), origin, families);
-    return [...seen.values()].filter((e) => e.families !== (BIT.ipv4 | BIT.ipv6)).map(({ origin, families }) => {
+    return [...seen.values()].filter((e) => e.families !== both).map(({ origin, families }) => {
       const only = families === BIT.ipv4 ? 'IPv4' : 'IPv6';
       const other = only === 'IPv4' ? 'IPv6' : 'IPv4';
       return diag('family-asymmetry', origin.loc, `'${origin.label}' blocks in ${only} only: the same traffic over ${other} is not blocked; add the ${other} addresses (or remove \`family\`), or suppress this with a reason`, undefined, origin.path);
