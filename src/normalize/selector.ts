@@ -185,6 +185,13 @@ export type PortMatchCache = Partial<Record<L4, readonly Match[]>>;
  * parameters, not a rest array: this runs for every emitted rule.
  */
 function matchList(s: Match | null, d: Match | null, inM: Match | null, outM: Match | null, proto: Match | null, extra: Match | null): Match[] {
+  // Array literals for the shapes nearly every rule has: a literal is a packed array, which the
+  // checks and the rendering read faster than the holey one `new Array(n)` makes.
+  if (inM === null && outM === null && (s === null || d === null)) {
+    const addr = s ?? d;
+    if (addr === null) return proto === null ? (extra === null ? [] : [extra]) : extra === null ? [proto] : [proto, extra];
+    return proto === null ? (extra === null ? [addr] : [addr, extra]) : extra === null ? [addr, proto] : [addr, proto, extra];
+  }
   const out = new Array<Match>((s !== null ? 1 : 0) + (d !== null ? 1 : 0) + (inM !== null ? 1 : 0) + (outM !== null ? 1 : 0) + (proto !== null ? 1 : 0) + (extra !== null ? 1 : 0));
   let k = 0;
   if (s !== null) out[k++] = s;
