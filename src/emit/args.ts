@@ -4,27 +4,9 @@ import { quoteArg, quoted } from './quote.js';
 
 const portText = (r: PortRange, sep: string): string => (r.lo === r.hi ? String(r.lo) : `${r.lo}${sep}${r.hi}`);
 
-/**
- * iptables-save's order: addresses, interfaces and protocol first, then match modules as written.
- * A switch, not a lookup table: a keyed load with many different keys is a slow hash lookup, and
- * this runs for every match of every rule.
- */
-function rank(m: Match): number {
-  switch (m.kind) {
-    case 'src':
-      return 0;
-    case 'dst':
-      return 1;
-    case 'in':
-      return 2;
-    case 'out':
-      return 3;
-    case 'proto':
-      return 4;
-    default:
-      return 5;
-  }
-}
+/** iptables-save's order: addresses, interfaces and protocol first, then match modules as written. */
+const RANK: Partial<Record<Match['kind'], number>> = { src: 0, dst: 1, in: 2, out: 3, proto: 4 };
+const rank = (m: Match): number => RANK[m.kind] ?? 5;
 
 /** Appends a match's arguments to `out` (no array per match: this runs for every match of every rule). */
 export function pushMatchArgs(m: Match, f: Family, out: string[]): void {
