@@ -17,6 +17,7 @@ const { Script } = require('node:vm');
 const BUNDLE = join(__dirname, '..', 'dist', 'ipfence.cjs');
 const CACHE = `${BUNDLE}.cache`;
 const HASH_BYTES = 32;
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest();
 
 /** The cache's data if it was made from `bundle`, with the reason when it is not. */
 function cacheFor(bundle, cacheFile) {
@@ -26,8 +27,7 @@ function cacheFor(bundle, cacheFile) {
   } catch {
     return { status: 'absent' };
   }
-  const hash = createHash('sha256').update(bundle).digest();
-  if (cache.length <= HASH_BYTES || !hash.equals(cache.subarray(0, HASH_BYTES))) return { status: 'stale' };
+  if (cache.length <= HASH_BYTES || !sha256(bundle).equals(cache.subarray(0, HASH_BYTES))) return { status: 'stale' };
   return { status: 'found', data: cache.subarray(HASH_BYTES) };
 }
 
@@ -64,7 +64,7 @@ function writeCache(argv, bundleFile = BUNDLE, cacheFile = CACHE) {
   const script = scriptOf(bundle, bundleFile, undefined);
   process.argv = [process.argv[0], bundleFile, ...argv];
   process.on('exit', () => {
-    writeFileSync(cacheFile, Buffer.concat([createHash('sha256').update(bundle).digest(), script.createCachedData()]));
+    writeFileSync(cacheFile, Buffer.concat([sha256(bundle), script.createCachedData()]));
   });
   run(script, bundleFile);
 }
