@@ -3,19 +3,26 @@
 
 const v4 = (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 const v6 = (i) => `2001:db8:${((i >> 16) & 0xffff).toString(16)}::${(i & 0xffff).toString(16)}`;
+/** The same addresses in RFC 5952 text, as tools print them (`2001:db8::5`, not `2001:db8:0::5`). */
+const v6Canonical = (i) => {
+  const hi = (i >> 16) & 0xffff;
+  const lo = i & 0xffff;
+  return `2001:db8:${hi === 0 ? '' : `${hi.toString(16)}:`}:${lo === 0 ? '' : lo.toString(16)}`;
+};
 const port = (i) => 1024 + (i % 60000);
 
 /**
  * N inbound rules, each for one IPv4 and one IPv6 source (so 2N emitted rules); one in four drops.
  * Variants: `allowFirst` leaves the default order (allows first, so the order check runs; no two
  * rules overlap, so it means the same), `v4Only` gives IPv4 sources only (every drop is then a
- * family-asymmetry warning that needs its file position).
+ * family-asymmetry warning that needs its file position), `canonicalV6` writes the IPv6 sources
+ * in RFC 5952 text (the compiler then keeps the text as written).
  */
-export function ipfencePolicy(n, { allowFirst = false, v4Only = false } = {}) {
+export function ipfencePolicy(n, { allowFirst = false, v4Only = false, canonicalV6 = false } = {}) {
   const lines = ['version: 1', `defaults: { input: drop${allowFirst ? '' : ', order: as-written'} }`, 'inbound:', '  - { name: ssh, port: 22 }'];
   for (let i = 0; i < n; i++) {
     const action = i % 4 === 3 ? 'drop' : 'allow';
-    const from = v4Only ? `["${v4(i)}"]` : `["${v4(i)}", "${v6(i)}"]`;
+    const from = v4Only ? `["${v4(i)}"]` : `["${v4(i)}", "${canonicalV6 ? v6Canonical(i) : v6(i)}"]`;
     // others: pass = no implicit allowlist deny, so the rules mean what ferm's do.
     lines.push(`  - { name: r${i}, port: ${port(i)}, from: ${from}, action: ${action}${action === 'allow' ? ', others: pass' : ''} }`);
   }

@@ -161,6 +161,8 @@ const shapes = [
   // Non-ASCII text must stay on the fast reader's path: in a comment it does.
   ['the same, under a comment `# Müller — DB`', (n) => `# Müller — DB\n${ipfencePolicy(n, { v4Only: true })}`],
   ['egress: host denies, then /24 allows (allow-first)', egressPolicy],
+  // Tools print IPv6 in RFC 5952 text; such text is taken as written, without the URL parser.
+  ['IPv6 sources in RFC 5952 text (`2001:db8::5`, not `2001:db8:0::5`)', (n) => ipfencePolicy(n, { canonicalV6: true })],
 ];
 for (const [label, generate] of shapes) {
   const t = [10000, 50000].map((n) => {

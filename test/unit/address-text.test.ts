@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { canonicalIPv6, cidrTextInterval, parseAddress } from '../../src/normalize/addresses.js';
+import { canonicalIPv6, cidrTextInterval, isCanonicalHexIPv6, parseAddress } from '../../src/normalize/addresses.js';
 
 /** What ipaddr.js alone answers: the reference canonicalIPv6 must agree with. */
 const reference = (text: string): string | undefined => {
@@ -24,11 +24,31 @@ const structured = fc
 /** Junk from the pieces IPv6 text is made of: most of it invalid in some way. */
 const pieces = fc.array(fc.constantFrom('0', '1', 'a', 'F', '00', '0000', 'ffff', '00001', '12345', ':', '::', ':::', '0:0', 'g', '.', '1.2.3.4', '%eth0', ' '), { maxLength: 16 }).map((xs) => xs.join(''));
 
+/** RFC 5952 text of addresses with many zero groups, as ipaddr.js writes it. */
+const canonical = fc.array(fc.oneof(fc.constant(0), fc.constant(0), fc.constant(1), fc.integer({ min: 0, max: 0xffff })), { minLength: 8, maxLength: 8 })
+  .map((g) => ipaddr.IPv6.parse(g.map((x) => x.toString(16)).join(':')).toString());
+/** Canonical text with one character changed, added or removed: near misses of the fast path. */
+const nearMiss = fc.tuple(canonical, fc.nat(40), fc.constantFrom('', '0', ':', 'a', 'A', '::', '00')).map(([text, at, ch]) => {
+  const k = at % (text.length + 1);
+  return at % 2 === 0 ? text.slice(0, k) + ch + text.slice(k + 1) : text.slice(0, k) + ch + text.slice(k);
+});
+
 describe('canonicalIPv6', () => {
   it('answers exactly what ipaddr.js answers, on valid and invalid text', () => {
-    fc.assert(fc.property(fc.oneof(structured, pieces), (text) => {
+    fc.assert(fc.property(fc.oneof(structured, pieces, canonical, nearMiss), (text) => {
       expect(canonicalIPv6(text)).toBe(reference(text));
     }), { numRuns: 20000 });
+  });
+
+  it('takes text that is already RFC 5952 as it is (the fast path), and only such text', () => {
+    fc.assert(fc.property(canonical, (text) => {
+      expect(isCanonicalHexIPv6(text)).toBe(true);
+    }), { numRuns: 5000 });
+    fc.assert(fc.property(fc.oneof(structured, pieces, canonical, nearMiss), (text) => {
+      if (isCanonicalHexIPv6(text)) expect(reference(text)).toBe(text);
+    }), { numRuns: 20000 });
+    for (const text of ['::', '::1', '1::', '2001:db8::1', '2001:db8:0:1:1:1:1:1', '1:0:0:1::1', '::1:0:0:1', 'fe80::1:0:0:0', '1::1:0:0:0']) expect(isCanonicalHexIPv6(text), text).toBe(true);
+    for (const text of ['2001:DB8::1', '2001:0db8::1', '1:0::1', '1::0:1', '0::1', '1:0:0:2:0:0:0:3', '1:0:0:0:2::3', '1::1:0:0:0:0', '1::2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', ':1::', '1:::2', '1::2::3', '12345::', '']) expect(isCanonicalHexIPv6(text), text).toBe(false);
   });
 
   it('is RFC 5952 text: the longest zero run compressed (the first on a tie), never a single zero group', () => {
