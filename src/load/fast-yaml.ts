@@ -282,6 +282,9 @@ class Reader {
         const at = this.content;
         return this.node(this.sequence(indent), at);
       }
+      // An empty sequence entry: js-yaml reads a less indented entry after it as one more of its
+      // own sequence's ("-\n -\n- x" is [[null], 'x'] to yaml and [[null, 'x']] to js-yaml).
+      if (!sameIndentSeq) giveUp();
       return this.node(null, emptyAt);
     }
     if (p === pos) giveUp();

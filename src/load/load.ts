@@ -18,6 +18,12 @@ export interface LoadResult {
 export const FAST_PARSE_BYTES = 64 * 1024;
 /** An alias (*name) anywhere: the fast path has no alias limit, so such documents take the guarded path. */
 const ALIAS = /(^|[\s[{,:-])\*[^\s\]},]/m;
+/**
+ * An empty block sequence entry (`-`, `- -` or `- # note` alone on its line). js-yaml reads a less
+ * indented entry after one as part of the empty entry's sequence, where yaml (and YAML) ends that
+ * sequence: such documents take the yaml path.
+ */
+const EMPTY_ENTRY = /^[ ]*(?:-[ ]+)*-[ ]*(?:#.*)?$/m;
 
 function parseWithPositions(text: string) {
   const { LineCounter, parseDocument } = lazy.yaml();
@@ -46,7 +52,7 @@ function fastPath(text: string, file: string): LoadResult | undefined {
     return { loaded: { value: plain.value, text, source }, diagnostics: [] };
   }
   const source = new SourceMap(file, yamlIndex(text));
-  if (text.length < FAST_PARSE_BYTES || ALIAS.test(text)) return undefined;
+  if (text.length < FAST_PARSE_BYTES || ALIAS.test(text) || EMPTY_ENTRY.test(text)) return undefined;
   try {
     const jsyaml = lazy.jsyaml();
     const value: unknown = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA });

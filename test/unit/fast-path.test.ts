@@ -30,6 +30,14 @@ describe('large policies take the fast YAML path', () => {
     const r2 = compile(fixedPort, 'p.yaml');
     expect(r2.diagnostics.map((d) => [d.code, d.line, d.col])).toEqual([['address-invalid', 1301, lines[1300]!.indexOf('db.example.com') + 1]]);
   });
+  it('an empty sequence entry falls back to yaml, which ends its sequence where js-yaml does not', () => {
+    for (const notes of ['x-notes:\n  -\n    -\n  - ssh\n', 'x-notes:\n  - -\n  - ssh\n', 'x-notes:\n  -\n    - # why\n  - ssh\n']) {
+      const text = `${big}${notes}`;
+      const fast = load(text, 'p.yaml');
+      expect((fast.loaded!.value as Record<string, unknown>)['x-notes'], notes).toEqual([[null], 'ssh']);
+      expect(fast.loaded!.value).toEqual(load(text, 'p.yaml', { fastPath: false }).loaded!.value);
+    }
+  });
   it('duplicate keys and aliases fall back to yaml, with its positioned errors and alias limits', () => {
     const dup = `${big}version: 1\n`;
     expect(compile(dup, 'p.yaml').diagnostics.map((d) => d.code)).toEqual(['yaml-duplicate-key']);

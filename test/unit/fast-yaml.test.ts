@@ -77,6 +77,8 @@ describe('fastYaml', () => {
     for (const text of [
       'a: &x 1\nb: *x\n', 'a: !!str 1\n', 'a: |\n  x\n', 'a: >\n  x\n', 'a: "x\\ny"\n', 'a: [1,\n  2]\n', 'a: x\n  y\n',
       'a: 1\na: 2\n', 'a:\t1\n', 'a: 1_000\n', 'a: 0x1F\n', 'a: ~\n', 'a: .inf\n', '--- 1\n', 'a: 1\n---\nb: 2\n', 'é: 1\n', 'a: [b, ]\n', '? a\n: b\n',
+      // Empty sequence entries: js-yaml and yaml read '-\n -\n- x' differently.
+      '-\n -\n- x\n', '-\n - # c\n- x\n', 'a:\n  -\n  - x\n',
     ]) {
       expect(fastYaml(text), text).toBeUndefined();
     }
