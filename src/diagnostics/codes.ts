@@ -21,6 +21,7 @@ export const CODES = {
   'family-mismatch': { severity: 'error', stage: 'normalize', doc: 'An address of a family the rule is restricted to exclude, or a rule that matches in no family.' },
   'port-invalid': { severity: 'error', stage: 'normalize', doc: 'A port outside 1-65535 or a reversed range.' },
   'port-needs-proto': { severity: 'error', stage: 'normalize', doc: 'Ports given for a protocol without ports (only tcp, udp, sctp have them).' },
+  'rate-overflow': { severity: 'error', stage: 'normalize', doc: "A rate with a burst whose tokens overflow the kernel's counter: iptables-legacy refuses the ruleset." },
   'icmp-type-invalid': { severity: 'error', stage: 'normalize', doc: 'An ICMP type name unknown for the family, or given without proto icmp.' },
   'user-invalid': { severity: 'error', stage: 'normalize', doc: 'A user or group that is not a valid name, id or increasing id range.' },
   'interface-hook': { severity: 'error', stage: 'normalize', doc: 'An interface where the kernel cannot see it (an input interface on locally generated traffic).' },

@@ -2,6 +2,7 @@ import { jump, rule, type Match } from '../ir/ir.js';
 import type { Path } from '../load/source.js';
 import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
+import { rateOverflow, rateRefused } from './rate-limits.js';
 import { expand, selector } from './selector.js';
 import { ownChainRules, resolveAction, resolveLog, verdictRules } from './verdict.js';
 
@@ -18,13 +19,18 @@ export function limitsSection(ctx: Context, b: RulesetBuilder): void {
     const inIface = ctx.iface(l.interface, [...path, 'interface']);
     const log = resolveLog(ctx, l.log, [...path, 'log']);
     if ([ports, protos, src, dst, inIface, log].includes(undefined)) return;
+    const burst = l.burst ?? 5;
+    if (rateRefused('hashlimit', l.rate, burst)) {
+      ctx.report('rate-overflow', [...path, l.burst !== undefined ? 'burst' : 'rate'], rateOverflow('hashlimit', l.rate, burst));
+      return;
+    }
     const sel = selector(ctx, { protos: protos!, ports: ports!, src: src!, dst: dst!, inIface: inIface! }, l.family, { rule: path, src: [...path, 'from'], dst: [...path, 'to'] });
     if (!sel) return;
     const verdict = resolveAction(ctx, l.action, 'drop');
     const chainName = l.chain === 'forward' ? 'FORWARD' : 'INPUT';
     const limit: Match[] = [
       { kind: 'ctstate', states: ['NEW'], negate: false },
-      { kind: 'hashlimit', above: l.rate, burst: l.burst ?? 5, perSource: (l.per ?? 'source') === 'source', name: `ipf-limit-${i + 1}` },
+      { kind: 'hashlimit', above: l.rate, burst, perSource: (l.per ?? 'source') === 'source', name: `ipf-limit-${i + 1}` },
     ];
     const own = `ipf-limit-${i + 1}`;
     for (const f of sel.families) {

@@ -2,6 +2,7 @@ import { accept, drop, reject, rule, type Match, type Origin, type Proto, type R
 import type { Path } from '../load/source.js';
 import type { Action, LogSpec } from '../policy.js';
 import { LOG_PREFIX_MAX_BYTES, type Context } from './context.js';
+import { rateOverflow, rateRefused } from './rate-limits.js';
 
 export type Verdict = 'accept' | 'drop' | 'reject';
 
@@ -63,8 +64,19 @@ export function resolveLog(ctx: Context, spec: LogSpec | undefined, path: Path, 
     return undefined;
   }
   if (!ctx.text(prefix, prefixPath, 'log prefix', LOG_PREFIX_MAX_BYTES)) return undefined;
-  return { prefix, rate: own.rate ?? g.rate ?? DEFAULT_LOG_RATE, burst: own.burst ?? g.burst ?? DEFAULT_LOG_BURST };
+  const rate = own.rate ?? g.rate ?? DEFAULT_LOG_RATE;
+  const burst = own.burst ?? g.burst ?? DEFAULT_LOG_BURST;
+  if (rateRefused('limit', rate, burst)) {
+    // Blame what the rule wrote; `logging`'s own values are reported once, however many rules use them.
+    const at = own.burst !== undefined ? [...path, 'burst'] : own.rate !== undefined ? [...path, 'rate'] : g.burst !== undefined ? ['logging', 'burst'] : ['logging', 'rate'];
+    if (at[0] !== 'logging' || !loggingBlamed.has(ctx)) ctx.report('rate-overflow', at, rateOverflow('limit', rate, burst));
+    if (at[0] === 'logging') loggingBlamed.add(ctx);
+    return undefined;
+  }
+  return { prefix, rate, burst };
 }
+
+const loggingBlamed = new WeakSet<Context>();
 
 /**
  * The body of a chain a rule jumps to (for `except`, user exceptions, logged limits): optional
