@@ -6,7 +6,6 @@
  * random policy in the kernel lab found `1/hour` with burst 38 refused. Checked against this
  * machine's kernel (HZ 250 or 1000) on 300 random rates and bursts: the same answer every time.
  */
-const HZ = [100n, 250n, 300n, 1000n];
 const UNIT: Readonly<Record<string, bigint>> = { second: 1n, minute: 60n, hour: 3600n, day: 86400n };
 const U32 = (1n << 32n) - 1n;
 const U64 = (1n << 64n) - 1n;
@@ -17,28 +16,45 @@ const pow2AtMost = (x: bigint): bigint => {
   return p;
 };
 
-function limitRefused(avg: bigint, burst: bigint, hz: bigint): boolean {
-  const perJiffy = pow2AtMost(U32 / (hz * 86400n));
-  const credits = (user: bigint): bigint => (user > U32 / (hz * perJiffy) ? ((user / 10000n) * hz * perJiffy) & U32 : (user * hz * perJiffy) / 10000n);
+/** Per CONFIG_HZ, the kernel's constants: HZ times its credits per jiffy, for each match's counter width. */
+const KERNELS = [100n, 250n, 300n, 1000n].map((hz) => ({
+  hz32: hz * pow2AtMost(U32 / (hz * 86400n)),
+  hz64: hz * pow2AtMost(U64 / (hz * 86400n)),
+}));
+
+function limitRefused(avg: bigint, burst: bigint, hzPerJiffy: bigint): boolean {
+  const credits = (user: bigint): bigint => (user > U32 / hzPerJiffy ? ((user / 10000n) * hzPerJiffy) & U32 : (user * hzPerJiffy) / 10000n);
   return credits((avg * burst) & U32) < credits(avg);
 }
 
-function hashlimitRefused(avg: bigint, burst: bigint, hz: bigint): boolean {
-  const perJiffy = pow2AtMost(U64 / (hz * 86400n));
-  const credits = (user: bigint): bigint => (1000000n >= hz * perJiffy ? user / (1000000n / (hz * perJiffy)) : (user * ((hz * perJiffy) / 1000000n)) & U64);
+function hashlimitRefused(avg: bigint, burst: bigint, hzPerJiffy: bigint): boolean {
+  const credits = (user: bigint): bigint => (1000000n >= hzPerJiffy ? user / (1000000n / hzPerJiffy) : (user * (hzPerJiffy / 1000000n)) & U64);
   return credits((avg * burst) & U64) < credits(avg);
 }
 
 export type RateMatch = 'limit' | 'hashlimit';
 
+/** Answers by match, rate and burst: a policy logs many rules with the same few. */
+const answers = new Map<string, boolean>();
+
 /** `rate` as the schema has it: N/second, N/minute, N/hour or N/day. */
 export function rateRefused(match: RateMatch, rate: string, burst: number): boolean {
+  const key = `${match} ${rate} ${burst}`;
+  let refused = answers.get(key);
+  if (refused === undefined) {
+    refused = computeRefused(match, rate, burst);
+    answers.set(key, refused);
+  }
+  return refused;
+}
+
+function computeRefused(match: RateMatch, rate: string, burst: number): boolean {
   const [n, unit] = rate.split('/');
   const per = UNIT[unit!];
   if (per === undefined || burst < 1) return true;
   const avg = ((match === 'limit' ? 10000n : 1000000n) * per) / BigInt(n!);
-  const refused = match === 'limit' ? limitRefused : hashlimitRefused;
-  return HZ.some((hz) => refused(avg, BigInt(burst), hz));
+  const b = BigInt(burst);
+  return KERNELS.some((k) => (match === 'limit' ? limitRefused(avg, b, k.hz32) : hashlimitRefused(avg, b, k.hz64)));
 }
 
 /** The largest burst such that it and every smaller one are taken with `rate` (0 if none), for the fix. */
