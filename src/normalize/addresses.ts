@@ -284,10 +284,10 @@ function isMinimal(cidrs: readonly Cidr[]): boolean {
  * joined (10.0.0.0/25 + 10.0.0.128/25 = 10.0.0.0/24), contained ones dropped. IPv4 first, then
  * IPv6, each in address order.
  */
-export function mergeCidrs(cidrs: readonly Cidr[]): Cidr[] {
-  // Most lists are already minimal and in order (one address, or an IPv4 and an IPv6 one): keep
-  // them as they are, without sorting a copy (this runs for every address list of a policy).
-  if (isMinimal(cidrs)) return cidrs.slice();
+export function mergeCidrs(cidrs: readonly Cidr[]): readonly Cidr[] {
+  // Most lists are already minimal and in order (one address, or an IPv4 and an IPv6 one): the
+  // same array, neither copied nor sorted (this runs for every address list of a policy).
+  if (isMinimal(cidrs)) return cidrs;
   const sorted = [...cidrs].sort(byFamilyThenStart);
   if (isMinimal(sorted)) return sorted;
   const out: Cidr[] = [];

@@ -1,7 +1,7 @@
 import type { Code } from '../diagnostics/codes.js';
 import { diag, type Diagnostic, type Location, type Related } from '../diagnostics/diagnostic.js';
 import { lazyOrigin, type Family, type L4, type Origin, type PortRange, type Proto } from '../ir/ir.js';
-import type { Path, SourceMap } from '../load/source.js';
+import type { Path, PathSegment, SourceMap } from '../load/source.js';
 import type { Addrs, Policy, Ports } from '../policy.js';
 import { didYouMean } from '../validate/suggest.js';
 import { describe } from '../validate/validate.js';
@@ -48,58 +48,70 @@ export class Context {
     return lazyOrigin(path, label, this.source);
   }
 
-  /** Free text that reaches the restore file: no control characters, within iptables' byte limits. */
-  text(value: string, path: Path, what: string, maxBytes: number): boolean {
+  /**
+   * Free text that reaches the restore file: no control characters, within iptables' byte limits.
+   * `field`, here and below: the key under `path` that holds the value, which is appended only
+   * for a diagnostic (most values of a policy are fine, and each path built costs an array).
+   */
+  text(value: string, path: Path, what: string, maxBytes: number, field?: PathSegment): boolean {
     if (CONTROL.test(value)) {
-      this.report('unsafe-string', path, `${what} contains a control character (newline, tab, ...), which could inject rules into the restore file; remove it`);
+      this.report('unsafe-string', under(path, field), `${what} contains a control character (newline, tab, ...), which could inject rules into the restore file; remove it`);
       return false;
     }
     // UTF-8 takes at most 3 bytes per UTF-16 unit: most texts are surely short enough uncounted.
     const bytes = value.length * 3 <= maxBytes ? 0 : Buffer.byteLength(value, 'utf8');
     if (bytes > maxBytes) {
-      this.report('string-too-long', path, `${what} is ${bytes} bytes; iptables keeps only ${maxBytes} and would silently cut the rest; shorten it`);
+      this.report('string-too-long', under(path, field), `${what} is ${bytes} bytes; iptables keeps only ${maxBytes} and would silently cut the rest; shorten it`);
       return false;
     }
     return true;
   }
 
-  addrs(spec: Addrs | undefined, path: Path): readonly Cidr[] | null | undefined {
+  addrs(spec: Addrs | undefined, path: Path, field?: PathSegment): readonly Cidr[] | null | undefined {
     if (spec === undefined) return null;
-    const out: Cidr[] = [];
+    const n = typeof spec === 'string' ? 1 : spec.length;
+    // Sized for one CIDR per item (a set name's CIDRs go beyond): an empty array's first push
+    // reserves 17 slots, and this runs for every address list of a policy.
+    const out = new Array<Cidr>(n);
+    let k = 0;
     let ok = true;
-    if (typeof spec === 'string') ok = this.addrItem(spec, path, null, out);
-    else for (let i = 0; i < spec.length; i++) if (!this.addrItem(spec[i]!, path, i, out)) ok = false;
+    for (let i = 0; i < n; i++) {
+      const next = typeof spec === 'string' ? this.addrItem(spec, path, field, null, out, k) : this.addrItem(spec[i]!, path, field, i, out, k);
+      if (next < 0) ok = false;
+      else k = next;
+    }
     if (!ok) return undefined;
+    if (k !== n) out.length = k;
     return mergeCidrs(out);
   }
 
-  /** Appends the CIDRs `item` stands for to `out`; false (and a diagnostic) when it is wrong. */
-  private addrItem(item: string, parent: Path, index: number | null, out: Cidr[]): boolean {
+  /** Writes the CIDRs `item` stands for into `out` from index `k`: the next index, or -1 (and a diagnostic) when it is wrong. */
+  private addrItem(item: string, parent: Path, field: PathSegment | undefined, index: number | null, out: Cidr[], k: number): number {
     // The item's path is built only for a diagnostic, and by a function outside: a closure here
     // would allocate a context for every address of a policy.
     const sets = this.policy.addresses;
     if (sets !== undefined && Object.prototype.hasOwnProperty.call(sets, item)) {
-      const set = this.resolveSet(item, itemPath(parent, index));
-      if (set === null) return false;
-      for (let i = 0; i < set.length; i++) out.push(set[i]!);
-      return true;
+      const set = this.resolveSet(item, itemPath(parent, field, index));
+      if (set === null) return -1;
+      for (let i = 0; i < set.length; i++) out[k++] = set[i]!;
+      return k;
     }
     const parsed = parseAddress(item);
     if (parsed.ok) {
       if (parsed.cidr.hostBits) {
-        this.report('cidr-host-bits', itemPath(parent, index), `'${item}' has host bits set; iptables would silently use ${parsed.cidr.text}; write that, or a /${parsed.cidr.family === 'ipv4' ? 32 : 128} for the single host`);
+        this.report('cidr-host-bits', itemPath(parent, field, index), `'${item}' has host bits set; iptables would silently use ${parsed.cidr.text}; write that, or a /${parsed.cidr.family === 'ipv4' ? 32 : 128} for the single host`);
       }
-      out.push(parsed.cidr);
-      return true;
+      out[k] = parsed.cidr;
+      return k + 1;
     }
     const looksLikeName = /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(item) && !item.includes('.');
     if (looksLikeName) {
       const guess = didYouMean(item, Object.keys(sets ?? {}));
-      this.report('unknown-name', itemPath(parent, index), `'${item}' is neither an address nor a set under \`addresses\`${guess ? ` (did you mean '${guess}'?)` : '; declare it under `addresses`'}`);
+      this.report('unknown-name', itemPath(parent, field, index), `'${item}' is neither an address nor a set under \`addresses\`${guess ? ` (did you mean '${guess}'?)` : '; declare it under `addresses`'}`);
     } else {
-      this.report('address-invalid', itemPath(parent, index), parsed.reason);
+      this.report('address-invalid', itemPath(parent, field, index), parsed.reason);
     }
-    return false;
+    return -1;
   }
 
   private resolveSet(name: string, usedAt: Path): readonly Cidr[] | null {
@@ -125,12 +137,12 @@ export class Context {
   }
 
   /** `implied`: a default the author did not write, so an undeclared name is no typo. */
-  iface(name: string | undefined, path: Path, implied = false): string | null | undefined {
+  iface(name: string | undefined, path: Path, implied = false, field?: PathSegment): string | null | undefined {
     if (name === undefined) return null;
     const aliases = this.policy.interfaces ?? {};
     const isAlias = Object.prototype.hasOwnProperty.call(aliases, name);
     const real = isAlias ? aliases[name]! : name;
-    const realPath = isAlias ? ['interfaces', name] : path;
+    const realPath = isAlias ? ['interfaces', name] : under(path, field);
     if (!IFACE.test(real)) {
       if (isAlias && this.badAliases.has(name)) return undefined;
       if (isAlias) this.badAliases.add(name);
@@ -139,30 +151,30 @@ export class Context {
     }
     if (!implied && !isAlias && Object.keys(aliases).length > 0 && !Object.values(aliases).includes(real)) {
       const guess = didYouMean(name, Object.keys(aliases));
-      this.report('interface-unknown', path, `interface '${name}' is not declared under \`interfaces\`${guess ? ` (did you mean '${guess}'?)` : ''}; it is used as a kernel interface name as written`);
+      this.report('interface-unknown', under(path, field), `interface '${name}' is not declared under \`interfaces\`${guess ? ` (did you mean '${guess}'?)` : ''}; it is used as a kernel interface name as written`);
     }
     return real;
   }
 
   /** Protocols of a rule; `null` means any protocol. Ports without a protocol mean tcp. */
-  protos(spec: string | readonly string[] | undefined, hasPorts: boolean, path: Path): readonly Proto[] | null | undefined {
+  protos(spec: string | readonly string[] | undefined, hasPorts: boolean, path: Path, field?: PathSegment): readonly Proto[] | null | undefined {
     if (spec === undefined) return hasPorts ? TCP_ONLY : null;
     const list = typeof spec === 'string' ? [spec] : spec;
     if (list.includes('all')) {
       if (hasPorts) {
-        this.report('port-needs-proto', path, 'ports need a protocol that has ports: write proto: tcp, udp or sctp (or a list of them)');
+        this.report('port-needs-proto', under(path, field), 'ports need a protocol that has ports: write proto: tcp, udp or sctp (or a list of them)');
         return undefined;
       }
       return null;
     }
     if (hasPorts && list.some((p) => !L4_PROTOS.includes(p))) {
-      this.report('port-needs-proto', path, `ports need tcp, udp or sctp, but proto includes ${list.filter((p) => !L4_PROTOS.includes(p)).join(', ')}; put those in a separate rule`);
+      this.report('port-needs-proto', under(path, field), `ports need tcp, udp or sctp, but proto includes ${list.filter((p) => !L4_PROTOS.includes(p)).join(', ')}; put those in a separate rule`);
       return undefined;
     }
     return list as readonly Proto[];
   }
 
-  ports(spec: Ports | undefined, path: Path): readonly PortRange[] | null | undefined {
+  ports(spec: Ports | undefined, path: Path, field?: PathSegment): readonly PortRange[] | null | undefined {
     if (spec === undefined) return null;
     // One port, the common case: no lists to sort and join.
     if (!Array.isArray(spec)) {
@@ -177,7 +189,7 @@ export class Context {
       const got = parsePort(items[i]!);
       if (got.ok) out.push(got.range);
       else {
-        this.report('port-invalid', Array.isArray(spec) ? [...path, i] : path, got.reason);
+        this.report('port-invalid', Array.isArray(spec) ? [...under(path, field), i] : under(path, field), got.reason);
         ok = false;
       }
     }
@@ -185,8 +197,12 @@ export class Context {
   }
 }
 
+/** `path` with `field` appended, if there is one. */
+const under = (path: Path, field: PathSegment | undefined): Path => (field === undefined ? path : [...path, field]);
+
 /** An address list item's path: the list's, or the list's with the item's index. */
-const itemPath = (list: Path, index: number | null): Path => (index === null ? list : [...list, index]);
+const itemPath = (parent: Path, field: PathSegment | undefined, index: number | null): Path =>
+  index === null ? under(parent, field) : field === undefined ? [...parent, index] : [...parent, field, index];
 
 export function isL4(p: Proto): p is L4 {
   return L4_PROTOS.includes(p);

@@ -138,7 +138,7 @@ export function dockerSection(ctx: Context, b: RulesetBuilder): void {
     const ports = ctx.ports(e.port, [...path, 'port']);
     const protos = ctx.protos(e.proto, e.port !== undefined, [...path, e.proto !== undefined ? 'proto' : 'port']);
     if (from === undefined || to === undefined || ports === undefined || protos === undefined) return;
-    const sel = selector(ctx, { protos, ports, src: null, dst: null }, undefined, { rule: path });
+    const sel = selector(ctx, { protos, ports, src: null, dst: null }, undefined, path);
     if (!sel) return;
     const fams = (['ipv4', 'ipv6'] as const).filter((f) => inFamily(from, f, 'src').length > 0 && inFamily(to, f, 'dst').length > 0);
     if (fams.length === 0) return ctx.report('family-mismatch', path, 'its container and destination addresses are of different families; split it per family');

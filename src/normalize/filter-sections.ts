@@ -69,18 +69,17 @@ export function filterSection(ctx: Context, b: RulesetBuilder, rec: SectionRecor
 function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: AnyFilterRule, i: number, path: Path, asWritten: boolean): SectionEntry | undefined {
   // No closures here: one would make every rule of a policy allocate a context for its variables.
   const origin = ctx.origin(path, r.name);
-  if (r.name !== undefined && !ctx.text(origin.label, fieldPath(rec, r, i, 'name', path), 'the rule name (used as its iptables comment)', 255)) return undefined;
-  const ports = ctx.ports(r.port, fieldPath(rec, r, i, 'port', path));
-  const protos = ctx.protos(r.proto, r.port !== undefined, fieldPath(rec, r, i, r.proto !== undefined ? 'proto' : 'port', path));
-  const srcPath = fieldPath(rec, r, i, 'from', path);
-  const dstPath = fieldPath(rec, r, i, 'to', path);
-  const src = ctx.addrs(r.from, srcPath);
-  const dst = ctx.addrs(r.to, dstPath);
-  const except = ctx.addrs(r.except, fieldPath(rec, r, i, 'except', path));
-  const inIface = rec.inKey ? ctx.iface(r[rec.inKey], fieldPath(rec, r, i, rec.inKey, path)) : null;
-  const outIface = rec.outKey ? ctx.iface(r[rec.outKey], fieldPath(rec, r, i, rec.outKey, path)) : null;
+  // Each value's own path is built only for a diagnostic: ctx's methods take the key under `path`.
+  if (r.name !== undefined && !ctx.text(origin.label, path, 'the rule name (used as its iptables comment)', 255, 'name')) return undefined;
+  const ports = ctx.ports(r.port, path, 'port');
+  const protos = ctx.protos(r.proto, r.port !== undefined, path, 'proto');
+  const src = ctx.addrs(r.from, path, 'from');
+  const dst = ctx.addrs(r.to, path, 'to');
+  const except = ctx.addrs(r.except, path, 'except');
+  const inIface = rec.inKey ? ctx.iface(r[rec.inKey], path, false, rec.inKey) : null;
+  const outIface = rec.outKey ? ctx.iface(r[rec.outKey], path, false, rec.outKey) : null;
   const verdict = resolveAction(ctx, r.action, 'allow');
-  const log = resolveLog(ctx, r.log, fieldPath(rec, r, i, 'log', path));
+  const log = r.log === undefined ? null : resolveLog(ctx, r.log, [rec.key, i, 'log']);
   if (ports === undefined || protos === undefined || src === undefined || dst === undefined || except === undefined || inIface === undefined || outIface === undefined || log === undefined) return undefined;
   if (r.others !== undefined && (rec.key !== 'inbound' || verdict !== 'accept' || r.from === undefined)) {
     ctx.report('schema-value', [rec.key, i, 'others'], '`others` applies only to an inbound allow with `from` (an allowlist); remove it');
@@ -90,7 +89,7 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
     protos, ports, icmpType: r['icmp-type'], src, dst, inIface, outIface,
     srcExcept: rec.exceptOn === 'src' ? except : null, dstExcept: rec.exceptOn === 'dst' ? except : null,
   };
-  const sel = selector(ctx, parts, r.family, { rule: path, src: srcPath, dst: dstPath });
+  const sel = selector(ctx, parts, r.family, path, 'from', 'to');
   if (!sel) return undefined;
   const group = asWritten ? 'allow' : verdict === 'accept' ? 'allow' : 'deny';
   const threshold = ctx.policy.defaults?.['set-threshold'] ?? DEFAULT_SET_THRESHOLD;
@@ -108,16 +107,12 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
 
 /** The implicit rule of an allowlist: the same traffic from other sources gets `others` (deny by default). */
 function denyOthers(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: AnyFilterRule, action: Action | undefined, path: Path, parts: SelectorParts): void {
-  const others = selector(ctx, { ...parts, src: null, srcExcept: null }, r.family, { rule: path });
+  const others = selector(ctx, { ...parts, src: null, srcExcept: null }, r.family, path);
   const otherVerdict = resolveAction(ctx, action ?? 'deny', 'deny');
   for (const f of others?.families ?? []) {
     b.add(f, 'filter', rec.chain, 'implicit', expand(others!, f).flatMap((m) => verdictRules(m, otherVerdict, ctx.origin(path, r.name, 'others'))));
   }
 }
-
-/** A field's path only when the rule has the field: nothing reports on an absent one. */
-const fieldPath = (rec: SectionRecord, r: AnyFilterRule, i: number, key: keyof AnyFilterRule, rulePath: Path): Path =>
-  r[key] !== undefined ? [rec.key, i, key] : rulePath;
 
 /** The name of a rule's own chain (for `except`), and the prefix of its ipsets' names. */
 const ownName = (rec: SectionRecord, i: number): string => `ipf-${rec.short}-${i + 1}`;

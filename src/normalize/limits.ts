@@ -24,7 +24,7 @@ export function limitsSection(ctx: Context, b: RulesetBuilder): void {
       ctx.report('rate-overflow', [...path, l.burst !== undefined ? 'burst' : 'rate'], rateOverflow('hashlimit', l.rate, burst));
       return;
     }
-    const sel = selector(ctx, { protos: protos!, ports: ports!, src: src!, dst: dst!, inIface: inIface! }, l.family, { rule: path, src: [...path, 'from'], dst: [...path, 'to'] });
+    const sel = selector(ctx, { protos: protos!, ports: ports!, src: src!, dst: dst!, inIface: inIface! }, l.family, path, 'from', 'to');
     if (!sel) return;
     const verdict = resolveAction(ctx, l.action, 'drop');
     const chainName = l.chain === 'forward' ? 'FORWARD' : 'INPUT';

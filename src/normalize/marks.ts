@@ -28,7 +28,7 @@ export function marksSection(ctx: Context, b: RulesetBuilder): RouteEntry[] {
     const inIface = ctx.iface(m.interface, [...path, 'interface']);
     const dev = ctx.iface(m.dev, [...path, 'dev']);
     if ([ports, protos, src, dst, via, inIface, dev].includes(undefined)) return;
-    const sel = selector(ctx, { protos: protos!, ports: ports!, icmpType: m['icmp-type'], src: src!, dst: dst!, inIface: inIface! }, m.family, { rule: path, src: [...path, 'from'], dst: [...path, 'to'] });
+    const sel = selector(ctx, { protos: protos!, ports: ports!, icmpType: m['icmp-type'], src: src!, dst: dst!, inIface: inIface! }, m.family, path, 'from', 'to');
     if (!sel) return;
     const target = { kind: 'mark', mark: m.mark } as const;
     for (const f of sel.families) {

@@ -25,7 +25,7 @@ export function redirectsSection(ctx: Context, b: RulesetBuilder): void {
     const dst = ctx.addrs(r.to, [...path, 'to']);
     const inIface = ctx.iface(r.interface, [...path, 'interface']);
     if (!port.ok || [protos, src, dst, inIface].includes(undefined)) return;
-    const sel = selector(ctx, { protos: protos!, ports: [port.range], src: src!, dst: dst!, inIface: inIface! }, r.family, { rule: path, src: [...path, 'from'], dst: [...path, 'to'] });
+    const sel = selector(ctx, { protos: protos!, ports: [port.range], src: src!, dst: dst!, inIface: inIface! }, r.family, path, 'from', 'to');
     if (!sel) return;
     const clash = seen.find((s) => overlapFamilies(s.sel, sel).length > 0);
     if (clash) {

@@ -1,6 +1,6 @@
 import { familyRecord, FAMILIES } from '../ir/family.js';
 import type { Family, L4, Match, PortRange, Proto } from '../ir/ir.js';
-import type { Path } from '../load/source.js';
+import type { Path, PathSegment } from '../load/source.js';
 import type { FamilyChoice } from '../policy.js';
 import { isWholeFamily, type Cidr } from './addresses.js';
 import { isL4, ofFamily, type Context } from './context.js';
@@ -41,38 +41,32 @@ export interface SelectorParts {
   readonly dstExcept?: readonly Cidr[] | null;
 }
 
-export interface SelectorPaths {
-  readonly rule: Path;
-  readonly src?: Path;
-  readonly dst?: Path;
-}
-
 /**
  * Builds a selector and decides its families: an explicit `family` narrows; addresses and ICMP
  * type names keep only the families they exist in. A rule left with no family is an error, never
  * silently dropped.
  */
-export function selector(ctx: Context, parts: SelectorParts, choice: FamilyChoice | undefined, paths: SelectorPaths): Selector | undefined {
+export function selector(ctx: Context, parts: SelectorParts, choice: FamilyChoice | undefined, rule: Path, srcKey?: PathSegment, dstKey?: PathSegment): Selector | undefined {
   const icmpType = parts.icmpType ?? null;
   if (icmpType !== null && !(parts.protos?.length === 1 && parts.protos[0] === 'icmp')) {
-    ctx.report('icmp-type-invalid', [...paths.rule, 'icmp-type'], "icmp-type needs proto: icmp (alone)");
+    ctx.report('icmp-type-invalid', [...rule, 'icmp-type'], "icmp-type needs proto: icmp (alone)");
     return undefined;
   }
   // No closures here (see compileRule): this runs for every rule of a policy.
   const allowed = choice === 'ipv4' ? ONLY_V4 : choice === 'ipv6' ? ONLY_V6 : BOTH;
   let ok = true;
   if (choice && choice !== 'both') {
-    if (!ofChosenFamily(ctx, parts.src, paths.src ?? paths.rule, choice)) ok = false;
-    if (!ofChosenFamily(ctx, parts.dst, paths.dst ?? paths.rule, choice)) ok = false;
+    if (!ofChosenFamily(ctx, parts.src, srcKey === undefined ? rule : [...rule, srcKey], choice)) ok = false;
+    if (!ofChosenFamily(ctx, parts.dst, dstKey === undefined ? rule : [...rule, dstKey], choice)) ok = false;
   }
-  if (icmpType !== null && !knownIcmpType(ctx, icmpType, paths.rule)) ok = false;
+  if (icmpType !== null && !knownIcmpType(ctx, icmpType, rule)) ok = false;
   if (!ok) return undefined;
   const v4 = existsIn('ipv4', allowed, parts, icmpType);
   const v6 = existsIn('ipv6', allowed, parts, icmpType);
   // Shared arrays: one of three answers, for every rule of a policy.
   const families = v4 && v6 ? BOTH : v4 ? ONLY_V4 : v6 ? ONLY_V6 : NEITHER;
   if (families.length === 0) {
-    ctx.report('family-mismatch', paths.rule, icmpType !== null && choice
+    ctx.report('family-mismatch', rule, icmpType !== null && choice
       ? `ICMP type '${icmpType}' does not exist in ${choice}`
       : 'this rule matches in neither IPv4 nor IPv6: its source and destination addresses are of different families; split it into one rule per family');
     return undefined;

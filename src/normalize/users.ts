@@ -56,7 +56,7 @@ export function usersSection(ctx: Context, b: RulesetBuilder): void {
         ok = false;
         return;
       }
-      const sel = selector(ctx, { protos, ports, src: null, dst, outIface: out }, u.family, { rule: ep, dst: [...ep, 'to'] });
+      const sel = selector(ctx, { protos, ports, src: null, dst, outIface: out }, u.family, ep, undefined, 'to');
       if (sel) exceptions.push(sel);
       else ok = false;
     });
