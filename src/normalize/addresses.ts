@@ -215,6 +215,12 @@ function valueOf(addr: ipaddr.IPv4 | ipaddr.IPv6): bigint {
  * accepts forms like 0x0a.1 that iptables reads differently).
  */
 export function parseAddress(text: string): ParseAddress {
+  const got = readAddress(text);
+  return typeof got === 'string' ? { ok: false, reason: got } : { ok: true, cidr: got };
+}
+
+/** `parseAddress` without a result object: the CIDR, or why the text is none (it runs for every address of a policy). */
+export function readAddress(text: string): Cidr | string {
   const slash = text.indexOf('/');
   const addrText = slash === -1 ? text : text.slice(0, slash);
   const prefixText = slash === -1 ? undefined : text.slice(slash + 1);
@@ -231,25 +237,38 @@ export function parseAddress(text: string): ParseAddress {
     const why = /^[A-Za-z0-9.-]+$/.test(addrText) && /[A-Za-z]/.test(addrText) && !addrText.includes(':')
       ? 'hostnames are not allowed (iptables would resolve them by DNS at load time); write the address, or name an `addresses` set'
       : 'write an IPv4 address (192.0.2.1), an IPv6 address (2001:db8::1) or a CIDR (192.0.2.0/24)';
-    return { ok: false, reason: `'${text}' is not an address or CIDR: ${why}` };
+    return `'${text}' is not an address or CIDR: ${why}`;
   }
   const bits = BITS[family];
   const prefix = prefixText === undefined ? bits : prefixLength(prefixText, bits);
   if (prefix === undefined) {
-    return { ok: false, reason: `'${text}' has an invalid prefix length: an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} prefix is 0 to ${bits}` };
+    return `'${text}' has an invalid prefix length: an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} prefix is 0 to ${bits}`;
   }
   // A single host has no host bits: a dotted quad is already canonical, an IPv6 address is
   // rendered once (RFC 5952).
   const written = v6 ?? addrText;
-  // Joined, not concatenated: one flat string, where `${a}/${b}` keeps a three-piece cons string
-  // (for IPv6, a slice of the URL's hostname too) alive in the IR until rendering flattens it.
-  if (prefix === bits) return { ok: true, cidr: new LazyCidr(family, [written, prefix].join('/'), prefix, false) };
+  if (prefix === bits) return new LazyCidr(family, flatCidrText(written, prefix), prefix, false);
   const value = isV4 ? BigInt(v4) : addressValue(family, written);
   const mask = hostMask(family, prefix);
   const network = value & ~mask;
   // Masked networks are rebuilt from their bytes.
   const canonical = network !== value ? ipaddr.fromByteArray(toBytes(network, family === 'ipv4' ? 4 : 16)).toString() : written;
-  return { ok: true, cidr: new LazyCidr(family, `${canonical}/${prefix}`, prefix, network !== value, [network, network | mask]) };
+  return new LazyCidr(family, `${canonical}/${prefix}`, prefix, network !== value, [network, network | mask]);
+}
+
+const JOIN: [string, number] = ['', 0];
+
+/**
+ * `address/prefix` as one flat string, where `${a}/${b}` keeps a three-piece cons string (for
+ * IPv6, a slice of the URL's hostname too) alive in the IR. Joined from one reused pair: an array
+ * per address would be garbage for every address of a policy.
+ */
+function flatCidrText(address: string, prefix: number): string {
+  JOIN[0] = address;
+  JOIN[1] = prefix;
+  const text = JOIN.join('/');
+  JOIN[0] = '';
+  return text;
 }
 
 function toBytes(v: bigint, n: number): number[] {

@@ -5,7 +5,7 @@ import type { Path, PathSegment, SourceMap } from '../load/source.js';
 import type { Addrs, Policy, Ports } from '../policy.js';
 import { didYouMean } from '../validate/suggest.js';
 import { describe } from '../validate/validate.js';
-import { mergeCidrs, parseAddress, type Cidr } from './addresses.js';
+import { mergeCidrs, readAddress, type Cidr } from './addresses.js';
 import { normalizePorts, parsePort } from './ports.js';
 
 const L4_PROTOS: readonly string[] = ['tcp', 'udp', 'sctp'];
@@ -96,12 +96,12 @@ export class Context {
       for (let i = 0; i < set.length; i++) out[k++] = set[i]!;
       return k;
     }
-    const parsed = parseAddress(item);
-    if (parsed.ok) {
-      if (parsed.cidr.hostBits) {
-        this.report('cidr-host-bits', itemPath(parent, field, index), `'${item}' has host bits set; iptables would silently use ${parsed.cidr.text}; write that, or a /${parsed.cidr.family === 'ipv4' ? 32 : 128} for the single host`);
+    const cidr = readAddress(item);
+    if (typeof cidr !== 'string') {
+      if (cidr.hostBits) {
+        this.report('cidr-host-bits', itemPath(parent, field, index), `'${item}' has host bits set; iptables would silently use ${cidr.text}; write that, or a /${cidr.family === 'ipv4' ? 32 : 128} for the single host`);
       }
-      out[k] = parsed.cidr;
+      out[k] = cidr;
       return k + 1;
     }
     const looksLikeName = /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(item) && !item.includes('.');
@@ -109,7 +109,7 @@ export class Context {
       const guess = didYouMean(item, Object.keys(sets ?? {}));
       this.report('unknown-name', itemPath(parent, field, index), `'${item}' is neither an address nor a set under \`addresses\`${guess ? ` (did you mean '${guess}'?)` : '; declare it under `addresses`'}`);
     } else {
-      this.report('address-invalid', itemPath(parent, field, index), parsed.reason);
+      this.report('address-invalid', itemPath(parent, field, index), cidr);
     }
     return -1;
   }
@@ -209,7 +209,8 @@ export function isL4(p: Proto): p is L4 {
 }
 
 
-const NO_CIDRS: readonly Cidr[] = [];
+/** An empty address list, shared: the IR never changes one. */
+export const NO_CIDRS: readonly Cidr[] = [];
 
 /** The CIDRs of one family; the same array when all are of it (this runs several times per rule). */
 export function ofFamily(cidrs: readonly Cidr[] | null, f: Family): readonly Cidr[] | null {

@@ -2,10 +2,10 @@ import { jump, relabel, ret, rule, type Family, type Origin, type Rule } from '.
 import type { Path } from '../load/source.js';
 import type { Action, Addrs, FamilyChoice, LogSpec, Policy, Ports, Proto } from '../policy.js';
 import type { Cidr } from './addresses.js';
-import { ofFamily, type Context } from './context.js';
+import { NO_CIDRS, ofFamily, type Context } from './context.js';
 import type { RulesetBuilder } from './builder.js';
 import { OrderSweep } from './order-check.js';
-import { expand, selector, type PortMatchCache, type Selector, type SelectorParts, type SetSink } from './selector.js';
+import { expand, familiesOf, selector, type PortMatchCache, type Selector, type SelectorParts, type SetSink } from './selector.js';
 import { logRule, ownChainRules, pushVerdictRules, resolveAction, resolveLog, verdictRules, type ResolvedLog, type Verdict } from './verdict.js';
 
 /** The three filter sections differ only in this record: which chain, and what each key means. */
@@ -85,12 +85,15 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
     ctx.report('schema-value', [rec.key, i, 'others'], '`others` applies only to an inbound allow with `from` (an allowlist); remove it');
     return undefined;
   }
-  const parts = {
-    protos, ports, icmpType: r['icmp-type'], src, dst, inIface, outIface,
-    srcExcept: rec.exceptOn === 'src' ? except : null, dstExcept: rec.exceptOn === 'dst' ? except : null,
+  const icmpType = r['icmp-type'] ?? null;
+  const families = familiesOf(ctx, protos, icmpType, src, dst, r.family, path, 'from', 'to');
+  if (families === undefined) return undefined;
+  const sel: Selector = {
+    protos, ports, icmpType, src, dst, inIface, outIface,
+    srcExcept: rec.exceptOn === 'src' && except !== null ? except : NO_CIDRS,
+    dstExcept: rec.exceptOn === 'dst' && except !== null ? except : NO_CIDRS,
+    families,
   };
-  const sel = selector(ctx, parts, r.family, path, 'from', 'to');
-  if (!sel) return undefined;
   const group = asWritten ? 'allow' : verdict === 'accept' ? 'allow' : 'deny';
   const threshold = ctx.policy.defaults?.['set-threshold'] ?? DEFAULT_SET_THRESHOLD;
   const sets = threshold > 0 && Math.max(src?.length ?? 0, dst?.length ?? 0) > threshold ? setSink(b, rec, i, threshold, origin) : undefined;
@@ -101,7 +104,7 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
   }
   // An allow with sources is an allowlist: the same traffic from anyone else is denied, in every
   // family the port exists in, so listing only IPv4 sources does not leave IPv6 open.
-  if (rec.key === 'inbound' && verdict === 'accept' && r.from !== undefined && r.others !== 'pass') denyOthers(ctx, b, rec, r, r.others, path, parts);
+  if (rec.key === 'inbound' && verdict === 'accept' && r.from !== undefined && r.others !== 'pass') denyOthers(ctx, b, rec, r, r.others, path, sel);
   return { path, label: origin.label, sel, verdict };
 }
 

@@ -3,7 +3,7 @@ import type { Family, L4, Match, PortRange, Proto } from '../ir/ir.js';
 import type { Path, PathSegment } from '../load/source.js';
 import type { FamilyChoice } from '../policy.js';
 import { isWholeFamily, type Cidr } from './addresses.js';
-import { isL4, ofFamily, type Context } from './context.js';
+import { isL4, NO_CIDRS, ofFamily, type Context } from './context.js';
 import { intersects, normalizeSet, subtract, type IntervalSet } from './intervals.js';
 import { chunkPorts } from './ports.js';
 
@@ -32,7 +32,7 @@ const NEITHER: readonly Family[] = [];
 export interface SelectorParts {
   readonly protos: readonly Proto[] | null;
   readonly ports: readonly PortRange[] | null;
-  readonly icmpType?: string | undefined;
+  readonly icmpType?: string | null;
   readonly src: readonly Cidr[] | null;
   readonly dst: readonly Cidr[] | null;
   readonly inIface?: string | null;
@@ -41,36 +41,11 @@ export interface SelectorParts {
   readonly dstExcept?: readonly Cidr[] | null;
 }
 
-/**
- * Builds a selector and decides its families: an explicit `family` narrows; addresses and ICMP
- * type names keep only the families they exist in. A rule left with no family is an error, never
- * silently dropped.
- */
+/** Builds a selector (see `familiesOf`), or undefined after a diagnostic. */
 export function selector(ctx: Context, parts: SelectorParts, choice: FamilyChoice | undefined, rule: Path, srcKey?: PathSegment, dstKey?: PathSegment): Selector | undefined {
   const icmpType = parts.icmpType ?? null;
-  if (icmpType !== null && !(parts.protos?.length === 1 && parts.protos[0] === 'icmp')) {
-    ctx.report('icmp-type-invalid', [...rule, 'icmp-type'], "icmp-type needs proto: icmp (alone)");
-    return undefined;
-  }
-  // No closures here (see compileRule): this runs for every rule of a policy.
-  const allowed = choice === 'ipv4' ? ONLY_V4 : choice === 'ipv6' ? ONLY_V6 : BOTH;
-  let ok = true;
-  if (choice && choice !== 'both') {
-    if (!ofChosenFamily(ctx, parts.src, srcKey === undefined ? rule : [...rule, srcKey], choice)) ok = false;
-    if (!ofChosenFamily(ctx, parts.dst, dstKey === undefined ? rule : [...rule, dstKey], choice)) ok = false;
-  }
-  if (icmpType !== null && !knownIcmpType(ctx, icmpType, rule)) ok = false;
-  if (!ok) return undefined;
-  const v4 = existsIn('ipv4', allowed, parts, icmpType);
-  const v6 = existsIn('ipv6', allowed, parts, icmpType);
-  // Shared arrays: one of three answers, for every rule of a policy.
-  const families = v4 && v6 ? BOTH : v4 ? ONLY_V4 : v6 ? ONLY_V6 : NEITHER;
-  if (families.length === 0) {
-    ctx.report('family-mismatch', rule, icmpType !== null && choice
-      ? `ICMP type '${icmpType}' does not exist in ${choice}`
-      : 'this rule matches in neither IPv4 nor IPv6: its source and destination addresses are of different families; split it into one rule per family');
-    return undefined;
-  }
+  const families = familiesOf(ctx, parts.protos, icmpType, parts.src, parts.dst, choice, rule, srcKey, dstKey);
+  if (families === undefined) return undefined;
   return {
     protos: parts.protos,
     ports: parts.ports,
@@ -79,10 +54,53 @@ export function selector(ctx: Context, parts: SelectorParts, choice: FamilyChoic
     dst: parts.dst,
     inIface: parts.inIface ?? null,
     outIface: parts.outIface ?? null,
-    srcExcept: parts.srcExcept ?? [],
-    dstExcept: parts.dstExcept ?? [],
+    srcExcept: parts.srcExcept ?? NO_CIDRS,
+    dstExcept: parts.dstExcept ?? NO_CIDRS,
     families,
   };
+}
+
+/**
+ * Decides a selector's families: an explicit `family` narrows; addresses and ICMP type names keep
+ * only the families they exist in. A rule left with no family is an error, never silently
+ * dropped: undefined, after a diagnostic. The parts come one by one, so that the filter sections
+ * build each rule's selector as one object (this runs for every rule of a policy).
+ */
+export function familiesOf(
+  ctx: Context,
+  protos: readonly Proto[] | null,
+  icmpType: string | null,
+  src: readonly Cidr[] | null,
+  dst: readonly Cidr[] | null,
+  choice: FamilyChoice | undefined,
+  rule: Path,
+  srcKey?: PathSegment,
+  dstKey?: PathSegment,
+): readonly Family[] | undefined {
+  if (icmpType !== null && !(protos?.length === 1 && protos[0] === 'icmp')) {
+    ctx.report('icmp-type-invalid', [...rule, 'icmp-type'], "icmp-type needs proto: icmp (alone)");
+    return undefined;
+  }
+  // No closures here (see compileRule): this runs for every rule of a policy.
+  const allowed = choice === 'ipv4' ? ONLY_V4 : choice === 'ipv6' ? ONLY_V6 : BOTH;
+  let ok = true;
+  if (choice && choice !== 'both') {
+    if (!ofChosenFamily(ctx, src, srcKey === undefined ? rule : [...rule, srcKey], choice)) ok = false;
+    if (!ofChosenFamily(ctx, dst, dstKey === undefined ? rule : [...rule, dstKey], choice)) ok = false;
+  }
+  if (icmpType !== null && !knownIcmpType(ctx, icmpType, rule)) ok = false;
+  if (!ok) return undefined;
+  const v4 = existsIn('ipv4', allowed, src, dst, icmpType);
+  const v6 = existsIn('ipv6', allowed, src, dst, icmpType);
+  // Shared arrays: one of three answers, for every rule of a policy.
+  const families = v4 && v6 ? BOTH : v4 ? ONLY_V4 : v6 ? ONLY_V6 : NEITHER;
+  if (families.length === 0) {
+    ctx.report('family-mismatch', rule, icmpType !== null && choice
+      ? `ICMP type '${icmpType}' does not exist in ${choice}`
+      : 'this rule matches in neither IPv4 nor IPv6: its source and destination addresses are of different families; split it into one rule per family');
+    return undefined;
+  }
+  return families;
 }
 
 /** Whether some family knows the ICMP type's name (else a diagnostic). */
@@ -107,10 +125,10 @@ const hasFamily = (cidrs: readonly Cidr[], f: Family): boolean => {
 };
 
 /** Whether a selector's parts can match in family `f`. */
-const existsIn = (f: Family, allowed: readonly Family[], parts: SelectorParts, icmpType: string | null): boolean =>
+const existsIn = (f: Family, allowed: readonly Family[], src: readonly Cidr[] | null, dst: readonly Cidr[] | null, icmpType: string | null): boolean =>
   allowed.includes(f) &&
-  (parts.src === null || hasFamily(parts.src, f)) &&
-  (parts.dst === null || hasFamily(parts.dst, f)) &&
+  (src === null || hasFamily(src, f)) &&
+  (dst === null || hasFamily(dst, f)) &&
   (icmpType === null || familyRecord(f).icmpTypes[icmpType] !== undefined);
 
 /** Where long address lists go: beyond `threshold` entries a list becomes an ipset of that name. */
@@ -135,8 +153,8 @@ const ANY_PROTO: readonly (Proto | null)[] = [null];
  */
 export function expand(sel: Selector, f: Family, sets?: SetSink, shared: PortMatchCache = {}): Match[][] {
   const record = familyRecord(f);
-  const srcs = addrMatches(ofFamily(sel.src, f), 'src', f, sets);
-  const dsts = addrMatches(ofFamily(sel.dst, f), 'dst', f, sets);
+  const srcs = addrMatches(sel.src, 'src', f, sets);
+  const dsts = addrMatches(sel.dst, 'dst', f, sets);
   const inM: Match | null = sel.inIface !== null ? { kind: 'in', iface: sel.inIface } : null;
   const outM: Match | null = sel.outIface !== null ? { kind: 'out', iface: sel.outIface } : null;
   const icmpM: Match | null = sel.icmpType !== null ? { kind: 'icmp-type', name: record.icmpTypes[sel.icmpType]! } : null;
@@ -199,15 +217,30 @@ function matchList(s: Match | null, d: Match | null, inM: Match | null, outM: Ma
 
 const NO_ADDRESS: readonly (Match | null)[] = [null];
 
+/** The address matches of family `f` among `cidrs` (null for a /0: it matches the whole family). */
 function addrMatches(cidrs: readonly Cidr[] | null, kind: 'src' | 'dst', f: Family, sets?: SetSink): readonly (Match | null)[] {
   if (cidrs === null) return NO_ADDRESS;
-  if (sets && sets.threshold > 0 && cidrs.length > sets.threshold && !cidrs.some(isWholeFamily)) {
+  // Counted and read in place: a list of both families (an IPv4 and an IPv6 source, as most
+  // allowlists are) is not copied per family, for every rule of a policy.
+  let n = 0;
+  let whole = false;
+  for (let i = 0; i < cidrs.length; i++) {
+    const c = cidrs[i]!;
+    if (c.family !== f) continue;
+    n++;
+    if (isWholeFamily(c)) whole = true;
+  }
+  if (sets && sets.threshold > 0 && n > sets.threshold && !whole) {
     const name = sets.name(kind, f);
-    sets.add(name, f, cidrs);
+    sets.add(name, f, ofFamily(cidrs, f)!);
     return [{ kind: 'set', name, dir: kind }];
   }
-  const out = new Array<Match | null>(cidrs.length);
-  for (let i = 0; i < cidrs.length; i++) out[i] = isWholeFamily(cidrs[i]!) ? null : { kind, cidr: cidrs[i]!.text };
+  const out = new Array<Match | null>(n);
+  let k = 0;
+  for (let i = 0; i < cidrs.length; i++) {
+    const c = cidrs[i]!;
+    if (c.family === f) out[k++] = isWholeFamily(c) ? null : { kind, cidr: c.text };
+  }
   return out;
 }
 
