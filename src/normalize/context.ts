@@ -6,7 +6,7 @@ import type { Addrs, Policy, Ports } from '../policy.js';
 import { didYouMean } from '../validate/suggest.js';
 import { describe } from '../validate/validate.js';
 import { mergeCidrs, readAddress, type Cidr } from './addresses.js';
-import { normalizePorts, parsePort } from './ports.js';
+import { normalizePorts, readPort } from './ports.js';
 
 const L4_PROTOS: readonly string[] = ['tcp', 'udp', 'sctp'];
 /** Ports without a protocol: shared, since the IR never changes it. */
@@ -178,18 +178,18 @@ export class Context {
     if (spec === undefined) return null;
     // One port, the common case: no lists to sort and join.
     if (!Array.isArray(spec)) {
-      const got = parsePort(spec as number | string);
-      if (got.ok) return [got.range];
+      const got = readPort(spec as number | string);
+      if (typeof got !== 'string') return [got];
     }
     const items = Array.isArray(spec) ? spec : [spec as number | string];
     const out: PortRange[] = [];
     let ok = true;
     // A loop, not forEach: its closure would allocate a context on every call, one-port fast path included.
     for (let i = 0; i < items.length; i++) {
-      const got = parsePort(items[i]!);
-      if (got.ok) out.push(got.range);
+      const got = readPort(items[i]!);
+      if (typeof got !== 'string') out.push(got);
       else {
-        this.report('port-invalid', Array.isArray(spec) ? [...under(path, field), i] : under(path, field), got.reason);
+        this.report('port-invalid', Array.isArray(spec) ? [...under(path, field), i] : under(path, field), got);
         ok = false;
       }
     }

@@ -60,17 +60,18 @@ export function filterSection(ctx: Context, b: RulesetBuilder, rec: SectionRecor
   const sweep = asWritten ? undefined : new OrderSweep<SectionEntry>();
   (rules ?? []).forEach((r, i) => {
     const path: Path = [rec.key, i];
-    const entry = compileRule(ctx, b, rec, r, i, path, asWritten);
-    if (entry) sweep?.add(entry);
+    compileRule(ctx, b, rec, r, i, path, sweep);
   });
   return sweep;
 }
 
-function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: AnyFilterRule, i: number, path: Path, asWritten: boolean): SectionEntry | undefined {
+/** Compiles one rule into `b`; with a sweep (allow-first order), its entry goes there for the order check. */
+function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: AnyFilterRule, i: number, path: Path, sweep: OrderSweep<SectionEntry> | undefined): void {
+  const asWritten = sweep === undefined;
   // No closures here: one would make every rule of a policy allocate a context for its variables.
   const origin = ctx.origin(path, r.name);
   // Each value's own path is built only for a diagnostic: ctx's methods take the key under `path`.
-  if (r.name !== undefined && !ctx.text(origin.label, path, 'the rule name (used as its iptables comment)', 255, 'name')) return undefined;
+  if (r.name !== undefined && !ctx.text(origin.label, path, 'the rule name (used as its iptables comment)', 255, 'name')) return;
   const ports = ctx.ports(r.port, path, 'port');
   const protos = ctx.protos(r.proto, r.port !== undefined, path, 'proto');
   const src = ctx.addrs(r.from, path, 'from');
@@ -80,14 +81,14 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
   const outIface = rec.outKey ? ctx.iface(r[rec.outKey], path, false, rec.outKey) : null;
   const verdict = resolveAction(ctx, r.action, 'allow');
   const log = r.log === undefined ? null : resolveLog(ctx, r.log, [rec.key, i, 'log']);
-  if (ports === undefined || protos === undefined || src === undefined || dst === undefined || except === undefined || inIface === undefined || outIface === undefined || log === undefined) return undefined;
+  if (ports === undefined || protos === undefined || src === undefined || dst === undefined || except === undefined || inIface === undefined || outIface === undefined || log === undefined) return;
   if (r.others !== undefined && (rec.key !== 'inbound' || verdict !== 'accept' || r.from === undefined)) {
     ctx.report('schema-value', [rec.key, i, 'others'], '`others` applies only to an inbound allow with `from` (an allowlist); remove it');
-    return undefined;
+    return;
   }
   const icmpType = r['icmp-type'] ?? null;
   const families = familiesOf(ctx, protos, icmpType, src, dst, r.family, path, 'from', 'to');
-  if (families === undefined) return undefined;
+  if (families === undefined) return;
   const sel: Selector = {
     protos, ports, icmpType, src, dst, inIface, outIface,
     srcExcept: rec.exceptOn === 'src' && except !== null ? except : NO_CIDRS,
@@ -105,7 +106,7 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
   // An allow with sources is an allowlist: the same traffic from anyone else is denied, in every
   // family the port exists in, so listing only IPv4 sources does not leave IPv6 open.
   if (rec.key === 'inbound' && verdict === 'accept' && r.from !== undefined && r.others !== 'pass') denyOthers(ctx, b, rec, r, r.others, path, sel);
-  return { path, label: origin.label, sel, verdict };
+  sweep?.add({ path, label: origin.label, sel, verdict });
 }
 
 /** The implicit rule of an allowlist: the same traffic from other sources gets `others` (deny by default). */

@@ -3,18 +3,22 @@ import type { PortRange } from '../ir/ir.js';
 export type ParsePort = { ok: true; range: PortRange } | { ok: false; reason: string };
 
 export function parsePort(item: number | string): ParsePort {
+  const got = readPort(item);
+  return typeof got === 'string' ? { ok: false, reason: got } : { ok: true, range: got };
+}
+
+/** `parsePort` without a result object: the range, or why the item is none (it runs for every port of a policy). */
+export function readPort(item: number | string): PortRange | string {
   if (typeof item === 'number') {
-    return Number.isInteger(item) && item >= 1 && item <= 65535
-      ? { ok: true, range: { lo: item, hi: item } }
-      : { ok: false, reason: `port ${item} is outside 1-65535` };
+    return Number.isInteger(item) && item >= 1 && item <= 65535 ? { lo: item, hi: item } : `port ${item} is outside 1-65535`;
   }
   const m = /^([0-9]+)-([0-9]+)$/.exec(item);
-  if (!m) return { ok: false, reason: `'${item}' is not a port or a range like "8000-8010"` };
+  if (!m) return `'${item}' is not a port or a range like "8000-8010"`;
   const lo = Number(m[1]);
   const hi = Number(m[2]);
-  if (lo < 1 || hi > 65535) return { ok: false, reason: `port range '${item}' is outside 1-65535` };
-  if (lo > hi) return { ok: false, reason: `port range '${item}' is reversed; write "${hi}-${lo}"` };
-  return { ok: true, range: { lo, hi } };
+  if (lo < 1 || hi > 65535) return `port range '${item}' is outside 1-65535`;
+  if (lo > hi) return `port range '${item}' is reversed; write "${hi}-${lo}"`;
+  return { lo, hi };
 }
 
 /** Sorted, with overlapping and adjacent ranges joined: fewer multiport slots, same meaning. */

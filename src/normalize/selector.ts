@@ -187,7 +187,12 @@ export function expand(sel: Selector, f: Family, sets?: SetSink, shared: PortMat
   return out;
 }
 
-const portMatchesOf = (ports: readonly PortRange[], proto: L4): Match[] => chunkPorts(ports).map((chunk): Match => ({ kind: 'dports', proto, ports: chunk }));
+function portMatchesOf(ports: readonly PortRange[], proto: L4): Match[] {
+  const chunks = chunkPorts(ports);
+  // One chunk, nearly always: built without mapping an array of chunks.
+  if (chunks.length === 1) return [{ kind: 'dports', proto, ports: chunks[0]! }];
+  return chunks.map((chunk): Match => ({ kind: 'dports', proto, ports: chunk }));
+}
 
 /** One selector's port matches by protocol, for sharing them between its families' expansions. */
 export type PortMatchCache = Partial<Record<L4, readonly Match[]>>;
