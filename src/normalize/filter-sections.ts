@@ -58,15 +58,16 @@ export function filterSection(ctx: Context, b: RulesetBuilder, rec: SectionRecor
   const rules = (ctx.policy as Policy)[rec.key] as readonly AnyFilterRule[] | undefined;
   // as-written has no order check, and allow-first keeps only denies: a selector need not outlive its rule.
   const sweep = asWritten ? undefined : new OrderSweep<SectionEntry>();
+  const groups = new SectionGroups(b, rec.chain);
   (rules ?? []).forEach((r, i) => {
     const path: Path = [rec.key, i];
-    compileRule(ctx, b, rec, r, i, path, sweep);
+    compileRule(ctx, b, groups, rec, r, i, path, sweep);
   });
   return sweep;
 }
 
 /** Compiles one rule into `b`; with a sweep (allow-first order), its entry goes there for the order check. */
-function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: AnyFilterRule, i: number, path: Path, sweep: OrderSweep<SectionEntry> | undefined): void {
+function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec: SectionRecord, r: AnyFilterRule, i: number, path: Path, sweep: OrderSweep<SectionEntry> | undefined): void {
   const asWritten = sweep === undefined;
   // No closures here: one would make every rule of a policy allocate a context for its variables.
   const origin = ctx.origin(path, r.name);
@@ -101,12 +102,26 @@ function compileRule(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: Any
   const portMatches: PortMatchCache = {};
   for (let k = 0; k < sel.families.length; k++) {
     const f = sel.families[k]!;
-    familyRules(b.groupRules(f, 'filter', rec.chain, group), b, rec, i, sel, f, verdict, log, origin, sets, portMatches);
+    familyRules(groups.rules(f, group), b, rec, i, sel, f, verdict, log, origin, sets, portMatches);
   }
   // An allow with sources is an allowlist: the same traffic from anyone else is denied, in every
   // family the port exists in, so listing only IPv4 sources does not leave IPv6 open.
   if (rec.key === 'inbound' && verdict === 'accept' && r.from !== undefined && r.others !== 'pass') denyOthers(ctx, b, rec, r, r.others, path, sel);
   sweep?.add({ path, label: origin.label, sel, verdict });
+}
+
+/** A section's two groups in each family, asked of the builder once each: a section appends rules 100,000 times. */
+class SectionGroups {
+  private readonly lists: (Rule[] | undefined)[] = [undefined, undefined, undefined, undefined];
+  constructor(
+    private readonly b: RulesetBuilder,
+    private readonly chain: SectionRecord['chain'],
+  ) {}
+
+  rules(f: Family, group: 'allow' | 'deny'): Rule[] {
+    const k = (f === 'ipv4' ? 0 : 2) + (group === 'allow' ? 0 : 1);
+    return (this.lists[k] ??= this.b.groupRules(f, 'filter', this.chain, group));
+  }
 }
 
 /** The implicit rule of an allowlist: the same traffic from other sources gets `others` (deny by default). */
