@@ -149,6 +149,19 @@ if (big) {
   console.log(`\n50k with V8's own young-generation sizing (node ${flag}): ${ms(wall)} and ${Math.round(rss)} MB peak RSS (as shipped: ${ms(big.ipfence)} and ${Math.round(big.rss)} MB).`);
 }
 
+// NODE_EXTRA_CA_CERTS makes Node read and parse that certificate file when it starts, before any
+// of ipfence's code runs (ipfence makes no TLS connection). Some machines set it for a TLS proxy;
+// where it is set, every ipfence number above includes that cost, so it is measured apart.
+const extraCa = process.env.NODE_EXTRA_CA_CERTS;
+if (extraCa) {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const bare = (opts) => median(Array.from({ length: 9 }, () => timed(process.execPath, ['-e', '0'], opts).wall));
+  const small = median(Array.from({ length: 9 }, () => timed(process.execPath, [BIN, 'compile', 'examples/web-server.yaml', '-o', join(work, 'small-noca')], { env }).wall));
+  const bigWall = big && median(Array.from({ length: runsFor(50000) }, () => timed(process.execPath, [BIN, 'compile', join(work, '50000', 'policy.yaml'), '-o', join(work, 'noca')], { env }).wall));
+  console.log(`\nNODE_EXTRA_CA_CERTS is set here (${extraCa}): Node reads that file at start-up, in every run, before ipfence's code. \`node -e 0\` takes ${ms(bare({}))} with it and ${ms(bare({ env }))} without. Without it, start-up is ${ms(small)} (above: ${ms(startup)})${big ? ` and 50k takes ${ms(bigWall)} (above: ${ms(big.ipfence)}${big.ferm === undefined ? '' : `; ${(big.ferm / bigWall).toFixed(1)}x ferm`})` : ''}.`);
+}
+
 // The same policies in the shapes that used to be slow: the default allow-first order (its order
 // check compared every allow with every earlier deny) and a policy with thousands of findings
 // (each needs a file position).
