@@ -41,7 +41,6 @@ function outsideSubset(text: string): boolean {
   }
   return false;
 }
-const DECIMAL = /^(?:0|[1-9][0-9]{0,14})$/;
 /** Characters of a plain key after its first letter, by char code. */
 const KEY_CHAR = new Uint8Array(128);
 for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-') KEY_CHAR[ch.charCodeAt(0)] = 1;
@@ -50,6 +49,11 @@ const KEYWORDS: Readonly<Record<string, unknown>> = {
   true: true, True: true, TRUE: true,
   false: false, False: false, FALSE: false,
 };
+/** What a keyword can start with and how long it is: other words skip the lookup, which hashes them. */
+const KEYWORD_FIRST = new Uint8Array(128);
+for (const k of Object.keys(KEYWORDS)) KEYWORD_FIRST[k.charCodeAt(0)] = 1;
+const KEYWORD_MIN = Math.min(...Object.keys(KEYWORDS).map((k) => k.length));
+const KEYWORD_MAX = Math.max(...Object.keys(KEYWORDS).map((k) => k.length));
 
 /** The document's value, or undefined when the text is outside the subset. */
 export function fastYaml(text: string): { value: unknown } | undefined {
@@ -103,13 +107,29 @@ const isLetter = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 
 function plainScalar(s: string): unknown {
   const c = s.charCodeAt(0);
   if (c >= 0x30 && c <= 0x39) {
-    if (DECIMAL.test(s)) return Number(s);
+    if (isDecimal(s)) return Number(s);
     // Addresses, CIDRs and rates ("10.0.0.0/8", "10/minute", "2001:db8::1") are no number in any schema.
     if (s.includes('/') || s.includes(':') || s.indexOf('.') !== s.lastIndexOf('.')) return s;
     return giveUp();
   }
   if (!isLetter(c)) return giveUp();
-  return Object.prototype.hasOwnProperty.call(KEYWORDS, s) ? KEYWORDS[s] : s;
+  const maybeKeyword = s.length >= KEYWORD_MIN && s.length <= KEYWORD_MAX && KEYWORD_FIRST[c] === 1;
+  return maybeKeyword && Object.prototype.hasOwnProperty.call(KEYWORDS, s) ? KEYWORDS[s] : s;
+}
+
+/**
+ * A decimal integer every YAML library reads as the same number: 0, or 1 to 15 digits without a
+ * leading zero (`/^(?:0|[1-9][0-9]{0,14})$/`, by a character scan: this runs for every number of
+ * a policy; test/unit/fast-yaml.test.ts holds it to the expression).
+ */
+export function isDecimal(s: string): boolean {
+  const n = s.length;
+  if (n > 15 || (n > 1 && s.charCodeAt(0) === 0x30)) return false;
+  for (let i = 0; i < n; i++) {
+    const d = s.charCodeAt(i);
+    if (d < 0x30 || d > 0x39) return false;
+  }
+  return n > 0;
 }
 
 

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import jsyaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
-import { fastYaml } from '../../src/load/fast-yaml.js';
+import { fastYaml, isDecimal } from '../../src/load/fast-yaml.js';
 // @ts-expect-error plain JS generator
 import { ipfencePolicy } from '../../bench/generate.mjs';
 import { assertOnRandomDocs, editedDocArb, policyFiles } from '../helpers/yaml-docs.js';
@@ -61,6 +61,15 @@ describe('fastYaml', () => {
 
   it('on random edits of valid documents, gives up or agrees', () => {
     fc.assert(fc.property(editedDocArb, agrees), { numRuns: 3000 });
+  });
+
+  it('reads as a number exactly the decimal integers the regular definition admits', () => {
+    const decimal = /^(?:0|[1-9][0-9]{0,14})$/;
+    const digitsAndMore = fc.string({ unit: fc.constantFrom('0', '1', '5', '9', '0', '.', '_', 'x', '-', '+', 'e', ' ', '/'), maxLength: 18 });
+    const digits = fc.string({ unit: fc.constantFrom('0', '1', '2', '3', '4', '5', '6', '7', '8', '9'), maxLength: 18 });
+    fc.assert(fc.property(fc.oneof(digits, digitsAndMore), (s) => isDecimal(s) === decimal.test(s)), { numRuns: 5000 });
+    for (const s of ['0', '7', '10', '999999999999999']) expect(isDecimal(s), s).toBe(true);
+    for (const s of ['', '00', '07', '1000000000000000', '1_0', '1.0']) expect(isDecimal(s), s).toBe(false);
   });
 
   it('reads non-ASCII text in comments, and gives up on it anywhere else', () => {
