@@ -113,9 +113,11 @@ function plainScalar(s: string): unknown {
     return giveUp();
   }
   if (!isLetter(c)) return giveUp();
-  const maybeKeyword = s.length >= KEYWORD_MIN && s.length <= KEYWORD_MAX && KEYWORD_FIRST[c] === 1;
-  return maybeKeyword && Object.prototype.hasOwnProperty.call(KEYWORDS, s) ? KEYWORDS[s] : s;
+  return isKeyword(s) ? KEYWORDS[s] : s;
 }
+
+const isKeyword = (s: string): boolean =>
+  s.length >= KEYWORD_MIN && s.length <= KEYWORD_MAX && KEYWORD_FIRST[s.charCodeAt(0)] === 1 && Object.prototype.hasOwnProperty.call(KEYWORDS, s);
 
 /**
  * A decimal integer every YAML library reads as the same number: 0, or 1 to 15 digits without a
@@ -139,7 +141,7 @@ const plainSafe = (c: number): boolean => c > SPACE && c !== 0x2c && c !== 0x5b 
 function setKey(obj: Record<string, unknown>, key: string, plain: boolean, value: unknown): void {
   // Duplicates are the full parser's to report, with their positions. A plain null or true as a
   // key becomes '' in one library and 'null' in the other.
-  if (key === '__proto__' || Object.prototype.hasOwnProperty.call(obj, key) || (plain && Object.prototype.hasOwnProperty.call(KEYWORDS, key))) giveUp();
+  if (key === '__proto__' || Object.prototype.hasOwnProperty.call(obj, key) || (plain && isKeyword(key))) giveUp();
   obj[key] = value;
 }
 
