@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url';
 import ipaddr from 'ipaddr.js';
 import type { Family } from '../ir/ir.js';
 import { normalizeSet, type Interval } from './intervals.js';
@@ -29,16 +30,15 @@ const HEX_IPV6 = /^[0-9A-Fa-f:]{2,39}$/;
  * An IPv6 address's RFC 5952 text, or undefined when it is none. For hex-and-colon text, Node's
  * WHATWG URL host parser answers (in C++, five times faster than ipaddr.js: one address per rule
  * of a policy), and its serializer is RFC 5952's: test/unit/address-text.test.ts holds the two to the
- * same answers. Anything else (an embedded IPv4) is ipaddr.js's.
+ * same answers. Anything else (an embedded IPv4) is ipaddr.js's. The parser is asked through
+ * `domainToASCII`, which gives the host's text ('' when there is none) without building a URL
+ * object or throwing; what follows the `]` would be read as a path, which HEX_IPV6 rules out.
  */
 export function canonicalIPv6(text: string): string | undefined {
   if (isCanonicalHexIPv6(text)) return text;
   if (!HEX_IPV6.test(text)) return ipaddrText(text);
-  try {
-    return new URL(`http://[${text}]/`).hostname.slice(1, -1);
-  } catch {
-    return undefined;
-  }
+  const host = domainToASCII(`[${text}]`);
+  return host === '' ? undefined : host.slice(1, -1);
 }
 
 const COLON = 0x3a;
