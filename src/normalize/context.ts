@@ -23,6 +23,7 @@ export class Context {
   private readonly setCache = new Map<string, readonly Cidr[] | null>();
   private readonly resolving = new Set<string>();
   private readonly badAliases = new Set<string>();
+  private readonly reportedOnce = new Set<string>();
 
   constructor(
     readonly policy: Policy,
@@ -35,6 +36,13 @@ export class Context {
 
   report(code: Code, path: Path, message: string, related?: readonly Related[]): void {
     this.diagnostics.push(diag(code, this.loc(path), message, related, path));
+  }
+
+  /** `report`, once per run for `key`: for a value many rules share (`logging`'s rate, say). */
+  reportOnce(key: string, code: Code, path: Path, message: string): void {
+    if (this.reportedOnce.has(key)) return;
+    this.reportedOnce.add(key);
+    this.report(code, path, message);
   }
 
   related(path: Path, message: string): Related {
@@ -198,7 +206,7 @@ export class Context {
 }
 
 /** `path` with `field` appended, if there is one. */
-const under = (path: Path, field: PathSegment | undefined): Path => (field === undefined ? path : [...path, field]);
+export const under = (path: Path, field: PathSegment | undefined): Path => (field === undefined ? path : [...path, field]);
 
 /** An address list item's path: the list's, or the list's with the item's index. */
 const itemPath = (parent: Path, field: PathSegment | undefined, index: number | null): Path =>

@@ -81,10 +81,10 @@ function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec
   const inIface = rec.inKey ? ctx.iface(r[rec.inKey], path, false, rec.inKey) : null;
   const outIface = rec.outKey ? ctx.iface(r[rec.outKey], path, false, rec.outKey) : null;
   const verdict = resolveAction(ctx, r.action, 'allow');
-  const log = r.log === undefined ? null : resolveLog(ctx, r.log, [rec.key, i, 'log']);
+  const log = r.log === undefined ? null : resolveLog(ctx, r.log, [...path, 'log']);
   if (ports === undefined || protos === undefined || src === undefined || dst === undefined || except === undefined || inIface === undefined || outIface === undefined || log === undefined) return;
   if (r.others !== undefined && (rec.key !== 'inbound' || verdict !== 'accept' || r.from === undefined)) {
-    ctx.report('schema-value', [rec.key, i, 'others'], '`others` applies only to an inbound allow with `from` (an allowlist); remove it');
+    ctx.report('schema-value', [...path, 'others'], '`others` applies only to an inbound allow with `from` (an allowlist); remove it');
     return;
   }
   const icmpType = r['icmp-type'] ?? null;

@@ -3,7 +3,7 @@ import type { Family, L4, Match, PortRange, Proto } from '../ir/ir.js';
 import type { Path, PathSegment } from '../load/source.js';
 import type { FamilyChoice } from '../policy.js';
 import { isWholeFamily, type Cidr } from './addresses.js';
-import { isL4, NO_CIDRS, ofFamily, type Context } from './context.js';
+import { isL4, NO_CIDRS, ofFamily, under, type Context } from './context.js';
 import { intersects, normalizeSet, subtract, type IntervalSet } from './intervals.js';
 import { chunkPorts } from './ports.js';
 
@@ -85,8 +85,8 @@ export function familiesOf(
   const allowed = choice === 'ipv4' ? ONLY_V4 : choice === 'ipv6' ? ONLY_V6 : BOTH;
   let ok = true;
   if (choice && choice !== 'both') {
-    if (!ofChosenFamily(ctx, src, srcKey === undefined ? rule : [...rule, srcKey], choice)) ok = false;
-    if (!ofChosenFamily(ctx, dst, dstKey === undefined ? rule : [...rule, dstKey], choice)) ok = false;
+    if (!ofChosenFamily(ctx, src, under(rule, srcKey), choice)) ok = false;
+    if (!ofChosenFamily(ctx, dst, under(rule, dstKey), choice)) ok = false;
   }
   if (icmpType !== null && !knownIcmpType(ctx, icmpType, rule)) ok = false;
   if (!ok) return undefined;

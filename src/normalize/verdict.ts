@@ -69,14 +69,12 @@ export function resolveLog(ctx: Context, spec: LogSpec | undefined, path: Path, 
   if (rateRefused('limit', rate, burst)) {
     // Blame what the rule wrote; `logging`'s own values are reported once, however many rules use them.
     const at = own.burst !== undefined ? [...path, 'burst'] : own.rate !== undefined ? [...path, 'rate'] : g.burst !== undefined ? ['logging', 'burst'] : ['logging', 'rate'];
-    if (at[0] !== 'logging' || !loggingBlamed.has(ctx)) ctx.report('rate-overflow', at, rateOverflow('limit', rate, burst));
-    if (at[0] === 'logging') loggingBlamed.add(ctx);
+    if (at[0] === 'logging') ctx.reportOnce('logging-rate', 'rate-overflow', at, rateOverflow('limit', rate, burst));
+    else ctx.report('rate-overflow', at, rateOverflow('limit', rate, burst));
     return undefined;
   }
   return { prefix, rate, burst };
 }
-
-const loggingBlamed = new WeakSet<Context>();
 
 /**
  * The body of a chain a rule jumps to (for `except`, user exceptions, logged limits): optional
