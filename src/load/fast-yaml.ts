@@ -62,8 +62,10 @@ export function fastYaml(text: string): { value: unknown } | undefined {
 
 /**
  * Where each node of the document starts, as yaml's tree would say (range[0]), for a text that
- * fastYaml reads; undefined otherwise. A 50,000-rule policy's yaml tree takes seconds and hundreds
- * of megabytes: this takes a second reading.
+ * fastYaml reads. A 50,000-rule policy's yaml tree takes seconds and hundreds of megabytes: this
+ * takes a scan of its lines, then reads the block sequence entries that are asked for. So it is
+ * only for a text fastYaml has read: it may not see that an entry is outside the subset until that
+ * entry is asked for (then it throws).
  */
 export function fastPositions(text: string): PosNode | undefined {
   return read(text, true)?.value as PosNode | undefined;
@@ -82,8 +84,28 @@ export interface PosPair {
   readonly value: PosNode;
 }
 
-export const posChildren = (n: PosNode): { map?: Readonly<Record<string, PosPair>>; seq?: readonly PosNode[] } =>
-  Array.isArray(n.of) ? { seq: n.of as PosNode[] } : typeof n.of === 'object' && n.of !== null ? { map: n.of as Record<string, PosPair> } : {};
+/**
+ * A sequence's item nodes in a position reading. A block sequence's items are read when first
+ * asked for: a policy with 12,500 findings among 50,000 rules needs 12,500 of them, and reading
+ * every rule's positions took longer than compiling the rest of it.
+ */
+export class PosItems {
+  constructor(
+    private readonly items: (PosNode | undefined)[],
+    private readonly readItem?: (i: number) => PosNode,
+  ) {}
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  item(i: number): PosNode {
+    return (this.items[i] ??= this.readItem!(i));
+  }
+}
+
+export const posChildren = (n: PosNode): { map?: Readonly<Record<string, PosPair>>; seq?: PosItems } =>
+  n.of instanceof PosItems ? { seq: n.of } : typeof n.of === 'object' && n.of !== null ? { map: n.of as Record<string, PosPair> } : {};
 
 function read(text: string, track: boolean): { value: unknown } | undefined {
   if (outsideSubset(text)) return undefined;
@@ -269,22 +291,52 @@ class Reader {
     return obj;
   }
 
-  private sequence(indent: number): unknown[] {
+  private sequence(indent: number): unknown[] | PosItems {
+    if (this.track) return this.itemsToRead(indent);
     const arr: unknown[] = [];
-    while (this.indent === indent && this.isSeqEntry()) {
-      let p = this.content + 1;
-      while (p < this.end && this.text.charCodeAt(p) === SPACE) p++;
-      if (p < this.end && this.text.charCodeAt(p) !== HASH && this.keyEnd(p) !== -1) {
-        // A compact mapping ("- name: x" then "  port: 22"): its keys line up with the first.
-        this.indent = p - this.lineStart;
-        this.content = p;
-        arr.push(this.node(this.mapping(this.indent), p));
-      } else {
-        arr.push(this.valueAfter(this.content + 1, indent, false));
-      }
-    }
+    while (this.indent === indent && this.isSeqEntry()) arr.push(this.entry(indent));
     if (this.indent > indent) giveUp();
     return arr;
+  }
+
+  /** The block sequence entry on the current line, up to the next line not indented deeper than its dash. */
+  private entry(indent: number): unknown {
+    let p = this.content + 1;
+    while (p < this.end && this.text.charCodeAt(p) === SPACE) p++;
+    if (p < this.end && this.text.charCodeAt(p) !== HASH && this.keyEnd(p) !== -1) {
+      // A compact mapping ("- name: x" then "  port: 22"): its keys line up with the first.
+      this.indent = p - this.lineStart;
+      this.content = p;
+      return this.node(this.mapping(this.indent), p);
+    }
+    return this.valueAfter(this.content + 1, indent, false);
+  }
+
+  /**
+   * A block sequence in a position reading: only where each entry's line starts, each entry read
+   * when asked for. Every line of an entry is indented deeper than its dash (comments and blank
+   * lines aside, which seekContent skips), so the next line that is not ends it.
+   */
+  private itemsToRead(indent: number): PosItems {
+    const starts: number[] = [];
+    while (this.indent === indent && this.isSeqEntry()) {
+      starts.push(this.lineStart);
+      do this.seekContent(this.end + 1);
+      while (this.indent > indent);
+    }
+    const text = this.text;
+    return new PosItems(new Array<PosNode | undefined>(starts.length), (i) => new Reader(text, true).entryOn(starts[i]!, indent));
+  }
+
+  /** The entry whose line starts at `lineStart`, in a text that fastYaml reads (the caller's word). */
+  private entryOn(lineStart: number, indent: number): PosNode {
+    this.seekContent(lineStart);
+    try {
+      return this.entry(indent) as PosNode;
+    } catch (e) {
+      if (e === GIVE_UP) throw new Error(`fastPositions: the entry at offset ${lineStart} is outside fastYaml's subset; positions are only for texts fastYaml reads`);
+      throw e;
+    }
   }
 
   /**
@@ -395,8 +447,9 @@ class Reader {
       if (t.charCodeAt(p) === close) giveUp();
     }
     this.next = p + 1;
+    if (isMap) return value;
     // Exact length: policies hold tens of thousands of short address lists.
-    return isMap ? value : (value as unknown[]).slice();
+    return this.track ? new PosItems(value as PosNode[]) : (value as unknown[]).slice();
   }
 
   private skipSpaces(pos: number): number {

@@ -98,7 +98,7 @@ export function fastYamlPositions(text: string): Positions | undefined {
           if (i === path.length - 1 && which === 'key') return pair.key;
           node = pair.value;
         } else if (seq && typeof seg === 'number' && seg >= 0 && seg < seq.length) {
-          node = seq[seg]!;
+          node = seq.item(seg);
         } else {
           return best;
         }

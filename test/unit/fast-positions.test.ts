@@ -56,6 +56,19 @@ describe('positions from fastYaml', () => {
     samePositions(ipfencePolicy(300) as string);
   });
 
+  it('read a block sequence entry only when a position in it is asked for', () => {
+    // The second entry has an anchor, outside the subset: a reading of every entry would give up
+    // on the whole text. Read lazily, the first and third entries are found and the second throws
+    // (fastPositions is only for texts fastYaml reads, where that cannot happen).
+    const text = 'inbound:\n  - { port: 22 }\n  - &x { port: 80 }\n  - { port: 443 }\n';
+    expect(fastYaml(text)).toBeUndefined();
+    const p = fastYamlPositions(text);
+    if (!p) throw new Error('fastYamlPositions gave up before any entry was asked for');
+    expect(p.linePos(p.offsetOf(['inbound', 2, 'port'], 'value'))).toEqual({ line: 4, col: 13 });
+    expect(p.linePos(p.offsetOf(['inbound', 0, 'port'], 'key'))).toEqual({ line: 2, col: 7 });
+    expect(() => p.offsetOf(['inbound', 1, 'port'], 'value')).toThrow(/outside fastYaml's subset/);
+  });
+
   it('locate a rule deep in a large policy without yaml', () => {
     const text = ipfencePolicy(20000) as string;
     // inbound[0] is ssh on line 4; rule r15000 is inbound[15001], on line 15005.
