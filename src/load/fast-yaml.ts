@@ -104,24 +104,40 @@ export interface PosPair {
 }
 
 /**
- * A sequence's item nodes in a position reading. A block sequence's items are read when first
- * asked for: a policy with 12,500 findings among 50,000 rules needs 12,500 of them, and reading
- * every rule's positions took longer than compiling the rest of it.
+ * A sequence's item nodes in a position reading. A block sequence's items are read when asked for:
+ * a policy with 12,500 findings among 50,000 rules needs 12,500 of them, and reading every rule's
+ * positions took longer than compiling the rest of it.
  */
 export class PosItems {
+  private readonly kept: (PosNode | undefined)[] = [];
+
   constructor(
-    private readonly items: (PosNode | undefined)[],
-    private readonly readItem?: (i: number) => PosNode,
+    readonly length: number,
+    private readonly read: (i: number) => PosNode,
+    /** Whether an item, once read, is kept for the next time it is asked for. */
+    private readonly keep: (i: number) => boolean = () => false,
   ) {}
 
-  get length(): number {
-    return this.items.length;
+  static of(nodes: readonly PosNode[]): PosItems {
+    return new PosItems(nodes.length, (i) => nodes[i]!);
   }
 
   item(i: number): PosNode {
-    return (this.items[i] ??= this.readItem!(i));
+    let node = this.kept[i];
+    if (node === undefined) {
+      node = this.read(i);
+      if (this.keep(i)) this.kept[i] = node;
+    }
+    return node;
   }
 }
+
+/**
+ * A block sequence entry longer than this is kept once read. A shorter one (a rule on a line or a
+ * few) is read again if asked for again, in microseconds: kept, 25,000 findings' entries were 10 MB
+ * that every young-generation collection copied until the run ended.
+ */
+const KEEP_ENTRY_CHARS = 4096;
 
 export const posChildren = (n: PosNode): { map?: Readonly<Record<string, PosPair>>; seq?: PosItems } =>
   n.of instanceof PosItems ? { seq: n.of } : typeof n.of === 'object' && n.of !== null ? { map: n.of as Record<string, PosPair> } : {};
@@ -345,7 +361,9 @@ class Reader {
       while (this.indent > indent);
     }
     const text = this.text;
-    return new PosItems(new Array<PosNode | undefined>(starts.length), (i) => new Reader(text, true).entryOn(starts[i]!, indent));
+    const end = this.atEnd() ? text.length : this.lineStart;
+    const read = (i: number): PosNode => new Reader(text, true).entryOn(starts[i]!, indent);
+    return new PosItems(starts.length, read, (i) => (starts[i + 1] ?? end) - starts[i]! > KEEP_ENTRY_CHARS);
   }
 
   /** The entry whose line starts at `lineStart`, in a text that fastYaml reads (the caller's word). */
@@ -469,7 +487,7 @@ class Reader {
     this.next = p + 1;
     if (isMap) return value;
     // Exact length: policies hold tens of thousands of short address lists.
-    return this.track ? new PosItems(value as PosNode[]) : (value as unknown[]).slice();
+    return this.track ? PosItems.of(value as PosNode[]) : (value as unknown[]).slice();
   }
 
   private skipSpaces(pos: number): number {

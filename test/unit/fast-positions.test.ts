@@ -56,6 +56,15 @@ describe('positions from fastYaml', () => {
     samePositions(ipfencePolicy(300) as string);
   });
 
+  it('match yaml in a long entry, which is kept once read, and in the short ones around it', () => {
+    // 600 addresses in block style make one entry of about 12,000 characters: every path into it
+    // asks for that entry again.
+    const long = Array.from({ length: 600 }, (_, i) => `      - 10.0.${i >> 8}.${i & 255}\n`).join('');
+    const text = `inbound:\n  - { name: a, port: 22 }\n  - name: b\n    port: 80\n    from:\n${long}    action: allow\n  - { name: c, port: 443 }\n`;
+    expect(text.length).toBeGreaterThan(8192);
+    samePositions(text);
+  });
+
   it('read a block sequence entry only when a position in it is asked for', () => {
     // The second entry has an anchor, outside the subset: a reading of every entry would give up
     // on the whole text. Read lazily, the first and third entries are found and the second throws
