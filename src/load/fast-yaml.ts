@@ -50,7 +50,7 @@ function subsetOf(text: string): 'outside' | 'comments' | 'ascii' {
  * unchanged, and so is what the reader reads, since such units are only in comments. V8 keeps a
  * text with one non-ASCII character in two bytes per character, and every string sliced from it
  * (every key, name and address of the policy, then the IR's texts and the rendered lines made
- * from them) too. Positions are read from the text itself: they need only a few of its entries.
+ * from them) too.
  */
 function oneByteCopy(text: string): string {
   const bytes = Buffer.allocUnsafe(text.length);
@@ -146,7 +146,9 @@ function read(text: string, track: boolean): { value: unknown } | undefined {
   const subset = subsetOf(text);
   if (subset === 'outside') return undefined;
   try {
-    return { value: new Reader(subset === 'ascii' || track ? text : oneByteCopy(text), track).document() };
+    // Positions read the text itself: its offsets are the copy's, and they read only a few entries.
+    const source = subset === 'comments' && !track ? oneByteCopy(text) : text;
+    return { value: new Reader(source, track).document() };
   } catch (e) {
     if (e === GIVE_UP) return undefined;
     throw e;
@@ -212,7 +214,10 @@ class Reader {
   /** Where the last inline value read ended (inline readers return only the value: no object per scalar). */
   private next = 0;
 
-  /** With `track`, every node is read as a PosNode (children included) instead of its value. */
+  /**
+   * With `track`, every node is read as a PosNode (children included) instead of its value,
+   * except that a block sequence's entries are only located, and read when asked for (PosItems).
+   */
   constructor(
     private readonly text: string,
     private readonly track: boolean,
