@@ -9,97 +9,104 @@ const RANK: Partial<Record<Match['kind'], number>> = { src: 0, dst: 1, in: 2, ou
 const rank = (m: Match): number => RANK[m.kind] ?? 5;
 
 /** Appends a match's arguments to `out` (no array per match: this runs for every match of every rule). */
-export function pushMatchArgs(m: Match, f: Family, out: string[]): void {
+function addMatch(m: Match, f: Family, out: Line): void {
   const rec = familyRecord(f);
   switch (m.kind) {
     case 'src':
     case 'dst':
-      if (m.negate) out.push('!');
-      out.push(m.kind === 'src' ? '-s' : '-d', m.cidr);
+      if (m.negate) out.add('!');
+      out.add(m.kind === 'src' ? '-s' : '-d').add(m.cidr);
       return;
     case 'iprange':
-      out.push('-m', 'iprange');
-      if (m.negate) out.push('!');
-      out.push(m.dir === 'src' ? '--src-range' : '--dst-range', `${m.from}-${m.to}`);
+      out.add('-m').add('iprange');
+      if (m.negate) out.add('!');
+      out.add(m.dir === 'src' ? '--src-range' : '--dst-range').add(`${m.from}-${m.to}`);
       return;
     case 'ctdir':
-      out.push('-m', 'conntrack', '--ctdir', m.dir);
+      out.add('-m').add('conntrack').add('--ctdir').add(m.dir);
       return;
     case 'ctorigdst':
-      out.push('-m', 'conntrack', '--ctorigdst', m.cidr);
+      out.add('-m').add('conntrack').add('--ctorigdst').add(m.cidr);
       return;
     case 'set':
-      out.push('-m', 'set', '--match-set', quoteArg(m.name), m.dir);
+      out.add('-m').add('set').add('--match-set').add(quoteArg(m.name)).add(m.dir);
       return;
     case 'in':
-      out.push('-i', quoteArg(m.iface));
+      out.add('-i').add(quoteArg(m.iface));
       return;
     case 'out':
-      out.push('-o', quoteArg(m.iface));
+      out.add('-o').add(quoteArg(m.iface));
       return;
     case 'proto':
-      out.push('-p', m.proto === 'icmp' ? rec.icmpProto : m.proto);
+      out.add('-p').add(m.proto === 'icmp' ? rec.icmpProto : m.proto);
       return;
     case 'dports':
-      if (m.ports.length === 1) out.push('-m', m.proto, '--dport', portText(m.ports[0]!, ':'));
-      else out.push('-m', 'multiport', '--dports', m.ports.map((p) => portText(p, ':')).join(','));
+      if (m.ports.length === 1) out.add('-m').add(m.proto).add('--dport').add(portText(m.ports[0]!, ':'));
+      else {
+        out.add('-m').add('multiport').add('--dports').add(m.ports.map((p) => portText(p, ':')).join(','));
+        if (m.ports.length > out.portRanges) out.portRanges = m.ports.length;
+      }
       return;
     case 'icmp-type':
-      out.push('-m', rec.icmpModule, rec.icmpTypeOption, m.name);
+      out.add('-m').add(rec.icmpModule).add(rec.icmpTypeOption).add(m.name);
       return;
     case 'hop-limit':
-      out.push('-m', rec.hopLimitMatch[0], rec.hopLimitMatch[1], String(m.eq));
+      out.add('-m').add(rec.hopLimitMatch[0]).add(rec.hopLimitMatch[1]).add(String(m.eq));
       return;
     case 'ctstate':
-      out.push('-m', 'conntrack');
-      if (m.negate) out.push('!');
-      out.push('--ctstate', m.states.join(','));
+      out.add('-m').add('conntrack');
+      if (m.negate) out.add('!');
+      out.add('--ctstate').add(m.states.join(','));
       return;
     case 'ctorigdstport':
-      out.push('-m', 'conntrack', '--ctorigdstport', portText(m.ports, ':'));
+      out.add('-m').add('conntrack').add('--ctorigdstport').add(portText(m.ports, ':'));
       return;
     case 'owner':
-      out.push('-m', 'owner', m.by === 'uid' ? '--uid-owner' : '--gid-owner', quoteArg(m.id));
+      out.add('-m').add('owner').add(m.by === 'uid' ? '--uid-owner' : '--gid-owner').add(quoteArg(m.id));
       return;
     case 'limit':
-      out.push('-m', 'limit', '--limit', m.rate, '--limit-burst', String(m.burst));
+      out.add('-m').add('limit').add('--limit').add(m.rate).add('--limit-burst').add(String(m.burst));
       return;
     case 'hashlimit':
-      out.push('-m', 'hashlimit', '--hashlimit-above', m.above, '--hashlimit-burst', String(m.burst));
-      if (m.perSource) out.push('--hashlimit-mode', 'srcip');
-      out.push('--hashlimit-name', m.name);
+      out.add('-m').add('hashlimit').add('--hashlimit-above').add(m.above).add('--hashlimit-burst').add(String(m.burst));
+      if (m.perSource) out.add('--hashlimit-mode').add('srcip');
+      out.add('--hashlimit-name').add(m.name);
       return;
     default:
       assertNever(m);
   }
 }
 
-// Shared: the verdicts of 100,000 rules need not be 100,000 arrays.
-const ACCEPT_ARGS: readonly string[] = ['-j', 'ACCEPT'];
-const DROP_ARGS: readonly string[] = ['-j', 'DROP'];
-const RETURN_ARGS: readonly string[] = ['-j', 'RETURN'];
-
-export function targetArgs(t: Target, f: Family): readonly string[] {
+/** Appends the target's arguments to `out`. */
+function addTarget(t: Target, f: Family, out: Line): void {
   const rec = familyRecord(f);
   switch (t.kind) {
     case 'accept':
-      return ACCEPT_ARGS;
+      out.add('-j').add('ACCEPT');
+      return;
     case 'drop':
-      return DROP_ARGS;
+      out.add('-j').add('DROP');
+      return;
     case 'reject':
-      return ['-j', 'REJECT', '--reject-with', rec.rejectWith[t.with]];
+      out.add('-j').add('REJECT').add('--reject-with').add(rec.rejectWith[t.with]);
+      return;
     case 'return':
-      return RETURN_ARGS;
+      out.add('-j').add('RETURN');
+      return;
     case 'jump':
-      return ['-j', quoteArg(t.chain)];
+      out.add('-j').add(quoteArg(t.chain));
+      return;
     case 'log':
-      return ['-j', 'LOG', '--log-prefix', quoted(t.prefix)];
+      out.add('-j').add('LOG').add('--log-prefix').add(quoted(t.prefix));
+      return;
     case 'redirect':
-      return ['-j', 'REDIRECT', '--to-ports', String(t.toPort)];
+      out.add('-j').add('REDIRECT').add('--to-ports').add(String(t.toPort));
+      return;
     case 'mark':
-      return ['-j', 'MARK', '--set-mark', String(t.mark)];
+      out.add('-j').add('MARK').add('--set-mark').add(String(t.mark));
+      return;
     default:
-      return assertNever(t);
+      assertNever(t);
   }
 }
 
@@ -122,11 +129,49 @@ export interface RenderedChain {
   readonly longArg: Uint32Array;
   /** Per rule: its line's length in UTF-16 units (at most a third of its bytes). */
   readonly lengths: Uint32Array;
+  /**
+   * The largest of counts, longArg and lengths, and the most port ranges in one multiport match:
+   * a chain under the limits needs no visit of its rules.
+   */
+  readonly most: { readonly count: number; readonly longArg: number; readonly length: number; readonly portRanges: number };
 }
 
 const rendered: Record<Family, WeakMap<Chain, RenderedChain>> = { ipv4: new WeakMap(), ipv6: new WeakMap() };
 /** Lines are joined in batches of this many, so that each lives only briefly. */
 const BATCH = 1024;
+
+/**
+ * One rule line as it is built: its text, and what the limit checks need. The text grows by
+ * concatenation, not from an array joined at the end: V8 keeps the pieces as a rope until the
+ * batch's join flattens it, which at 100,000 lines is faster than filling and joining an array
+ * per line.
+ */
+class Line {
+  text = '';
+  /** Arguments after `-A CHAIN`. */
+  count = 0;
+  /** Bytes of the longest argument, counted only when one may exceed ARG_MAX_BYTES; else 0. */
+  longest = 0;
+  /** The most port ranges in one multiport match of the line. */
+  portRanges = 0;
+
+  start(chain: string): void {
+    this.text = `-A ${chain}`;
+    this.count = 0;
+    this.longest = 0;
+    this.portRanges = 0;
+  }
+
+  add(arg: string): this {
+    this.text += ` ${arg}`;
+    this.count++;
+    if (arg.length > SURELY_SHORT) {
+      const bytes = Buffer.byteLength(arg, 'utf8');
+      if (bytes > this.longest) this.longest = bytes;
+    }
+    return this;
+  }
+}
 
 /** A chain's rules, rendered once and shared by the limit checks and the emitter (keyed by chain: a few entries, not one per rule). */
 export function renderChain(c: Chain, f: Family): RenderedChain {
@@ -139,45 +184,46 @@ export function renderChain(c: Chain, f: Family): RenderedChain {
   // Batches stay apart: the writer writes them one by one, so the chain's text is never copied whole.
   const batches: string[] = [];
   const batch: string[] = [];
-  const args: string[] = ['-A', c.name];
+  const line = new Line();
+  let mostCount = 0;
+  let mostLongArg = 0;
+  let mostLength = 0;
+  let mostPortRanges = 0;
   for (let k = 0; k < n; k++) {
-    args.length = 2;
-    renderArgs(c.rules[k]!, f, args);
-    let longest = 0;
-    for (let i = 2; i < args.length; i++) {
-      const a = args[i]!;
-      if (a.length <= SURELY_SHORT) continue;
-      const bytes = Buffer.byteLength(a, 'utf8');
-      if (bytes > longest) longest = bytes;
-    }
-    const line = args.join(' ');
-    batch.push(line);
-    counts[k] = args.length - 2;
-    longArg[k] = longest;
-    lengths[k] = line.length;
+    line.start(c.name);
+    addRule(c.rules[k]!, f, line);
+    batch.push(line.text);
+    counts[k] = line.count;
+    longArg[k] = line.longest;
+    lengths[k] = line.text.length;
+    if (line.count > mostCount) mostCount = line.count;
+    if (line.longest > mostLongArg) mostLongArg = line.longest;
+    if (line.text.length > mostLength) mostLength = line.text.length;
+    if (line.portRanges > mostPortRanges) mostPortRanges = line.portRanges;
     if (batch.length === BATCH) {
       batches.push(batch.join('\n'));
       batch.length = 0;
     }
   }
   if (batch.length > 0) batches.push(batch.join('\n'));
-  const out = { batches, counts, longArg, lengths };
+  const out = { batches, counts, longArg, lengths, most: { count: mostCount, longArg: mostLongArg, length: mostLength, portRanges: mostPortRanges } };
   rendered[f].set(c, out);
   return out;
 }
 
 /** One rule's line, for the rare check that needs its text again (a line that may be too long). */
 export function renderLine(c: Chain, r: Rule, f: Family): string {
-  const args = ['-A', c.name];
-  renderArgs(r, f, args);
-  return args.join(' ');
+  const line = new Line();
+  line.start(c.name);
+  addRule(r, f, line);
+  return line.text;
 }
 
 // Consecutive rules mostly share their origin: its quoted comment is reused.
 let lastLabel: string | undefined;
 let lastQuoted = '';
 
-function renderArgs(r: Rule, f: Family, out: string[]): void {
+function addRule(r: Rule, f: Family, out: Line): void {
   let ms = r.matches;
   // Rules are built in canonical order almost always; sort (stably) only when they are not.
   for (let i = 1; i < ms.length; i++) {
@@ -187,12 +233,11 @@ function renderArgs(r: Rule, f: Family, out: string[]): void {
     }
   }
   // Indexed loops: in code not yet optimized, for-of allocates an iterator and a result per step.
-  for (let i = 0; i < ms.length; i++) pushMatchArgs(ms[i]!, f, out);
+  for (let i = 0; i < ms.length; i++) addMatch(ms[i]!, f, out);
   if (r.origin.label !== lastLabel) {
     lastQuoted = quoted(r.origin.label);
     lastLabel = r.origin.label;
   }
-  out.push('-m', 'comment', '--comment', lastQuoted);
-  const target = targetArgs(r.target, f);
-  for (let i = 0; i < target.length; i++) out.push(target[i]!);
+  out.add('-m').add('comment').add('--comment').add(lastQuoted);
+  addTarget(r.target, f, out);
 }
