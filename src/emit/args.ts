@@ -8,18 +8,52 @@ const portText = (r: PortRange, sep: string): string => (r.lo === r.hi ? String(
 const RANK: Partial<Record<Match['kind'], number>> = { src: 0, dst: 1, in: 2, out: 3, proto: 4 };
 const rank = (m: Match): number => RANK[m.kind] ?? 5;
 
+/**
+ * A run of arguments that never changes, joined once: one piece of a line's text instead of one
+ * per argument (each piece is a node of the line's rope until its batch is joined).
+ */
+interface Words {
+  readonly text: string;
+  readonly count: number;
+}
+
+function words(...args: string[]): Words {
+  return { text: ` ${args.join(' ')}`, count: args.length };
+}
+
+/** Words made from a few names (protocols, families' modules), once per name. */
+function wordsBy<K extends string>(make: (k: K) => string[]): (k: K) => Words {
+  const made = new Map<K, Words>();
+  return (k) => {
+    let w = made.get(k);
+    if (w === undefined) made.set(k, (w = words(...make(k))));
+    return w;
+  };
+}
+
+const NOT = words('!');
+const SRC = words('-s');
+const DST = words('-d');
+const IN = words('-i');
+const OUT = words('-o');
+const COMMENT = words('-m', 'comment', '--comment');
+const protoWords = wordsBy((p: string) => ['-p', p]);
+const dportWords = wordsBy((p: string) => ['-m', p, '--dport']);
+const MULTIPORT = words('-m', 'multiport', '--dports');
+const TARGET: Readonly<Record<'accept' | 'drop' | 'return', Words>> = { accept: words('-j', 'ACCEPT'), drop: words('-j', 'DROP'), return: words('-j', 'RETURN') };
+
 /** Appends a match's arguments to `out` (no array per match: this runs for every match of every rule). */
 function addMatch(m: Match, f: Family, out: Line): void {
   const rec = familyRecord(f);
   switch (m.kind) {
     case 'src':
     case 'dst':
-      if (m.negate) out.add('!');
-      out.add(m.kind === 'src' ? '-s' : '-d').add(m.cidr);
+      if (m.negate) out.words(NOT);
+      out.words(m.kind === 'src' ? SRC : DST).add(m.cidr);
       return;
     case 'iprange':
       out.add('-m').add('iprange');
-      if (m.negate) out.add('!');
+      if (m.negate) out.words(NOT);
       out.add(m.dir === 'src' ? '--src-range' : '--dst-range').add(`${m.from}-${m.to}`);
       return;
     case 'ctdir':
@@ -32,18 +66,18 @@ function addMatch(m: Match, f: Family, out: Line): void {
       out.add('-m').add('set').add('--match-set').add(quoteArg(m.name)).add(m.dir);
       return;
     case 'in':
-      out.add('-i').add(quoteArg(m.iface));
+      out.words(IN).add(quoteArg(m.iface));
       return;
     case 'out':
-      out.add('-o').add(quoteArg(m.iface));
+      out.words(OUT).add(quoteArg(m.iface));
       return;
     case 'proto':
-      out.add('-p').add(m.proto === 'icmp' ? rec.icmpProto : m.proto);
+      out.words(protoWords(m.proto === 'icmp' ? rec.icmpProto : m.proto));
       return;
     case 'dports':
-      if (m.ports.length === 1) out.add('-m').add(m.proto).add('--dport').add(portText(m.ports[0]!, ':'));
+      if (m.ports.length === 1) out.words(dportWords(m.proto)).add(portText(m.ports[0]!, ':'));
       else {
-        out.add('-m').add('multiport').add('--dports').add(m.ports.map((p) => portText(p, ':')).join(','));
+        out.words(MULTIPORT).add(m.ports.map((p) => portText(p, ':')).join(','));
         if (m.ports.length > out.portRanges) out.portRanges = m.ports.length;
       }
       return;
@@ -55,7 +89,7 @@ function addMatch(m: Match, f: Family, out: Line): void {
       return;
     case 'ctstate':
       out.add('-m').add('conntrack');
-      if (m.negate) out.add('!');
+      if (m.negate) out.words(NOT);
       out.add('--ctstate').add(m.states.join(','));
       return;
     case 'ctorigdstport':
@@ -82,16 +116,12 @@ function addTarget(t: Target, f: Family, out: Line): void {
   const rec = familyRecord(f);
   switch (t.kind) {
     case 'accept':
-      out.add('-j').add('ACCEPT');
-      return;
     case 'drop':
-      out.add('-j').add('DROP');
+    case 'return':
+      out.words(TARGET[t.kind]);
       return;
     case 'reject':
       out.add('-j').add('REJECT').add('--reject-with').add(rec.rejectWith[t.with]);
-      return;
-    case 'return':
-      out.add('-j').add('RETURN');
       return;
     case 'jump':
       out.add('-j').add(quoteArg(t.chain));
@@ -160,6 +190,13 @@ class Line {
     this.count = 0;
     this.longest = 0;
     this.portRanges = 0;
+  }
+
+  /** Constant arguments: none is near the length limit, so no byte count is needed. */
+  words(w: Words): this {
+    this.text += w.text;
+    this.count += w.count;
+    return this;
   }
 
   add(arg: string): this {
@@ -238,6 +275,6 @@ function addRule(r: Rule, f: Family, out: Line): void {
     lastQuoted = quoted(r.origin.label);
     lastLabel = r.origin.label;
   }
-  out.add('-m').add('comment').add('--comment').add(lastQuoted);
+  out.words(COMMENT).add(lastQuoted);
   addTarget(r.target, f, out);
 }
