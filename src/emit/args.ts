@@ -1,5 +1,6 @@
 import { familyRecord } from '../ir/family.js';
 import { assertNever, type Chain, type Family, type Match, type PortRange, type Rule, type Target } from '../ir/ir.js';
+import { MATCH_BIT, TARGET_BIT } from '../ir/kinds.js';
 import { quoteArg, quoted } from './quote.js';
 
 const portText = (r: PortRange, sep: string): string => (r.lo === r.hi ? String(r.lo) : `${r.lo}${sep}${r.hi}`);
@@ -48,33 +49,42 @@ function addMatch(m: Match, f: Family, out: Line): void {
   switch (m.kind) {
     case 'src':
     case 'dst':
+      out.kinds |= m.kind === 'src' ? MATCH_BIT.src : MATCH_BIT.dst;
       if (m.negate) out.words(NOT);
       out.words(m.kind === 'src' ? SRC : DST).add(m.cidr);
       return;
     case 'iprange':
+      out.kinds |= MATCH_BIT.iprange;
       out.add('-m').add('iprange');
       if (m.negate) out.words(NOT);
       out.add(m.dir === 'src' ? '--src-range' : '--dst-range').add(`${m.from}-${m.to}`);
       return;
     case 'ctdir':
+      out.kinds |= MATCH_BIT.ctdir;
       out.add('-m').add('conntrack').add('--ctdir').add(m.dir);
       return;
     case 'ctorigdst':
+      out.kinds |= MATCH_BIT.ctorigdst;
       out.add('-m').add('conntrack').add('--ctorigdst').add(m.cidr);
       return;
     case 'set':
+      out.kinds |= MATCH_BIT.set;
       out.add('-m').add('set').add('--match-set').add(quoteArg(m.name)).add(m.dir);
       return;
     case 'in':
+      out.kinds |= MATCH_BIT.in;
       out.words(IN).add(quoteArg(m.iface));
       return;
     case 'out':
+      out.kinds |= MATCH_BIT.out;
       out.words(OUT).add(quoteArg(m.iface));
       return;
     case 'proto':
+      out.kinds |= MATCH_BIT.proto;
       out.words(protoWords(m.proto === 'icmp' ? rec.icmpProto : m.proto));
       return;
     case 'dports':
+      out.kinds |= MATCH_BIT.dports;
       if (m.ports.length === 1) out.words(dportWords(m.proto)).add(portText(m.ports[0]!, ':'));
       else {
         out.words(MULTIPORT).add(m.ports.map((p) => portText(p, ':')).join(','));
@@ -82,26 +92,33 @@ function addMatch(m: Match, f: Family, out: Line): void {
       }
       return;
     case 'icmp-type':
+      out.kinds |= MATCH_BIT['icmp-type'];
       out.add('-m').add(rec.icmpModule).add(rec.icmpTypeOption).add(m.name);
       return;
     case 'hop-limit':
+      out.kinds |= MATCH_BIT['hop-limit'];
       out.add('-m').add(rec.hopLimitMatch[0]).add(rec.hopLimitMatch[1]).add(String(m.eq));
       return;
     case 'ctstate':
+      out.kinds |= MATCH_BIT.ctstate;
       out.add('-m').add('conntrack');
       if (m.negate) out.words(NOT);
       out.add('--ctstate').add(m.states.join(','));
       return;
     case 'ctorigdstport':
+      out.kinds |= MATCH_BIT.ctorigdstport;
       out.add('-m').add('conntrack').add('--ctorigdstport').add(portText(m.ports, ':'));
       return;
     case 'owner':
+      out.kinds |= MATCH_BIT.owner;
       out.add('-m').add('owner').add(m.by === 'uid' ? '--uid-owner' : '--gid-owner').add(quoteArg(m.id));
       return;
     case 'limit':
+      out.kinds |= MATCH_BIT.limit;
       out.add('-m').add('limit').add('--limit').add(m.rate).add('--limit-burst').add(String(m.burst));
       return;
     case 'hashlimit':
+      out.kinds |= MATCH_BIT.hashlimit;
       out.add('-m').add('hashlimit').add('--hashlimit-above').add(m.above).add('--hashlimit-burst').add(String(m.burst));
       if (m.perSource) out.add('--hashlimit-mode').add('srcip');
       out.add('--hashlimit-name').add(m.name);
@@ -118,21 +135,27 @@ function addTarget(t: Target, f: Family, out: Line): void {
     case 'accept':
     case 'drop':
     case 'return':
+      out.kinds |= TARGET_BIT[t.kind];
       out.words(TARGET[t.kind]);
       return;
     case 'reject':
+      out.kinds |= TARGET_BIT.reject;
       out.add('-j').add('REJECT').add('--reject-with').add(rec.rejectWith[t.with]);
       return;
     case 'jump':
+      out.kinds |= TARGET_BIT.jump;
       out.add('-j').add(quoteArg(t.chain));
       return;
     case 'log':
+      out.kinds |= TARGET_BIT.log;
       out.add('-j').add('LOG').add('--log-prefix').add(quoted(t.prefix));
       return;
     case 'redirect':
+      out.kinds |= TARGET_BIT.redirect;
       out.add('-j').add('REDIRECT').add('--to-ports').add(String(t.toPort));
       return;
     case 'mark':
+      out.kinds |= TARGET_BIT.mark;
       out.add('-j').add('MARK').add('--set-mark').add(String(t.mark));
       return;
     default:
@@ -159,6 +182,10 @@ export interface RenderedChain {
   readonly longArg: Uint32Array;
   /** Per rule: its line's length in UTF-16 units (at most a third of its bytes). */
   readonly lengths: Uint32Array;
+  /** Per rule: its match kinds and target kind as bits (MATCH_BIT, TARGET_BIT). */
+  readonly kinds: Uint32Array;
+  /** Every bit of `kinds`: a walk over kinds that no rule of the chain has skips it. */
+  readonly anyKinds: number;
   /**
    * The largest of counts, longArg and lengths, and the most port ranges in one multiport match:
    * a chain under the limits needs no visit of its rules.
@@ -184,12 +211,15 @@ class Line {
   longest = 0;
   /** The most port ranges in one multiport match of the line. */
   portRanges = 0;
+  /** The rule's match kinds and target kind (MATCH_BIT, TARGET_BIT). */
+  kinds = 0;
 
   start(chain: string): void {
     this.text = `-A ${chain}`;
     this.count = 0;
     this.longest = 0;
     this.portRanges = 0;
+    this.kinds = 0;
   }
 
   /** Constant arguments: none is near the length limit, so no byte count is needed. */
@@ -218,6 +248,8 @@ export function renderChain(c: Chain, f: Family): RenderedChain {
   const counts = new Uint32Array(n);
   const longArg = new Uint32Array(n);
   const lengths = new Uint32Array(n);
+  const kinds = new Uint32Array(n);
+  let anyKinds = 0;
   // Batches stay apart: the writer writes them one by one, so the chain's text is never copied whole.
   const batches: string[] = [];
   const batch: string[] = [];
@@ -233,6 +265,8 @@ export function renderChain(c: Chain, f: Family): RenderedChain {
     counts[k] = line.count;
     longArg[k] = line.longest;
     lengths[k] = line.text.length;
+    kinds[k] = line.kinds;
+    anyKinds |= line.kinds;
     if (line.count > mostCount) mostCount = line.count;
     if (line.longest > mostLongArg) mostLongArg = line.longest;
     if (line.text.length > mostLength) mostLength = line.text.length;
@@ -243,7 +277,7 @@ export function renderChain(c: Chain, f: Family): RenderedChain {
     }
   }
   if (batch.length > 0) batches.push(batch.join('\n'));
-  const out = { batches, counts, longArg, lengths, most: { count: mostCount, longArg: mostLongArg, length: mostLength, portRanges: mostPortRanges } };
+  const out = { batches, counts, longArg, lengths, kinds, anyKinds, most: { count: mostCount, longArg: mostLongArg, length: mostLength, portRanges: mostPortRanges } };
   rendered[f].set(c, out);
   return out;
 }

@@ -12,7 +12,7 @@ export const chainLoop: Check = {
         const byName = new Map(t.chains.map((c) => [c.name, c]));
         const out: Diagnostic[] = [];
         // Only the jumps: tables hold 100,000 rules, and almost none jump.
-        const jumps = new Map(t.chains.map((c) => [c.name, rulesTargeting(c, ['jump'])]));
+        const jumps = new Map(t.chains.map((c) => [c.name, rulesTargeting(c, rs.family, ['jump'])]));
         for (const c of t.chains) {
           for (const r of jumps.get(c.name)!) {
             if (r.target.kind === 'jump' && !byName.has(r.target.chain)) out.push(diag('chain-loop', r.origin.loc, `jump to '${r.target.chain}', which ${t.name} does not declare`, undefined, r.origin.path));

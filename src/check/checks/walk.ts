@@ -1,5 +1,7 @@
 import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { Chain, Family, IR, Match, Rule, Table, Target } from '../../ir/ir.js';
+import { renderChain, type RenderedChain } from '../../emit/args.js';
+import { bitsOf, MATCH_BIT, TARGET_BIT } from '../../ir/kinds.js';
 import { BUILTIN_CHAINS } from '../../normalize/builder.js';
 
 /** A chain with its family, table and the hooks it runs in: what a check needs around a rule. */
@@ -14,7 +16,7 @@ export interface ChainSite {
 const JUMP: readonly Target['kind'][] = ['jump'];
 
 /** For each chain of a table, the built-in chains that reach it (a built-in chain reaches itself). */
-export function hooksByChain(table: Table): Map<string, Set<string>> {
+export function hooksByChain(table: Table, family: Family): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>(table.chains.map((c) => [c.name, new Set<string>()]));
   const byName = new Map(table.chains.map((c) => [c.name, c]));
   // A chain hooked in from outside the file (coexist mode) runs in the hook it is hooked into.
@@ -31,7 +33,7 @@ export function hooksByChain(table: Table): Map<string, Set<string>> {
       seen.add(name);
       out.get(name)?.add(hook);
       const c = byName.get(name);
-      if (c) for (const r of rulesTargeting(c, JUMP)) if (r.target.kind === 'jump') stack.push(r.target.chain);
+      if (c) for (const r of rulesTargeting(c, family, JUMP)) if (r.target.kind === 'jump') stack.push(r.target.chain);
     }
   }
   return out;
@@ -46,7 +48,7 @@ export function chainSites(ir: IR): readonly ChainSite[] {
   const out: ChainSite[] = [];
   for (const rs of ir.rulesets) {
     for (const table of rs.tables) {
-      const hooks = hooksByChain(table);
+      const hooks = hooksByChain(table, rs.family);
       for (const chain of table.chains) out.push({ family: rs.family, table, chain, hooks: hooks.get(chain.name) ?? new Set<string>() });
     }
   }
@@ -66,54 +68,20 @@ export function eachRule(
   return walk(ir, null, visit, chains);
 }
 
-const KIND_BITS: Readonly<Record<Match['kind'], number>> = {
-  src: 1 << 0, dst: 1 << 1, iprange: 1 << 2, ctdir: 1 << 3, ctorigdst: 1 << 4, set: 1 << 5, in: 1 << 6, out: 1 << 7, proto: 1 << 8,
-  dports: 1 << 9, 'icmp-type': 1 << 10, 'hop-limit': 1 << 11, ctstate: 1 << 12, ctorigdstport: 1 << 13, owner: 1 << 14, limit: 1 << 15, hashlimit: 1 << 16,
-};
-
-const TARGET_BITS: Readonly<Record<Target['kind'], number>> = {
-  accept: 1 << 17, drop: 1 << 18, reject: 1 << 19, return: 1 << 20, jump: 1 << 21, log: 1 << 22, redirect: 1 << 23, mark: 1 << 24,
-};
-
 /**
- * Per rule of a chain, its match kinds and its target kind as bits: one pass over the chain for
- * all checks. In a fresh process each pass over 100,000 rules costs about 10 ms, so checks about
- * rare match or target kinds read these bits instead of the rules. `any` has every bit of the
- * chain's rules: a check whose kinds no rule has skips the chain without reading its bits.
+ * Per rule of a chain, its match kinds and target kind as bits, recorded by the renderer as it
+ * renders the chain (every check run renders every chain): checks about rare match or target
+ * kinds read these bits instead of the rules, and skip a chain none of whose rules has them.
  */
-interface Kinds {
-  readonly masks: Uint32Array;
-  readonly any: number;
-}
-
-const chainKinds = new WeakMap<Chain, Kinds>();
-function kindsOf(chain: Chain): Kinds {
-  let kinds = chainKinds.get(chain);
-  if (kinds === undefined) {
-    const rules = chain.rules;
-    const masks = new Uint32Array(rules.length);
-    let any = 0;
-    for (let i = 0; i < rules.length; i++) {
-      const r = rules[i]!;
-      const ms = r.matches;
-      let bits = TARGET_BITS[r.target.kind];
-      for (let j = 0; j < ms.length; j++) bits |= KIND_BITS[ms[j]!.kind];
-      masks[i] = bits;
-      any |= bits;
-    }
-    kinds = { masks, any };
-    chainKinds.set(chain, kinds);
-  }
-  return kinds;
-}
+const kindsOf = (chain: Chain, family: Family): RenderedChain => renderChain(chain, family);
 
 /** The rules of a chain whose target is one of `targets`, in order. */
-export function rulesTargeting(chain: Chain, targets: readonly Target['kind'][]): Rule[] {
-  const wanted = bitsOf(targets, TARGET_BITS);
-  const { masks, any } = kindsOf(chain);
+export function rulesTargeting(chain: Chain, family: Family, targets: readonly Target['kind'][]): Rule[] {
+  const wanted = bitsOf(targets, TARGET_BIT);
+  const { kinds, anyKinds } = kindsOf(chain, family);
   const out: Rule[] = [];
-  if ((any & wanted) === 0) return out;
-  for (let i = 0; i < masks.length; i++) if ((masks[i]! & wanted) !== 0) out.push(chain.rules[i]!);
+  if ((anyKinds & wanted) === 0) return out;
+  for (let i = 0; i < kinds.length; i++) if ((kinds[i]! & wanted) !== 0) out.push(chain.rules[i]!);
   return out;
 }
 
@@ -122,21 +90,15 @@ export function rulesTargeting(chain: Chain, targets: readonly Target['kind'][])
  * kinds that few rules have (interfaces, owners, ICMP types): they need not visit the others.
  */
 export function eachRuleWith(ir: IR, kinds: readonly Match['kind'][], visit: Visit, chains?: (site: ChainSite) => boolean): Diagnostic[] {
-  return walk(ir, bitsOf(kinds, KIND_BITS), visit, chains);
+  return walk(ir, bitsOf(kinds, MATCH_BIT), visit, chains);
 }
 
 /** `eachRule`, over only the rules whose target is one of `targets`. */
 export function eachRuleTargeting(ir: IR, targets: readonly Target['kind'][], visit: Visit, chains?: (site: ChainSite) => boolean): Diagnostic[] {
-  return walk(ir, bitsOf(targets, TARGET_BITS), visit, chains);
+  return walk(ir, bitsOf(targets, TARGET_BIT), visit, chains);
 }
 
 type Visit = (rule: Rule, site: ChainSite, index: number) => Diagnostic | undefined;
-
-function bitsOf<K extends string>(kinds: readonly K[], bits: Readonly<Record<K, number>>): number {
-  let out = 0;
-  for (const k of kinds) out |= bits[k];
-  return out;
-}
 
 /** The rules of the chains `chains` keeps; with `wanted`, only those with a match or target kind among its bits. */
 function walk(
@@ -150,9 +112,9 @@ function walk(
     if (chains && !chains(site)) continue;
     let masks: Uint32Array | null = null;
     if (wanted !== null) {
-      const kinds = kindsOf(site.chain);
-      if ((kinds.any & wanted) === 0) continue;
-      masks = kinds.masks;
+      const { kinds, anyKinds } = kindsOf(site.chain, site.family);
+      if ((anyKinds & wanted) === 0) continue;
+      masks = kinds;
     }
     const rs = site.chain.rules;
     for (let i = 0; i < rs.length; i++) {
