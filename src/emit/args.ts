@@ -174,7 +174,7 @@ const SURELY_SHORT = Math.floor(ARG_MAX_BYTES / 3);
  * collection until the file is written.
  */
 export interface RenderedChain {
-  /** The rule lines (`-A CHAIN ...`) in batches of up to BATCH, each joined by newlines; none for a chain without rules. */
+  /** The rule lines (`-A CHAIN ...`) in batches of about BATCH_CHARS, each joined by newlines; none for a chain without rules. */
   readonly batches: readonly string[];
   /** Per rule: its arguments after `-A CHAIN`. */
   readonly counts: Uint32Array;
@@ -194,8 +194,13 @@ export interface RenderedChain {
 }
 
 const rendered: Record<Family, WeakMap<Chain, RenderedChain>> = { ipv4: new WeakMap(), ipv6: new WeakMap() };
-/** Lines are joined in batches of this many, so that each lives only briefly. */
-const BATCH = 1024;
+/**
+ * Lines are joined in batches of at least this many characters: a string this long is allocated
+ * outside V8's young generation (its objects above 128 KiB are), so the 10 MB of a 50,000-rule
+ * policy's lines are never copied by its collections, while each line's rope lives only until
+ * its batch is joined.
+ */
+const BATCH_CHARS = 132 * 1024;
 
 /**
  * One rule line as it is built: its text, and what the limit checks need. The text grows by
@@ -253,6 +258,7 @@ export function renderChain(c: Chain, f: Family): RenderedChain {
   // Batches stay apart: the writer writes them one by one, so the chain's text is never copied whole.
   const batches: string[] = [];
   const batch: string[] = [];
+  let batchChars = 0;
   const line = new Line();
   let mostCount = 0;
   let mostLongArg = 0;
@@ -271,9 +277,11 @@ export function renderChain(c: Chain, f: Family): RenderedChain {
     if (line.longest > mostLongArg) mostLongArg = line.longest;
     if (line.text.length > mostLength) mostLength = line.text.length;
     if (line.portRanges > mostPortRanges) mostPortRanges = line.portRanges;
-    if (batch.length === BATCH) {
+    batchChars += line.text.length + 1;
+    if (batchChars > BATCH_CHARS) {
       batches.push(batch.join('\n'));
       batch.length = 0;
+      batchChars = 0;
     }
   }
   if (batch.length > 0) batches.push(batch.join('\n'));
