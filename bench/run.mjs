@@ -11,7 +11,7 @@ const BIN = 'bin/ipfence.cjs';
 /** Reads the policy and prints its lines, compiling nothing: the least any Node compiler spends. */
 const FLOOR = 'bench/floor.mjs';
 const sizes = [1000, 10000, 50000, ...(process.env.BENCH_LARGE === '1' ? [200000] : [])];
-const runsFor = (n) => (n <= 10000 ? 7 : n <= 50000 ? 5 : 3);
+const runsFor = (n) => (n <= 50000 ? 9 : 3);
 const work = mkdtempSync(join(tmpdir(), 'ipfence-bench-'));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x) => (x === undefined ? "n/a" : Math.round(x) >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`);
@@ -42,6 +42,17 @@ if (!existsSync('dist/ipfence.cjs')) {
   process.exit(2);
 }
 
+/** The command's environment without NODE_EXTRA_CA_CERTS (see below the table), or undefined where it is not set. */
+const extraCa = process.env.NODE_EXTRA_CA_CERTS;
+const withoutCa = extraCa === undefined ? undefined : Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
+const SEMI_FLAG = '--max-semi-space-size=16';
+
+function variantsOf(policy, dir) {
+  const out = [{ key: 'semi', args: [SEMI_FLAG, BIN, 'compile', policy, '-o', join(dir, 'semi')], opts: {} }];
+  if (withoutCa) out.push({ key: 'noca', args: [BIN, 'compile', policy, '-o', join(dir, 'noca')], opts: { env: withoutCa } });
+  return out;
+}
+
 const rows = [];
 for (const n of sizes) {
   const dir = join(work, String(n));
@@ -49,12 +60,22 @@ for (const n of sizes) {
   const policy = join(dir, 'policy.yaml');
   writeFileSync(policy, ipfencePolicy(n));
   writeFileSync(join(dir, 'policy.ferm'), fermConfig(n));
+  // Interleaved rounds: this machine's speed moves by 10% and more within minutes, and the ratio
+  // to ferm is only meaningful when both ran in the same minutes.
+  // At 50k, the lines below the table (V8's own young-generation sizing; no NODE_EXTRA_CA_CERTS)
+  // are timed in the same rounds, so that they compare with the table's number.
+  const variants = n === 50000 ? variantsOf(policy, dir) : [];
   const walls = [];
-  for (let i = 0; i < runsFor(n); i++) walls.push(timed(process.execPath, [BIN, 'compile', policy, '-o', join(dir, 'out')]).wall);
-  const emitted = ['rules.v4', 'rules.v6'].reduce((k, f) => k + readFileSync(join(dir, 'out', f), 'utf8').split('\n').filter((l) => l.startsWith('-A ')).length, 0);
   const fermWalls = [];
-  if (hasFerm) for (let i = 0; i < Math.min(3, runsFor(n)); i++) fermWalls.push(timed('ferm', ['--remote', '--fast', join(dir, 'policy.ferm')]).wall);
-  const floorWalls = Array.from({ length: runsFor(n) }, () => timed(process.execPath, [FLOOR, policy, join(dir, 'floor')]).wall);
+  const floorWalls = [];
+  const variantWalls = variants.map(() => []);
+  for (let i = 0; i < runsFor(n); i++) {
+    walls.push(timed(process.execPath, [BIN, 'compile', policy, '-o', join(dir, 'out')]).wall);
+    floorWalls.push(timed(process.execPath, [FLOOR, policy, join(dir, 'floor')]).wall);
+    variants.forEach((v, k) => variantWalls[k].push(timed(process.execPath, v.args, v.opts).wall));
+    if (hasFerm && i % Math.ceil(runsFor(n) / 3) === 0) fermWalls.push(timed('ferm', ['--remote', '--fast', join(dir, 'policy.ferm')]).wall);
+  }
+  const emitted = ['rules.v4', 'rules.v6'].reduce((k, f) => k + readFileSync(join(dir, 'out', f), 'utf8').split('\n').filter((l) => l.startsWith('-A ')).length, 0);
   const row = {
     n,
     ipfence: median(walls),
@@ -63,6 +84,7 @@ for (const n of sizes) {
     floorRss: peakRss(FLOOR, [policy, join(dir, 'floor-rss')]),
     ferm: hasFerm ? median(fermWalls) : undefined,
     emitted,
+    variants: Object.fromEntries(variants.map((v, k) => [v.key, median(variantWalls[k])])),
   };
   if (root) row.load = loadTime(join(dir, 'out'));
   rows.push(row);
@@ -142,23 +164,18 @@ if (rows.length >= 2) {
 // This line gives V8's own sizing (16 MiB semi-spaces, its default) beside the table's numbers.
 const big = rows.find((r) => r.n === 50000);
 if (big) {
-  const policy = join(work, '50000', 'policy.yaml');
-  const flag = '--max-semi-space-size=16';
-  const wall = median(Array.from({ length: runsFor(50000) }, () => timed(process.execPath, [flag, BIN, 'compile', policy, '-o', join(work, 'semi')]).wall));
-  const rss = peakRss(BIN, ['compile', policy, '-o', join(work, 'semi-rss')], [flag]);
-  console.log(`\n50k with V8's own young-generation sizing (node ${flag}): ${ms(wall)} and ${Math.round(rss)} MB peak RSS (as shipped: ${ms(big.ipfence)} and ${Math.round(big.rss)} MB).`);
+  const rss = peakRss(BIN, ['compile', join(work, '50000', 'policy.yaml'), '-o', join(work, 'semi-rss')], [SEMI_FLAG]);
+  console.log(`\n50k with V8's own young-generation sizing (node ${SEMI_FLAG}): ${ms(big.variants.semi)} and ${Math.round(rss)} MB peak RSS (as shipped: ${ms(big.ipfence)} and ${Math.round(big.rss)} MB).`);
 }
 
 // NODE_EXTRA_CA_CERTS makes Node read and parse that certificate file when it starts, before any
 // of ipfence's code runs (ipfence makes no TLS connection). Some machines set it for a TLS proxy;
 // where it is set, every ipfence number above includes that cost, so it is measured apart.
-const extraCa = process.env.NODE_EXTRA_CA_CERTS;
-if (extraCa) {
-  const env = { ...process.env };
-  delete env.NODE_EXTRA_CA_CERTS;
+if (withoutCa) {
+  const env = withoutCa;
   const bare = (opts) => median(Array.from({ length: 9 }, () => timed(process.execPath, ['-e', '0'], opts).wall));
   const small = median(Array.from({ length: 9 }, () => timed(process.execPath, [BIN, 'compile', 'examples/web-server.yaml', '-o', join(work, 'small-noca')], { env }).wall));
-  const bigWall = big && median(Array.from({ length: runsFor(50000) }, () => timed(process.execPath, [BIN, 'compile', join(work, '50000', 'policy.yaml'), '-o', join(work, 'noca')], { env }).wall));
+  const bigWall = big?.variants.noca;
   console.log(`\nNODE_EXTRA_CA_CERTS is set here (${extraCa}): Node reads that file at start-up, in every run, before ipfence's code. \`node -e 0\` takes ${ms(bare({}))} with it and ${ms(bare({ env }))} without. Without it, start-up is ${ms(small)} (above: ${ms(startup)})${big ? ` and 50k takes ${ms(bigWall)} (above: ${ms(big.ipfence)}${big.ferm === undefined ? '' : `; ${(big.ferm / bigWall).toFixed(1)}x ferm`})` : ''}.`);
 }
 
