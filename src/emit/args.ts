@@ -5,9 +5,27 @@ import { quoteArg, quoted } from './quote.js';
 
 const portText = (r: PortRange, sep: string): string => (r.lo === r.hi ? String(r.lo) : `${r.lo}${sep}${r.hi}`);
 
-/** iptables-save's order: addresses, interfaces and protocol first, then match modules as written. */
-const RANK: Partial<Record<Match['kind'], number>> = { src: 0, dst: 1, in: 2, out: 3, proto: 4 };
-const rank = (m: Match): number => RANK[m.kind] ?? 5;
+/**
+ * iptables-save's order: addresses, interfaces and protocol first, then match modules as written.
+ * A switch, not a table looked up by kind: each new kind a table lookup met made V8 drop the
+ * optimized rendering.
+ */
+function rank(m: Match): number {
+  switch (m.kind) {
+    case 'src':
+      return 0;
+    case 'dst':
+      return 1;
+    case 'in':
+      return 2;
+    case 'out':
+      return 3;
+    case 'proto':
+      return 4;
+    default:
+      return 5;
+  }
+}
 
 /**
  * A run of arguments that never changes, joined once: one piece of a line's text instead of one
@@ -41,7 +59,9 @@ const COMMENT = words('-m', 'comment', '--comment');
 const protoWords = wordsBy((p: string) => ['-p', p]);
 const dportWords = wordsBy((p: string) => ['-m', p, '--dport']);
 const MULTIPORT = words('-m', 'multiport', '--dports');
-const TARGET: Readonly<Record<'accept' | 'drop' | 'return', Words>> = { accept: words('-j', 'ACCEPT'), drop: words('-j', 'DROP'), return: words('-j', 'RETURN') };
+const ACCEPT = words('-j', 'ACCEPT');
+const DROP = words('-j', 'DROP');
+const RETURN = words('-j', 'RETURN');
 
 /** Appends a match's arguments to `out` (no array per match: this runs for every match of every rule). */
 function addMatch(m: Match, f: Family, out: Line): void {
@@ -132,11 +152,18 @@ function addMatch(m: Match, f: Family, out: Line): void {
 function addTarget(t: Target, f: Family, out: Line): void {
   const rec = familyRecord(f);
   switch (t.kind) {
+    // Apart, not TARGET[t.kind]: a lookup by kind made V8 drop the optimized rendering at each new kind.
     case 'accept':
+      out.kinds |= TARGET_BIT.accept;
+      out.words(ACCEPT);
+      return;
     case 'drop':
+      out.kinds |= TARGET_BIT.drop;
+      out.words(DROP);
+      return;
     case 'return':
-      out.kinds |= TARGET_BIT[t.kind];
-      out.words(TARGET[t.kind]);
+      out.kinds |= TARGET_BIT.return;
+      out.words(RETURN);
       return;
     case 'reject':
       out.kinds |= TARGET_BIT.reject;
@@ -193,7 +220,8 @@ export interface RenderedChain {
   readonly most: { readonly count: number; readonly longArg: number; readonly length: number; readonly portRanges: number };
 }
 
-const rendered: Record<Family, WeakMap<Chain, RenderedChain>> = { ipv4: new WeakMap(), ipv6: new WeakMap() };
+const renderedV4 = new WeakMap<Chain, RenderedChain>();
+const renderedV6 = new WeakMap<Chain, RenderedChain>();
 /**
  * Lines are joined in batches of at least this many characters: a string this long is allocated
  * outside V8's young generation (its objects above 128 KiB are), so the 10 MB of a 50,000-rule
@@ -247,46 +275,53 @@ class Line {
 
 /** A chain's rules, rendered once and shared by the limit checks and the emitter (keyed by chain: a few entries, not one per rule). */
 export function renderChain(c: Chain, f: Family): RenderedChain {
-  const hit = rendered[f].get(c);
-  if (hit) return hit;
+  // Not rendered[f]: a property looked up by two names made V8 drop the optimized rendering.
+  const cache = f === 'ipv4' ? renderedV4 : renderedV6;
+  let out = cache.get(c);
+  if (out === undefined) cache.set(c, (out = renderRules(c, f)));
+  return out;
+}
+
+/**
+ * The rendering loop, alone in its function and with nothing after the loop: V8 optimizes the
+ * loop while it runs (100,000 rules), and code after it that had never run made V8 drop that
+ * optimized code at the end of the first chain, so the next long chain started slow again.
+ */
+function renderRules(c: Chain, f: Family): RenderedChain {
   const n = c.rules.length;
+  // Batches stay apart: the writer writes them one by one, so the chain's text is never copied whole.
+  const batches: string[] = [];
   const counts = new Uint32Array(n);
   const longArg = new Uint32Array(n);
   const lengths = new Uint32Array(n);
   const kinds = new Uint32Array(n);
-  let anyKinds = 0;
-  // Batches stay apart: the writer writes them one by one, so the chain's text is never copied whole.
-  const batches: string[] = [];
+  // Updated in the loop, not after it: the loop's result is complete when it ends.
+  const most = { count: 0, longArg: 0, length: 0, portRanges: 0 };
+  const out: { -readonly [K in keyof RenderedChain]: RenderedChain[K] } = { batches, counts, longArg, lengths, kinds, anyKinds: 0, most };
   const batch: string[] = [];
   let batchChars = 0;
   const line = new Line();
-  let mostCount = 0;
-  let mostLongArg = 0;
-  let mostLength = 0;
-  let mostPortRanges = 0;
   for (let k = 0; k < n; k++) {
     line.start(c.name);
     addRule(c.rules[k]!, f, line);
+    const length = line.text.length;
     batch.push(line.text);
     counts[k] = line.count;
     longArg[k] = line.longest;
-    lengths[k] = line.text.length;
+    lengths[k] = length;
     kinds[k] = line.kinds;
-    anyKinds |= line.kinds;
-    if (line.count > mostCount) mostCount = line.count;
-    if (line.longest > mostLongArg) mostLongArg = line.longest;
-    if (line.text.length > mostLength) mostLength = line.text.length;
-    if (line.portRanges > mostPortRanges) mostPortRanges = line.portRanges;
-    batchChars += line.text.length + 1;
-    if (batchChars > BATCH_CHARS) {
+    out.anyKinds |= line.kinds;
+    if (line.count > most.count) most.count = line.count;
+    if (line.longest > most.longArg) most.longArg = line.longest;
+    if (length > most.length) most.length = length;
+    if (line.portRanges > most.portRanges) most.portRanges = line.portRanges;
+    batchChars += length + 1;
+    if (batchChars > BATCH_CHARS || k === n - 1) {
       batches.push(batch.join('\n'));
       batch.length = 0;
       batchChars = 0;
     }
   }
-  if (batch.length > 0) batches.push(batch.join('\n'));
-  const out = { batches, counts, longArg, lengths, kinds, anyKinds, most: { count: mostCount, longArg: mostLongArg, length: mostLength, portRanges: mostPortRanges } };
-  rendered[f].set(c, out);
   return out;
 }
 
