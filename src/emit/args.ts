@@ -278,17 +278,19 @@ export function renderChain(c: Chain, f: Family): RenderedChain {
   // Not rendered[f]: a property looked up by two names made V8 drop the optimized rendering.
   const cache = f === 'ipv4' ? renderedV4 : renderedV6;
   let out = cache.get(c);
-  if (out === undefined) cache.set(c, (out = renderRules(c, f)));
+  if (out === undefined) cache.set(c, (out = renderRules(c.rules, c.name, f)));
   return out;
 }
 
 /**
  * The rendering loop, alone in its function and with nothing after the loop: V8 optimizes the
  * loop while it runs (100,000 rules), and code after it that had never run made V8 drop that
- * optimized code at the end of the first chain, so the next long chain started slow again.
+ * optimized code at the end of the first chain, so the next long chain started slow again. It
+ * takes the chain's rules and name, not the chain: chains come in two shapes (with and without
+ * hookedFrom), and a second shape did the same.
  */
-function renderRules(c: Chain, f: Family): RenderedChain {
-  const n = c.rules.length;
+function renderRules(rules: readonly Rule[], chainName: string, f: Family): RenderedChain {
+  const n = rules.length;
   // Batches stay apart: the writer writes them one by one, so the chain's text is never copied whole.
   const batches: string[] = [];
   const counts = new Uint32Array(n);
@@ -302,8 +304,8 @@ function renderRules(c: Chain, f: Family): RenderedChain {
   let batchChars = 0;
   const line = new Line();
   for (let k = 0; k < n; k++) {
-    line.start(c.name);
-    addRule(c.rules[k]!, f, line);
+    line.start(chainName);
+    addRule(rules[k]!, f, line);
     const length = line.text.length;
     batch.push(line.text);
     counts[k] = line.count;
@@ -311,10 +313,11 @@ function renderRules(c: Chain, f: Family): RenderedChain {
     lengths[k] = length;
     kinds[k] = line.kinds;
     out.anyKinds |= line.kinds;
-    if (line.count > most.count) most.count = line.count;
-    if (line.longest > most.longArg) most.longArg = line.longest;
-    if (length > most.length) most.length = length;
-    if (line.portRanges > most.portRanges) most.portRanges = line.portRanges;
+    // Stored on every rule: a store that first ran after V8 had optimized the loop made it drop that code.
+    most.count = line.count > most.count ? line.count : most.count;
+    most.longArg = line.longest > most.longArg ? line.longest : most.longArg;
+    most.length = length > most.length ? length : most.length;
+    most.portRanges = line.portRanges > most.portRanges ? line.portRanges : most.portRanges;
     batchChars += length + 1;
     if (batchChars > BATCH_CHARS || k === n - 1) {
       batches.push(batch.join('\n'));
