@@ -1,6 +1,7 @@
 import { check } from './check/check.js';
 import { overShadowLimit, SHADOW_MAX_RULES } from './check/checks/shadowed.js';
 import { applyConfig, type Level } from './check/config.js';
+import { countText } from './diagnostics/count.js';
 import { compareDiagnostics, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
 import { emit, type Artifact } from './emit/emit.js';
 import type { IR } from './ir/ir.js';
@@ -49,7 +50,7 @@ function notesOf(ir: IR, policy: Policy, severity: CompileOptions['severity']): 
   if ((severity?.shadowed ?? policy.checks?.shadowed) === 'off') return [];
   const skipped = overShadowLimit(ir);
   if (skipped.length === 0) return [];
-  return [`'shadowed' did not look at ${skipped.join(' and ')}: it analyses chains of up to ${SHADOW_MAX_RULES.toLocaleString('en')} rules (long address lists belong in sets)`];
+  return [`'shadowed' did not look at ${skipped.join(' and ')}: it analyses chains of up to ${countText(SHADOW_MAX_RULES)} rules (long address lists belong in sets)`];
 }
 
 function sorted(ds: readonly Diagnostic[]): Diagnostic[] {

@@ -1,4 +1,5 @@
 import { diag, formatLocation, type Diagnostic, type Related } from '../../diagnostics/diagnostic.js';
+import { countText } from '../../diagnostics/count.js';
 import type { Family, IR, Origin, Rule, Target } from '../../ir/ir.js';
 import type { Check } from '../check.js';
 import { BoxIndex } from '../box-index.js';
@@ -16,7 +17,7 @@ export const SHADOW_MAX_RULES = 5000;
  */
 export function overShadowLimit(ir: IR): string[] {
   return ir.rulesets.flatMap((rs) =>
-    rs.tables.flatMap((t) => t.chains.filter((c) => c.rules.length > SHADOW_MAX_RULES).map((c) => `${t.name} ${c.name} (${rs.family}, ${c.rules.length.toLocaleString('en')} rules)`)),
+    rs.tables.flatMap((t) => t.chains.filter((c) => c.rules.length > SHADOW_MAX_RULES).map((c) => `${t.name} ${c.name} (${rs.family}, ${countText(c.rules.length)} rules)`)),
   );
 }
 
@@ -38,7 +39,7 @@ interface Finding {
 export const shadowed: Check = {
   code: 'shadowed',
   severity: 'error',
-  docs: `A rule can never match because earlier rules of its chain, together, already decide every packet it matches. If they decide differently (accept vs drop/reject) this is an error: the rule's intent is lost. If they decide the same way, it is a redundancy warning. Reorder the rules, narrow the earlier ones (\`except:\`), or remove the dead rule. Chains of more than ${SHADOW_MAX_RULES.toLocaleString('en')} rules are not analysed; the CLI names them in a note on stderr.`,
+  docs: `A rule can never match because earlier rules of its chain, together, already decide every packet it matches. If they decide differently (accept vs drop/reject) this is an error: the rule's intent is lost. If they decide the same way, it is a redundancy warning. Reorder the rules, narrow the earlier ones (\`except:\`), or remove the dead rule. Chains of more than ${countText(SHADOW_MAX_RULES)} rules are not analysed; the CLI names them in a note on stderr.`,
   example: 'version: 1\ninbound:\n  - { name: web, port: 80 }\n  - { name: block-scanner, port: 80, from: 203.0.113.7, action: drop }\n',
   check: ({ ir }) => {
     const findings = new Map<string, Finding>();
