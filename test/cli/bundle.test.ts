@@ -38,6 +38,23 @@ describe('the bundled CLI', () => {
     const entry = JSON.stringify(resolve(BIN));
     expect(r.stderr.split('\n').filter((l) => /node_modules|looking for/.test(l) && !l.includes(`looking for ${entry} in`))).toEqual([]);
   });
+  // Start-up: the first toLocaleString of a process initialises ICU, about 9 ms of every run.
+  it('compiles and notes a chain too long for shadowed without calling anything of ICU', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipfence-icu-'));
+    const preload = join(dir, 'no-icu.cjs');
+    writeFileSync(
+      preload,
+      `for (const [o, k] of [[Number.prototype, 'toLocaleString'], [BigInt.prototype, 'toLocaleString'], [Array.prototype, 'toLocaleString'], [Date.prototype, 'toLocaleString'], [String.prototype, 'localeCompare'], [String.prototype, 'toLocaleUpperCase'], [String.prototype, 'toLocaleLowerCase']]) Object.defineProperty(o, k, { value() { throw new Error('ICU was used: ' + k); } });\n` +
+        `Object.defineProperty(globalThis, 'Intl', { get() { throw new Error('ICU was used: Intl'); } });\n`,
+    );
+    const rules = Array.from({ length: 5001 }, (_, i) => `  - { name: r${i}, port: ${1024 + i}, from: ["10.0.${i >> 8}.${i & 255}"], others: pass }`);
+    writeFileSync(join(dir, 'big.yaml'), `version: 1\ndefaults: { input: drop, order: as-written }\ninbound:\n${rules.join('\n')}\n`);
+    const r = spawnSync(process.execPath, ['--require', preload, BIN, 'compile', join(dir, 'big.yaml'), '-o', join(dir, 'out')], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain("'shadowed' did not look at filter INPUT (ipv4, 5,003 rules)");
+    const probe = spawnSync(process.execPath, ['--require', preload, '-e', '(1000).toLocaleString("en")'], { encoding: 'utf8' });
+    expect(probe.stderr, 'the preload must make ICU calls fail').toContain('ICU was used: toLocaleString');
+  });
   it('checks with exit codes 0, 1 and 2', () => {
     const run = (args: string[], input?: string) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input }).status;
     expect(run(['check', 'examples/close-port.yaml'])).toBe(0);
