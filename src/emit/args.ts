@@ -343,11 +343,14 @@ let lastQuoted = '';
 function addRule(r: Rule, f: Family, out: Line): void {
   let ms = r.matches;
   // Rules are built in canonical order almost always; sort (stably) only when they are not.
+  let previous = ms.length > 0 ? rank(ms[0]!) : 0;
   for (let i = 1; i < ms.length; i++) {
-    if (rank(ms[i]!) < rank(ms[i - 1]!)) {
+    const current = rank(ms[i]!);
+    if (current < previous) {
       ms = ms.map((m, k) => ({ m, k })).sort((a, b) => rank(a.m) - rank(b.m) || a.k - b.k).map((x) => x.m);
       break;
     }
+    previous = current;
   }
   // Indexed loops: in code not yet optimized, for-of allocates an iterator and a result per step.
   for (let i = 0; i < ms.length; i++) addMatch(ms[i]!, f, out);
