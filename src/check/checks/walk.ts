@@ -1,6 +1,6 @@
 import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { Chain, Family, IR, Match, Rule, Table, Target } from '../../ir/ir.js';
-import { renderChain, type RenderedChain } from '../../emit/args.js';
+import { renderChain } from '../../emit/args.js';
 import { bitsOf, MATCH_BIT, TARGET_BIT } from '../../ir/kinds.js';
 import { BUILTIN_CHAINS } from '../../normalize/builder.js';
 
@@ -68,17 +68,16 @@ export function eachRule(
   return walk(ir, null, visit, chains);
 }
 
-/**
- * Per rule of a chain, its match kinds and target kind as bits, recorded by the renderer as it
- * renders the chain (every check run renders every chain): checks about rare match or target
- * kinds read these bits instead of the rules, and skip a chain none of whose rules has them.
+/*
+ * The walks below read each rule's match kinds and target kind as bits (`kinds`), which the
+ * renderer records as it renders the chain (every check run renders every chain): checks about
+ * rare kinds read these bits instead of the rules, and skip a chain none of whose rules has them.
  */
-const kindsOf = (chain: Chain, family: Family): RenderedChain => renderChain(chain, family);
 
 /** The rules of a chain whose target is one of `targets`, in order. */
 export function rulesTargeting(chain: Chain, family: Family, targets: readonly Target['kind'][]): Rule[] {
   const wanted = bitsOf(targets, TARGET_BIT);
-  const { kinds, anyKinds } = kindsOf(chain, family);
+  const { kinds, anyKinds } = renderChain(chain, family);
   const out: Rule[] = [];
   if ((anyKinds & wanted) === 0) return out;
   for (let i = 0; i < kinds.length; i++) if ((kinds[i]! & wanted) !== 0) out.push(chain.rules[i]!);
@@ -110,15 +109,15 @@ function walk(
   const out: Diagnostic[] = [];
   for (const site of chainSites(ir)) {
     if (chains && !chains(site)) continue;
-    let masks: Uint32Array | null = null;
+    let kinds: Uint32Array | null = null;
     if (wanted !== null) {
-      const { kinds, anyKinds } = kindsOf(site.chain, site.family);
-      if ((anyKinds & wanted) === 0) continue;
-      masks = kinds;
+      const rendered = renderChain(site.chain, site.family);
+      if ((rendered.anyKinds & wanted) === 0) continue;
+      kinds = rendered.kinds;
     }
     const rs = site.chain.rules;
     for (let i = 0; i < rs.length; i++) {
-      if (masks !== null && (masks[i]! & wanted!) === 0) continue;
+      if (kinds !== null && (kinds[i]! & wanted!) === 0) continue;
       const d = visit(rs[i]!, site, i);
       if (d) out.push(d);
     }
