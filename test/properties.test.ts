@@ -7,6 +7,7 @@ import { load } from '../src/load/load.js';
 import { validate } from '../src/validate/validate.js';
 import type { Policy } from '../src/policy.js';
 import { policyArb } from './helpers/arbitrary.js';
+import { everyBlockPaired, oneFamilyBlocks } from '../src/check/checks/family-asymmetry.js';
 import { argAfter, parseRestore } from './helpers/restore-parse.js';
 
 const BUILTIN = new Set(['ACCEPT', 'DROP', 'REJECT', 'RETURN', 'LOG', 'REDIRECT', 'MARK']);
@@ -64,6 +65,32 @@ describe('properties over random valid policies', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('family-asymmetry short cut', () => {
+  it('finds nothing where every block is paired with its twin, as the full check', () => {
+    let paired = 0;
+    let unpaired = 0;
+    let findings = 0;
+    fc.assert(
+      fc.property(policyArb, (p) => {
+        const r = compile(stringify(p), 'p.yaml', 'p.yaml', { emit: false });
+        if (!r.ir) return;
+        const full = oneFamilyBlocks(r.ir);
+        findings += full.length;
+        if (everyBlockPaired(r.ir)) {
+          paired++;
+          expect(full).toEqual([]);
+        } else unpaired++;
+      }),
+      { numRuns: 400 },
+    );
+    // Guards against generators that never reach one side of the short cut or the findings
+    // (random policies are mostly asymmetric: test/unit/family-asymmetry.test.ts has paired ones).
+    expect(paired).toBeGreaterThan(0);
+    expect(unpaired).toBeGreaterThan(20);
+    expect(findings).toBeGreaterThan(0);
   });
 });
 

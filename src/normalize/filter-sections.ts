@@ -128,8 +128,10 @@ class SectionGroups {
 function denyOthers(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: AnyFilterRule, action: Action | undefined, path: Path, parts: SelectorParts): void {
   const others = selector(ctx, { ...parts, src: null, srcExcept: null }, r.family, path);
   const otherVerdict = resolveAction(ctx, action ?? 'deny', 'deny');
+  // One origin for every family: the families' rules are twins (family-asymmetry compares origins).
+  const origin = ctx.origin(path, r.name, 'others');
   for (const f of others?.families ?? []) {
-    b.add(f, 'filter', rec.chain, 'implicit', expand(others!, f).flatMap((m) => verdictRules(m, otherVerdict, ctx.origin(path, r.name, 'others'))));
+    b.add(f, 'filter', rec.chain, 'implicit', expand(others!, f).flatMap((m) => verdictRules(m, otherVerdict, origin)));
   }
 }
 

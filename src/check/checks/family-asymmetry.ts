@@ -1,5 +1,7 @@
-import { diag } from '../../diagnostics/diagnostic.js';
-import type { Family, Origin, Target } from '../../ir/ir.js';
+import { diag, type Diagnostic } from '../../diagnostics/diagnostic.js';
+import { renderChain } from '../../emit/args.js';
+import type { Chain, Family, IR, Origin, Ruleset, Target } from '../../ir/ir.js';
+import { bitsOf, TARGET_BIT } from '../../ir/kinds.js';
 import type { Path } from '../../load/source.js';
 import type { Check } from '../check.js';
 import { eachRuleTargeting } from './walk.js';
@@ -7,6 +9,7 @@ import { eachRuleTargeting } from './walk.js';
 const SECTIONS = new Set(['inbound', 'outbound', 'forward', 'users']);
 /** Targets that block: a user block is a jump to its chain. */
 const BLOCKING: readonly Target['kind'][] = ['drop', 'reject', 'jump'];
+const BLOCKING_BITS = bitsOf(BLOCKING, TARGET_BIT);
 
 /** A block and the families it is in, as bits (not an array per block: a large policy has thousands). */
 interface Block {
@@ -23,6 +26,73 @@ function add<K>(blocks: Map<K, Block>, key: K, origin: Origin, families: number)
 }
 
 /**
+ * Whether every blocking rule has its twin in the other family: the rule at the same place among
+ * the blocking rules of the same table and chain there, with the same target kind, made from the
+ * same policy rule (the same origin object: normalize compiles the families of a rule from one
+ * origin). The full check keeps or skips a rule by its origin and target kind alone, so it keeps
+ * both twins or neither, and each block it keeps is then in both families: no finding. This reads only the rules' kind bits and origin pointers: the full check reads
+ * every blocking rule's origin, path and label, objects scattered through a large heap, which at
+ * 25,000 blocking rules took 10 ms whether V8 had optimized it or not.
+ */
+export function everyBlockPaired(ir: IR): boolean {
+  const v4 = ir.rulesets.find((rs) => rs.family === 'ipv4');
+  const v6 = ir.rulesets.find((rs) => rs.family === 'ipv6');
+  return pairedInto(v4, v6) && pairedInto(v6, v4);
+}
+
+/** Whether each chain of `a` that has blocking rules has the same chain in `b`, its blocking rules each the twin of the one at the same place. */
+function pairedInto(a: Ruleset | undefined, b: Ruleset | undefined): boolean {
+  for (const table of a?.tables ?? []) {
+    const other = b?.tables.find((t) => t.name === table.name);
+    for (const chain of table.chains) {
+      const twin = other?.chains.find((c) => c.name === chain.name);
+      if (!sameBlocks(chain, a!.family, twin, b?.family)) return false;
+    }
+  }
+  return true;
+}
+
+function sameBlocks(chain: Chain, family: Family, twin: Chain | undefined, twinFamily: Family | undefined): boolean {
+  const kinds = renderChain(chain, family).kinds;
+  if (twin === undefined || twinFamily === undefined) return !kinds.some((k) => (k & BLOCKING_BITS) !== 0);
+  const twinKinds = renderChain(twin, twinFamily).kinds;
+  let j = 0;
+  for (let i = 0; i < kinds.length; i++) {
+    if ((kinds[i]! & BLOCKING_BITS) === 0) continue;
+    while (j < twinKinds.length && (twinKinds[j]! & BLOCKING_BITS) === 0) j++;
+    // The same target kind too: the full check counts a jump only from `users`, so a jump paired with a drop proves nothing.
+    if (j === twinKinds.length || (kinds[i]! & BLOCKING_BITS) !== (twinKinds[j]! & BLOCKING_BITS) || chain.rules[i]!.origin !== twin.rules[j]!.origin) return false;
+    j++;
+  }
+  for (; j < twinKinds.length; j++) if ((twinKinds[j]! & BLOCKING_BITS) !== 0) return false;
+  return true;
+}
+
+/** The findings, by reading every blocking rule: exact whatever the IR, and what `everyBlockPaired` short-cuts. */
+export function oneFamilyBlocks(ir: IR): Diagnostic[] {
+  // By path object first: a policy rule's IR rules mostly share it, and joining 100,000 paths
+  // into keys is most of this check's time. Paths that are equal but not the same are joined after.
+  const byPath = new Map<Path, Block>();
+  eachRuleTargeting(ir, BLOCKING, ({ origin, target }, { family }) => {
+    if (!SECTIONS.has(String(origin.path[0])) || origin.label.endsWith(')')) return undefined;
+    if (target.kind !== 'jump' || origin.path[0] === 'users') add(byPath, origin.path, origin, BIT[family]);
+    return undefined;
+  });
+  const both = BIT.ipv4 | BIT.ipv6;
+  // Joining cannot make a block one-family: with none so far, there is nothing to join.
+  let oneFamily = false;
+  for (const b of byPath.values()) if (b.families !== both) oneFamily = true;
+  if (!oneFamily) return [];
+  const seen = new Map<string, Block>();
+  for (const { origin, families } of byPath.values()) add(seen, origin.path.join('/'), origin, families);
+  return [...seen.values()].filter((e) => e.families !== both).map(({ origin, families }) => {
+    const only = families === BIT.ipv4 ? 'IPv4' : 'IPv6';
+    const other = only === 'IPv4' ? 'IPv6' : 'IPv4';
+    return diag('family-asymmetry', origin.loc, `'${origin.label}' blocks in ${only} only: the same traffic over ${other} is not blocked; add the ${other} addresses (or remove \`family\`), or suppress this with a reason`, undefined, origin.path);
+  });
+}
+
+/**
  * A block that exists in one family only: the same traffic over the other family is not blocked
  * (an owner block on IPv4 only was bypassed over IPv6 in our measurements).
  */
@@ -31,26 +101,5 @@ export const familyAsymmetry: Check = {
   severity: 'warning',
   docs: 'A deny or user block that ends up in one family only, because of `family:` or because its addresses are all IPv4 (or all IPv6). The same traffic over the other family is not blocked: a blocked host or user may still connect over IPv6. Add the other family\'s addresses, remove `family:`, or suppress with a reason when the host truly has no address in that family.',
   example: 'version: 1\nusers:\n  - { name: no-egress, user: 1001, family: ipv4 }\n',
-  check: ({ ir }) => {
-    // By path object first: a policy rule's IR rules mostly share it, and joining 100,000 paths
-    // into keys is most of this check's time. Paths that are equal but not the same are joined after.
-    const byPath = new Map<Path, Block>();
-    eachRuleTargeting(ir, BLOCKING, ({ origin, target }, { family }) => {
-      if (!SECTIONS.has(String(origin.path[0])) || origin.label.endsWith(')')) return undefined;
-      if (target.kind !== 'jump' || origin.path[0] === 'users') add(byPath, origin.path, origin, BIT[family]);
-      return undefined;
-    });
-    const both = BIT.ipv4 | BIT.ipv6;
-    // Joining cannot make a block one-family: with none so far, there is nothing to join.
-    let oneFamily = false;
-    for (const b of byPath.values()) if (b.families !== both) oneFamily = true;
-    if (!oneFamily) return [];
-    const seen = new Map<string, Block>();
-    for (const { origin, families } of byPath.values()) add(seen, origin.path.join('/'), origin, families);
-    return [...seen.values()].filter((e) => e.families !== both).map(({ origin, families }) => {
-      const only = families === BIT.ipv4 ? 'IPv4' : 'IPv6';
-      const other = only === 'IPv4' ? 'IPv6' : 'IPv4';
-      return diag('family-asymmetry', origin.loc, `'${origin.label}' blocks in ${only} only: the same traffic over ${other} is not blocked; add the ${other} addresses (or remove \`family\`), or suppress this with a reason`, undefined, origin.path);
-    });
-  },
+  check: ({ ir }) => (everyBlockPaired(ir) ? [] : oneFamilyBlocks(ir)),
 };
