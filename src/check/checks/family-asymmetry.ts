@@ -30,9 +30,11 @@ function add<K>(blocks: Map<K, Block>, key: K, origin: Origin, families: number)
  * the blocking rules of the same table and chain there, with the same target kind, made from the
  * same policy rule (the same origin object: normalize compiles the families of a rule from one
  * origin). The full check keeps or skips a rule by its origin and target kind alone, so it keeps
- * both twins or neither, and each block it keeps is then in both families: no finding. This reads only the rules' kind bits and origin pointers: the full check reads
- * every blocking rule's origin, path and label, objects scattered through a large heap, which at
- * 25,000 blocking rules took 10 ms whether V8 had optimized it or not.
+ * both twins or neither, and each block it keeps is then in both families: no finding.
+ *
+ * This reads only the rules' kind bits and origin pointers. The full check reads every blocking
+ * rule's origin, path and label, objects scattered through a large heap: at 25,000 blocking rules
+ * that took 10 ms whether V8 had optimized it or not.
  */
 export function everyBlockPaired(ir: IR): boolean {
   const v4 = ir.rulesets.find((rs) => rs.family === 'ipv4');
@@ -52,6 +54,7 @@ function pairedInto(a: Ruleset | undefined, b: Ruleset | undefined): boolean {
   return true;
 }
 
+/** Whether the chain's blocking rules are each the twin of the one at the same place in `twin` (and a chain without a twin has none). */
 function sameBlocks(chain: Chain, family: Family, twin: Chain | undefined, twinFamily: Family | undefined): boolean {
   const kinds = renderChain(chain, family).kinds;
   if (twin === undefined || twinFamily === undefined) return !kinds.some((k) => (k & BLOCKING_BITS) !== 0);
