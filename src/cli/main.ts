@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareDiagnostics, diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
@@ -16,8 +17,9 @@ import { GENERATED, removeStale, writeAllAtomic } from './write-atomic.js';
 export interface IO {
   readonly stdout: (s: string) => void;
   readonly stderr: (s: string) => void;
-  readonly readStdin: () => Promise<string>;
-  readonly readFile: (path: string) => Promise<string>;
+  /** Bytes, not text: the headers give the SHA-256 of the policy's bytes, as `sha256sum` does. */
+  readonly readStdin: () => Promise<Uint8Array>;
+  readonly readFile: (path: string) => Promise<Uint8Array>;
   readonly colorStdout: boolean;
   readonly colorStderr: boolean;
   /** Whether namespaces can be made here; tests replace it to exercise the refusal path. */
@@ -160,14 +162,20 @@ function failed(ds: readonly Diagnostic[], g: Gate): boolean {
 
 interface Source {
   readonly text?: string;
+  /** The SHA-256 of the bytes read (hex). */
+  readonly hash?: string;
   readonly file: string;
   readonly problem?: Diagnostic;
 }
 
+/** Bytes as UTF-8 text, as `readFile(path, 'utf8')` decodes them (a byte order mark is kept, bad bytes become U+FFFD). */
+const utf8 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+
 async function readPolicy(path: string, values: Values, io: IO): Promise<Source> {
   const file = path === '-' ? values['stdin-filename'] ?? '<stdin>' : path;
   try {
-    return { file, text: path === '-' ? await io.readStdin() : await io.readFile(path) };
+    const bytes = path === '-' ? await io.readStdin() : await io.readFile(path);
+    return { file, text: utf8(bytes), hash: createHash('sha256').update(bytes).digest('hex') };
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
     return { file, problem: diag('io-read', { file, line: 1, col: 1 }, `cannot read the policy: ${why}`) };
@@ -193,7 +201,7 @@ async function readAndCompile(path: string, values: Values, format: FormatName, 
     report([src.problem], format, color, write);
     return { ok: false, exit: EXIT_USAGE };
   }
-  return { ok: true, result: compile(src.text!, src.file, basename(src.file), { severity: g.severity }), file: src.file };
+  return { ok: true, result: compile(src.text!, src.file, basename(src.file), { severity: g.severity, sourceHash: src.hash }), file: src.file };
 }
 
 async function compileCommand(path: string, values: Values, format: FormatName, g: Gate, io: IO): Promise<number> {
@@ -242,12 +250,12 @@ async function staleOutputs(dir: string, artifacts: readonly { file: string; con
   const produced = new Set(artifacts.map((a) => a.file));
   for (const a of artifacts) {
     const path = join(dir, a.file);
-    const committed = await io.readFile(path).catch(() => null);
+    const committed = await io.readFile(path).then(utf8, () => null);
     if (committed !== a.content) diffs.push(createTwoFilesPatch(committed === null ? '/dev/null' : path, path, committed ?? '', a.content, committed === null ? '' : 'committed', 'compiled'));
   }
   for (const name of OPTIONAL_OUTPUTS.filter((n) => !produced.has(n))) {
     const path = join(dir, name);
-    const committed = await io.readFile(path).catch(() => null);
+    const committed = await io.readFile(path).then(utf8, () => null);
     if (committed !== null && GENERATED.test(committed)) diffs.push(createTwoFilesPatch(path, '/dev/null', committed, '', 'committed', 'no longer produced'));
   }
   return diffs;
@@ -264,7 +272,7 @@ async function checkCommand(paths: readonly string[], values: Values, format: Fo
       continue;
     }
     // Only --against needs the files themselves; a plain check skips emitting (and its templates).
-    const result = compile(src.text!, src.file, basename(src.file), { severity: g.severity, emit: values.against !== undefined });
+    const result = compile(src.text!, src.file, basename(src.file), { severity: g.severity, emit: values.against !== undefined, sourceHash: src.hash });
     all.push(...result.diagnostics);
     printNotes(result, src.file, io);
     if (values.against !== undefined && result.artifacts) {

@@ -12,7 +12,7 @@ import { lazy } from '../lazy.js';
  * (`--max-semi-space-size` is read when the heap is made), and on Node's command line the flag
  * would make V8 refuse the code cache (bin/ipfence.cjs).
  */
-export const LARGE_POLICY_CHARS = 512 * 1024;
+export const LARGE_POLICY_BYTES = 512 * 1024;
 /** Both semi-spaces. Of 4, 8 and 16 MiB, 8 was the fastest at 50,000 rules, and faster than V8's 32 (README). */
 export const YOUNG_GENERATION_BYTES = 8 * 1024 * 1024;
 /**

@@ -20,6 +20,11 @@ export interface SourceInfo {
   /** The policy's display name (base name of the file, or --stdin-filename). */
   readonly name: string;
   readonly text: string;
+  /**
+   * The SHA-256 (hex) the headers give: the CLI's is of the policy file's bytes, as `sha256sum`
+   * prints it. Without one, that of the text's UTF-8, which is the same for a file in UTF-8.
+   */
+  readonly hash?: string;
 }
 
 export interface Artifact {
@@ -93,7 +98,7 @@ function restoreFile(rs: Ruleset, context: object): { content: string; chunks: s
 }
 
 export function emit(ir: IR, source: SourceInfo): Artifact[] {
-  const header = { version: VERSION, source: displayName(source.name), hash: createHash('sha256').update(source.text).digest('hex') };
+  const header = { version: VERSION, source: displayName(source.name), hash: source.hash ?? createHash('sha256').update(source.text).digest('hex') };
   const out: Artifact[] = ir.rulesets.map((rs) => {
     const rec = familyRecord(rs.family);
     const { content, chunks } = restoreFile(rs, { ...header, coexist: ir.ownership === 'coexist', label: rec.label, restoreCommand: rec.restoreCommand, outputFile: rec.outputFile });

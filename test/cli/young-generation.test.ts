@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ipfencePolicy } from '../../bench/generate.mjs';
-import { LARGE_POLICY_CHARS, YOUNG_GENERATION_BYTES } from '../../src/cli/young-generation.js';
+import { LARGE_POLICY_BYTES, YOUNG_GENERATION_BYTES } from '../../src/cli/young-generation.js';
 
 // The command holds V8's young generation at 8 MiB for large policies (src/cli/young-generation.ts).
 // Measured from inside the command's own process: a preloaded module reports the young
@@ -29,7 +29,7 @@ function youngGeneration(args: string[], options: { input?: string; nodeOptions?
 
 describe('the young generation', () => {
   it('the large policy is large', () => {
-    expect(ipfencePolicy(6000).length).toBeGreaterThanOrEqual(LARGE_POLICY_CHARS);
+    expect(ipfencePolicy(6000).length).toBeGreaterThanOrEqual(LARGE_POLICY_BYTES);
   });
   // V8 alone grows it to 16 MiB for this policy (and 32 MiB at 50,000 rules).
   it('is held at 8 MiB for a large policy read from a file', () => {

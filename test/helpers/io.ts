@@ -7,8 +7,8 @@ export function memoryIO(stdin = '', overrides: Partial<IO> = {}) {
   const io: IO = {
     stdout: (s) => void (out.stdout += s),
     stderr: (s) => void (out.stderr += s),
-    readStdin: async () => stdin,
-    readFile: async (p) => readFileSync(p, 'utf8'),
+    readStdin: async () => Buffer.from(stdin, 'utf8'),
+    readFile: async (p) => readFileSync(p),
     colorStdout: false,
     colorStderr: false,
     ...overrides,
