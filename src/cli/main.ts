@@ -162,7 +162,7 @@ function failed(ds: readonly Diagnostic[], g: Gate): boolean {
 
 interface Source {
   readonly text?: string;
-  /** The SHA-256 of the bytes read (hex). */
+  /** The SHA-256 of the bytes read (hex), when files will be written from them. */
   readonly hash?: string;
   readonly file: string;
   readonly problem?: Diagnostic;
@@ -171,11 +171,12 @@ interface Source {
 /** Bytes as UTF-8 text, as `readFile(path, 'utf8')` decodes them (a byte order mark is kept, bad bytes become U+FFFD). */
 const utf8 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 
-async function readPolicy(path: string, values: Values, io: IO): Promise<Source> {
+/** The policy's text, and with `hashed` the SHA-256 of its bytes for the headers (a plain check writes none). */
+async function readPolicy(path: string, values: Values, io: IO, hashed: boolean): Promise<Source> {
   const file = path === '-' ? values['stdin-filename'] ?? '<stdin>' : path;
   try {
     const bytes = path === '-' ? await io.readStdin() : await io.readFile(path);
-    return { file, text: utf8(bytes), hash: createHash('sha256').update(bytes).digest('hex') };
+    return { file, text: utf8(bytes), hash: hashed ? createHash('sha256').update(bytes).digest('hex') : undefined };
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
     return { file, problem: diag('io-read', { file, line: 1, col: 1 }, `cannot read the policy: ${why}`) };
@@ -196,7 +197,7 @@ type Compiled = { readonly ok: true; readonly result: CompileResult; readonly fi
 
 /** Reads one policy and compiles it; a read failure is reported here and ends the command (exit 2). */
 async function readAndCompile(path: string, values: Values, format: FormatName, g: Gate, io: IO, write: (s: string) => void, color: boolean): Promise<Compiled> {
-  const src = await readPolicy(path, values, io);
+  const src = await readPolicy(path, values, io, true);
   if (src.problem) {
     report([src.problem], format, color, write);
     return { ok: false, exit: EXIT_USAGE };
@@ -265,7 +266,7 @@ async function checkCommand(paths: readonly string[], values: Values, format: Fo
   const all: Diagnostic[] = [];
   let ioFailed = false;
   for (const path of paths) {
-    const src = await readPolicy(path, values, io);
+    const src = await readPolicy(path, values, io, values.against !== undefined);
     if (src.problem) {
       all.push(src.problem);
       ioFailed = true;
