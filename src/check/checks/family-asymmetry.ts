@@ -40,11 +40,10 @@ export function everyBlockPaired(ir: IR): boolean {
     for (const table of rs.tables) {
       for (const chain of table.chains) {
         const twin = other?.tables.find((t) => t.name === table.name)?.chains.find((c) => c.name === chain.name);
-        const blocks = rulesTargeting(chain, rs.family, BLOCKING);
         if (twin === undefined) {
-          if (blocks.length > 0) return false;
+          if (rulesTargeting(chain, rs.family, BLOCKING).length > 0) return false;
           // A pair of twin chains is compared once, from its IPv4 side.
-        } else if (rs.family === 'ipv4' && !twins(blocks, rulesTargeting(twin, other!.family, BLOCKING))) return false;
+        } else if (rs.family === 'ipv4' && !twins(rulesTargeting(chain, rs.family, BLOCKING), rulesTargeting(twin, other!.family, BLOCKING))) return false;
       }
     }
   }
