@@ -30,6 +30,8 @@ export interface CompileOptions {
   readonly emit?: boolean;
   /** The SHA-256 of the policy file's bytes, for the headers (see SourceInfo); else the text's is used. */
   readonly sourceHash?: string;
+  /** Where the files will live on the host (the systemd units run apply.sh there); default /etc/ipfence. */
+  readonly hostDir?: string;
 }
 
 export function compile(text: string, file: string, displayName = file, options: CompileOptions = {}): CompileResult {
@@ -44,7 +46,7 @@ export function compile(text: string, file: string, displayName = file, options:
   const all = sorted(applyConfig([...soFar, ...check({ ir: norm.ir, policy: valid.policy, source })], valid.policy, source, options.severity));
   const notes = notesOf(norm.ir, valid.policy, options.severity);
   if (hasErrors(all) || options.emit === false) return { ir: norm.ir, diagnostics: all, notes };
-  return { ir: norm.ir, artifacts: emit(norm.ir, { name: displayName, text, hash: options.sourceHash }), diagnostics: all, notes };
+  return { ir: norm.ir, artifacts: emit(norm.ir, { name: displayName, text, hash: options.sourceHash }, { hostDir: options.hostDir }), diagnostics: all, notes };
 }
 
 /** Chains too long for `shadowed`, unless the author turned the check off. */

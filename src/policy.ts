@@ -123,6 +123,7 @@ export interface DockerSection {
 export interface Policy {
   readonly version: 1;
   readonly ownership?: 'full' | 'coexist';
+  readonly coexist?: { readonly 'run-first'?: readonly string[] };
   readonly docker?: DockerSection;
   readonly defaults?: {
     readonly input?: ChainPolicy;

@@ -23,13 +23,32 @@ function expectFile(path: string, actual: string): void {
   expect(actual, `${path} differs; see ${actualPath}`).toBe(expected);
 }
 
+/**
+ * apply.sh is this policy's data, then a body of functions that is the same for every policy: the
+ * goldens hold the data part (apply.sh.data), and every policy's body must be the same text.
+ */
+const BODY_MARK = '\n# ---- Helpers';
+const bodies = new Set<string>();
+
+function splitApply(produced: Map<string, string>): void {
+  const apply = produced.get('apply.sh');
+  if (apply === undefined) return;
+  const at = apply.indexOf(BODY_MARK);
+  expect(at, 'apply.sh has its helpers marker').toBeGreaterThan(0);
+  produced.delete('apply.sh');
+  produced.set('apply.sh.data', apply.slice(0, at + 1));
+  bodies.add(apply.slice(at + 1));
+  expect(bodies.size, 'apply.sh after its data is the same text for every policy').toBe(1);
+}
+
 function expectOutputs(dir: string, text: string, file: string): void {
   const r = compile(text, file, basename(file));
   expect(gcc(r.diagnostics.filter((d) => d.severity === 'error'))).toBe('');
   // What is written: the chunks where there are any (restore files), else the content.
   const produced = new Map((r.artifacts ?? []).map((a) => [a.file, a.chunks?.join('') ?? a.content]));
   for (const a of r.artifacts ?? []) if (a.chunks) expect(a.chunks.join(''), a.file).toBe(a.content);
-  for (const name of ['rules.v4', 'rules.v6', 'apply.sh', 'routing.sh', 'ipsets']) {
+  splitApply(produced);
+  for (const name of ['rules.v4', 'rules.v6', 'apply.sh.data', 'ipsets', 'ipfence.service', 'ipfence-docker.service', 'apply.sh', 'routing.sh']) {
     const path = join(dir, name);
     if (produced.has(name)) expectFile(path, produced.get(name)!);
     else expect(existsSync(path), `${path} exists but was not produced`).toBe(false);

@@ -119,8 +119,9 @@ describe('no string from a policy can change the ruleset structure', () => {
         // Exactly the rules the policy asks for: log + drop for the inbound rule, jump + chain for the user.
         expect(byComment(ruleName).map((x) => argAfter(x.args, '-j'))).toEqual(['LOG', 'DROP']);
         expect(argAfter(byComment(ruleName)[0]!.args, '--log-prefix')).toBe(prefix);
-        expect(byComment(userName).map((x) => `${x.chain} ${argAfter(x.args, '-j')}`)).toEqual(['OUTPUT ipf-user-1', 'ipf-user-1 REJECT', 'ipf-user-1 REJECT']);
-        expect(filter.rules.length).toBe(5 + 2 + 4);
+        expect(byComment(userName).map((x) => `${x.chain} ${argAfter(x.args, '-j')}`)).toEqual(['IPFENCE-OUTPUT ipf-user-1', 'ipf-user-1 REJECT', 'ipf-user-1 REJECT']);
+        // Plus the three jumps from INPUT, FORWARD and OUTPUT into ipfence's chains.
+        expect(filter.rules.length).toBe(5 + 2 + 4 + 3);
       }),
       { numRuns: 1500 },
     );

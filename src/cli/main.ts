@@ -12,7 +12,7 @@ import { kernelLab, type LabStatus } from '../verify/netns.js';
 import { verifyArtifacts } from '../verify/verify.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { GENERATED, removeStale, writeAllAtomic } from './write-atomic.js';
+import { FolderError, GENERATED, writeAllAtomic } from './write-atomic.js';
 
 export interface IO {
   readonly stdout: (s: string) => void;
@@ -39,7 +39,9 @@ Usage:
   POLICY may be - for standard input (name it in messages with --stdin-filename NAME).
 
 Options:
-  -o, --out-dir DIR        where compile writes rules.v4, rules.v6 (and routing.sh); default .
+  -o, --out-dir DIR        where compile writes rules.v4, rules.v6, apply.sh, ...; default .
+      --host-dir DIR       where the files will live on the host (ipfence.service runs
+                           DIR/apply.sh at boot); default /etc/ipfence
       --print              compile: also print the generated files to standard output
   -f, --format F           diagnostics as stylish (default), gcc, json, github or sarif
       --severity CODE=LEVEL  re-grade a check: error, warning or off (repeatable; wins over the policy)
@@ -58,8 +60,11 @@ Exit status: 0 clean (warnings allowed unless --strict/--max-warnings), 1 policy
 
 class UsageError extends Error {}
 
-/** Outputs a policy may or may not produce; a stale one from an earlier compile is removed. */
-const OPTIONAL_OUTPUTS = ['routing.sh', 'ipsets'];
+/**
+ * Outputs a policy may or may not produce; a stale one from an earlier compile is removed
+ * (routing.sh is what compiles before apply.sh took over the routing wrote).
+ */
+const OPTIONAL_OUTPUTS = ['ipsets', 'ipfence-docker.service', 'routing.sh'];
 
 export async function main(argv: readonly string[], io: IO): Promise<number> {
   let args: ReturnType<typeof parse>;
@@ -116,6 +121,7 @@ function parse(argv: readonly string[]) {
     strict: true,
     options: {
       'out-dir': { type: 'string', short: 'o' },
+      'host-dir': { type: 'string' },
       print: { type: 'boolean' },
       format: { type: 'string', short: 'f' },
       'stdin-filename': { type: 'string' },
@@ -153,6 +159,13 @@ function gate(values: Values): Gate {
   }
   if (values.strict) maxWarnings = 0;
   return { severity, maxWarnings };
+}
+
+/** --host-dir goes into the systemd units' ExecStart: an absolute path with no space or quote. */
+function hostDir(values: Values): string | undefined {
+  const dir = values['host-dir'];
+  if (dir !== undefined && !/^\/[A-Za-z0-9._/-]*$/.test(dir)) throw new UsageError(`--host-dir takes an absolute path of letters, digits and . _ - / only, not '${dir}'`);
+  return dir?.replace(/(.)\/+$/, '$1');
 }
 
 /** 1 when there are errors or more warnings than allowed. */
@@ -202,7 +215,7 @@ async function readAndCompile(path: string, values: Values, format: FormatName, 
     report([src.problem], format, color, write);
     return { ok: false, exit: EXIT_USAGE };
   }
-  return { ok: true, result: compile(src.text!, src.file, basename(src.file), { severity: g.severity, sourceHash: src.hash }), file: src.file };
+  return { ok: true, result: compile(src.text!, src.file, basename(src.file), { severity: g.severity, sourceHash: src.hash, hostDir: hostDir(values) }), file: src.file };
 }
 
 async function compileCommand(path: string, values: Values, format: FormatName, g: Gate, io: IO): Promise<number> {
@@ -215,11 +228,12 @@ async function compileCommand(path: string, values: Values, format: FormatName, 
   if (!result.artifacts || failed(result.diagnostics, g)) return EXIT_POLICY;
   const outDir = values['out-dir'] ?? '.';
   try {
-    await writeAllAtomic(outDir, result.artifacts);
-    const removed = await removeStale(outDir, OPTIONAL_OUTPUTS, result.artifacts.map((a) => a.file));
+    const removed = await writeAllAtomic(outDir, result.artifacts, OPTIONAL_OUTPUTS);
     for (const r of removed) io.stderr(`ipfence: removed ${outDir}/${r} (the policy no longer produces it)\n`);
   } catch (e) {
-    report([diag('io-write', { file: outDir, line: 1, col: 1 }, `cannot write the output files: ${(e as Error).message}`)], format, color, io.stderr);
+    // A failed rename half way would leave files of two compiles, which apply.sh refuses (their headers differ).
+    const why = e instanceof FolderError ? `${e.message}; nothing was written` : `cannot write the output files: ${(e as Error).message}`;
+    report([diag('io-write', { file: outDir, line: 1, col: 1 }, why)], format, color, io.stderr);
     return EXIT_USAGE;
   }
   if (values.print) for (const a of result.artifacts) io.stdout(`==> ${outDir}/${a.file} <==\n${a.content}`);
@@ -273,7 +287,7 @@ async function checkCommand(paths: readonly string[], values: Values, format: Fo
       continue;
     }
     // Only --against needs the files themselves; a plain check skips emitting (and its templates).
-    const result = compile(src.text!, src.file, basename(src.file), { severity: g.severity, emit: values.against !== undefined, sourceHash: src.hash });
+    const result = compile(src.text!, src.file, basename(src.file), { severity: g.severity, emit: values.against !== undefined, sourceHash: src.hash, hostDir: hostDir(values) });
     all.push(...result.diagnostics);
     printNotes(result, src.file, io);
     if (values.against !== undefined && result.artifacts) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface OutFile {
@@ -36,44 +36,112 @@ async function writeChunks(fh: FileHandle, chunks: readonly string[], bufferByte
   await writeAll(buf, used);
 }
 
+/** The temp files of a compile (`rules.v4.ipfence-PID-RANDOM.tmp`): any found while holding the lock is a killed compile's. */
+const TEMP = /\.ipfence-\d+-[0-9a-f]+\.tmp$/;
+const LOCK = '.ipfence.lock';
+
+/** A failure of the folder itself (refused before anything is written), with what to do. */
+export class FolderError extends Error {}
+
 /**
- * All files or none: each is written to a temp file beside its target, and only when every temp
- * file is complete are they renamed into place. A failure removes the temp files and leaves the
- * previous outputs untouched.
+ * The folder holds a script that root runs: another user who can write to it could replace that
+ * script (a sticky folder like /tmp still lets them create the names first).
  */
-export async function writeAllAtomic(dir: string, files: readonly OutFile[]): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const suffix = `.ipfence-${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  const temps = files.map((f) => ({ ...f, target: join(dir, f.file), temp: join(dir, f.file + suffix) }));
-  try {
-    for (const t of temps) {
-      const mode = t.executable ? 0o755 : 0o644;
-      if (t.chunks) {
-        const fh = await open(t.temp, 'wx', mode);
-        try {
-          await writeChunks(fh, t.chunks);
-        } finally {
-          await fh.close();
-        }
-      } else await writeFile(t.temp, t.content, { encoding: 'utf8', flag: 'wx', mode });
-      if (t.executable) await chmod(t.temp, 0o755);
+async function refuseOpenFolder(dir: string): Promise<void> {
+  const st = await stat(dir);
+  if (!st.isDirectory()) throw new FolderError(`${dir} is not a folder`);
+  if ((st.mode & 0o002) !== 0) throw new FolderError(`${dir} is writable by every user (mode ${(st.mode & 0o7777).toString(8)}), and apply.sh in it runs as root; use a folder only you can write to (chmod o-w ${dir})`);
+}
+
+/** One compile at a time per folder: two would interleave their files. A lock whose process is gone is taken over. */
+async function lockFolder(dir: string): Promise<() => Promise<void>> {
+  const path = join(dir, LOCK);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(path, `${process.pid}\n`, { flag: 'wx', mode: 0o644 });
+      return () => rm(path, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(pid) && pid > 0 && alive(pid)) throw new FolderError(`another ipfence compile (pid ${pid}) is writing ${dir}; wait for it, or remove ${path} if no compile runs`);
+      await rm(path, { force: true });
     }
-    for (const t of temps) await rename(t.temp, t.target);
+  }
+  throw new FolderError(`cannot lock ${dir} (${path} keeps coming back)`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
   } catch (e) {
-    await Promise.all(temps.map((t) => rm(t.temp, { force: true })));
-    throw e;
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Each target can be replaced by a rename: it is absent or not a folder, and in a sticky folder it is ours. */
+async function checkTargets(dir: string, files: readonly OutFile[]): Promise<void> {
+  const sticky = ((await stat(dir)).mode & 0o1000) !== 0;
+  for (const f of files) {
+    const target = join(dir, f.file);
+    const st = await lstat(target).catch(() => null);
+    if (st === null) continue;
+    if (st.isDirectory()) throw new FolderError(`${target} is a folder; ipfence writes a file of that name there (remove or rename the folder)`);
+    if (sticky && st.uid !== process.getuid?.()) throw new FolderError(`${target} belongs to another user in a sticky folder, so it cannot be replaced`);
   }
 }
 
 /**
- * Removes outputs an earlier compile wrote that this one no longer produces (routing.sh after the
- * marks are gone), so out/ never holds a file that disagrees with the policy. Only files carrying
- * ipfence's own header are touched.
+ * All files or none, from one compile: the folder is locked, a killed compile's temp files are
+ * removed, every target is checked, each file is written to a temp file beside its target, and
+ * only when every temp file is complete are they renamed into place. A failure removes the temp
+ * files and leaves the previous outputs untouched. Returns the files of `optional` that this
+ * compile no longer produces and that were removed (see removeStale).
  */
+export async function writeAllAtomic(dir: string, files: readonly OutFile[], optional: readonly string[] = []): Promise<string[]> {
+  // An explicit mode: under umask 000 a new folder would be writable by everyone.
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  await refuseOpenFolder(dir);
+  const release = await lockFolder(dir);
+  try {
+    for (const name of await readdir(dir)) if (TEMP.test(name)) await rm(join(dir, name), { force: true });
+    await checkTargets(dir, files);
+    const suffix = `.ipfence-${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+    const temps = files.map((f) => ({ ...f, target: join(dir, f.file), temp: join(dir, f.file + suffix) }));
+    try {
+      for (const t of temps) {
+        const mode = t.executable ? 0o755 : 0o644;
+        if (t.chunks) {
+          const fh = await open(t.temp, 'wx', mode);
+          try {
+            await writeChunks(fh, t.chunks);
+          } finally {
+            await fh.close();
+          }
+        } else await writeFile(t.temp, t.content, { encoding: 'utf8', flag: 'wx', mode });
+        // The mode again: open() applies the umask, which may take bits away or (000) none.
+        await chmod(t.temp, mode);
+      }
+      for (const t of temps) await rename(t.temp, t.target);
+    } catch (e) {
+      await Promise.all(temps.map((t) => rm(t.temp, { force: true })));
+      throw e;
+    }
+    return await removeStale(dir, optional, files.map((f) => f.file));
+  } finally {
+    await release();
+  }
+}
+
 /** ipfence's own header (after a shebang line in scripts): only such files are ever removed. */
 export const GENERATED = /^(#!.*\n)?# Generated by ipfence /;
 
-export async function removeStale(dir: string, candidates: readonly string[], produced: readonly string[]): Promise<string[]> {
+/**
+ * Removes outputs an earlier compile wrote that this one no longer produces (ipsets after the long
+ * lists are gone), so the folder never holds a file that disagrees with the policy. Only files
+ * carrying ipfence's own header are touched.
+ */
+async function removeStale(dir: string, candidates: readonly string[], produced: readonly string[]): Promise<string[]> {
   const removed: string[] = [];
   for (const name of candidates.filter((c) => !produced.includes(c))) {
     const path = join(dir, name);

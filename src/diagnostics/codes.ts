@@ -29,6 +29,7 @@ export const CODES = {
   'string-too-long': { severity: 'error', stage: 'normalize', doc: 'A comment (255 bytes) or log prefix (29 bytes) that iptables would silently truncate.' },
   'order-conflict': { severity: 'error', stage: 'normalize', doc: 'Allow-before-deny ordering would let an allow override a deny the author wrote earlier.' },
   'interface-unknown': { severity: 'warning', stage: 'normalize', doc: 'An interface name not declared under `interfaces` although that map exists (likely a typo).' },
+  'route-conflict': { severity: 'error', stage: 'normalize', doc: 'Two marks give one routing table different default routes; only one can be installed.' },
   'redirect-duplicate': { severity: 'error', stage: 'normalize', doc: 'Two redirects claim the same port, protocol and interface.' },
   // check (lint over the IR)
   'line-too-long': { severity: 'error', stage: 'check', doc: 'An emitted rule line over 4096 bytes (iptables-restore splits lines past 10,239 bytes).' },

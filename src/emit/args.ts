@@ -358,6 +358,7 @@ function addRule(r: Rule, f: Family, out: Line): void {
     lastQuoted = quoted(r.origin.label);
     lastLabel = r.origin.label;
   }
-  out.words(COMMENT).add(lastQuoted);
+  // A hook jump has no comment (see Origin.label).
+  if (r.origin.label !== '') out.words(COMMENT).add(lastQuoted);
   addTarget(r.target, f, out);
 }

@@ -3,7 +3,7 @@ import { familyRecord } from '../ir/family.js';
 import type { Family, IR, Rule, Ruleset } from '../ir/ir.js';
 import { lazy } from '../lazy.js';
 import { readPackageFile, VERSION } from '../package-root.js';
-import { BUILTIN_CHAINS, DOCKER_CHAIN, hookChain } from '../normalize/builder.js';
+import { DOCKER_CHAIN } from '../normalize/builder.js';
 import { renderChain } from './args.js';
 import { displayName } from './quote.js';
 import { precompiled } from './templates.generated.js';
@@ -97,7 +97,14 @@ function restoreFile(rs: Ruleset, context: object): { content: string; chunks: s
   return { content, chunks };
 }
 
-export function emit(ir: IR, source: SourceInfo): Artifact[] {
+export interface EmitOptions {
+  /** Where the files will live on the host: the systemd units run apply.sh from there. */
+  readonly hostDir?: string;
+}
+
+export const DEFAULT_HOST_DIR = '/etc/ipfence';
+
+export function emit(ir: IR, source: SourceInfo, options: EmitOptions = {}): Artifact[] {
   const header = { version: VERSION, source: displayName(source.name), hash: source.hash ?? createHash('sha256').update(source.text).digest('hex') };
   const out: Artifact[] = ir.rulesets.map((rs) => {
     const rec = familyRecord(rs.family);
@@ -122,16 +129,9 @@ export function emit(ir: IR, source: SourceInfo): Artifact[] {
     }));
     out.push({ file: 'ipsets', content: template('ipsets.hbs')({ ...header, sets }), executable: false });
   }
-  if (ir.routes.length > 0) {
-    const routes = ir.routes.map((r) => ({
-      comment: r.origin.label,
-      ipCommand: familyRecord(r.family).ipCommand,
-      mark: r.mark,
-      table: r.table,
-      route: [r.via ? `via ${r.via}` : '', r.dev ? `dev ${r.dev}` : ''].filter(Boolean).join(' '),
-    }));
-    out.push({ file: 'routing.sh', content: template('routing.sh.hbs')({ ...header, routes }), executable: true });
-  }
+  const unit = { ...header, hostDir: options.hostDir ?? DEFAULT_HOST_DIR };
+  out.push({ file: 'ipfence.service', content: template('ipfence.service.hbs')(unit), executable: false });
+  if (hasDocker(ir)) out.push({ file: 'ipfence-docker.service', content: template('ipfence-docker.service.hbs')(unit), executable: false });
   return out;
 }
 
@@ -147,34 +147,62 @@ export function ruleAt(rs: Ruleset, index: number): Rule | undefined {
   return undefined;
 }
 
-/** Every jump apply.sh may ever have added, so it can remove the ones a new policy no longer needs. */
-const KNOWN_HOOKS = [
-  ...(['filter', 'nat', 'mangle'] as const).flatMap((table) => BUILTIN_CHAINS[table].map((chain) => ({ table, chain, target: hookChain(chain) }))),
-  { table: 'filter' as const, chain: 'DOCKER-USER', target: DOCKER_CHAIN },
-];
+/**
+ * The tag on the `ip rule` and `ip route` entries apply.sh installs, so that a later apply finds
+ * and removes exactly those. No routing daemon uses it: it is neither in the kernel's list
+ * (include/uapi/linux/rtnetlink.h) nor in iproute2's rt_protos.
+ */
+export const ROUTING_PROTOCOL = 73;
+/** The preference of the first mark's `ip rule`, ahead of the main table's (32766). */
+export const RULE_PREF_BASE = 10000;
+
+const hasDocker = (ir: IR): boolean => ir.rulesets.some((rs) => rs.tables.some((t) => t.chains.some((c) => c.name === DOCKER_CHAIN)));
+
+/** `ip rule` and `ip route` entries as apply.sh reads them: FAMILY rule PREF MARK TABLE, FAMILY route TABLE TO VIA DEV. */
+function routingLines(routes: IR['routes']): string[] {
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  const prefs = new Map<number, number>();
+  for (const r of routes) {
+    const { digit } = familyRecord(r.family);
+    const rule = `${digit} 0x${r.mark.toString(16)} ${r.table}`;
+    if (!seen.has(rule)) {
+      seen.add(rule);
+      const n = prefs.get(digit) ?? 0;
+      prefs.set(digit, n + 1);
+      lines.push(`${digit} rule ${RULE_PREF_BASE + n} 0x${r.mark.toString(16)} ${r.table}`);
+    }
+    if (r.via === undefined && r.dev === undefined) continue;
+    const route = `${digit} route ${r.table} default ${r.via ?? '-'} ${r.dev ?? '-'}`;
+    if (!seen.has(route)) {
+      seen.add(route);
+      lines.push(route);
+    }
+  }
+  return lines;
+}
+
+/** A run-first pattern (a name, or a prefix and `*`) as part of an awk regular expression. */
+const patternRegex = (p: string): string => p.replace(/\./g, '[.]').replace(/\*$/, '.*');
 
 function applyView(ir: IR) {
+  const coexist = ir.ownership === 'coexist';
+  const hooksOf = (rs: Ruleset): string[] =>
+    coexist
+      ? rs.tables.flatMap((t) =>
+          t.chains.flatMap((c) => (c.hookedFrom ?? []).map((from) => `${t.name} ${from === 'FORWARD' && c.name === DOCKER_CHAIN ? 'DOCKER-USER' : from} ${c.name} ${c.hookedAt ?? 'start'}`)),
+        )
+      : [];
+  const byDigit = (d: 4 | 6) => ir.rulesets.find((rs) => familyRecord(rs.family).digit === d);
+  const explicit = coexist ? [...new Set(ir.rulesets.flatMap((rs) => rs.tables.flatMap((t) => t.chains.filter((c) => c.policy !== null).map((c) => `${t.name}/${c.name}`))))] : [];
   return {
     ownership: ir.ownership,
-    coexist: ir.ownership === 'coexist',
-    routing: ir.routes.length > 0,
-    sets: ir.sets.map((x) => x.name).join(' '),
-    families: ir.rulesets.map((rs) => {
-      const rec = familyRecord(rs.family);
-      const declared = new Set(rs.tables.flatMap((t) => t.chains.filter((c) => c.policy === null).map((c) => `${t.name}/${c.name}`)));
-      const hooks = rs.tables.flatMap((t) => t.chains.flatMap((c) => (c.hookedFrom ?? []).map((from) => ({ table: t.name, chain: from === 'FORWARD' && c.name === DOCKER_CHAIN ? 'DOCKER-USER' : from, target: c.name }))));
-      return {
-        label: rec.label,
-        file: rec.outputFile,
-        var: rs.family === 'ipv4' ? 'IPT4' : 'IPT6',
-        docker: declared.has(`filter/${DOCKER_CHAIN}`),
-        hooks,
-        unhooks: KNOWN_HOOKS.filter((h) => !declared.has(`${h.table}/${h.target}`)),
-        tables: (['filter', 'nat', 'mangle'] as const).map((name) => ({
-          name,
-          declared: [...declared].filter((d) => d.startsWith(`${name}/`)).map((d) => d.slice(name.length + 1)).join(' '),
-        })),
-      };
-    }),
+    files: ['rules.v4', 'rules.v6', ...(ir.sets.length > 0 ? ['ipsets'] : [])],
+    hooks4: hooksOf(byDigit(4)!),
+    hooks6: hooksOf(byDigit(6)!),
+    explicit: explicit.join(' '),
+    runFirst: `^(${[...ir.runFirst.map(patternRegex), 'DOCKER-USER'].join('|')})$`,
+    rtproto: ROUTING_PROTOCOL,
+    routing: routingLines(ir.routes),
   };
 }

@@ -7,6 +7,8 @@ import type { Family } from './ir.js';
 export interface FamilyRecord {
   readonly family: Family;
   readonly label: 'IPv4' | 'IPv6';
+  /** The family's digit in commands (`ip -4`, apply.sh's rules.v4 and hooks.v4). */
+  readonly digit: 4 | 6;
   readonly outputFile: 'rules.v4' | 'rules.v6';
   readonly restoreCommand: 'iptables-restore' | 'ip6tables-restore';
   readonly ipCommand: 'ip -4' | 'ip -6';
@@ -32,6 +34,7 @@ const sharedIcmp = ['echo-request', 'echo-reply', 'destination-unreachable', 'ti
 export const IPV4: FamilyRecord = {
   family: 'ipv4',
   label: 'IPv4',
+  digit: 4,
   outputFile: 'rules.v4',
   restoreCommand: 'iptables-restore',
   ipCommand: 'ip -4',
@@ -47,6 +50,7 @@ export const IPV4: FamilyRecord = {
 export const IPV6: FamilyRecord = {
   family: 'ipv6',
   label: 'IPv6',
+  digit: 6,
   outputFile: 'rules.v6',
   restoreCommand: 'ip6tables-restore',
   ipCommand: 'ip -6',

@@ -2,7 +2,7 @@ import type { Location } from '../diagnostics/diagnostic.js';
 import type { Path } from '../load/source.js';
 
 export type Family = 'ipv4' | 'ipv6';
-export type TableName = 'filter' | 'nat' | 'mangle';
+export type TableName = 'filter' | 'nat' | 'mangle' | 'raw';
 export type L4 = 'tcp' | 'udp' | 'sctp';
 export type Proto = L4 | 'icmp';
 export type CtState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'DNAT';
@@ -11,7 +11,11 @@ export type CtState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'DNAT';
 export interface Origin {
   readonly path: Path;
   readonly loc: Location;
-  /** The text of the rule's `-m comment`: the policy rule's name or YAML path, plus a role suffix. */
+  /**
+   * The text of the rule's `-m comment`: the policy rule's name or YAML path, plus a role suffix.
+   * Empty for a hook jump (`-A INPUT -j IPFENCE-INPUT`), which carries no comment so that it reads
+   * the same whether the file or apply.sh added it.
+   */
   readonly label: string;
 }
 
@@ -72,6 +76,12 @@ export interface Chain {
    * INPUT, IPFENCE-DOCKER into DOCKER-USER). Checks use it to know which hook a rule runs in.
    */
   readonly hookedFrom?: readonly string[];
+  /**
+   * Where apply.sh keeps that jump: `start` (the default) after the jumps that must run first
+   * (fail2ban's bans, Docker's DOCKER-USER), `end` as the chain's last rule, after every other
+   * tool's rules (a default verdict: it must not refuse what Docker or others accept).
+   */
+  readonly hookedAt?: 'start' | 'end';
 }
 
 export type Ownership = 'full' | 'coexist';
@@ -111,6 +121,8 @@ export interface AddressSet {
 export interface IR {
   readonly kind: 'ir';
   readonly ownership: Ownership;
+  /** coexist: chains (a name, or a prefix and `*`) whose jumps apply.sh keeps ahead of ipfence's. */
+  readonly runFirst: readonly string[];
   readonly rulesets: readonly Ruleset[];
   readonly routes: readonly RouteEntry[];
   readonly sets: readonly AddressSet[];
@@ -154,8 +166,8 @@ export const relabel = (o: Origin, label: string): Origin =>
   o instanceof LazyOrigin ? o.relabel(label) : new LazyOrigin(o.path, label, { at: () => o.loc });
 
 export const rule = (matches: readonly Match[], target: Target, origin: Origin): Rule => ({ kind: 'rule', matches, target, origin });
-export const chain = (name: string, policy: ChainPolicy | null, rules: readonly Rule[], hookedFrom?: readonly string[]): Chain =>
-  hookedFrom ? { kind: 'chain', name, policy, rules, hookedFrom } : { kind: 'chain', name, policy, rules };
+export const chain = (name: string, policy: ChainPolicy | null, rules: readonly Rule[], hookedFrom?: readonly string[], hookedAt: 'start' | 'end' = 'start'): Chain =>
+  hookedFrom ? { kind: 'chain', name, policy, rules, hookedFrom, ...(hookedAt === 'end' ? { hookedAt } : {}) } : { kind: 'chain', name, policy, rules };
 export const table = (name: TableName, chains: readonly Chain[]): Table => ({ kind: 'table', name, chains });
 export const ruleset = (family: Family, tables: readonly Table[]): Ruleset => ({ kind: 'ruleset', family, tables });
 

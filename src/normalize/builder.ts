@@ -1,4 +1,4 @@
-import { chain, ruleset, table, type AddressSet, type Chain, type ChainPolicy, type Family, type Origin, type Ownership, type Rule, type Ruleset, type TableName } from '../ir/ir.js';
+import { chain, jump, rule, ruleset, table, type AddressSet, type Chain, type ChainPolicy, type Family, type Origin, type Ownership, type Rule, type Ruleset, type TableName } from '../ir/ir.js';
 import type { Cidr } from './addresses.js';
 
 /**
@@ -8,16 +8,29 @@ import type { Cidr } from './addresses.js';
  */
 export const GROUP_ORDER = ['state', 'hide-all', 'loopback', 'essentials', 'hide-remote', 'limits', 'users', 'allow', 'deny', 'implicit', 'main', 'tail'] as const;
 export type Group = (typeof GROUP_ORDER)[number];
+/** Every group but the tail: what a coexisting chain of ours holds (the tail is hooked at the end). */
+const BODY_GROUPS: readonly Group[] = GROUP_ORDER.filter((g) => g !== 'tail');
 
 export const BUILTIN_CHAINS: Readonly<Record<TableName, readonly string[]>> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
   nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
   mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  raw: ['PREROUTING', 'OUTPUT'],
 };
-const TABLE_ORDER: readonly TableName[] = ['filter', 'nat', 'mangle'];
+/**
+ * The tables a full ruleset owns, all of them in every file: a restore replaces only the tables its
+ * file names, so a table left out would keep an earlier policy's rules (a redirect, a mark).
+ */
+export const TABLE_ORDER: readonly TableName[] = ['filter', 'nat', 'mangle', 'raw'];
 
-/** In coexist mode each built-in chain's rules live in a chain of ours, hooked in by apply.sh. */
+/**
+ * Each built-in chain's rules live in a chain of ours that the built-in chain jumps to: in full mode
+ * the file holds the jump, in coexist mode apply.sh adds it. Either way an apply of the other mode
+ * finds nothing of ours in the built-in chains but that jump.
+ */
 export const hookChain = (builtin: string): string => `IPFENCE-${builtin}`;
+/** In coexist mode, a chain's default verdict (its `tail`): jumped to last, after other tools' rules. */
+export const defaultChain = (builtin: string): string => `IPFENCE-${builtin}-DEFAULT`;
 /** Where Docker's user chain is hooked: DOCKER-USER runs in FORWARD. */
 export const DOCKER_CHAIN = 'IPFENCE-DOCKER';
 
@@ -87,8 +100,8 @@ export class RulesetBuilder {
    * hold 100,000 rules) by concat, whose result is a packed array (no holes) as its parts are:
    * every check and the rendering read it.
    */
-  private chainRules(chainKey: string): Rule[] {
-    return ([] as Rule[]).concat(...GROUP_ORDER.map((g) => this.groups.get(`${chainKey}/${g}`) ?? []));
+  private chainRules(chainKey: string, groups: readonly Group[]): Rule[] {
+    return ([] as Rule[]).concat(...groups.map((g) => this.groups.get(`${chainKey}/${g}`) ?? []));
   }
 
   addUserChain(f: Family, t: TableName, name: string, rules: readonly Rule[]): void {
@@ -101,23 +114,31 @@ export class RulesetBuilder {
 
   /**
    * `policies` are the filter chains' policies; `explicit` says which the author wrote. A full
-   * ruleset owns its tables and declares every built-in chain. A coexisting one declares only its
-   * own chains, plus a built-in chain where the author set its policy.
+   * ruleset owns every table and declares every built-in chain, each jumping to its chain of ours. A
+   * coexisting one declares only its own chains, plus a built-in chain where the author set its
+   * policy; its default verdicts go to chains hooked at the end, after other tools' rules.
    */
-  build(ownership: Ownership, policies: Readonly<Record<string, ChainPolicy>>, explicit: ReadonlySet<string>): Ruleset[] {
+  build(ownership: Ownership, policies: Readonly<Record<string, ChainPolicy>>, explicit: ReadonlySet<string>, hookOrigin: Origin): Ruleset[] {
+    const full = ownership === 'full';
     return (['ipv4', 'ipv6'] as const).map((f) =>
       ruleset(
         f,
-        TABLE_ORDER.filter((t) => t === 'filter' || this.used.has(`${f}/${t}`)).map((t) => {
-          const rulesOf = (c: string) => this.chainRules(`${f}/${t}/${c}`);
+        TABLE_ORDER.filter((t) => full || t === 'filter' || this.used.has(`${f}/${t}`)).map((t) => {
+          const groupsOf = (c: string, gs: readonly Group[]) => this.chainRules(`${f}/${t}/${c}`, gs);
           const own = this.userChains.get(`${f}/${t}`) ?? [];
-          const builtins: Chain[] =
-            ownership === 'full'
-              ? BUILTIN_CHAINS[t].map((c) => chain(c, t === 'filter' ? policies[c] ?? 'ACCEPT' : 'ACCEPT', rulesOf(c)))
-              : BUILTIN_CHAINS[t].filter((c) => t === 'filter' && explicit.has(c)).map((c) => chain(c, policies[c] ?? 'ACCEPT', []));
-          const hooked: Chain[] = ownership === 'full' ? [] : BUILTIN_CHAINS[t].filter((c) => rulesOf(c).length > 0).map((c) => chain(hookChain(c), null, rulesOf(c), [c]));
+          const builtins: Chain[] = [];
+          const ours: Chain[] = [];
+          for (const c of BUILTIN_CHAINS[t]) {
+            const policy = t === 'filter' ? policies[c] ?? 'ACCEPT' : 'ACCEPT';
+            const main = groupsOf(c, full ? GROUP_ORDER : BODY_GROUPS);
+            const tail = full ? [] : groupsOf(c, ['tail']);
+            if (full) builtins.push(chain(c, policy, main.length > 0 ? [rule([], jump(hookChain(c)), hookOrigin)] : []));
+            else if (t === 'filter' && explicit.has(c)) builtins.push(chain(c, policy, []));
+            if (main.length > 0) ours.push(chain(hookChain(c), null, main, full ? undefined : [c]));
+            if (tail.length > 0) ours.push(chain(defaultChain(c), null, tail, [c], 'end'));
+          }
           // User chains sorted by name as iptables-save lists them, so a host's saved ruleset diffs cleanly against ours.
-          const users = [...hooked, ...own.map((u) => chain(u.name, null, u.rules, u.name === DOCKER_CHAIN ? ['FORWARD'] : undefined))].sort((a, b) =>
+          const users = [...ours, ...own.map((u) => chain(u.name, null, u.rules, u.name === DOCKER_CHAIN ? ['FORWARD'] : undefined))].sort((a, b) =>
             a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
           );
           return table(t, [...builtins, ...users]);

@@ -7,6 +7,7 @@ import { expand, selector } from './selector.js';
 /** mangle MARK per direction, plus the `ip rule`/`ip route` entries a restore file cannot carry. */
 export function marksSection(ctx: Context, b: RulesetBuilder): RouteEntry[] {
   const routes: RouteEntry[] = [];
+  const defaults = new Map<string, { readonly route: string; readonly path: Path }>();
   (ctx.policy.marks ?? []).forEach((m, i) => {
     const path: Path = ['marks', i];
     const origin = ctx.origin(path, m.name);
@@ -42,7 +43,19 @@ export function marksSection(ctx: Context, b: RulesetBuilder): RouteEntry[] {
         ctx.report('address-invalid', [...path, 'via'], bad ? `gateway '${bad.text}' must be a single address, not a network` : `give at most one ${f} gateway in \`via\``);
         continue;
       }
-      routes.push({ kind: 'route', family: f, mark: m.mark, table: m.table, ...(gateways[0] ? { via: gateways[0].text.replace(/\/\d+$/, '') } : {}), ...(dev ? { dev } : {}), origin });
+      const gateway = gateways[0]?.text.replace(/\/\d+$/, '');
+      if (gateway !== undefined || dev) {
+        // One table has one default route: a second mark routing it elsewhere would silently replace the first.
+        const route = `${gateway ?? ''} ${dev ?? ''}`;
+        const key = `${f}/${m.table}`;
+        const first = defaults.get(key);
+        if (first && first.route !== route) {
+          ctx.report('route-conflict', [...path, gateway !== undefined ? 'via' : 'dev'], `table ${m.table} already has another ${f} default route (from the mark above); give each route its own table, or the same gateway and device`, [ctx.related(first.path, 'the first default route of that table')]);
+          continue;
+        }
+        if (!first) defaults.set(key, { route, path: [...path, 'table'] });
+      }
+      routes.push({ kind: 'route', family: f, mark: m.mark, table: m.table, ...(gateway !== undefined ? { via: gateway } : {}), ...(dev ? { dev } : {}), origin });
     }
   });
   return routes;

@@ -1,5 +1,5 @@
 import { hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
-import type { ChainPolicy, IR } from '../ir/ir.js';
+import { lazyOrigin, type ChainPolicy, type IR } from '../ir/ir.js';
 import type { SourceMap } from '../load/source.js';
 import type { Policy } from '../policy.js';
 import { RulesetBuilder } from './builder.js';
@@ -12,6 +12,9 @@ import { chainPolicy, preamble, tail } from './preamble.js';
 import { marksSection } from './marks.js';
 import { redirectsSection } from './redirects.js';
 import { usersSection } from './users.js';
+
+/** The ban chains of fail2ban, sshguard and crowdsec's firewall bouncer: their jumps stay ahead of ipfence's. */
+export const DEFAULT_RUN_FIRST: readonly string[] = ['f2b-*', 'sshguard', 'CROWDSEC_CHAIN'];
 
 export interface NormalizeResult {
   readonly ir?: IR;
@@ -39,6 +42,8 @@ export function normalize(policy: Policy, source: SourceMap): NormalizeResult {
   const ownership = policy.ownership ?? 'full';
   const explicit = new Set((['input', 'forward', 'output'] as const).filter((k) => policy.defaults?.[k] !== undefined).map((k) => k.toUpperCase()));
   const policies = { INPUT: toPolicy('input'), FORWARD: toPolicy('forward'), OUTPUT: toPolicy('output') };
-  const ir: IR = { kind: 'ir', ownership, rulesets: b.build(ownership, policies, explicit), routes, sets: b.sets };
+  if (policy.coexist !== undefined && ownership !== 'coexist') ctx.report('schema-value', ['coexist'], '`coexist:` says how ipfence\'s jumps sit among other tools\' rules, and applies only with `ownership: coexist`; set that or remove it');
+  const runFirst = policy.coexist?.['run-first'] ?? DEFAULT_RUN_FIRST;
+  const ir: IR = { kind: 'ir', ownership, runFirst, rulesets: b.build(ownership, policies, explicit, lazyOrigin([], '', ctx.source)), routes, sets: b.sets };
   return hasErrors(ctx.diagnostics) ? { diagnostics: ctx.diagnostics } : { ir, diagnostics: ctx.diagnostics };
 }

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Artifact } from '../../src/emit/emit.js';
-import { Netns, run, uniqueNetnsName, type Backend } from '../../src/verify/netns.js';
+import { Netns, run, uniqueNetnsName, type Backend, type RunResult } from '../../src/verify/netns.js';
 
 /**
  * A throwaway network: a switch namespace with a bridge, a server and two clients, each with an
@@ -80,6 +80,9 @@ export class Lab {
   private switchNs!: Netns;
   private readonly procs: ChildProcess[] = [];
   private readonly names: string[] = [];
+  /** Where apply.sh keeps its state in this lab (IPFENCE_STATE_DIR), never the machine's /var/lib/ipfence. */
+  readonly stateDir = mkdtempSync(join(tmpdir(), 'ipfence-state-'));
+  private readonly dirs: string[] = [this.stateDir];
 
   private constructor() {}
 
@@ -136,11 +139,22 @@ export class Lab {
     for (const a of artifacts.filter((x) => x.family)) this.check(into.ns.restore(backend, a.family!, a.content), `${a.file} load`);
   }
 
-  /** Writes the files to a folder and runs apply.sh inside `into` with the back end's tools, as root would. */
-  apply(backend: Backend, files: readonly Artifact[], into: Host = this.server): void {
+  /** Writes compiled files to a new folder of this lab (deleted with it), as an operator copies them to a host. */
+  folder(files: readonly Artifact[]): string {
     const dir = mkdtempSync(join(tmpdir(), 'ipfence-apply-'));
+    this.dirs.push(dir);
     for (const a of files) writeFileSync(join(dir, a.file), a.content, { mode: a.executable ? 0o755 : 0o644 });
-    const r = into.ns.exec(['env', `IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=ip6tables-${backend}`, 'sh', join(dir, 'apply.sh')]);
+    return dir;
+  }
+
+  /** Runs `apply.sh ARGS` from `dir` inside `into` with the back end's tools, as root would; its exit status and output. */
+  runApply(backend: Backend, dir: string, args: readonly string[] = [], into: Host = this.server, env: readonly string[] = []): RunResult {
+    return into.ns.exec(['env', `IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=ip6tables-${backend}`, `IPFENCE_STATE_DIR=${this.stateDir}`, ...env, 'sh', join(dir, 'apply.sh'), ...args], undefined, 60_000);
+  }
+
+  /** Writes the files to a folder and runs apply.sh inside `into`; fails the test unless it applied. */
+  apply(backend: Backend, files: readonly Artifact[], into: Host = this.server): void {
+    const r = this.runApply(backend, this.folder(files), [], into);
     this.check(r, `apply.sh\n${r.stdout}`);
   }
 
@@ -190,6 +204,7 @@ export class Lab {
   destroy(): void {
     for (const p of this.procs) p.kill('SIGKILL');
     for (const n of [...this.names].reverse()) run(['ip', 'netns', 'del', n]);
+    for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
   }
 }
 

@@ -140,13 +140,12 @@ users:
     });
   });
 
-  it('marks: marked connections follow table 100 (via c2), unmarked ones the main table (via c1); routing.sh is idempotent', async () => {
+  it('marks: marked connections follow table 100 (via c2), unmarked ones the main table (via c1); apply.sh installs the routing once, however often it runs', async () => {
     const policy = `version: 1
 marks:
   - { name: rdp, proto: tcp, port: 3389, to: [198.51.100.0/24, "2001:db8:ff::/64"], mark: 1, table: 100, via: [${C2.ipv4}, "${C2.ipv6}"] }
 `;
     const artifacts = build(policy);
-    const routing = artifacts.find((a) => a.file === 'routing.sh')!.content;
     await withLab(async (l) => {
       for (const c of [l.c1, l.c2]) {
         l.check(c.ns.exec(['ip', 'addr', 'add', '198.51.100.1/32', 'dev', 'lo']));
@@ -155,8 +154,7 @@ marks:
       }
       l.check(l.server.ns.exec(['ip', 'route', 'add', '198.51.100.0/24', 'via', C1.ipv4]));
       l.check(l.server.ns.exec(['ip', '-6', 'route', 'add', '2001:db8:ff::/64', 'via', C1.ipv6]));
-      l.load(backend, artifacts);
-      for (let i = 0; i < 2; i++) l.check(l.server.ns.exec(['sh', '-s'], routing), 'routing.sh');
+      for (let i = 0; i < 2; i++) l.apply(backend, artifacts);
       expect(l.server.ns.exec(['ip', '-4', 'rule', 'show']).stdout.match(/fwmark 0x1 lookup 100/g)).toHaveLength(1);
       expect(l.server.ns.exec(['ip', '-6', 'rule', 'show']).stdout.match(/fwmark 0x1 lookup 100/g)).toHaveLength(1);
       expect(l.connect(l.server, '198.51.100.1', 3389)).toBe('c2:3389');
