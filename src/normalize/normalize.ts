@@ -1,4 +1,4 @@
-import { hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { lazyOrigin, type ChainPolicy, type IR } from '../ir/ir.js';
 import type { SourceMap } from '../load/source.js';
 import type { Policy } from '../policy.js';
@@ -42,7 +42,9 @@ export function normalize(policy: Policy, source: SourceMap): NormalizeResult {
   const ownership = policy.ownership ?? 'full';
   const explicit = new Set((['input', 'forward', 'output'] as const).filter((k) => policy.defaults?.[k] !== undefined).map((k) => k.toUpperCase()));
   const policies = { INPUT: toPolicy('input'), FORWARD: toPolicy('forward'), OUTPUT: toPolicy('output') };
-  if (policy.coexist !== undefined && ownership !== 'coexist') ctx.report('schema-value', ['coexist'], '`coexist:` says how ipfence\'s jumps sit among other tools\' rules, and applies only with `ownership: coexist`; set that or remove it');
+  if (policy.coexist !== undefined && ownership !== 'coexist') {
+    ctx.diagnostics.push(diag('schema-value', ctx.loc(['coexist'], 'key'), "`coexist:` says how ipfence's jumps sit among other tools' rules, and applies only with `ownership: coexist`; set that or remove it", undefined, ['coexist']));
+  }
   const runFirst = policy.coexist?.['run-first'] ?? DEFAULT_RUN_FIRST;
   const ir: IR = { kind: 'ir', ownership, runFirst, rulesets: b.build(ownership, policies, explicit, lazyOrigin([], '', ctx.source)), routes, sets: b.sets };
   return hasErrors(ctx.diagnostics) ? { diagnostics: ctx.diagnostics } : { ir, diagnostics: ctx.diagnostics };

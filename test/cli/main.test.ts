@@ -174,3 +174,18 @@ describe('stale outputs', () => {
     expect(readFileSync(join(dir, 'routing.sh'), 'utf8')).toContain('fwmark 9');
   });
 });
+
+describe('--host-dir', () => {
+  it('is where ipfence.service runs apply.sh from at boot (default /etc/ipfence)', async () => {
+    const dir = tmp();
+    expect(await main(['compile', 'examples/close-port.yaml', '-o', dir], io().io)).toBe(0);
+    expect(readFileSync(join(dir, 'ipfence.service'), 'utf8')).toContain('\nExecStart=/etc/ipfence/apply.sh --boot\n');
+    expect(await main(['compile', 'examples/close-port.yaml', '-o', dir, '--host-dir', '/srv/fw/'], io().io)).toBe(0);
+    expect(readFileSync(join(dir, 'ipfence.service'), 'utf8')).toContain('\nExecStart=/srv/fw/apply.sh --boot\n');
+  });
+  it.each(['fw', '/srv/my fw', '/srv/"fw"'])('refuses %j: the unit needs an absolute path with nothing to quote', async (hostDir) => {
+    const { io: i, out } = io();
+    expect(await main(['compile', 'examples/close-port.yaml', '-o', tmp(), '--host-dir', hostDir], i)).toBe(2);
+    expect(out.stderr).toContain('--host-dir takes an absolute path');
+  });
+});
