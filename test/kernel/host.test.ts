@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync, rmSync, mkdirSync, cpSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Artifact } from '../../src/emit/emit.js';
@@ -221,6 +222,31 @@ inbound:
       const noTool = l.runApply(backend, l.folder(next), [], l.server, ['IPFENCE_IP6TABLES=ip6tables-not-installed']);
       expect(noTool.status).toBe(1);
       expect(noTool.stderr).toContain('ip6tables-not-installed-restore or ip6tables-not-installed-save is not installed');
+      expect(bothSaved(l, backend)).toEqual(before);
+    });
+  });
+
+  it('a signal half way through an apply (the HUP of a dropped session, to its process group) leaves what was live before', async () => {
+    const open = (port: number) => `version: 1\ndefaults: { input: drop }\ninbound:\n  - { port: ${port} }\n`;
+    await withLab(async (l) => {
+      applyOk(l, backend, l.folder(build(open(7000))));
+      const before = bothSaved(l, backend);
+      // ip6tables whose restore takes two seconds: the signal comes after IPv4 is loaded, before IPv6 is.
+      const tools = l.folder([]);
+      writeFileSync(join(tools, 'ip6tables-slow-save'), `#!/bin/sh\nexec ip6tables-${backend}-save "$@"\n`, { mode: 0o755 });
+      writeFileSync(join(tools, 'ip6tables-slow-restore'), `#!/bin/sh\nsleep 2\nexec ip6tables-${backend}-restore "$@"\n`, { mode: 0o755 });
+      const dir = l.folder(build(open(7001)));
+      const env = [`IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=${tools}/ip6tables-slow`, `IPFENCE_STATE_DIR=${l.stateDir}`];
+      const child = spawn('ip', ['netns', 'exec', l.server.ns.name, 'env', ...env, 'sh', join(dir, 'apply.sh')], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await sleep(1000);
+      expect(saved(l, backend, 'ipv4'), 'IPv4 is loaded when the signal comes').toContain('--dport 7001');
+      process.kill(-child.pid!, 'SIGHUP');
+      expect(await exited).toBe(1);
+      expect(stderr).toContain('interrupted while changing the firewall; restoring the state that was live before');
+      expect(stderr).toContain('rolled back');
       expect(bothSaved(l, backend)).toEqual(before);
     });
   });
