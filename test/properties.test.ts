@@ -84,7 +84,8 @@ describe('family-asymmetry short cut', () => {
           expect(full).toEqual([]);
         } else unpaired++;
       }),
-      { numRuns: 400 },
+      // Random policies are paired only a few times in 400 (once in a while, never): these are.
+      { numRuns: 400, examples: [[{ version: 1, inbound: [{ name: 'no-telnet', port: 23, action: 'deny' }] }], [{ version: 1, users: [{ user: 1001 }], outbound: [{ port: 25, action: 'reject' }] }]] },
     );
     // Guards against generators that never reach one side of the short cut or the findings
     // (random policies are mostly asymmetric: test/unit/family-asymmetry.test.ts has paired ones).

@@ -51,7 +51,8 @@ export type Target =
   | { readonly kind: 'drop' }
   | { readonly kind: 'reject'; readonly with: RejectWith }
   | { readonly kind: 'return' }
-  | { readonly kind: 'jump'; readonly chain: string }
+  /** `hook`: the jump from a built-in chain into ipfence's chain for it, which decides nothing itself. */
+  | { readonly kind: 'jump'; readonly chain: string; readonly hook?: true }
   | { readonly kind: 'log'; readonly prefix: string }
   | { readonly kind: 'redirect'; readonly toPort: number }
   | { readonly kind: 'mark'; readonly mark: number };
@@ -176,6 +177,7 @@ export const drop: Target = { kind: 'drop' };
 export const ret: Target = { kind: 'return' };
 export const reject = (withType: RejectWith): Target => ({ kind: 'reject', with: withType });
 export const jump = (chainName: string): Target => ({ kind: 'jump', chain: chainName });
+export const hookJump = (chainName: string): Target => ({ kind: 'jump', chain: chainName, hook: true });
 
 export function assertNever(x: never): never {
   throw new Error(`unexpected IR node: ${JSON.stringify(x)}`);

@@ -1,4 +1,4 @@
-import { chain, jump, rule, ruleset, table, type AddressSet, type Chain, type ChainPolicy, type Family, type Origin, type Ownership, type Rule, type Ruleset, type TableName } from '../ir/ir.js';
+import { chain, hookJump, rule, ruleset, table, type AddressSet, type Chain, type ChainPolicy, type Family, type Origin, type Ownership, type Rule, type Ruleset, type TableName } from '../ir/ir.js';
 import type { Cidr } from './addresses.js';
 
 /**
@@ -132,7 +132,7 @@ export class RulesetBuilder {
             const policy = t === 'filter' ? policies[c] ?? 'ACCEPT' : 'ACCEPT';
             const main = groupsOf(c, full ? GROUP_ORDER : BODY_GROUPS);
             const tail = full ? [] : groupsOf(c, ['tail']);
-            if (full) builtins.push(chain(c, policy, main.length > 0 ? [rule([], jump(hookChain(c)), hookOrigin)] : []));
+            if (full) builtins.push(chain(c, policy, main.length > 0 ? [rule([], hookJump(hookChain(c)), hookOrigin)] : []));
             else if (t === 'filter' && explicit.has(c)) builtins.push(chain(c, policy, []));
             if (main.length > 0) ours.push(chain(hookChain(c), null, main, full ? undefined : [c]));
             if (tail.length > 0) ours.push(chain(defaultChain(c), null, tail, [c], 'end'));

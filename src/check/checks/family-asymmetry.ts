@@ -1,5 +1,5 @@
 import { diag, type Diagnostic } from '../../diagnostics/diagnostic.js';
-import type { Family, IR, Origin, Rule, Target } from '../../ir/ir.js';
+import type { Chain, Family, IR, Origin, Rule, Target } from '../../ir/ir.js';
 import type { Path } from '../../load/source.js';
 import type { Check } from '../check.js';
 import { eachRuleTargeting, rulesTargeting } from './walk.js';
@@ -41,14 +41,17 @@ export function everyBlockPaired(ir: IR): boolean {
       for (const chain of table.chains) {
         const twin = other?.tables.find((t) => t.name === table.name)?.chains.find((c) => c.name === chain.name);
         if (twin === undefined) {
-          if (rulesTargeting(chain, rs.family, BLOCKING).length > 0) return false;
+          if (blocks(chain, rs.family).length > 0) return false;
           // A pair of twin chains is compared once, from its IPv4 side.
-        } else if (rs.family === 'ipv4' && !twins(rulesTargeting(chain, rs.family, BLOCKING), rulesTargeting(twin, other!.family, BLOCKING))) return false;
+        } else if (rs.family === 'ipv4' && !twins(blocks(chain, rs.family), blocks(twin, other!.family))) return false;
       }
     }
   }
   return true;
 }
+
+/** A chain's blocking rules; a hook jump (INPUT to IPFENCE-INPUT) blocks nothing. */
+const blocks = (chain: Chain, family: Family): Rule[] => rulesTargeting(chain, family, BLOCKING).filter((r) => !(r.target.kind === 'jump' && r.target.hook));
 
 /** Each rule the twin of the one at the same place: the same origin object and target kind (the full check counts a jump only from `users`, so a jump beside a drop proves nothing). */
 const twins = (a: readonly Rule[], b: readonly Rule[]): boolean =>
