@@ -1,11 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { main } from './cli/main.js';
+import { readLimited, readRegularFile } from './cli/read.js';
 import { holdYoungGeneration, LARGE_POLICY_BYTES } from './cli/young-generation.js';
 
-async function readStdin(): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return sized(Buffer.concat(chunks));
+async function readStdin(maxBytes: number): Promise<Uint8Array> {
+  return sized(await readLimited(process.stdin, maxBytes));
 }
 
 /** The bytes read, after fitting the heap to them: a large policy's compile keeps most of what it makes. */
@@ -21,7 +19,7 @@ void main(process.argv.slice(2), {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
   readStdin,
-  readFile: async (p) => sized(await readFile(p)),
+  readFile: async (p, limits) => sized(await readRegularFile(p, limits)),
   colorStdout: color(process.stdout),
   colorStderr: color(process.stderr),
 }).then((code) => {

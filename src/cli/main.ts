@@ -13,13 +13,18 @@ import { verifyArtifacts } from '../verify/verify.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FolderError, GENERATED, writeAllAtomic } from './write-atomic.js';
+import { DEFAULT_MAX_BYTES, ReadError, type ReadLimits } from './read.js';
+import { visible } from '../diagnostics/visible.js';
 
 export interface IO {
   readonly stdout: (s: string) => void;
   readonly stderr: (s: string) => void;
-  /** Bytes, not text: the headers give the SHA-256 of the policy's bytes, as `sha256sum` does. */
-  readonly readStdin: () => Promise<Uint8Array>;
-  readonly readFile: (path: string) => Promise<Uint8Array>;
+  /**
+   * Bytes, not text: the headers give the SHA-256 of the policy's bytes, as `sha256sum` does. Both
+   * refuse more than maxBytes; readFile refuses what is not a regular file (src/cli/read.ts).
+   */
+  readonly readStdin: (maxBytes: number) => Promise<Uint8Array>;
+  readonly readFile: (path: string, limits: ReadLimits) => Promise<Uint8Array>;
   readonly colorStdout: boolean;
   readonly colorStderr: boolean;
   /** Whether namespaces can be made here; tests replace it to exercise the refusal path. */
@@ -51,6 +56,7 @@ Options:
                            what the policy compiles to
   check expands globs itself ('policies/**/*.yaml'), so quote them.
       --stdin-filename N   the name used for - in messages and headers (default <stdin>)
+      --max-bytes N        refuse a policy larger than N bytes (default 32 MiB; no policy is near it)
       --no-color           never colour stylish output (NO_COLOR is honoured too)
   -h, --help, -v, --version
 
@@ -125,6 +131,7 @@ function parse(argv: readonly string[]) {
       print: { type: 'boolean' },
       format: { type: 'string', short: 'f' },
       'stdin-filename': { type: 'string' },
+      'max-bytes': { type: 'string' },
       'no-color': { type: 'boolean' },
       severity: { type: 'string', multiple: true },
       'max-warnings': { type: 'string' },
@@ -161,6 +168,21 @@ function gate(values: Values): Gate {
   return { severity, maxWarnings };
 }
 
+/** The most a policy (or a committed output) may be: --max-bytes, else the default. */
+function maxBytes(values: Values): number {
+  const v = values['max-bytes'];
+  if (v === undefined) return DEFAULT_MAX_BYTES;
+  if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`--max-bytes takes a whole number of bytes, not '${v}'`);
+  return Number(v);
+}
+
+/** Why a read failed, as a message ends: the file system's reason, or what ipfence refused. */
+function readFailure(e: unknown): string {
+  if (e instanceof ReadError) return e.message;
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+}
+
 /** --host-dir goes into the systemd units' ExecStart: an absolute path with no space or quote. */
 function hostDir(values: Values): string | undefined {
   const dir = values['host-dir'];
@@ -187,23 +209,32 @@ const utf8 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byte
 /** The policy's text, and with `hashed` the SHA-256 of its bytes for the headers (a plain check writes none). */
 async function readPolicy(path: string, values: Values, io: IO, hashed: boolean): Promise<Source> {
   const file = path === '-' ? values['stdin-filename'] ?? '<stdin>' : path;
+  const max = maxBytes(values);
   try {
-    const bytes = path === '-' ? await io.readStdin() : await io.readFile(path);
+    const bytes = path === '-' ? await io.readStdin(max) : await io.readFile(path, { maxBytes: max });
     return { file, text: utf8(bytes), hash: hashed ? createHash('sha256').update(bytes).digest('hex') : undefined };
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-    return { file, problem: diag('io-read', { file, line: 1, col: 1 }, `cannot read the policy: ${why}`) };
+    return { file, problem: diag('io-read', { file, line: 1, col: 1 }, `cannot read the policy: ${readFailure(e)}`) };
   }
 }
 
 function report(ds: readonly Diagnostic[], format: FormatName, color: boolean, write: (s: string) => void): void {
   // Machine formats always print a document, so a CI step can parse or upload it even when clean.
-  if (ds.length > 0 || format === 'json' || format === 'sarif') write(FORMATS[format](ds, color));
+  if (ds.length > 0 || format === 'json' || format === 'sarif') write(FORMATS[format](ds.map(shown), color));
+}
+
+/**
+ * A diagnostic as it may be printed: a policy's keys and values, and file names, reach messages,
+ * and a control character in them must not erase or fake lines of a terminal or a CI log.
+ */
+function shown(d: Diagnostic): Diagnostic {
+  const related = d.related?.map((r) => ({ ...r, file: visible(r.file), message: visible(r.message) }));
+  return { ...d, file: visible(d.file), message: visible(d.message), ...(related ? { related } : {}) };
 }
 
 /** Notes go to stderr in every format: they are not findings, and stdout stays parseable. */
 function printNotes(result: CompileResult, file: string, io: IO): void {
-  for (const n of result.notes ?? []) io.stderr(`ipfence: note: ${file}: ${n}\n`);
+  for (const n of result.notes ?? []) io.stderr(`ipfence: note: ${visible(file)}: ${visible(n)}\n`);
 }
 
 type Compiled = { readonly ok: true; readonly result: CompileResult; readonly file: string } | { readonly ok: false; readonly exit: number };
@@ -258,22 +289,43 @@ async function expandGlobs(args: readonly string[]): Promise<string[]> {
   return [...new Set(out)];
 }
 
-/** Unified diffs between the committed outputs in `dir` and what the policy compiles to. */
-async function staleOutputs(dir: string, artifacts: readonly { file: string; content: string }[], io: IO): Promise<string[]> {
+/** What --against found in `dir`: unified diffs, and the committed files it refused to read. */
+interface Committed {
+  readonly diffs: string[];
+  readonly refused: Diagnostic[];
+}
+
+/**
+ * Unified diffs between the committed outputs in `dir` and what the policy compiles to. Only
+ * regular files are read: a committed symbolic link (to /proc/self/environ, say) or device is
+ * refused at its path, and nothing of it is printed.
+ */
+async function staleOutputs(dir: string, artifacts: readonly { file: string; content: string }[], io: IO, max: number): Promise<Committed> {
   const { createTwoFilesPatch } = lazy.diff();
-  const diffs: string[] = [];
+  const out: Committed = { diffs: [], refused: [] };
+  // The committed text; null when there is no such file, undefined when it was refused.
+  const read = async (path: string): Promise<string | null | undefined> => {
+    try {
+      return utf8(await io.readFile(path, { maxBytes: max, noFollow: true }));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      out.refused.push(diag('io-read', { file: path, line: 1, col: 1 }, `--against reads only the regular files it compares, and ${path} cannot be: ${readFailure(e)}; commit the file itself`));
+      return undefined;
+    }
+  };
   const produced = new Set(artifacts.map((a) => a.file));
   for (const a of artifacts) {
     const path = join(dir, a.file);
-    const committed = await io.readFile(path).then(utf8, () => null);
-    if (committed !== a.content) diffs.push(createTwoFilesPatch(committed === null ? '/dev/null' : path, path, committed ?? '', a.content, committed === null ? '' : 'committed', 'compiled'));
+    const committed = await read(path);
+    if (committed === undefined) continue;
+    if (committed !== a.content) out.diffs.push(createTwoFilesPatch(committed === null ? '/dev/null' : path, path, committed ?? '', a.content, committed === null ? '' : 'committed', 'compiled'));
   }
   for (const name of OPTIONAL_OUTPUTS.filter((n) => !produced.has(n))) {
     const path = join(dir, name);
-    const committed = await io.readFile(path).then(utf8, () => null);
-    if (committed !== null && GENERATED.test(committed)) diffs.push(createTwoFilesPatch(path, '/dev/null', committed, '', 'committed', 'no longer produced'));
+    const committed = await read(path);
+    if (committed !== undefined && committed !== null && GENERATED.test(committed)) out.diffs.push(createTwoFilesPatch(path, '/dev/null', committed, '', 'committed', 'no longer produced'));
   }
-  return diffs;
+  return out;
 }
 
 async function checkCommand(paths: readonly string[], values: Values, format: FormatName, g: Gate, io: IO): Promise<number> {
@@ -291,7 +343,11 @@ async function checkCommand(paths: readonly string[], values: Values, format: Fo
     all.push(...result.diagnostics);
     printNotes(result, src.file, io);
     if (values.against !== undefined && result.artifacts) {
-      const diffs = await staleOutputs(values.against, result.artifacts, io);
+      const { diffs, refused } = await staleOutputs(values.against, result.artifacts, io, maxBytes(values));
+      if (refused.length > 0) {
+        all.push(...refused);
+        ioFailed = true;
+      }
       if (diffs.length > 0) {
         all.push(diag('stale-artifact', { file: src.file, line: 1, col: 1 }, `the files in ${values.against} are not what this policy compiles to; run 'ipfence compile ${path} --out-dir ${values.against}' and commit the result`));
         // Machine-readable formats keep stdout parseable; the diff is for the log.

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { DEFAULT_MAX_BYTES } from '../../src/cli/read.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -145,5 +146,66 @@ describe('what the checks could not cover', () => {
     const offInPolicy = io(`${long}checks: { shadowed: off }\n`);
     expect(await main(['check', '-'], offInPolicy.io)).toBe(0);
     expect(offInPolicy.out.stderr).toBe('');
+  });
+});
+
+describe('hostile input: what is read, and what reaches a terminal', () => {
+  it('--against refuses a committed symbolic link (to /proc/self/environ) at its path and prints nothing of it', async () => {
+    process.env.IPFENCE_TEST_SECRET = 'hunter2-do-not-print';
+    try {
+      const dir = tmp();
+      expect(await main(['compile', 'examples/close-port.yaml', '-o', dir], io().io)).toBe(0);
+      rmSync(join(dir, 'rules.v4'));
+      symlinkSync('/proc/self/environ', join(dir, 'rules.v4'));
+      for (const format of ['gcc', 'json']) {
+        const { io: i, out } = io();
+        expect(await main(['check', 'examples/close-port.yaml', '--against', dir, '-f', format], i)).toBe(2);
+        expect(out.stdout + out.stderr).not.toContain('hunter2');
+        expect(out.stdout).toContain(`${join(dir, 'rules.v4')} cannot be: it is a symbolic link; commit the file itself`);
+      }
+    } finally {
+      delete process.env.IPFENCE_TEST_SECRET;
+    }
+  });
+
+  it('refuses a device, or a link to one, as a policy (exit 2), and reads a /proc file as the empty file it says it is', async () => {
+    const dir = tmp();
+    symlinkSync('/dev/zero', join(dir, 'policy.yaml'));
+    for (const path of ['/dev/zero', join(dir, 'policy.yaml')]) {
+      const { io: i, out } = io();
+      expect(await main(['check', path, '-f', 'gcc'], i)).toBe(2);
+      expect(out.stdout).toBe(`${path}:1:1: error: cannot read the policy: it is not a regular file [io-read]\n`);
+    }
+    process.env.IPFENCE_TEST_SECRET = 'hunter2-do-not-print';
+    try {
+      const { io: i, out } = io();
+      expect(await main(['check', '/proc/self/environ', '-f', 'gcc'], i)).toBe(1);
+      expect(out.stdout + out.stderr).not.toContain('hunter2');
+    } finally {
+      delete process.env.IPFENCE_TEST_SECRET;
+    }
+  });
+
+  it('refuses a policy over --max-bytes (default 32 MiB), from a file or standard input, before reading it', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'big.yaml'), `version: 1\n${'#'.repeat(2000)}\n`);
+    const file = io();
+    expect(await main(['check', join(dir, 'big.yaml'), '--max-bytes', '1000', '-f', 'gcc'], file.io)).toBe(2);
+    expect(file.out.stdout).toContain('cannot read the policy: it is 2,012 bytes, over the limit of 1,000 (no policy is near it; --max-bytes N raises it) [io-read]');
+    expect(await main(['check', join(dir, 'big.yaml'), '--max-bytes', '3000'], io().io)).toBe(0);
+    const piped = memoryIO(Buffer.alloc(DEFAULT_MAX_BYTES + 1, 0x20));
+    expect(await main(['check', '-', '-f', 'gcc'], piped.io)).toBe(2);
+    expect(piped.out.stdout).toContain('over the limit of 33,554,432');
+    expect(await main(['check', '-', '--max-bytes', 'lots'], io().io)).toBe(2);
+  });
+
+  it('shows control characters from the policy escaped in every format (ESC, CR, BEL cannot erase or fake a line)', async () => {
+    const policy = 'version: 1\n"bad\\e[2K\\rerror: all clear\\akey": 1\n';
+    for (const format of ['stylish', 'gcc', 'github', 'json', 'sarif']) {
+      const { io: i, out } = io(policy);
+      expect(await main(['check', '-', '-f', format], i)).toBe(1);
+      expect(out.stdout, format).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+      expect(out.stdout, format).toContain(format === 'json' || format === 'sarif' ? 'bad\\\\x1b[2K\\\\x0derror: all clear\\\\x07key' : 'bad\\x1b[2K\\x0derror: all clear\\x07key');
+    }
   });
 });
