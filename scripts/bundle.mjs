@@ -23,7 +23,7 @@ await build({
   logLevel: 'warning',
   // Loaded on first use (the list in src/lazy.ts, through createRequire, which esbuild leaves
   // alone). A common run loads no package at all: test/cli/bundle.test.ts holds it to that.
-  external: ['ajv', 'diff', 'tinyglobby', 'js-yaml', 'yaml'],
+  external: ['ajv', 'diff', 'tinyglobby', 'yaml'],
   // No shebang: the command is bin/ipfence.cjs, which compiles this file inside a function.
   banner: { js: "'use strict';\nconst __ipfenceUrl = require('node:url').pathToFileURL(__filename).href;" },
 });

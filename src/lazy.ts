@@ -14,7 +14,6 @@ export const lazy = {
   tinyglobby: (): typeof import('tinyglobby') => requireHere('tinyglobby') as typeof import('tinyglobby'),
   /** The full YAML parser: for texts outside fastYaml's subset, and their positions. */
   yaml: (): typeof import('yaml') => requireHere('yaml') as typeof import('yaml'),
-  jsyaml: (): typeof import('js-yaml') => requireHere('js-yaml') as typeof import('js-yaml'),
   /** Node's own, but loading it and the stream modules it pulls in takes about 1 ms of start-up. */
   v8: (): typeof import('node:v8') => requireHere('node:v8') as typeof import('node:v8'),
 };

@@ -27,7 +27,9 @@ async function checkText(text: string): Promise<void> {
 }
 
 const token = fc.constantFrom('{', '}', '[', ']', ':', ': ', '- ', ' ', '  ', '\n', '\t', ',', '&a ', '*a', '!!str ', '!!int ', "'", '"', '#', '|', '>', '? ', '---', '...', '%YAML 1.2\n',
-  'version', 'version: 1\n', 'inbound', 'outbound', 'users', 'port', 'from', 'to', 'name', '22', '-1', '1e400', '0x1F', '65536', 'null', '~', 'true', 'é', '𝄞', '\u0000', '\u202e', '192.0.2.1', '::1');
+  'version', 'version: 1\n', 'inbound', 'outbound', 'users', 'port', 'from', 'to', 'name', '22', '-1', '1e400', '0x1F', '65536', 'null', '~', 'true', 'é', '𝄞', '\u0000', '\u202e', '192.0.2.1', '::1',
+  // YAML 1.1 forms and what else splits YAML readers: a directive, octal, booleans, sexagesimal, merge keys, tags, complex keys, line ends.
+  '%YAML 1.1\n', '022', 'yes', '1:20', '<<: ', '0b10110', '!!float ', '? [a]\n', '\r', '\r\n', '"true": 1\n', '\u001b[2K');
 const yamlText = fc.array(token, { maxLength: 40 }).map((ts) => ts.join(''));
 
 const wrong = fc.oneof(fc.anything({ maxDepth: 3 }), fc.constantFrom(1e308, -0, Number.MAX_SAFE_INTEGER, 2 ** 64, '', '﻿', 'x'.repeat(5000), [], {}, null));
@@ -47,7 +49,12 @@ const mutated = fc.tuple(policyArb, wrong, fc.nat(), fc.nat()).map(([p, junk, a,
   return stringify(copy, { aliasDuplicateObjects: false });
 });
 
-const deep = fc.integer({ min: 1, max: 400 }).map((n) => `version: 1\ninbound: ${'['.repeat(n)}${']'.repeat(n)}\n`);
+const deep = fc.oneof(
+  fc.integer({ min: 1, max: 10_000 }).map((n) => `version: 1\ninbound: ${'['.repeat(n)}${']'.repeat(n)}\n`),
+  fc.integer({ min: 1, max: 2_000 }).map((n) => `version: 1\ninbound: ${'{a: '.repeat(n)}1${'}'.repeat(n)}\n`),
+  fc.integer({ min: 1, max: 300 }).map((n) => `version: 1\nx:\n${Array.from({ length: n }, (_, i) => `${' '.repeat(i + 1)}k${i}:`).join('\n')} 1\n`),
+  fc.integer({ min: 1, max: 2_000 }).map((n) => `version: 1\ninbound: ${'- '.repeat(n)}x\n`),
+);
 const aliases = fc.tuple(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 })).map(([depth, width]) => {
   // A "billion laughs" ladder: each level repeats the previous one `width` times.
   const lines = ['version: 1', 'addresses:', '  l0: &l0 [192.0.2.1]'];
@@ -55,7 +62,7 @@ const aliases = fc.tuple(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, m
   lines.push('inbound:', `  - { port: 22, from: l${depth} }`);
   return `${lines.join('\n')}\n`;
 });
-const duplicates = fc.tuple(fc.constantFrom('version', 'port', 'name', 'from'), fc.nat(3)).map(([key, n]) => `version: 1\ninbound:\n  - name: x\n    port: 22\n${`    ${key}: 23\n`.repeat(n + 1)}`);
+const duplicates = fc.tuple(fc.constantFrom('version', 'port', 'name', 'from', '"port"', "'name'"), fc.nat(3)).map(([key, n]) => `version: 1\ninbound:\n  - name: x\n    port: 22\n${`    ${key}: 23\n`.repeat(n + 1)}`);
 
 describe(`fuzzing check with ${total} inputs`, () => {
   it('random YAML-ish text', async () => {

@@ -1,7 +1,9 @@
+import type { Document, LineCounter } from 'yaml';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { lazy } from '../lazy.js';
 import { fastYaml } from './fast-yaml.js';
-import { fastYamlPositions, SourceMap, yamlPositions, type Positions } from './source.js';
+import { MAX_NESTING, tooDeep } from './nesting.js';
+import { fastYamlPositions, SourceMap, yamlPositions } from './source.js';
 
 export interface Loaded {
   readonly value: unknown;
@@ -14,67 +16,52 @@ export interface LoadResult {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-/** Above this size a policy is parsed by the fast path first (yaml builds a position-keeping tree, 13x slower). */
-export const FAST_PARSE_BYTES = 64 * 1024;
-/** An alias (*name) anywhere: the fast path has no alias limit, so such documents take the guarded path. */
-const ALIAS = /(^|[\s[{,:-])\*[^\s\]},]/m;
 /**
- * An empty block sequence entry (`-`, `- -` or `- # note` alone on its line). js-yaml reads a less
- * indented entry after one as part of the empty entry's sequence, where yaml (and YAML) ends that
- * sequence: such documents take the yaml path.
+ * How every policy is read, whatever its size: YAML 1.2 with the core schema (`022` is 22, `yes`
+ * is a string, `<<` an ordinary key), whatever a `%YAML` directive says.
  */
-const EMPTY_ENTRY = /^[ ]*(?:-[ ]+)*-[ ]*(?:#.*)?$/m;
-
-function parseWithPositions(text: string) {
+export function parseYaml(text: string): { doc: Document.Parsed; lines: LineCounter } {
   const { LineCounter, parseDocument } = lazy.yaml();
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2', schema: 'core' });
   return { doc, lines };
 }
 
-const yamlIndex = (text: string) => (): Positions => {
-  const { doc, lines } = parseWithPositions(text);
-  return yamlPositions(doc, lines);
-};
+/** A `%YAML` directive: the policy asks for another YAML than the one ipfence reads. */
+const DIRECTIVE = /^%YAML[ \t]+(\S*)/m;
 
 /**
- * A policy in the plain subset (src/load/fast-yaml.ts) is read by fastYaml, which reads exactly
- * what yaml and js-yaml read; a large one outside it without aliases is read with js-yaml's core
- * schema (the same YAML 1.2 core types). Positions are found only if a diagnostic needs one:
- * by a second fastYaml reading when fastYaml read the text, else from yaml's tree. Anything both fast paths refuse (duplicate keys, syntax, several
- * documents) goes through yaml for its positioned errors.
+ * Parses policy text. Pure: the CLI reads the file; this only sees its text and display name.
+ * The plain subset most policies are written in is read by fastYaml (src/load/fast-yaml.ts), which
+ * reads exactly what parseYaml reads (test/unit/fast-yaml.test.ts holds it to that, value for
+ * value and position for position); everything else by parseYaml.
  */
-function fastPath(text: string, file: string): LoadResult | undefined {
-  // The plain subset most policies are written in, at any size; then js-yaml for large ones.
-  const plain = fastYaml(text);
-  if (plain) {
-    const source = new SourceMap(file, () => fastYamlPositions(text) ?? yamlIndex(text)());
-    return { loaded: { value: plain.value, text, source }, diagnostics: [] };
-  }
-  const source = new SourceMap(file, yamlIndex(text));
-  if (text.length < FAST_PARSE_BYTES || ALIAS.test(text) || EMPTY_ENTRY.test(text)) return undefined;
-  try {
-    const jsyaml = lazy.jsyaml();
-    const value: unknown = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA });
-    return { loaded: { value, text, source }, diagnostics: [] };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Parses policy text. Pure: the CLI reads the file; this only sees its text and display name. */
 export function load(text: string, file: string, options: { fastPath?: boolean } = {}): LoadResult {
-  const fast = options.fastPath === false ? undefined : fastPath(text, file);
-  if (fast) return fast;
-  const { doc, lines } = parseWithPositions(text);
+  const deep = tooDeep(text);
+  if (deep !== undefined) {
+    // Located without parsing: parsing is what such a text would break.
+    const at = new SourceMap(file, () => yamlPositions(undefined, lineCounterOf(text))).atOffset(deep);
+    return { diagnostics: [diag('yaml-syntax', at, `the policy nests deeper than ${MAX_NESTING} levels here; a policy needs about six`)] };
+  }
+  if (options.fastPath !== false) {
+    const plain = fastYaml(text);
+    if (plain) return { loaded: { value: plain.value, text, source: new SourceMap(file, () => fastYamlPositions(text) ?? yamlPositionsOf(text)) }, diagnostics: [] };
+  }
+  const { doc, lines } = parseYaml(text);
   const source = new SourceMap(file, () => yamlPositions(doc, lines));
   const diagnostics: Diagnostic[] = [];
+  const directive = DIRECTIVE.exec(text);
+  if (directive && directive[1] !== '1.2') {
+    diagnostics.push(diag('yaml-syntax', source.atOffset(directive.index), `this policy asks for YAML ${directive[1] || '(no version)'}, and ipfence reads YAML 1.2 only, so that a policy means the same everywhere (in YAML 1.1, 022 is 18 and yes is true); remove the %YAML line or write %YAML 1.2`));
+  }
   for (const e of [...doc.errors, ...doc.warnings]) {
+    if (e.code === 'BAD_DIRECTIVE' && directive) continue;
     const at = source.atOffset(e.pos[0]);
     const code = e.code === 'DUPLICATE_KEY' ? 'yaml-duplicate-key' : 'yaml-syntax';
     const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     diagnostics.push(diag(code, at, code === 'yaml-duplicate-key' ? `${message}; keep one of them` : message));
   }
+  if (diagnostics.length === 0) diagnostics.push(...keyProblems(doc, source));
   if (diagnostics.length > 0) return { diagnostics };
   let value: unknown;
   try {
@@ -84,4 +71,48 @@ export function load(text: string, file: string, options: { fastPath?: boolean }
     return { diagnostics: [diag('yaml-syntax', source.at([]), (e as Error).message)] };
   }
   return { loaded: { value, source, text }, diagnostics };
+}
+
+function lineCounterOf(text: string): LineCounter {
+  const lines = new (lazy.yaml().LineCounter)();
+  lines.addNewLine(0);
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
+  return lines;
+}
+
+function yamlPositionsOf(text: string) {
+  const { doc, lines } = parseYaml(text);
+  return yamlPositions(doc, lines);
+}
+
+/**
+ * Keys a policy cannot mean one thing by: a list or mapping as a key (which YAML allows and a
+ * policy has no use for), and keys that YAML reads as different but that are the same name
+ * (`true:` a boolean, `"true":` a string): one would silently replace the other.
+ */
+function keyProblems(doc: Document.Parsed, source: SourceMap): Diagnostic[] {
+  const { isMap, isPair, isScalar, isSeq, visit } = lazy.yaml();
+  const out: Diagnostic[] = [];
+  const offset = (n: unknown): number => ((n as { range?: [number, number, number] } | null)?.range?.[0] ?? 0);
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Map<string, { node: unknown; text: string }>();
+      for (const pair of map.items) {
+        if (!isPair(pair)) continue;
+        const key = pair.key;
+        if (key !== null && !isScalar(key)) {
+          out.push(diag('yaml-syntax', source.atOffset(offset(key)), `a ${isSeq(key) ? 'list' : isMap(key) ? 'mapping' : 'node'} as a key: a policy's keys are names`));
+          continue;
+        }
+        const name = key === null || key.value === null ? '' : String(key.value);
+        const written = key === null ? '(an empty key)' : key.type === 'QUOTE_DOUBLE' ? `"${name}"` : key.type === 'QUOTE_SINGLE' ? `'${name}'` : key.source || '(an empty key)';
+        const first = seen.get(name);
+        if (first) {
+          const at = source.atOffset(offset(first.node));
+          out.push(diag('yaml-duplicate-key', source.atOffset(offset(key)), `the key ${written} is the same name as ${first.text} at line ${at.line}, column ${at.col} (YAML reads them as different types, the policy as one key); keep one of them`, [{ ...at, message: `the key ${first.text}` }]));
+        } else seen.set(name, { node: key, text: written });
+      }
+    },
+  });
+  return out;
 }

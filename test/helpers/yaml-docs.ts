@@ -18,11 +18,13 @@ const TRICKY = [
   '10.0.0.1', '10.0.0.0/8', '10/minute', '2001:db8::1', 'fd00::5', '::1', '2001:db8:a::/64', '12:30', '1:2',
   'a:b', 'a: b', 'a:', ':a', 'a #b', 'a#b', '#a', '- a', '-a', '? a', "it's", "'q'", 'a"b', '"d"', 'a\\b', '[x]', '{y}', 'a,b', 'a, b',
   'x ', ' x', '@x', '`x', '%x', '&a', '*a', '!t', '|', '>', 'a b', 'ssh', 'eth0', 'br-1a2b', 'DOCKER-USER', '__proto__', 'constructor',
+  // Forms YAML 1.1 and 1.2 read differently, or that only a full parser reads.
+  '022', '0b10110', '1:20', '190:20:30', '!!float 22', '!!int 7', '<<', 'Yes', 'OFF', '0o22', '+.5', '12e3',
   'é', 'a #é', 'a#é', 'x # Zoë — ok',
 ];
 const ORDINARY = ['ssh', 'allow', 'drop', '22', '8080', '10.0.0.1', '192.0.2.0/24', '2001:db8::1', 'fd00::/8', 'eth0', '10/minute', 'web server', 'r1'];
 const NAMES = ['name', 'port', 'from', 'to', 'inbound', 'action'];
-const KEYS = ['name', 'port', 'from', 'to', 'a', 'b', 'null', 'true', '1', 'a b', 'a-b', 'x.y', '__proto__', 'constructor', '"q"', "'s'", 'k:', ''];
+const KEYS = ['name', 'port', 'from', 'to', 'a', 'b', 'null', 'true', '"true"', '~', '1', '"1"', 'a b', 'a-b', 'x.y', '__proto__', 'constructor', '"q"', "'s'", 'k:', '', '<<', '? [a]', '[k]', '{k: v}'];
 
 const keyArb = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...NAMES) }, { weight: 1, arbitrary: fc.constantFrom(...KEYS) });
 
@@ -65,10 +67,25 @@ function render(v: Value, styles: readonly fc.RecordValue<{ flow: boolean; quote
   return `${c}\n${entries.map(([k, x]) => `${pad}${k}: ${render(x, styles, depth + 1, inner)}`).join('\n')}`;
 }
 
-export const docArb = fc.tuple(fc.dictionary(keyArb, valueArb, { minKeys: 1, maxKeys: 4 }), fc.array(styleArb, { minLength: 1, maxLength: 4 })).map(([v, styles]) => render(v, styles).replace(/^[^\n]*\n/, '').concat('\n'));
+const plainDocArb = fc.tuple(fc.dictionary(keyArb, valueArb, { minKeys: 1, maxKeys: 4 }), fc.array(styleArb, { minLength: 1, maxLength: 4 })).map(([v, styles]) => render(v, styles).replace(/^[^\n]*\n/, '').concat('\n'));
+
+/** Whole-document variants the readers must not split on: directives, other line ends, a flow continued under-indented. */
+const VARIANTS: readonly ((text: string) => string)[] = [
+  (t) => `%YAML 1.1\n---\n${t}`,
+  (t) => `%YAML 1.2\n---\n${t}`,
+  (t) => t.replace(/\n/g, '\r'),
+  (t) => t.replace(/\n/g, '\r\n'),
+  (t) => t.replace(/, /, ',\n'),
+  (t) => `${t}x-flow: [1,\n2]\n`,
+];
+
+export const docArb = fc.oneof(
+  { weight: 6, arbitrary: plainDocArb },
+  { weight: 1, arbitrary: fc.tuple(plainDocArb, fc.constantFrom(...VARIANTS)).map(([t, variant]) => variant(t)) },
+);
 
 
-const EDITS = [':', ' ', '\n', '-', '#', "'", '"', '[', ']', '{', '}', ',', '&', '*', '!', '|', '\t', '\\', 'a', '1', '.', '/', '---\n', '...\n', ' # é', '\n# ü\n', 'é'];
+const EDITS = [':', ' ', '\n', '-', '#', "'", '"', '[', ']', '{', '}', ',', '&', '*', '!', '|', '\t', '\\', 'a', '1', '.', '/', '---\n', '...\n', ' # é', '\n# ü\n', 'é', '\r', '0', '%YAML 1.1\n', '? ', '<<: '];
 
 /** A random document with one to three random characters inserted or deleted: valid or not, often odd. */
 export const editedDocArb = fc.tuple(docArb, fc.array(fc.tuple(fc.nat(), fc.constantFrom(...EDITS), fc.boolean()), { minLength: 1, maxLength: 3 })).map(([text, edits]) => {

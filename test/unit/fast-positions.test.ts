@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LineCounter, parseDocument } from 'yaml';
 import { fastYaml } from '../../src/load/fast-yaml.js';
+import { parseYaml } from '../../src/load/load.js';
 import { fastYamlPositions, SourceMap, yamlPositions, type Path } from '../../src/load/source.js';
 // @ts-expect-error plain JS generator
 import { ipfencePolicy } from '../../bench/generate.mjs';
@@ -10,8 +10,8 @@ import { assertOnRandomDocs, editedDocArb, policyFiles } from '../helpers/yaml-d
 
 const viaYaml = (text: string) =>
   new SourceMap('p.yaml', () => {
-    const lines = new LineCounter();
-    return yamlPositions(parseDocument(text, { lineCounter: lines }), lines);
+    const { doc, lines } = parseYaml(text);
+    return yamlPositions(doc, lines);
   });
 const viaFast = (text: string) =>
   new SourceMap('p.yaml', () => {
