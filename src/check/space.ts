@@ -17,14 +17,17 @@ const STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'];
 const PROTO_NUMBERS: Record<string, number> = { tcp: 6, udp: 17, sctp: 132 };
 /** Names sort above every numeric id, so a name never covers or is covered by a number. */
 const NAME_BASE = 1n << 32n;
-const ICMP_NUMBERS: Record<string, number> = {
-  'echo-reply': 0, 'destination-unreachable': 3, 'source-quench': 4, redirect: 5, 'echo-request': 8, 'router-advertisement': 9, 'router-solicitation': 10,
-  'time-exceeded': 11, 'parameter-problem': 12, 'fragmentation-needed': 3,
-};
-const ICMP6_NUMBERS: Record<string, number> = {
-  'destination-unreachable': 1, 'packet-too-big': 2, 'time-exceeded': 3, 'parameter-problem': 4, 'echo-request': 128, 'echo-reply': 129,
-  'router-solicitation': 133, 'router-advertisement': 134, 'neighbour-solicitation': 135, 'neighbour-advertisement': 136, redirect: 137,
-};
+/**
+ * The ICMP dimension is type * 256 + code: a name for a whole type is the type's 256 codes, a
+ * name for one code (fragmentation-needed) one point, so the two overlap as they do on the wire.
+ */
+function icmpSet(family: Family, toolName: string): IntervalSet | undefined {
+  const t = Object.values(familyRecord(family).icmp).find((x) => x.tool === toolName);
+  if (t === undefined) return undefined;
+  const base = BigInt(t.type) * 256n;
+  return t.code === undefined ? [[base, base + 255n]] : one(base + BigInt(t.code));
+}
+const FULL_ICMP = full(65535n);
 
 /** Interface names as tokens: each name mentioned, plus one "rest" token per wildcard and overall. */
 export class Interfaces {
@@ -81,7 +84,7 @@ function cidrInterval(text: string): Interval | null {
 export function boxOf(rule: Rule, family: Family, ifaces: Interfaces): { box: Box; exact: boolean } {
   const bits = family === 'ipv4' ? 32n : 128n;
   const anyIface = ifaces.all;
-  const start: IntervalSet[] = [FULL_ADDR[family], FULL_ADDR[family], FULL_BYTE, FULL_PORT, FULL_BYTE, anyIface, anyIface, FULL_STATE, FULL_BIT, FULL_PORT, FULL_ID, FULL_ID, FULL_BYTE];
+  const start: IntervalSet[] = [FULL_ADDR[family], FULL_ADDR[family], FULL_BYTE, FULL_PORT, FULL_ICMP, anyIface, anyIface, FULL_STATE, FULL_BIT, FULL_PORT, FULL_ID, FULL_ID, FULL_BYTE];
   const b = start.slice();
   const set = (d: (typeof DIMS)[number], v: IntervalSet) => {
     const i = DIM_INDEX[d];
@@ -90,7 +93,6 @@ export function boxOf(rule: Rule, family: Family, ifaces: Interfaces): { box: Bo
     b[i] = b[i] === start[i] && within(v, start[i]![0]!) ? v : intersect(b[i]!, v);
   };
   let exact = true;
-  const icmpNumbers = family === 'ipv4' ? ICMP_NUMBERS : ICMP6_NUMBERS;
   for (const m of rule.matches as readonly Match[]) {
     switch (m.kind) {
       case 'src':
@@ -119,15 +121,15 @@ export function boxOf(rule: Rule, family: Family, ifaces: Interfaces): { box: Bo
         set(m.kind, ifaces.set(m.iface));
         break;
       case 'proto':
-        set('proto', one(BigInt(m.proto === 'icmp' ? (family === 'ipv4' ? 1 : 58) : PROTO_NUMBERS[m.proto]!)));
+        set('proto', one(BigInt(m.proto === 'icmp' ? familyRecord(family).icmpNumber : PROTO_NUMBERS[m.proto]!)));
         break;
       case 'dports':
         set('proto', one(BigInt(PROTO_NUMBERS[m.proto]!)));
         set('dport', normalizeSet(m.ports.map((p) => [BigInt(p.lo), BigInt(p.hi)] as Interval)));
         break;
       case 'icmp-type': {
-        const n = icmpNumbers[m.name] ?? icmpNumbers[Object.keys(familyRecord(family).icmpTypes).find((k) => familyRecord(family).icmpTypes[k] === m.name) ?? ''];
-        if (n !== undefined) set('icmp', one(BigInt(n)));
+        const v = icmpSet(family, m.name);
+        if (v !== undefined) set('icmp', v);
         else exact = false;
         break;
       }

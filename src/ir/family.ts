@@ -15,12 +15,23 @@ export interface FamilyRecord {
   readonly icmpProto: string;
   readonly icmpModule: string;
   readonly icmpTypeOption: string;
-  readonly icmpTypes: Readonly<Record<string, string>>;
+  /** The policy's ICMP names: what the tool calls each, and its type and (for one code only) code. */
+  readonly icmp: Readonly<Record<string, IcmpType>>;
+  /** The IP protocol number of this family's ICMP (1, 58). */
+  readonly icmpNumber: number;
   readonly rejectWith: Readonly<Record<'port-unreachable' | 'tcp-reset', string>>;
   /** TTL in IPv4, hop limit in IPv6: module and option of the exact-value match. */
   readonly hopLimitMatch: readonly [string, string];
   /** Accepted ahead of the allows under a drop policy (RFC 4890 for IPv6; nothing for IPv4). */
   readonly essentials: readonly Essential[];
+}
+
+export interface IcmpType {
+  /** The name iptables or ip6tables takes after --icmp-type / --icmpv6-type. */
+  readonly tool: string;
+  readonly type: number;
+  /** Set for a name that means one code of its type (fragmentation-needed is type 3, code 4). */
+  readonly code?: number;
 }
 
 export interface Essential {
@@ -29,7 +40,7 @@ export interface Essential {
   readonly hopLimit255: boolean;
 }
 
-const sharedIcmp = ['echo-request', 'echo-reply', 'destination-unreachable', 'time-exceeded', 'parameter-problem', 'router-advertisement', 'router-solicitation', 'redirect'] as const;
+const icmpType = (tool: string, type: number, code?: number): IcmpType => (code === undefined ? { tool, type } : { tool, type, code });
 
 export const IPV4: FamilyRecord = {
   family: 'ipv4',
@@ -41,7 +52,19 @@ export const IPV4: FamilyRecord = {
   icmpProto: 'icmp',
   icmpModule: 'icmp',
   icmpTypeOption: '--icmp-type',
-  icmpTypes: { ...Object.fromEntries(sharedIcmp.map((n) => [n, n])), 'fragmentation-needed': 'fragmentation-needed', 'source-quench': 'source-quench' },
+  icmp: {
+    'echo-reply': icmpType('echo-reply', 0),
+    'destination-unreachable': icmpType('destination-unreachable', 3),
+    'fragmentation-needed': icmpType('fragmentation-needed', 3, 4),
+    'source-quench': icmpType('source-quench', 4),
+    redirect: icmpType('redirect', 5),
+    'echo-request': icmpType('echo-request', 8),
+    'router-advertisement': icmpType('router-advertisement', 9),
+    'router-solicitation': icmpType('router-solicitation', 10),
+    'time-exceeded': icmpType('time-exceeded', 11),
+    'parameter-problem': icmpType('parameter-problem', 12),
+  },
+  icmpNumber: 1,
   rejectWith: { 'port-unreachable': 'icmp-port-unreachable', 'tcp-reset': 'tcp-reset' },
   hopLimitMatch: ['ttl', '--ttl-eq'],
   essentials: [],
@@ -57,12 +80,20 @@ export const IPV6: FamilyRecord = {
   icmpProto: 'ipv6-icmp',
   icmpModule: 'icmp6',
   icmpTypeOption: '--icmpv6-type',
-  icmpTypes: {
-    ...Object.fromEntries(sharedIcmp.map((n) => [n, n])),
-    'packet-too-big': 'packet-too-big',
-    'neighbour-solicitation': 'neighbour-solicitation',
-    'neighbour-advertisement': 'neighbour-advertisement',
+  icmp: {
+    'destination-unreachable': icmpType('destination-unreachable', 1),
+    'packet-too-big': icmpType('packet-too-big', 2),
+    'time-exceeded': icmpType('time-exceeded', 3),
+    'parameter-problem': icmpType('parameter-problem', 4),
+    'echo-request': icmpType('echo-request', 128),
+    'echo-reply': icmpType('echo-reply', 129),
+    'router-solicitation': icmpType('router-solicitation', 133),
+    'router-advertisement': icmpType('router-advertisement', 134),
+    'neighbour-solicitation': icmpType('neighbour-solicitation', 135),
+    'neighbour-advertisement': icmpType('neighbour-advertisement', 136),
+    redirect: icmpType('redirect', 137),
   },
+  icmpNumber: 58,
   rejectWith: { 'port-unreachable': 'icmp6-port-unreachable', 'tcp-reset': 'tcp-reset' },
   hopLimitMatch: ['hl', '--hl-eq'],
   essentials: [
@@ -79,3 +110,11 @@ export const IPV6: FamilyRecord = {
 
 export const FAMILIES: readonly FamilyRecord[] = [IPV4, IPV6];
 export const familyRecord = (f: Family): FamilyRecord => (f === 'ipv4' ? IPV4 : IPV6);
+
+/** Whether two ICMP names of one family share a packet: the same type, and a code that one of them leaves open or both name. */
+export function icmpOverlap(rec: FamilyRecord, a: string, b: string): boolean {
+  const x = rec.icmp[a];
+  const y = rec.icmp[b];
+  if (x === undefined || y === undefined) return false;
+  return x.type === y.type && (x.code === undefined || y.code === undefined || x.code === y.code);
+}

@@ -1,4 +1,4 @@
-import { familyRecord, FAMILIES } from '../ir/family.js';
+import { familyRecord, FAMILIES, icmpOverlap } from '../ir/family.js';
 import type { Family, L4, Match, PortRange, Proto } from '../ir/ir.js';
 import type { Path, PathSegment } from '../load/source.js';
 import type { FamilyChoice } from '../policy.js';
@@ -105,8 +105,8 @@ export function familiesOf(
 
 /** Whether some family knows the ICMP type's name (else a diagnostic). */
 function knownIcmpType(ctx: Context, icmpType: string, rulePath: Path): boolean {
-  if (FAMILIES.some((r) => r.icmpTypes[icmpType] !== undefined)) return true;
-  const known = [...new Set(FAMILIES.flatMap((r) => Object.keys(r.icmpTypes)))].sort();
+  if (FAMILIES.some((r) => r.icmp[icmpType] !== undefined)) return true;
+  const known = [...new Set(FAMILIES.flatMap((r) => Object.keys(r.icmp)))].sort();
   ctx.report('icmp-type-invalid', [...rulePath, 'icmp-type'], `unknown ICMP type '${icmpType}'; known: ${known.join(', ')}`);
   return false;
 }
@@ -129,7 +129,7 @@ const existsIn = (f: Family, allowed: readonly Family[], src: readonly Cidr[] | 
   allowed.includes(f) &&
   (src === null || hasFamily(src, f)) &&
   (dst === null || hasFamily(dst, f)) &&
-  (icmpType === null || familyRecord(f).icmpTypes[icmpType] !== undefined);
+  (icmpType === null || familyRecord(f).icmp[icmpType] !== undefined);
 
 /** Where long address lists go: beyond `threshold` entries a list becomes an ipset of that name. */
 export interface SetSink {
@@ -157,7 +157,7 @@ export function expand(sel: Selector, f: Family, sets?: SetSink, shared: PortMat
   const dsts = addrMatches(sel.dst, 'dst', f, sets);
   const inM: Match | null = sel.inIface !== null ? { kind: 'in', iface: sel.inIface } : null;
   const outM: Match | null = sel.outIface !== null ? { kind: 'out', iface: sel.outIface } : null;
-  const icmpM: Match | null = sel.icmpType !== null ? { kind: 'icmp-type', name: record.icmpTypes[sel.icmpType]! } : null;
+  const icmpM: Match | null = sel.icmpType !== null ? { kind: 'icmp-type', name: record.icmp[sel.icmpType]!.tool } : null;
   const protos = sel.protos ?? ANY_PROTO;
   // Port matches are shared by every source and destination of the rule, and by its families.
   let perPair = 0;
@@ -292,7 +292,8 @@ export function overlaps(a: Selector, b: Selector, f: Family): boolean {
   if (!a.families.includes(f) || !b.families.includes(f)) return false;
   const protos = a.protos === null ? b.protos : b.protos === null ? a.protos : a.protos.filter((p) => b.protos!.includes(p));
   if (protos !== null && protos.length === 0) return false;
-  if (a.icmpType !== null && b.icmpType !== null && a.icmpType !== b.icmpType) return false;
+  // Different names can share packets: fragmentation-needed is one code of destination-unreachable.
+  if (a.icmpType !== null && b.icmpType !== null && !icmpOverlap(familyRecord(f), a.icmpType, b.icmpType)) return false;
   if (!ifaceOverlap(a.inIface, b.inIface) || !ifaceOverlap(a.outIface, b.outIface)) return false;
   const sa = spaceOf(a, f);
   const sb = spaceOf(b, f);

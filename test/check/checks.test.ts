@@ -79,8 +79,14 @@ const TABLES: Record<string, CheckTable> = {
       'version: 1\ndefaults: { order: as-written }\ninbound:\n  - { port: 22, from: 10.0.0.0/9 }\n  - { port: 22, from: 10.0.0.0/8, action: drop }\n',
       'version: 1\nlimits:\n  - { port: 80, rate: 1/second }\ninbound:\n  - { port: 80, action: drop }\n',
       'version: 1\ndefaults: { order: as-written }\ninbound:\n  - { port: 22, interface: eth0 }\n  - { port: 22, interface: "eth+", action: drop }\n',
+      // fragmentation-needed is one code of destination-unreachable: the drop still decides the other codes.
+      'version: 1\ndefaults: { order: as-written }\ninbound:\n  - { proto: icmp, icmp-type: fragmentation-needed }\n  - { proto: icmp, icmp-type: destination-unreachable, action: drop }\n',
     ],
     invalid: [
+      {
+        policy: 'version: 1\ndefaults: { order: as-written }\ninbound:\n  - { name: unreachable, proto: icmp, icmp-type: destination-unreachable, action: drop }\n  - { name: frag, proto: icmp, icmp-type: fragmentation-needed }\n',
+        errors: [{ code: 'shadowed', line: 5, column: 5, message: /'frag' never matches in ipv4: every packet it would accept is dropped earlier by 'unreachable'/ }],
+      },
       {
         policy: 'version: 1\ninbound:\n  - { name: web, port: 80 }\n  - { name: block-bad, port: 80, from: 192.0.2.5, action: deny }\n',
         errors: [{ code: 'shadowed', line: 4, column: 5, message: /'block-bad' never matches in ipv4: every packet it would reject is accepted earlier by 'web' \(policy\.yaml:3:5\)/ }],

@@ -4,6 +4,7 @@ import type { Family, PortRange, Proto } from '../../src/ir/ir.js';
 import { parseAddress, type Cidr } from '../../src/normalize/addresses.js';
 import { findConflicts } from '../../src/normalize/order-check.js';
 import { overlapFamilies, type Selector } from '../../src/normalize/selector.js';
+import { compile } from '../../src/pipeline.js';
 
 const cidr = (text: string): Cidr => {
   const r = parseAddress(text);
@@ -86,5 +87,14 @@ describe('order check (allow-first)', () => {
       { allow: 3, deny: 2, families: ['ipv4'] },
       { allow: 4, deny: 0, families: ['ipv4'] },
     ]);
+  });
+});
+
+describe('ICMP names that share packets', () => {
+  it('an allow of fragmentation-needed after a drop of destination-unreachable is an order conflict (one code of that type)', () => {
+    const r = compile('version: 1\ninbound:\n  - { name: unreachable, proto: icmp, icmp-type: destination-unreachable, action: drop }\n  - { name: frag, proto: icmp, icmp-type: fragmentation-needed }\n', 'policy.yaml');
+    expect(r.diagnostics.map((d) => [d.code, d.line, d.col])).toEqual([['order-conflict', 4, 5]]);
+    const apart = compile('version: 1\ninbound:\n  - { proto: icmp, icmp-type: echo-request, action: drop }\n  - { proto: icmp, icmp-type: fragmentation-needed }\n', 'policy.yaml');
+    expect(apart.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ export const familyIcmp: Check = {
   check: ({ ir }) =>
     eachRuleWith(ir, ['icmp-type'], (rule, { family }) => {
       for (const m of rule.matches) {
-        if (m.kind === 'icmp-type' && !Object.values(familyRecord(family).icmpTypes).includes(m.name)) {
+        if (m.kind === 'icmp-type' && !Object.values(familyRecord(family).icmp).some((t) => t.tool === m.name)) {
           return diag('family-icmp', rule.origin.loc, `ICMP type '${m.name}' does not exist in ${familyRecord(family).label}`, undefined, rule.origin.path);
         }
       }
