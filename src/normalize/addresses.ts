@@ -23,14 +23,15 @@ function tryParse<T>(parse: () => T): T | undefined {
   }
 }
 
-/** IPv6 written in hex groups and colons only: no embedded IPv4, no zone. */
-const HEX_IPV6 = /^[0-9A-Fa-f:]{2,39}$/;
+/** IPv6 written in hex groups, colons and an embedded IPv4 at most: no zone, nothing after it. */
+const HEX_IPV6 = /^[0-9A-Fa-f:.]{2,45}$/;
 
 /**
- * An IPv6 address's RFC 5952 text, or undefined when it is none. For hex-and-colon text, Node's
- * WHATWG URL host parser answers (in C++, five times faster than ipaddr.js: one address per rule
- * of a policy), and its serializer is RFC 5952's: test/unit/address-text.test.ts holds the two to the
- * same answers. Anything else (an embedded IPv4) is ipaddr.js's. The parser is asked through
+ * An IPv6 address's RFC 5952 text, or undefined when it is none. Node's WHATWG URL host parser
+ * answers (in C++, five times faster than ipaddr.js: one address per rule of a policy), and its
+ * serializer is RFC 5952's: test/unit/address-text.test.ts holds it to ipaddr.js's answers. It
+ * also reads an embedded IPv4 as the RFC says: ipaddr.js reads ::10.0.0.1 as ::ffff:10.0.0.1,
+ * another address. Anything else (a zone) is ipaddr.js's. The parser is asked through
  * `domainToASCII`, which gives the host's text ('' when there is none) without building a URL
  * object or throwing; what follows the `]` would be read as a path, which HEX_IPV6 rules out.
  */
@@ -219,6 +220,21 @@ export function parseAddress(text: string): ParseAddress {
   return typeof got === 'string' ? { ok: false, reason: got } : { ok: true, cidr: got };
 }
 
+/**
+ * IPv6 text that stands for an IPv4 address: an IPv4-mapped address (::ffff:10.0.0.1) is how a
+ * socket shows IPv4 traffic, which ip6tables never sees; an IPv4-compatible one (::10.0.0.1,
+ * deprecated by RFC 4291) is an IPv6 address that is not 10.0.0.1. Either says something other
+ * than the author meant.
+ */
+function ipv4InIPv6(text: string, value: bigint, prefix: number): string | undefined {
+  const high = value >> 32n;
+  if (high !== 0xffffn && !(high === 0n && value > 1n)) return undefined;
+  const v4 = [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 0xffn)).join('.') + (prefix < 128 ? `/${prefix - 96}` : '');
+  return high === 0xffffn
+    ? `'${text}' is an IPv4-mapped IPv6 address: ip6tables never sees such packets, IPv4 traffic goes through iptables; write the IPv4 address ${v4}`
+    : `'${text}' is an IPv4-compatible IPv6 address (deprecated by RFC 4291), which is not the IPv4 address ${v4}; write ${v4} for IPv4, or the host's real IPv6 address`;
+}
+
 /** `parseAddress` without a result object: the CIDR, or why the text is none (it runs for every address of a policy). */
 export function readAddress(text: string): Cidr | string {
   const slash = text.indexOf('/');
@@ -247,6 +263,10 @@ export function readAddress(text: string): Cidr | string {
   // A single host has no host bits: a dotted quad is already canonical, an IPv6 address is
   // rendered once (RFC 5952).
   const written = v6 ?? addrText;
+  if (v6 !== undefined && prefix >= 96 && (v6.startsWith('::ffff:') || (v6.startsWith('::') && v6 !== '::' && v6 !== '::1'))) {
+    const why = ipv4InIPv6(text, addressValue('ipv6', v6), prefix);
+    if (why) return why;
+  }
   if (prefix === bits) return new LazyCidr(family, flatCidrText(written, prefix), prefix, false);
   const value = isV4 ? BigInt(v4) : addressValue(family, written);
   const mask = hostMask(family, prefix);

@@ -4,6 +4,9 @@ import type { RulesetBuilder } from './builder.js';
 import { ofFamily, type Context } from './context.js';
 import { expand, selector } from './selector.js';
 
+/** The tables the kernel keeps for itself (rt_tables): routing a mark through one replaces the host's own routes. */
+const RESERVED_TABLES: Readonly<Record<number, string>> = { 253: 'default', 254: 'main', 255: 'local' };
+
 /** mangle MARK per direction, plus the `ip rule`/`ip route` entries a restore file cannot carry. */
 export function marksSection(ctx: Context, b: RulesetBuilder): RouteEntry[] {
   const routes: RouteEntry[] = [];
@@ -15,6 +18,10 @@ export function marksSection(ctx: Context, b: RulesetBuilder): RouteEntry[] {
     const traffic = m.traffic ?? 'all';
     if (m.table === undefined && (m.via !== undefined || m.dev !== undefined)) {
       ctx.report('schema-missing-key', [...path, m.via !== undefined ? 'via' : 'dev'], '`via` and `dev` describe the route of a routing table; add `table: N` or remove them');
+      return;
+    }
+    if (m.table !== undefined && RESERVED_TABLES[m.table] !== undefined) {
+      ctx.report('table-reserved', [...path, 'table'], `table ${m.table} is the kernel's ${RESERVED_TABLES[m.table]} table: its default route is the host's own, which apply.sh would replace; pick a table of your own (1 to 252, or above 255)`);
       return;
     }
     if (m.interface !== undefined && traffic !== 'incoming') {

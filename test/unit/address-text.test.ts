@@ -3,10 +3,18 @@ import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { canonicalIPv6, cidrTextInterval, isCanonicalHexIPv6, parseAddress } from '../../src/normalize/addresses.js';
 
-/** What ipaddr.js alone answers: the reference canonicalIPv6 must agree with. */
+/**
+ * What ipaddr.js answers: the reference canonicalIPv6 must agree with, except that ipaddr.js
+ * reads `::a.b.c.d` (IPv4-compatible, RFC 4291) as `::ffff:a.b.c.d` (IPv4-mapped), another
+ * address, and takes an embedded IPv4 octet with a leading zero (`01`, octal to some readers),
+ * which canonicalIPv6 refuses.
+ */
 const reference = (text: string): string | undefined => {
   try {
-    return ipaddr.IPv6.parse(text).toString();
+    const a = ipaddr.IPv6.parse(text);
+    if (/(^|[:.])0\d[^:]*$/.test(text) && text.includes('.')) return undefined;
+    if (/^::\d+\.\d+\.\d+\.\d+$/.test(text)) return ipaddr.fromByteArray([...new Array<number>(12).fill(0), ...ipaddr.IPv4.parse(text.slice(2)).toByteArray()]).toString();
+    return a.toString();
   } catch {
     return undefined;
   }
@@ -106,5 +114,20 @@ describe('dotted quads (read by hand, without a match array)', () => {
       if (want !== undefined && got.ok) expect(got.cidr.interval[0]).toBe(want & ~0xffn);
       expect(cidrTextInterval(text)).toEqual(want === undefined ? null : [want, want]);
     }), { numRuns: 20000 });
+  });
+});
+
+describe('IPv6 text that stands for an IPv4 address', () => {
+  it('is refused, saying what to write: an IPv4-mapped address (ip6tables never sees it), an IPv4-compatible one (another address)', () => {
+    const why = (text: string) => {
+      const r = parseAddress(text);
+      return r.ok ? r.cidr.text : r.reason;
+    };
+    expect(why('::ffff:10.0.0.1')).toBe("'::ffff:10.0.0.1' is an IPv4-mapped IPv6 address: ip6tables never sees such packets, IPv4 traffic goes through iptables; write the IPv4 address 10.0.0.1");
+    expect(why('::ffff:a00:1/128')).toContain('write the IPv4 address 10.0.0.1');
+    expect(why('::ffff:10.0.0.0/104')).toContain('write the IPv4 address 10.0.0.0/8');
+    expect(why('::10.0.0.1')).toBe("'::10.0.0.1' is an IPv4-compatible IPv6 address (deprecated by RFC 4291), which is not the IPv4 address 10.0.0.1; write 10.0.0.1 for IPv4, or the host's real IPv6 address");
+    for (const ok of ['::', '::1', '::/0', '2001:db8::1', '64:ff9b::1.2.3.4', '::ffff:0:0/95']) expect(why(ok), ok).not.toContain('IPv4');
+    expect(why('64:ff9b::1.2.3.4')).toBe('64:ff9b::102:304/128');
   });
 });
