@@ -30,6 +30,13 @@ export class Context {
     readonly source: SourceMap,
   ) {}
 
+  /** The policy's value at `path`, or undefined. */
+  valueAt(path: Path): unknown {
+    let node: unknown = this.policy;
+    for (const seg of path) node = node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[seg] : undefined;
+    return node;
+  }
+
   loc(path: Path, which: 'value' | 'key' = 'value'): Location {
     return this.source.at(path, which);
   }

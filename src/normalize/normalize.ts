@@ -3,7 +3,7 @@ import { lazyOrigin, type ChainPolicy, type IR } from '../ir/ir.js';
 import type { SourceMap } from '../load/source.js';
 import type { Policy } from '../policy.js';
 import { RulesetBuilder } from './builder.js';
-import { Context } from './context.js';
+import { COMMENT_MAX_BYTES, Context } from './context.js';
 import { SECTIONS, filterSection } from './filter-sections.js';
 import { limitsSection } from './limits.js';
 import { checkOrder } from './order-check.js';
@@ -19,6 +19,35 @@ export const DEFAULT_RUN_FIRST: readonly string[] = ['f2b-*', 'sshguard', 'CROWD
 export interface NormalizeResult {
   readonly ir?: IR;
   readonly diagnostics: readonly Diagnostic[];
+}
+
+/**
+ * Each rule's comment as it is emitted, the rule's name and its role (`web (others)`, `tls (hide
+ * target)`), within the 255 bytes the comment match keeps: iptables-restore takes more and cuts
+ * it silently. Reported once per policy rule, at its name.
+ */
+function commentsFit(ctx: Context, ir: IR): void {
+  const reported = new Set<string>();
+  for (const rs of ir.rulesets) {
+    for (const t of rs.tables) {
+      for (const c of t.chains) {
+        for (const r of c.rules) {
+          const label = r.origin.label;
+          // UTF-8 takes at most 3 bytes per UTF-16 unit: most labels are surely short enough uncounted.
+          if (label.length * 3 <= COMMENT_MAX_BYTES) continue;
+          const bytes = Buffer.byteLength(label, 'utf8');
+          if (bytes <= COMMENT_MAX_BYTES) continue;
+          const key = r.origin.path.join('/');
+          if (reported.has(key)) continue;
+          reported.add(key);
+          const name = ctx.valueAt([...r.origin.path, 'name']);
+          const role = typeof name === 'string' && label.startsWith(name) ? label.slice(name.length) : '';
+          const room = COMMENT_MAX_BYTES - Buffer.byteLength(role, 'utf8');
+          ctx.report('string-too-long', typeof name === 'string' ? [...r.origin.path, 'name'] : r.origin.path, `the comment of this rule's iptables rules is '${label}', ${bytes} bytes, and iptables keeps ${COMMENT_MAX_BYTES} and silently cuts the rest${role ? `; with '${role}' added, the name can be at most ${room} bytes` : ''}; shorten the name`);
+        }
+      }
+    }
+  }
 }
 
 /** Policy -> IR: per family, per table, per chain, ordered rules that each carry their origin. */
@@ -47,5 +76,6 @@ export function normalize(policy: Policy, source: SourceMap): NormalizeResult {
   }
   const runFirst = policy.coexist?.['run-first'] ?? DEFAULT_RUN_FIRST;
   const ir: IR = { kind: 'ir', ownership, runFirst, rulesets: b.build(ownership, policies, explicit, lazyOrigin([], '', ctx.source)), routes, sets: b.sets };
+  commentsFit(ctx, ir);
   return hasErrors(ctx.diagnostics) ? { diagnostics: ctx.diagnostics } : { ir, diagnostics: ctx.diagnostics };
 }
