@@ -5,10 +5,10 @@ import { countText } from './diagnostics/count.js';
 import { compareDiagnostics, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
 import { emit, type Artifact } from './emit/emit.js';
 import type { IR } from './ir/ir.js';
-import { load } from './load/load.js';
+import { load, type Loaded } from './load/load.js';
 import { normalize } from './normalize/normalize.js';
 import type { Policy } from './policy.js';
-import { validate } from './validate/validate.js';
+import { prune, validate } from './validate/validate.js';
 
 export interface CompileResult {
   /** Present only when there are no errors: nothing is ever written from a failed compile. */
@@ -39,7 +39,7 @@ export function compile(text: string, file: string, displayName = file, options:
   if (!loaded.loaded) return { diagnostics: sorted(loaded.diagnostics) };
   const { value, source } = loaded.loaded;
   const valid = validate(value, source);
-  if (!valid.policy) return { diagnostics: sorted([...loaded.diagnostics, ...valid.diagnostics]) };
+  if (!valid.policy) return { diagnostics: sorted([...loaded.diagnostics, ...valid.diagnostics, ...errorsInTheRest(value, valid, source)]) };
   const norm = normalize(valid.policy, source);
   const soFar = [...loaded.diagnostics, ...norm.diagnostics];
   if (!norm.ir) return { diagnostics: sorted(soFar) };
@@ -47,6 +47,26 @@ export function compile(text: string, file: string, displayName = file, options:
   const notes = notesOf(norm.ir, valid.policy, options.severity);
   if (hasErrors(all) || options.emit === false) return { ir: norm.ir, diagnostics: all, notes };
   return { ir: norm.ir, artifacts: emit(norm.ir, { name: displayName, text, hash: options.sourceHash }, { hostDir: options.hostDir }), diagnostics: all, notes };
+}
+
+/**
+ * Diagnostics about single values that the normalize stage finds: an address, a port text, a
+ * user, an interface. After schema errors, these are what an author also wants in the same run
+ * (`port: 70000` and `from: 300.1.1.1` in one rule). Relations between rules (order, overlaps,
+ * duplicates) are left out: the rules they compare are incomplete here.
+ */
+const VALUE_CODES: ReadonlySet<string> = new Set(['unknown-name', 'address-invalid', 'address-set-cycle', 'cidr-host-bits', 'family-mismatch', 'port-invalid', 'port-needs-proto', 'rate-overflow', 'icmp-type-invalid', 'user-invalid', 'interface-hook', 'unsafe-string', 'string-too-long', 'interface-unknown', 'table-reserved']);
+
+/** The value errors in what is valid of an invalid policy: it is normalized without its invalid parts (see prune). */
+function errorsInTheRest(value: unknown, valid: ReturnType<typeof validate>, source: Loaded['source']): Diagnostic[] {
+  const rest = valid.invalid ? prune(value, valid.invalid) : undefined;
+  if (rest === undefined) return [];
+  try {
+    return normalize(rest as Policy, source).diagnostics.filter((d) => VALUE_CODES.has(d.code));
+  } catch {
+    // What a hole or a missing part trips over in the rest: the schema's errors stand alone.
+    return [];
+  }
 }
 
 /** Chains too long for `shadowed`, unless the author turned the check off. */

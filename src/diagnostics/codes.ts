@@ -19,7 +19,7 @@ export const CODES = {
   'address-set-cycle': { severity: 'error', stage: 'normalize', doc: 'Address sets refer to each other in a loop.' },
   'cidr-host-bits': { severity: 'warning', stage: 'normalize', doc: 'A CIDR has host bits set; iptables silently masks them.' },
   'family-mismatch': { severity: 'error', stage: 'normalize', doc: 'An address of a family the rule is restricted to exclude, or a rule that matches in no family.' },
-  'port-invalid': { severity: 'error', stage: 'normalize', doc: 'A port outside 1-65535 or a reversed range.' },
+  'port-invalid': { severity: 'error', stage: 'normalize', doc: "A port range written as text that is reversed (\"90-80\") or outside 1-65535 (\"1-70000\"); a port number outside 1-65535 is `schema-value`." },
   'port-needs-proto': { severity: 'error', stage: 'normalize', doc: 'Ports given for a protocol without ports (only tcp, udp, sctp have them).' },
   'rate-overflow': { severity: 'error', stage: 'normalize', doc: "A rate with a burst whose tokens overflow the kernel's counter: iptables-legacy refuses the ruleset." },
   'icmp-type-invalid': { severity: 'error', stage: 'normalize', doc: 'An ICMP type name unknown for the family, or given without proto icmp.' },

@@ -28,6 +28,8 @@ function validator(): ValidateFunction {
 export interface ValidateResult {
   readonly policy?: Policy;
   readonly diagnostics: readonly Diagnostic[];
+  /** Where the policy is invalid: the values (or unknown keys) to take out to check the rest (see prune). */
+  readonly invalid?: readonly Path[];
 }
 
 /** Checks the loaded value against schema/ipfence.schema.json and explains failures in plain words. */
@@ -39,7 +41,10 @@ export function validate(value: unknown, source: SourceMap): ValidateResult {
   if (check(value)) return { policy: value as Policy, diagnostics: [] };
   const seen = new Set<string>();
   const diagnostics: Diagnostic[] = [];
+  const invalid: Path[] = [];
   for (const e of check.errors ?? []) {
+    const path = toPath(e.instancePath, value);
+    invalid.push(e.keyword === 'additionalProperties' ? [...path, String(e.params.additionalProperty)] : e.keyword === 'propertyNames' ? [...path, String(e.params.propertyName)] : path);
     const d = explain(e, value, source);
     if (!d) continue;
     const key = `${d.line}:${d.col}:${d.message}`;
@@ -48,7 +53,31 @@ export function validate(value: unknown, source: SourceMap): ValidateResult {
       diagnostics.push(d);
     }
   }
-  return { diagnostics };
+  return { diagnostics, invalid };
+}
+
+/**
+ * A copy of an invalid policy without what made it invalid, to look for the errors in the rest:
+ * a value or unknown key goes with its key, an invalid entry of a list of rules leaves a hole (so
+ * that every other entry keeps its index, and its diagnostics their positions), and an invalid
+ * entry of a list of values takes the whole list. Undefined when the policy itself is invalid.
+ */
+export function prune(value: unknown, invalid: readonly Path[]): unknown {
+  const copy = structuredClone(value) as Record<string, unknown>;
+  for (const path of invalid) {
+    let k = path.length - 1;
+    for (; k >= 0; k--) {
+      let parent: unknown = copy;
+      for (const seg of path.slice(0, k)) parent = parent !== null && typeof parent === 'object' ? (parent as Record<string | number, unknown>)[seg] : undefined;
+      if (parent === null || typeof parent !== 'object') break;
+      const rules = Array.isArray(parent) && parent.some((x) => x !== null && typeof x === 'object' && !Array.isArray(x));
+      if (Array.isArray(parent) && !rules) continue;
+      delete (parent as Record<string | number, unknown>)[path[k]!];
+      break;
+    }
+    if (k < 0) return undefined;
+  }
+  return copy;
 }
 
 function explain(e: ErrorObject, root: unknown, source: SourceMap): Diagnostic | undefined {

@@ -189,3 +189,26 @@ describe('--host-dir', () => {
     expect(out.stderr).toContain('--host-dir takes an absolute path');
   });
 });
+
+describe('every independent error in one run', () => {
+  it('a schema error does not hide the address error beside it, nor the errors of other rules', async () => {
+    const policy = 'version: 1\ninbound:\n  - { port: 70000, from: 300.1.1.1 }\n  - "not a rule"\n  - { port: 23, from: [db.example.com] }\n  - { port: "90-80", prot: tcp }\n';
+    const { io: i, out } = memoryIO(policy);
+    expect(await main(['check', '-', '-f', 'gcc'], i)).toBe(1);
+    expect(out.stdout.split('\n').filter(Boolean).map((l) => l.replace(/: error: .*\[/, ' [')).sort()).toEqual([
+      '<stdin>:3:13 [schema-value]',
+      '<stdin>:3:26 [address-invalid]',
+      '<stdin>:4:5 [schema-type]',
+      '<stdin>:5:24 [address-invalid]',
+      '<stdin>:6:13 [port-invalid]',
+      '<stdin>:6:22 [schema-unknown-key]',
+    ]);
+  });
+  it('leaves out what compares rules with each other, which are incomplete then', async () => {
+    // Without its invalid port the second rule would overlap the first: no order-conflict for it.
+    const { io: i, out } = memoryIO('version: 1\ninbound:\n  - { port: 22, action: deny }\n  - { port: 70000 }\n');
+    expect(await main(['check', '-', '-f', 'gcc'], i)).toBe(1);
+    expect(out.stdout).not.toContain('order-conflict');
+    expect(out.stdout).toContain('[schema-value]');
+  });
+});
