@@ -76,7 +76,7 @@ export interface RedirectRule {
   readonly proto?: Proto;
   readonly port: number | string;
   readonly 'to-port': number;
-  readonly to?: Addrs;
+  readonly 'local-address'?: Addrs;
   readonly from?: Addrs;
   readonly interface?: string;
   readonly local?: boolean;
@@ -122,6 +122,7 @@ export interface DockerSection {
 
 export interface Policy {
   readonly version: 1;
+  readonly host?: { readonly addresses?: Addrs };
   readonly ownership?: 'full' | 'coexist';
   readonly coexist?: { readonly 'run-first'?: readonly string[] };
   readonly docker?: DockerSection;

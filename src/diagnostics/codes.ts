@@ -31,6 +31,9 @@ export const CODES = {
   'interface-unknown': { severity: 'warning', stage: 'normalize', doc: 'An interface name not declared under `interfaces` although that map exists (likely a typo).' },
   'table-reserved': { severity: 'error', stage: 'normalize', doc: "A mark's routing table is one of the kernel's own (253 default, 254 main, 255 local): its default route is the host's." },
   'route-conflict': { severity: 'error', stage: 'normalize', doc: 'Two marks give one routing table different default routes; only one can be installed.' },
+  'redirect-bypass': { severity: 'error', stage: 'normalize', doc: "An inbound deny (or an allowlist's deny) on a redirected port: the redirect moves those connections to its target port first, so the rule would never refuse them." },
+  'hide-target-allow': { severity: 'error', stage: 'normalize', doc: 'An inbound allow of a port a redirect hides (`hide-target`): the hiding refuses those connections first, so the allow never applies.' },
+  'redirect-address': { severity: 'error', stage: 'normalize', doc: "A redirect's `local-address` that is not one of this host's `host.addresses` (or with none listed): a redirect only ever delivers to this host." },
   'redirect-duplicate': { severity: 'error', stage: 'normalize', doc: 'Two redirects claim the same port, protocol and interface.' },
   // check (lint over the IR)
   'line-too-long': { severity: 'error', stage: 'check', doc: 'An emitted rule line over 4096 bytes (iptables-restore splits lines past 10,239 bytes).' },

@@ -62,6 +62,11 @@ export interface Rule {
   readonly matches: readonly Match[];
   readonly target: Target;
   readonly origin: Origin;
+  /**
+   * A rule that decides only what the rules before it leave open: a redirect's accept, which the
+   * rules of its target port go before. Those rules deciding all of its packets is the design.
+   */
+  readonly fallback?: true;
 }
 
 export type ChainPolicy = 'ACCEPT' | 'DROP';
@@ -167,6 +172,7 @@ export const relabel = (o: Origin, label: string): Origin =>
   o instanceof LazyOrigin ? o.relabel(label) : new LazyOrigin(o.path, label, { at: () => o.loc });
 
 export const rule = (matches: readonly Match[], target: Target, origin: Origin): Rule => ({ kind: 'rule', matches, target, origin });
+export const fallbackRule = (matches: readonly Match[], target: Target, origin: Origin): Rule => ({ kind: 'rule', matches, target, origin, fallback: true });
 export const chain = (name: string, policy: ChainPolicy | null, rules: readonly Rule[], hookedFrom?: readonly string[], hookedAt: 'start' | 'end' = 'start'): Chain =>
   hookedFrom ? { kind: 'chain', name, policy, rules, hookedFrom, ...(hookedAt === 'end' ? { hookedAt } : {}) } : { kind: 'chain', name, policy, rules };
 export const table = (name: TableName, chains: readonly Chain[]): Table => ({ kind: 'table', name, chains });

@@ -6,7 +6,11 @@ import type { Cidr } from './addresses.js';
  * is the concatenation of its groups in this order, so no section can accidentally place a rule
  * ahead of the preamble or after the default-policy tail.
  */
-export const GROUP_ORDER = ['state', 'hide-all', 'loopback', 'essentials', 'hide-remote', 'limits', 'users', 'allow', 'deny', 'implicit', 'main', 'tail'] as const;
+/**
+ * `redirected` (the accept of redirected connections) comes after every inbound rule, so that a
+ * redirected connection meets the rules written for its target port as a direct one does.
+ */
+export const GROUP_ORDER = ['state', 'hide-all', 'loopback', 'essentials', 'hide-remote', 'limits', 'users', 'allow', 'deny', 'implicit', 'redirected', 'main', 'tail'] as const;
 export type Group = (typeof GROUP_ORDER)[number];
 /** Every group but the tail: what a coexisting chain of ours holds (the tail is hooked at the end). */
 const BODY_GROUPS: readonly Group[] = GROUP_ORDER.filter((g) => g !== 'tail');

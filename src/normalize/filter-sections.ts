@@ -5,7 +5,9 @@ import type { Cidr } from './addresses.js';
 import { NO_CIDRS, ofFamily, type Context } from './context.js';
 import type { RulesetBuilder } from './builder.js';
 import { OrderSweep } from './order-check.js';
-import { expand, familiesOf, selector, type PortMatchCache, type Selector, type SelectorParts, type SetSink } from './selector.js';
+import { expand, familiesOf, overlapFamilies, selector, type PortMatchCache, type Selector, type SelectorParts, type SetSink } from './selector.js';
+import type { RedirectSeam } from './redirects.js';
+import { formatLocation } from '../diagnostics/diagnostic.js';
 import { logRule, ownChainRules, pushVerdictRules, resolveAction, resolveLog, verdictRules, type ResolvedLog, type Verdict } from './verdict.js';
 
 /** The three filter sections differ only in this record: which chain, and what each key means. */
@@ -54,20 +56,20 @@ export interface SectionEntry {
 }
 
 /** Compiles a section's rules; unless as-written, the returned sweep holds its order conflicts. */
-export function filterSection(ctx: Context, b: RulesetBuilder, rec: SectionRecord, asWritten: boolean): OrderSweep<SectionEntry> | undefined {
+export function filterSection(ctx: Context, b: RulesetBuilder, rec: SectionRecord, asWritten: boolean, seams: readonly RedirectSeam[] = []): OrderSweep<SectionEntry> | undefined {
   const rules = (ctx.policy as Policy)[rec.key] as readonly AnyFilterRule[] | undefined;
   // as-written has no order check, and allow-first keeps only denies: a selector need not outlive its rule.
   const sweep = asWritten ? undefined : new OrderSweep<SectionEntry>();
   const groups = new SectionGroups(b, rec.chain);
   (rules ?? []).forEach((r, i) => {
     const path: Path = [rec.key, i];
-    compileRule(ctx, b, groups, rec, r, i, path, sweep);
+    compileRule(ctx, b, groups, rec, r, i, path, sweep, rec.key === 'inbound' ? seams : []);
   });
   return sweep;
 }
 
 /** Compiles one rule into `b`; with a sweep (allow-first order), its entry goes there for the order check. */
-function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec: SectionRecord, r: AnyFilterRule, i: number, path: Path, sweep: OrderSweep<SectionEntry> | undefined): void {
+function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec: SectionRecord, r: AnyFilterRule, i: number, path: Path, sweep: OrderSweep<SectionEntry> | undefined, seams: readonly RedirectSeam[]): void {
   const asWritten = sweep === undefined;
   // No closures here: one would make every rule of a policy allocate a context for its variables.
   const origin = ctx.origin(path, r.name);
@@ -96,6 +98,7 @@ function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec
     dstExcept: rec.exceptOn === 'dst' && except !== null ? except : NO_CIDRS,
     families,
   };
+  if (seams.length > 0) checkSeams(ctx, seams, r, path, origin.label, sel, verdict);
   const group = asWritten ? 'allow' : verdict === 'accept' ? 'allow' : 'deny';
   const threshold = ctx.policy.defaults?.['set-threshold'] ?? DEFAULT_SET_THRESHOLD;
   const sets = threshold > 0 && Math.max(src?.length ?? 0, dst?.length ?? 0) > threshold ? setSink(b, rec, i, threshold, origin) : undefined;
@@ -109,6 +112,32 @@ function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec
   if (rec.key === 'inbound' && verdict === 'accept' && r.from !== undefined && r.others !== 'pass') denyOthers(ctx, b, rec, r, r.others, path, sel);
   sweep?.add({ path, label: origin.label, sel, verdict });
 }
+
+/**
+ * An inbound rule against the redirects. REDIRECT rewrites a connection's port in nat, before the
+ * filter table: a rule written for the original port never sees the redirected connection (the
+ * rules for the target port do, the redirected accept coming after them). So a deny, or the
+ * deny of an allowlist, on a redirected port would let those connections through: an error
+ * naming both. An allow of a hidden target port is dead: the hiding comes first.
+ */
+function checkSeams(ctx: Context, seams: readonly RedirectSeam[], r: AnyFilterRule, path: Path, label: string, sel: Selector, verdict: Verdict): void {
+  const allowlist = verdict === 'accept' && sel.src !== null && r.others !== 'pass';
+  // What the rule refuses: all it matches, or for an allowlist the sources it does not list.
+  const refused: Selector | null = verdict !== 'accept' ? sel : allowlist ? { ...sel, src: null, srcExcept: sel.src! } : null;
+  for (const s of seams) {
+    const at = formatLocation(ctx.loc(s.path));
+    // A rule that also covers the target port refuses the redirected connections there.
+    const atTarget = sel.ports === null || sel.ports.some((p) => p.lo <= s.toPort && s.toPort <= p.hi);
+    if (refused && !atTarget && overlapFamilies(s.sel, refused).length > 0) {
+      ctx.report('redirect-bypass', path, `redirect '${s.label}' (${at}) moves connections to ${portList(s.sel)} onto port ${s.toPort} before the filter table sees them, so '${label}' never refuses them${allowlist ? ' (the sources it does not list)' : ''}: redirected connections meet the rules of their target port; write this rule for port ${s.toPort} as well, or leave these sources out of the redirect (\`from\`)`, [ctx.related(s.path, 'the redirect')]);
+    }
+    if (verdict === 'accept' && s.hidden && overlapFamilies(s.hidden, sel).length > 0) {
+      ctx.report('hide-target-allow', path, `'${label}' allows port ${s.toPort}, which redirect '${s.label}' (${at}) hides (\`hide-target: true\`): connections that did not come through the redirect are refused before this allow, so it never applies; remove the allow, or \`hide-target\``, [ctx.related(s.path, 'the redirect that hides the port')]);
+    }
+  }
+}
+
+const portList = (sel: Selector): string => (sel.ports ?? []).map((p) => (p.lo === p.hi ? String(p.lo) : `${p.lo}-${p.hi}`)).join(', ');
 
 /** A section's two groups in each family, asked of the builder once each: a section appends rules 100,000 times. */
 class SectionGroups {

@@ -57,11 +57,11 @@ export function normalize(policy: Policy, source: SourceMap): NormalizeResult {
   const asWritten = policy.defaults?.order === 'as-written';
   ctx.resolveAllNames();
   preamble(ctx, b);
-  redirectsSection(ctx, b);
+  const seams = redirectsSection(ctx, b);
   limitsSection(ctx, b);
   usersSection(ctx, b);
   for (const sec of SECTIONS) {
-    const sweep = filterSection(ctx, b, sec, asWritten);
+    const sweep = filterSection(ctx, b, sec, asWritten, seams);
     if (sweep) checkOrder(ctx, sec.key, sweep);
   }
   const routes = marksSection(ctx, b);

@@ -1,8 +1,9 @@
-import { accept, rule, type Match } from '../ir/ir.js';
+import { accept, fallbackRule, rule, type Match } from '../ir/ir.js';
 import type { Path } from '../load/source.js';
 import { formatLocation } from '../diagnostics/diagnostic.js';
 import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
+import type { Cidr } from './addresses.js';
 import { parsePort } from './ports.js';
 import { expand, overlapFamilies, selector, type Selector } from './selector.js';
 import { resolveAction, verdictRules } from './verdict.js';
@@ -12,8 +13,38 @@ import { resolveAction, verdictRules } from './verdict.js';
  * nat: the filter table accepts what was redirected (conntrack DNAT + original port) and, when the
  * target is hidden, denies connections that reached the target port without the redirect.
  */
-export function redirectsSection(ctx: Context, b: RulesetBuilder): void {
-  const seen: { sel: Selector; path: Path; label: string }[] = [];
+/**
+ * A redirect's local-address must be this host's: REDIRECT only ever delivers here, and a router
+ * redirecting connections meant for another host would answer them on its own port.
+ */
+function ofThisHost(ctx: Context, addresses: readonly Cidr[], path: Path): boolean {
+  const own = ctx.addrs(ctx.policy.host?.addresses, ['host', 'addresses']);
+  if (own === undefined) return false;
+  if (own === null) {
+    ctx.report('redirect-address', path, '`local-address` says which of this host\'s addresses a redirect applies to, and needs them listed in `host.addresses` to be checked: a redirect only ever delivers to this host, never to another one');
+    return false;
+  }
+  const outside = addresses.find((a) => !own.some((o) => o.family === a.family && o.interval[0] <= a.interval[0] && a.interval[1] <= o.interval[1]));
+  if (outside) {
+    ctx.report('redirect-address', path, `'${outside.text}' is not an address of this host (\`host.addresses\`): a redirect only ever delivers to this host, so connections meant for '${outside.text}' would reach this host's own port instead; forwarding to another host is DNAT, which ipfence does not write yet`, [ctx.related(['host', 'addresses'], "this host's addresses")]);
+    return false;
+  }
+  return true;
+}
+
+/** A redirect as the inbound rules are held to it: what it catches, and its target port. */
+export interface RedirectSeam {
+  readonly path: Path;
+  readonly label: string;
+  /** The connections it redirects: to its original port. */
+  readonly sel: Selector;
+  readonly toPort: number;
+  /** With hide-target: the connections to the target port it refuses when they were not redirected. */
+  readonly hidden: Selector | null;
+}
+
+export function redirectsSection(ctx: Context, b: RulesetBuilder): RedirectSeam[] {
+  const seen: RedirectSeam[] = [];
   (ctx.policy.redirects ?? []).forEach((r, i) => {
     const path: Path = ['redirects', i];
     const origin = ctx.origin(path, r.name);
@@ -22,26 +53,29 @@ export function redirectsSection(ctx: Context, b: RulesetBuilder): void {
     const port = parsePort(r.port);
     if (!port.ok) ctx.report('port-invalid', [...path, 'port'], port.reason);
     const src = ctx.addrs(r.from, [...path, 'from']);
-    const dst = ctx.addrs(r.to, [...path, 'to']);
+    const dst = ctx.addrs(r['local-address'], [...path, 'local-address']);
+    if (dst && !ofThisHost(ctx, dst, [...path, 'local-address'])) return;
     const inIface = ctx.iface(r.interface, [...path, 'interface']);
     if (!port.ok || [protos, src, dst, inIface].includes(undefined)) return;
-    const sel = selector(ctx, { protos: protos!, ports: [port.range], src: src!, dst: dst!, inIface: inIface! }, r.family, path, 'from', 'to');
+    const sel = selector(ctx, { protos: protos!, ports: [port.range], src: src!, dst: dst!, inIface: inIface! }, r.family, path, 'from', 'local-address');
     if (!sel) return;
     const clash = seen.find((s) => overlapFamilies(s.sel, sel).length > 0);
     if (clash) {
       ctx.report('redirect-duplicate', path, `redirect '${origin.label}' catches connections already redirected by '${clash.label}' (${formatLocation(ctx.loc(clash.path))}), so it would never apply to them; make their ports, interfaces or addresses disjoint`, [ctx.related(clash.path, 'the earlier redirect')]);
       return;
     }
-    seen.push({ sel, path, label: origin.label });
     const target = { kind: 'redirect', toPort: r['to-port'] } as const;
     const local: Selector = { ...sel, src: null, inIface: null, outIface: 'lo' };
+    const targetPorts = [{ lo: r['to-port'], hi: r['to-port'] }];
+    // Remote connections only, unless local ones are redirected too (then loopback is hidden too).
+    seen.push({ path, label: origin.label, sel, toPort: r['to-port'], hidden: r['hide-target'] ? { ...sel, src: null, dst: null, ports: targetPorts, inIface: null } : null });
     const hideVerdict = resolveAction(ctx, 'deny', 'deny');
     for (const f of sel.families) {
       b.add(f, 'nat', 'PREROUTING', 'main', expand(sel, f).map((m) => rule(m, target, origin)));
       if (r.local) b.add(f, 'nat', 'OUTPUT', 'main', expand(local, f).map((m) => rule(m, target, ctx.origin(path, r.name, 'local'))));
       const toTarget: Selector = { ...sel, dst: null, inIface: null, ports: [{ lo: r['to-port'], hi: r['to-port'] }] };
       const redirected: Match[] = [{ kind: 'ctstate', states: ['DNAT'], negate: false }, { kind: 'ctorigdstport', ports: port.range }];
-      b.add(f, 'filter', 'INPUT', 'allow', expand(toTarget, f).map((m) => rule([...m, ...redirected], accept, ctx.origin(path, r.name, 'redirected'))));
+      b.add(f, 'filter', 'INPUT', 'redirected', expand(toTarget, f).map((m) => fallbackRule([...m, ...redirected], accept, ctx.origin(path, r.name, 'redirected'))));
       if (r['hide-target']) {
         // With local: true, local clients also go through the redirect, so the target is hidden
         // from loopback too (ahead of the loopback accept); otherwise only from the network.
@@ -51,4 +85,5 @@ export function redirectsSection(ctx: Context, b: RulesetBuilder): void {
       }
     }
   });
+  return seen;
 }

@@ -80,6 +80,15 @@ export function prune(value: unknown, invalid: readonly Path[]): unknown {
   return copy;
 }
 
+/** Keys the language once had under another meaning, with what to write now. */
+const RENAMED: readonly { readonly key: string; readonly under: (path: Path) => boolean; readonly why: string }[] = [
+  {
+    key: 'to',
+    under: (p) => p.length === 2 && p[0] === 'redirects',
+    why: 'is now `local-address`, an address of this host (listed in `host.addresses`): a redirect only ever delivers to this host, and cannot send connections to another one (that is port forwarding, DNAT, which ipfence does not write yet)',
+  },
+];
+
 function explain(e: ErrorObject, root: unknown, source: SourceMap): Diagnostic | undefined {
   const path = toPath(e.instancePath, root);
   const where = describe(path);
@@ -88,6 +97,8 @@ function explain(e: ErrorObject, root: unknown, source: SourceMap): Diagnostic |
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(e.params.additionalProperty);
+      const renamed = RENAMED.find((r) => r.key === key && r.under(path));
+      if (renamed) return diag('schema-unknown-key', source.at([...path, key], 'key'), `'${key}' in ${where} ${renamed.why}`);
       const known = Object.keys((parent.properties ?? {}) as object);
       const guess = didYouMean(key, known);
       const hint = guess ? ` (did you mean '${guess}'?)` : `; known keys here: ${known.join(', ')}`;

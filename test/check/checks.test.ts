@@ -79,10 +79,16 @@ const TABLES: Record<string, CheckTable> = {
       'version: 1\ndefaults: { order: as-written }\ninbound:\n  - { port: 22, from: 10.0.0.0/9 }\n  - { port: 22, from: 10.0.0.0/8, action: drop }\n',
       'version: 1\nlimits:\n  - { port: 80, rate: 1/second }\ninbound:\n  - { port: 80, action: drop }\n',
       'version: 1\ndefaults: { order: as-written }\ninbound:\n  - { port: 22, interface: eth0 }\n  - { port: 22, interface: "eth+", action: drop }\n',
+      // The target port's allowlist decides every redirected connection: the redirect's accept is a fallback.
+      'version: 1\ninbound:\n  - { port: 8443, from: 192.0.2.3 }\nredirects:\n  - { port: 8445, to-port: 8443, local: false, hide-target: false }\n',
       // fragmentation-needed is one code of destination-unreachable: the drop still decides the other codes.
       'version: 1\ndefaults: { order: as-written }\ninbound:\n  - { proto: icmp, icmp-type: fragmentation-needed }\n  - { proto: icmp, icmp-type: destination-unreachable, action: drop }\n',
     ],
     invalid: [
+      {
+        policy: 'version: 1\ninbound:\n  - { name: no-8443, port: 8443, action: deny }\nredirects:\n  - { name: alt, port: 8445, to-port: 8443, local: false, hide-target: false }\n',
+        errors: [{ code: 'shadowed', line: 5, column: 5, message: /'alt \(redirected\)' never matches in ipv4 and ipv6: every connection the redirect delivers is rejected earlier by 'no-8443'.*use `hide-target: true` instead/ }],
+      },
       {
         policy: 'version: 1\ndefaults: { order: as-written }\ninbound:\n  - { name: unreachable, proto: icmp, icmp-type: destination-unreachable, action: drop }\n  - { name: frag, proto: icmp, icmp-type: fragmentation-needed }\n',
         errors: [{ code: 'shadowed', line: 5, column: 5, message: /'frag' never matches in ipv4: every packet it would accept is dropped earlier by 'unreachable'/ }],

@@ -126,6 +126,28 @@ users:
     });
   });
 
+  it('redirect: a redirected connection meets the inbound rules of its target port, a deny and an allowlist alike', async () => {
+    const redirect = 'redirects:\n  - { name: tls-alt, port: 8445, to-port: 8443, interface: eth0, local: false, hide-target: false }\n';
+    const deny = `version: 1\ninbound:\n  - { name: block-c1, port: [8443, 8445], from: [${C1.ipv4}, "${C1.ipv6}"], action: deny }\n${redirect}`;
+    await scenario(backend, deny, async (l) => {
+      await l.serve(l.server, ['tcp:8443']);
+      for (const f of FAMILIES) {
+        expect(l.connect(l.c1, addr(l.server, f), 8445), `${f}: the denied client through the redirect`).toBe('refused');
+        expect(l.connect(l.c2, addr(l.server, f), 8445), `${f}: another client through the redirect`).toBe('srv:8443');
+      }
+    });
+    const allowlist = `version: 1\ninbound:\n  - { name: c2-only, port: 8443, from: [${C2.ipv4}, "${C2.ipv6}"] }\n${redirect}`;
+    await scenario(backend, allowlist, async (l) => {
+      await l.serve(l.server, ['tcp:8443']);
+      for (const f of FAMILIES) {
+        expect(l.connect(l.c1, addr(l.server, f), 8445), `${f}: an unlisted client through the redirect`).toBe('refused');
+        expect(l.connect(l.c1, addr(l.server, f), 8443), `${f}: an unlisted client directly`).toBe('refused');
+        expect(l.connect(l.c2, addr(l.server, f), 8445), `${f}: the listed client through the redirect`).toBe('srv:8443');
+        expect(l.connect(l.c2, addr(l.server, f), 8443), `${f}: the listed client directly`).toBe('srv:8443');
+      }
+    });
+  });
+
   it('redirect: remote and local clients reach the service through P, Q is hidden, other ports unchanged', async () => {
     const policy = 'version: 1\ndefaults: { input: drop }\ninbound:\n  - { port: 8446 }\nredirects:\n  - { name: tls-alt, port: 8445, to-port: 8443, interface: eth0, local: true, hide-target: true }\n';
     await scenario(backend, policy, async (l) => {

@@ -28,6 +28,8 @@ interface Finding {
   readonly rule: Rule;
   readonly families: Set<Family>;
   readonly covers: Map<string, { origin: Origin; kind: Target['kind'] }>;
+  /** Whether an earlier accepting rule shares packets with it (for a fallback: some get through). */
+  acceptsSome: boolean;
 }
 
 /**
@@ -59,8 +61,9 @@ export const shadowed: Check = {
             const overlapping = earlier.candidates(box, keys).filter((e) => e.key !== self && boxesIntersect(e.box, box));
             if (overlapping.length > 0 && coveredBy(box, overlapping.map((e) => e.box)) === true) {
               const key = `${self} ${rule.target.kind}`;
-              const f = findings.get(key) ?? { rule, families: new Set<Family>(), covers: new Map() };
+              const f = findings.get(key) ?? { rule, families: new Set<Family>(), covers: new Map(), acceptsSome: false };
               f.families.add(rs.family);
+              if (overlapping.some(acceptsFromPolicy)) f.acceptsSome = true;
               for (const o of minimalCover(box, overlapping)) f.covers.set(`${originKey(o.rule.origin)} ${o.rule.target.kind}`, { origin: o.rule.origin, kind: o.rule.target.kind });
               findings.set(key, f);
             }
@@ -69,11 +72,18 @@ export const shadowed: Check = {
         }
       }
     }
-    return [...findings.values()].map(toDiagnostic);
+    return [...findings.values()].flatMap(toDiagnostics);
   },
 };
 
 const originKey = (o: Origin): string => `${o.path.join('/')} ${o.label}`;
+
+/**
+ * An accept the policy's own rules wrote: not the preamble's (replies, loopback, ICMPv6), which
+ * share packets with every rule's box without deciding a new connection to a port.
+ */
+const acceptsFromPolicy = (e: Entry): boolean =>
+  (e.rule.target.kind === 'accept' || e.rule.target.kind === 'return') && e.rule.origin.path.length > 0 && e.rule.origin.path[0] !== 'defaults';
 
 interface Entry {
   readonly rule: Rule;
@@ -92,9 +102,26 @@ function minimalCover<T extends { box: Box }>(box: Box, covers: readonly T[]): T
   return kept;
 }
 
-function toDiagnostic(f: Finding): Diagnostic {
+function toDiagnostics(f: Finding): Diagnostic[] {
   const kind = f.rule.target.kind;
   const covers = [...f.covers.values()];
+  if (f.rule.fallback) return fallbackFinding(f, covers);
+  return [toDiagnostic(f, kind, covers)];
+}
+
+/**
+ * A fallback (a redirect's accept) decided entirely by the rules before it is the design, unless
+ * they all refuse: then the redirect never delivers a connection.
+ */
+function fallbackFinding(f: Finding, covers: readonly { origin: Origin; kind: Target['kind'] }[]): Diagnostic[] {
+  if (f.acceptsSome || covers.some((c) => c.kind === 'accept' || c.kind === 'return')) return [];
+  const by = covers.map((c) => `'${c.origin.label}' (${formatLocation(c.origin.loc)})`).join(' and ');
+  const related: Related[] = covers.map((c) => ({ ...c.origin.loc, message: `${verb[c.kind] ?? c.kind} here first: '${c.origin.label}'` }));
+  const fams = [...f.families].sort().join(' and ');
+  return [diag('shadowed', f.rule.origin.loc, `'${f.rule.origin.label}' never matches in ${fams}: every connection the redirect delivers is ${[...new Set(covers.map((c) => verb[c.kind]))].join('/')} earlier by ${by}, which its target port's rules apply to; to refuse only connections made straight to the target port, use \`hide-target: true\` instead`, related, f.rule.origin.path)];
+}
+
+function toDiagnostic(f: Finding, kind: Target['kind'], covers: readonly { origin: Origin; kind: Target['kind'] }[]): Diagnostic {
   const conflicting = covers.some((c) => (c.kind === 'accept') !== (kind === 'accept') || (c.kind === 'return') !== (kind === 'return'));
   const by = covers.map((c) => `'${c.origin.label}' (${formatLocation(c.origin.loc)})`).join(' and ');
   const fams = [...f.families].sort().join(' and ');
