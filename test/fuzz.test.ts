@@ -32,7 +32,10 @@ const token = fc.constantFrom('{', '}', '[', ']', ':', ': ', '- ', ' ', '  ', '\
   '%YAML 1.1\n', '022', 'yes', '1:20', '<<: ', '0b10110', '!!float ', '? [a]\n', '\r', '\r\n', '"true": 1\n', '\u001b[2K');
 const yamlText = fc.array(token, { maxLength: 40 }).map((ts) => ts.join(''));
 
-const wrong = fc.oneof(fc.anything({ maxDepth: 3 }), fc.constantFrom(1e308, -0, Number.MAX_SAFE_INTEGER, 2 ** 64, '', '﻿', 'x'.repeat(5000), [], {}, null));
+// Values that do something else than they say: IPv4 in IPv6 text, the kernel's own routing tables,
+// comments longer than the kernel keeps, terminal control sequences, redirect targets elsewhere.
+const hostile = fc.constantFrom('::ffff:10.0.0.1', '::10.0.0.1', '::ffff:a00:1/128', 253, 254, 255, 2 ** 31, '한'.repeat(84), '\u001b[2K\rok', '\u0007', { 'local-address': '203.0.113.9' }, { to: '203.0.113.9' });
+const wrong = fc.oneof(fc.anything({ maxDepth: 3 }), hostile, fc.constantFrom(1e308, -0, Number.MAX_SAFE_INTEGER, 2 ** 64, '', '﻿', 'x'.repeat(5000), [], {}, null));
 /** A valid policy with one value somewhere replaced by something of the wrong shape. */
 const mutated = fc.tuple(policyArb, wrong, fc.nat(), fc.nat()).map(([p, junk, a, b]) => {
   const copy = JSON.parse(JSON.stringify(p)) as Record<string, unknown>;
