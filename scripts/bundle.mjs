@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['src/bin.ts'],
+  entryPoints: ['src/cli/bin.ts'],
   outfile: 'dist/ipfence.cjs',
   bundle: true,
   platform: 'node',
@@ -21,7 +21,7 @@ await build({
   sourcemap: true,
   legalComments: 'linked',
   logLevel: 'warning',
-  // Loaded on first use (the list in src/lazy.ts, through createRequire, which esbuild leaves
+  // Loaded on first use (the list in src/util/lazy.ts, through createRequire, which esbuild leaves
   // alone). A common run loads no package at all: test/cli/bundle.test.ts holds it to that.
   external: ['ajv', 'diff', 'tinyglobby', 'yaml'],
   // No shebang: the command is bin/ipfence.cjs, which compiles this file inside a function.

@@ -4,10 +4,10 @@ import { applyConfig, type Level } from './check/config.js';
 import { countText } from './diagnostics/count.js';
 import { compareDiagnostics, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
 import { emit, type Artifact } from './emit/emit.js';
-import type { IR } from './ir/ir.js';
+import type { IR } from './model/ir.js';
 import { load, type Loaded } from './load/load.js';
 import { normalize } from './normalize/normalize.js';
-import type { Policy } from './policy.js';
+import type { Policy } from './model/policy.js';
 import { prune, validate } from './validate/validate.js';
 
 export interface CompileResult {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checksMarkdown } from '../src/check/docs.js';
-import { diagnosticsTable } from '../src/diagnostics/table.js';
+import { checksMarkdown } from '../src/docs/checks-page.js';
+import { diagnosticsTable } from '../src/docs/diagnostics-table.js';
 
 const TABLE = /(<!-- diagnostics-table:start -->\n)([\s\S]*?)(\n<!-- diagnostics-table:end -->)/;
 // UPDATE_DOCS=1 regenerates the table from the catalogue, like UPDATE_GOLDEN for fixtures.

@@ -5,7 +5,7 @@ import { compile } from '../src/pipeline.js';
 import { normalize } from '../src/normalize/normalize.js';
 import { load } from '../src/load/load.js';
 import { validate } from '../src/validate/validate.js';
-import type { Policy } from '../src/policy.js';
+import type { Policy } from '../src/model/policy.js';
 import { policyArb } from './helpers/arbitrary.js';
 import { everyBlockPaired, oneFamilyBlocks } from '../src/check/checks/family-asymmetry.js';
 import { argAfter, parseRestore } from './helpers/restore-parse.js';

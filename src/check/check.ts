@@ -1,8 +1,8 @@
 import type { Code, Severity } from '../diagnostics/codes.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
-import type { IR } from '../ir/ir.js';
+import type { IR } from '../model/ir.js';
 import type { Path, SourceMap } from '../load/source.js';
-import type { Policy } from '../policy.js';
+import type { Policy } from '../model/policy.js';
 import { CHECKS } from './index.js';
 
 /** What a check sees: the IR, and the policy for checks about what the author did not write. */

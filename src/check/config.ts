@@ -1,7 +1,7 @@
 import { SUPPRESSIBLE, type Code } from '../diagnostics/codes.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { SourceMap } from '../load/source.js';
-import type { Policy, Suppress } from '../policy.js';
+import type { Policy, Suppress } from '../model/policy.js';
 
 export type Level = 'error' | 'warning' | 'off';
 

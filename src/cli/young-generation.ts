@@ -1,4 +1,4 @@
-import { lazy } from '../lazy.js';
+import { lazy } from '../util/lazy.js';
 
 /**
  * A large policy's compile keeps most of what it allocates (the policy's tree, the IR, the files'

@@ -1,6 +1,6 @@
-import { familyRecord } from '../ir/family.js';
-import { assertNever, type Chain, type Family, type Match, type PortRange, type Rule, type Target } from '../ir/ir.js';
-import { MATCH_BIT, TARGET_BIT } from '../ir/kinds.js';
+import { familyRecord } from '../model/family.js';
+import { assertNever, type Chain, type Family, type Match, type PortRange, type Rule, type Target } from '../model/ir.js';
+import { MATCH_BIT, TARGET_BIT } from '../model/kinds.js';
 import { quoteArg, quoted } from './quote.js';
 
 const portText = (r: PortRange, sep: string): string => (r.lo === r.hi ? String(r.lo) : `${r.lo}${sep}${r.hi}`);

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { familyRecord } from '../ir/family.js';
-import type { Family, IR, Rule, Ruleset } from '../ir/ir.js';
-import { lazy } from '../lazy.js';
-import { readPackageFile, VERSION } from '../package-root.js';
+import { familyRecord } from '../model/family.js';
+import type { Family, IR, Rule, Ruleset } from '../model/ir.js';
+import { lazy } from '../util/lazy.js';
+import { readPackageFile, VERSION } from '../util/package-root.js';
 import { DOCKER_CHAIN } from '../normalize/builder.js';
 import { renderChain } from './args.js';
 import { displayName } from './quote.js';

@@ -1,6 +1,6 @@
 import type { Document, LineCounter } from 'yaml';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { lazy } from '../lazy.js';
+import { lazy } from '../util/lazy.js';
 import { fastYaml } from './fast-yaml.js';
 import { MAX_NESTING, tooDeep } from './nesting.js';
 import { fastYamlPositions, SourceMap, yamlPositions } from './source.js';

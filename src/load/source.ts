@@ -1,6 +1,6 @@
 import type { Document, LineCounter, Node } from 'yaml';
 import type { Location } from '../diagnostics/diagnostic.js';
-import { lazy } from '../lazy.js';
+import { lazy } from '../util/lazy.js';
 import { fastPositions, posChildren, type PosNode } from './fast-yaml.js';
 
 export type PathSegment = string | number;

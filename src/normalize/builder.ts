@@ -1,5 +1,5 @@
-import { chain, hookJump, rule, ruleset, table, type AddressSet, type Chain, type ChainPolicy, type Family, type Origin, type Ownership, type Rule, type Ruleset, type TableName } from '../ir/ir.js';
-import type { Cidr } from './addresses.js';
+import { chain, hookJump, rule, ruleset, table, type AddressSet, type Chain, type ChainPolicy, type Family, type Origin, type Ownership, type Rule, type Ruleset, type TableName } from '../model/ir.js';
+import type { Cidr } from '../packet/addresses.js';
 
 /**
  * The order of rules inside a built-in chain, as data. Sections add rules to a group; the chain

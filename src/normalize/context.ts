@@ -1,12 +1,12 @@
 import type { Code } from '../diagnostics/codes.js';
 import { diag, type Diagnostic, type Location, type Related } from '../diagnostics/diagnostic.js';
-import { lazyOrigin, type Family, type L4, type Origin, type PortRange, type Proto } from '../ir/ir.js';
+import { lazyOrigin, type Family, type L4, type Origin, type PortRange, type Proto } from '../model/ir.js';
 import type { Path, PathSegment, SourceMap } from '../load/source.js';
-import type { Addrs, Policy, Ports } from '../policy.js';
-import { didYouMean } from '../validate/suggest.js';
+import type { Addrs, Policy, Ports } from '../model/policy.js';
+import { didYouMean } from '../util/suggest.js';
 import { describe } from '../validate/validate.js';
-import { mergeCidrs, readAddress, type Cidr } from './addresses.js';
-import { normalizePorts, readPort } from './ports.js';
+import { mergeCidrs, readAddress, type Cidr } from '../packet/addresses.js';
+import { normalizePorts, readPort } from '../packet/ports.js';
 
 const L4_PROTOS: readonly string[] = ['tcp', 'udp', 'sctp'];
 /** Ports without a protocol: shared, since the IR never changes it. */

@@ -1,10 +1,10 @@
-import { relabel, rule, ret, type Family, type Match, type Origin, type Rule } from '../ir/ir.js';
+import { relabel, rule, ret, type Family, type Match, type Origin, type Rule } from '../model/ir.js';
 import type { Path } from '../load/source.js';
-import type { Addrs } from '../policy.js';
-import { parseAddress, type Cidr } from './addresses.js';
+import type { Addrs } from '../model/policy.js';
+import { parseAddress, type Cidr } from '../packet/addresses.js';
 import { DOCKER_CHAIN, type RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
-import { parsePort } from './ports.js';
+import { parsePort } from '../packet/ports.js';
 import { expand, selector } from './selector.js';
 import { resolveAction, verdictRules, type Verdict } from './verdict.js';
 

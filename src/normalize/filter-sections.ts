@@ -1,7 +1,7 @@
-import { jump, relabel, ret, rule, type Family, type Origin, type Rule } from '../ir/ir.js';
+import { jump, relabel, ret, rule, type Family, type Origin, type Rule } from '../model/ir.js';
 import type { Path } from '../load/source.js';
-import type { Action, Addrs, FamilyChoice, LogSpec, Policy, Ports, Proto } from '../policy.js';
-import type { Cidr } from './addresses.js';
+import type { Action, Addrs, FamilyChoice, LogSpec, Policy, Ports, Proto } from '../model/policy.js';
+import type { Cidr } from '../packet/addresses.js';
 import { NO_CIDRS, ofFamily, type Context } from './context.js';
 import type { RulesetBuilder } from './builder.js';
 import { OrderSweep } from './order-check.js';

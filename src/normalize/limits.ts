@@ -1,4 +1,4 @@
-import { jump, rule, type Match } from '../ir/ir.js';
+import { jump, rule, type Match } from '../model/ir.js';
 import type { Path } from '../load/source.js';
 import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';

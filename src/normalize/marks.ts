@@ -1,4 +1,4 @@
-import { rule, type RouteEntry } from '../ir/ir.js';
+import { rule, type RouteEntry } from '../model/ir.js';
 import type { Path } from '../load/source.js';
 import type { RulesetBuilder } from './builder.js';
 import { ofFamily, type Context } from './context.js';

@@ -1,7 +1,7 @@
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { lazyOrigin, type ChainPolicy, type IR } from '../ir/ir.js';
+import { lazyOrigin, type ChainPolicy, type IR } from '../model/ir.js';
 import type { SourceMap } from '../load/source.js';
-import type { Policy } from '../policy.js';
+import type { Policy } from '../model/policy.js';
 import { RulesetBuilder } from './builder.js';
 import { COMMENT_MAX_BYTES, Context } from './context.js';
 import { SECTIONS, filterSection } from './filter-sections.js';

@@ -1,9 +1,9 @@
 import { formatLocation } from '../diagnostics/diagnostic.js';
-import type { Family } from '../ir/ir.js';
+import type { Family } from '../model/ir.js';
 import type { Context } from './context.js';
 import type { SectionEntry } from './filter-sections.js';
-import type { Cidr } from './addresses.js';
-import { count, KeyIndex, MAX_INDEXED_PORTS, PrefixIndex, smallest, union } from './candidate-index.js';
+import type { Cidr } from '../packet/addresses.js';
+import { count, KeyIndex, MAX_INDEXED_PORTS, PrefixIndex, smallest, union } from '../packet/candidate-index.js';
 import { overlapFamilies, type Selector } from './selector.js';
 
 type Entry = Pick<SectionEntry, 'sel' | 'verdict'>;

@@ -1,7 +1,7 @@
-import { FAMILIES } from '../ir/family.js';
-import { accept, lazyOrigin, rule, type Match } from '../ir/ir.js';
+import { FAMILIES } from '../model/family.js';
+import { accept, lazyOrigin, rule, type Match } from '../model/ir.js';
 import type { Path } from '../load/source.js';
-import type { ChainPolicy as PolicyChoice } from '../policy.js';
+import type { ChainPolicy as PolicyChoice } from '../model/policy.js';
 import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
 import { logRule, resolveLog, verdictRules } from './verdict.js';

@@ -1,10 +1,10 @@
-import { accept, fallbackRule, rule, type Match } from '../ir/ir.js';
+import { accept, fallbackRule, rule, type Match } from '../model/ir.js';
 import type { Path } from '../load/source.js';
 import { formatLocation } from '../diagnostics/diagnostic.js';
 import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
-import type { Cidr } from './addresses.js';
-import { parsePort } from './ports.js';
+import type { Cidr } from '../packet/addresses.js';
+import { parsePort } from '../packet/ports.js';
 import { expand, overlapFamilies, selector, type Selector } from './selector.js';
 import { resolveAction, verdictRules } from './verdict.js';
 

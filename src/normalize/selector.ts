@@ -1,11 +1,11 @@
-import { familyRecord, FAMILIES, icmpOverlap } from '../ir/family.js';
-import type { Family, L4, Match, PortRange, Proto } from '../ir/ir.js';
+import { familyRecord, FAMILIES, icmpOverlap } from '../model/family.js';
+import type { Family, L4, Match, PortRange, Proto } from '../model/ir.js';
 import type { Path, PathSegment } from '../load/source.js';
-import type { FamilyChoice } from '../policy.js';
-import { isWholeFamily, type Cidr } from './addresses.js';
+import type { FamilyChoice } from '../model/policy.js';
+import { isWholeFamily, type Cidr } from '../packet/addresses.js';
 import { isL4, NO_CIDRS, ofFamily, under, type Context } from './context.js';
-import { intersects, normalizeSet, subtract, type IntervalSet } from './intervals.js';
-import { chunkPorts } from './ports.js';
+import { intersects, normalizeSet, subtract, type IntervalSet } from '../packet/intervals.js';
+import { chunkPorts } from '../packet/ports.js';
 
 /**
  * What a policy rule matches, family-neutral. `null` means "any". It is both the source of the

@@ -1,6 +1,6 @@
-import { jump, relabel, ret, rule, type Match } from '../ir/ir.js';
+import { jump, relabel, ret, rule, type Match } from '../model/ir.js';
 import type { Path } from '../load/source.js';
-import type { UserRule } from '../policy.js';
+import type { UserRule } from '../model/policy.js';
 import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
 import { expand, selector, type Selector } from './selector.js';

@@ -1,6 +1,6 @@
-import { accept, drop, reject, rule, type Match, type Origin, type Proto, type Rule } from '../ir/ir.js';
+import { accept, drop, reject, rule, type Match, type Origin, type Proto, type Rule } from '../model/ir.js';
 import type { Path } from '../load/source.js';
-import type { Action, LogSpec } from '../policy.js';
+import type { Action, LogSpec } from '../model/policy.js';
 import { LOG_PREFIX_MAX_BYTES, type Context } from './context.js';
 import { rateOverflow, rateRefused } from './rate-limits.js';
 

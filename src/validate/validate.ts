@@ -1,12 +1,12 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { lazy } from '../lazy.js';
+import { lazy } from '../util/lazy.js';
 import { createHash } from 'node:crypto';
 import { schemaHash, validate as precompiled } from './schema-validator.generated.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { Path, SourceMap } from '../load/source.js';
-import { readPackageFile } from '../package-root.js';
-import type { Policy } from '../policy.js';
-import { didYouMean } from './suggest.js';
+import { readPackageFile } from '../util/package-root.js';
+import type { Policy } from '../model/policy.js';
+import { didYouMean } from '../util/suggest.js';
 
 let compiled: ValidateFunction | undefined;
 

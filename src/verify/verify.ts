@@ -1,6 +1,6 @@
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { ruleAt, type Artifact } from '../emit/emit.js';
-import { familyRecord } from '../ir/family.js';
+import { familyRecord } from '../model/family.js';
 import { withNetns, type Backend, type Netns } from './netns.js';
 
 /**

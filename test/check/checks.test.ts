@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CHECKS } from '../../src/check/index.js';
-import { accept, chain, drop, jump, reject, rule, ruleset, table, type ChainPolicy, type Family, type IR, type Match, type TableName, type Target } from '../../src/ir/ir.js';
+import { accept, chain, drop, jump, reject, rule, ruleset, table, type ChainPolicy, type Family, type IR, type Match, type TableName, type Target } from '../../src/model/ir.js';
 import { load } from '../../src/load/load.js';
 import { runCheckTable, type CheckTable } from './rule-tester.js';
 

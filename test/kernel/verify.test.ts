@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { memoryIO } from '../helpers/io.js';
 import type { Artifact } from '../../src/emit/emit.js';
-import { accept, chain, rule, ruleset, table } from '../../src/ir/ir.js';
+import { accept, chain, rule, ruleset, table } from '../../src/model/ir.js';
 import { kernelLab } from '../../src/verify/netns.js';
 import { verifyArtifacts } from '../../src/verify/verify.js';
 

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BoxIndex } from '../../src/check/box-index.js';
-import { boxesIntersect, boxOf, intersect, Interfaces, type Box } from '../../src/check/space.js';
-import { accept, rule, type Family, type Match, type PortRange } from '../../src/ir/ir.js';
-import { alignedBlocks } from '../../src/normalize/addresses.js';
+import { BoxIndex } from '../../src/packet/box-index.js';
+import { boxesIntersect, boxOf, intersect, Interfaces, type Box } from '../../src/packet/space.js';
+import { accept, rule, type Family, type Match, type PortRange } from '../../src/model/ir.js';
+import { alignedBlocks } from '../../src/packet/addresses.js';
 
 // Small pools, so that random rules often share ports and nest or neighbour each other's networks.
 const ADDRS: Record<Family, string[]> = {

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { mergeCidrs, parseAddress } from '../../src/normalize/addresses.js';
-import { intersects, normalizeSet, subtract, type Interval } from '../../src/normalize/intervals.js';
-import { chunkPorts, normalizePorts, parsePort } from '../../src/normalize/ports.js';
+import { mergeCidrs, parseAddress } from '../../src/packet/addresses.js';
+import { intersects, normalizeSet, subtract, type Interval } from '../../src/packet/intervals.js';
+import { chunkPorts, normalizePorts, parsePort } from '../../src/packet/ports.js';
 
 const interval = fc.tuple(fc.bigInt(0n, 200n), fc.bigInt(0n, 50n)).map(([lo, len]) => [lo, lo + len] as Interval);
 const members = (s: readonly Interval[]): Set<bigint> => {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { eachRule, eachRuleTargeting, eachRuleWith, rulesTargeting } from '../../src/check/checks/walk.js';
 import { diag } from '../../src/diagnostics/diagnostic.js';
-import type { IR, Match, Rule, Target } from '../../src/ir/ir.js';
+import type { IR, Match, Rule, Target } from '../../src/model/ir.js';
 import { compile } from '../../src/pipeline.js';
 
 const TARGETS: Target['kind'][] = ['accept', 'drop', 'reject', 'return', 'jump', 'log', 'redirect', 'mark'];

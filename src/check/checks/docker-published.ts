@@ -1,5 +1,5 @@
 import { diag, formatLocation } from '../../diagnostics/diagnostic.js';
-import { parsePort } from '../../normalize/ports.js';
+import { parsePort } from '../../packet/ports.js';
 import { policyLoc, type Check } from '../check.js';
 
 /** Ports of an inbound rule, as ranges (tcp by default, like the compiler). */

@@ -1,5 +1,5 @@
 import { diag, type Diagnostic } from '../../diagnostics/diagnostic.js';
-import type { Chain, Family, IR, Origin, Rule, Target } from '../../ir/ir.js';
+import type { Chain, Family, IR, Origin, Rule, Target } from '../../model/ir.js';
 import type { Path } from '../../load/source.js';
 import type { Check } from '../check.js';
 import { eachRuleTargeting, rulesTargeting } from './walk.js';

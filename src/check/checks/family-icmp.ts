@@ -1,5 +1,5 @@
 import { diag } from '../../diagnostics/diagnostic.js';
-import { familyRecord } from '../../ir/family.js';
+import { familyRecord } from '../../model/family.js';
 import type { Check } from '../check.js';
 import { eachRuleWith } from './walk.js';
 

@@ -1,6 +1,6 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import { renderChain } from '../../emit/args.js';
-import { MULTIPORT_SLOTS } from '../../normalize/ports.js';
+import { MULTIPORT_SLOTS } from '../../packet/ports.js';
 import type { Check } from '../check.js';
 import { eachRuleWith, type ChainSite } from './walk.js';
 

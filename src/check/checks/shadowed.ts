@@ -1,9 +1,9 @@
 import { diag, formatLocation, type Diagnostic, type Related } from '../../diagnostics/diagnostic.js';
 import { countText } from '../../diagnostics/count.js';
-import type { Family, IR, Origin, Rule, Target } from '../../ir/ir.js';
+import type { Family, IR, Origin, Rule, Target } from '../../model/ir.js';
 import type { Check } from '../check.js';
-import { BoxIndex } from '../box-index.js';
-import { boxesIntersect, boxOf, coveredBy, Interfaces, type Box } from '../space.js';
+import { BoxIndex } from '../../packet/box-index.js';
+import { boxesIntersect, boxOf, coveredBy, Interfaces, type Box } from '../../packet/space.js';
 
 /**
  * Above this many rules in one chain the analysis is skipped: a box per rule costs about 15 µs,

@@ -1,6 +1,6 @@
 import { CODES, type Code } from '../../diagnostics/codes.js';
 import type { Diagnostic, Location } from '../../diagnostics/diagnostic.js';
-import { VERSION } from '../../package-root.js';
+import { VERSION } from '../../util/package-root.js';
 
 const RULE_IDS = Object.keys(CODES) as Code[];
 

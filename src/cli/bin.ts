@@ -1,6 +1,6 @@
-import { main } from './cli/main.js';
-import { readLimited, readRegularFile } from './cli/read.js';
-import { holdYoungGeneration, LARGE_POLICY_BYTES } from './cli/young-generation.js';
+import { main } from './main.js';
+import { readLimited, readRegularFile } from './read.js';
+import { holdYoungGeneration, LARGE_POLICY_BYTES } from './young-generation.js';
 
 async function readStdin(maxBytes: number): Promise<Uint8Array> {
   return sized(await readLimited(process.stdin, maxBytes));

@@ -1,7 +1,7 @@
-import type { Family } from '../ir/ir.js';
-import { BITS, KeyIndex, MAX_INDEXED_PORTS, PrefixIndex, smallest, union, type Block } from '../normalize/candidate-index.js';
-import { alignedBlocks } from '../normalize/addresses.js';
-import type { IntervalSet } from '../normalize/intervals.js';
+import type { Family } from '../model/ir.js';
+import { BITS, KeyIndex, MAX_INDEXED_PORTS, PrefixIndex, smallest, union, type Block } from './candidate-index.js';
+import { alignedBlocks } from './addresses.js';
+import type { IntervalSet } from './intervals.js';
 import { DIMS, type Box } from './space.js';
 
 const SRC = DIMS.indexOf('src');

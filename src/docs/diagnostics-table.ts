@@ -1,4 +1,4 @@
-import { CODES } from './codes.js';
+import { CODES } from '../diagnostics/codes.js';
 
 /** The README's diagnostics table, generated from the catalogue so the two cannot drift. */
 export function diagnosticsTable(): string {

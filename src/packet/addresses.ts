@@ -1,6 +1,6 @@
 import { domainToASCII } from 'node:url';
 import ipaddr from 'ipaddr.js';
-import type { Family } from '../ir/ir.js';
+import type { Family } from '../model/ir.js';
 import { normalizeSet, type Interval } from './intervals.js';
 
 /** A parsed, masked CIDR. `text` is what the restore file gets (the network, never host bits). */

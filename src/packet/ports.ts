@@ -1,4 +1,4 @@
-import type { PortRange } from '../ir/ir.js';
+import type { PortRange } from '../model/ir.js';
 
 export type ParsePort = { ok: true; range: PortRange } | { ok: false; reason: string };
 

@@ -1,4 +1,4 @@
-import type { Family } from '../ir/ir.js';
+import type { Family } from '../model/ir.js';
 import type { Interval } from './intervals.js';
 
 /**

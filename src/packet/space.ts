@@ -1,7 +1,7 @@
-import { familyRecord } from '../ir/family.js';
-import type { Family, Match, Rule } from '../ir/ir.js';
-import { cidrTextInterval, parseAddress } from '../normalize/addresses.js';
-import { intersects, normalizeSet, subtract, type Interval, type IntervalSet } from '../normalize/intervals.js';
+import { familyRecord } from '../model/family.js';
+import type { Family, Match, Rule } from '../model/ir.js';
+import { cidrTextInterval, parseAddress } from './addresses.js';
+import { intersects, normalizeSet, subtract, type Interval, type IntervalSet } from './intervals.js';
 
 /**
  * A rule's match space as a box: one interval set per dimension. Set reasoning over boxes is exact
