@@ -1,40 +1,10 @@
-import type { Code, Severity } from '../diagnostics/codes.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
-import type { IR } from '../model/ir.js';
-import type { Path, SourceMap } from '../load/source.js';
-import type { Policy } from '../model/policy.js';
-import { CHECKS } from './index.js';
+import type { CheckInput } from './checks/api.js';
+import { CHECKS } from './checks/index.js';
 
-/** What a check sees: the IR, and the policy for checks about what the author did not write. */
-export interface CheckInput {
-  readonly ir: IR;
-  readonly policy: Policy;
-  readonly source: SourceMap;
-}
+export type { Check, CheckInput } from './checks/api.js';
 
-/** The location of a policy key if the author wrote it, else of its nearest written parent. */
-export function policyLoc({ policy, source }: CheckInput, path: Path) {
-  let node: unknown = policy;
-  const written: (string | number)[] = [];
-  for (const seg of path) {
-    if (node === null || typeof node !== 'object' || !(String(seg) in (node as object))) break;
-    node = (node as Record<string, unknown>)[String(seg)];
-    written.push(seg);
-  }
-  return source.at(written);
-}
-
-export interface Check {
-  readonly code: Code;
-  readonly severity: Severity;
-  /** One paragraph for the docs table: what triggers it and how to fix it. */
-  readonly docs: string;
-  /** A policy that triggers it, shown in docs/checks.md with the real diagnostic. Guards of the emitter have none: no valid policy reaches them. */
-  readonly example?: string;
-  readonly check: (input: CheckInput) => Diagnostic[];
-}
-
+/** Every lint check over the IR, in the registry's order. */
 export function check(input: CheckInput): Diagnostic[] {
   return CHECKS.flatMap((c) => c.check(input));
 }
-

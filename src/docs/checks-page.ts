@@ -1,7 +1,7 @@
 import { CODES, SUPPRESSIBLE, type Code } from '../diagnostics/codes.js';
 import { gcc } from '../cli/formatters/gcc.js';
 import { compile } from '../pipeline.js';
-import { CHECKS } from '../check/index.js';
+import { CHECKS } from '../check/checks/index.js';
 
 /**
  * docs/checks.md, generated: one section per lint check (its docs, and for policy-level checks an

@@ -3,7 +3,7 @@ import { familyRecord } from '../model/family.js';
 import type { Family, IR, Rule, Ruleset } from '../model/ir.js';
 import { lazy } from '../util/lazy.js';
 import { readPackageFile, VERSION } from '../util/package-root.js';
-import { DOCKER_CHAIN } from '../normalize/builder.js';
+import { DOCKER_CHAIN } from '../model/chains.js';
 import { renderChain } from './args.js';
 import { displayName } from './quote.js';
 import { precompiled } from './templates.generated.js';

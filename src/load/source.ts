@@ -3,8 +3,8 @@ import type { Location } from '../diagnostics/diagnostic.js';
 import { lazy } from '../util/lazy.js';
 import { fastPositions, posChildren, type PosNode } from './fast-yaml.js';
 
-export type PathSegment = string | number;
-export type Path = readonly PathSegment[];
+import type { Path } from '../model/path.js';
+export type { Path, PathSegment } from '../model/path.js';
 
 /** How a SourceMap finds offsets: from yaml's tree, or from fastYaml's second reading. */
 export interface Positions {

@@ -1,5 +1,5 @@
 import type { Location } from '../diagnostics/diagnostic.js';
-import type { Path } from '../load/source.js';
+import type { Path } from './path.js';
 
 export type Family = 'ipv4' | 'ipv6';
 export type TableName = 'filter' | 'nat' | 'mangle' | 'raw';

@@ -1,5 +1,6 @@
 import { chain, hookJump, rule, ruleset, table, type AddressSet, type Chain, type ChainPolicy, type Family, type Origin, type Ownership, type Rule, type Ruleset, type TableName } from '../model/ir.js';
 import type { Cidr } from '../packet/addresses.js';
+import { BUILTIN_CHAINS, DOCKER_CHAIN, TABLE_ORDER, defaultChain, hookChain } from '../model/chains.js';
 
 /**
  * The order of rules inside a built-in chain, as data. Sections add rules to a group; the chain
@@ -14,29 +15,6 @@ export const GROUP_ORDER = ['state', 'hide-all', 'loopback', 'essentials', 'hide
 export type Group = (typeof GROUP_ORDER)[number];
 /** Every group but the tail: what a coexisting chain of ours holds (the tail is hooked at the end). */
 const BODY_GROUPS: readonly Group[] = GROUP_ORDER.filter((g) => g !== 'tail');
-
-export const BUILTIN_CHAINS: Readonly<Record<TableName, readonly string[]>> = {
-  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
-  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
-  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
-  raw: ['PREROUTING', 'OUTPUT'],
-};
-/**
- * The tables a full ruleset owns, all of them in every file: a restore replaces only the tables its
- * file names, so a table left out would keep an earlier policy's rules (a redirect, a mark).
- */
-export const TABLE_ORDER: readonly TableName[] = ['filter', 'nat', 'mangle', 'raw'];
-
-/**
- * Each built-in chain's rules live in a chain of ours that the built-in chain jumps to: in full mode
- * the file holds the jump, in coexist mode apply.sh adds it. Either way an apply of the other mode
- * finds nothing of ours in the built-in chains but that jump.
- */
-export const hookChain = (builtin: string): string => `IPFENCE-${builtin}`;
-/** In coexist mode, a chain's default verdict (its `tail`): jumped to last, after other tools' rules. */
-export const defaultChain = (builtin: string): string => `IPFENCE-${builtin}-DEFAULT`;
-/** Where Docker's user chain is hooked: DOCKER-USER runs in FORWARD. */
-export const DOCKER_CHAIN = 'IPFENCE-DOCKER';
 
 function child<V>(m: Map<string, Map<string, V>>, k: string): Map<string, V> {
   let c = m.get(k);

@@ -4,7 +4,7 @@ import { lazyOrigin, type Family, type L4, type Origin, type PortRange, type Pro
 import type { Path, PathSegment, SourceMap } from '../load/source.js';
 import type { Addrs, Policy, Ports } from '../model/policy.js';
 import { didYouMean } from '../util/suggest.js';
-import { describe } from '../validate/validate.js';
+import { describe } from '../model/path.js';
 import { mergeCidrs, readAddress, type Cidr } from '../packet/addresses.js';
 import { normalizePorts, readPort } from '../packet/ports.js';
 
@@ -223,19 +223,4 @@ export function isL4(p: Proto): p is L4 {
   return L4_PROTOS.includes(p);
 }
 
-
-/** An empty address list, shared: the IR never changes one. */
-export const NO_CIDRS: readonly Cidr[] = [];
-
-/** The CIDRs of one family; the same array when all are of it (this runs several times per rule). */
-export function ofFamily(cidrs: readonly Cidr[] | null, f: Family): readonly Cidr[] | null {
-  if (cidrs === null) return null;
-  let n = 0;
-  for (let i = 0; i < cidrs.length; i++) if (cidrs[i]!.family === f) n++;
-  if (n === cidrs.length) return cidrs;
-  if (n === 0) return NO_CIDRS;
-  const out = new Array<Cidr>(n);
-  let k = 0;
-  for (let i = 0; i < cidrs.length; i++) if (cidrs[i]!.family === f) out[k++] = cidrs[i]!;
-  return out;
-}
+export { NO_CIDRS, ofFamily } from '../packet/addresses.js';

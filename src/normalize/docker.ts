@@ -1,8 +1,9 @@
 import { relabel, rule, ret, type Family, type Match, type Origin, type Rule } from '../model/ir.js';
-import type { Path } from '../load/source.js';
+import type { Path } from '../model/path.js';
 import type { Addrs } from '../model/policy.js';
 import { parseAddress, type Cidr } from '../packet/addresses.js';
-import { DOCKER_CHAIN, type RulesetBuilder } from './builder.js';
+import { DOCKER_CHAIN } from '../model/chains.js';
+import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
 import { parsePort } from '../packet/ports.js';
 import { expand, selector } from './selector.js';

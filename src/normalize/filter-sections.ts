@@ -1,10 +1,11 @@
 import { jump, relabel, ret, rule, type Family, type Origin, type Rule } from '../model/ir.js';
-import type { Path } from '../load/source.js';
+import type { Path } from '../model/path.js';
 import type { Action, Addrs, FamilyChoice, LogSpec, Policy, Ports, Proto } from '../model/policy.js';
 import type { Cidr } from '../packet/addresses.js';
 import { NO_CIDRS, ofFamily, type Context } from './context.js';
 import type { RulesetBuilder } from './builder.js';
-import { OrderSweep } from './order-check.js';
+import type { SectionEntry } from './order-check.js';
+import { OrderSweep } from '../packet/order-index.js';
 import { expand, familiesOf, overlapFamilies, selector, type PortMatchCache, type Selector, type SelectorParts, type SetSink } from './selector.js';
 import type { RedirectSeam } from './redirects.js';
 import { formatLocation } from '../diagnostics/diagnostic.js';
@@ -45,14 +46,6 @@ interface AnyFilterRule {
   readonly interface?: string;
   readonly in?: string;
   readonly out?: string;
-}
-
-/** A compiled section entry, for the order check. */
-export interface SectionEntry {
-  readonly path: Path;
-  readonly label: string;
-  readonly sel: Selector;
-  readonly verdict: Verdict;
 }
 
 /** Compiles a section's rules; unless as-written, the returned sweep holds its order conflicts. */

@@ -1,5 +1,5 @@
 import { jump, rule, type Match } from '../model/ir.js';
-import type { Path } from '../load/source.js';
+import type { Path } from '../model/path.js';
 import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
 import { rateOverflow, rateRefused } from './rate-limits.js';

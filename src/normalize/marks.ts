@@ -1,5 +1,5 @@
 import { rule, type RouteEntry } from '../model/ir.js';
-import type { Path } from '../load/source.js';
+import type { Path } from '../model/path.js';
 import type { RulesetBuilder } from './builder.js';
 import { ofFamily, type Context } from './context.js';
 import { expand, selector } from './selector.js';

@@ -1,6 +1,6 @@
 import { FAMILIES } from '../model/family.js';
 import { accept, lazyOrigin, rule, type Match } from '../model/ir.js';
-import type { Path } from '../load/source.js';
+import type { Path } from '../model/path.js';
 import type { ChainPolicy as PolicyChoice } from '../model/policy.js';
 import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';

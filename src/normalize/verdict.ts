@@ -1,5 +1,5 @@
 import { accept, drop, reject, rule, type Match, type Origin, type Proto, type Rule } from '../model/ir.js';
-import type { Path } from '../load/source.js';
+import type { Path } from '../model/path.js';
 import type { Action, LogSpec } from '../model/policy.js';
 import { LOG_PREFIX_MAX_BYTES, type Context } from './context.js';
 import { rateOverflow, rateRefused } from './rate-limits.js';

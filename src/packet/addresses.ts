@@ -358,3 +358,19 @@ export function alignedBlocks(lo: bigint, hi: bigint, bits: bigint, max = Infini
   }
   return out;
 }
+
+/** An empty address list, shared: the IR never changes one. */
+export const NO_CIDRS: readonly Cidr[] = [];
+
+/** The CIDRs of one family; the same array when all are of it (this runs several times per rule). */
+export function ofFamily(cidrs: readonly Cidr[] | null, f: Family): readonly Cidr[] | null {
+  if (cidrs === null) return null;
+  let n = 0;
+  for (let i = 0; i < cidrs.length; i++) if (cidrs[i]!.family === f) n++;
+  if (n === cidrs.length) return cidrs;
+  if (n === 0) return NO_CIDRS;
+  const out = new Array<Cidr>(n);
+  let k = 0;
+  for (let i = 0; i < cidrs.length; i++) if (cidrs[i]!.family === f) out[k++] = cidrs[i]!;
+  return out;
+}

@@ -3,7 +3,8 @@ import { lazy } from '../util/lazy.js';
 import { createHash } from 'node:crypto';
 import { schemaHash, validate as precompiled } from './schema-validator.generated.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import type { Path, SourceMap } from '../load/source.js';
+import type { SourceMap } from '../load/source.js';
+import { describe, type Path } from '../model/path.js';
 import { readPackageFile } from '../util/package-root.js';
 import type { Policy } from '../model/policy.js';
 import { didYouMean } from '../util/suggest.js';
@@ -154,13 +155,6 @@ function toPath(pointer: string, root: unknown): Path {
   return out;
 }
 
-/** `inbound[2].port` reads better in a message than a JSON pointer. */
-export function describe(path: Path): string {
-  if (path.length === 0) return 'the policy';
-  let s = '';
-  for (const seg of path) s += typeof seg === 'number' ? `[${seg}]` : s === '' ? seg : `.${seg}`;
-  return `'${s}'`;
-}
 
 function typeWords(types: string): string {
   const words: Record<string, string> = { integer: 'a whole number', string: 'a string', array: 'a list', object: 'a mapping', boolean: 'true or false', number: 'a number' };

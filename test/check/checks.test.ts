@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CHECKS } from '../../src/check/index.js';
+import { CHECKS } from '../../src/check/checks/index.js';
 import { accept, chain, drop, jump, reject, rule, ruleset, table, type ChainPolicy, type Family, type IR, type Match, type TableName, type Target } from '../../src/model/ir.js';
 import { load } from '../../src/load/load.js';
 import { runCheckTable, type CheckTable } from './rule-tester.js';
@@ -119,7 +119,8 @@ const TABLES: Record<string, CheckTable> = {
 
 describe('every check is registered, documented and tested', () => {
   it('lists each check module once in the index', () => {
-    const files = readdirSync('src/check/checks').filter((f) => f.endsWith('.ts') && f !== 'walk.ts').map((f) => f.replace(/\.ts$/, '')).sort();
+    // Beside the checks: what a check is (api), the registry (index), and the walks they share.
+    const files = readdirSync('src/check/checks').filter((f) => f.endsWith('.ts') && !['api.ts', 'index.ts', 'walk.ts'].includes(f)).map((f) => f.replace(/\.ts$/, '')).sort();
     expect(CHECKS.map((c) => c.code).sort()).toEqual(files);
   });
   it.each(CHECKS.map((c) => [c.code, c] as const))('%s has docs and a test table', (code, c) => {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Family, PortRange, Proto } from '../../src/model/ir.js';
 import { parseAddress, type Cidr } from '../../src/packet/addresses.js';
-import { findConflicts } from '../../src/normalize/order-check.js';
+import { findConflicts } from '../../src/packet/order-index.js';
 import { overlapFamilies, type Selector } from '../../src/normalize/selector.js';
 import { compile } from '../../src/pipeline.js';
 

@@ -1,6 +1,6 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import { ARG_MAX_BYTES, renderChain } from '../../emit/args.js';
-import type { Check } from '../check.js';
+import type { Check } from './api.js';
 import { eachRule, type ChainSite } from './walk.js';
 
 export const ARGS_MAX = 254;

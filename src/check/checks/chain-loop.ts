@@ -1,5 +1,5 @@
 import { diag, type Diagnostic } from '../../diagnostics/diagnostic.js';
-import type { Check } from '../check.js';
+import type { Check } from './api.js';
 import { rulesTargeting } from './walk.js';
 
 export const chainLoop: Check = {

@@ -1,5 +1,5 @@
 import { diag } from '../../diagnostics/diagnostic.js';
-import type { Check } from '../check.js';
+import type { Check } from './api.js';
 
 const TARGETS = new Set(['ACCEPT', 'DROP', 'REJECT', 'RETURN', 'LOG', 'REDIRECT', 'MARK', 'QUEUE', 'DNAT', 'SNAT', 'MASQUERADE', 'CT', 'NOTRACK', 'CONNMARK', 'NFLOG', 'TRACE']);
 

@@ -1,6 +1,6 @@
 import { diag, formatLocation } from '../../diagnostics/diagnostic.js';
 import { parsePort } from '../../packet/ports.js';
-import { policyLoc, type Check } from '../check.js';
+import { policyLoc, type Check } from './api.js';
 
 /** Ports of an inbound rule, as ranges (tcp by default, like the compiler). */
 function ranges(port: unknown): { lo: number; hi: number }[] {

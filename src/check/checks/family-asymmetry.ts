@@ -1,7 +1,7 @@
 import { diag, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { Chain, Family, IR, Origin, Rule, Target } from '../../model/ir.js';
-import type { Path } from '../../load/source.js';
-import type { Check } from '../check.js';
+import type { Path } from '../../model/path.js';
+import type { Check } from './api.js';
 import { eachRuleTargeting, rulesTargeting } from './walk.js';
 
 const SECTIONS = new Set(['inbound', 'outbound', 'forward', 'users']);

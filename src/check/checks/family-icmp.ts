@@ -1,6 +1,6 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import { familyRecord } from '../../model/family.js';
-import type { Check } from '../check.js';
+import type { Check } from './api.js';
 import { eachRuleWith } from './walk.js';
 
 export const familyIcmp: Check = {

@@ -1,5 +1,5 @@
 import { diag } from '../../diagnostics/diagnostic.js';
-import type { Check } from '../check.js';
+import type { Check } from './api.js';
 import { eachRuleWith, forbidden, type ChainSite } from './walk.js';
 
 const IN_HOOKS = ['PREROUTING', 'INPUT', 'FORWARD'];

@@ -1,5 +1,5 @@
 import { diag } from '../../diagnostics/diagnostic.js';
-import type { Check } from '../check.js';
+import type { Check } from './api.js';
 import { misplacedTarget } from './walk.js';
 
 export const hookReject: Check = {

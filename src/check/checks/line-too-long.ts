@@ -1,6 +1,6 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import { renderChain, renderLine } from '../../emit/args.js';
-import type { Check } from '../check.js';
+import type { Check } from './api.js';
 import { eachRule, type ChainSite } from './walk.js';
 
 export const LINE_MAX_BYTES = 4096;

@@ -1,7 +1,7 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import { renderChain } from '../../emit/args.js';
 import { MULTIPORT_SLOTS } from '../../packet/ports.js';
-import type { Check } from '../check.js';
+import type { Check } from './api.js';
 import { eachRuleWith, type ChainSite } from './walk.js';
 
 /** Whether a multiport match of the chain, as rendered, has 8 ranges or more: else no rule of it can exceed the slots. */

@@ -1,5 +1,5 @@
 import { diag } from '../../diagnostics/diagnostic.js';
-import type { Check } from '../check.js';
+import type { Check } from './api.js';
 import { eachRuleTargeting } from './walk.js';
 
 export const natFiltering: Check = {

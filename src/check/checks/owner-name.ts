@@ -1,5 +1,5 @@
 import { diag } from '../../diagnostics/diagnostic.js';
-import { policyLoc, type Check } from '../check.js';
+import { policyLoc, type Check } from './api.js';
 
 export const ownerName: Check = {
   code: 'owner-name',

@@ -1,5 +1,5 @@
 import { diag } from '../../diagnostics/diagnostic.js';
-import { policyLoc, type Check } from '../check.js';
+import { policyLoc, type Check } from './api.js';
 
 /** Only when the author did not say: `local: false` or `hide-target: false` written out is a decision. */
 export const redirectLocal: Check = {

@@ -1,7 +1,7 @@
 import { diag, formatLocation, type Diagnostic, type Related } from '../../diagnostics/diagnostic.js';
 import { countText } from '../../diagnostics/count.js';
 import type { Family, IR, Origin, Rule, Target } from '../../model/ir.js';
-import type { Check } from '../check.js';
+import type { Check } from './api.js';
 import { BoxIndex } from '../../packet/box-index.js';
 import { boxesIntersect, boxOf, coveredBy, Interfaces, type Box } from '../../packet/space.js';
 

@@ -2,7 +2,7 @@ import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { Chain, Family, IR, Match, Rule, Table, Target } from '../../model/ir.js';
 import { renderChain } from '../../emit/args.js';
 import { bitsOf, MATCH_BIT, TARGET_BIT } from '../../model/kinds.js';
-import { BUILTIN_CHAINS } from '../../normalize/builder.js';
+import { BUILTIN_CHAINS } from '../../model/chains.js';
 
 /** A chain with its family, table and the hooks it runs in: what a check needs around a rule. */
 export interface ChainSite {

@@ -1,0 +1,11 @@
+/** A place in the policy as keys and indexes (['inbound', 2, 'port']): every stage keeps these, not offsets. */
+export type PathSegment = string | number;
+export type Path = readonly PathSegment[];
+
+/** `inbound[2].port` reads better in a message than a JSON pointer. */
+export function describe(path: Path): string {
+  if (path.length === 0) return 'the policy';
+  let s = '';
+  for (const seg of path) s += typeof seg === 'number' ? `[${seg}]` : s === '' ? seg : `.${seg}`;
+  return `'${s}'`;
+}
