@@ -12,7 +12,7 @@ import { canonicalIPv6, cidrTextInterval, isCanonicalHexIPv6, parseAddress } fro
 const reference = (text: string): string | undefined => {
   try {
     const a = ipaddr.IPv6.parse(text);
-    if (/(^|[:.])0\d[^:]*$/.test(text) && text.includes('.')) return undefined;
+    if (/(^|[:.])0\d[^:]*$/.test(text) && text.includes('.') && !text.includes('%')) return undefined;
     if (/^::\d+\.\d+\.\d+\.\d+$/.test(text)) return ipaddr.fromByteArray([...new Array<number>(12).fill(0), ...ipaddr.IPv4.parse(text.slice(2)).toByteArray()]).toString();
     return a.toString();
   } catch {
