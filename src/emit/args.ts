@@ -220,8 +220,7 @@ export interface RenderedChain {
   readonly most: { readonly count: number; readonly longArg: number; readonly length: number; readonly portRanges: number };
 }
 
-const renderedV4 = new WeakMap<Chain, RenderedChain>();
-const renderedV6 = new WeakMap<Chain, RenderedChain>();
+const rendered: Record<Family, WeakMap<Chain, RenderedChain>> = { ipv4: new WeakMap(), ipv6: new WeakMap() };
 /**
  * Lines are joined in batches of at least this many characters: a string this long is allocated
  * outside V8's young generation (its objects above 128 KiB are), so the 10 MB of a 50,000-rule
@@ -275,8 +274,7 @@ class Line {
 
 /** A chain's rules, rendered once and shared by the limit checks and the emitter (keyed by chain: a few entries, not one per rule). */
 export function renderChain(c: Chain, f: Family): RenderedChain {
-  // Not rendered[f]: a property looked up by two names made V8 drop the optimized rendering.
-  const cache = f === 'ipv4' ? renderedV4 : renderedV6;
+  const cache = rendered[f];
   let out = cache.get(c);
   if (out === undefined) cache.set(c, (out = renderRules(c.rules, c.name, f)));
   return out;

@@ -122,7 +122,7 @@ export function emit(ir: IR, source: SourceInfo, options: EmitOptions = {}): Art
   if (ir.sets.length > 0) {
     const sets = ir.sets.map((x) => ({
       name: x.name,
-      family: x.family === 'ipv4' ? 'inet' : 'inet6',
+      family: familyRecord(x.family).ipsetFamily,
       // Room for growth without resizing; swap accepts a different size.
       maxelem: Math.max(65536, 2 ** Math.ceil(Math.log2(x.entries.length * 2))),
       entries: x.entries,

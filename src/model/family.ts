@@ -9,6 +9,13 @@ export interface FamilyRecord {
   readonly label: 'IPv4' | 'IPv6';
   /** The family's digit in commands (`ip -4`, apply.sh's rules.v4 and hooks.v4). */
   readonly digit: 4 | 6;
+  /** Bits and bytes of an address; a host is a /bits. */
+  readonly bits: 32 | 128;
+  readonly bytes: 4 | 16;
+  /** The iptables command of the family (its -restore and -save are beside it). */
+  readonly tool: 'iptables' | 'ip6tables';
+  /** What `ipset create ... family` calls it. */
+  readonly ipsetFamily: 'inet' | 'inet6';
   readonly outputFile: 'rules.v4' | 'rules.v6';
   readonly restoreCommand: 'iptables-restore' | 'ip6tables-restore';
   readonly ipCommand: 'ip -4' | 'ip -6';
@@ -46,6 +53,10 @@ export const IPV4: FamilyRecord = {
   family: 'ipv4',
   label: 'IPv4',
   digit: 4,
+  bits: 32,
+  bytes: 4,
+  tool: 'iptables',
+  ipsetFamily: 'inet',
   outputFile: 'rules.v4',
   restoreCommand: 'iptables-restore',
   ipCommand: 'ip -4',
@@ -74,6 +85,10 @@ export const IPV6: FamilyRecord = {
   family: 'ipv6',
   label: 'IPv6',
   digit: 6,
+  bits: 128,
+  bytes: 16,
+  tool: 'ip6tables',
+  ipsetFamily: 'inet6',
   outputFile: 'rules.v6',
   restoreCommand: 'ip6tables-restore',
   ipCommand: 'ip -6',
@@ -108,8 +123,23 @@ export const IPV6: FamilyRecord = {
   ],
 };
 
+/** The families in their order everywhere (IPv4 first): records, and their names. */
 export const FAMILIES: readonly FamilyRecord[] = [IPV4, IPV6];
-export const familyRecord = (f: Family): FamilyRecord => (f === 'ipv4' ? IPV4 : IPV6);
+export const FAMILY_NAMES: readonly Family[] = ['ipv4', 'ipv6'];
+const RECORDS: Readonly<Record<Family, FamilyRecord>> = { ipv4: IPV4, ipv6: IPV6 };
+export const familyRecord = (f: Family): FamilyRecord => RECORDS[f];
+
+/** The families a policy's `family:` choice leaves, shared arrays: `both` or none is both. */
+const CHOSEN: Readonly<Record<'ipv4' | 'ipv6' | 'both', readonly Family[]>> = { ipv4: ['ipv4'], ipv6: ['ipv6'], both: FAMILY_NAMES };
+export const chosenFamilies = (choice: 'ipv4' | 'ipv6' | 'both' | undefined): readonly Family[] => CHOSEN[choice ?? 'both'];
+
+/** The families `test` holds for, in order, as one of four shared arrays (rules by the hundred thousand share them). */
+const BY_MASK: readonly (readonly Family[])[] = [[], CHOSEN.ipv4, CHOSEN.ipv6, FAMILY_NAMES];
+export function familiesWhere(test: (f: Family) => boolean): readonly Family[] {
+  let mask = 0;
+  for (let i = 0; i < FAMILY_NAMES.length; i++) if (test(FAMILY_NAMES[i]!)) mask |= 1 << i;
+  return BY_MASK[mask]!;
+}
 
 /** Whether two ICMP names of one family share a packet: the same type, and a code that one of them leaves open or both name. */
 export function icmpOverlap(rec: FamilyRecord, a: string, b: string): boolean {

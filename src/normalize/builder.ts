@@ -1,3 +1,4 @@
+import { FAMILY_NAMES } from '../model/family.js';
 import { chain, hookJump, rule, ruleset, table, type AddressSet, type Chain, type ChainPolicy, type Family, type Origin, type Ownership, type Rule, type Ruleset, type TableName } from '../model/ir.js';
 import type { Cidr } from '../packet/addresses.js';
 import { BUILTIN_CHAINS, DOCKER_CHAIN, TABLE_ORDER, defaultChain, hookChain } from '../model/chains.js';
@@ -102,7 +103,7 @@ export class RulesetBuilder {
    */
   build(ownership: Ownership, policies: Readonly<Record<string, ChainPolicy>>, explicit: ReadonlySet<string>, hookOrigin: Origin): Ruleset[] {
     const full = ownership === 'full';
-    return (['ipv4', 'ipv6'] as const).map((f) =>
+    return FAMILY_NAMES.map((f) =>
       ruleset(
         f,
         TABLE_ORDER.filter((t) => full || t === 'filter' || this.used.has(`${f}/${t}`)).map((t) => {

@@ -1,5 +1,6 @@
 import type { Code } from '../diagnostics/codes.js';
 import { diag, type Diagnostic, type Location, type Related } from '../diagnostics/diagnostic.js';
+import { familyRecord } from '../model/family.js';
 import { lazyOrigin, type Family, type L4, type Origin, type PortRange, type Proto } from '../model/ir.js';
 import type { Path, PathSegment, SourceMap } from '../load/source.js';
 import type { Addrs, Policy, Ports } from '../model/policy.js';
@@ -114,7 +115,7 @@ export class Context {
     const cidr = readAddress(item);
     if (typeof cidr !== 'string') {
       if (cidr.hostBits) {
-        this.report('cidr-host-bits', itemPath(parent, field, index), `'${item}' has host bits set; iptables would silently use ${cidr.text}; write that, or a /${cidr.family === 'ipv4' ? 32 : 128} for the single host`);
+        this.report('cidr-host-bits', itemPath(parent, field, index), `'${item}' has host bits set; iptables would silently use ${cidr.text}; write that, or a /${familyRecord(cidr.family).bits} for the single host`);
       }
       out[k] = cidr;
       return k + 1;

@@ -1,3 +1,4 @@
+import { FAMILY_NAMES } from '../model/family.js';
 import { relabel, rule, ret, type Family, type Match, type Origin, type Rule } from '../model/ir.js';
 import type { Path } from '../model/path.js';
 import type { Addrs } from '../model/policy.js';
@@ -96,7 +97,7 @@ export function dockerSection(ctx: Context, b: RulesetBuilder): void {
   const origin = (path: Path, name: string | undefined, role?: string): Origin => ctx.origin(path, name, role);
 
   const base: Origin = origin(['docker'], undefined, 'established');
-  for (const f of ['ipv4', 'ipv6'] as const) head[f].push(rule([{ kind: 'ctstate', states: ['ESTABLISHED', 'RELATED'], negate: false }], ret, relabel(base, 'ipfence: docker established')));
+  for (const f of FAMILY_NAMES) head[f].push(rule([{ kind: 'ctstate', states: ['ESTABLISHED', 'RELATED'], negate: false }], ret, relabel(base, 'ipfence: docker established')));
 
   (d.published ?? []).forEach((p, i) => {
     const path: Path = ['docker', 'published', i];
@@ -114,7 +115,7 @@ export function dockerSection(ctx: Context, b: RulesetBuilder): void {
       { kind: 'ctdir', dir: 'ORIGINAL' },
       ...(toCidr && toCidr.prefix > 0 ? [{ kind: 'ctorigdst' as const, cidr: toCidr.text }] : []),
     ];
-    const toFams = to === null ? (['ipv4', 'ipv6'] as Family[]) : [...new Set(to.map((c) => c.family))];
+    const toFams = to === null ? [...FAMILY_NAMES] : [...new Set(to.map((c) => c.family))];
     const targets = (f: Family): (Cidr | null)[] => (to === null ? [null] : to.filter((c) => c.family === f));
     const others: Verdict = resolveAction(ctx, p.others ?? 'deny', 'deny');
     add(toFams, (f) =>
@@ -141,7 +142,7 @@ export function dockerSection(ctx: Context, b: RulesetBuilder): void {
     if (from === undefined || to === undefined || ports === undefined || protos === undefined) return;
     const sel = selector(ctx, { protos, ports, src: null, dst: null }, undefined, path);
     if (!sel) return;
-    const fams = (['ipv4', 'ipv6'] as const).filter((f) => inFamily(from, f, 'src').length > 0 && inFamily(to, f, 'dst').length > 0);
+    const fams = FAMILY_NAMES.filter((f) => inFamily(from, f, 'src').length > 0 && inFamily(to, f, 'dst').length > 0);
     if (fams.length === 0) return ctx.report('family-mismatch', path, 'its container and destination addresses are of different families; split it per family');
     const verdict = resolveAction(ctx, e.action, 'allow');
     add(fams, (f) => {
@@ -157,9 +158,9 @@ export function dockerSection(ctx: Context, b: RulesetBuilder): void {
   const fallback = resolveAction(ctx, d['egress-default'] ?? 'allow', 'allow');
   if (fallback !== 'accept') {
     const o = origin(['docker', 'egress-default'], undefined);
-    add(['ipv4', 'ipv6'], () => containers.flatMap((c) => verdictRules(c, fallback, relabel(o, 'ipfence: docker egress default'))));
+    add(FAMILY_NAMES, () => containers.flatMap((c) => verdictRules(c, fallback, relabel(o, 'ipfence: docker egress default'))));
   }
-  for (const f of ['ipv4', 'ipv6'] as const) {
+  for (const f of FAMILY_NAMES) {
     b.addUserChain(f, 'filter', DOCKER_CHAIN, [...head[f], ...body[f], rule([], ret, relabel(base, 'ipfence: docker end'))]);
   }
 }

@@ -1,3 +1,4 @@
+import { familyRecord } from '../model/family.js';
 import { jump, relabel, ret, rule, type Family, type Origin, type Rule } from '../model/ir.js';
 import type { Path } from '../model/path.js';
 import type { Action, Addrs, FamilyChoice, LogSpec, Policy, Ports, Proto } from '../model/policy.js';
@@ -134,15 +135,14 @@ const portList = (sel: Selector): string => (sel.ports ?? []).map((p) => (p.lo =
 
 /** A section's two groups in each family, asked of the builder once each: a section appends rules 100,000 times. */
 class SectionGroups {
-  private readonly lists: (Rule[] | undefined)[] = [undefined, undefined, undefined, undefined];
+  private readonly lists: Record<Family, { allow?: Rule[]; deny?: Rule[] }> = { ipv4: {}, ipv6: {} };
   constructor(
     private readonly b: RulesetBuilder,
     private readonly chain: SectionRecord['chain'],
   ) {}
 
   rules(f: Family, group: 'allow' | 'deny'): Rule[] {
-    const k = (f === 'ipv4' ? 0 : 2) + (group === 'allow' ? 0 : 1);
-    return (this.lists[k] ??= this.b.groupRules(f, 'filter', this.chain, group));
+    return (this.lists[f][group] ??= this.b.groupRules(f, 'filter', this.chain, group));
   }
 }
 
@@ -163,7 +163,7 @@ const ownName = (rec: SectionRecord, i: number): string => `ipf-${rec.short}-${i
 /** Long address lists become ipsets named after the rule: ipf-in-3-src-4 (at most 31 characters). */
 function setSink(b: RulesetBuilder, rec: SectionRecord, i: number, threshold: number, origin: Origin): SetSink {
   const base = ownName(rec, i);
-  return { threshold, name: (dir, f) => `${base}-${dir}-${f === 'ipv4' ? 4 : 6}`, add: (name, f, cidrs) => b.addSet(name, f, cidrs, origin) };
+  return { threshold, name: (dir, f) => `${base}-${dir}-${familyRecord(f).digit}`, add: (name, f, cidrs) => b.addSet(name, f, cidrs, origin) };
 }
 
 /** Appends a rule's rules in family `f` to `out` (its group: no array per rule and family). */

@@ -1,3 +1,4 @@
+import { familyRecord } from '../model/family.js';
 import { rule, type RouteEntry } from '../model/ir.js';
 import type { Path } from '../model/path.js';
 import type { RulesetBuilder } from './builder.js';
@@ -45,7 +46,7 @@ export function marksSection(ctx: Context, b: RulesetBuilder): RouteEntry[] {
       if (traffic !== 'incoming') b.add(f, 'mangle', 'OUTPUT', 'main', rules);
       if (m.table === undefined) continue;
       const gateways = ofFamily(via!, f) ?? [];
-      const bad = gateways.find((g) => g.prefix !== (f === 'ipv4' ? 32 : 128));
+      const bad = gateways.find((g) => g.prefix !== familyRecord(f).bits);
       if (gateways.length > 1 || bad) {
         ctx.report('address-invalid', [...path, 'via'], bad ? `gateway '${bad.text}' must be a single address, not a network` : `give at most one ${f} gateway in \`via\``);
         continue;

@@ -1,4 +1,4 @@
-import { familyRecord, FAMILIES } from '../model/family.js';
+import { chosenFamilies, familiesWhere, familyRecord, FAMILIES } from '../model/family.js';
 import type { Selector } from '../packet/overlap.js';
 
 export type { Selector } from '../packet/overlap.js';
@@ -10,10 +10,6 @@ import { isWholeFamily, type Cidr } from '../packet/addresses.js';
 import { isL4, NO_CIDRS, ofFamily, under, type Context } from './context.js';
 import { chunkPorts } from '../packet/ports.js';
 
-const BOTH: readonly Family[] = ['ipv4', 'ipv6'];
-const ONLY_V4: readonly Family[] = ['ipv4'];
-const ONLY_V6: readonly Family[] = ['ipv6'];
-const NEITHER: readonly Family[] = [];
 
 export interface SelectorParts {
   readonly protos: readonly Proto[] | null;
@@ -68,7 +64,7 @@ export function familiesOf(
     return undefined;
   }
   // No closures here (see compileRule): this runs for every rule of a policy.
-  const allowed = choice === 'ipv4' ? ONLY_V4 : choice === 'ipv6' ? ONLY_V6 : BOTH;
+  const allowed = chosenFamilies(choice);
   let ok = true;
   if (choice && choice !== 'both') {
     if (!ofChosenFamily(ctx, src, under(rule, srcKey), choice)) ok = false;
@@ -76,10 +72,7 @@ export function familiesOf(
   }
   if (icmpType !== null && !knownIcmpType(ctx, icmpType, rule)) ok = false;
   if (!ok) return undefined;
-  const v4 = existsIn('ipv4', allowed, src, dst, icmpType);
-  const v6 = existsIn('ipv6', allowed, src, dst, icmpType);
-  // Shared arrays: one of three answers, for every rule of a policy.
-  const families = v4 && v6 ? BOTH : v4 ? ONLY_V4 : v6 ? ONLY_V6 : NEITHER;
+  const families = familiesWhere((f) => existsIn(f, allowed, src, dst, icmpType));
   if (families.length === 0) {
     ctx.report('family-mismatch', rule, icmpType !== null && choice
       ? `ICMP type '${icmpType}' does not exist in ${choice}`
@@ -98,7 +91,7 @@ function knownIcmpType(ctx: Context, icmpType: string, rulePath: Path): boolean 
 }
 
 /** Whether no address of `cidrs` is outside the family the rule is restricted to (else a diagnostic). */
-function ofChosenFamily(ctx: Context, cidrs: readonly Cidr[] | null, path: Path, choice: 'ipv4' | 'ipv6'): boolean {
+function ofChosenFamily(ctx: Context, cidrs: readonly Cidr[] | null, path: Path, choice: Family): boolean {
   const foreign = (cidrs ?? []).filter((c) => c.family !== choice);
   if (foreign.length === 0) return true;
   ctx.report('family-mismatch', path, `${foreign.map((c) => c.text).join(', ')} cannot match in a rule restricted to family: ${choice}; remove it or change \`family\``);

@@ -1,3 +1,4 @@
+import { chosenFamilies } from '../model/family.js';
 import { jump, relabel, ret, rule, type Match } from '../model/ir.js';
 import type { Path } from '../model/path.js';
 import type { UserRule } from '../model/policy.js';
@@ -62,7 +63,7 @@ export function usersSection(ctx: Context, b: RulesetBuilder): void {
     });
     if (!ok) return;
     const owner: Match[] = [{ kind: 'owner', by, id: id! }, { kind: 'ctstate', states: ['NEW'], negate: false }];
-    const families = u.family === 'ipv4' ? (['ipv4'] as const) : u.family === 'ipv6' ? (['ipv6'] as const) : (['ipv4', 'ipv6'] as const);
+    const families = chosenFamilies(u.family);
     const chainName = `ipf-user-${i + 1}`;
     for (const f of families) {
       const holes = exceptions.filter((s) => s.families.includes(f)).flatMap((s) => expand(s, f));

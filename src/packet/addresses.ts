@@ -1,5 +1,6 @@
 import { domainToASCII } from 'node:url';
 import ipaddr from 'ipaddr.js';
+import { FAMILY_NAMES, familyRecord } from '../model/family.js';
 import type { Family } from '../model/ir.js';
 import { normalizeSet, type Interval } from './intervals.js';
 
@@ -13,7 +14,9 @@ export interface Cidr {
   readonly hostBits: boolean;
 }
 
-const BITS: Record<Family, number> = { ipv4: 32, ipv6: 128 };
+const bitsOf = (f: Family): number => familyRecord(f).bits;
+/** The family of address text: IPv6 has colons, IPv4 none. */
+const familyOfText = (text: string): Family => FAMILY_NAMES[text.includes(':') ? 1 : 0]!;
 
 function tryParse<T>(parse: () => T): T | undefined {
   try {
@@ -104,7 +107,7 @@ export function isCanonicalHexIPv6(text: string): boolean {
 
 // Outside their callers: a closure over the text would allocate a context for every address.
 const ipaddrText = (text: string): string | undefined => tryParse(() => ipaddr.IPv6.parse(text).toString());
-const ipv6Value = (text: string): bigint | undefined => tryParse(() => addressValue('ipv6', text));
+const ipv6Value = (text: string): bigint | undefined => tryParse(() => addressValue(familyOfText(text), text));
 
 export type ParseAddress = { ok: true; cidr: Cidr } | { ok: false; reason: string };
 
@@ -133,15 +136,15 @@ class LazyCidr implements Cidr {
   }
 }
 
-const hostMask = (family: Family, prefix: number): bigint => (1n << BigInt(BITS[family] - prefix)) - 1n;
+const hostMask = (family: Family, prefix: number): bigint => (1n << BigInt(bitsOf(family) - prefix)) - 1n;
 
+/** An address's value; `family` is the text's (IPv6 has colons). */
 function addressValue(family: Family, text: string): bigint {
-  if (family === 'ipv4') {
-    const value = quadValue(text);
-    if (value === undefined) throw new Error(`not a dotted quad: ${text}`);
-    return value;
-  }
-  return valueOf(ipaddr.IPv6.parse(text));
+  if (familyOfText(text) !== family) throw new Error(`not an ${familyRecord(family).label} address: ${text}`);
+  if (text.includes(':')) return valueOf(ipaddr.IPv6.parse(text));
+  const value = quadValue(text);
+  if (value === undefined) throw new Error(`not a dotted quad: ${text}`);
+  return value;
 }
 
 /** A prefix length's text as a number of at most `bits`, or undefined. */
@@ -192,22 +195,18 @@ function quadNumber(text: string): number {
 export function cidrTextInterval(text: string): Interval | null {
   const slash = text.indexOf('/');
   const addr = slash === -1 ? text : text.slice(0, slash);
-  const family: Family = addr.includes(':') ? 'ipv6' : 'ipv4';
-  const bits = BITS[family];
+  const family = familyOfText(addr);
+  const bits = bitsOf(family);
   const prefix = slash === -1 ? bits : prefixLength(text.slice(slash + 1), bits);
   if (prefix === undefined) return null;
-  const value = family === 'ipv4' ? quadValue(addr) : addr.includes('%') ? undefined : ipv6Value(addr);
+  const value = !addr.includes(':') ? quadValue(addr) : addr.includes('%') ? undefined : ipv6Value(addr);
   if (value === undefined) return null;
   const mask = hostMask(family, prefix);
   return [value & ~mask, value | mask];
 }
 
-function valueOf(addr: ipaddr.IPv4 | ipaddr.IPv6): bigint {
-  if (addr.kind() === 'ipv4') {
-    const o = (addr as ipaddr.IPv4).octets;
-    return BigInt(((o[0]! << 24) >>> 0) + (o[1]! << 16) + (o[2]! << 8) + o[3]!);
-  }
-  return BigInt(`0x${(addr as ipaddr.IPv6).parts.map((x) => x.toString(16).padStart(4, '0')).join('')}`);
+function valueOf(addr: ipaddr.IPv6): bigint {
+  return BigInt(`0x${addr.parts.map((x) => x.toString(16).padStart(4, '0')).join('')}`);
 }
 
 /**
@@ -240,31 +239,29 @@ export function readAddress(text: string): Cidr | string {
   const slash = text.indexOf('/');
   const addrText = slash === -1 ? text : text.slice(0, slash);
   const prefixText = slash === -1 ? undefined : text.slice(slash + 1);
-  let family: Family;
   // A valid dotted quad is its own canonical text, so a single IPv4 host needs no parse beyond
   // its octets (this runs for every address of a policy); canonicalIPv6 reads IPv6, and ipaddr.js
   // the IPv6 networks' values for their masking.
   const v4 = quadNumber(addrText);
   const isV4 = v4 >= 0;
   const v6 = !isV4 && addrText.includes(':') && !addrText.includes('%') ? canonicalIPv6(addrText) : undefined;
-  if (isV4) family = 'ipv4';
-  else if (v6) family = 'ipv6';
-  else {
+  if (!isV4 && !v6) {
     const why = /^[A-Za-z0-9.-]+$/.test(addrText) && /[A-Za-z]/.test(addrText) && !addrText.includes(':')
       ? 'hostnames are not allowed (iptables would resolve them by DNS at load time); write the address, or name an `addresses` set'
       : 'write an IPv4 address (192.0.2.1), an IPv6 address (2001:db8::1) or a CIDR (192.0.2.0/24)';
     return `'${text}' is not an address or CIDR: ${why}`;
   }
-  const bits = BITS[family];
+  const family = familyOfText(addrText);
+  const bits = bitsOf(family);
   const prefix = prefixText === undefined ? bits : prefixLength(prefixText, bits);
   if (prefix === undefined) {
-    return `'${text}' has an invalid prefix length: an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} prefix is 0 to ${bits}`;
+    return `'${text}' has an invalid prefix length: an ${familyRecord(family).label} prefix is 0 to ${bits}`;
   }
   // A single host has no host bits: a dotted quad is already canonical, an IPv6 address is
   // rendered once (RFC 5952).
   const written = v6 ?? addrText;
   if (v6 !== undefined && prefix >= 96 && (v6.startsWith('::ffff:') || (v6.startsWith('::') && v6 !== '::' && v6 !== '::1'))) {
-    const why = ipv4InIPv6(text, addressValue('ipv6', v6), prefix);
+    const why = ipv4InIPv6(text, addressValue(family, v6), prefix);
     if (why) return why;
   }
   if (prefix === bits) return new LazyCidr(family, flatCidrText(written, prefix), prefix, false);
@@ -272,7 +269,7 @@ export function readAddress(text: string): Cidr | string {
   const mask = hostMask(family, prefix);
   const network = value & ~mask;
   // Masked networks are rebuilt from their bytes.
-  const canonical = network !== value ? ipaddr.fromByteArray(toBytes(network, family === 'ipv4' ? 4 : 16)).toString() : written;
+  const canonical = network !== value ? ipaddr.fromByteArray(toBytes(network, familyRecord(family).bytes)).toString() : written;
   return new LazyCidr(family, `${canonical}/${prefix}`, prefix, network !== value, [network, network | mask]);
 }
 
@@ -303,8 +300,9 @@ function toBytes(v: bigint, n: number): number[] {
 /** A /0 matches the whole family, so the emitted rule needs no -s/-d at all. */
 export const isWholeFamily = (c: Cidr): boolean => c.prefix === 0;
 
+const familyOrder = (f: Family): number => FAMILY_NAMES.indexOf(f);
 const byFamilyThenStart = (a: Cidr, b: Cidr): number =>
-  a.family !== b.family ? (a.family === 'ipv4' ? -1 : 1) : a.interval[0] < b.interval[0] ? -1 : a.interval[0] > b.interval[0] ? 1 : 0;
+  a.family !== b.family ? familyOrder(a.family) - familyOrder(b.family) : a.interval[0] < b.interval[0] ? -1 : a.interval[0] > b.interval[0] ? 1 : 0;
 
 /** Sorted (IPv4 first, then by address), disjoint, not adjacent, no host bits: nothing to merge. */
 function isMinimal(cidrs: readonly Cidr[]): boolean {
@@ -313,7 +311,7 @@ function isMinimal(cidrs: readonly Cidr[]): boolean {
     if (c.hostBits) return false;
     if (i === 0) continue;
     const prev = cidrs[i - 1]!;
-    if (prev.family === c.family ? c.interval[0] <= prev.interval[1] + 1n : prev.family === 'ipv6') return false;
+    if (prev.family === c.family ? c.interval[0] <= prev.interval[1] + 1n : familyOrder(prev.family) > familyOrder(c.family)) return false;
   }
   return true;
 }
@@ -330,11 +328,11 @@ export function mergeCidrs(cidrs: readonly Cidr[]): readonly Cidr[] {
   const sorted = [...cidrs].sort(byFamilyThenStart);
   if (isMinimal(sorted)) return sorted;
   const out: Cidr[] = [];
-  for (const family of ['ipv4', 'ipv6'] as const) {
-    const bits = BigInt(BITS[family]);
+  for (const family of FAMILY_NAMES) {
+    const bits = BigInt(bitsOf(family));
     for (const [lo, hi] of normalizeSet(cidrs.filter((c) => c.family === family).map((c) => c.interval))) {
       for (const [first, prefix] of alignedBlocks(lo, hi, bits)!) {
-        const text = `${ipaddr.fromByteArray(toBytes(first, family === 'ipv4' ? 4 : 16)).toString()}/${prefix}`;
+        const text = `${ipaddr.fromByteArray(toBytes(first, familyRecord(family).bytes)).toString()}/${prefix}`;
         out.push(new LazyCidr(family, text, prefix, false, [first, first | hostMask(family, prefix)]));
       }
     }

@@ -1,4 +1,4 @@
-import { familyRecord, icmpOverlap } from '../model/family.js';
+import { familyRecord, icmpOverlap, FAMILY_NAMES } from '../model/family.js';
 import type { Family, PortRange, Proto } from '../model/ir.js';
 import { ofFamily, type Cidr } from './addresses.js';
 import { intersects, normalizeSet, subtract, type IntervalSet } from './intervals.js';
@@ -72,4 +72,4 @@ export function overlaps(a: Selector, b: Selector, f: Family): boolean {
   return intersects(sa.src, sb.src) && intersects(sa.dst, sb.dst);
 }
 
-export const overlapFamilies = (a: Selector, b: Selector): Family[] => (['ipv4', 'ipv6'] as const).filter((f) => overlaps(a, b, f));
+export const overlapFamilies = (a: Selector, b: Selector): Family[] => FAMILY_NAMES.filter((f) => overlaps(a, b, f));

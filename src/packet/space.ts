@@ -82,7 +82,7 @@ function cidrInterval(text: string): Interval | null {
 
 /** The box of a rule, or undefined when it has a match that only sometimes matches (rate limits). */
 export function boxOf(rule: Rule, family: Family, ifaces: Interfaces): { box: Box; exact: boolean } {
-  const bits = family === 'ipv4' ? 32n : 128n;
+  const bits = BigInt(familyRecord(family).bits);
   const anyIface = ifaces.all;
   const start: IntervalSet[] = [FULL_ADDR[family], FULL_ADDR[family], FULL_BYTE, FULL_PORT, FULL_ICMP, anyIface, anyIface, FULL_STATE, FULL_BIT, FULL_PORT, FULL_ID, FULL_ID, FULL_BYTE];
   const b = start.slice();

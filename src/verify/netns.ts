@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { familyRecord } from '../model/family.js';
+import type { Family } from '../model/ir.js';
 
 /**
  * Throwaway network namespaces, for `ipfence verify` and the kernel tests. Rules are only ever
@@ -61,8 +63,8 @@ export class Netns {
   }
 
   /** A real load (never --test): the kernel checks tables, hooks and targets here. */
-  restore(backend: Backend, family: 'ipv4' | 'ipv6', text: string): RunResult {
-    return this.exec([`${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${backend}-restore`], text);
+  restore(backend: Backend, family: Family, text: string): RunResult {
+    return this.exec([`${familyRecord(family).tool}-${backend}-restore`], text);
   }
 
   /** Loads an `ipsets` payload the way apply.sh does: fill NAME-new, then rename it to NAME. */
@@ -76,8 +78,8 @@ export class Netns {
     return r;
   }
 
-  save(backend: Backend, family: 'ipv4' | 'ipv6'): string {
-    const r = this.exec([`${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${backend}-save`]);
+  save(backend: Backend, family: Family): string {
+    const r = this.exec([`${familyRecord(family).tool}-${backend}-save`]);
     if (r.status !== 0) throw new Error(r.stderr);
     return r.stdout;
   }

@@ -1,5 +1,5 @@
 import { diag, type Diagnostic } from '../../diagnostics/diagnostic.js';
-import type { Chain, Family, IR, Origin, Rule, Target } from '../../model/ir.js';
+import type { Chain, Family, IR, Origin, Rule, Ruleset, Target } from '../../model/ir.js';
 import type { Path } from '../../model/path.js';
 import type { Check } from './api.js';
 import { eachRuleTargeting, rulesTargeting } from './walk.js';
@@ -35,16 +35,20 @@ function add<K>(blocks: Map<K, Block>, key: K, origin: Origin, families: number)
  * optimized it or not.
  */
 export function everyBlockPaired(ir: IR): boolean {
-  for (const rs of ir.rulesets) {
-    const other = ir.rulesets.find((o) => o.family !== rs.family);
-    for (const table of rs.tables) {
-      for (const chain of table.chains) {
-        const twin = other?.tables.find((t) => t.name === table.name)?.chains.find((c) => c.name === chain.name);
-        if (twin === undefined) {
-          if (blocks(chain, rs.family).length > 0) return false;
-          // A pair of twin chains is compared once, from its IPv4 side.
-        } else if (rs.family === 'ipv4' && !twins(blocks(chain, rs.family), blocks(twin, other!.family))) return false;
-      }
+  const [first, second] = ir.rulesets;
+  if (first === undefined || second === undefined) return true;
+  // Each pair of twin chains is compared once, from the first ruleset's side.
+  return blocksPaired(first, second, true) && blocksPaired(second, first, false);
+}
+
+/** Whether `rs`'s chains without a twin in `other` block nothing and, when `compare`, its twin chains' blocks pair up. */
+function blocksPaired(rs: Ruleset, other: Ruleset, compare: boolean): boolean {
+  for (const table of rs.tables) {
+    for (const chain of table.chains) {
+      const twin = other.tables.find((t) => t.name === table.name)?.chains.find((c) => c.name === chain.name);
+      if (twin === undefined) {
+        if (blocks(chain, rs.family).length > 0) return false;
+      } else if (compare && !paired(blocks(chain, rs.family), blocks(twin, other.family))) return false;
     }
   }
   return true;
@@ -54,7 +58,7 @@ export function everyBlockPaired(ir: IR): boolean {
 const blocks = (chain: Chain, family: Family): Rule[] => rulesTargeting(chain, family, BLOCKING).filter((r) => !(r.target.kind === 'jump' && r.target.hook));
 
 /** Each rule the twin of the one at the same place: the same origin object and target kind (the full check counts a jump only from `users`, so a jump beside a drop proves nothing). */
-const twins = (a: readonly Rule[], b: readonly Rule[]): boolean =>
+const paired = (a: readonly Rule[], b: readonly Rule[]): boolean =>
   a.length === b.length && a.every((r, i) => r.origin === b[i]!.origin && r.target.kind === b[i]!.target.kind);
 
 /** The findings, by reading every blocking rule: exact whatever the IR, and what `everyBlockPaired` short-cuts. */
