@@ -4,6 +4,7 @@ import { applyConfig, type Level } from './check/config.js';
 import { countText } from './diagnostics/count.js';
 import { compareDiagnostics, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
 import { emit, type Artifact } from './emit/emit.js';
+import { guardOutput } from './emit/guards/index.js';
 import type { IR } from './model/ir.js';
 import { load, type Loaded } from './load/load.js';
 import { normalize } from './normalize/normalize.js';
@@ -43,7 +44,8 @@ export function compile(text: string, file: string, displayName = file, options:
   const norm = normalize(valid.policy, source);
   const soFar = [...loaded.diagnostics, ...norm.diagnostics];
   if (!norm.ir) return { diagnostics: sorted(soFar) };
-  const all = sorted(applyConfig([...soFar, ...check({ ir: norm.ir, policy: valid.policy, source })], valid.policy, source, options.severity));
+  // The lint checks, then the output's guards: rendering measures what iptables would refuse.
+  const all = sorted(applyConfig([...soFar, ...check({ ir: norm.ir, policy: valid.policy, source }), ...guardOutput(norm.ir)], valid.policy, source, options.severity));
   const notes = notesOf(norm.ir, valid.policy, options.severity);
   if (hasErrors(all) || options.emit === false) return { ir: norm.ir, diagnostics: all, notes };
   return { ir: norm.ir, artifacts: emit(norm.ir, { name: displayName, text, hash: options.sourceHash }, { hostDir: options.hostDir }), diagnostics: all, notes };

@@ -36,8 +36,6 @@ export const CODES = {
   'redirect-address': { severity: 'error', stage: 'normalize', doc: "A redirect's `local-address` that is not one of this host's `host.addresses` (or with none listed): a redirect only ever delivers to this host." },
   'redirect-duplicate': { severity: 'error', stage: 'normalize', doc: 'Two redirects claim the same port, protocol and interface.' },
   // check (lint over the IR)
-  'line-too-long': { severity: 'error', stage: 'check', doc: 'An emitted rule line over 4096 bytes (iptables-restore splits lines past 10,239 bytes).' },
-  'arg-too-long': { severity: 'error', stage: 'check', doc: 'One argument over 1023 bytes or more than 254 arguments on a line.' },
   'no-established': { severity: 'warning', stage: 'check', doc: 'A default drop with the established/loopback preamble turned off: replies and loopback time out.' },
   'ssh-lockout': { severity: 'warning', stage: 'check', doc: 'INPUT drops by default and nothing allows tcp port 22.' },
   'hook-interface': { severity: 'error', stage: 'check', doc: 'An -i/-o match reachable from a hook where that interface does not exist.' },
@@ -45,11 +43,7 @@ export const CODES = {
   'hook-redirect': { severity: 'error', stage: 'check', doc: 'REDIRECT outside nat PREROUTING/OUTPUT.' },
   'hook-reject': { severity: 'error', stage: 'check', doc: 'REJECT outside filter INPUT/FORWARD/OUTPUT.' },
   'nat-filtering': { severity: 'error', stage: 'check', doc: 'DROP or REJECT in the nat table.' },
-  'nat-policy': { severity: 'error', stage: 'check', doc: 'A nat chain policy other than ACCEPT.' },
   'tcp-reset': { severity: 'error', stage: 'check', doc: 'REJECT with tcp-reset in a rule without -p tcp.' },
-  'multiport-limit': { severity: 'error', stage: 'check', doc: 'More than 15 multiport slots in one match.' },
-  'chain-name': { severity: 'error', stage: 'check', doc: 'A chain name iptables refuses.' },
-  'chain-loop': { severity: 'error', stage: 'check', doc: 'A jump to an undeclared chain, or a jump loop.' },
   'family-icmp': { severity: 'error', stage: 'check', doc: 'An ICMP type of the other family.' },
   'owner-name': { severity: 'warning', stage: 'check', doc: 'A user/group name that the host resolves at load time.' },
   'family-asymmetry': { severity: 'warning', stage: 'check', doc: 'A deny or user block present in one family only.' },
@@ -59,6 +53,13 @@ export const CODES = {
   'shadowed': { severity: 'error', stage: 'check', doc: 'A rule never matches: earlier rules of its chain together decide all its packets (error if they decide differently, warning if redundant).' },
   'ipv6-ndp': { severity: 'warning', stage: 'check', doc: 'IPv6 INPUT drops by default with ICMPv6 essentials turned off: neighbour discovery fails.' },
   'unused-suppression': { severity: 'warning', stage: 'config', doc: 'A `suppress` entry that silenced nothing: the finding it was written for is gone; remove it.' },
+  // emit (guards of the output: what iptables would refuse or silently alter)
+  'line-too-long': { severity: 'error', stage: 'emit', doc: 'An emitted rule line over 4096 bytes (iptables-restore splits lines past 10,239 bytes).' },
+  'arg-too-long': { severity: 'error', stage: 'emit', doc: 'One argument over 1023 bytes or more than 254 arguments on a line.' },
+  'nat-policy': { severity: 'error', stage: 'emit', doc: 'A nat chain policy other than ACCEPT.' },
+  'multiport-limit': { severity: 'error', stage: 'emit', doc: 'More than 15 multiport slots in one match.' },
+  'chain-name': { severity: 'error', stage: 'emit', doc: 'A chain name iptables refuses.' },
+  'chain-loop': { severity: 'error', stage: 'emit', doc: 'A jump to an undeclared chain, or a jump loop.' },
   // verify
   'kernel-rejected': { severity: 'error', stage: 'verify', doc: 'A real load into a throwaway network namespace refused the compiled rule (e.g. a user name unknown on this host).' },
   // cli

@@ -4,7 +4,7 @@ import type { Family, IR, Rule, Ruleset } from '../model/ir.js';
 import { lazy } from '../util/lazy.js';
 import { readPackageFile, VERSION } from '../util/package-root.js';
 import { DOCKER_CHAIN } from '../model/chains.js';
-import { renderChain } from './args.js';
+import { renderChain } from './render.js';
 import { displayName } from './quote.js';
 import { precompiled } from './templates.generated.js';
 import handlebarsRuntime from 'handlebars/runtime.js';

@@ -1,7 +1,5 @@
 import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { Chain, Family, IR, Match, Rule, Table, Target } from '../../model/ir.js';
-import { renderChain } from '../../emit/args.js';
-import { bitsOf, MATCH_BIT, TARGET_BIT } from '../../model/kinds.js';
 import { BUILTIN_CHAINS } from '../../model/chains.js';
 
 /** A chain with its family, table and the hooks it runs in: what a check needs around a rule. */
@@ -16,7 +14,7 @@ export interface ChainSite {
 const JUMP: readonly Target['kind'][] = ['jump'];
 
 /** For each chain of a table, the built-in chains that reach it (a built-in chain reaches itself). */
-export function hooksByChain(table: Table, family: Family): Map<string, Set<string>> {
+export function hooksByChain(table: Table): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>(table.chains.map((c) => [c.name, new Set<string>()]));
   const byName = new Map(table.chains.map((c) => [c.name, c]));
   // A chain hooked in from outside the file (coexist mode) runs in the hook it is hooked into.
@@ -33,7 +31,7 @@ export function hooksByChain(table: Table, family: Family): Map<string, Set<stri
       seen.add(name);
       out.get(name)?.add(hook);
       const c = byName.get(name);
-      if (c) for (const r of rulesTargeting(c, family, JUMP)) if (r.target.kind === 'jump') stack.push(r.target.chain);
+      if (c) for (const r of rulesTargeting(c, JUMP)) if (r.target.kind === 'jump') stack.push(r.target.chain);
     }
   }
   return out;
@@ -48,7 +46,7 @@ export function chainSites(ir: IR): readonly ChainSite[] {
   const out: ChainSite[] = [];
   for (const rs of ir.rulesets) {
     for (const table of rs.tables) {
-      const hooks = hooksByChain(table, rs.family);
+      const hooks = hooksByChain(table);
       for (const chain of table.chains) out.push({ family: rs.family, table, chain, hooks: hooks.get(chain.name) ?? new Set<string>() });
     }
   }
@@ -56,69 +54,82 @@ export function chainSites(ir: IR): readonly ChainSite[] {
   return out;
 }
 
-/**
- * The findings of `visit` over every rule, in emission order. A plain loop with nothing allocated
- * per rule: checks run over every rule of 100,000-rule rulesets. `chains` skips whole chains.
- */
-export function eachRule(
-  ir: IR,
-  visit: Visit,
-  chains?: (site: ChainSite) => boolean,
-): Diagnostic[] {
+/** The findings of `visit` over every rule, in emission order; `chains` skips whole chains. */
+export function eachRule(ir: IR, visit: Visit, chains?: (site: ChainSite) => boolean): Diagnostic[] {
   return walk(ir, null, visit, chains);
 }
 
-/*
- * The walks below read each rule's match kinds and target kind as bits (`kinds`), which the
- * renderer records as it renders the chain (every check run renders every chain): checks about
- * rare kinds read these bits instead of the rules, and skip a chain none of whose rules has them.
+/**
+ * A chain's rules by kind, in one pass over the IR, built the first time a check asks: most
+ * checks are about kinds few rules have (interfaces, owners, ICMP types, rejects), and need not
+ * visit the others.
  */
-
-/** The rules of a chain whose target is one of `targets`, in order. */
-export function rulesTargeting(chain: Chain, family: Family, targets: readonly Target['kind'][]): Rule[] {
-  const wanted = bitsOf(targets, TARGET_BIT);
-  const { kinds, anyKinds } = renderChain(chain, family);
-  const out: Rule[] = [];
-  if ((anyKinds & wanted) === 0) return out;
-  for (let i = 0; i < kinds.length; i++) if ((kinds[i]! & wanted) !== 0) out.push(chain.rules[i]!);
-  return out;
+interface ChainIndex {
+  readonly byMatch: ReadonlyMap<Match['kind'], readonly number[]>;
+  readonly byTarget: ReadonlyMap<Target['kind'], readonly number[]>;
 }
 
-/**
- * `eachRule`, over only the rules with a match of one of `kinds`. Most checks are about match
- * kinds that few rules have (interfaces, owners, ICMP types): they need not visit the others.
- */
+const indexes = new WeakMap<Chain, ChainIndex>();
+
+function indexOf(chain: Chain): ChainIndex {
+  let index = indexes.get(chain);
+  if (index === undefined) {
+    const byMatch = new Map<Match['kind'], number[]>();
+    const byTarget = new Map<Target['kind'], number[]>();
+    chain.rules.forEach((r, i) => {
+      for (const m of r.matches) {
+        const list = byMatch.get(m.kind) ?? [];
+        if (list[list.length - 1] !== i) list.push(i);
+        byMatch.set(m.kind, list);
+      }
+      const list = byTarget.get(r.target.kind) ?? [];
+      list.push(i);
+      byTarget.set(r.target.kind, list);
+    });
+    indexes.set(chain, (index = { byMatch, byTarget }));
+  }
+  return index;
+}
+
+/** The positions of the chain's rules with one of `kinds` among their matches (or as their target), in order. */
+function positions<K>(lists: ReadonlyMap<K, readonly number[]>, kinds: readonly K[]): readonly number[] {
+  const found = kinds.map((k) => lists.get(k)).filter((l): l is readonly number[] => l !== undefined);
+  if (found.length <= 1) return found[0] ?? [];
+  return [...new Set(found.flat())].sort((a, b) => a - b);
+}
+
+/** The rules of a chain whose target is one of `targets`, in order. */
+export function rulesTargeting(chain: Chain, targets: readonly Target['kind'][]): Rule[] {
+  return positions(indexOf(chain).byTarget, targets).map((i) => chain.rules[i]!);
+}
+
+/** `eachRule`, over only the rules with a match of one of `kinds`. */
 export function eachRuleWith(ir: IR, kinds: readonly Match['kind'][], visit: Visit, chains?: (site: ChainSite) => boolean): Diagnostic[] {
-  return walk(ir, bitsOf(kinds, MATCH_BIT), visit, chains);
+  return walk(ir, (c) => positions(indexOf(c).byMatch, kinds), visit, chains);
 }
 
 /** `eachRule`, over only the rules whose target is one of `targets`. */
 export function eachRuleTargeting(ir: IR, targets: readonly Target['kind'][], visit: Visit, chains?: (site: ChainSite) => boolean): Diagnostic[] {
-  return walk(ir, bitsOf(targets, TARGET_BIT), visit, chains);
+  return walk(ir, (c) => positions(indexOf(c).byTarget, targets), visit, chains);
 }
 
 type Visit = (rule: Rule, site: ChainSite, index: number) => Diagnostic | undefined;
 
-/** The rules of the chains `chains` keeps; with `wanted`, only those with a match or target kind among its bits. */
-function walk(
-  ir: IR,
-  wanted: number | null,
-  visit: Visit,
-  chains?: (site: ChainSite) => boolean,
-): Diagnostic[] {
+/** The findings of `visit` over the rules `which` picks (all, without it) of the chains `chains` keeps. */
+function walk(ir: IR, which: ((c: Chain) => readonly number[]) | null, visit: Visit, chains?: (site: ChainSite) => boolean): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const site of chainSites(ir)) {
     if (chains && !chains(site)) continue;
-    let kinds: Uint32Array | null = null;
-    if (wanted !== null) {
-      const rendered = renderChain(site.chain, site.family);
-      if ((rendered.anyKinds & wanted) === 0) continue;
-      kinds = rendered.kinds;
+    const rules = site.chain.rules;
+    if (which === null) {
+      for (let i = 0; i < rules.length; i++) {
+        const d = visit(rules[i]!, site, i);
+        if (d) out.push(d);
+      }
+      continue;
     }
-    const rs = site.chain.rules;
-    for (let i = 0; i < rs.length; i++) {
-      if (kinds !== null && (kinds[i]! & wanted!) === 0) continue;
-      const d = visit(rs[i]!, site, i);
+    for (const i of which(site.chain)) {
+      const d = visit(rules[i]!, site, i);
       if (d) out.push(d);
     }
   }

@@ -1,18 +1,15 @@
 import { diag, type Diagnostic } from '../../diagnostics/diagnostic.js';
-import type { Check } from './api.js';
-import { rulesTargeting } from './walk.js';
+import type { Guard } from './api.js';
 
-export const chainLoop: Check = {
+export const chainLoop: Guard = {
   code: 'chain-loop',
-  severity: 'error',
   docs: 'A jump to a chain that is not declared in the same table, or jumps that form a loop (the kernel refuses: "Too many links"). ipfence creates its own chains, so this guards the emitter.',
-  check: ({ ir }) =>
+  guard: (ir) =>
     ir.rulesets.flatMap((rs) =>
       rs.tables.flatMap((t) => {
         const byName = new Map(t.chains.map((c) => [c.name, c]));
         const out: Diagnostic[] = [];
-        // Only the jumps: tables hold 100,000 rules, and almost none jump.
-        const jumps = new Map(t.chains.map((c) => [c.name, rulesTargeting(c, rs.family, ['jump'])]));
+        const jumps = new Map(t.chains.map((c) => [c.name, c.rules.filter((r) => r.target.kind === 'jump')]));
         for (const c of t.chains) {
           for (const r of jumps.get(c.name)!) {
             if (r.target.kind === 'jump' && !byName.has(r.target.chain)) out.push(diag('chain-loop', r.origin.loc, `jump to '${r.target.chain}', which ${t.name} does not declare`, undefined, r.origin.path));

@@ -1,13 +1,12 @@
 import { diag } from '../../diagnostics/diagnostic.js';
-import type { Check } from './api.js';
+import type { Guard } from './api.js';
 
 const TARGETS = new Set(['ACCEPT', 'DROP', 'REJECT', 'RETURN', 'LOG', 'REDIRECT', 'MARK', 'QUEUE', 'DNAT', 'SNAT', 'MASQUERADE', 'CT', 'NOTRACK', 'CONNMARK', 'NFLOG', 'TRACE']);
 
-export const chainName: Check = {
+export const chainName: Guard = {
   code: 'chain-name',
-  severity: 'error',
   docs: 'A user chain name longer than 28 characters, starting with - or !, containing white space, or equal to a target name; iptables refuses it. ipfence names its own chains, so this guards the emitter.',
-  check: ({ ir }) =>
+  guard: (ir) =>
     ir.rulesets.flatMap((rs) =>
       rs.tables.flatMap((t) =>
         t.chains.filter((c) => c.policy === null).flatMap((c) => {
