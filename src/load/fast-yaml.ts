@@ -30,37 +30,20 @@ const OUTSIDE_SUBSET = /[^\x20-\x7e\n]/;
  */
 const NON_ASCII_IN_COMMENT = /^(?:[^'"#\x00-\x1f\x7f-\uffff]* )?#[^\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]*$/;
 
-/** Whether the text is outside the subset (`outside`), or in it with non-ASCII in comments, or plain ASCII. */
-function subsetOf(text: string): 'outside' | 'comments' | 'ascii' {
+/** Whether the text has a character outside printable ASCII anywhere but in a comment. */
+function outsideSubset(text: string): boolean {
   const outside = new RegExp(OUTSIDE_SUBSET.source, 'g');
-  let found = false;
   for (let m = outside.exec(text); m !== null; m = outside.exec(text)) {
     const start = text.lastIndexOf('\n', m.index) + 1;
     const end = text.indexOf('\n', m.index);
     const line = text.slice(start, end === -1 ? text.length : end);
-    if (!NON_ASCII_IN_COMMENT.test(line)) return 'outside';
-    found = true;
+    if (!NON_ASCII_IN_COMMENT.test(line)) return true;
     if (end === -1) break;
     outside.lastIndex = end;
   }
-  return found ? 'comments' : 'ascii';
+  return false;
 }
 
-/**
- * The text with each non-ASCII UTF-16 unit replaced by `?`, as a one-byte string: offsets are
- * unchanged, and so is what the reader reads, since such units are only in comments. V8 keeps a
- * text with one non-ASCII character in two bytes per character, and every string sliced from it
- * (every key, name and address of the policy, then the IR's texts and the rendered lines made
- * from them) too.
- */
-function oneByteCopy(text: string): string {
-  const bytes = Buffer.allocUnsafe(text.length);
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    bytes[i] = c < 0x80 ? c : 0x3f;
-  }
-  return bytes.toString('latin1');
-}
 /** Characters of a plain key after its first letter, by char code. */
 const KEY_CHAR = new Uint8Array(128);
 for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-') KEY_CHAR[ch.charCodeAt(0)] = 1;
@@ -136,7 +119,7 @@ export class PosItems {
 /**
  * A block sequence entry longer than this is kept once read. A shorter one (a rule on a line or a
  * few) is read again if asked for again, in microseconds: kept, 25,000 findings' entries were 10 MB
- * that every young-generation collection copied until the run ended.
+ * held until the run ended.
  */
 const KEEP_ENTRY_CHARS = 4096;
 
@@ -144,12 +127,9 @@ export const posChildren = (n: PosNode): { map?: Readonly<Record<string, PosPair
   n.of instanceof PosItems ? { seq: n.of } : typeof n.of === 'object' && n.of !== null ? { map: n.of as Record<string, PosPair> } : {};
 
 function read(text: string, track: boolean): { value: unknown } | undefined {
-  const subset = subsetOf(text);
-  if (subset === 'outside') return undefined;
+  if (outsideSubset(text)) return undefined;
   try {
-    // Positions read the text itself: its offsets are the copy's, and they read only a few entries.
-    const source = subset === 'comments' && !track ? oneByteCopy(text) : text;
-    return { value: new Reader(source, track).document() };
+    return { value: new Reader(text, track).document() };
   } catch (e) {
     if (e === GIVE_UP) return undefined;
     throw e;

@@ -78,11 +78,7 @@ export class RulesetBuilder {
     return key;
   }
 
-  /**
-   * A built-in chain's rules: its groups in order, copied once at their total length (a group may
-   * hold 100,000 rules) by concat, whose result is a packed array (no holes) as its parts are:
-   * every check and the rendering read it.
-   */
+  /** A built-in chain's rules: its groups in order. */
   private chainRules(chainKey: string, groups: readonly Group[]): Rule[] {
     return ([] as Rule[]).concat(...groups.map((g) => this.groups.get(`${chainKey}/${g}`) ?? []));
   }

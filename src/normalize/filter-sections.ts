@@ -65,7 +65,6 @@ export function filterSection(ctx: Context, b: RulesetBuilder, rec: SectionRecor
 /** Compiles one rule into `b`; with a sweep (allow-first order), its entry goes there for the order check. */
 function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec: SectionRecord, r: AnyFilterRule, i: number, path: Path, sweep: OrderSweep<SectionEntry> | undefined, seams: readonly RedirectSeam[]): void {
   const asWritten = sweep === undefined;
-  // No closures here: one would make every rule of a policy allocate a context for its variables.
   const origin = ctx.origin(path, r.name);
   // Each value's own path is built only for a diagnostic: ctx's methods take the key under `path`.
   if (r.name !== undefined && !ctx.text(origin.label, path, 'the rule name (used as its iptables comment)', 255, 'name')) return;
@@ -96,11 +95,8 @@ function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec
   const group = asWritten ? 'allow' : verdict === 'accept' ? 'allow' : 'deny';
   const threshold = ctx.policy.defaults?.['set-threshold'] ?? DEFAULT_SET_THRESHOLD;
   const sets = threshold > 0 && Math.max(src?.length ?? 0, dst?.length ?? 0) > threshold ? setSink(b, rec, i, threshold, origin) : undefined;
-  const portMatches: PortMatchCache = {};
-  for (let k = 0; k < sel.families.length; k++) {
-    const f = sel.families[k]!;
-    familyRules(groups.rules(f, group), b, rec, i, sel, f, verdict, log, origin, sets, portMatches);
-  }
+  const compiled: CompiledRule = { b, rec, index: i, sel, verdict, log, origin, sets, portMatches: {} };
+  for (const f of sel.families) familyRules(groups.rules(f, group), compiled, f);
   // An allow with sources is an allowlist: the same traffic from anyone else is denied, in every
   // family the port exists in, so listing only IPv4 sources does not leave IPv6 open.
   if (rec.key === 'inbound' && verdict === 'accept' && r.from !== undefined && r.others !== 'pass') denyOthers(ctx, b, rec, r, r.others, path, sel);
@@ -166,27 +162,42 @@ function setSink(b: RulesetBuilder, rec: SectionRecord, i: number, threshold: nu
   return { threshold, name: (dir, f) => `${base}-${dir}-${familyRecord(f).digit}`, add: (name, f, cidrs) => b.addSet(name, f, cidrs, origin) };
 }
 
-/** Appends a rule's rules in family `f` to `out` (its group: no array per rule and family). */
-function familyRules(out: Rule[], b: RulesetBuilder, rec: SectionRecord, i: number, sel: Selector, f: Family, verdict: Verdict, log: ResolvedLog | null, origin: Origin, sets: SetSink | undefined, portMatches: PortMatchCache): void {
-  const except = ofFamily(rec.exceptOn === 'src' ? sel.srcExcept : sel.dstExcept, f)!;
-  const heads = expand(sel, f, sets, portMatches);
+/** A section rule as compiled once for all its families. */
+interface CompiledRule {
+  readonly b: RulesetBuilder;
+  readonly rec: SectionRecord;
+  /** Its index in the section, which names its own chain and sets. */
+  readonly index: number;
+  readonly sel: Selector;
+  readonly verdict: Verdict;
+  readonly log: ResolvedLog | null;
+  readonly origin: Origin;
+  readonly sets: SetSink | undefined;
+  /** Its port matches, shared by its families. */
+  readonly portMatches: PortMatchCache;
+}
+
+/** Appends the rule's rules in family `f` to `out` (its group). */
+function familyRules(out: Rule[], r: CompiledRule, f: Family): void {
+  const except = ofFamily(r.rec.exceptOn === 'src' ? r.sel.srcExcept : r.sel.dstExcept, f)!;
+  const heads = expand(r.sel, f, r.sets, r.portMatches);
   if (except.length === 0) {
-    for (let k = 0; k < heads.length; k++) {
-      if (log) out.push(logRule(heads[k]!, log, origin));
-      pushVerdictRules(out, heads[k]!, verdict, origin);
+    for (const head of heads) {
+      if (r.log) out.push(logRule(head, r.log, r.origin));
+      pushVerdictRules(out, head, r.verdict, r.origin);
     }
     return;
   }
-  const chainName = ownName(rec, i);
-  exceptChain(b, rec, chainName, except, sel, f, verdict, log, origin);
-  for (const m of heads) out.push(rule(m, jump(chainName), origin));
+  const chainName = ownName(r.rec, r.index);
+  exceptChain(r, chainName, except, f);
+  for (const m of heads) out.push(rule(m, jump(chainName), r.origin));
 }
 
 /**
  * Excepted addresses RETURN from a chain of the rule's own, so they continue to the rules after
  * it exactly as if this rule did not exist for them.
  */
-function exceptChain(b: RulesetBuilder, rec: SectionRecord, chainName: string, except: readonly Cidr[], sel: Selector, f: Family, verdict: Verdict, log: ResolvedLog | null, origin: Origin): void {
-  const exceptOrigin = relabel(origin, `${origin.label} (except)`);
-  b.addUserChain(f, 'filter', chainName, [...except.map((c) => rule([{ kind: rec.exceptOn, cidr: c.text }], ret, exceptOrigin)), ...ownChainRules(sel.protos, log, verdict, origin)]);
+function exceptChain(r: CompiledRule, chainName: string, except: readonly Cidr[], f: Family): void {
+  const exceptOrigin = relabel(r.origin, `${r.origin.label} (except)`);
+  r.b.addUserChain(f, 'filter', chainName, [...except.map((c) => rule([{ kind: r.rec.exceptOn, cidr: c.text }], ret, exceptOrigin)), ...ownChainRules(r.sel.protos, r.log, r.verdict, r.origin)]);
 }

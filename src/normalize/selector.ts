@@ -63,7 +63,6 @@ export function familiesOf(
     ctx.report('icmp-type-invalid', [...rule, 'icmp-type'], "icmp-type needs proto: icmp (alone)");
     return undefined;
   }
-  // No closures here (see compileRule): this runs for every rule of a policy.
   const allowed = chosenFamilies(choice);
   let ok = true;
   if (choice && choice !== 'both') {
@@ -117,7 +116,7 @@ export interface SetSink {
   readonly add: (name: string, f: Family, cidrs: readonly Cidr[]) => void;
 }
 
-/** Shared because the IR is immutable: 100,000 rules need not carry 100,000 copies of `-p tcp`. */
+/** Shared: the IR is immutable, and many rules match the same protocol. */
 const PROTO_MATCH: Readonly<Record<Proto, Match>> = {
   tcp: { kind: 'proto', proto: 'tcp' },
   udp: { kind: 'proto', proto: 'udp' },
@@ -126,10 +125,7 @@ const PROTO_MATCH: Readonly<Record<Proto, Match>> = {
 };
 const ANY_PROTO: readonly (Proto | null)[] = [null];
 
-/**
- * One selector becomes the cartesian product of its sources, destinations, protocols and port
- * chunks. The IR keeps every match list, so each is allocated at its exact length.
- */
+/** One selector becomes the cartesian product of its sources, destinations, protocols and port chunks. */
 export function expand(sel: Selector, f: Family, sets?: SetSink, shared: PortMatchCache = {}): Match[][] {
   const record = familyRecord(f);
   const srcs = addrMatches(sel.src, 'src', f, sets);
@@ -137,29 +133,16 @@ export function expand(sel: Selector, f: Family, sets?: SetSink, shared: PortMat
   const inM: Match | null = sel.inIface !== null ? { kind: 'in', iface: sel.inIface } : null;
   const outM: Match | null = sel.outIface !== null ? { kind: 'out', iface: sel.outIface } : null;
   const icmpM: Match | null = sel.icmpType !== null ? { kind: 'icmp-type', name: record.icmp[sel.icmpType]!.tool } : null;
-  const protos = sel.protos ?? ANY_PROTO;
-  // Port matches are shared by every source and destination of the rule, and by its families.
-  let perPair = 0;
-  for (let k = 0; k < protos.length; k++) {
-    const proto = protos[k]!;
-    perPair += proto !== null && icmpM === null && sel.ports !== null && isL4(proto) ? (shared[proto] ??= portMatchesOf(sel.ports, proto)).length : 1;
-  }
-  // Exact size, indexed loops and no closures: an empty array's first push reserves 17 slots; in
-  // code not yet optimized, for-of allocates an iterator and a result per step. For every rule.
-  const out = new Array<Match[]>(srcs.length * dsts.length * perPair);
-  let n = 0;
-  for (let i = 0; i < srcs.length; i++) {
-    const s = srcs[i]!;
-    for (let j = 0; j < dsts.length; j++) {
-      const d = dsts[j]!;
-      for (let k = 0; k < protos.length; k++) {
-        const proto = protos[k]!;
-        if (proto === null) out[n++] = matchList(s, d, inM, outM, null, null);
-        else if (icmpM !== null) out[n++] = matchList(s, d, inM, outM, PROTO_MATCH[proto], icmpM);
+  const out: Match[][] = [];
+  for (const s of srcs) {
+    for (const d of dsts) {
+      for (const proto of sel.protos ?? ANY_PROTO) {
+        if (proto === null) out.push(matchList(s, d, inM, outM, null, null));
+        else if (icmpM !== null) out.push(matchList(s, d, inM, outM, PROTO_MATCH[proto], icmpM));
         else if (sel.ports !== null && isL4(proto)) {
-          const portMatches = shared[proto]!;
-          for (let c = 0; c < portMatches.length; c++) out[n++] = matchList(s, d, inM, outM, PROTO_MATCH[proto], portMatches[c]!);
-        } else out[n++] = matchList(s, d, inM, outM, PROTO_MATCH[proto], null);
+          // Port matches are shared by every source and destination of the rule, and by its families.
+          for (const portMatch of (shared[proto] ??= portMatchesOf(sel.ports, proto))) out.push(matchList(s, d, inM, outM, PROTO_MATCH[proto], portMatch));
+        } else out.push(matchList(s, d, inM, outM, PROTO_MATCH[proto], null));
       }
     }
   }
@@ -167,36 +150,15 @@ export function expand(sel: Selector, f: Family, sets?: SetSink, shared: PortMat
 }
 
 function portMatchesOf(ports: readonly PortRange[], proto: L4): Match[] {
-  const chunks = chunkPorts(ports);
-  // One chunk, nearly always: built without mapping an array of chunks.
-  if (chunks.length === 1) return [{ kind: 'dports', proto, ports: chunks[0]! }];
-  return chunks.map((chunk): Match => ({ kind: 'dports', proto, ports: chunk }));
+  return chunkPorts(ports).map((chunk): Match => ({ kind: 'dports', proto, ports: chunk }));
 }
 
 /** One selector's port matches by protocol, for sharing them between its families' expansions. */
 export type PortMatchCache = Partial<Record<L4, readonly Match[]>>;
 
-/**
- * The non-null matches, in this (canonical) order, in an array of exactly their number. Named
- * parameters, not a rest array: this runs for every emitted rule.
- */
+/** The non-null matches, in this (canonical) order. */
 function matchList(s: Match | null, d: Match | null, inM: Match | null, outM: Match | null, proto: Match | null, extra: Match | null): Match[] {
-  // Array literals for the shapes nearly every rule has: a literal is a packed array, which the
-  // checks and the rendering read faster than the holey one `new Array(n)` makes.
-  if (inM === null && outM === null && (s === null || d === null)) {
-    const addr = s ?? d;
-    if (addr === null) return proto === null ? (extra === null ? [] : [extra]) : extra === null ? [proto] : [proto, extra];
-    return proto === null ? (extra === null ? [addr] : [addr, extra]) : extra === null ? [addr, proto] : [addr, proto, extra];
-  }
-  const out = new Array<Match>((s !== null ? 1 : 0) + (d !== null ? 1 : 0) + (inM !== null ? 1 : 0) + (outM !== null ? 1 : 0) + (proto !== null ? 1 : 0) + (extra !== null ? 1 : 0));
-  let k = 0;
-  if (s !== null) out[k++] = s;
-  if (d !== null) out[k++] = d;
-  if (inM !== null) out[k++] = inM;
-  if (outM !== null) out[k++] = outM;
-  if (proto !== null) out[k++] = proto;
-  if (extra !== null) out[k++] = extra;
-  return out;
+  return [s, d, inM, outM, proto, extra].filter((m): m is Match => m !== null);
 }
 
 const NO_ADDRESS: readonly (Match | null)[] = [null];
@@ -204,26 +166,11 @@ const NO_ADDRESS: readonly (Match | null)[] = [null];
 /** The address matches of family `f` among `cidrs` (null for a /0: it matches the whole family). */
 function addrMatches(cidrs: readonly Cidr[] | null, kind: 'src' | 'dst', f: Family, sets?: SetSink): readonly (Match | null)[] {
   if (cidrs === null) return NO_ADDRESS;
-  // Counted and read in place: a list of both families (an IPv4 and an IPv6 source, as most
-  // allowlists are) is not copied per family, for every rule of a policy.
-  let n = 0;
-  let whole = false;
-  for (let i = 0; i < cidrs.length; i++) {
-    const c = cidrs[i]!;
-    if (c.family !== f) continue;
-    n++;
-    if (isWholeFamily(c)) whole = true;
-  }
-  if (sets && sets.threshold > 0 && n > sets.threshold && !whole) {
+  const mine = ofFamily(cidrs, f)!;
+  if (sets && sets.threshold > 0 && mine.length > sets.threshold && !mine.some(isWholeFamily)) {
     const name = sets.name(kind, f);
-    sets.add(name, f, ofFamily(cidrs, f)!);
+    sets.add(name, f, mine);
     return [{ kind: 'set', name, dir: kind }];
   }
-  const out = new Array<Match | null>(n);
-  let k = 0;
-  for (let i = 0; i < cidrs.length; i++) {
-    const c = cidrs[i]!;
-    if (c.family === f) out[k++] = isWholeFamily(c) ? null : { kind, cidr: c.text };
-  }
-  return out;
+  return mine.map((c) => (isWholeFamily(c) ? null : { kind, cidr: c.text }));
 }

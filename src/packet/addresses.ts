@@ -105,7 +105,7 @@ export function isCanonicalHexIPv6(text: string): boolean {
   return compressed >= 2 && longestBefore < compressed && longestAfter <= compressed;
 }
 
-// Outside their callers: a closure over the text would allocate a context for every address.
+/** IPv6 text read by ipaddr.js: its canonical text, or its value; undefined when it is none. */
 const ipaddrText = (text: string): string | undefined => tryParse(() => ipaddr.IPv6.parse(text).toString());
 const ipv6Value = (text: string): bigint | undefined => tryParse(() => addressValue(familyOfText(text), text));
 

@@ -1,0 +1,82 @@
+import { basename, join } from 'node:path';
+import { compareDiagnostics, diag, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { compile } from '../pipeline.js';
+import { lazy } from '../util/lazy.js';
+import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
+import type { Options } from './options.js';
+import { failed, printNotes, report } from './output.js';
+import { readFailure, readPolicy, utf8 } from './source.js';
+import { GENERATED } from './write-atomic.js';
+import { OPTIONAL_OUTPUTS } from './compile.js';
+
+/** What --against found in `dir`: unified diffs, and the committed files it refused to read. */
+interface Committed {
+  readonly diffs: string[];
+  readonly refused: Diagnostic[];
+}
+
+/**
+ * Unified diffs between the committed outputs in `dir` and what the policy compiles to. Only
+ * regular files are read: a committed symbolic link (to /proc/self/environ, say) or device is
+ * refused at its path, and nothing of it is printed.
+ */
+async function staleOutputs(dir: string, artifacts: readonly { file: string; content: string }[], io: IO, max: number): Promise<Committed> {
+  const { createTwoFilesPatch } = lazy.diff();
+  const out: Committed = { diffs: [], refused: [] };
+  // The committed text; null when there is no such file, undefined when it was refused.
+  const read = async (path: string): Promise<string | null | undefined> => {
+    try {
+      return utf8(await io.readFile(path, { maxBytes: max, noFollow: true }));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      out.refused.push(diag('io-read', { file: path, line: 1, col: 1 }, `--against reads only the regular files it compares, and ${path} cannot be: ${readFailure(e)}; commit the file itself`));
+      return undefined;
+    }
+  };
+  const produced = new Set(artifacts.map((a) => a.file));
+  for (const a of artifacts) {
+    const path = join(dir, a.file);
+    const committed = await read(path);
+    if (committed === undefined) continue;
+    if (committed !== a.content) out.diffs.push(createTwoFilesPatch(committed === null ? '/dev/null' : path, path, committed ?? '', a.content, committed === null ? '' : 'committed', 'compiled'));
+  }
+  for (const name of OPTIONAL_OUTPUTS.filter((n) => !produced.has(n))) {
+    const path = join(dir, name);
+    const committed = await read(path);
+    if (committed !== undefined && committed !== null && GENERATED.test(committed)) out.diffs.push(createTwoFilesPatch(path, '/dev/null', committed, '', 'committed', 'no longer produced'));
+  }
+  return out;
+}
+
+export async function checkCommand(paths: readonly string[], o: Options, io: IO): Promise<number> {
+  const { values, format } = o;
+  const all: Diagnostic[] = [];
+  let ioFailed = false;
+  for (const path of paths) {
+    const src = await readPolicy(path, o, io, values.against !== undefined);
+    if (src.problem) {
+      all.push(src.problem);
+      ioFailed = true;
+      continue;
+    }
+    // Only --against needs the files themselves; a plain check skips emitting (and its templates).
+    const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: values.against !== undefined, sourceHash: src.hash, hostDir: o.hostDir });
+    all.push(...result.diagnostics);
+    printNotes(result, src.file, io);
+    if (values.against !== undefined && result.artifacts) {
+      const { diffs, refused } = await staleOutputs(values.against, result.artifacts, io, o.maxBytes);
+      if (refused.length > 0) {
+        all.push(...refused);
+        ioFailed = true;
+      }
+      if (diffs.length > 0) {
+        all.push(diag('stale-artifact', { file: src.file, line: 1, col: 1 }, `the files in ${values.against} are not what this policy compiles to; run 'ipfence compile ${path} --out-dir ${values.against}' and commit the result`));
+        // Machine-readable formats keep stdout parseable; the diff is for the log.
+        (format === 'json' || format === 'sarif' ? io.stderr : io.stdout)(diffs.join(''));
+      }
+    }
+  }
+  all.sort(compareDiagnostics);
+  report(all, format, io.colorStdout && !values['no-color'], io.stdout);
+  return ioFailed ? EXIT_USAGE : failed(all, o) ? EXIT_POLICY : EXIT_OK;
+}

@@ -1,0 +1,30 @@
+import { hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { visible } from '../diagnostics/visible.js';
+import type { CompileResult } from '../pipeline.js';
+import { FORMATS, type FormatName } from './formatters/index.js';
+import type { IO } from './io.js';
+import type { Options } from './options.js';
+
+/** 1 when there are errors or more warnings than allowed. */
+export function failed(ds: readonly Diagnostic[], o: Options): boolean {
+  return hasErrors(ds) || ds.filter((d) => d.severity === 'warning').length > o.maxWarnings;
+}
+
+export function report(ds: readonly Diagnostic[], format: FormatName, color: boolean, write: (s: string) => void): void {
+  // Machine formats always print a document, so a CI step can parse or upload it even when clean.
+  if (ds.length > 0 || format === 'json' || format === 'sarif') write(FORMATS[format](ds.map(shown), color));
+}
+
+/**
+ * A diagnostic as it may be printed: a policy's keys and values, and file names, reach messages,
+ * and a control character in them must not erase or fake lines of a terminal or a CI log.
+ */
+function shown(d: Diagnostic): Diagnostic {
+  const related = d.related?.map((r) => ({ ...r, file: visible(r.file), message: visible(r.message) }));
+  return { ...d, file: visible(d.file), message: visible(d.message), ...(related ? { related } : {}) };
+}
+
+/** Notes go to stderr in every format: they are not findings, and stdout stays parseable. */
+export function printNotes(result: CompileResult, file: string, io: IO): void {
+  for (const n of result.notes ?? []) io.stderr(`ipfence: note: ${visible(file)}: ${visible(n)}\n`);
+}
