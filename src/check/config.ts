@@ -1,11 +1,9 @@
 import { SUPPRESSIBLE, type Code } from '../diagnostics/codes.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { SourceMap } from '../load/source.js';
-import type { Policy, Suppress } from '../model/policy.js';
+import { RULE_SECTIONS, type Policy, type RuleSection, type Suppress } from '../model/policy.js';
 
 export type Level = 'error' | 'warning' | 'off';
-
-const SECTIONS = ['inbound', 'outbound', 'forward', 'users', 'limits', 'redirects', 'marks'] as const;
 
 /**
  * Applies what the author decided about findings: per-rule `suppress` (with a reason), then
@@ -16,7 +14,7 @@ export function applyConfig(ds: readonly Diagnostic[], policy: Policy, source: S
   const used = new Set<string>();
   const kept: Diagnostic[] = [];
   for (const d of ds) {
-    const rulePath = d.path && SECTIONS.includes(d.path[0] as never) && typeof d.path[1] === 'number' ? ([d.path[0] as (typeof SECTIONS)[number], d.path[1]] as const) : undefined;
+    const rulePath = d.path && RULE_SECTIONS.includes(d.path[0] as never) && typeof d.path[1] === 'number' ? ([d.path[0] as RuleSection, d.path[1]] as const) : undefined;
     const suppress = rulePath ? (ruleList(policy, rulePath[0])[rulePath[1]]?.suppress ?? {}) : {};
     if (SUPPRESSIBLE.includes(d.code) && suppress[d.code] !== undefined) {
       used.add(`${rulePath![0]}/${rulePath![1]}/${d.code}`);
@@ -26,7 +24,7 @@ export function applyConfig(ds: readonly Diagnostic[], policy: Policy, source: S
     if (level === 'off') continue;
     kept.push(level ? { ...d, severity: level } : d);
   }
-  for (const section of SECTIONS) {
+  for (const section of RULE_SECTIONS) {
     ruleList(policy, section).forEach((r, i) => {
       for (const code of Object.keys(r.suppress ?? {})) {
         if (!used.has(`${section}/${i}/${code}`)) kept.push(diag('unused-suppression', source.at([section, i, 'suppress', code], 'key'), `'${code}' is suppressed here but this rule has no such finding; remove the entry`, undefined, [section, i]));
@@ -36,7 +34,7 @@ export function applyConfig(ds: readonly Diagnostic[], policy: Policy, source: S
   return kept;
 }
 
-function ruleList(policy: Policy, section: (typeof SECTIONS)[number]): readonly { readonly suppress?: Suppress }[] {
+function ruleList(policy: Policy, section: RuleSection): readonly { readonly suppress?: Suppress }[] {
   return (policy[section] ?? []) as readonly { readonly suppress?: Suppress }[];
 }
 

@@ -52,7 +52,7 @@ export async function readRegularFile(path: string, limits: ReadLimits): Promise
 }
 
 /** A stream's bytes, refused as soon as they pass maxBytes (standard input may be endless). */
-export async function readLimited(stream: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
+export async function readLimited(stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const c of stream) {

@@ -7,13 +7,13 @@ import { GUARDS } from '../emit/guards/index.js';
 /**
  * docs/checks.md, generated: one section per lint check (its docs, and for policy-level checks an
  * example policy with the diagnostic it really produces), then the errors found while reading a
- * policy. test/docs.test.ts fails when the committed page is stale.
+ * policy.
  */
 export function checksMarkdown(): string {
   const out: string[] = [
     '# ipfence checks',
     '',
-    'Generated from `src/check/checks/*.ts` and `src/diagnostics/codes.ts` (run `UPDATE_DOCS=1 npm test` after changing them).',
+    'Generated from `src/check/checks/*.ts` and `src/diagnostics/codes.ts` by `npm run gen`.',
     '',
     'Checks marked *re-gradable* may be set to `error`, `warning` or `off` in the policy (`checks: { code: off }`) or on the command line (`--severity code=off`), and silenced at one rule with a reason (`suppress: { code: "why" }`). The others guard what the kernel or iptables would refuse or silently alter and cannot be turned off.',
     '',

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { familyRecord } from '../model/family.js';
 import type { Family, IR, Rule, Ruleset } from '../model/ir.js';
-import { lazy } from '../util/lazy.js';
-import { readPackageFile, VERSION } from '../util/package-root.js';
+import { VERSION } from '../util/package-root.js';
 import { DOCKER_CHAIN } from '../model/chains.js';
 import { renderChain } from './render.js';
 import { displayName } from './quote.js';
@@ -44,21 +43,13 @@ export interface Artifact {
 type Template = (ctx: object) => string;
 const cache = new Map<string, Template>();
 
-/**
- * A template, precompiled at build time when templates.generated.ts matches the file's text
- * (only the small Handlebars runtime is loaded then), else compiled from the file.
- */
+/** A template of templates/, precompiled by `npm run gen` (only the small Handlebars runtime runs). */
 function template(name: string): Template {
   let t = cache.get(name);
   if (!t) {
-    const text = readPackageFile('templates', name);
-    const pre = (precompiled as Record<string, { hash: string; spec: unknown } | undefined>)[name];
-    if (pre && pre.hash === createHash('sha256').update(text).digest('hex')) {
-      t = runtime.template(pre.spec as Parameters<typeof import("handlebars").template>[0]) as Template;
-    } else {
-      // noEscape: the data is iptables arguments, already quoted by the emitter, not HTML.
-      t = lazy.handlebars().compile(text, { noEscape: true, strict: true });
-    }
+    const spec = (precompiled as Record<string, unknown>)[name];
+    if (spec === undefined) throw new Error(`no precompiled template ${name}: run npm run gen`);
+    t = runtime.template(spec as Parameters<typeof import('handlebars').template>[0]) as Template;
     cache.set(name, t);
   }
   return t;

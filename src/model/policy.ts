@@ -148,3 +148,7 @@ export interface Policy {
   readonly checks?: Readonly<Record<string, 'error' | 'warning' | 'off'>>;
   readonly logging?: { readonly prefix?: string; readonly rate?: string; readonly burst?: number; readonly dropped?: boolean };
 }
+
+/** The policy's lists of rules, each rule of which may carry `suppress`. */
+export const RULE_SECTIONS = ['inbound', 'outbound', 'forward', 'users', 'limits', 'redirects', 'marks'] as const satisfies readonly (keyof Policy)[];
+export type RuleSection = (typeof RULE_SECTIONS)[number];

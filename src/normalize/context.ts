@@ -87,6 +87,11 @@ export class Context implements Reporter {
     return true;
   }
 
+  /** A rule's name, which every rule compiled from it carries as its iptables comment. */
+  ruleName(label: string, path: Path, field?: PathSegment): boolean {
+    return this.text(label, path, 'the rule name (used as its iptables comment)', COMMENT_MAX_BYTES, field);
+  }
+
   addrs(spec: Addrs | undefined, path: Path, field?: PathSegment): readonly Cidr[] | null | undefined {
     return this.addressBook.read(spec, path, field);
   }

@@ -2,11 +2,11 @@ import { FAMILY_NAMES } from '../model/family.js';
 import { relabel, rule, ret, type Family, type Match, type Origin, type Rule } from '../model/ir.js';
 import type { Path } from '../model/path.js';
 import type { Addrs } from '../model/policy.js';
-import { parseAddress, type Cidr } from '../packet/addresses.js';
+import { readAddress, type Cidr } from '../packet/addresses.js';
 import { DOCKER_CHAIN } from '../model/chains.js';
 import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
-import { parsePort } from '../packet/ports.js';
+import { readPort } from '../packet/ports.js';
 import { expand, selector } from './selector.js';
 import { resolveAction, verdictRules, type Verdict } from './verdict.js';
 
@@ -33,14 +33,14 @@ function dockerAddrs(ctx: Context, spec: Addrs | undefined, path: Path): readonl
     }
     const range = /^([^-/]+)-([^-/]+)$/.exec(text);
     if (range && !ctx.policy.addresses?.[text]) {
-      const a = parseAddress(range[1]!);
-      const b = parseAddress(range[2]!);
-      if (!a.ok || !b.ok || a.cidr.family !== b.cidr.family || a.cidr.interval[0] > b.cidr.interval[0]) {
+      const a = readAddress(range[1]!);
+      const b = readAddress(range[2]!);
+      if (typeof a === 'string' || typeof b === 'string' || a.family !== b.family || a.interval[0] > b.interval[0]) {
         ctx.report('address-invalid', p, `'${text}' is not a range of two addresses of one family, lowest first (e.g. 192.0.2.10-192.0.2.20)`);
         ok = false;
         return;
       }
-      out.push({ kind: 'range', family: a.cidr.family, from: range[1]!, to: range[2]!, negate });
+      out.push({ kind: 'range', family: a.family, from: range[1]!, to: range[2]!, negate });
       return;
     }
     const cidrs = ctx.addrs(text, p);
@@ -102,8 +102,8 @@ export function dockerSection(ctx: Context, b: RulesetBuilder): void {
   (d.published ?? []).forEach((p, i) => {
     const path: Path = ['docker', 'published', i];
     const o = origin(path, p.name);
-    const port = parsePort(p.port);
-    if (!port.ok) return ctx.report('port-invalid', [...path, 'port'], port.reason);
+    const port = readPort(p.port);
+    if (typeof port === 'string') return ctx.report('port-invalid', [...path, 'port'], port);
     const from = dockerAddrs(ctx, p.from, [...path, 'from']);
     const to = ctx.addrs(p.to, [...path, 'to']);
     if (from === undefined || to === undefined) return;
@@ -111,7 +111,7 @@ export function dockerSection(ctx: Context, b: RulesetBuilder): void {
     const matchBase = (toCidr: Cidr | null): Match[] => [
       ...(external ? [{ kind: 'in' as const, iface: external }] : []),
       { kind: 'proto', proto },
-      { kind: 'ctorigdstport', ports: port.range },
+      { kind: 'ctorigdstport', ports: port },
       { kind: 'ctdir', dir: 'ORIGINAL' },
       ...(toCidr && toCidr.prefix > 0 ? [{ kind: 'ctorigdst' as const, cidr: toCidr.text }] : []),
     ];

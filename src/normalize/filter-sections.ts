@@ -26,7 +26,7 @@ interface SectionRecord {
 /** Address lists longer than this become ipsets; `defaults.set-threshold: 0` never uses sets. */
 export const DEFAULT_SET_THRESHOLD = 32;
 
-export const SECTIONS: readonly SectionRecord[] = [
+export const FILTER_SECTIONS: readonly SectionRecord[] = [
   { key: 'inbound', chain: 'INPUT', short: 'in', inKey: 'interface', outKey: null, exceptOn: 'src' },
   { key: 'outbound', chain: 'OUTPUT', short: 'out', inKey: null, outKey: 'interface', exceptOn: 'dst' },
   { key: 'forward', chain: 'FORWARD', short: 'fwd', inKey: 'in', outKey: 'out', exceptOn: 'src' },
@@ -67,7 +67,7 @@ function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec
   const asWritten = sweep === undefined;
   const origin = ctx.origin(path, r.name);
   // Each value's own path is built only for a diagnostic: ctx's methods take the key under `path`.
-  if (r.name !== undefined && !ctx.text(origin.label, path, 'the rule name (used as its iptables comment)', 255, 'name')) return;
+  if (r.name !== undefined && !ctx.ruleName(origin.label, path, 'name')) return;
   const ports = ctx.ports(r.port, path, 'port');
   const protos = ctx.protos(r.proto, r.port !== undefined, path, 'proto');
   const src = ctx.addrs(r.from, path, 'from');

@@ -11,7 +11,7 @@ export function limitsSection(ctx: Context, b: RulesetBuilder): void {
   (ctx.policy.limits ?? []).forEach((l, i) => {
     const path: Path = ['limits', i];
     const origin = ctx.origin(path, l.name);
-    if (l.name !== undefined && !ctx.text(origin.label, [...path, 'name'], 'the rule name', 255)) return;
+    if (l.name !== undefined && !ctx.ruleName(origin.label, path, 'name')) return;
     const ports = ctx.ports(l.port, [...path, 'port']);
     const protos = ctx.protos(l.proto ?? (l.port !== undefined ? undefined : 'tcp'), l.port !== undefined, [...path, 'proto']);
     const src = ctx.addrs(l.from, [...path, 'from']);

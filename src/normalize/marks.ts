@@ -15,7 +15,7 @@ export function marksSection(ctx: Context, b: RulesetBuilder): RouteEntry[] {
   (ctx.policy.marks ?? []).forEach((m, i) => {
     const path: Path = ['marks', i];
     const origin = ctx.origin(path, m.name);
-    if (m.name !== undefined && !ctx.text(origin.label, [...path, 'name'], 'the rule name', 255)) return;
+    if (m.name !== undefined && !ctx.ruleName(origin.label, path, 'name')) return;
     const traffic = m.traffic ?? 'all';
     if (m.table === undefined && (m.via !== undefined || m.dev !== undefined)) {
       ctx.report('schema-missing-key', [...path, m.via !== undefined ? 'via' : 'dev'], '`via` and `dev` describe the route of a routing table; add `table: N` or remove them');

@@ -4,7 +4,7 @@ import type { SourceMap } from '../load/source.js';
 import type { Policy } from '../model/policy.js';
 import { RulesetBuilder } from './builder.js';
 import { COMMENT_MAX_BYTES, Context } from './context.js';
-import { SECTIONS, filterSection } from './filter-sections.js';
+import { FILTER_SECTIONS, filterSection } from './filter-sections.js';
 import { limitsSection } from './limits.js';
 import { checkOrder } from './order-check.js';
 import { dockerSection } from './docker.js';
@@ -60,7 +60,7 @@ export function normalize(policy: Policy, source: SourceMap): NormalizeResult {
   const seams = redirectsSection(ctx, b);
   limitsSection(ctx, b);
   usersSection(ctx, b);
-  for (const sec of SECTIONS) {
+  for (const sec of FILTER_SECTIONS) {
     const sweep = filterSection(ctx, b, sec, asWritten, seams);
     if (sweep) checkOrder(ctx, sec.key, sweep);
   }

@@ -4,7 +4,7 @@ import { formatLocation } from '../diagnostics/diagnostic.js';
 import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
 import type { Cidr } from '../packet/addresses.js';
-import { parsePort } from '../packet/ports.js';
+import { readPort } from '../packet/ports.js';
 import { expand, overlapFamilies, selector, type Selector } from './selector.js';
 import { resolveAction, verdictRules } from './verdict.js';
 
@@ -48,16 +48,16 @@ export function redirectsSection(ctx: Context, b: RulesetBuilder): RedirectSeam[
   (ctx.policy.redirects ?? []).forEach((r, i) => {
     const path: Path = ['redirects', i];
     const origin = ctx.origin(path, r.name);
-    if (r.name !== undefined && !ctx.text(origin.label, [...path, 'name'], 'the rule name', 255)) return;
+    if (r.name !== undefined && !ctx.ruleName(origin.label, path, 'name')) return;
     const protos = ctx.protos(r.proto ?? 'tcp', true, [...path, 'proto']);
-    const port = parsePort(r.port);
-    if (!port.ok) ctx.report('port-invalid', [...path, 'port'], port.reason);
+    const port = readPort(r.port);
+    if (typeof port === 'string') ctx.report('port-invalid', [...path, 'port'], port);
     const src = ctx.addrs(r.from, [...path, 'from']);
     const dst = ctx.addrs(r['local-address'], [...path, 'local-address']);
     if (dst && !ofThisHost(ctx, dst, [...path, 'local-address'])) return;
     const inIface = ctx.iface(r.interface, [...path, 'interface']);
-    if (!port.ok || [protos, src, dst, inIface].includes(undefined)) return;
-    const sel = selector(ctx, { protos: protos!, ports: [port.range], src: src!, dst: dst!, inIface: inIface! }, r.family, path, 'from', 'local-address');
+    if (typeof port === 'string' || [protos, src, dst, inIface].includes(undefined)) return;
+    const sel = selector(ctx, { protos: protos!, ports: [port], src: src!, dst: dst!, inIface: inIface! }, r.family, path, 'from', 'local-address');
     if (!sel) return;
     const clash = seen.find((s) => overlapFamilies(s.sel, sel).length > 0);
     if (clash) {
@@ -74,7 +74,7 @@ export function redirectsSection(ctx: Context, b: RulesetBuilder): RedirectSeam[
       b.add(f, 'nat', 'PREROUTING', 'main', expand(sel, f).map((m) => rule(m, target, origin)));
       if (r.local) b.add(f, 'nat', 'OUTPUT', 'main', expand(local, f).map((m) => rule(m, target, ctx.origin(path, r.name, 'local'))));
       const toTarget: Selector = { ...sel, dst: null, inIface: null, ports: [{ lo: r['to-port'], hi: r['to-port'] }] };
-      const redirected: Match[] = [{ kind: 'ctstate', states: ['DNAT'], negate: false }, { kind: 'ctorigdstport', ports: port.range }];
+      const redirected: Match[] = [{ kind: 'ctstate', states: ['DNAT'], negate: false }, { kind: 'ctorigdstport', ports: port }];
       b.add(f, 'filter', 'INPUT', 'redirected', expand(toTarget, f).map((m) => fallbackRule([...m, ...redirected], accept, ctx.origin(path, r.name, 'redirected'))));
       if (r['hide-target']) {
         // With local: true, local clients also go through the redirect, so the target is hidden

@@ -36,7 +36,7 @@ export function usersSection(ctx: Context, b: RulesetBuilder): void {
   (ctx.policy.users ?? []).forEach((u: UserRule, i) => {
     const path: Path = ['users', i];
     const origin = ctx.origin(path, u.name);
-    if (u.name !== undefined && !ctx.text(origin.label, [...path, 'name'], 'the rule name', 255)) return;
+    if (u.name !== undefined && !ctx.ruleName(origin.label, path, 'name')) return;
     if ((u.user === undefined) === (u.group === undefined)) {
       ctx.report('user-invalid', path, 'give exactly one of `user` or `group`');
       return;

@@ -109,7 +109,6 @@ export function isCanonicalHexIPv6(text: string): boolean {
 const ipaddrText = (text: string): string | undefined => tryParse(() => ipaddr.IPv6.parse(text).toString());
 const ipv6Value = (text: string): bigint | undefined => tryParse(() => addressValue(familyOfText(text), text));
 
-export type ParseAddress = { ok: true; cidr: Cidr } | { ok: false; reason: string };
 
 /**
  * A Cidr whose interval is computed on first use: most rules of a large policy are single hosts
@@ -210,16 +209,6 @@ function valueOf(addr: ipaddr.IPv6): bigint {
 }
 
 /**
- * Only literal addresses: iptables would resolve a hostname by DNS when the file is loaded, so the
- * ruleset would depend on the resolver at boot. IPv4 must be dotted quad (ipaddr.js alone also
- * accepts forms like 0x0a.1 that iptables reads differently).
- */
-export function parseAddress(text: string): ParseAddress {
-  const got = readAddress(text);
-  return typeof got === 'string' ? { ok: false, reason: got } : { ok: true, cidr: got };
-}
-
-/**
  * IPv6 text that stands for an IPv4 address: an IPv4-mapped address (::ffff:10.0.0.1) is how a
  * socket shows IPv4 traffic, which ip6tables never sees; an IPv4-compatible one (::10.0.0.1,
  * deprecated by RFC 4291) is an IPv6 address that is not 10.0.0.1. Either says something other
@@ -234,7 +223,12 @@ function ipv4InIPv6(text: string, value: bigint, prefix: number): string | undef
     : `'${text}' is an IPv4-compatible IPv6 address (deprecated by RFC 4291), which is not the IPv4 address ${v4}; write ${v4} for IPv4, or the host's real IPv6 address`;
 }
 
-/** `parseAddress` without a result object: the CIDR, or why the text is none (it runs for every address of a policy). */
+/**
+ * The CIDR a text stands for, or why it is none. Only literal addresses: iptables would resolve a
+ * hostname by DNS when the file is loaded, so the ruleset would depend on the resolver at boot.
+ * IPv4 must be dotted quad (ipaddr.js alone also accepts forms like 0x0a.1 that iptables reads
+ * differently).
+ */
 export function readAddress(text: string): Cidr | string {
   const slash = text.indexOf('/');
   const addrText = slash === -1 ? text : text.slice(0, slash);

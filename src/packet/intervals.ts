@@ -51,6 +51,3 @@ export function subtract(a: IntervalSet, b: IntervalSet): IntervalSet {
   return out;
 }
 
-export function isEmpty(a: IntervalSet): boolean {
-  return a.length === 0;
-}

@@ -1,13 +1,6 @@
 import type { PortRange } from '../model/ir.js';
 
-export type ParsePort = { ok: true; range: PortRange } | { ok: false; reason: string };
-
-export function parsePort(item: number | string): ParsePort {
-  const got = readPort(item);
-  return typeof got === 'string' ? { ok: false, reason: got } : { ok: true, range: got };
-}
-
-/** `parsePort` without a result object: the range, or why the item is none (it runs for every port of a policy). */
+/** The range a port item stands for, or why it is none. */
 export function readPort(item: number | string): PortRange | string {
   if (typeof item === 'number') {
     return Number.isInteger(item) && item >= 1 && item <= 65535 ? { lo: item, hi: item } : `port ${item} is outside 1-65535`;

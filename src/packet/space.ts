@@ -1,6 +1,6 @@
 import { familyRecord } from '../model/family.js';
 import type { Family, Match, Rule } from '../model/ir.js';
-import { cidrTextInterval, parseAddress } from './addresses.js';
+import { cidrTextInterval, readAddress } from './addresses.js';
 import { intersects, normalizeSet, subtract, type Interval, type IntervalSet } from './intervals.js';
 
 /**
@@ -102,10 +102,10 @@ export function boxOf(rule: Rule, family: Family, ifaces: Interfaces): { box: Bo
         break;
       }
       case 'iprange': {
-        const a = parseAddress(m.from);
-        const z = parseAddress(m.to);
-        if (a.ok && z.ok) {
-          const span: IntervalSet = [[a.cidr.interval[0], z.cidr.interval[0]]];
+        const a = readAddress(m.from);
+        const z = readAddress(m.to);
+        if (typeof a !== 'string' && typeof z !== 'string') {
+          const span: IntervalSet = [[a.interval[0], z.interval[0]]];
           set(m.dir, m.negate ? subtract(full((1n << bits) - 1n), span) : span);
         } else exact = false;
         break;

@@ -8,8 +8,6 @@ import { createRequire } from 'node:module';
 const requireHere = createRequire(import.meta.url);
 
 export const lazy = {
-  handlebars: (): typeof import('handlebars') => requireHere('handlebars') as typeof import('handlebars'),
-  ajv: (): typeof import('ajv') => requireHere('ajv') as typeof import('ajv'),
   diff: (): typeof import('diff') => requireHere('diff') as typeof import('diff'),
   tinyglobby: (): typeof import('tinyglobby') => requireHere('tinyglobby') as typeof import('tinyglobby'),
   /** The full YAML parser: for texts outside fastYaml's subset, and their positions. */

@@ -4,13 +4,13 @@ import { fileURLToPath } from 'node:url';
 
 let root: string | undefined;
 
-/** The folder holding package.json, schema/ and templates/, whether running from src/ or dist/src/. */
+/** The folder holding ipfence's package.json and schema/, whether running from src/ or from the bundle in dist/. */
 export function packageRoot(): string {
   if (root) return root;
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'schema'))) {
     const up = dirname(dir);
-    if (up === dir) throw new Error('ipfence: cannot find its package folder (schema/ and templates/)');
+    if (up === dir) throw new Error('ipfence: cannot find its package folder (package.json and schema/)');
     dir = up;
   }
   root = dir;

@@ -1,30 +1,12 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { lazy } from '../util/lazy.js';
-import { createHash } from 'node:crypto';
-import { schemaHash, validate as precompiled } from './schema-validator.generated.js';
+// Compiled ahead from schema/ipfence.schema.json by `npm run gen`.
+import { validate as precompiled } from './schema-validator.generated.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { SourceMap } from '../load/source.js';
 import { describe, type Path } from '../model/path.js';
-import { readPackageFile } from '../util/package-root.js';
 import type { Policy } from '../model/policy.js';
 import { didYouMean } from '../util/suggest.js';
 
-let compiled: ValidateFunction | undefined;
-
-/**
- * The validator precompiled from the schema (scripts/gen-validator.mjs), unless the schema changed
- * since: then it is compiled here, so an edited schema is never checked by stale code.
- */
-function validator(): ValidateFunction {
-  if (!compiled) {
-    const text = readPackageFile('schema', 'ipfence.schema.json');
-    compiled =
-      createHash('sha256').update(text).digest('hex') === schemaHash
-        ? (precompiled as unknown as ValidateFunction)
-        : new (lazy.ajv().Ajv)({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true }).compile(JSON.parse(text) as object);
-  }
-  return compiled;
-}
 
 export interface ValidateResult {
   readonly policy?: Policy;
@@ -38,7 +20,7 @@ export function validate(value: unknown, source: SourceMap): ValidateResult {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { diagnostics: [diag('schema-type', source.at([]), 'a policy is a mapping with at least `version: 1`')] };
   }
-  const check = validator();
+  const check = precompiled as unknown as ValidateFunction;
   if (check(value)) return { policy: value as Policy, diagnostics: [] };
   const seen = new Set<string>();
   const diagnostics: Diagnostic[] = [];

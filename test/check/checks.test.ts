@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CHECKS } from '../../src/check/checks/index.js';
-import { accept, chain, drop, jump, reject, rule, ruleset, table, type ChainPolicy, type Family, type IR, type Match, type TableName, type Target } from '../../src/model/ir.js';
+import { accept, drop, jump, type IR } from '../../src/model/ir.js';
 import { load } from '../../src/load/load.js';
 import { runCheckTable, type CheckTable } from './rule-tester.js';
 
@@ -136,7 +136,7 @@ for (const [code, table] of Object.entries(TABLES)) runCheckTable(code as never,
  * prefixes and multiport lists are capped earlier), so they are tested on hand-built IR.
  */
 const source = load('version: 1\n', 'policy.yaml').loaded!.source;
-import { irOf, irWith, manyPorts, owner, port, redirect, resetT, tcp } from '../helpers/ir.js';
+import { irOf, owner, port, redirect, resetT, tcp } from '../helpers/ir.js';
 
 const IR_TABLES: Record<string, { valid: IR[]; invalid: { ir: IR; message: RegExp }[] }> = {
   'hook-interface': {

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GUARDS } from '../../src/emit/guards/index.js';
-import { accept, jump, type IR, type Match } from '../../src/model/ir.js';
+import { accept, jump, type IR } from '../../src/model/ir.js';
 import { irOf, irWith, manyPorts } from '../helpers/ir.js';
 
 /** Each guard of the output on hand-built IR: no valid policy reaches one (ipfence caps names, prefixes and port lists earlier). */

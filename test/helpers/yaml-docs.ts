@@ -49,7 +49,7 @@ function scalar(s: string, quote: string): string {
 }
 
 /** Renders a value in a random mix of styles; the result may well be invalid or mean something else: that is the point. */
-function render(v: Value, styles: readonly fc.RecordValue<{ flow: boolean; quote: string; indent: number; comment: string }>[], depth = 0, pad = ''): string {
+function render(v: Value, styles: readonly { flow: boolean; quote: string; indent: number; comment: string }[], depth = 0, pad = ''): string {
   const st = styles[depth % styles.length]!;
   const c = st.comment;
   if (typeof v === 'string') return scalar(v, st.quote);

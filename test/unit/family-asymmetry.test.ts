@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+// @ts-expect-error plain JS generator
 import { ipfencePolicy } from '../../bench/generate.mjs';
 import { everyBlockPaired, familyAsymmetry, oneFamilyBlocks } from '../../src/check/checks/family-asymmetry.js';
 import { compile } from '../../src/pipeline.js';

@@ -1,15 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Family, PortRange, Proto } from '../../src/model/ir.js';
-import { parseAddress, type Cidr } from '../../src/packet/addresses.js';
+import { readAddress, type Cidr } from '../../src/packet/addresses.js';
 import { findConflicts } from '../../src/packet/order-index.js';
 import { overlapFamilies, type Selector } from '../../src/normalize/selector.js';
 import { compile } from '../../src/pipeline.js';
 
 const cidr = (text: string): Cidr => {
-  const r = parseAddress(text);
-  if (!r.ok) throw new Error(r.reason);
-  return r.cidr;
+  const r = readAddress(text);
+  if (typeof r === 'string') throw new Error(r);
+  return r;
 };
 
 // Small pools, so that random rules often share ports, hosts and networks.

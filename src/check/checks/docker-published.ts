@@ -1,13 +1,13 @@
 import { diag, formatLocation } from '../../diagnostics/diagnostic.js';
-import { parsePort } from '../../packet/ports.js';
+import { readPort } from '../../packet/ports.js';
 import { policyLoc, type Check } from './api.js';
 
 /** Ports of an inbound rule, as ranges (tcp by default, like the compiler). */
 function ranges(port: unknown): { lo: number; hi: number }[] {
   const items = Array.isArray(port) ? port : port === undefined ? [] : [port];
   return items.flatMap((p) => {
-    const r = parsePort(p as number | string);
-    return r.ok ? [r.range] : [];
+    const r = readPort(p as number | string);
+    return typeof r === 'string' ? [] : [r];
   });
 }
 

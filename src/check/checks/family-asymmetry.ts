@@ -4,7 +4,8 @@ import type { Path } from '../../model/path.js';
 import type { Check } from './api.js';
 import { eachRuleTargeting, rulesTargeting } from './walk.js';
 
-const SECTIONS = new Set(['inbound', 'outbound', 'forward', 'users']);
+/** The sections whose blocks family-asymmetry compares across the families. */
+const BLOCKING_SECTIONS = new Set(['inbound', 'outbound', 'forward', 'users']);
 /** Targets that block: a user block is a jump to its chain. */
 const BLOCKING: readonly Target['kind'][] = ['drop', 'reject', 'jump'];
 
@@ -65,7 +66,7 @@ export function oneFamilyBlocks(ir: IR): Diagnostic[] {
   // into keys is most of this check's time. Paths that are equal but not the same are joined after.
   const byPath = new Map<Path, Block>();
   eachRuleTargeting(ir, BLOCKING, ({ origin, target }, { family }) => {
-    if (!SECTIONS.has(String(origin.path[0])) || origin.label.endsWith(')')) return undefined;
+    if (!BLOCKING_SECTIONS.has(String(origin.path[0])) || origin.label.endsWith(')')) return undefined;
     if (target.kind !== 'jump' || origin.path[0] === 'users') add(byPath, origin.path, origin, BIT[family]);
     return undefined;
   });
