@@ -1,10 +1,12 @@
 // npm run bench: ipfence against ferm on the same machine, on generated policies of 1k, 10k and
 // 50k rules (200k with BENCH_LARGE=1). Prints a markdown table of medians. As root it also times
 // loading our output into a throwaway network namespace: linear rules against ipsets.
+// BENCH_BASELINE=DIR also times another build (a checkout of an earlier commit, built) in the same
+// interleaved rounds, to compare code rather than minutes of this machine.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { egressPolicy, fermConfig, ipfencePolicy } from './generate.mjs';
 
 const BIN = 'bin/ipfence.cjs';
@@ -25,12 +27,10 @@ function timed(cmd, args, opts = {}) {
 }
 
 /** Peak RSS (MB) of one run of a script, read by the process itself at exit (no GNU time needed). */
-function peakRss(scriptFile, args, nodeFlags = []) {
-  const file = JSON.stringify(join(process.cwd(), scriptFile));
-  // The ipfence command runs the CLI only as the main module: here it is asked to.
-  const start = scriptFile === BIN ? `const l = (await import(${file})).default; l.run(l.compile().script);` : `await import(${file});`;
-  const script = `process.argv.splice(1, 0, 'script'); process.on('exit', () => process.stderr.write('RSS ' + process.resourceUsage().maxRSS + '\\n')); ${start}`;
-  const r = spawnSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', script, ...args], { encoding: 'utf8' });
+function peakRss(scriptFile, args) {
+  const file = JSON.stringify(resolve(scriptFile));
+  const script = `process.argv.splice(1, 0, 'script'); process.on('exit', () => process.stderr.write('RSS ' + process.resourceUsage().maxRSS + '\\n')); await import(${file});`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, ...args], { encoding: 'utf8' });
   return Number(/RSS (\d+)/.exec(r.stderr)?.[1] ?? 0) / 1024;
 }
 
@@ -45,11 +45,18 @@ if (!existsSync('dist/ipfence.cjs')) {
 /** The command's environment without NODE_EXTRA_CA_CERTS (see below the table), or undefined where it is not set. */
 const extraCa = process.env.NODE_EXTRA_CA_CERTS;
 const withoutCa = extraCa === undefined ? undefined : Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
-const SEMI_FLAG = '--max-semi-space-size=16';
+const BASELINE = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : undefined;
+const BASELINE_BIN = BASELINE && join(BASELINE, 'bin', 'ipfence.cjs');
+if (BASELINE_BIN && !existsSync(join(BASELINE, 'dist', 'ipfence.cjs'))) {
+  console.error(`BENCH_BASELINE: ${BASELINE} has no dist/ipfence.cjs; run npm ci (or npm run build) there first`);
+  process.exit(2);
+}
 
-function variantsOf(policy, dir) {
-  const out = [{ key: 'semi', args: [SEMI_FLAG, BIN, 'compile', policy, '-o', join(dir, 'semi')], opts: {} }];
-  if (withoutCa) out.push({ key: 'noca', args: [BIN, 'compile', policy, '-o', join(dir, 'noca')], opts: { env: withoutCa } });
+/** Other commands timed in the same rounds: the baseline build, and at 50k this build without NODE_EXTRA_CA_CERTS. */
+function variantsOf(n, policy, dir) {
+  const out = [];
+  if (BASELINE_BIN) out.push({ key: 'baseline', args: [BASELINE_BIN, 'compile', policy, '-o', join(dir, 'baseline')], opts: {} });
+  if (withoutCa && n === 50000) out.push({ key: 'noca', args: [BIN, 'compile', policy, '-o', join(dir, 'noca')], opts: { env: withoutCa } });
   return out;
 }
 
@@ -62,9 +69,9 @@ for (const n of sizes) {
   writeFileSync(join(dir, 'policy.ferm'), fermConfig(n));
   // Interleaved rounds: this machine's speed moves by 10% and more within minutes, and the ratio
   // to ferm is only meaningful when both ran in the same minutes.
-  // At 50k, the lines below the table (V8's own young-generation sizing; no NODE_EXTRA_CA_CERTS)
-  // are timed in the same rounds, so that they compare with the table's number.
-  const variants = n === 50000 ? variantsOf(policy, dir) : [];
+  // The baseline build and the line without NODE_EXTRA_CA_CERTS are timed in the same rounds, so
+  // that they compare with the table's number.
+  const variants = variantsOf(n, policy, dir);
   const walls = [];
   const fermWalls = [];
   const floorWalls = [];
@@ -159,13 +166,13 @@ if (rows.length >= 2) {
   console.log(`\nScaling: 10k/1k = ${(b.ipfence / a.ipfence).toFixed(1)}x time for 10x rules${c ? `; 50k/10k = ${(c.ipfence / b.ipfence).toFixed(1)}x for 5x` : ''}.`);
 }
 
-// The young generation's size is the one V8 setting that moves peak RSS: the command holds it at
-// 8 MiB for large policies (src/cli/young-generation.ts) unless Node's options size the heap.
-// This line gives V8's own sizing (16 MiB semi-spaces, its default) beside the table's numbers.
 const big = rows.find((r) => r.n === 50000);
-if (big) {
-  const rss = peakRss(BIN, ['compile', join(work, '50000', 'policy.yaml'), '-o', join(work, 'semi-rss')], [SEMI_FLAG]);
-  console.log(`\n50k with V8's own young-generation sizing (node ${SEMI_FLAG}): ${ms(big.variants.semi)} and ${Math.round(rss)} MB peak RSS (as shipped: ${ms(big.ipfence)} and ${Math.round(big.rss)} MB).`);
+if (BASELINE_BIN) {
+  const commit = spawnSync('git', ['-C', BASELINE, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || 'unknown commit';
+  console.log(`\nAgainst the baseline build (${BASELINE}, ${commit}), timed in the same rounds:\n`);
+  console.log('| rules in policy | this build | baseline | this / baseline |');
+  console.log('|---:|---:|---:|---:|');
+  for (const r of rows) console.log(`| ${r.n.toLocaleString('en')} | ${ms(r.ipfence)} | ${ms(r.variants.baseline)} | ${(r.ipfence / r.variants.baseline).toFixed(2)} |`);
 }
 
 // NODE_EXTRA_CA_CERTS makes Node read and parse that certificate file when it starts, before any

@@ -22,14 +22,19 @@ export class AddressBook {
   read(spec: Addrs | undefined, path: Path, field?: PathSegment): readonly Cidr[] | null | undefined {
     if (spec === undefined) return null;
     const items = typeof spec === 'string' ? [spec] : spec;
-    const out: Cidr[] = [];
+    // Sized for one CIDR per item (a set's name stands for more): the merged list is often this
+    // array itself, which the IR keeps for every rule.
+    const out = new Array<Cidr>(items.length);
+    let k = 0;
     let ok = true;
-    items.forEach((item, i) => {
-      const cidrs = this.item(item, typeof spec === 'string' ? null : i, path, field);
-      if (cidrs === undefined) ok = false;
-      else out.push(...cidrs);
-    });
-    return ok ? mergeCidrs(out) : undefined;
+    for (let i = 0; i < items.length; i++) {
+      const next = this.item(items[i]!, typeof spec === 'string' ? null : i, path, field, out, k);
+      if (next < 0) ok = false;
+      else k = next;
+    }
+    if (!ok) return undefined;
+    if (k !== out.length) out.length = k;
+    return mergeCidrs(out);
   }
 
   /** Resolves every declared set, so a mistake in one nobody uses yet is still reported. */
@@ -37,16 +42,22 @@ export class AddressBook {
     for (const name of Object.keys(this.policy.addresses ?? {})) this.resolveSet(name, ['addresses', name]);
   }
 
-  /** The CIDRs one item stands for, or undefined after a diagnostic. */
-  private item(item: string, index: number | null, parent: Path, field: PathSegment | undefined): readonly Cidr[] | undefined {
+  /** Writes the CIDRs `item` stands for into `out` from `k`: the next index, or -1 after a diagnostic. */
+  private item(item: string, index: number | null, parent: Path, field: PathSegment | undefined, out: Cidr[], k: number): number {
     const sets = this.policy.addresses;
-    if (sets !== undefined && Object.prototype.hasOwnProperty.call(sets, item)) return this.resolveSet(item, itemPath(parent, field, index)) ?? undefined;
+    if (sets !== undefined && Object.prototype.hasOwnProperty.call(sets, item)) {
+      const set = this.resolveSet(item, itemPath(parent, field, index));
+      if (set === null) return -1;
+      for (const c of set) out[k++] = c;
+      return k;
+    }
     const cidr = readAddress(item);
     if (typeof cidr !== 'string') {
       if (cidr.hostBits) {
         this.reporter.report('cidr-host-bits', itemPath(parent, field, index), `'${item}' has host bits set; iptables would silently use ${cidr.text}; write that, or a /${familyRecord(cidr.family).bits} for the single host`);
       }
-      return [cidr];
+      out[k] = cidr;
+      return k + 1;
     }
     const looksLikeName = /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(item) && !item.includes('.');
     if (looksLikeName) {
@@ -55,7 +66,7 @@ export class AddressBook {
     } else {
       this.reporter.report('address-invalid', itemPath(parent, field, index), cidr);
     }
-    return undefined;
+    return -1;
   }
 
   private resolveSet(name: string, usedAt: Path): readonly Cidr[] | null {

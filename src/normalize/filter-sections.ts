@@ -96,7 +96,7 @@ function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec
   const threshold = ctx.policy.defaults?.['set-threshold'] ?? DEFAULT_SET_THRESHOLD;
   const sets = threshold > 0 && Math.max(src?.length ?? 0, dst?.length ?? 0) > threshold ? setSink(b, rec, i, threshold, origin) : undefined;
   const compiled: CompiledRule = { b, rec, index: i, sel, verdict, log, origin, sets, portMatches: {} };
-  for (const f of sel.families) familyRules(groups.rules(f, group), compiled, f);
+  for (let k = 0; k < sel.families.length; k++) familyRules(groups.rules(sel.families[k]!, group), compiled, sel.families[k]!);
   // An allow with sources is an allowlist: the same traffic from anyone else is denied, in every
   // family the port exists in, so listing only IPv4 sources does not leave IPv6 open.
   if (rec.key === 'inbound' && verdict === 'accept' && r.from !== undefined && r.others !== 'pass') denyOthers(ctx, b, rec, r, r.others, path, sel);
@@ -182,9 +182,9 @@ function familyRules(out: Rule[], r: CompiledRule, f: Family): void {
   const except = ofFamily(r.rec.exceptOn === 'src' ? r.sel.srcExcept : r.sel.dstExcept, f)!;
   const heads = expand(r.sel, f, r.sets, r.portMatches);
   if (except.length === 0) {
-    for (const head of heads) {
-      if (r.log) out.push(logRule(head, r.log, r.origin));
-      pushVerdictRules(out, head, r.verdict, r.origin);
+    for (let k = 0; k < heads.length; k++) {
+      if (r.log) out.push(logRule(heads[k]!, r.log, r.origin));
+      pushVerdictRules(out, heads[k]!, r.verdict, r.origin);
     }
     return;
   }

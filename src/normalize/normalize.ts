@@ -31,7 +31,8 @@ function commentsFit(ctx: Context, ir: IR): void {
   for (const rs of ir.rulesets) {
     for (const t of rs.tables) {
       for (const c of t.chains) {
-        for (const r of c.rules) {
+        for (let i = 0; i < c.rules.length; i++) {
+          const r = c.rules[i]!;
           const label = r.origin.label;
           // UTF-8 takes at most 3 bytes per UTF-16 unit: most labels are surely short enough uncounted.
           if (label.length * 3 <= COMMENT_MAX_BYTES) continue;

@@ -33,16 +33,16 @@ export function readProtos(reporter: Reporter, spec: string | readonly string[] 
 /** A rule's ports as ranges, sorted and merged; null for none, undefined after a diagnostic. */
 export function readPorts(reporter: Reporter, spec: Ports | undefined, path: Path, field?: PathSegment): readonly PortRange[] | null | undefined {
   if (spec === undefined) return null;
-  const items = Array.isArray(spec) ? spec : [spec as number | string];
-  const out: PortRange[] = [];
+  const list = Array.isArray(spec);
+  const out = new Array<PortRange>(list ? spec.length : 1);
   let ok = true;
-  items.forEach((item, i) => {
-    const got = readPort(item);
-    if (typeof got !== 'string') out.push(got);
+  for (let i = 0; i < out.length; i++) {
+    const got = readPort(list ? spec[i]! : (spec as number | string));
+    if (typeof got !== 'string') out[i] = got;
     else {
-      reporter.report('port-invalid', Array.isArray(spec) ? [...under(path, field), i] : under(path, field), got);
+      reporter.report('port-invalid', list ? [...under(path, field), i] : under(path, field), got);
       ok = false;
     }
-  });
+  }
   return ok ? normalizePorts(out) : undefined;
 }

@@ -125,7 +125,11 @@ const PROTO_MATCH: Readonly<Record<Proto, Match>> = {
 };
 const ANY_PROTO: readonly (Proto | null)[] = [null];
 
-/** One selector becomes the cartesian product of its sources, destinations, protocols and port chunks. */
+/**
+ * One selector becomes the cartesian product of its sources, destinations, protocols and port
+ * chunks. The IR keeps every match list, and this runs for each of its rules, so the lists are
+ * made at their exact lengths.
+ */
 export function expand(sel: Selector, f: Family, sets?: SetSink, shared: PortMatchCache = {}): Match[][] {
   const record = familyRecord(f);
   const srcs = addrMatches(sel.src, 'src', f, sets);
@@ -133,16 +137,27 @@ export function expand(sel: Selector, f: Family, sets?: SetSink, shared: PortMat
   const inM: Match | null = sel.inIface !== null ? { kind: 'in', iface: sel.inIface } : null;
   const outM: Match | null = sel.outIface !== null ? { kind: 'out', iface: sel.outIface } : null;
   const icmpM: Match | null = sel.icmpType !== null ? { kind: 'icmp-type', name: record.icmp[sel.icmpType]!.tool } : null;
-  const out: Match[][] = [];
-  for (const s of srcs) {
-    for (const d of dsts) {
-      for (const proto of sel.protos ?? ANY_PROTO) {
-        if (proto === null) out.push(matchList(s, d, inM, outM, null, null));
-        else if (icmpM !== null) out.push(matchList(s, d, inM, outM, PROTO_MATCH[proto], icmpM));
+  const protos = sel.protos ?? ANY_PROTO;
+  let perPair = 0;
+  for (let k = 0; k < protos.length; k++) {
+    const proto = protos[k]!;
+    perPair += proto !== null && icmpM === null && sel.ports !== null && isL4(proto) ? (shared[proto] ??= portMatchesOf(sel.ports, proto)).length : 1;
+  }
+  const out = new Array<Match[]>(srcs.length * dsts.length * perPair);
+  let n = 0;
+  for (let i = 0; i < srcs.length; i++) {
+    const s = srcs[i]!;
+    for (let j = 0; j < dsts.length; j++) {
+      const d = dsts[j]!;
+      for (let k = 0; k < protos.length; k++) {
+        const proto = protos[k]!;
+        if (proto === null) out[n++] = matchList(s, d, inM, outM, null, null);
+        else if (icmpM !== null) out[n++] = matchList(s, d, inM, outM, PROTO_MATCH[proto], icmpM);
         else if (sel.ports !== null && isL4(proto)) {
           // Port matches are shared by every source and destination of the rule, and by its families.
-          for (const portMatch of (shared[proto] ??= portMatchesOf(sel.ports, proto))) out.push(matchList(s, d, inM, outM, PROTO_MATCH[proto], portMatch));
-        } else out.push(matchList(s, d, inM, outM, PROTO_MATCH[proto], null));
+          const portMatches = shared[proto]!;
+          for (let c = 0; c < portMatches.length; c++) out[n++] = matchList(s, d, inM, outM, PROTO_MATCH[proto], portMatches[c]!);
+        } else out[n++] = matchList(s, d, inM, outM, PROTO_MATCH[proto], null);
       }
     }
   }
@@ -156,21 +171,45 @@ function portMatchesOf(ports: readonly PortRange[], proto: L4): Match[] {
 /** One selector's port matches by protocol, for sharing them between its families' expansions. */
 export type PortMatchCache = Partial<Record<L4, readonly Match[]>>;
 
-/** The non-null matches, in this (canonical) order. */
+/** The non-null matches, in this (canonical) order, in an array of exactly their number. */
 function matchList(s: Match | null, d: Match | null, inM: Match | null, outM: Match | null, proto: Match | null, extra: Match | null): Match[] {
-  return [s, d, inM, outM, proto, extra].filter((m): m is Match => m !== null);
+  const out = new Array<Match>((s !== null ? 1 : 0) + (d !== null ? 1 : 0) + (inM !== null ? 1 : 0) + (outM !== null ? 1 : 0) + (proto !== null ? 1 : 0) + (extra !== null ? 1 : 0));
+  let k = 0;
+  if (s !== null) out[k++] = s;
+  if (d !== null) out[k++] = d;
+  if (inM !== null) out[k++] = inM;
+  if (outM !== null) out[k++] = outM;
+  if (proto !== null) out[k++] = proto;
+  if (extra !== null) out[k++] = extra;
+  return out;
 }
 
 const NO_ADDRESS: readonly (Match | null)[] = [null];
 
-/** The address matches of family `f` among `cidrs` (null for a /0: it matches the whole family). */
+/**
+ * The address matches of family `f` among `cidrs` (null for a /0: it matches the whole family),
+ * read in place: most lists hold both families, and this runs for every rule and family.
+ */
 function addrMatches(cidrs: readonly Cidr[] | null, kind: 'src' | 'dst', f: Family, sets?: SetSink): readonly (Match | null)[] {
   if (cidrs === null) return NO_ADDRESS;
-  const mine = ofFamily(cidrs, f)!;
-  if (sets && sets.threshold > 0 && mine.length > sets.threshold && !mine.some(isWholeFamily)) {
+  let n = 0;
+  let whole = false;
+  for (let i = 0; i < cidrs.length; i++) {
+    const c = cidrs[i]!;
+    if (c.family !== f) continue;
+    n++;
+    if (isWholeFamily(c)) whole = true;
+  }
+  if (sets && sets.threshold > 0 && n > sets.threshold && !whole) {
     const name = sets.name(kind, f);
-    sets.add(name, f, mine);
+    sets.add(name, f, ofFamily(cidrs, f)!);
     return [{ kind: 'set', name, dir: kind }];
   }
-  return mine.map((c) => (isWholeFamily(c) ? null : { kind, cidr: c.text }));
+  const out = new Array<Match | null>(n);
+  let k = 0;
+  for (let i = 0; i < cidrs.length; i++) {
+    const c = cidrs[i]!;
+    if (c.family === f) out[k++] = isWholeFamily(c) ? null : { kind, cidr: c.text };
+  }
+  return out;
 }

@@ -76,19 +76,22 @@ function indexOf(chain: Chain): ChainIndex {
   if (index === undefined) {
     const byMatch = new Map<Match['kind'], number[]>();
     const byTarget = new Map<Target['kind'], number[]>();
-    chain.rules.forEach((r, i) => {
-      for (const m of r.matches) {
-        const list = byMatch.get(m.kind) ?? [];
-        if (list[list.length - 1] !== i) list.push(i);
-        byMatch.set(m.kind, list);
-      }
-      const list = byTarget.get(r.target.kind) ?? [];
-      list.push(i);
-      byTarget.set(r.target.kind, list);
-    });
+    const rules = chain.rules;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i]!;
+      for (let k = 0; k < r.matches.length; k++) addPosition(byMatch, r.matches[k]!.kind, i);
+      addPosition(byTarget, r.target.kind, i);
+    }
     indexes.set(chain, (index = { byMatch, byTarget }));
   }
   return index;
+}
+
+/** Adds rule `i` to the list of `kind`, once (a rule may have two matches of one kind). */
+function addPosition<K>(lists: Map<K, number[]>, kind: K, i: number): void {
+  const list = lists.get(kind);
+  if (list === undefined) lists.set(kind, [i]);
+  else if (list[list.length - 1] !== i) list.push(i);
 }
 
 /** The positions of the chain's rules with one of `kinds` among their matches (or as their target), in order. */

@@ -1,6 +1,7 @@
 import { diag, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { IR } from '../../model/ir.js';
 import { MULTIPORT_SLOTS } from '../../packet/ports.js';
+import { renderChain } from '../render.js';
 import type { Guard } from './api.js';
 
 export const multiportLimit: Guard = {
@@ -11,6 +12,7 @@ export const multiportLimit: Guard = {
     for (const rs of ir.rulesets) {
       for (const t of rs.tables) {
         for (const c of t.chains) {
+          if (renderChain(c, rs.family).most.slots <= MULTIPORT_SLOTS) continue;
           for (const r of c.rules) {
             for (const m of r.matches) {
               if (m.kind !== 'dports') continue;
