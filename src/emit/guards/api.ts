@@ -1,6 +1,6 @@
 import type { Code } from '../../diagnostics/codes.js';
 import type { Diagnostic } from '../../diagnostics/diagnostic.js';
-import type { IR } from '../../model/ir.js';
+import type { Chain, Family, IR, Table } from '../../model/ir.js';
 
 /**
  * A limit of the output, checked on what is emitted: iptables-restore refuses or silently alters
@@ -13,3 +13,13 @@ export interface Guard {
   readonly docs: string;
   readonly guard: (ir: IR) => Diagnostic[];
 }
+
+/** A chain with the family and table it is emitted in. */
+export interface EmittedChain {
+  readonly chain: Chain;
+  readonly table: Table;
+  readonly family: Family;
+}
+
+/** Every chain of the IR, in the order the files hold them. */
+export const emittedChains = (ir: IR): EmittedChain[] => ir.rulesets.flatMap((rs) => rs.tables.flatMap((table) => table.chains.map((chain) => ({ chain, table, family: rs.family }))));
