@@ -89,10 +89,7 @@ function addMatch(m: Match, f: Family, out: Line): void {
       return;
     case 'dports':
       if (m.ports.length === 1) out.words(dportWords(m.proto)).add(portText(m.ports[0]!, ':'));
-      else {
-        out.words(MULTIPORT).add(m.ports.map((p) => portText(p, ':')).join(','));
-        out.slots = Math.max(out.slots, m.ports.reduce((n, p) => n + (p.lo === p.hi ? 1 : 2), 0));
-      }
+      else out.words(MULTIPORT).add(m.ports.map((p) => portText(p, ':')).join(','));
       return;
     case 'icmp-type':
       out.add('-m').add(rec.icmpModule).add(rec.icmpTypeOption).add(m.name);
@@ -172,11 +169,8 @@ export interface RenderedChain {
   readonly longArg: Uint32Array;
   /** Per rule: its line's length in UTF-16 units (at most a third of its bytes). */
   readonly lengths: Uint32Array;
-  /**
-   * The largest count, longArg and length, and the most slots one multiport match takes: a chain
-   * under the limits needs no look at its rules.
-   */
-  readonly most: { readonly count: number; readonly longArg: number; readonly length: number; readonly slots: number };
+  /** The largest count, longArg and length: a chain under the limits needs no look at its rules. */
+  readonly most: { readonly count: number; readonly longArg: number; readonly length: number };
 }
 
 const rendered: Record<Family, WeakMap<Chain, RenderedChain>> = { ipv4: new WeakMap(), ipv6: new WeakMap() };
@@ -193,14 +187,11 @@ class Line {
   text = '';
   count = 0;
   longest = 0;
-  /** The most slots (a range counts 2) of a multiport match of the line. */
-  slots = 0;
 
   start(chain: string): void {
     this.text = `-A ${chain}`;
     this.count = 0;
     this.longest = 0;
-    this.slots = 0;
   }
 
   /** Constant arguments: none is near the length limit, so no byte count is needed. */
@@ -235,7 +226,7 @@ function renderRules(rules: readonly Rule[], chainName: string, f: Family): Rend
   const counts = new Uint32Array(n);
   const longArg = new Uint32Array(n);
   const lengths = new Uint32Array(n);
-  const most = { count: 0, longArg: 0, length: 0, slots: 0 };
+  const most = { count: 0, longArg: 0, length: 0 };
   let batch: string[] = [];
   let batchChars = 0;
   const line = new Line();
@@ -249,7 +240,6 @@ function renderRules(rules: readonly Rule[], chainName: string, f: Family): Rend
     most.count = Math.max(most.count, line.count);
     most.longArg = Math.max(most.longArg, line.longest);
     most.length = Math.max(most.length, line.text.length);
-    most.slots = Math.max(most.slots, line.slots);
     batchChars += line.text.length + 1;
     if (batchChars > BATCH_CHARS) {
       batches.push(batch.join('\n'));

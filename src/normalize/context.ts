@@ -10,10 +10,6 @@ import { InterfaceNames } from './interface-names.js';
 import { readPorts, readProtos } from './protocols.js';
 import { under, type Reporter } from './report.js';
 
-export { NO_CIDRS, ofFamily } from '../packet/addresses.js';
-export { isL4 } from './protocols.js';
-export { under } from './report.js';
-
 const CONTROL = /[\u0000-\u001f\u007f]/;
 export const COMMENT_MAX_BYTES = 255;
 export const LOG_PREFIX_MAX_BYTES = 29;

@@ -2,7 +2,8 @@ import { familyRecord } from '../model/family.js';
 import { rule, type RouteEntry } from '../model/ir.js';
 import type { Path } from '../model/path.js';
 import type { RulesetBuilder } from './builder.js';
-import { ofFamily, type Context } from './context.js';
+import { ofFamily } from '../packet/addresses.js';
+import type { Context } from './context.js';
 import { expand, selector } from './selector.js';
 
 /** The tables the kernel keeps for itself (rt_tables): routing a mark through one replaces the host's own routes. */

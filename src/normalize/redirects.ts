@@ -5,7 +5,8 @@ import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
 import type { Cidr } from '../packet/addresses.js';
 import { readPort } from '../packet/ports.js';
-import { expand, overlapFamilies, selector, type Selector } from './selector.js';
+import { overlapFamilies, type Selector } from '../packet/overlap.js';
+import { expand, selector } from './selector.js';
 import { resolveAction, verdictRules } from './verdict.js';
 
 /**

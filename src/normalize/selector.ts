@@ -1,15 +1,13 @@
 import { chosenFamilies, familiesWhere, familyRecord, FAMILIES } from '../model/family.js';
-import type { Selector } from '../packet/overlap.js';
-
-export type { Selector } from '../packet/overlap.js';
-export { overlapFamilies, overlaps } from '../packet/overlap.js';
 import type { Family, L4, Match, PortRange, Proto } from '../model/ir.js';
 import type { Path, PathSegment } from '../model/path.js';
 import type { FamilyChoice } from '../model/policy.js';
-import { isWholeFamily, type Cidr } from '../packet/addresses.js';
-import { isL4, NO_CIDRS, ofFamily, under, type Context } from './context.js';
+import { isWholeFamily, NO_CIDRS, ofFamily, type Cidr } from '../packet/addresses.js';
+import type { Selector } from '../packet/overlap.js';
 import { chunkPorts } from '../packet/ports.js';
-
+import type { Context } from './context.js';
+import { isL4 } from './protocols.js';
+import { under } from './report.js';
 
 export interface SelectorParts {
   readonly protos: readonly Proto[] | null;

@@ -4,7 +4,8 @@ import type { Path } from '../model/path.js';
 import type { UserRule } from '../model/policy.js';
 import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
-import { expand, selector, type Selector } from './selector.js';
+import type { Selector } from '../packet/overlap.js';
+import { expand, selector } from './selector.js';
 import { ownChainRules, resolveAction, resolveLog, verdictRules } from './verdict.js';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;

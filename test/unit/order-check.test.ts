@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Family, PortRange, Proto } from '../../src/model/ir.js';
 import { readAddress, type Cidr } from '../../src/packet/addresses.js';
 import { findConflicts } from '../../src/packet/order-index.js';
-import { overlapFamilies, type Selector } from '../../src/normalize/selector.js';
+import { overlapFamilies, type Selector } from '../../src/packet/overlap.js';
 import { compile } from '../../src/pipeline.js';
 
 const cidr = (text: string): Cidr => {
