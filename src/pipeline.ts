@@ -1,7 +1,5 @@
 import { check } from './check/check.js';
-import { overShadowLimit, SHADOW_MAX_RULES } from './check/checks/shadowed.js';
 import { applyConfig, type Level } from './check/config.js';
-import { countText } from './diagnostics/count.js';
 import { compareDiagnostics, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
 import { emit, type Artifact } from './emit/emit.js';
 import { guardOutput } from './emit/guards/index.js';
@@ -16,8 +14,6 @@ export interface CompileResult {
   readonly artifacts?: readonly Artifact[];
   readonly ir?: IR;
   readonly diagnostics: readonly Diagnostic[];
-  /** What the checks could not cover (no position, no finding): the CLI prints them as notes. */
-  readonly notes?: readonly string[];
 }
 
 /**
@@ -46,9 +42,8 @@ export function compile(text: string, file: string, displayName = file, options:
   if (!norm.ir) return { diagnostics: sorted(soFar) };
   // The lint checks, then the output's guards: rendering measures what iptables would refuse.
   const all = sorted(applyConfig([...soFar, ...check({ ir: norm.ir, policy: valid.policy, source }), ...guardOutput(norm.ir)], valid.policy, source, options.severity));
-  const notes = notesOf(norm.ir, valid.policy, options.severity);
-  if (hasErrors(all) || options.emit === false) return { ir: norm.ir, diagnostics: all, notes };
-  return { ir: norm.ir, artifacts: emit(norm.ir, { name: displayName, text, hash: options.sourceHash }, { hostDir: options.hostDir }), diagnostics: all, notes };
+  if (hasErrors(all) || options.emit === false) return { ir: norm.ir, diagnostics: all };
+  return { ir: norm.ir, artifacts: emit(norm.ir, { name: displayName, text, hash: options.sourceHash }, { hostDir: options.hostDir }), diagnostics: all };
 }
 
 /**
@@ -69,14 +64,6 @@ function errorsInTheRest(value: unknown, valid: ReturnType<typeof validate>, sou
     // What a hole or a missing part trips over in the rest: the schema's errors stand alone.
     return [];
   }
-}
-
-/** Chains too long for `shadowed`, unless the author turned the check off. */
-function notesOf(ir: IR, policy: Policy, severity: CompileOptions['severity']): string[] {
-  if ((severity?.shadowed ?? policy.checks?.shadowed) === 'off') return [];
-  const skipped = overShadowLimit(ir);
-  if (skipped.length === 0) return [];
-  return [`'shadowed' did not look at ${skipped.join(' and ')}: it analyses chains of up to ${countText(SHADOW_MAX_RULES)} rules (long address lists belong in sets)`];
 }
 
 function sorted(ds: readonly Diagnostic[]): Diagnostic[] {

@@ -4,7 +4,7 @@ import { compile } from '../pipeline.js';
 import { lazy } from '../util/lazy.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
-import { failed, printNotes, report } from './output.js';
+import { failed, report } from './output.js';
 import { readFailure, readPolicy, utf8 } from './source.js';
 import { GENERATED } from './write-atomic.js';
 import { OPTIONAL_OUTPUTS } from './compile.js';
@@ -62,7 +62,6 @@ export async function checkCommand(paths: readonly string[], o: Options, io: IO)
     // Only --against needs the files themselves; a plain check skips emitting (and its templates).
     const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: values.against !== undefined, sourceHash: src.hash, hostDir: o.hostDir });
     all.push(...result.diagnostics);
-    printNotes(result, src.file, io);
     if (values.against !== undefined && result.artifacts) {
       const { diffs, refused } = await staleOutputs(values.against, result.artifacts, io, o.maxBytes);
       if (refused.length > 0) {

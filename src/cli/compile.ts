@@ -1,7 +1,7 @@
 import { diag } from '../diagnostics/diagnostic.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
-import { failed, printNotes, report } from './output.js';
+import { failed, report } from './output.js';
 import { readAndCompile } from './source.js';
 import { FolderError, writeAllAtomic } from './write-atomic.js';
 
@@ -18,7 +18,6 @@ export async function compileCommand(path: string, o: Options, io: IO): Promise<
   if (!compiled.ok) return compiled.exit;
   const { result } = compiled;
   report(result.diagnostics, format, color, io.stderr);
-  printNotes(result, compiled.file, io);
   if (!result.artifacts || failed(result.diagnostics, o)) return EXIT_POLICY;
   const outDir = values['out-dir'] ?? '.';
   try {

@@ -24,7 +24,4 @@ function shown(d: Diagnostic): Diagnostic {
   return { ...d, file: visible(d.file), message: visible(d.message), ...(related ? { related } : {}) };
 }
 
-/** Notes go to stderr in every format: they are not findings, and stdout stays parseable. */
-export function printNotes(result: CompileResult, file: string, io: IO): void {
-  for (const n of result.notes ?? []) io.stderr(`ipfence: note: ${visible(file)}: ${visible(n)}\n`);
-}
+

@@ -3,7 +3,7 @@ import { kernelLab } from '../verify/netns.js';
 import { verifyArtifacts } from '../verify/verify.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
-import { failed, printNotes, report } from './output.js';
+import { failed, report } from './output.js';
 import { readAndCompile } from './source.js';
 
 export async function verifyCommand(path: string, o: Options, io: IO): Promise<number> {
@@ -17,7 +17,6 @@ export async function verifyCommand(path: string, o: Options, io: IO): Promise<n
   const compiled = await readAndCompile(path, o, io, io.stdout, color);
   if (!compiled.ok) return compiled.exit;
   const { result } = compiled;
-  printNotes(result, compiled.file, io);
   if (!result.artifacts) {
     report(result.diagnostics, format, color, io.stdout);
     return EXIT_POLICY;

@@ -31,8 +31,6 @@ export const CODES = {
   'interface-unknown': { severity: 'warning', stage: 'normalize', doc: 'An interface name not declared under `interfaces` although that map exists (likely a typo).' },
   'table-reserved': { severity: 'error', stage: 'normalize', doc: "A mark's routing table is one of the kernel's own (253 default, 254 main, 255 local): its default route is the host's." },
   'route-conflict': { severity: 'error', stage: 'normalize', doc: 'Two marks give one routing table different default routes; only one can be installed.' },
-  'redirect-bypass': { severity: 'error', stage: 'normalize', doc: "An inbound deny (or an allowlist's deny) on a redirected port: the redirect moves those connections to its target port first, so the rule would never refuse them." },
-  'hide-target-allow': { severity: 'error', stage: 'normalize', doc: 'An inbound allow of a port a redirect hides (`hide-target`): the hiding refuses those connections first, so the allow never applies.' },
   'redirect-address': { severity: 'error', stage: 'normalize', doc: "A redirect's `local-address` that is not one of this host's `host.addresses` (or with none listed): a redirect only ever delivers to this host." },
   'redirect-duplicate': { severity: 'error', stage: 'normalize', doc: 'Two redirects claim the same port, protocol and interface.' },
   // check (lint over the IR)
@@ -50,6 +48,8 @@ export const CODES = {
   'redirect-local': { severity: 'warning', stage: 'check', doc: 'A redirect that leaves local traffic or the target port unspecified.' },
   'docker-flush': { severity: 'error', stage: 'check', doc: 'A `docker:` section without `ownership: coexist`: a full restore would wipe Docker\'s chains.' },
   'docker-published': { severity: 'warning', stage: 'check', doc: 'An inbound rule aimed at a published container port, which never reaches INPUT.' },
+  'redirect-bypass': { severity: 'error', stage: 'check', doc: "An inbound deny (or an allowlist's deny) on a redirected port: the redirect moves those connections to its target port first, so the rule would never refuse them." },
+  'hide-target-allow': { severity: 'error', stage: 'check', doc: 'An inbound allow of a port a redirect hides (`hide-target`): the hiding refuses those connections first, so the allow never applies.' },
   'shadowed': { severity: 'error', stage: 'check', doc: 'A rule never matches: earlier rules of its chain together decide all its packets (error if they decide differently, warning if redundant).' },
   'ipv6-ndp': { severity: 'warning', stage: 'check', doc: 'IPv6 INPUT drops by default with ICMPv6 essentials turned off: neighbour discovery fails.' },
   'unused-suppression': { severity: 'warning', stage: 'config', doc: 'A `suppress` entry that silenced nothing: the finding it was written for is gone; remove it.' },

@@ -140,11 +140,3 @@ export function familiesWhere(test: (f: Family) => boolean): readonly Family[] {
   for (let i = 0; i < FAMILY_NAMES.length; i++) if (test(FAMILY_NAMES[i]!)) mask |= 1 << i;
   return BY_MASK[mask]!;
 }
-
-/** Whether two ICMP names of one family share a packet: the same type, and a code that one of them leaves open or both name. */
-export function icmpOverlap(rec: FamilyRecord, a: string, b: string): boolean {
-  const x = rec.icmp[a];
-  const y = rec.icmp[b];
-  if (x === undefined || y === undefined) return false;
-  return x.type === y.type && (x.code === undefined || y.code === undefined || x.code === y.code);
-}

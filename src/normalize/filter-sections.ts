@@ -4,13 +4,10 @@ import type { Path } from '../model/path.js';
 import type { Action, Addrs, FamilyChoice, LogSpec, Policy, Ports, Proto } from '../model/policy.js';
 import { NO_CIDRS, ofFamily, type Cidr } from '../packet/addresses.js';
 import type { Context } from './context.js';
-import { overlapFamilies, type Selector } from '../packet/overlap.js';
 import type { RulesetBuilder } from './builder.js';
 import type { SectionEntry } from './order-check.js';
-import { OrderSweep } from '../packet/order-index.js';
-import { expand, familiesOf, selector, type PortMatchCache, type SelectorParts, type SetSink } from './selector.js';
-import type { RedirectSeam } from './redirects.js';
-import { formatLocation } from '../diagnostics/diagnostic.js';
+import { OrderSweep } from '../packet/order-sweep.js';
+import { expand, familiesOf, selector, selectorBoxes, type PortMatchCache, type Selector, type SelectorParts, type SetSink } from './selector.js';
 import { logRule, ownChainRules, pushVerdictRules, resolveAction, resolveLog, verdictRules, type ResolvedLog, type Verdict } from './verdict.js';
 
 /** The three filter sections differ only in this record: which chain, and what each key means. */
@@ -51,20 +48,20 @@ interface AnyFilterRule {
 }
 
 /** Compiles a section's rules; unless as-written, the returned sweep holds its order conflicts. */
-export function filterSection(ctx: Context, b: RulesetBuilder, rec: SectionRecord, asWritten: boolean, seams: readonly RedirectSeam[] = []): OrderSweep<SectionEntry> | undefined {
+export function filterSection(ctx: Context, b: RulesetBuilder, rec: SectionRecord, asWritten: boolean): OrderSweep<SectionEntry> | undefined {
   const rules = (ctx.policy as Policy)[rec.key] as readonly AnyFilterRule[] | undefined;
   // as-written has no order check, and allow-first keeps only denies: a selector need not outlive its rule.
   const sweep = asWritten ? undefined : new OrderSweep<SectionEntry>();
   const groups = new SectionGroups(b, rec.chain);
   (rules ?? []).forEach((r, i) => {
     const path: Path = [rec.key, i];
-    compileRule(ctx, b, groups, rec, r, i, path, sweep, rec.key === 'inbound' ? seams : []);
+    compileRule(ctx, b, groups, rec, r, i, path, sweep);
   });
   return sweep;
 }
 
 /** Compiles one rule into `b`; with a sweep (allow-first order), its entry goes there for the order check. */
-function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec: SectionRecord, r: AnyFilterRule, i: number, path: Path, sweep: OrderSweep<SectionEntry> | undefined, seams: readonly RedirectSeam[]): void {
+function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec: SectionRecord, r: AnyFilterRule, i: number, path: Path, sweep: OrderSweep<SectionEntry> | undefined): void {
   const asWritten = sweep === undefined;
   const origin = ctx.origin(path, r.name);
   // Each value's own path is built only for a diagnostic: ctx's methods take the key under `path`.
@@ -92,7 +89,6 @@ function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec
     dstExcept: rec.exceptOn === 'dst' && except !== null ? except : NO_CIDRS,
     families,
   };
-  if (seams.length > 0) checkSeams(ctx, seams, r, path, origin.label, sel, verdict);
   const group = asWritten ? 'allow' : verdict === 'accept' ? 'allow' : 'deny';
   const threshold = ctx.policy.defaults?.['set-threshold'] ?? DEFAULT_SET_THRESHOLD;
   const sets = threshold > 0 && Math.max(src?.length ?? 0, dst?.length ?? 0) > threshold ? setSink(b, rec, i, threshold, origin) : undefined;
@@ -101,34 +97,8 @@ function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec
   // An allow with sources is an allowlist: the same traffic from anyone else is denied, in every
   // family the port exists in, so listing only IPv4 sources does not leave IPv6 open.
   if (rec.key === 'inbound' && verdict === 'accept' && r.from !== undefined && r.others !== 'pass') denyOthers(ctx, b, rec, r, r.others, path, sel);
-  sweep?.add({ path, label: origin.label, sel, verdict });
+  sweep?.add({ path, label: origin.label, boxes: selectorBoxes(sel), verdict });
 }
-
-/**
- * An inbound rule against the redirects. REDIRECT rewrites a connection's port in nat, before the
- * filter table: a rule written for the original port never sees the redirected connection (the
- * rules for the target port do, the redirected accept coming after them). So a deny, or the
- * deny of an allowlist, on a redirected port would let those connections through: an error
- * naming both. An allow of a hidden target port is dead: the hiding comes first.
- */
-function checkSeams(ctx: Context, seams: readonly RedirectSeam[], r: AnyFilterRule, path: Path, label: string, sel: Selector, verdict: Verdict): void {
-  const allowlist = verdict === 'accept' && sel.src !== null && r.others !== 'pass';
-  // What the rule refuses: all it matches, or for an allowlist the sources it does not list.
-  const refused: Selector | null = verdict !== 'accept' ? sel : allowlist ? { ...sel, src: null, srcExcept: sel.src! } : null;
-  for (const s of seams) {
-    const at = formatLocation(ctx.loc(s.path));
-    // A rule that also covers the target port refuses the redirected connections there.
-    const atTarget = sel.ports === null || sel.ports.some((p) => p.lo <= s.toPort && s.toPort <= p.hi);
-    if (refused && !atTarget && overlapFamilies(s.sel, refused).length > 0) {
-      ctx.report('redirect-bypass', path, `redirect '${s.label}' (${at}) moves connections to ${portList(s.sel)} onto port ${s.toPort} before the filter table sees them, so '${label}' never refuses them${allowlist ? ' (the sources it does not list)' : ''}: redirected connections meet the rules of their target port; write this rule for port ${s.toPort} as well, or leave these sources out of the redirect (\`from\`)`, [ctx.related(s.path, 'the redirect')]);
-    }
-    if (verdict === 'accept' && s.hidden && overlapFamilies(s.hidden, sel).length > 0) {
-      ctx.report('hide-target-allow', path, `'${label}' allows port ${s.toPort}, which redirect '${s.label}' (${at}) hides (\`hide-target: true\`): connections that did not come through the redirect are refused before this allow, so it never applies; remove the allow, or \`hide-target\``, [ctx.related(s.path, 'the redirect that hides the port')]);
-    }
-  }
-}
-
-const portList = (sel: Selector): string => (sel.ports ?? []).map((p) => (p.lo === p.hi ? String(p.lo) : `${p.lo}-${p.hi}`)).join(', ');
 
 /** A section's two groups in each family, asked of the builder once each: a section appends rules 100,000 times. */
 class SectionGroups {

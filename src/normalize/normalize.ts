@@ -58,11 +58,11 @@ export function normalize(policy: Policy, source: SourceMap): NormalizeResult {
   const asWritten = policy.defaults?.order === 'as-written';
   ctx.resolveAllNames();
   preamble(ctx, b);
-  const seams = redirectsSection(ctx, b);
+  redirectsSection(ctx, b);
   limitsSection(ctx, b);
   usersSection(ctx, b);
   for (const sec of FILTER_SECTIONS) {
-    const sweep = filterSection(ctx, b, sec, asWritten, seams);
+    const sweep = filterSection(ctx, b, sec, asWritten);
     if (sweep) checkOrder(ctx, sec.key, sweep);
   }
   const routes = marksSection(ctx, b);

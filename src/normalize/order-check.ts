@@ -1,15 +1,13 @@
 import { formatLocation } from '../diagnostics/diagnostic.js';
 import type { Path } from '../model/path.js';
-import type { OrderSweep } from '../packet/order-index.js';
-import type { Selector } from '../packet/overlap.js';
+import type { OrderSweep, SweepEntry } from '../packet/order-sweep.js';
 import type { Context } from './context.js';
 import type { Verdict } from './verdict.js';
 
 /** A compiled section entry, for the order check. */
-export interface SectionEntry {
+export interface SectionEntry extends SweepEntry {
   readonly path: Path;
   readonly label: string;
-  readonly sel: Selector;
   readonly verdict: Verdict;
 }
 

@@ -5,8 +5,10 @@ import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
 import type { Cidr } from '../packet/addresses.js';
 import { readPort } from '../packet/ports.js';
-import { overlapFamilies, type Selector } from '../packet/overlap.js';
-import { expand, selector } from './selector.js';
+import { BoxIndex } from '../packet/box-index.js';
+import { boxesIntersect, type Box } from '../packet/space.js';
+import type { Family } from '../model/ir.js';
+import { expand, selector, selectorBoxes, type Selector } from './selector.js';
 import { resolveAction, verdictRules } from './verdict.js';
 
 /**
@@ -33,19 +35,39 @@ function ofThisHost(ctx: Context, addresses: readonly Cidr[], path: Path): boole
   return true;
 }
 
-/** A redirect as the inbound rules are held to it: what it catches, and its target port. */
-export interface RedirectSeam {
-  readonly path: Path;
-  readonly label: string;
-  /** The connections it redirects: to its original port. */
-  readonly sel: Selector;
-  readonly toPort: number;
-  /** With hide-target: the connections to the target port it refuses when they were not redirected. */
-  readonly hidden: Selector | null;
+/** The redirects so far, by the connections they catch, in each family: the earliest that meets a new one. */
+class Claimed {
+  private readonly indexes: Partial<Record<Family, BoxIndex<number>>> = {};
+  private readonly claims: { readonly path: Path; readonly label: string; readonly boxes: Partial<Record<Family, Box[]>> }[] = [];
+
+  earliestMeeting(boxes: Partial<Record<Family, Box[]>>): { readonly path: Path; readonly label: string } | undefined {
+    let first = Infinity;
+    for (const [f, list] of Object.entries(boxes) as [Family, Box[]][]) {
+      const index = this.indexes[f];
+      for (const box of index ? list : []) {
+        for (const i of index!.candidates(index!.keysOf(box))) {
+          if (i >= first) break;
+          if (this.claims[i]!.boxes[f]?.some((c) => boxesIntersect(c, box))) {
+            first = i;
+            break;
+          }
+        }
+      }
+    }
+    return this.claims[first];
+  }
+
+  add(path: Path, label: string, boxes: Partial<Record<Family, Box[]>>): void {
+    for (const [f, list] of Object.entries(boxes) as [Family, Box[]][]) {
+      const index = (this.indexes[f] ??= new BoxIndex<number>(f));
+      for (const box of list) index.add(this.claims.length, index.keysOf(box));
+    }
+    this.claims.push({ path, label, boxes });
+  }
 }
 
-export function redirectsSection(ctx: Context, b: RulesetBuilder): RedirectSeam[] {
-  const seen: RedirectSeam[] = [];
+export function redirectsSection(ctx: Context, b: RulesetBuilder): void {
+  const seen = new Claimed();
   (ctx.policy.redirects ?? []).forEach((r, i) => {
     const path: Path = ['redirects', i];
     const origin = ctx.origin(path, r.name);
@@ -60,16 +82,15 @@ export function redirectsSection(ctx: Context, b: RulesetBuilder): RedirectSeam[
     if (typeof port === 'string' || [protos, src, dst, inIface].includes(undefined)) return;
     const sel = selector(ctx, { protos: protos!, ports: [port], src: src!, dst: dst!, inIface: inIface! }, r.family, path, 'from', 'local-address');
     if (!sel) return;
-    const clash = seen.find((s) => overlapFamilies(s.sel, sel).length > 0);
+    const boxes = selectorBoxes(sel);
+    const clash = seen.earliestMeeting(boxes);
     if (clash) {
       ctx.report('redirect-duplicate', path, `redirect '${origin.label}' catches connections already redirected by '${clash.label}' (${formatLocation(ctx.loc(clash.path))}), so it would never apply to them; make their ports, interfaces or addresses disjoint`, [ctx.related(clash.path, 'the earlier redirect')]);
       return;
     }
     const target = { kind: 'redirect', toPort: r['to-port'] } as const;
     const local: Selector = { ...sel, src: null, inIface: null, outIface: 'lo' };
-    const targetPorts = [{ lo: r['to-port'], hi: r['to-port'] }];
-    // Remote connections only, unless local ones are redirected too (then loopback is hidden too).
-    seen.push({ path, label: origin.label, sel, toPort: r['to-port'], hidden: r['hide-target'] ? { ...sel, src: null, dst: null, ports: targetPorts, inIface: null } : null });
+    seen.add(path, origin.label, boxes);
     const hideVerdict = resolveAction(ctx, 'deny', 'deny');
     for (const f of sel.families) {
       b.add(f, 'nat', 'PREROUTING', 'main', expand(sel, f).map((m) => rule(m, target, origin)));
@@ -86,5 +107,4 @@ export function redirectsSection(ctx: Context, b: RulesetBuilder): RedirectSeam[
       }
     }
   });
-  return seen;
 }

@@ -3,11 +3,83 @@ import type { Family, L4, Match, PortRange, Proto } from '../model/ir.js';
 import type { Path, PathSegment } from '../model/path.js';
 import type { FamilyChoice } from '../model/policy.js';
 import { isWholeFamily, NO_CIDRS, ofFamily, type Cidr } from '../packet/addresses.js';
-import type { Selector } from '../packet/overlap.js';
+import { normalizeSet, subtract, type Interval, type IntervalSet } from '../packet/intervals.js';
 import { chunkPorts } from '../packet/ports.js';
+import { DIM, everything, icmpSet, ifaceSet, PROTO_NUMBERS, type Box } from '../packet/space.js';
 import type { Context } from './context.js';
 import { isL4 } from './protocols.js';
 import { under } from './report.js';
+
+/**
+ * What a policy rule matches, family-neutral. `null` means "any". It is the source of the
+ * emitted matches (`expand`) and, as boxes of the packet model (`selectorBoxes`), the operand of
+ * the order check and of redirect duplicates.
+ */
+export interface Selector {
+  readonly protos: readonly Proto[] | null;
+  readonly ports: readonly PortRange[] | null;
+  readonly icmpType: string | null;
+  readonly src: readonly Cidr[] | null;
+  readonly dst: readonly Cidr[] | null;
+  readonly inIface: string | null;
+  readonly outIface: string | null;
+  readonly srcExcept: readonly Cidr[];
+  readonly dstExcept: readonly Cidr[];
+  readonly families: readonly Family[];
+}
+
+/**
+ * A selector's packets in each of its families, as the packet model's boxes: exactly the union
+ * of the boxes of its expansion, minus its exceptions (a property test holds the two equal).
+ * Protocols with ports and those without (ICMP) are two boxes; everything else is one.
+ */
+export function selectorBoxes(sel: Selector): Partial<Record<Family, Box[]>> {
+  const out: Partial<Record<Family, Box[]>> = {};
+  for (const f of sel.families) {
+    const base = everything(f).slice();
+    const src = addressSet(sel.src, sel.srcExcept, f);
+    const dst = addressSet(sel.dst, sel.dstExcept, f);
+    if (src !== null) base[DIM.src] = src;
+    if (dst !== null) base[DIM.dst] = dst;
+    if (sel.inIface !== null) base[DIM.in] = ifaceSet(sel.inIface);
+    if (sel.outIface !== null) base[DIM.out] = ifaceSet(sel.outIface);
+    if (sel.protos === null) {
+      out[f] = [base];
+      continue;
+    }
+    const boxes: Box[] = [];
+    const withPorts = sel.ports !== null && sel.icmpType === null ? sel.protos.filter(isL4) : [];
+    if (withPorts.length > 0) {
+      const b = base.slice();
+      b[DIM.proto] = protoSet(withPorts, f);
+      b[DIM.dport] = normalizeSet(sel.ports!.map((p) => [BigInt(p.lo), BigInt(p.hi)] as Interval));
+      boxes.push(b);
+    }
+    const without = sel.protos.filter((p) => !withPorts.includes(p as L4));
+    if (without.length > 0) {
+      const b = base.slice();
+      b[DIM.proto] = protoSet(without, f);
+      if (sel.icmpType !== null) b[DIM.icmp] = icmpSet(f, familyRecord(f).icmp[sel.icmpType]!.tool)!;
+      boxes.push(b);
+    }
+    out[f] = boxes;
+  }
+  return out;
+}
+
+const protoSet = (protos: readonly Proto[], f: Family): IntervalSet =>
+  normalizeSet(protos.map((p) => {
+    const n = BigInt(p === 'icmp' ? familyRecord(f).icmpNumber : PROTO_NUMBERS[p]!);
+    return [n, n] as Interval;
+  }));
+
+/** A family's addresses of a list, minus exceptions; null for any address. */
+function addressSet(cidrs: readonly Cidr[] | null, except: readonly Cidr[], f: Family): IntervalSet | null {
+  const minus = normalizeSet(ofFamily(except, f)!.map((c) => c.interval));
+  if (cidrs === null) return minus.length === 0 ? null : subtract(everything(f)[DIM.src]!, minus);
+  const base = normalizeSet(ofFamily(cidrs, f)!.map((c) => c.interval));
+  return minus.length > 0 ? subtract(base, minus) : base;
+}
 
 export interface SelectorParts {
   readonly protos: readonly Proto[] | null;

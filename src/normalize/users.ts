@@ -4,7 +4,7 @@ import type { Path } from '../model/path.js';
 import type { UserRule } from '../model/policy.js';
 import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
-import type { Selector } from '../packet/overlap.js';
+import type { Selector } from './selector.js';
 import { expand, selector } from './selector.js';
 import { ownChainRules, resolveAction, resolveLog, verdictRules } from './verdict.js';
 

@@ -2,22 +2,19 @@ import type { Family } from '../model/ir.js';
 import { BITS, KeyIndex, MAX_INDEXED_PORTS, PrefixIndex, smallest, union, type Block } from './candidate-index.js';
 import { alignedBlocks } from './addresses.js';
 import type { IntervalSet } from './intervals.js';
-import { DIMS, type Box } from './space.js';
+import { DIM, type Box } from './space.js';
 
-const SRC = DIMS.indexOf('src');
-const DST = DIMS.indexOf('dst');
-const PORT = DIMS.indexOf('dport');
 /** An address set of more blocks than this (a negation, an odd range) is indexed as "any address". */
 const MAX_BLOCKS = 8;
 
 /**
- * Earlier rules of one chain, by destination port, source block and destination block. Two boxes
- * can only meet where they share a port, a source and a destination, so a rule's candidates are
- * the earlier rules filed under one of its ports (or under none), or under a block around or
- * inside one of its source blocks, or the same for destinations: whichever is fewest. A chain of
- * thousands of rules on one port (an allowlist below the set threshold) is then not quadratic.
+ * Earlier entries (rules, or runs of them) by destination port, source block and destination
+ * block. Two boxes can only meet where they share a port, a source and a destination, so a box's
+ * candidates are the entries filed under one of its ports (or under none), or under a block
+ * around or inside one of its source blocks, or the same for destinations: whichever is fewest.
+ * An entry may be filed again as it grows (a run of rules merged into one).
  */
-export class BoxIndex<E extends { readonly box: Box }> {
+export class BoxIndex<E> {
   private readonly entries: E[] = [];
   private readonly ports = new KeyIndex<number>();
   private readonly sources = new PrefixIndex<Block>(hostKey);
@@ -27,19 +24,34 @@ export class BoxIndex<E extends { readonly box: Box }> {
 
   /** What a box is filed and looked up under; computed once per rule, for both. */
   keysOf(box: Box): BoxKeys {
-    return { ports: portKeys(box[PORT]!), src: blocks(box[SRC]!, this.family), dst: blocks(box[DST]!, this.family) };
+    return { ports: portKeys(box[DIM.dport]!), src: blocks(box[DIM.src]!, this.family), dst: blocks(box[DIM.dst]!, this.family) };
   }
 
-  add(e: E, keys: BoxKeys = this.keysOf(e.box)): void {
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** Files a new entry; returns its number. */
+  add(e: E, keys: BoxKeys): number {
     const i = this.entries.length;
     this.entries.push(e);
+    this.file(i, keys);
+    return i;
+  }
+
+  /** Files the last entry under more keys (a member that joined it). */
+  fileLast(keys: BoxKeys): void {
+    this.file(this.entries.length - 1, keys);
+  }
+
+  private file(i: number, keys: BoxKeys): void {
     this.ports.add(i, keys.ports);
     this.sources.add(i, keys.src);
     this.destinations.add(i, keys.dst);
   }
 
-  /** A superset of the earlier rules whose box meets `box`, in chain order. */
-  candidates(box: Box, keys: BoxKeys = this.keysOf(box)): readonly E[] {
+  /** A superset of the earlier entries whose box meets a box with these keys, in order. */
+  candidates(keys: BoxKeys): readonly E[] {
     const best = smallest([this.ports.lookup(keys.ports), this.sources.lookup(keys.src), this.destinations.lookup(keys.dst)]);
     return best === null ? this.entries : union(best).map((i) => this.entries[i]!);
   }

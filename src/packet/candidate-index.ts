@@ -5,7 +5,8 @@ import type { Interval } from './intervals.js';
  * Indexes that answer "which earlier items may overlap this one?" with a superset of the answer,
  * so that overlap analyses (the order check, `shadowed`) test a few candidates instead of every
  * earlier item: comparing all pairs took minutes on 50,000-rule policies. Items are numbered in
- * order; lists hold those numbers ascending.
+ * order; lists hold those numbers ascending, each once (an item filed again as it grows is not
+ * listed twice).
  */
 
 /** A network as the index sees it (a Cidr is one). */
@@ -43,7 +44,7 @@ export class PrefixIndex<B extends Block> {
   /** Files item `i` under its blocks; null means any address. */
   add(i: number, blocks: readonly B[] | null): void {
     if (blocks === null) {
-      this.anyAddress.push(i);
+      if (this.anyAddress[this.anyAddress.length - 1] !== i) this.anyAddress.push(i);
       return;
     }
     for (const b of blocks) {
@@ -108,7 +109,7 @@ export class KeyIndex<K> {
 
   add(i: number, keys: readonly K[] | null): void {
     if (keys === null) {
-      this.any.push(i);
+      if (this.any[this.any.length - 1] !== i) this.any.push(i);
       return;
     }
     for (const k of keys) push(this.by, k, i);

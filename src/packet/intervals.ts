@@ -1,6 +1,9 @@
 /**
- * Sorted, disjoint, inclusive intervals: the one representation behind address and port sets, so
- * containment, overlap and difference are exact (no sampling, no per-address loops).
+ * Sorted, disjoint, inclusive intervals: the one representation behind every dimension of the
+ * packet model, so containment, overlap and difference are exact (no sampling, no per-value
+ * loops). The operations are output-sensitive: a short set against a long one (a rule's one
+ * source against the thousands a run of bans has merged) costs a binary search per interval of
+ * the short one, not a walk of the long one.
  */
 export type Interval = readonly [bigint, bigint];
 export type IntervalSet = readonly Interval[];
@@ -19,17 +22,38 @@ export function normalizeSet(items: readonly Interval[]): IntervalSet {
   return out;
 }
 
+/** The first index of `set` at or after `from` whose interval ends at or above `v`. */
+function firstEndingAtOrAbove(set: IntervalSet, v: bigint, from: number): number {
+  let lo = from;
+  let hi = set.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (set[mid]![1] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export function intersects(a: IntervalSet, b: IntervalSet): boolean {
-  let i = 0;
+  if (a.length > b.length) [a, b] = [b, a];
   let j = 0;
-  while (i < a.length && j < b.length) {
-    const x = a[i]!;
-    const y = b[j]!;
-    if (x[1] < y[0]) i++;
-    else if (y[1] < x[0]) j++;
-    else return true;
+  for (const [lo, hi] of a) {
+    j = firstEndingAtOrAbove(b, lo, j);
+    if (j === b.length) return false;
+    if (b[j]![0] <= hi) return true;
   }
   return false;
+}
+
+export function intersect(a: IntervalSet, b: IntervalSet): IntervalSet {
+  if (a.length > b.length) [a, b] = [b, a];
+  const out: Interval[] = [];
+  let j = 0;
+  for (const [lo, hi] of a) {
+    j = firstEndingAtOrAbove(b, lo, j);
+    for (let k = j; k < b.length && b[k]![0] <= hi; k++) out.push([b[k]![0] > lo ? b[k]![0] : lo, b[k]![1] < hi ? b[k]![1] : hi]);
+  }
+  return out;
 }
 
 export function subtract(a: IntervalSet, b: IntervalSet): IntervalSet {
@@ -37,17 +61,26 @@ export function subtract(a: IntervalSet, b: IntervalSet): IntervalSet {
   let j = 0;
   for (const [lo0, hi] of a) {
     let lo = lo0;
-    while (j < b.length && b[j]![1] < lo) j++;
-    let k = j;
-    while (k < b.length && b[k]![0] <= hi) {
+    j = firstEndingAtOrAbove(b, lo, j);
+    for (let k = j; k < b.length && b[k]![0] <= hi; k++) {
       const [blo, bhi] = b[k]!;
       if (blo > lo) out.push([lo, blo - 1n]);
       lo = bhi + 1n;
       if (lo > hi) break;
-      k++;
     }
     if (lo <= hi) out.push([lo, hi]);
   }
   return out;
 }
 
+/** a ∪ b, both already normal. */
+export function unite(a: IntervalSet, b: IntervalSet): IntervalSet {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  // Appending above the end, the usual case for a run of rules in address order.
+  if (b[0]![0] > a[a.length - 1]![1] + 1n) return [...a, ...b];
+  return normalizeSet([...a, ...b]);
+}
+
+/** Whether every value of `a` is in `b`. */
+export const within = (a: IntervalSet, b: IntervalSet): boolean => subtract(a, b).length === 0;

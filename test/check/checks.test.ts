@@ -46,6 +46,37 @@ const TABLES: Record<string, CheckTable> = {
       { policy: 'version: 1\nusers:\n  - group: staff\n', errors: [{ code: 'owner-name', line: 3, column: 12 }] },
     ],
   },
+  'redirect-bypass': {
+    valid: [
+      // The deny covers the target port too: redirected connections meet it there.
+      'version: 1\ninbound:\n  - { port: [8443, 8445], from: 10.9.0.0/16, action: deny }\nredirects:\n  - { port: 8445, to-port: 8443, local: false, hide-target: false }\n',
+      // A ban on every port refuses them before and after nat alike.
+      'version: 1\ninbound:\n  - { from: 10.9.0.0/16, action: drop }\nredirects:\n  - { port: 8445, to-port: 8443, local: false, hide-target: false }\n',
+      // The redirect leaves out the denied sources.
+      'version: 1\ninbound:\n  - { port: 8445, from: 10.9.0.0/16, action: deny }\nredirects:\n  - { port: 8445, to-port: 8443, from: 192.0.2.0/24, local: false, hide-target: false }\n',
+      // Under a drop policy with no allow of 8443 the redirect's own accept decides: nothing slips past the deny...
+      // ...but a deny of another port never meets the redirect.
+      'version: 1\ninbound:\n  - { port: 8446, action: deny }\nredirects:\n  - { port: 8445, to-port: 8443, local: false, hide-target: false }\n',
+    ],
+    invalid: [
+      { policy: 'version: 1\ninbound:\n  - { name: guests, port: 8445, from: [10.9.0.0/16, "2001:db8:9::/48"], action: deny }\nredirects:\n  - { name: alt, port: 8445, to-port: 8443, local: false, hide-target: false }\n', errors: [{ code: 'redirect-bypass', line: 3, column: 5, message: /redirect 'alt' \(policy.yaml:5:5\) moves connections to 8445 onto port 8443 .*'guests' never refuses them:/ }] },
+      { policy: 'version: 1\ninbound:\n  - { name: admins, port: 8445, from: 198.51.100.7 }\nredirects:\n  - { port: 8445, to-port: 8443, local: false, hide-target: false }\n', errors: [{ code: 'redirect-bypass', line: 3, column: 5, message: /'admins' never refuses them \(the sources it does not list\)/ }] },
+      // One of two redirects slips past; the finding names that one.
+      { policy: 'version: 1\ninbound:\n  - { name: no-9000, port: 9000, action: drop }\nredirects:\n  - { name: a, port: 8445, to-port: 8443, local: false, hide-target: false }\n  - { name: b, port: 9000, to-port: 9001, local: false, hide-target: false }\n', errors: [{ code: 'redirect-bypass', line: 3, column: 5, message: /redirect 'b'/ }] },
+    ],
+  },
+  'hide-target-allow': {
+    valid: [
+      'version: 1\ninbound:\n  - { port: 8443 }\nredirects:\n  - { port: 8445, to-port: 8443, local: false, hide-target: false }\n',
+      // An allow of another port, beside a hidden one.
+      'version: 1\ninbound:\n  - { port: 8444 }\nredirects:\n  - { port: 8445, to-port: 8443, local: false, hide-target: true }\n',
+    ],
+    invalid: [
+      { policy: 'version: 1\ninbound:\n  - { name: open-target, port: 8443 }\nredirects:\n  - { name: alt, port: 8445, to-port: 8443, local: false, hide-target: true }\n', errors: [{ code: 'hide-target-allow', line: 3, column: 5, message: /'open-target' allows port 8443, which redirect 'alt' \(policy.yaml:5:5\) hides/ }] },
+      // A port range that includes the hidden port: its other ports stay open, so only shadowed's business if all were hidden.
+      { policy: 'version: 1\ninbound:\n  - { name: admins, port: 8443, from: 192.0.2.7 }\nredirects:\n  - { name: alt, port: 8445, to-port: 8443, local: true, hide-target: true }\n', errors: [{ code: 'hide-target-allow', line: 3, column: 5 }] },
+    ],
+  },
   'redirect-local': {
     valid: ['version: 1\nredirects:\n  - { port: 8445, to-port: 8443, local: false, hide-target: false }\n', 'version: 1\nredirects:\n  - { port: 8445, to-port: 8443, local: true, hide-target: true }\n'],
     invalid: [

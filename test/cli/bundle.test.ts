@@ -37,7 +37,7 @@ describe('the bundled CLI', () => {
     expect(r.stderr.split('\n').filter((l) => /node_modules|looking for/.test(l) && !own.some((o) => l.includes(o)))).toEqual([]);
   });
   // Start-up: the first toLocaleString of a process initialises ICU, about 9 ms of every run.
-  it('compiles and notes a chain too long for shadowed without calling anything of ICU', () => {
+  it('compiles a 5,001-rule policy, every check on, without calling anything of ICU', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ipfence-icu-'));
     const preload = join(dir, 'no-icu.cjs');
     writeFileSync(
@@ -49,7 +49,7 @@ describe('the bundled CLI', () => {
     writeFileSync(join(dir, 'big.yaml'), `version: 1\ndefaults: { input: drop, order: as-written }\ninbound:\n${rules.join('\n')}\n`);
     const r = spawnSync(process.execPath, ['--require', preload, BIN, 'compile', join(dir, 'big.yaml'), '-o', join(dir, 'out')], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toContain("'shadowed' did not look at filter IPFENCE-INPUT (ipv4, 5,003 rules)");
+    expect(r.stderr).toContain('ipfence: wrote');
     const probe = spawnSync(process.execPath, ['--require', preload, '-e', '(1000).toLocaleString("en")'], { encoding: 'utf8' });
     expect(probe.stderr, 'the preload must make ICU calls fail').toContain('ICU was used: toLocaleString');
   });

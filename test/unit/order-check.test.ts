@@ -2,9 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Family, PortRange, Proto } from '../../src/model/ir.js';
 import { readAddress, type Cidr } from '../../src/packet/addresses.js';
-import { findConflicts } from '../../src/packet/order-index.js';
-import { overlapFamilies, type Selector } from '../../src/packet/overlap.js';
+import { findConflicts } from '../../src/packet/order-sweep.js';
+import { boxesIntersect, boxHas, DIMS, everything, type Box } from '../../src/packet/space.js';
+import { boxOf } from '../../src/packet/space.js';
 import { compile } from '../../src/pipeline.js';
+import { expand, selectorBoxes, type Selector } from '../../src/normalize/selector.js';
 
 const cidr = (text: string): Cidr => {
   const r = readAddress(text);
@@ -33,14 +35,22 @@ const arbSelector: fc.Arbitrary<Selector> = fc
 
 const arbEntries = fc.array(fc.record({ sel: arbSelector, verdict: fc.constantFrom('accept' as const, 'drop' as const, 'reject' as const) }), { maxLength: 60 });
 
+type Entry = { sel: Selector; verdict: 'accept' | 'drop' | 'reject' };
+const swept = (entries: readonly Entry[]) => findConflicts(entries.map((e) => ({ boxes: selectorBoxes(e.sel), verdict: e.verdict })));
+const shareFamilies = (a: Selector, b: Selector): Family[] => {
+  const x = selectorBoxes(a);
+  const y = selectorBoxes(b);
+  return (['ipv4', 'ipv6'] as const).filter((f) => (x[f] ?? []).some((p) => (y[f] ?? []).some((q) => boxesIntersect(p, q))));
+};
+
 /** The definition: each allow against every deny written before it, in order. */
-function naive(entries: readonly { sel: Selector; verdict: string }[]) {
+function naive(entries: readonly Entry[]) {
   const out: { allow: number; deny: number; families: Family[] }[] = [];
   entries.forEach((allow, j) => {
     if (allow.verdict !== 'accept') return;
     for (let i = 0; i < j; i++) {
       if (entries[i]!.verdict === 'accept') continue;
-      const families = overlapFamilies(entries[i]!.sel, allow.sel);
+      const families = shareFamilies(entries[i]!.sel, allow.sel);
       if (families.length > 0) {
         out.push({ allow: j, deny: i, families });
         return;
@@ -54,7 +64,7 @@ describe('order check (allow-first)', () => {
   it('finds exactly the conflicts of comparing every allow with every earlier deny', () => {
     fc.assert(
       fc.property(arbEntries, (entries) => {
-        expect(findConflicts(entries)).toEqual(naive(entries));
+        expect(swept(entries)).toEqual(naive(entries));
       }),
       { numRuns: 5000 },
     );
@@ -69,7 +79,7 @@ describe('order check (allow-first)', () => {
       { sel: sel([{ lo: 22, hi: 22 }], [HOSTS[0]!]), verdict: 'drop' as const },
       { sel: sel([{ lo: 22, hi: 22 }], [HOSTS[0]!]), verdict: 'accept' as const },
     ];
-    expect(findConflicts(entries)).toEqual([{ allow: 2, deny: 0, families: ['ipv4'] }]);
+    expect(swept(entries)).toEqual([{ allow: 2, deny: 0, families: ['ipv4'] }]);
   });
 
   it.each(['src', 'dst'] as const)('finds a deny inside an allow\'s %s network, whether written before or after the first allow of that size', (dir) => {
@@ -83,11 +93,46 @@ describe('order check (allow-first)', () => {
       { sel: sel('10.0.0.0/24'), verdict: 'accept' as const },
       { sel: sel('10.0.1.0/24'), verdict: 'accept' as const },
     ];
-    expect(findConflicts(entries)).toEqual([
+    expect(swept(entries)).toEqual([
       { allow: 3, deny: 2, families: ['ipv4'] },
       { allow: 4, deny: 0, families: ['ipv4'] },
     ]);
   });
+});
+
+/**
+ * A selector's boxes are the packet model of what its emitted rules match: for concrete packets,
+ * inside them exactly when some rule of its expansion matches and no exception does.
+ */
+describe('selectorBoxes', () => {
+  const ADDR_POINTS: Record<Family, bigint[]> = {
+    ipv4: ['10.0.0.1', '10.0.0.2', '10.0.0.130', '10.0.1.1', '10.200.0.1', '192.0.2.1'].map((a) => cidr(a).interval[0]),
+    ipv6: ['2001:db8::1', '2001:db8::2', '2001:db8:1::1', '2001:db8:2::9', '2001:dead::1'].map((a) => cidr(a).interval[0]),
+  };
+  const point = (f: Family) =>
+    fc.record({ src: fc.constantFrom(...ADDR_POINTS[f]), dst: fc.constantFrom(...ADDR_POINTS[f]), proto: fc.constantFrom(6n, 17n, f === 'ipv4' ? 1n : 58n, 132n), dport: fc.constantFrom(22n, 25n, 80n, 100n, 443n, 2000n) }).map((p) => {
+      const u = everything(f);
+      return DIMS.map((d, i) => (d === 'src' || d === 'dst' || d === 'proto' || d === 'dport' ? p[d] : u[i]![0]![0]));
+    });
+  for (const f of ['ipv4', 'ipv6'] as const) {
+    it(`holds a packet of ${f} exactly when a rule of the expansion matches it and no exception does`, () => {
+      let inside = 0;
+      fc.assert(
+        fc.property(arbSelector.filter((s) => s.families.includes(f)), fc.array(point(f), { minLength: 20, maxLength: 20 }), (sel, points) => {
+          const boxes = selectorBoxes(sel)[f] ?? [];
+          const rules: Box[] = expand(sel, f).map((m) => boxOf(m, f).box);
+          const excepted = sel.srcExcept.filter((c) => c.family === f);
+          for (const p of points) {
+            const truth = rules.some((b) => boxHas(b, p)) && !excepted.some((c) => c.interval[0] <= p[0]! && p[0]! <= c.interval[1]);
+            expect(boxes.some((b) => boxHas(b, p))).toBe(truth);
+            if (truth) inside++;
+          }
+        }),
+        { numRuns: 800 },
+      );
+      expect(inside).toBeGreaterThan(200);
+    });
+  }
 });
 
 describe('ICMP names that share packets', () => {

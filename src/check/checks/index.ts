@@ -3,6 +3,7 @@ import { dockerFlush } from './docker-flush.js';
 import { dockerPublished } from './docker-published.js';
 import { familyAsymmetry } from './family-asymmetry.js';
 import { familyIcmp } from './family-icmp.js';
+import { hideTargetAllow } from './hide-target-allow.js';
 import { hookInterface } from './hook-interface.js';
 import { hookOwner } from './hook-owner.js';
 import { hookRedirect } from './hook-redirect.js';
@@ -11,6 +12,7 @@ import { ipv6Ndp } from './ipv6-ndp.js';
 import { natFiltering } from './nat-filtering.js';
 import { noEstablished } from './no-established.js';
 import { ownerName } from './owner-name.js';
+import { redirectBypass } from './redirect-bypass.js';
 import { redirectLocal } from './redirect-local.js';
 import { shadowed } from './shadowed.js';
 import { sshLockout } from './ssh-lockout.js';
@@ -18,5 +20,5 @@ import { tcpReset } from './tcp-reset.js';
 
 /** Every lint check, once. test/check/checks.test.ts fails when a check lacks docs or tests. */
 export const CHECKS: readonly Check[] = [
-  dockerFlush, dockerPublished, familyAsymmetry, familyIcmp, hookInterface, hookOwner, hookRedirect, hookReject, ipv6Ndp, natFiltering, noEstablished, ownerName, redirectLocal, shadowed, sshLockout, tcpReset,
+  dockerFlush, dockerPublished, familyAsymmetry, familyIcmp, hideTargetAllow, hookInterface, hookOwner, hookRedirect, hookReject, ipv6Ndp, natFiltering, noEstablished, ownerName, redirectBypass, redirectLocal, shadowed, sshLockout, tcpReset,
 ];

@@ -1,25 +1,9 @@
 import { diag, formatLocation, type Diagnostic, type Related } from '../../diagnostics/diagnostic.js';
-import { countText } from '../../diagnostics/count.js';
 import type { Family, IR, Origin, Rule, Target } from '../../model/ir.js';
 import type { Check } from './api.js';
-import { BoxIndex } from '../../packet/box-index.js';
-import { boxesIntersect, boxOf, coveredBy, Interfaces, type Box } from '../../packet/space.js';
-
-/**
- * Above this many rules in one chain the analysis is skipped: a box per rule costs about 15 µs,
- * a second for a 50,000-rule chain (large lists belong in sets).
- */
-export const SHADOW_MAX_RULES = 5000;
-
-/**
- * The chains `shadowed` leaves out for their length, as "filter INPUT (ipv4, 50,013 rules)": the
- * CLI says so, since a check that did not run must not read as a check that found nothing.
- */
-export function overShadowLimit(ir: IR): string[] {
-  return ir.rulesets.flatMap((rs) =>
-    rs.tables.flatMap((t) => t.chains.filter((c) => c.rules.length > SHADOW_MAX_RULES).map((c) => `${t.name} ${c.name} (${rs.family}, ${countText(c.rules.length)} rules)`)),
-  );
-}
+import { Decided, type Member } from '../../packet/decided.js';
+import { modelsOf } from '../../packet/path.js';
+import { coveredBy, type Box } from '../../packet/space.js';
 
 const TERMINAL = new Set<Target['kind']>(['accept', 'drop', 'reject', 'return']);
 const verb: Record<string, string> = { accept: 'accepted', drop: 'dropped', reject: 'rejected', return: 'returned' };
@@ -41,33 +25,31 @@ interface Finding {
 export const shadowed: Check = {
   code: 'shadowed',
   severity: 'error',
-  docs: `A rule can never match because earlier rules of its chain, together, already decide every packet it matches. If they decide differently (accept vs drop/reject) this is an error: the rule's intent is lost. If they decide the same way, it is a redundancy warning. Reorder the rules, narrow the earlier ones (\`except:\`), or remove the dead rule. Chains of more than ${countText(SHADOW_MAX_RULES)} rules are not analysed; the CLI names them in a note on stderr.`,
+  docs: `A rule can never match because earlier rules of its chain, together, already decide every packet it matches. If they decide differently (accept vs drop/reject) this is an error: the rule's intent is lost. If they decide the same way, it is a redundancy warning. Reorder the rules, narrow the earlier ones (\`except:\`), or remove the dead rule. Every chain is analysed, at any length.`,
   example: 'version: 1\ninbound:\n  - { name: web, port: 80 }\n  - { name: block-scanner, port: 80, from: 203.0.113.7, action: drop }\n',
   check: ({ ir }) => {
     const findings = new Map<string, Finding>();
-    for (const rs of ir.rulesets) {
+    for (const model of modelsOf(ir)) {
+      const rs = model.ruleset;
       for (const table of rs.tables) {
         for (const chain of table.chains) {
-          if (chain.rules.length > SHADOW_MAX_RULES) continue;
-          const ifaces = new Interfaces(chain.rules.flatMap((r) => r.matches.flatMap((m) => (m.kind === 'in' || m.kind === 'out' ? [m.iface.replace(/\+$/, '')] : []))).concat(
-            chain.rules.flatMap((r) => r.matches.flatMap((m) => (m.kind === 'in' || m.kind === 'out') && m.iface.endsWith('+') ? [m.iface] : [])),
-          ));
-          const earlier = new BoxIndex<Entry>(rs.family);
+          const earlier = new Decided<Rule>(rs.family);
           for (const rule of chain.rules) {
             if (!TERMINAL.has(rule.target.kind)) continue;
-            const { box, exact } = boxOf(rule, rs.family, ifaces);
+            const { box, exact } = model.box(rule);
             const self = originKey(rule.origin);
             const keys = earlier.keysOf(box);
-            const overlapping = earlier.candidates(box, keys).filter((e) => e.key !== self && boxesIntersect(e.box, box));
-            if (overlapping.length > 0 && coveredBy(box, overlapping.map((e) => e.box)) === true) {
+            const overlapping = earlier.meeting(box, self, keys);
+            if (overlapping.length > 0 && coveredBy(box, overlapping.map((o) => o.box)) === true) {
               const key = `${self} ${rule.target.kind}`;
               const f = findings.get(key) ?? { rule, families: new Set<Family>(), covers: new Map(), acceptsSome: false };
               f.families.add(rs.family);
-              if (overlapping.some(acceptsFromPolicy)) f.acceptsSome = true;
-              for (const o of minimalCover(box, overlapping)) f.covers.set(`${originKey(o.rule.origin)} ${o.rule.target.kind}`, { origin: o.rule.origin, kind: o.rule.target.kind });
+              const members = overlapping.flatMap((o) => o.run.meeting(box).filter((m) => m.key !== self));
+              if (members.some(acceptsFromPolicy)) f.acceptsSome = true;
+              for (const o of minimalCover(box, members)) f.covers.set(`${originKey(o.rule.origin)} ${o.rule.target.kind}`, { origin: o.rule.origin, kind: o.rule.target.kind });
               findings.set(key, f);
             }
-            if (exact) earlier.add({ rule, box, key: self }, keys);
+            if (exact) earlier.add({ rule, box, key: self }, rule.target.kind, keys);
           }
         }
       }
@@ -82,18 +64,16 @@ const originKey = (o: Origin): string => `${o.path.join('/')} ${o.label}`;
  * An accept the policy's own rules wrote: not the preamble's (replies, loopback, ICMPv6), which
  * share packets with every rule's box without deciding a new connection to a port.
  */
-const acceptsFromPolicy = (e: Entry): boolean =>
+const acceptsFromPolicy = (e: Member<Rule>): boolean =>
   (e.rule.target.kind === 'accept' || e.rule.target.kind === 'return') && e.rule.origin.path.length > 0 && e.rule.origin.path[0] !== 'defaults';
 
-interface Entry {
-  readonly rule: Rule;
-  readonly box: Box;
-  readonly key: string;
-}
-
-/** Drops covering rules that are not needed, earliest first, so the message names the real cause. */
+/**
+ * Drops covering rules that are not needed, earliest first, so the message names the real cause.
+ * Past a few dozen (a long run of bans) it names them all: finding the fewest would be quadratic.
+ */
 function minimalCover<T extends { box: Box }>(box: Box, covers: readonly T[]): T[] {
   const kept = [...covers];
+  if (kept.length > MINIMAL_COVER_MAX) return kept;
   for (let i = 0; i < kept.length; ) {
     const without = kept.filter((_, k) => k !== i);
     if (without.length > 0 && coveredBy(box, without.map((c) => c.box)) === true) kept.splice(i, 1);
@@ -101,6 +81,8 @@ function minimalCover<T extends { box: Box }>(box: Box, covers: readonly T[]): T
   }
   return kept;
 }
+
+const MINIMAL_COVER_MAX = 32;
 
 function toDiagnostics(f: Finding): Diagnostic[] {
   const kind = f.rule.target.kind;

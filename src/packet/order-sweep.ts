@@ -1,0 +1,75 @@
+import type { Family } from '../model/ir.js';
+import { BoxIndex } from './box-index.js';
+import { boxesIntersect, type Box } from './space.js';
+
+/** What the order check compares: a rule's packets in each family, and whether it accepts. */
+export interface SweepEntry {
+  /** A rule's packets as a union of boxes per family; a family it does not exist in is absent. */
+  readonly boxes: Readonly<Partial<Record<Family, readonly Box[]>>>;
+  readonly verdict: 'accept' | 'drop' | 'reject';
+}
+
+export interface OrderConflict<E extends SweepEntry = SweepEntry> {
+  /** The allow (and its index in the section) that would move ahead of the deny. */
+  readonly allow: number;
+  readonly allowEntry: E;
+  /** The earliest deny written before it that it overlaps. */
+  readonly deny: number;
+  readonly denyEntry: E;
+  readonly families: readonly Family[];
+}
+
+/**
+ * Takes a section's entries in order and finds, for each allow, the earliest deny before it that
+ * some packet matches both of. Fed while the section compiles, so only denies are kept, indexed
+ * by port and address (comparing every allow with every earlier deny took three minutes on a
+ * 50,000-rule policy).
+ */
+export class OrderSweep<E extends SweepEntry> {
+  readonly conflicts: OrderConflict<E>[] = [];
+  private readonly indexes: Partial<Record<Family, BoxIndex<number>>> = {};
+  /** Denies in order; the indexes refer to them by position here. */
+  private readonly denies: { readonly at: number; readonly entry: E }[] = [];
+  private seen = 0;
+
+  add(entry: E): void {
+    const at = this.seen++;
+    const families = Object.keys(entry.boxes) as Family[];
+    if (entry.verdict !== 'accept') {
+      for (const f of families) {
+        const index = (this.indexes[f] ??= new BoxIndex<number>(f));
+        for (const box of entry.boxes[f]!) index.add(this.denies.length, index.keysOf(box));
+      }
+      this.denies.push({ at, entry });
+      return;
+    }
+    let first = Infinity;
+    for (const f of families) {
+      const index = this.indexes[f];
+      if (index === undefined) continue;
+      for (const box of entry.boxes[f]!) {
+        for (const i of index.candidates(index.keysOf(box))) {
+          if (i >= first) break;
+          if (meet(this.denies[i]!.entry.boxes[f], [box])) {
+            first = i;
+            break;
+          }
+        }
+      }
+    }
+    if (first === Infinity) return;
+    const deny = this.denies[first]!;
+    const shared = families.filter((f) => meet(deny.entry.boxes[f], entry.boxes[f]));
+    this.conflicts.push({ allow: at, allowEntry: entry, deny: deny.at, denyEntry: deny.entry, families: shared });
+  }
+}
+
+/** Whether two unions of boxes share a packet. */
+const meet = (a: readonly Box[] | undefined, b: readonly Box[] | undefined): boolean => a !== undefined && b !== undefined && a.some((x) => b.some((y) => boxesIntersect(x, y)));
+
+/** The conflicts of a whole section at once (tests compare it with the all-pairs definition). */
+export function findConflicts(entries: readonly SweepEntry[]): { allow: number; deny: number; families: readonly Family[] }[] {
+  const sweep = new OrderSweep();
+  for (const e of entries) sweep.add(e);
+  return sweep.conflicts.map(({ allow, deny, families }) => ({ allow, deny, families }));
+}

@@ -1,0 +1,284 @@
+import { assertNever, type Chain, type Family, type IR, type Rule, type Ruleset, type TableName } from '../model/ir.js';
+import { BoxIndex } from './box-index.js';
+import { Run } from './decided.js';
+import { setContents } from './sets.js';
+import { boxesIntersect, intersectBox, boxOf, subtractBox, DIM, STATES, type Box, type SetContents } from './space.js';
+
+/** The built-in chains, which the kernel calls at its hooks. */
+export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
+
+/** The tables at each hook, in the order the kernel calls them (netfilter priorities). */
+export const TABLES_AT: Readonly<Record<Hook, readonly TableName[]>> = {
+  PREROUTING: ['raw', 'mangle', 'nat'],
+  INPUT: ['mangle', 'filter', 'nat'],
+  FORWARD: ['mangle', 'filter'],
+  OUTPUT: ['raw', 'mangle', 'nat', 'filter'],
+  POSTROUTING: ['mangle', 'nat'],
+};
+
+/** The hooks a packet crosses: to this host, through it, or from it. */
+export const PATHS = { in: ['PREROUTING', 'INPUT'], forward: ['PREROUTING', 'FORWARD', 'POSTROUTING'], out: ['OUTPUT', 'POSTROUTING'] } as const satisfies Record<string, readonly Hook[]>;
+
+/** What finally happens to a set of packets in one chain walk. */
+export type Verdict = 'accept' | 'drop' | 'reject' | 'redirect';
+
+export interface Decision {
+  readonly box: Box;
+  readonly verdict: Verdict;
+  /** The rules that decided (several: a run of like rules, such as a list of bans); none for a chain's policy. */
+  readonly rules: readonly Rule[];
+  /** The chain the deciding rule is in (or whose policy decided). */
+  readonly chain: string;
+}
+
+/**
+ * One family's rules as the kernel walks them: for a set of packets entering a hook of a table,
+ * which rule decides each part of it (first match, through jumps and returns, down to the chain's
+ * policy), and what nat does to a new connection's destination. Rules are visited only where
+ * the index says their packets may meet the query, so a narrow question about a long chain
+ * costs what its answer does. Rate limits are taken as not exceeded (the first packet of a flow).
+ */
+export class RulesetModel {
+  readonly family: Family;
+  private readonly chains = new Map<string, IndexedChain>();
+  private readonly boxes = new WeakMap<Rule, RuleBox>();
+
+  constructor(
+    readonly ruleset: Ruleset,
+    private readonly sets?: SetContents,
+  ) {
+    this.family = ruleset.family;
+  }
+
+  /** A rule's box, computed once for every check that asks. */
+  box(rule: Rule): RuleBox {
+    let hit = this.boxes.get(rule);
+    if (hit === undefined) this.boxes.set(rule, (hit = boxOf(rule.matches, this.family, this.sets)));
+    return hit;
+  }
+
+  /** The decisions of table `table` at `hook` for `query`; nat is consulted only for new connections. */
+  decide(table: TableName, hook: Hook, query: Box): Decision[] {
+    const t = this.ruleset.tables.find((x) => x.name === table);
+    const builtin = t?.chains.find((c) => c.name === hook);
+    if (t === undefined || builtin === undefined) return [{ box: query, verdict: 'accept', rules: NONE, chain: hook }];
+    let parts = [query];
+    if (table === 'nat') {
+      const fresh = intersectBox(query, NEW_ONLY[this.family]);
+      const rest = subtractBox(query, NEW_ONLY[this.family]);
+      const out: Decision[] = rest.map((box) => ({ box, verdict: 'accept' as const, rules: NONE, chain: hook }));
+      if (fresh === null) return out;
+      parts = [fresh];
+      return [...out, ...this.walkHook(t.name, t.chains, builtin, parts)];
+    }
+    return this.walkHook(t.name, t.chains, builtin, parts);
+  }
+
+  /**
+   * The rules (runs) of a hook's chains in one table that share packets with `box`, without
+   * walking them: a cheap test before a walk.
+   */
+  meeting(table: TableName, hook: Hook, box: Box): { readonly box: Box; readonly verdict: Verdict | 'other'; readonly rules: () => Rule[] }[] {
+    const t = this.ruleset.tables.find((x) => x.name === table);
+    const out: { box: Box; verdict: Verdict | 'other'; rules: () => Rule[] }[] = [];
+    const seen = new Set<string>();
+    const visit = (name: string): void => {
+      if (seen.has(name)) return;
+      seen.add(name);
+      const chain = this.indexed(table, name);
+      if (chain === undefined) return;
+      for (const i of chain.candidates(box)) {
+        const e = chain.entries[i]!;
+        if (!e.exact || !boxesIntersect(e.run.box, box)) continue;
+        const k = e.run.members[0]!.rule.target;
+        if (k.kind === 'jump') visit(k.chain);
+        const verdict = k.kind === 'accept' || k.kind === 'drop' || k.kind === 'reject' || k.kind === 'redirect' ? k.kind : 'other';
+        out.push({ box: e.run.box, verdict, rules: () => e.run.meeting(box).map((m) => m.rule) });
+      }
+    };
+    for (const c of t?.chains ?? []) if (c.name === hook || c.hookedFrom?.includes(hook)) visit(c.name);
+    return out;
+  }
+
+  /** A built-in chain with the chains hooked into it from outside the file (coexist), then its policy. */
+  private walkHook(table: TableName, chains: readonly Chain[], builtin: Chain, parts: Box[]): Decision[] {
+    const hooked = chains.filter((c) => c.hookedFrom?.includes(builtin.name));
+    const order = [...hooked.filter((c) => c.hookedAt !== 'end'), builtin, ...hooked.filter((c) => c.hookedAt === 'end')];
+    const decided: Decision[] = [];
+    for (const c of order) {
+      parts = this.walk(table, c.name, parts, decided, 0);
+      if (parts.length === 0) return decided;
+    }
+    const verdict = builtin.policy === 'DROP' ? 'drop' : 'accept';
+    for (const box of parts) decided.push({ box, verdict, rules: NONE, chain: builtin.name });
+    return decided;
+  }
+
+  /** Walks `parts` through a chain, adding what it decides to `decided`; returns what falls through or returns. */
+  private walk(table: TableName, name: string, parts: Box[], decided: Decision[], depth: number): Box[] {
+    const chain = this.indexed(table, name);
+    if (chain === undefined || depth > 32) return parts;
+    const seen = new Set<number>();
+    const order: number[] = [];
+    for (const p of parts) for (const i of chain.candidates(p)) if (!seen.has(i)) (seen.add(i), order.push(i));
+    order.sort((a, b) => a - b);
+    let live = parts;
+    // RETURN, and falling off the end, both carry on in the caller.
+    const back: Box[] = [];
+    for (const i of order) {
+      const entry = chain.entries[i]!;
+      if (!entry.exact) continue;
+      const { box } = entry;
+      const rule = entry.run.members[0]!.rule;
+      const next: Box[] = [];
+      for (const p of live) {
+        const hit = intersectBox(p, box);
+        if (hit === null) {
+          next.push(p);
+          continue;
+        }
+        next.push(...subtractBox(p, box));
+        const t = rule.target;
+        switch (t.kind) {
+          case 'accept':
+          case 'drop':
+          case 'reject':
+          case 'redirect':
+            decided.push({ box: hit, verdict: t.kind, rules: entry.run.members.length === 1 ? [rule] : entry.run.meeting(hit).map((m) => m.rule), chain: name });
+            break;
+          case 'return':
+            back.push(hit);
+            break;
+          case 'jump':
+            next.push(...this.walk(table, t.chain, [hit], decided, depth + 1));
+            break;
+          case 'log':
+          case 'mark':
+            // Not deciding: the packet carries on to the next rule.
+            next.push(hit);
+            break;
+          default:
+            assertNever(t);
+        }
+      }
+      live = next;
+      if (live.length === 0) break;
+    }
+    return [...live, ...back];
+  }
+
+  private indexed(table: TableName, name: string): IndexedChain | undefined {
+    const key = `${table} ${name}`;
+    let hit = this.chains.get(key);
+    if (hit === undefined) {
+      const chain = this.ruleset.tables.find((t) => t.name === table)?.chains.find((c) => c.name === name);
+      if (chain === undefined) return undefined;
+      hit = new IndexedChain(chain, this.family, (r) => this.box(r));
+      this.chains.set(key, hit);
+    }
+    return hit;
+  }
+}
+
+export interface RuleBox {
+  readonly box: Box;
+  /** False for a rule that matches only some packets of its box (a rate limit). */
+  readonly exact: boolean;
+}
+
+/** The model of each family of an IR, built once and shared by the checks. */
+const MODELS = new WeakMap<IR, readonly RulesetModel[]>();
+export function modelsOf(ir: IR): readonly RulesetModel[] {
+  let hit = MODELS.get(ir);
+  if (hit === undefined) MODELS.set(ir, (hit = ir.rulesets.map((rs) => new RulesetModel(rs, setContents(ir, rs.family)))));
+  return hit;
+}
+
+const NONE: readonly Rule[] = [];
+
+/** A rule of a chain, or a run of adjacent rules with one verdict that differ in one dimension. */
+interface Entry {
+  readonly run: Run<Rule>;
+  readonly exact: boolean;
+  readonly box: Box;
+}
+
+/**
+ * A chain's rules with their boxes, in runs (see Run: a thousand bans are one entry, so a query
+ * that meets them all splits once, not a thousand times), and an index from a query to the
+ * entries that may meet it.
+ */
+class IndexedChain {
+  readonly entries: Entry[] = [];
+  private readonly index: BoxIndex<number>;
+
+  constructor(chain: Chain, family: Family, boxOfRule: (r: Rule) => RuleBox) {
+    this.index = new BoxIndex<number>(family);
+    let open: { run: Run<Rule>; box: Box; exact: true } | undefined;
+    for (const rule of chain.rules) {
+      const { box, exact } = boxOfRule(rule);
+      const keys = this.index.keysOf(box);
+      const verdict = joinable(rule);
+      const member = { rule, box, key: '' };
+      if (open !== undefined && exact && verdict !== null && open.run.join(member, verdict)) {
+        open.box = open.run.box;
+        this.index.fileLast(keys);
+        continue;
+      }
+      const entry = { run: new Run(member, verdict ?? ''), box, exact };
+      open = exact && verdict !== null ? (entry as { run: Run<Rule>; box: Box; exact: true }) : undefined;
+      this.index.add(this.entries.length, keys);
+      this.entries.push(entry);
+    }
+  }
+
+  candidates(query: Box): readonly number[] {
+    return this.index.candidates(this.index.keysOf(query));
+  }
+}
+
+/** The verdict under which adjacent rules may form a run; null for rules that never join one. */
+function joinable(rule: Rule): string | null {
+  const t = rule.target;
+  if (t.kind === 'accept' || t.kind === 'drop') return t.kind;
+  if (t.kind === 'reject') return `reject ${t.with}`;
+  return null;
+}
+
+/** New connections: what nat sees (later packets follow the translation conntrack recorded). */
+const NEW_ONLY: Readonly<Record<Family, Box>> = {
+  ipv4: withState('ipv4'),
+  ipv6: withState('ipv6'),
+};
+function withState(f: Family): Box {
+  const b = boxOf([], f).box.slice();
+  const n = BigInt(STATES.indexOf('NEW'));
+  b[DIM.state] = [[n, n]];
+  return b;
+}
+
+/**
+ * What REDIRECT does to a new connection: its port becomes the target, conntrack records it as
+ * DNAT with the original port and address. The destination stays the address it was sent to,
+ * which is what REDIRECT uses where an interface has one address.
+ */
+export function redirected(box: Box, toPort: number): Box {
+  const out = box.slice();
+  out[DIM.origdport] = box[DIM.dport]!;
+  out[DIM.origdst] = box[DIM.dst]!;
+  out[DIM.dport] = [[BigInt(toPort), BigInt(toPort)]];
+  out[DIM.dnat] = [[1n, 1n]];
+  return out;
+}
+
+/**
+ * A connection as the author of a filter rule imagines it: new, and not translated, so its
+ * original destination and port are its own.
+ */
+export function untranslated(box: Box): Box {
+  const out = box.slice();
+  out[DIM.dnat] = [[0n, 0n]];
+  out[DIM.origdport] = box[DIM.dport]!;
+  out[DIM.origdst] = box[DIM.dst]!;
+  return out;
+}
