@@ -41,7 +41,7 @@ export class BoxIndex<E> {
 
   /** Files the last entry under more keys (a member that joined it). */
   fileLast(keys: BoxKeys): void {
-    this.file(this.entries.length - 1, keys);
+    if (this.entries.length > 0) this.file(this.entries.length - 1, keys);
   }
 
   private file(i: number, keys: BoxKeys): void {
@@ -64,7 +64,11 @@ export interface BoxKeys {
   readonly dst: Block[] | null;
 }
 
-const hostKey = (b: Block): bigint => b.interval[0];
+/**
+ * A host's key in a Map: V8 hashes a BigInt by its low 64 bits, so IPv6 hosts of different /64s
+ * with the same interface id (`::1`) would all collide; text (and numbers for IPv4) do not.
+ */
+const hostKey = (b: Block): string | number => (b.family === 'ipv4' ? Number(b.interval[0]) : b.interval[0].toString(36));
 
 /** Every port of a set, or null for any port or too many to list. */
 function portKeys(set: IntervalSet): number[] | null {

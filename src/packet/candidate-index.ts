@@ -32,14 +32,14 @@ const isHost = (b: Block): boolean => b.prefix === Number(BITS[b.family]);
  */
 export class PrefixIndex<B extends Block> {
   private readonly anyAddress: number[] = [];
-  private readonly hosts: Record<Family, Map<string | bigint, number[]>> = { ipv4: new Map(), ipv6: new Map() };
+  private readonly hosts: Record<Family, Map<string | number | bigint, number[]>> = { ipv4: new Map(), ipv6: new Map() };
   /** By family, prefix length and network: the items with that network (hosts aside). */
   private readonly own: Record<Family, ByNetwork> = { ipv4: new Map(), ipv6: new Map() };
   /** By family and level L: the items with a network longer than L, under its first L bits. */
   private readonly levels: Record<Family, ByNetwork> = { ipv4: new Map(), ipv6: new Map() };
   private readonly filed: { readonly i: number; readonly b: B }[] = [];
 
-  constructor(private readonly hostKey: (b: B) => string | bigint) {}
+  constructor(private readonly hostKey: (b: B) => string | number | bigint) {}
 
   /** Files item `i` under its blocks; null means any address. */
   add(i: number, blocks: readonly B[] | null): void {

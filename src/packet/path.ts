@@ -1,8 +1,8 @@
 import { assertNever, type Chain, type Family, type IR, type Rule, type Ruleset, type TableName } from '../model/ir.js';
-import { BoxIndex } from './box-index.js';
-import { Run } from './decided.js';
+import { BoxIndex, type BoxKeys } from './box-index.js';
+import { Run, type Member } from './run.js';
 import { setContents } from './sets.js';
-import { boxesIntersect, intersectBox, boxOf, subtractBox, DIM, STATES, type Box, type SetContents } from './space.js';
+import { boxesIntersect, coveredBy, intersectBox, boxOf, subtractBox, DIM, STATES, type Box, type SetContents } from './space.js';
 
 /** The built-in chains, which the kernel calls at its hooks. */
 export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
@@ -100,6 +100,11 @@ export class RulesetModel {
     return out;
   }
 
+  /** The rules of a chain that never match, with what decides their packets first. */
+  deadRules(table: TableName, name: string): readonly Dead[] {
+    return this.indexed(table, name)?.dead ?? [];
+  }
+
   /** A built-in chain with the chains hooked into it from outside the file (coexist), then its policy. */
   private walkHook(table: TableName, chains: readonly Chain[], builtin: Chain, parts: Box[]): Decision[] {
     const hooked = chains.filter((c) => c.hookedFrom?.includes(builtin.name));
@@ -167,11 +172,17 @@ export class RulesetModel {
     return [...live, ...back];
   }
 
+  private named: Map<string, Chain> | undefined;
+  /** Chains by table and name: a policy with thousands of users has thousands of chains. */
+  private byName(): Map<string, Chain> {
+    return (this.named ??= new Map(this.ruleset.tables.flatMap((t) => t.chains.map((c) => [`${t.name} ${c.name}`, c] as const))));
+  }
+
   private indexed(table: TableName, name: string): IndexedChain | undefined {
     const key = `${table} ${name}`;
     let hit = this.chains.get(key);
     if (hit === undefined) {
-      const chain = this.ruleset.tables.find((t) => t.name === table)?.chains.find((c) => c.name === name);
+      const chain = this.byName().get(key);
       if (chain === undefined) return undefined;
       hit = new IndexedChain(chain, this.family, (r) => this.box(r));
       this.chains.set(key, hit);
@@ -203,33 +214,64 @@ interface Entry {
   readonly box: Box;
 }
 
+/** Of a rule that never matches: the earlier runs that together decide all its packets. */
+export interface Dead {
+  readonly rule: Rule;
+  readonly box: Box;
+  readonly covers: readonly { readonly run: Run<Rule>; readonly box: Box }[];
+}
+
+/** Targets that decide a packet for this chain (RETURN hands it back to the caller, undecided by it). */
+const DECIDING = new Set<Rule['target']['kind']>(['accept', 'drop', 'reject', 'return']);
+
 /**
  * A chain's rules with their boxes, in runs (see Run: a thousand bans are one entry, so a query
  * that meets them all splits once, not a thousand times), and an index from a query to the
- * entries that may meet it.
+ * entries that may meet it. Built in chain order, asking for each deciding rule which earlier
+ * runs share packets with it: the rules they decide entirely never match (`dead`).
  */
 class IndexedChain {
   readonly entries: Entry[] = [];
+  readonly dead: Dead[] = [];
   private readonly index: BoxIndex<number>;
+  /** The exact deciding entries only: what can cover a rule (jumps and logs, thousands for users, cannot). */
+  private readonly deciding: BoxIndex<number>;
 
   constructor(chain: Chain, family: Family, boxOfRule: (r: Rule) => RuleBox) {
     this.index = new BoxIndex<number>(family);
+    this.deciding = new BoxIndex<number>(family);
     let open: { run: Run<Rule>; box: Box; exact: true } | undefined;
     for (const rule of chain.rules) {
       const { box, exact } = boxOfRule(rule);
       const keys = this.index.keysOf(box);
+      const decides = DECIDING.has(rule.target.kind);
+      if (decides) this.sweep(rule, box, keys);
       const verdict = joinable(rule);
-      const member = { rule, box, key: '' };
+      const member: Member<Rule> = { rule, box, key: rule.origin };
       if (open !== undefined && exact && verdict !== null && open.run.join(member, verdict)) {
         open.box = open.run.box;
         this.index.fileLast(keys);
+        this.deciding.fileLast(keys);
         continue;
       }
       const entry = { run: new Run(member, verdict ?? ''), box, exact };
       open = exact && verdict !== null ? (entry as { run: Run<Rule>; box: Box; exact: true }) : undefined;
       this.index.add(this.entries.length, keys);
+      if (exact && decides) this.deciding.add(this.entries.length, keys);
       this.entries.push(entry);
     }
+  }
+
+  /** Records `rule` as dead if the runs so far decide all of `box` (the rule's own expansions aside). */
+  private sweep(rule: Rule, box: Box, keys: BoxKeys): void {
+    const covers: { run: Run<Rule>; box: Box }[] = [];
+    for (const i of this.deciding.candidates(keys)) {
+      const e = this.entries[i]!;
+      if (!boxesIntersect(e.run.box, box)) continue;
+      const own = e.run.boxWithout(rule.origin);
+      if (own !== null && (own === e.run.box || boxesIntersect(own, box))) covers.push({ run: e.run, box: own });
+    }
+    if (covers.length > 0 && coveredBy(box, covers.map((c) => c.box)) === true) this.dead.push({ rule, box, covers });
   }
 
   candidates(query: Box): readonly number[] {
@@ -281,4 +323,40 @@ export function untranslated(box: Box): Box {
   out[DIM.origdport] = box[DIM.dport]!;
   out[DIM.origdst] = box[DIM.dst]!;
   return out;
+}
+
+/** Where a set of packets ends up after every hook of its path. */
+export interface Outcome {
+  readonly box: Box;
+  readonly verdict: 'accept' | 'drop' | 'reject';
+  /** The rules that decided, in the order met (redirects included); none where every policy accepted. */
+  readonly rules: readonly Rule[];
+}
+
+/**
+ * A set of packets along its path (to this host, through it, from it): each hook's tables in
+ * kernel order, a redirect's translation carried on to the tables after it, and the first table
+ * that drops or rejects ending the path. Raw and mangle decide nothing ipfence writes, but are
+ * walked like the others.
+ */
+export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: Box): Outcome[] {
+  let parts: { box: Box; rules: Rule[] }[] = [{ box, rules: [] }];
+  const done: Outcome[] = [];
+  for (const hook of PATHS[path]) {
+    for (const table of TABLES_AT[hook]) {
+      const next: { box: Box; rules: Rule[] }[] = [];
+      for (const p of parts) {
+        for (const d of model.decide(table, hook, p.box)) {
+          const rules = [...p.rules, ...d.rules.slice(0, 1)];
+          if (d.verdict === 'drop' || d.verdict === 'reject') done.push({ box: d.box, verdict: d.verdict, rules });
+          else if (d.verdict === 'redirect') {
+            const t = d.rules[0]!.target;
+            next.push({ box: t.kind === 'redirect' ? redirected(d.box, t.toPort) : d.box, rules });
+          } else next.push({ box: d.box, rules });
+        }
+      }
+      parts = next;
+    }
+  }
+  return [...done, ...parts.map((p) => ({ box: p.box, verdict: 'accept' as const, rules: p.rules }))];
 }

@@ -305,3 +305,49 @@ function hasWitness(box: Box, covers: readonly Box[]): boolean {
 
 /** Whether a concrete value lies in a box's dimension (for tests and the path of one packet). */
 export const boxHas = (box: Box, point: readonly bigint[]): boolean => box.every((d, i) => contains(d, point[i]!));
+
+/** One concrete packet, as the model's point: what explain, tests and the lab ask about. */
+export interface Packet {
+  readonly src: string;
+  readonly dst: string;
+  /** IP protocol number (6 tcp, 17 udp, 132 sctp, 1 or 58 ICMP). */
+  readonly proto: number;
+  readonly dport?: number;
+  readonly icmp?: { readonly type: number; readonly code: number };
+  /** Interfaces by name; absent where the hook has none (no output interface on INPUT). */
+  readonly in?: string;
+  readonly out?: string;
+  readonly state: (typeof STATES)[number];
+  /** The socket owner of a local packet (a name or an id); absent for packets from elsewhere. */
+  readonly uid?: string;
+  readonly gid?: string;
+  readonly hoplimit?: number;
+}
+
+/** No socket: an owner value no match names (ids are below 2^32 - 1, names above 2^32). */
+const NO_OWNER = (1n << 32n) - 1n;
+
+export function pointOf(family: Family, p: Packet): Box | undefined {
+  const src = cidrInterval(p.src);
+  const dst = cidrInterval(p.dst);
+  if (src === null || dst === null) return undefined;
+  const owner = (id: string | undefined): IntervalSet => (id === undefined ? one(NO_OWNER) : ownerSet(id));
+  const values: Record<Dim, IntervalSet> = {
+    src: one(src[0]),
+    dst: one(dst[0]),
+    proto: one(BigInt(p.proto)),
+    dport: one(BigInt(p.dport ?? 0)),
+    icmp: one(p.icmp === undefined ? 0n : BigInt(p.icmp.type * 256 + p.icmp.code)),
+    in: one(nameValue(p.in ?? '')),
+    out: one(nameValue(p.out ?? '')),
+    state: one(BigInt(STATES.indexOf(p.state))),
+    dnat: one(0n),
+    origdst: one(dst[0]),
+    origdport: one(BigInt(p.dport ?? 0)),
+    ctdir: one(0n),
+    uid: owner(p.uid),
+    gid: owner(p.gid),
+    hoplimit: one(BigInt(p.hoplimit ?? 64)),
+  };
+  return DIMS.map((d) => values[d]);
+}

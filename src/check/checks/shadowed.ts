@@ -1,11 +1,10 @@
 import { diag, formatLocation, type Diagnostic, type Related } from '../../diagnostics/diagnostic.js';
 import type { Family, IR, Origin, Rule, Target } from '../../model/ir.js';
 import type { Check } from './api.js';
-import { Decided, type Member } from '../../packet/decided.js';
+import type { Member } from '../../packet/run.js';
 import { modelsOf } from '../../packet/path.js';
 import { coveredBy, type Box } from '../../packet/space.js';
 
-const TERMINAL = new Set<Target['kind']>(['accept', 'drop', 'reject', 'return']);
 const verb: Record<string, string> = { accept: 'accepted', drop: 'dropped', reject: 'rejected', return: 'returned' };
 
 interface Finding {
@@ -33,23 +32,15 @@ export const shadowed: Check = {
       const rs = model.ruleset;
       for (const table of rs.tables) {
         for (const chain of table.chains) {
-          const earlier = new Decided<Rule>(rs.family);
-          for (const rule of chain.rules) {
-            if (!TERMINAL.has(rule.target.kind)) continue;
-            const { box, exact } = model.box(rule);
+          for (const { rule, box, covers } of model.deadRules(table.name, chain.name)) {
             const self = originKey(rule.origin);
-            const keys = earlier.keysOf(box);
-            const overlapping = earlier.meeting(box, self, keys);
-            if (overlapping.length > 0 && coveredBy(box, overlapping.map((o) => o.box)) === true) {
-              const key = `${self} ${rule.target.kind}`;
-              const f = findings.get(key) ?? { rule, families: new Set<Family>(), covers: new Map(), acceptsSome: false };
-              f.families.add(rs.family);
-              const members = overlapping.flatMap((o) => o.run.meeting(box).filter((m) => m.key !== self));
-              if (members.some(acceptsFromPolicy)) f.acceptsSome = true;
-              for (const o of minimalCover(box, members)) f.covers.set(`${originKey(o.rule.origin)} ${o.rule.target.kind}`, { origin: o.rule.origin, kind: o.rule.target.kind });
-              findings.set(key, f);
-            }
-            if (exact) earlier.add({ rule, box, key: self }, rule.target.kind, keys);
+            const key = `${self} ${rule.target.kind}`;
+            const f = findings.get(key) ?? { rule, families: new Set<Family>(), covers: new Map(), acceptsSome: false };
+            f.families.add(rs.family);
+            const members = covers.flatMap((o) => o.run.meeting(box).filter((m) => m.key !== rule.origin));
+            if (members.some(acceptsFromPolicy)) f.acceptsSome = true;
+            for (const o of minimalCover(box, members)) f.covers.set(`${originKey(o.rule.origin)} ${o.rule.target.kind}`, { origin: o.rule.origin, kind: o.rule.target.kind });
+            findings.set(key, f);
           }
         }
       }

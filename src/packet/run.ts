@@ -1,14 +1,12 @@
-import type { Family } from '../model/ir.js';
-import { BoxIndex, type BoxKeys } from './box-index.js';
-import { unite } from './intervals.js';
+import { unite, type IntervalSet } from './intervals.js';
 import { boxesIntersect, type Box } from './space.js';
 
 /** A rule that decides its packets, as the store keeps it. */
 export interface Member<R> {
   readonly rule: R;
   readonly box: Box;
-  /** Rules with the same key (one policy rule's expansions) never cover each other. */
-  readonly key: string;
+  /** Rules with the same key (one policy rule's expansions: its origin) never cover each other. */
+  readonly key: unknown;
 }
 
 /**
@@ -22,7 +20,9 @@ export class Run<R> {
   readonly members: Member<R>[];
   /** The one dimension its members differ in; -1 while it has one member. */
   private dim = -1;
-  private readonly keys = new Set<string>();
+  /** That dimension's values, the run's own array once it has two members: appended to in place. */
+  private grown: [bigint, bigint][] | undefined;
+  private readonly keys = new Set<unknown>();
 
   constructor(
     first: Member<R>,
@@ -40,17 +40,36 @@ export class Run<R> {
     if (d === null || (this.dim !== -1 && d !== this.dim)) return false;
     if (d !== -1) {
       this.dim = d;
-      const next = this.box.slice();
-      next[d] = unite(this.box[d]!, m.box[d]!);
-      this.box = next;
+      this.grow(d, m.box[d]!);
     }
     this.members.push(m);
     this.keys.add(m.key);
     return true;
   }
 
+  /**
+   * Adds `more` to the run's values in dimension d. Members usually come in address or port
+   * order, each above the last: appending in place keeps a run of thousands linear.
+   */
+  private grow(d: number, more: IntervalSet): void {
+    const grown = this.grown;
+    const last = grown?.[grown.length - 1];
+    if (grown !== undefined && last !== undefined && more.length > 0 && more[0]![0] > last[1]) {
+      let k = 0;
+      // The next port or address after the last: the last interval grows.
+      if (more[0]![0] === last[1] + 1n) last[1] = more[k++]![1];
+      for (; k < more.length; k++) grown.push([more[k]![0], more[k]![1]]);
+      return;
+    }
+    const cur = this.box[d]!;
+    this.grown = unite(cur, more).map(([lo, hi]) => [lo, hi]);
+    const next = this.box.slice();
+    next[d] = this.grown;
+    this.box = next;
+  }
+
   /** The run's box without the members of `key` (null: nothing left); its own box when it has none. */
-  boxWithout(key: string): Box | null {
+  boxWithout(key: unknown): Box | null {
     if (!this.keys.has(key)) return this.box;
     const rest = this.members.filter((m) => m.key !== key);
     if (rest.length === 0) return null;
@@ -81,42 +100,4 @@ function sameSet(a: Box[number], b: Box[number]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i]![0] !== b[i]![0] || a[i]![1] !== b[i]![1]) return false;
   return true;
-}
-
-/**
- * The deciding rules of one chain seen so far, in runs, indexed by port and address. Asked, for a
- * new rule's box, which earlier rules share packets with it: the candidates the index gives,
- * narrowed by exact intersection, without the rule's own expansions.
- */
-export class Decided<R> {
-  private readonly index: BoxIndex<Run<R>>;
-  private open: Run<R> | undefined;
-
-  constructor(family: Family) {
-    this.index = new BoxIndex(family);
-  }
-
-  keysOf(box: Box): BoxKeys {
-    return this.index.keysOf(box);
-  }
-
-  /** The earlier runs meeting `box`, each with its box as it counts against a rule of `key`. */
-  meeting(box: Box, key: string, keys: BoxKeys = this.keysOf(box)): { run: Run<R>; box: Box }[] {
-    const out: { run: Run<R>; box: Box }[] = [];
-    for (const run of this.index.candidates(keys)) {
-      if (!boxesIntersect(run.box, box)) continue;
-      const own = run.boxWithout(key);
-      if (own !== null && (own === run.box || boxesIntersect(own, box))) out.push({ run, box: own });
-    }
-    return out;
-  }
-
-  add(m: Member<R>, verdict: string, keys: BoxKeys = this.keysOf(m.box)): void {
-    if (this.open?.join(m, verdict)) {
-      this.index.fileLast(keys);
-      return;
-    }
-    this.open = new Run(m, verdict);
-    this.index.add(this.open, keys);
-  }
 }
