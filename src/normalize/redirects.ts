@@ -75,6 +75,12 @@ export function redirectsSection(ctx: Context, b: RulesetBuilder): void {
     const protos = ctx.protos(r.proto ?? 'tcp', true, [...path, 'proto']);
     const port = readPort(r.port);
     if (typeof port === 'string') ctx.report('port-invalid', [...path, 'port'], port);
+    // Redirected to its own port, a connection keeps its tuple, and conntrack then records no
+    // DNAT: the filter table would not know it was redirected (hide-target would refuse it).
+    else if (port.lo === r['to-port'] && port.hi === r['to-port']) {
+      ctx.report('schema-value', [...path, 'to-port'], `a redirect of port ${r['to-port']} to itself changes nothing; to open the port, write an inbound allow`);
+      return;
+    }
     const src = ctx.addrs(r.from, [...path, 'from']);
     const dst = ctx.addrs(r['local-address'], [...path, 'local-address']);
     if (dst && !ofThisHost(ctx, dst, [...path, 'local-address'])) return;
