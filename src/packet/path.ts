@@ -41,7 +41,6 @@ export interface Decision {
 export class RulesetModel {
   readonly family: Family;
   private readonly chains = new Map<string, IndexedChain>();
-  private readonly boxes = new WeakMap<Rule, RuleBox>();
 
   constructor(
     readonly ruleset: Ruleset,
@@ -50,11 +49,9 @@ export class RulesetModel {
     this.family = ruleset.family;
   }
 
-  /** A rule's box, computed once for every check that asks. */
+  /** A rule's box (the chains compute their own; this is for the few rules a check asks about). */
   box(rule: Rule): RuleBox {
-    let hit = this.boxes.get(rule);
-    if (hit === undefined) this.boxes.set(rule, (hit = boxOf(rule.matches, this.family, this.sets)));
-    return hit;
+    return boxOf(rule.matches, this.family, this.sets);
   }
 
   /** The decisions of table `table` at `hook` for `query`; nat is consulted only for new connections. */
@@ -233,31 +230,30 @@ const DECIDING = new Set<Rule['target']['kind']>(['accept', 'drop', 'reject', 'r
 class IndexedChain {
   readonly entries: Entry[] = [];
   readonly dead: Dead[] = [];
-  private readonly index: BoxIndex<number>;
-  /** The exact deciding entries only: what can cover a rule (jumps and logs, thousands for users, cannot). */
+  /** The exact deciding entries: what can cover a rule. */
   private readonly deciding: BoxIndex<number>;
+  /** The others (jumps, logs, rate limits: thousands for a policy of users), which never cover one. */
+  private readonly others: BoxIndex<number>;
 
   constructor(chain: Chain, family: Family, boxOfRule: (r: Rule) => RuleBox) {
-    this.index = new BoxIndex<number>(family);
     this.deciding = new BoxIndex<number>(family);
+    this.others = new BoxIndex<number>(family);
     let open: { run: Run<Rule>; box: Box; exact: true } | undefined;
     for (const rule of chain.rules) {
       const { box, exact } = boxOfRule(rule);
-      const keys = this.index.keysOf(box);
+      const keys = this.deciding.keysOf(box);
       const decides = DECIDING.has(rule.target.kind);
       if (decides) this.sweep(rule, box, keys);
       const verdict = joinable(rule);
       const member: Member<Rule> = { rule, box, key: rule.origin };
       if (open !== undefined && exact && verdict !== null && open.run.join(member, verdict)) {
         open.box = open.run.box;
-        this.index.fileLast(keys);
         this.deciding.fileLast(keys);
         continue;
       }
       const entry = { run: new Run(member, verdict ?? ''), box, exact };
       open = exact && verdict !== null ? (entry as { run: Run<Rule>; box: Box; exact: true }) : undefined;
-      this.index.add(this.entries.length, keys);
-      if (exact && decides) this.deciding.add(this.entries.length, keys);
+      (exact && decides ? this.deciding : this.others).add(this.entries.length, keys);
       this.entries.push(entry);
     }
   }
@@ -274,9 +270,23 @@ class IndexedChain {
     if (covers.length > 0 && coveredBy(box, covers.map((c) => c.box)) === true) this.dead.push({ rule, box, covers });
   }
 
+  /** The entries that may meet `query`, in chain order. */
   candidates(query: Box): readonly number[] {
-    return this.index.candidates(this.index.keysOf(query));
+    const keys = this.deciding.keysOf(query);
+    const a = this.deciding.candidates(keys);
+    const b = this.others.size === 0 ? [] : this.others.candidates(keys);
+    return b.length === 0 ? a : a.length === 0 ? b : mergeAscending(a, b);
   }
+}
+
+/** Two ascending lists of distinct numbers, merged. */
+function mergeAscending(a: readonly number[], b: readonly number[]): number[] {
+  const out = new Array<number>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length || j < b.length) out[k++] = j >= b.length || (i < a.length && a[i]! < b[j]!) ? a[i++]! : b[j++]!;
+  return out;
 }
 
 /** The verdict under which adjacent rules may form a run; null for rules that never join one. */

@@ -22,7 +22,9 @@ export class Run<R> {
   private dim = -1;
   /** That dimension's values, the run's own array once it has two members: appended to in place. */
   private grown: [bigint, bigint][] | undefined;
-  private readonly keys = new Set<unknown>();
+  /** Its members' keys: the first, and a set only once a second one joins (most runs have one member). */
+  private readonly firstKey: unknown;
+  private keys: Set<unknown> | undefined;
 
   constructor(
     first: Member<R>,
@@ -30,7 +32,7 @@ export class Run<R> {
   ) {
     this.box = first.box;
     this.members = [first];
-    this.keys.add(first.key);
+    this.firstKey = first.key;
   }
 
   /** Joins `m` to the run if it can (same verdict, one differing dimension); whether it did. */
@@ -43,7 +45,7 @@ export class Run<R> {
       this.grow(d, m.box[d]!);
     }
     this.members.push(m);
-    this.keys.add(m.key);
+    if (m.key !== this.firstKey) (this.keys ??= new Set()).add(m.key);
     return true;
   }
 
@@ -70,7 +72,7 @@ export class Run<R> {
 
   /** The run's box without the members of `key` (null: nothing left); its own box when it has none. */
   boxWithout(key: unknown): Box | null {
-    if (!this.keys.has(key)) return this.box;
+    if (key !== this.firstKey && !this.keys?.has(key)) return this.box;
     const rest = this.members.filter((m) => m.key !== key);
     if (rest.length === 0) return null;
     if (this.dim === -1) return rest[0]!.box;

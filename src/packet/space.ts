@@ -269,6 +269,13 @@ export function coveredBy(box: Box, covers: readonly Box[], budget = 20_000): bo
   return remaining.length === 0;
 }
 
+/** Whether a dimension's values are all of its range. */
+function isFull(set: IntervalSet, d: number): boolean {
+  const u = UNIVERSE.ipv6[d]!;
+  if (set === u || set === UNIVERSE.ipv4[d]) return true;
+  return set.length === 1 && set[0]![0] === 0n && (set[0]![1] === u[0]![1] || set[0]![1] === UNIVERSE.ipv4[d]![0]![1]);
+}
+
 const contains = (set: IntervalSet, v: bigint): boolean => intersects(set, [[v, v]]);
 
 /**
@@ -282,6 +289,8 @@ function hasWitness(box: Box, covers: readonly Box[]): boolean {
   if (covers.length > 64) return false;
   let left = covers;
   for (const d of box.length === DIMS.length ? PRECHECK_ORDER : box.map((_, i) => i)) {
+    // A dimension no cover restricts cannot leave one behind (most covers restrict one or two).
+    if (left.every((c) => isFull(c[d]!, d))) continue;
     const dim = box[d]!;
     const candidates: bigint[] = dim.slice(0, 8).map(([lo]) => lo);
     for (const c of left) {
