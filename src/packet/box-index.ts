@@ -16,9 +16,10 @@ const MAX_BLOCKS = 8;
  */
 export class BoxIndex<E> {
   private readonly entries: E[] = [];
-  private readonly ports = new KeyIndex<number>();
-  private readonly sources = new PrefixIndex<Block>(hostKey);
-  private readonly destinations = new PrefixIndex<Block>(hostKey);
+  /** The indexes, built once there are enough entries to be worth it (most chains have a few rules). */
+  private indexes: { ports: KeyIndex<number>; sources: PrefixIndex<Block>; destinations: PrefixIndex<Block> } | undefined;
+  /** Until then, what each entry was filed under. */
+  private pending: { readonly i: number; readonly keys: BoxKeys }[] = [];
 
   constructor(private readonly family: Family) {}
 
@@ -45,17 +46,34 @@ export class BoxIndex<E> {
   }
 
   private file(i: number, keys: BoxKeys): void {
-    this.ports.add(i, keys.ports);
-    this.sources.add(i, keys.src);
-    this.destinations.add(i, keys.dst);
+    if (this.indexes === undefined) {
+      this.pending.push({ i, keys });
+      if (this.pending.length <= INDEX_FROM) return;
+      this.indexes = { ports: new KeyIndex<number>(), sources: new PrefixIndex<Block>(hostKey), destinations: new PrefixIndex<Block>(hostKey) };
+      for (const p of this.pending) this.fileIndexed(p.i, p.keys);
+      this.pending = [];
+      return;
+    }
+    this.fileIndexed(i, keys);
+  }
+
+  private fileIndexed(i: number, keys: BoxKeys): void {
+    this.indexes!.ports.add(i, keys.ports);
+    this.indexes!.sources.add(i, keys.src);
+    this.indexes!.destinations.add(i, keys.dst);
   }
 
   /** A superset of the earlier entries whose box meets a box with these keys, in order. */
   candidates(keys: BoxKeys): readonly E[] {
-    const best = smallest([this.ports.lookup(keys.ports), this.sources.lookup(keys.src), this.destinations.lookup(keys.dst)]);
+    const x = this.indexes;
+    if (x === undefined) return this.entries;
+    const best = smallest([x.ports.lookup(keys.ports), x.sources.lookup(keys.src), x.destinations.lookup(keys.dst)]);
     return best === null ? this.entries : union(best).map((i) => this.entries[i]!);
   }
 }
+
+/** Below this many filings, every entry is a candidate: comparing a few boxes costs less than indexing them. */
+const INDEX_FROM = 16;
 
 /** A box's ports (null: any, or too many to list) and address blocks (null: any). */
 export interface BoxKeys {
