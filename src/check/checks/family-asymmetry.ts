@@ -42,9 +42,11 @@ export function everyBlockPaired(ir: IR): boolean {
 
 /** Whether `rs`'s chains without a twin in `other` block nothing and, when `compare`, its twin chains' blocks pair up. */
 function blocksPaired(rs: Ruleset, other: Ruleset, compare: boolean): boolean {
+  // By name: a policy of users has thousands of chains.
+  const twins = new Map(other.tables.flatMap((t) => t.chains.map((c) => [`${t.name} ${c.name}`, c] as const)));
   for (const table of rs.tables) {
     for (const chain of table.chains) {
-      const twin = other.tables.find((t) => t.name === table.name)?.chains.find((c) => c.name === chain.name);
+      const twin = twins.get(`${table.name} ${chain.name}`);
       if (twin === undefined) {
         if (blocks(chain, rs.family).length > 0) return false;
       } else if (compare && !paired(blocks(chain, rs.family), blocks(twin, other.family))) return false;
