@@ -73,7 +73,7 @@ const TABLES: Record<string, CheckTable> = {
     ],
     invalid: [
       { policy: 'version: 1\ninbound:\n  - { name: open-target, port: 8443 }\nredirects:\n  - { name: alt, port: 8445, to-port: 8443, local: false, hide-target: true }\n', errors: [{ code: 'hide-target-allow', line: 3, column: 5, message: /'open-target' allows port 8443, which redirect 'alt' \(policy.yaml:5:5\) hides/ }] },
-      // A port range that includes the hidden port: its other ports stay open, so only shadowed's business if all were hidden.
+      // An allowlist of the hidden port, with local clients redirected too: hidden from loopback as well.
       { policy: 'version: 1\ninbound:\n  - { name: admins, port: 8443, from: 192.0.2.7 }\nredirects:\n  - { name: alt, port: 8445, to-port: 8443, local: true, hide-target: true }\n', errors: [{ code: 'hide-target-allow', line: 3, column: 5 }] },
     ],
   },
@@ -114,8 +114,23 @@ const TABLES: Record<string, CheckTable> = {
       'version: 1\ninbound:\n  - { port: 8443, from: 192.0.2.3 }\nredirects:\n  - { port: 8445, to-port: 8443, local: false, hide-target: false }\n',
       // fragmentation-needed is one code of destination-unreachable: the drop still decides the other codes.
       'version: 1\ndefaults: { order: as-written }\ninbound:\n  - { proto: icmp, icmp-type: fragmentation-needed }\n  - { proto: icmp, icmp-type: destination-unreachable, action: drop }\n',
+      // `l+` is more than lo: the loopback accept does not decide all of it.
+      'version: 1\ninbound:\n  - { port: 5432, interface: "l+", action: deny }\n',
     ],
     invalid: [
+      // The loopback accept comes first: a deny on lo never matches, reported at the rule the user wrote.
+      {
+        policy: 'version: 1\ninbound:\n  - { name: no-db-locally, port: 5432, interface: lo, action: deny }\n',
+        errors: [{ code: 'shadowed', line: 3, column: 5, message: /'no-db-locally' never matches in ipv4 and ipv6: every packet it would reject is accepted earlier by 'ipfence: loopback'/ }],
+      },
+      // An allowlist on lo: its implicit deny of other sources is the loopback accept's, at the allowlist.
+      {
+        policy: 'version: 1\ninbound:\n  - { name: local-admins, port: 5432, interface: lo, from: 127.0.0.2 }\n',
+        errors: [
+          { code: 'shadowed', line: 3, column: 5, message: /'local-admins' is redundant in ipv4: every packet it matches is already accepted by 'ipfence: loopback'/ },
+          { code: 'shadowed', line: 3, column: 5, message: /'local-admins \(others\)' never matches in ipv4 and ipv6/ },
+        ],
+      },
       {
         policy: 'version: 1\ninbound:\n  - { name: no-8443, port: 8443, action: deny }\nredirects:\n  - { name: alt, port: 8445, to-port: 8443, local: false, hide-target: false }\n',
         errors: [{ code: 'shadowed', line: 5, column: 5, message: /'alt \(redirected\)' never matches in ipv4 and ipv6: every connection the redirect delivers is rejected earlier by 'no-8443'.*use `hide-target: true` instead/ }],
