@@ -1,8 +1,7 @@
 import { assertNever, type Chain, type Family, type IR, type Rule, type Ruleset, type TableName } from '../model/ir.js';
-import { BoxIndex, type BoxKeys } from './box-index.js';
-import { Run, type Member } from './run.js';
+import { IndexedChain, type Dead, type RuleBox } from './chain-index.js';
 import { setContents } from './sets.js';
-import { boxesIntersect, coveredBy, intersectBox, boxOf, subtractBox, DIM, STATES, type Box, type SetContents } from './space.js';
+import { boxesIntersect, intersectBox, boxOf, subtractBox, DIM, STATES, type Box, type SetContents } from './space.js';
 
 /** The built-in chains, which the kernel calls at its hooks. */
 export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
@@ -21,6 +20,8 @@ export const PATHS = { in: ['PREROUTING', 'INPUT'], forward: ['PREROUTING', 'FOR
 
 /** What finally happens to a set of packets in one chain walk. */
 export type Verdict = 'accept' | 'drop' | 'reject' | 'redirect';
+
+export type { Dead, RuleBox };
 
 export interface Decision {
   readonly box: Box;
@@ -188,11 +189,6 @@ export class RulesetModel {
   }
 }
 
-export interface RuleBox {
-  readonly box: Box;
-  /** False for a rule that matches only some packets of its box (a rate limit). */
-  readonly exact: boolean;
-}
 
 /** The model of each family of an IR, built once and shared by the checks. */
 const MODELS = new WeakMap<IR, readonly RulesetModel[]>();
@@ -203,99 +199,6 @@ export function modelsOf(ir: IR): readonly RulesetModel[] {
 }
 
 const NONE: readonly Rule[] = [];
-
-/** A rule of a chain, or a run of adjacent rules with one verdict that differ in one dimension. */
-interface Entry {
-  readonly run: Run<Rule>;
-  readonly exact: boolean;
-  readonly box: Box;
-}
-
-/** Of a rule that never matches: the earlier runs that together decide all its packets. */
-export interface Dead {
-  readonly rule: Rule;
-  readonly box: Box;
-  readonly covers: readonly { readonly run: Run<Rule>; readonly box: Box }[];
-}
-
-/** Targets that decide a packet for this chain (RETURN hands it back to the caller, undecided by it). */
-const DECIDING = new Set<Rule['target']['kind']>(['accept', 'drop', 'reject', 'return']);
-
-/**
- * A chain's rules with their boxes, in runs (see Run: a thousand bans are one entry, so a query
- * that meets them all splits once, not a thousand times), and an index from a query to the
- * entries that may meet it. Built in chain order, asking for each deciding rule which earlier
- * runs share packets with it: the rules they decide entirely never match (`dead`).
- */
-class IndexedChain {
-  readonly entries: Entry[] = [];
-  readonly dead: Dead[] = [];
-  /** The exact deciding entries: what can cover a rule. */
-  private readonly deciding: BoxIndex<number>;
-  /** The others (jumps, logs, rate limits: thousands for a policy of users), which never cover one. */
-  private readonly others: BoxIndex<number>;
-
-  constructor(chain: Chain, family: Family, boxOfRule: (r: Rule) => RuleBox) {
-    this.deciding = new BoxIndex<number>(family);
-    this.others = new BoxIndex<number>(family);
-    let open: { run: Run<Rule>; box: Box; exact: true } | undefined;
-    for (const rule of chain.rules) {
-      const { box, exact } = boxOfRule(rule);
-      const keys = this.deciding.keysOf(box);
-      const decides = DECIDING.has(rule.target.kind);
-      if (decides) this.sweep(rule, box, keys);
-      const verdict = joinable(rule);
-      const member: Member<Rule> = { rule, box, key: rule.origin };
-      if (open !== undefined && exact && verdict !== null && open.run.join(member, verdict)) {
-        open.box = open.run.box;
-        this.deciding.fileLast(keys);
-        continue;
-      }
-      const entry = { run: new Run(member, verdict ?? ''), box, exact };
-      open = exact && verdict !== null ? (entry as { run: Run<Rule>; box: Box; exact: true }) : undefined;
-      (exact && decides ? this.deciding : this.others).add(this.entries.length, keys);
-      this.entries.push(entry);
-    }
-  }
-
-  /** Records `rule` as dead if the runs so far decide all of `box` (the rule's own expansions aside). */
-  private sweep(rule: Rule, box: Box, keys: BoxKeys): void {
-    const covers: { run: Run<Rule>; box: Box }[] = [];
-    for (const i of this.deciding.candidates(keys)) {
-      const e = this.entries[i]!;
-      if (!boxesIntersect(e.run.box, box)) continue;
-      const own = e.run.boxWithout(rule.origin);
-      if (own !== null && (own === e.run.box || boxesIntersect(own, box))) covers.push({ run: e.run, box: own });
-    }
-    if (covers.length > 0 && coveredBy(box, covers.map((c) => c.box)) === true) this.dead.push({ rule, box, covers });
-  }
-
-  /** The entries that may meet `query`, in chain order. */
-  candidates(query: Box): readonly number[] {
-    const keys = this.deciding.keysOf(query);
-    const a = this.deciding.candidates(keys);
-    const b = this.others.size === 0 ? [] : this.others.candidates(keys);
-    return b.length === 0 ? a : a.length === 0 ? b : mergeAscending(a, b);
-  }
-}
-
-/** Two ascending lists of distinct numbers, merged. */
-function mergeAscending(a: readonly number[], b: readonly number[]): number[] {
-  const out = new Array<number>(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < a.length || j < b.length) out[k++] = j >= b.length || (i < a.length && a[i]! < b[j]!) ? a[i++]! : b[j++]!;
-  return out;
-}
-
-/** The verdict under which adjacent rules may form a run; null for rules that never join one. */
-function joinable(rule: Rule): string | null {
-  const t = rule.target;
-  if (t.kind === 'accept' || t.kind === 'drop') return t.kind;
-  if (t.kind === 'reject') return `reject ${t.with}`;
-  return null;
-}
 
 /** New connections: what nat sees (later packets follow the translation conntrack recorded). */
 const NEW_ONLY: Readonly<Record<Family, Box>> = {
