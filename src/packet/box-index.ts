@@ -83,10 +83,12 @@ export interface BoxKeys {
 }
 
 /**
- * A host's key in a Map: V8 hashes a BigInt by its low 64 bits, so IPv6 hosts of different /64s
- * with the same interface id (`::1`) would all collide; text (and numbers for IPv4) do not.
+ * A host's key in a Map (one map per family): V8 hashes a BigInt by its low 64 bits, so IPv6
+ * hosts of different /64s with the same interface id (`::1`) would all collide. Values that fit a
+ * number are keyed as one, others by their text.
  */
-const hostKey = (b: Block): string | number => (b.family === 'ipv4' ? Number(b.interval[0]) : b.interval[0].toString(36));
+const hostKey = (b: Block): string | number => (b.interval[0] <= MAX_NUMBER_KEY ? Number(b.interval[0]) : b.interval[0].toString(36));
+const MAX_NUMBER_KEY = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Every port of a set, or null for any port or too many to list. */
 function portKeys(set: IntervalSet): number[] | null {
