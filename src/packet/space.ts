@@ -300,6 +300,7 @@ function contains(set: IntervalSet, v: bigint): boolean {
  * everything a 50k compile allocated.
  */
 function hasWitness(box: Box, covers: readonly Box[]): boolean {
+  if (firstPointOutside(box, covers)) return true;
   if (covers.length > 64) return false;
   let left = covers;
   const order = box.length === DIMS.length ? PRECHECK_ORDER : box.map((_, i) => i);
@@ -333,6 +334,21 @@ function hasWitness(box: Box, covers: readonly Box[]): boolean {
     if (best < left.length) left = left.filter((c) => contains(c[d]!, bestValue));
   }
   return left.length === 0;
+}
+
+/**
+ * Whether the box's first packet (its lowest value in every dimension) is in no cover: the
+ * common answer (a new connection on an interface other than lo, from a source no ban names),
+ * found without trying values dimension by dimension.
+ */
+function firstPointOutside(box: Box, covers: readonly Box[]): boolean {
+  for (let c = 0; c < covers.length; c++) {
+    const cover = covers[c]!;
+    let inside = true;
+    for (let d = 0; d < box.length && inside; d++) inside = cover[d] === box[d] || contains(cover[d]!, box[d]![0]![0]);
+    if (inside) return false;
+  }
+  return true;
 }
 
 /** How many of `covers` hold value `v` in dimension d; more than all of them if the box does not. */
