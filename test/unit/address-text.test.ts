@@ -131,3 +131,16 @@ describe('IPv6 text that stands for an IPv4 address', () => {
     expect(why('64:ff9b::1.2.3.4')).toBe('64:ff9b::102:304/128');
   });
 });
+
+describe('the value of IPv6 text', () => {
+  it('is the value ipaddr.js reads, for every form (hex-colon read by hand, the rest by ipaddr.js)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV6(), fc.ipV6().map((a) => a.toUpperCase())), (a) => {
+        const want = BigInt(`0x${ipaddr.IPv6.parse(a).toByteArray().map((b) => b.toString(16).padStart(2, '0')).join('')}`);
+        const got = cidrTextInterval(a);
+        if (got !== null) expect(got[0], a).toBe(want);
+      }),
+      { numRuns: 20000 },
+    );
+  });
+});
