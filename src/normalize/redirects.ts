@@ -5,9 +5,7 @@ import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
 import type { Cidr } from '../packet/addresses.js';
 import { readPort } from '../packet/ports.js';
-import { BoxIndex } from '../packet/box-index.js';
-import { boxesIntersect, type Box } from '../packet/space.js';
-import type { Family } from '../model/ir.js';
+import { EarliestMeeting } from '../packet/order-sweep.js';
 import { expand, selector, selectorBoxes, type Selector } from './selector.js';
 import { resolveAction, verdictRules } from './verdict.js';
 
@@ -35,39 +33,9 @@ function ofThisHost(ctx: Context, addresses: readonly Cidr[], path: Path): boole
   return true;
 }
 
-/** The redirects so far, by the connections they catch, in each family: the earliest that meets a new one. */
-class Claimed {
-  private readonly indexes: Partial<Record<Family, BoxIndex<number>>> = {};
-  private readonly claims: { readonly path: Path; readonly label: string; readonly boxes: Partial<Record<Family, Box[]>> }[] = [];
-
-  earliestMeeting(boxes: Partial<Record<Family, Box[]>>): { readonly path: Path; readonly label: string } | undefined {
-    let first = Infinity;
-    for (const [f, list] of Object.entries(boxes) as [Family, Box[]][]) {
-      const index = this.indexes[f];
-      for (const box of index ? list : []) {
-        for (const i of index!.candidates(index!.keysOf(box))) {
-          if (i >= first) break;
-          if (this.claims[i]!.boxes[f]?.some((c) => boxesIntersect(c, box))) {
-            first = i;
-            break;
-          }
-        }
-      }
-    }
-    return this.claims[first];
-  }
-
-  add(path: Path, label: string, boxes: Partial<Record<Family, Box[]>>): void {
-    for (const [f, list] of Object.entries(boxes) as [Family, Box[]][]) {
-      const index = (this.indexes[f] ??= new BoxIndex<number>(f));
-      for (const box of list) index.add(this.claims.length, index.keysOf(box));
-    }
-    this.claims.push({ path, label, boxes });
-  }
-}
-
 export function redirectsSection(ctx: Context, b: RulesetBuilder): void {
-  const seen = new Claimed();
+  // The redirects so far, by the connections they catch: a new one meeting one of them is a duplicate.
+  const seen = new EarliestMeeting<{ readonly path: Path; readonly label: string }>();
   (ctx.policy.redirects ?? []).forEach((r, i) => {
     const path: Path = ['redirects', i];
     const origin = ctx.origin(path, r.name);
@@ -89,14 +57,14 @@ export function redirectsSection(ctx: Context, b: RulesetBuilder): void {
     const sel = selector(ctx, { protos: protos!, ports: [port], src: src!, dst: dst!, inIface: inIface! }, r.family, path, 'from', 'local-address');
     if (!sel) return;
     const boxes = selectorBoxes(sel);
-    const clash = seen.earliestMeeting(boxes);
+    const clash = seen.earliest(boxes);
     if (clash) {
       ctx.report('redirect-duplicate', path, `redirect '${origin.label}' catches connections already redirected by '${clash.label}' (${formatLocation(ctx.loc(clash.path))}), so it would never apply to them; make their ports, interfaces or addresses disjoint`, [ctx.related(clash.path, 'the earlier redirect')]);
       return;
     }
     const target = { kind: 'redirect', toPort: r['to-port'] } as const;
     const local: Selector = { ...sel, src: null, inIface: null, outIface: 'lo' };
-    seen.add(path, origin.label, boxes);
+    seen.add(boxes, { path, label: origin.label });
     const hideVerdict = resolveAction(ctx, 'deny', 'deny');
     for (const f of sel.families) {
       b.add(f, 'nat', 'PREROUTING', 'main', expand(sel, f).map((m) => rule(m, target, origin)));

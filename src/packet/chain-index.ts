@@ -13,7 +13,6 @@ export interface RuleBox {
 interface Entry {
   readonly run: Run<Rule>;
   readonly exact: boolean;
-  readonly box: Box;
 }
 
 /** Of a rule that never matches: the earlier runs that together decide all its packets. */
@@ -43,7 +42,8 @@ export class IndexedChain {
   constructor(chain: Chain, family: Family, boxOfRule: (r: Rule) => RuleBox) {
     this.deciding = new BoxIndex<number>(family);
     this.others = new BoxIndex<number>(family);
-    let open: { run: Run<Rule>; box: Box; exact: true } | undefined;
+    /** The run the next rule may join: the last entry, when it is an exact deciding run. */
+    let open: Run<Rule> | undefined;
     for (const rule of chain.rules) {
       const { box, exact } = boxOfRule(rule);
       const keys = this.deciding.keysOf(box);
@@ -51,15 +51,14 @@ export class IndexedChain {
       if (decides) this.sweep(rule, box, keys);
       const verdict = joinable(rule);
       const member: Member<Rule> = { rule, box, key: rule.origin };
-      if (open !== undefined && exact && verdict !== null && open.run.join(member, verdict)) {
-        open.box = open.run.box;
+      if (open !== undefined && exact && verdict !== null && open.join(member, verdict)) {
         this.deciding.fileLast(keys);
         continue;
       }
-      const entry = { run: new Run(member, verdict ?? ''), box, exact };
-      open = exact && verdict !== null ? (entry as { run: Run<Rule>; box: Box; exact: true }) : undefined;
+      const run = new Run(member, verdict ?? '');
+      open = exact && verdict !== null ? run : undefined;
       (exact && decides ? this.deciding : this.others).add(this.entries.length, keys);
-      this.entries.push(entry);
+      this.entries.push({ run, exact });
     }
   }
 

@@ -27,40 +27,56 @@ export interface OrderConflict<E extends SweepEntry = SweepEntry> {
  */
 export class OrderSweep<E extends SweepEntry> {
   readonly conflicts: OrderConflict<E>[] = [];
-  private readonly indexes: Partial<Record<Family, BoxIndex<number>>> = {};
-  /** Denies in order; the indexes refer to them by position here. */
-  private readonly denies: { readonly at: number; readonly entry: E }[] = [];
+  /** The denies so far, with their positions in the section. */
+  private readonly denies = new EarliestMeeting<{ readonly at: number; readonly entry: E }>();
   private seen = 0;
 
   add(entry: E): void {
     const at = this.seen++;
-    const families = Object.keys(entry.boxes) as Family[];
     if (entry.verdict !== 'accept') {
-      for (const f of families) {
-        const index = (this.indexes[f] ??= new BoxIndex<number>(f));
-        for (const box of entry.boxes[f]!) index.add(this.denies.length, index.keysOf(box));
-      }
-      this.denies.push({ at, entry });
+      this.denies.add(entry.boxes, { at, entry });
       return;
     }
+    const deny = this.denies.earliest(entry.boxes);
+    if (deny === undefined) return;
+    const shared = (Object.keys(entry.boxes) as Family[]).filter((f) => meet(deny.entry.boxes[f], entry.boxes[f]));
+    this.conflicts.push({ allow: at, allowEntry: entry, deny: deny.at, denyEntry: deny.entry, families: shared });
+  }
+}
+
+/**
+ * Sets of packets added in order (each a union of boxes per family), indexed by port and address
+ * per family: which is the earliest that shares a packet with a new one. The order check asks it
+ * of each allow against the denies, and the redirects of each redirect against those before it.
+ */
+export class EarliestMeeting<T> {
+  private readonly indexes: Partial<Record<Family, BoxIndex<number>>> = {};
+  private readonly items: { readonly boxes: Readonly<Partial<Record<Family, readonly Box[]>>>; readonly value: T }[] = [];
+
+  add(boxes: Readonly<Partial<Record<Family, readonly Box[]>>>, value: T): void {
+    for (const f of Object.keys(boxes) as Family[]) {
+      const index = (this.indexes[f] ??= new BoxIndex<number>(f));
+      for (const box of boxes[f]!) index.add(this.items.length, index.keysOf(box));
+    }
+    this.items.push({ boxes, value });
+  }
+
+  earliest(boxes: Readonly<Partial<Record<Family, readonly Box[]>>>): T | undefined {
     let first = Infinity;
-    for (const f of families) {
+    for (const f of Object.keys(boxes) as Family[]) {
       const index = this.indexes[f];
       if (index === undefined) continue;
-      for (const box of entry.boxes[f]!) {
+      for (const box of boxes[f]!) {
         for (const i of index.candidates(index.keysOf(box))) {
           if (i >= first) break;
-          if (meet(this.denies[i]!.entry.boxes[f], [box])) {
+          if (meet(this.items[i]!.boxes[f], [box])) {
             first = i;
             break;
           }
         }
       }
     }
-    if (first === Infinity) return;
-    const deny = this.denies[first]!;
-    const shared = families.filter((f) => meet(deny.entry.boxes[f], entry.boxes[f]));
-    this.conflicts.push({ allow: at, allowEntry: entry, deny: deny.at, denyEntry: deny.entry, families: shared });
+    return this.items[first]?.value;
   }
 }
 

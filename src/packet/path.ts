@@ -60,16 +60,11 @@ export class RulesetModel {
     const t = this.ruleset.tables.find((x) => x.name === table);
     const builtin = t?.chains.find((c) => c.name === hook);
     if (t === undefined || builtin === undefined) return [{ box: query, verdict: 'accept', rules: NONE, chain: hook }];
-    let parts = [query];
-    if (table === 'nat') {
-      const fresh = intersectBox(query, NEW_ONLY[this.family]);
-      const rest = subtractBox(query, NEW_ONLY[this.family]);
-      const out: Decision[] = rest.map((box) => ({ box, verdict: 'accept' as const, rules: NONE, chain: hook }));
-      if (fresh === null) return out;
-      parts = [fresh];
-      return [...out, ...this.walkHook(t.name, t.chains, builtin, parts)];
-    }
-    return this.walkHook(t.name, t.chains, builtin, parts);
+    if (table !== 'nat') return this.walkHook(t.name, t.chains, builtin, [query]);
+    // Packets of established connections pass nat untouched (conntrack applies what it recorded).
+    const later: Decision[] = subtractBox(query, NEW_ONLY[this.family]).map((box) => ({ box, verdict: 'accept', rules: NONE, chain: hook }));
+    const fresh = intersectBox(query, NEW_ONLY[this.family]);
+    return fresh === null ? later : [...later, ...this.walkHook(t.name, t.chains, builtin, [fresh])];
   }
 
   /**
@@ -131,7 +126,7 @@ export class RulesetModel {
     for (const i of order) {
       const entry = chain.entries[i]!;
       if (!entry.exact) continue;
-      const { box } = entry;
+      const { box } = entry.run;
       const rule = entry.run.members[0]!.rule;
       const next: Box[] = [];
       for (const p of live) {

@@ -1,8 +1,7 @@
 import { diag, formatLocation, type Diagnostic } from '../../diagnostics/diagnostic.js';
-import { DIM, everything, intersectBox, type Box } from '../../packet/space.js';
-import type { Family } from '../../model/ir.js';
-import { modelsOf } from '../../packet/path.js';
+import { modelsOf, untranslated } from '../../packet/path.js';
 import type { Check } from './api.js';
+import { dportsText } from './walk.js';
 
 const HIDE = ' (hide target)';
 
@@ -24,15 +23,13 @@ export const hideTargetAllow: Check = {
       for (const hide of hides) {
         const allows = model.meeting('filter', 'INPUT', model.box(hide).box).filter((e) => e.verdict === 'accept').flatMap((e) => e.rules().filter((r) => r.origin.path[0] === 'inbound'));
         for (const allow of allows) {
-          const direct = intersectBox(model.box(allow).box, NOT_TRANSLATED[model.family]);
-          if (direct === null) continue;
-          const decisions = model.decide('filter', 'INPUT', direct);
+          // The connections it would accept that did not come through a redirect.
+          const decisions = model.decide('filter', 'INPUT', untranslated(model.box(allow).box));
           if (decisions.some((d) => d.rules.includes(allow)) || !decisions.some((d) => d.rules.some((r) => r.origin.path.join('/') === hide.origin.path.join('/')))) continue;
           const key = `${allow.origin.path.join('/')} ${hide.origin.path.join('/')}`;
           if (found.has(key)) continue;
           const redirect = hide.origin.label.slice(0, -HIDE.length);
-          const port = allow.matches.flatMap((m) => (m.kind === 'dports' ? m.ports.map((p) => (p.lo === p.hi ? String(p.lo) : `${p.lo}-${p.hi}`)) : []));
-          const target = hide.matches.flatMap((m) => (m.kind === 'dports' ? m.ports.map((p) => String(p.lo)) : []))[0] ?? port[0];
+          const target = dportsText(hide).join(', ');
           found.set(key, diag('hide-target-allow', allow.origin.loc, `'${allow.origin.label}' allows port ${target}, which redirect '${redirect}' (${formatLocation(hide.origin.loc)}) hides (\`hide-target: true\`): connections that did not come through the redirect are refused before this allow, so it never applies; remove the allow, or \`hide-target\``, [{ ...hide.origin.loc, message: 'the redirect that hides the port' }], allow.origin.path));
         }
       }
@@ -40,11 +37,3 @@ export const hideTargetAllow: Check = {
     return [...found.values()];
   },
 };
-
-/** Every packet of a family that nat did not translate. */
-const NOT_TRANSLATED: Readonly<Record<Family, Box>> = { ipv4: notTranslated('ipv4'), ipv6: notTranslated('ipv6') };
-function notTranslated(f: Family): Box {
-  const b = everything(f).slice();
-  b[DIM.dnat] = [[0n, 0n]];
-  return b;
-}

@@ -4,6 +4,7 @@ import { hookChain } from '../../model/chains.js';
 import { modelsOf, redirected, untranslated, type RulesetModel } from '../../packet/path.js';
 import { DIM, everything, type Box } from '../../packet/space.js';
 import type { Check } from './api.js';
+import { dportsText } from './walk.js';
 
 /**
  * The packet model's answer to "which inbound rule sees a redirected connection": nat moves it
@@ -60,7 +61,7 @@ function report(found: Map<string, Diagnostic>, refuser: Rule, redirect: Rule, t
   if (found.has(key)) return;
   const others = refuser.origin.label.endsWith(OTHERS);
   const label = others ? refuser.origin.label.slice(0, -OTHERS.length) : refuser.origin.label;
-  const ports = redirect.matches.flatMap((m) => (m.kind === 'dports' ? m.ports.map((p) => (p.lo === p.hi ? String(p.lo) : `${p.lo}-${p.hi}`)) : [])).join(', ');
+  const ports = dportsText(redirect).join(', ');
   found.set(
     key,
     diag(

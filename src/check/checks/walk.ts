@@ -144,6 +144,10 @@ export function someRule(ir: IR, test: (rule: Rule, site: ChainSite) => boolean)
   return chainSites(ir).some((site) => site.chain.rules.some((r) => test(r, site)));
 }
 
+/** A rule's destination ports as a policy writes them (`8445`, `8000-8010`), for messages. */
+export const dportsText = (rule: Rule): string[] =>
+  rule.matches.flatMap((m) => (m.kind === 'dports' ? m.ports.map((p) => (p.lo === p.hi ? String(p.lo) : `${p.lo}-${p.hi}`)) : []));
+
 export const dropsByDefault = (defaults: { readonly [k: string]: unknown } | undefined, key: 'input' | 'forward' | 'output'): boolean =>
   ((defaults?.[key] as string | undefined) ?? 'accept') !== 'accept';
 
