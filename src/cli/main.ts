@@ -1,6 +1,10 @@
 import { VERSION } from '../util/package-root.js';
 import { checkCommand } from './check.js';
 import { compileCommand } from './compile.js';
+import { diffCommand } from './diff.js';
+import { explainCommand } from './explain.js';
+import { showCommand } from './show.js';
+import { testCommand } from './test.js';
 import { verifyCommand } from './verify.js';
 import { EXIT_OK, EXIT_USAGE, type IO } from './io.js';
 import { expandGlobs, HELP, options, parse, UsageError } from './options.js';
@@ -28,6 +32,7 @@ export async function main(argv: readonly string[], io: IO): Promise<number> {
   try {
     const [command, ...files] = positionals;
     const o = options(values);
+    if (values.format === 'markdown' && !['diff', 'show'].includes(command ?? '')) throw new UsageError('--format markdown is for diff and show; diagnostics print as stylish, gcc, json, github or sarif');
     if (command === 'compile') {
       if (files.length !== 1) throw new UsageError('compile takes exactly one policy file (or -)');
       return await compileCommand(files[0]!, o, io);
@@ -37,6 +42,19 @@ export async function main(argv: readonly string[], io: IO): Promise<number> {
       const expanded = await expandGlobs(files);
       if (values.against !== undefined && expanded.length !== 1) throw new UsageError('--against compares one policy with one output folder; give exactly one policy');
       return await checkCommand(expanded, o, io);
+    }
+    if (command === 'test') {
+      if (files.length === 0) throw new UsageError('test takes one or more policy files (or -)');
+      return await testCommand(await expandGlobs(files), o, io);
+    }
+    if (command === 'diff') return await diffCommand(files, o, io);
+    if (command === 'show') {
+      if (files.length !== 1) throw new UsageError('show takes exactly one policy file (or -)');
+      return await showCommand(files[0]!, o, io);
+    }
+    if (command === 'explain') {
+      if (files.length !== 2) throw new UsageError("explain takes a policy file and a packet: ipfence explain POLICY 'tcp 203.0.113.5 -> 10.0.0.1:22 in eth0'");
+      return await explainCommand(files[0]!, files[1]!, o, io);
     }
     if (command === 'verify') {
       if (files.length !== 1) throw new UsageError('verify takes exactly one policy file (or -)');

@@ -56,6 +56,7 @@ export function parse(argv: readonly string[]) {
       'max-warnings': { type: 'string' },
       strict: { type: 'boolean' },
       against: { type: 'string' },
+      base: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -79,8 +80,11 @@ export interface Options {
 }
 
 export function options(values: Values): Options {
-  const format = (values.format ?? 'stylish') as FormatName;
-  if (!(format in FORMATS)) throw new UsageError(`unknown --format '${format}'; use ${Object.keys(FORMATS).join(', ')}`);
+  // markdown is a format of the reports (diff, show), not of diagnostics: those commands read
+  // --format themselves, and print any diagnostics as stylish.
+  const asked = values.format ?? 'stylish';
+  if (!(asked in FORMATS) && asked !== 'markdown') throw new UsageError(`unknown --format '${asked}'; use ${[...Object.keys(FORMATS), 'markdown'].join(', ')}`);
+  const format = (asked === 'markdown' ? 'stylish' : asked) as FormatName;
   const severity: Record<string, Level> = {};
   for (const item of values.severity ?? []) {
     const m = /^([a-z0-9-]+)=(error|warning|off)$/.exec(item);

@@ -51,6 +51,8 @@ export const CODES = {
   'redirect-bypass': { severity: 'error', stage: 'check', doc: "An inbound deny (or an allowlist's deny) on a redirected port: the redirect moves those connections to its target port first, so the rule would never refuse them." },
   'hide-target-allow': { severity: 'error', stage: 'check', doc: 'An inbound allow of a port a redirect hides (`hide-target`): the hiding refuses those connections first, so the allow never applies.' },
   'shadowed': { severity: 'error', stage: 'check', doc: 'A rule never matches: earlier rules of its chain together decide all its packets (error if they decide differently, warning if redundant).' },
+  'test-failed': { severity: 'error', stage: 'check', doc: 'An intent test (`tests:`) whose connections do not all get its `expect`ed verdict on the packet model; the message names the connections and the rule that decided them.' },
+  'verify-disagrees': { severity: 'error', stage: 'verify', doc: "`ipfence verify`: real traffic for an intent test got another verdict from the kernel than the packet model's." },
   'ipv6-ndp': { severity: 'warning', stage: 'check', doc: 'IPv6 INPUT drops by default with ICMPv6 essentials turned off: neighbour discovery fails.' },
   'unused-suppression': { severity: 'warning', stage: 'config', doc: 'A `suppress` entry that silenced nothing: the finding it was written for is gone; remove it.' },
   // emit (guards of the output: what iptables would refuse or silently alter)

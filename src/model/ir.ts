@@ -124,6 +124,20 @@ export interface AddressSet {
   readonly origin: Origin;
 }
 
+/** Which way a connection goes: to this host, from it, or through it. */
+export type Direction = 'in' | 'out' | 'forward';
+export type Expectation = 'allow' | 'deny' | 'drop' | 'reject';
+
+/** An intent test (`tests:`): new connections along a path, and the verdict every one must get. */
+export interface IntentTest {
+  readonly kind: 'test';
+  readonly direction: Direction;
+  readonly expect: Expectation;
+  /** Per family, the connections as match lists (their union), in the rules' own vocabulary. */
+  readonly matches: Partial<Record<Family, readonly (readonly Match[])[]>>;
+  readonly origin: Origin;
+}
+
 export interface IR {
   readonly kind: 'ir';
   readonly ownership: Ownership;
@@ -132,6 +146,7 @@ export interface IR {
   readonly rulesets: readonly Ruleset[];
   readonly routes: readonly RouteEntry[];
   readonly sets: readonly AddressSet[];
+  readonly tests: readonly IntentTest[];
 }
 
 /** What turns a policy path into a file position (the SourceMap); origins hold it, not a closure. */

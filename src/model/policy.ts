@@ -120,6 +120,24 @@ export interface DockerSection {
   readonly 'egress-default'?: Action;
 }
 
+/** An intent test: a set of new connections, and the verdict every one of them must get. */
+export interface IntentTestSpec {
+  readonly name?: string;
+  readonly direction?: 'in' | 'out' | 'forward';
+  readonly from?: Addrs;
+  readonly to?: Addrs;
+  readonly proto?: Proto;
+  readonly port?: Ports;
+  readonly 'icmp-type'?: string;
+  readonly user?: string | number;
+  readonly group?: string | number;
+  readonly interface?: string;
+  readonly in?: string;
+  readonly out?: string;
+  readonly family?: FamilyChoice;
+  readonly expect: 'allow' | 'deny' | 'drop' | 'reject';
+}
+
 export interface Policy {
   readonly version: 1;
   readonly host?: { readonly addresses?: Addrs };
@@ -147,6 +165,7 @@ export interface Policy {
   readonly marks?: readonly MarkRule[];
   readonly checks?: Readonly<Record<string, 'error' | 'warning' | 'off'>>;
   readonly logging?: { readonly prefix?: string; readonly rate?: string; readonly burst?: number; readonly dropped?: boolean };
+  readonly tests?: readonly IntentTestSpec[];
 }
 
 /** The policy's lists of rules, each rule of which may carry `suppress`. */

@@ -11,6 +11,7 @@ import { dockerSection } from './docker.js';
 import { chainPolicy, preamble, tail } from './preamble.js';
 import { marksSection } from './marks.js';
 import { redirectsSection } from './redirects.js';
+import { testsSection } from './tests.js';
 import { usersSection } from './users.js';
 
 /** The ban chains of fail2ban, sshguard and crowdsec's firewall bouncer: their jumps stay ahead of ipfence's. */
@@ -68,6 +69,7 @@ export function normalize(policy: Policy, source: SourceMap): NormalizeResult {
   const routes = marksSection(ctx, b);
   dockerSection(ctx, b);
   tail(ctx, b);
+  const tests = testsSection(ctx);
   const toPolicy = (k: 'input' | 'forward' | 'output'): ChainPolicy => (chainPolicy(ctx, k) === 'accept' ? 'ACCEPT' : 'DROP');
   const ownership = policy.ownership ?? 'full';
   const explicit = new Set((['input', 'forward', 'output'] as const).filter((k) => policy.defaults?.[k] !== undefined).map((k) => k.toUpperCase()));
@@ -76,7 +78,7 @@ export function normalize(policy: Policy, source: SourceMap): NormalizeResult {
     ctx.diagnostics.push(diag('schema-value', ctx.loc(['coexist'], 'key'), "`coexist:` says how ipfence's jumps sit among other tools' rules, and applies only with `ownership: coexist`; set that or remove it", undefined, ['coexist']));
   }
   const runFirst = policy.coexist?.['run-first'] ?? DEFAULT_RUN_FIRST;
-  const ir: IR = { kind: 'ir', ownership, runFirst, rulesets: b.build(ownership, policies, explicit, lazyOrigin([], '', ctx.source)), routes, sets: b.sets };
+  const ir: IR = { kind: 'ir', ownership, runFirst, rulesets: b.build(ownership, policies, explicit, lazyOrigin([], '', ctx.source)), routes, sets: b.sets, tests };
   commentsFit(ctx, ir);
   return hasErrors(ctx.diagnostics) ? { diagnostics: ctx.diagnostics } : { ir, diagnostics: ctx.diagnostics };
 }

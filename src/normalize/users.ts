@@ -11,7 +11,7 @@ import { ownChainRules, resolveAction, resolveLog, verdictRules } from './verdic
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 
 /** uid/gid as iptables takes it: a name, a number, or an increasing range "a-b". */
-function ownerId(ctx: Context, v: string | number, path: Path, what: 'user' | 'group'): string | undefined {
+export function ownerId(ctx: Context, v: string | number, path: Path, what: 'user' | 'group'): string | undefined {
   if (typeof v === 'number') return String(v);
   const range = /^([0-9]+)-([0-9]+)$/.exec(v);
   if (range) {

@@ -334,6 +334,12 @@ export function mergeCidrs(cidrs: readonly Cidr[]): readonly Cidr[] {
   return out;
 }
 
+/** An address value as text (192.0.2.1, 2001:db8::1), a block with its prefix when not a host. */
+export function addressText(family: Family, v: bigint, prefix: number = familyRecord(family).bits): string {
+  const text = ipaddr.fromByteArray(toBytes(v, familyRecord(family).bytes)).toString();
+  return prefix === familyRecord(family).bits ? text : `${text}/${prefix}`;
+}
+
 /**
  * The fewest CIDR blocks covering exactly [lo, hi] in an address space of `bits` bits, as
  * [first address, prefix length]; null when more than `max` would be needed.

@@ -1,4 +1,4 @@
-import { assertNever, type Chain, type Family, type IR, type Rule, type Ruleset, type TableName } from '../model/ir.js';
+import { assertNever, type Chain, type Family, type IR, type Match, type Rule, type Ruleset, type TableName } from '../model/ir.js';
 import { IndexedChain, type Dead, type RuleBox } from './chain-index.js';
 import { setContents } from './sets.js';
 import { boxesIntersect, intersectBox, boxOf, subtractBox, DIM, STATES, type Box, type SetContents } from './space.js';
@@ -22,6 +22,17 @@ export const PATHS = { in: ['PREROUTING', 'INPUT'], forward: ['PREROUTING', 'FOR
 export type Verdict = 'accept' | 'drop' | 'reject' | 'redirect';
 
 export type { Dead, RuleBox };
+
+/** What a walk meets, in order: for one packet, the whole story explain tells. */
+export type TraceEvent =
+  | { readonly kind: 'table'; readonly hook: Hook; readonly table: TableName }
+  /** A rule the packets match; `limited`: a rate limit, taken as not exceeded (the rule passes them on). */
+  | { readonly kind: 'rule'; readonly chain: string; readonly rule: Rule; readonly limited: boolean }
+  | { readonly kind: 'policy'; readonly chain: string; readonly verdict: 'accept' | 'drop' }
+  /** nat sees only a connection's first packet; later ones follow what conntrack recorded. */
+  | { readonly kind: 'not-new'; readonly chain: string }
+  | { readonly kind: 'translated'; readonly toPort: number };
+export type Trace = (e: TraceEvent) => void;
 
 export interface Decision {
   readonly box: Box;
@@ -55,16 +66,25 @@ export class RulesetModel {
     return boxOf(rule.matches, this.family, this.sets);
   }
 
-  /** The decisions of table `table` at `hook` for `query`; nat is consulted only for new connections. */
-  decide(table: TableName, hook: Hook, query: Box): Decision[] {
+  /** The box of a list of matches in this family (a test's connections, explain's packet). */
+  boxOfMatches(matches: readonly Match[]): Box {
+    return boxOf(matches, this.family, this.sets).box;
+  }
+
+  /**
+   * The decisions of table `table` at `hook` for `query`; nat is consulted only for new
+   * connections. `trace` hears every rule the packets meet (for one packet: explain).
+   */
+  decide(table: TableName, hook: Hook, query: Box, trace?: Trace): Decision[] {
     const t = this.ruleset.tables.find((x) => x.name === table);
     const builtin = t?.chains.find((c) => c.name === hook);
     if (t === undefined || builtin === undefined) return [{ box: query, verdict: 'accept', rules: NONE, chain: hook }];
-    if (table !== 'nat') return this.walkHook(t.name, t.chains, builtin, [query]);
+    if (table !== 'nat') return this.walkHook(t.name, t.chains, builtin, [query], trace);
     // Packets of established connections pass nat untouched (conntrack applies what it recorded).
     const later: Decision[] = subtractBox(query, NEW_ONLY[this.family]).map((box) => ({ box, verdict: 'accept', rules: NONE, chain: hook }));
+    if (later.length > 0) trace?.({ kind: 'not-new', chain: hook });
     const fresh = intersectBox(query, NEW_ONLY[this.family]);
-    return fresh === null ? later : [...later, ...this.walkHook(t.name, t.chains, builtin, [fresh])];
+    return fresh === null ? later : [...later, ...this.walkHook(t.name, t.chains, builtin, [fresh], trace)];
   }
 
   /**
@@ -99,21 +119,22 @@ export class RulesetModel {
   }
 
   /** A built-in chain with the chains hooked into it from outside the file (coexist), then its policy. */
-  private walkHook(table: TableName, chains: readonly Chain[], builtin: Chain, parts: Box[]): Decision[] {
+  private walkHook(table: TableName, chains: readonly Chain[], builtin: Chain, parts: Box[], trace: Trace | undefined): Decision[] {
     const hooked = chains.filter((c) => c.hookedFrom?.includes(builtin.name));
     const order = [...hooked.filter((c) => c.hookedAt !== 'end'), builtin, ...hooked.filter((c) => c.hookedAt === 'end')];
     const decided: Decision[] = [];
     for (const c of order) {
-      parts = this.walk(table, c.name, parts, decided, 0);
+      parts = this.walk(table, c.name, parts, decided, 0, trace);
       if (parts.length === 0) return decided;
     }
     const verdict = builtin.policy === 'DROP' ? 'drop' : 'accept';
+    trace?.({ kind: 'policy', chain: builtin.name, verdict });
     for (const box of parts) decided.push({ box, verdict, rules: NONE, chain: builtin.name });
     return decided;
   }
 
   /** Walks `parts` through a chain, adding what it decides to `decided`; returns what falls through or returns. */
-  private walk(table: TableName, name: string, parts: Box[], decided: Decision[], depth: number): Box[] {
+  private walk(table: TableName, name: string, parts: Box[], decided: Decision[], depth: number, trace: Trace | undefined): Box[] {
     const chain = this.indexed(table, name);
     if (chain === undefined || depth > 32) return parts;
     const seen = new Set<number>();
@@ -125,7 +146,10 @@ export class RulesetModel {
     const back: Box[] = [];
     for (const i of order) {
       const entry = chain.entries[i]!;
-      if (!entry.exact) continue;
+      if (!entry.exact) {
+        if (trace) for (const p of live) for (const m of entry.run.meeting(p)) trace({ kind: 'rule', chain: name, rule: m.rule, limited: true });
+        continue;
+      }
       const { box } = entry.run;
       const rule = entry.run.members[0]!.rule;
       const next: Box[] = [];
@@ -136,6 +160,7 @@ export class RulesetModel {
           continue;
         }
         next.push(...subtractBox(p, box));
+        if (trace) for (const m of entry.run.meeting(hit)) trace({ kind: 'rule', chain: name, rule: m.rule, limited: false });
         const t = rule.target;
         switch (t.kind) {
           case 'accept':
@@ -148,7 +173,7 @@ export class RulesetModel {
             back.push(hit);
             break;
           case 'jump':
-            next.push(...this.walk(table, t.chain, [hit], decided, depth + 1));
+            next.push(...this.walk(table, t.chain, [hit], decided, depth + 1, trace));
             break;
           case 'log':
           case 'mark':
@@ -236,9 +261,23 @@ export function untranslated(box: Box): Box {
 /** Where a set of packets ends up after every hook of its path. */
 export interface Outcome {
   readonly box: Box;
+  /** The same packets as they entered the path (before a redirect changed their port). */
+  readonly entry: Box;
   readonly verdict: 'accept' | 'drop' | 'reject';
   /** The rules that decided, in the order met (redirects included); none where every policy accepted. */
   readonly rules: readonly Rule[];
+}
+
+/**
+ * The packets of `box` as they were before a redirect made it: REDIRECT keeps the original port
+ * as the connection's original destination port, so that is their port again; `entered` is the
+ * untranslated box they came from (its DNAT state).
+ */
+function beforeRedirect(box: Box, entered: Box): Box {
+  const out = box.slice();
+  out[DIM.dport] = box[DIM.origdport]!;
+  out[DIM.dnat] = entered[DIM.dnat]!;
+  return out;
 }
 
 /**
@@ -247,24 +286,33 @@ export interface Outcome {
  * that drops or rejects ending the path. Raw and mangle decide nothing ipfence writes, but are
  * walked like the others.
  */
-export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: Box): Outcome[] {
-  let parts: { box: Box; rules: Rule[] }[] = [{ box, rules: [] }];
+export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: Box, trace?: Trace): Outcome[] {
+  interface Part {
+    readonly box: Box;
+    readonly rules: Rule[];
+    readonly redirected: boolean;
+  }
+  let parts: Part[] = [{ box, rules: [], redirected: false }];
   const done: Outcome[] = [];
+  const outcome = (p: Part, verdict: Outcome['verdict']): Outcome => ({ box: p.box, entry: p.redirected ? beforeRedirect(p.box, box) : p.box, verdict, rules: p.rules });
   for (const hook of PATHS[path]) {
     for (const table of TABLES_AT[hook]) {
-      const next: { box: Box; rules: Rule[] }[] = [];
+      const next: Part[] = [];
+      if (parts.length > 0) trace?.({ kind: 'table', hook, table });
       for (const p of parts) {
-        for (const d of model.decide(table, hook, p.box)) {
+        for (const d of model.decide(table, hook, p.box, trace)) {
           const rules = [...p.rules, ...d.rules.slice(0, 1)];
-          if (d.verdict === 'drop' || d.verdict === 'reject') done.push({ box: d.box, verdict: d.verdict, rules });
+          const part = { box: d.box, rules, redirected: p.redirected };
+          if (d.verdict === 'drop' || d.verdict === 'reject') done.push(outcome(part, d.verdict));
           else if (d.verdict === 'redirect') {
             const t = d.rules[0]!.target;
-            next.push({ box: t.kind === 'redirect' ? redirected(d.box, t.toPort) : d.box, rules });
-          } else next.push({ box: d.box, rules });
+            if (t.kind === 'redirect') trace?.({ kind: 'translated', toPort: t.toPort });
+            next.push(t.kind === 'redirect' ? { box: redirected(d.box, t.toPort), rules, redirected: true } : part);
+          } else next.push(part);
         }
       }
       parts = next;
     }
   }
-  return [...done, ...parts.map((p) => ({ box: p.box, verdict: 'accept' as const, rules: p.rules }))];
+  return [...done, ...parts.map((p) => outcome(p, 'accept'))];
 }

@@ -40,7 +40,7 @@ export function icmpSet(family: Family, toolName: string): IntervalSet | undefin
  * `eth+` the interval of every name starting with `eth` (`eth` itself included, as in the
  * kernel). Exact for any mix of names and wildcards, with no table of names to build first.
  */
-const IFNAMSIZ = 16;
+export const IFNAMSIZ = 16;
 export const IFACE_BITS = BigInt(8 * IFNAMSIZ);
 function nameValue(name: string): bigint {
   let v = 0n;
@@ -68,7 +68,7 @@ export function ifaceSet(name: string): IntervalSet {
  * that distinct names are distinct values). A name and a number never overlap: which uid a name
  * is is the host's business, not the compiler's.
  */
-const NAME_BASE = 1n << 32n;
+export const NAME_BASE = 1n << 32n;
 const NAME_BYTES = 64;
 function ownerSet(id: string): IntervalSet {
   const range = /^(\d+)-(\d+)$/.exec(id);
@@ -270,7 +270,7 @@ export function coveredBy(box: Box, covers: readonly Box[], budget = 20_000): bo
 }
 
 /** Whether a dimension's values are all of its range. */
-function isFull(set: IntervalSet, d: number): boolean {
+export function isFull(set: IntervalSet, d: number): boolean {
   const u = UNIVERSE.ipv6[d]!;
   if (set === u || set === UNIVERSE.ipv4[d]) return true;
   return set.length === 1 && set[0]![0] === 0n && (set[0]![1] === u[0]![1] || set[0]![1] === UNIVERSE.ipv4[d]![0]![1]);
@@ -381,7 +381,7 @@ export interface Packet {
 }
 
 /** No socket: an owner value no match names (ids are below 2^32 - 1, names above 2^32). */
-const NO_OWNER = (1n << 32n) - 1n;
+export const NO_OWNER = (1n << 32n) - 1n;
 
 export function pointOf(family: Family, p: Packet): Box | undefined {
   const src = cidrInterval(p.src);

@@ -77,6 +77,37 @@ const TABLES: Record<string, CheckTable> = {
       { policy: 'version: 1\ninbound:\n  - { name: admins, port: 8443, from: 192.0.2.7 }\nredirects:\n  - { name: alt, port: 8445, to-port: 8443, local: true, hide-target: true }\n', errors: [{ code: 'hide-target-allow', line: 3, column: 5 }] },
     ],
   },
+  // Each valid case is one where a naive reading of the policy says otherwise: the model follows
+  // a redirect, an allowlist's implicit deny in the family it does not list, and an exception.
+  'test-failed': {
+    valid: [
+      'version: 1\ndefaults: { input: drop }\naddresses:\n  admins: [192.0.2.10, 2001:db8::/64]\ninbound:\n  - { name: ssh, port: 22, from: admins }\ntests:\n  - { name: admins reach ssh, from: admins, port: 22, expect: allow }\n  - { name: nobody else, from: 203.0.113.0/24, port: 22, expect: reject }\n',
+      // No rule allows port 80, but its connections are redirected to 8443, which is open.
+      'version: 1\ndefaults: { input: drop }\ninbound:\n  - { name: app, port: 8443 }\nredirects:\n  - { name: web, port: 80, to-port: 8443, local: false, hide-target: false }\ntests:\n  - { name: web works, port: 80, expect: allow }\n',
+      // IPv4 sources only, yet IPv6 is closed too: an allowlist denies other sources in every family.
+      'version: 1\ninbound:\n  - { name: ssh, port: 22, from: 192.0.2.10 }\ntests:\n  - { name: no ipv6 ssh, from: 2001:db8::1, port: 22, expect: deny }\n  - { name: admin ssh, from: 192.0.2.10, port: 22, expect: allow }\n',
+      'version: 1\ninbound:\n  - { name: no-ssh, port: 22, action: drop, except: 192.0.2.10 }\ntests:\n  - { name: admin still in, from: 192.0.2.10, port: 22, expect: allow }\n  - { name: others out, from: 192.0.2.11, port: 22, expect: drop }\n',
+      'version: 1\nusers:\n  - { name: app, user: 1001, except: [{ to: 10.0.0.5, port: 5432 }] }\ntests:\n  - { name: app to db, user: 1001, to: 10.0.0.5, port: 5432, expect: allow }\n  - { name: app no web, user: 1001, to: 198.51.100.1, port: 443, expect: deny }\n  - { name: local is local, user: 1001, interface: lo, port: 443, expect: allow }\n',
+    ],
+    invalid: [
+      {
+        policy: 'version: 1\ndefaults: { input: drop }\naddresses:\n  admins: [192.0.2.10, 2001:db8::/64]\ninbound:\n  - { name: ssh, port: 22, from: 192.0.2.10 }\ntests:\n  - { name: admins reach ssh, from: admins, port: 22, expect: allow }\n',
+        errors: [{ code: 'test-failed', line: 8, column: 5, message: /^test 'admins reach ssh' expects allow, but its IPv6 connections are rejected by 'ssh \(others\)' \(policy.yaml:6:5\)$/ }],
+      },
+      {
+        policy: 'version: 1\ninbound:\n  - { name: app, port: 8443 }\nredirects:\n  - { name: web, port: 80, to-port: 8443, local: false, hide-target: true }\ntests:\n  - { name: app direct, port: 8443, from: 192.0.2.0/24, expect: allow }\n',
+        errors: [{ code: 'test-failed', line: 7, column: 5, message: /its IPv4 connections are rejected by 'web \(hide target\)'/ }],
+      },
+      {
+        policy: 'version: 1\ndefaults: { input: drop }\ntests:\n  - { name: smtp refused, port: 25, expect: reject }\n',
+        errors: [{ code: 'test-failed', line: 4, column: 5, message: /its IPv4 connections are dropped by the default policy \(`defaults.input`\); its IPv6 connections are dropped/ }],
+      },
+      {
+        policy: 'version: 1\nusers:\n  - { name: app, user: 1001, except: [{ to: 10.0.0.5, port: 5432 }] }\ntests:\n  - { name: app db anywhere, user: 1001, port: 5432, expect: allow }\n',
+        errors: [{ code: 'test-failed', line: 5, column: 5, message: /IPv4 connections to any except 10.0.0.5 are rejected by 'app'/ }],
+      },
+    ],
+  },
   'redirect-local': {
     valid: ['version: 1\nredirects:\n  - { port: 8445, to-port: 8443, local: false, hide-target: false }\n', 'version: 1\nredirects:\n  - { port: 8445, to-port: 8443, local: true, hide-target: true }\n'],
     invalid: [

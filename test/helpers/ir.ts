@@ -12,6 +12,7 @@ export function irOf(spec: Spec, family: Family = 'ipv4', policies: Record<strin
     runFirst: [],
     routes: [],
     sets: [],
+    tests: [],
     rulesets: [ruleset(family, Object.entries(spec).map(([t, chains]) => table(t as TableName, Object.entries(chains!).map(([c, rs]) =>
       chain(c, /^[A-Z]+$/.test(c) ? policies[c] ?? 'ACCEPT' : null, rs.map(([ms, tg]) => rule(ms, tg, origin))))))),
     ],
@@ -23,6 +24,7 @@ export const irWith = (label: string, matches: Match[] = []): IR => ({
   runFirst: [],
   routes: [],
   sets: [],
+  tests: [],
   rulesets: [ruleset('ipv4', [table('filter', [chain('INPUT', 'ACCEPT', [rule(matches, accept, { ...origin, label })])])])],
 });
 export const tcp: Match = { kind: 'proto', proto: 'tcp' };

@@ -8,6 +8,7 @@ import { hookInterface } from './hook-interface.js';
 import { hookOwner } from './hook-owner.js';
 import { hookRedirect } from './hook-redirect.js';
 import { hookReject } from './hook-reject.js';
+import { intentTest } from './test-failed.js';
 import { ipv6Ndp } from './ipv6-ndp.js';
 import { natFiltering } from './nat-filtering.js';
 import { noEstablished } from './no-established.js';
@@ -20,5 +21,5 @@ import { tcpReset } from './tcp-reset.js';
 
 /** Every lint check, once. test/check/checks.test.ts fails when a check lacks docs or tests. */
 export const CHECKS: readonly Check[] = [
-  dockerFlush, dockerPublished, familyAsymmetry, familyIcmp, hideTargetAllow, hookInterface, hookOwner, hookRedirect, hookReject, ipv6Ndp, natFiltering, noEstablished, ownerName, redirectBypass, redirectLocal, shadowed, sshLockout, tcpReset,
+  dockerFlush, dockerPublished, familyAsymmetry, familyIcmp, hideTargetAllow, hookInterface, hookOwner, hookRedirect, hookReject, intentTest, ipv6Ndp, natFiltering, noEstablished, ownerName, redirectBypass, redirectLocal, shadowed, sshLockout, tcpReset,
 ];

@@ -1,0 +1,126 @@
+import { execFile } from 'node:child_process';
+import { basename } from 'node:path';
+import { promisify } from 'node:util';
+import { diag, formatLocation, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { visible } from '../diagnostics/visible.js';
+import { familyRecord } from '../model/family.js';
+import type { Direction, Family, IR } from '../model/ir.js';
+import { describeBox, descriptionText } from '../packet/describe.js';
+import { changedPackets, type Change } from '../packet/diff.js';
+import { compile } from '../pipeline.js';
+import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
+import { UsageError, type Options } from './options.js';
+import { report } from './output.js';
+import { readPolicy, utf8 } from './source.js';
+
+/** One readable line of a diff: a change of verdict for some traffic, in one or both families. */
+export interface DiffRow {
+  readonly change: string;
+  readonly was: string;
+  readonly direction: Direction;
+  readonly traffic: string;
+  readonly families: readonly Family[];
+  /** Where the rule that now decides it is (or, for a default policy, the rule that did). */
+  readonly location?: { readonly file: string; readonly line: number; readonly col: number };
+}
+
+const NOW = { accept: 'now allowed', drop: 'now dropped', reject: 'now rejected' } as const;
+const WAS = { accept: 'allowed', drop: 'dropped', reject: 'rejected' } as const;
+const DIRECTION = { in: 'to this host', out: 'from this host', forward: 'forwarded' } as const;
+
+/** Changes as rows, the families' twins joined ("IPv4 and IPv6"), in a stable order. */
+export function diffRows(changes: readonly Change[]): DiffRow[] {
+  const rows = new Map<string, { row: DiffRow; families: Family[] }>();
+  for (const c of changes) {
+    const traffic = descriptionText(describeBox(c.family, c.box));
+    const key = `${c.direction} ${c.before} ${c.after} ${traffic}`;
+    const hit = rows.get(key);
+    if (hit) {
+      if (!hit.families.includes(c.family)) hit.families.push(c.family);
+      continue;
+    }
+    const loc = c.rule && c.rule.origin.path.length > 0 ? c.rule.origin.loc : undefined;
+    rows.set(key, { row: { change: NOW[c.after], was: WAS[c.before], direction: c.direction, traffic, families: [], ...(loc ? { location: { file: loc.file, line: loc.line, col: loc.col } } : {}) }, families: [c.family] });
+  }
+  return [...rows.values()].map(({ row, families }) => ({ ...row, families }));
+}
+
+const familiesText = (fs: readonly Family[]): string => fs.map((f) => familyRecord(f).label).join(' and ');
+const rowText = (r: DiffRow): string => `${r.change}: ${r.traffic}, ${DIRECTION[r.direction]}, ${familiesText(r.families)} (was ${r.was})${r.location ? ` at ${formatLocation(r.location)}` : ''}`;
+/** A markdown table cell: no pipes or line breaks from a policy's names can break the table. */
+const cell = (s: string): string => visible(s).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'));
+
+export function formatDiff(rows: readonly DiffRow[], format: string, title: string): string {
+  if (format === 'json') return `${JSON.stringify(rows, null, 2)}\n`;
+  if (format === 'markdown') {
+    if (rows.length === 0) return `### ipfence diff: ${cell(title)}\n\nNo packet changes verdict.\n`;
+    const lines = [`### ipfence diff: ${cell(title)}`, '', `${rows.length} change${rows.length > 1 ? 's' : ''} of verdict:`, '', '| change | traffic | direction | family | was | rule |', '|---|---|---|---|---|---|'];
+    for (const r of rows) lines.push(`| ${r.change} | ${cell(r.traffic)} | ${DIRECTION[r.direction]} | ${familiesText(r.families)} | ${r.was} | ${r.location ? cell(formatLocation(r.location)) : 'default policy'} |`);
+    return `${lines.join('\n')}\n`;
+  }
+  if (format === 'github') {
+    // Workflow commands: one notice per change, at the rule that now decides it.
+    const esc = (s: string) => visible(s).replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+    const prop = (s: string) => esc(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+    return rows.map((r) => `::notice ${r.location ? `file=${prop(r.location.file)},line=${r.location.line},col=${r.location.col},` : ''}title=ipfence diff::${esc(rowText(r))}\n`).join('');
+  }
+  if (rows.length === 0) return 'no packet changes verdict\n';
+  return `${rows.map((r) => visible(rowText(r))).join('\n')}\n`;
+}
+
+const DIFF_FORMATS = ['stylish', 'markdown', 'json', 'github'];
+/** A git revision as `git show` takes it, and nothing it could read as an option. */
+const REV = /^[A-Za-z0-9._/~^@{}-]+$/;
+
+/**
+ * `ipfence diff OLD NEW`, or `ipfence diff --base REV POLICY` (the policy as committed at REV,
+ * read with `git show`): the packets whose verdict changes, as a few exact rows. Exit 0 with or
+ * without changes (it describes, it does not judge); 1 when either policy has errors.
+ */
+export async function diffCommand(files: readonly string[], o: Options, io: IO): Promise<number> {
+  const format = o.values.format ?? 'stylish';
+  if (!DIFF_FORMATS.includes(format)) throw new UsageError(`diff prints ${DIFF_FORMATS.join(', ')}, not ${format}`);
+  const base = o.values.base;
+  if (base !== undefined && (files.length !== 1 || !REV.test(base) || base.startsWith('-'))) throw new UsageError(files.length !== 1 ? 'diff --base REV takes one policy file' : `--base takes a git revision, not '${base}'`);
+  if (base === undefined && files.length !== 2) throw new UsageError('diff takes two policy files (OLD NEW), or --base REV and one');
+  const problems: Diagnostic[] = [];
+  const load = async (text: string | undefined, file: string): Promise<IR | undefined> => {
+    if (text === undefined) return undefined;
+    const r = compile(text, file, basename(file), { severity: o.severity, emit: false });
+    if (!r.ir || hasErrors(r.diagnostics)) problems.push(...r.diagnostics.filter((d) => d.severity === 'error'));
+    return r.ir;
+  };
+  const newFile = files[files.length - 1]!;
+  const oldFile = base !== undefined ? `${base}:${newFile}` : files[0]!;
+  const oldText = base !== undefined ? await committed(base, newFile, problems) : await text(oldFile, o, io, problems);
+  const newText = await text(newFile, o, io, problems);
+  if (problems.length > 0) return done(problems, o, io, EXIT_USAGE);
+  const before = await load(oldText, oldFile);
+  const after = await load(newText, newFile);
+  if (problems.length > 0 || !before || !after) return done(problems, o, io, EXIT_POLICY);
+  io.stdout(formatDiff(diffRows(changedPackets(before, after)), format, `${oldFile} → ${newFile}`));
+  return EXIT_OK;
+}
+
+function done(problems: readonly Diagnostic[], o: Options, io: IO, exit: number): number {
+  report(problems, o.format === 'json' || o.format === 'github' ? o.format : 'stylish', io.colorStdout && !o.values['no-color'], io.stdout);
+  return exit;
+}
+
+async function text(path: string, o: Options, io: IO, problems: Diagnostic[]): Promise<string | undefined> {
+  const src = await readPolicy(path, o, io, false);
+  if (src.problem) problems.push(src.problem);
+  return src.text;
+}
+
+/** The policy as committed at `rev`; the path is taken relative to the working directory, as git's ./ does. */
+async function committed(rev: string, path: string, problems: Diagnostic[]): Promise<string | undefined> {
+  try {
+    const { stdout } = await promisify(execFile)('git', ['show', `${rev}:./${path.replace(/^\.\//, '')}`], { encoding: 'buffer', maxBuffer: 64 << 20 });
+    return utf8(stdout);
+  } catch (e) {
+    const why = (e as { stderr?: Buffer }).stderr?.toString('utf8').trim().split('\n')[0] ?? (e as Error).message;
+    problems.push(diag('io-read', { file: path, line: 1, col: 1 }, `cannot read ${path} as of ${rev}: ${visible(why)}`));
+    return undefined;
+  }
+}

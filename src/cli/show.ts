@@ -1,0 +1,91 @@
+import { basename } from 'node:path';
+import { hasErrors } from '../diagnostics/diagnostic.js';
+import { visible } from '../diagnostics/visible.js';
+import { familyRecord } from '../model/family.js';
+import type { Direction } from '../model/ir.js';
+import { describeBox, type Description } from '../packet/describe.js';
+import { modelsOf } from '../packet/path.js';
+import { reachable } from '../packet/reach.js';
+import { compile } from '../pipeline.js';
+import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
+import { UsageError, type Options } from './options.js';
+import { report } from './output.js';
+import { readPolicy } from './source.js';
+
+interface Section {
+  readonly title: string;
+  readonly columns: readonly (readonly [string, (d: Description) => string])[];
+  readonly rows: readonly Description[];
+}
+
+const SECTIONS: readonly { direction: Direction; title: string; columns: Section['columns'] }[] = [
+  { direction: 'in', title: 'Open to new connections', columns: [['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['from', (d) => d.from ?? 'anywhere'], ['to', (d) => d.to ?? 'any'], ['interface', (d) => d.in ?? 'any']] },
+  { direction: 'out', title: 'New connections this host may open', columns: [['user', owner], ['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['to', (d) => d.to ?? 'anywhere'], ['interface', (d) => d.out ?? 'any']] },
+  { direction: 'forward', title: 'Forwarded', columns: [['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['from', (d) => d.from ?? 'anywhere'], ['to', (d) => d.to ?? 'anywhere'], ['in', (d) => d.in ?? 'any'], ['out', (d) => d.out ?? 'any']] },
+];
+
+function portOf(d: Description): string {
+  return d.ports ?? d.icmp ?? (d.proto === null || /tcp|udp|sctp/.test(d.proto) ? 'any' : '-');
+}
+function owner(d: Description): string {
+  const who = (kind: string, v: string) => (v.startsWith('any except ') ? `any ${kind} except ${v.slice('any except '.length)}` : `${kind} ${v}`);
+  if (d.user !== null) return who('user', d.user);
+  if (d.group !== null) return who('group', d.group);
+  return 'anyone';
+}
+
+/**
+ * `ipfence show POLICY`: what the compiled rules let through, per family, on the packet model:
+ * each open port with the sources that reach it, what each user may open, what is forwarded.
+ * A table on a terminal, or --format markdown / json.
+ */
+export async function showCommand(path: string, o: Options, io: IO): Promise<number> {
+  const format = o.values.format ?? 'stylish';
+  if (!['stylish', 'markdown', 'json'].includes(format)) throw new UsageError(`show prints a table (the default), markdown or json, not ${format}`);
+  const src = await readPolicy(path, o, io, false);
+  if (src.problem) {
+    report([src.problem], 'stylish', false, io.stdout);
+    return EXIT_USAGE;
+  }
+  const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: false });
+  if (!result.ir || hasErrors(result.diagnostics)) {
+    report(result.diagnostics, 'stylish', io.colorStdout && !o.values['no-color'], io.stdout);
+    return EXIT_POLICY;
+  }
+  const families = modelsOf(result.ir).map((model) => ({
+    family: model.family,
+    sections: SECTIONS.map((s) => ({
+      title: s.title,
+      columns: s.columns,
+      // Outbound rows are said per user: "anyone" is the box of every owner, not of no socket.
+      rows: ((r) => r.boxes.map((b) => describeBox(model.family, b, r.start)))(reachable(model, s.direction)),
+    })),
+  }));
+  if (format === 'json') {
+    io.stdout(`${JSON.stringify(families.map((f) => ({ family: f.family, ...Object.fromEntries(f.sections.map((s, i) => [SECTIONS[i]!.direction, s.rows])) })), null, 2)}\n`);
+    return EXIT_OK;
+  }
+  const out: string[] = [];
+  for (const f of families) {
+    out.push(format === 'markdown' ? `## ${familyRecord(f.family).label}` : familyRecord(f.family).label, '');
+    for (const s of f.sections) {
+      out.push(format === 'markdown' ? `### ${s.title}` : `  ${s.title}`, '');
+      if (s.rows.length === 0) out.push(format === 'markdown' ? 'nothing' : '    nothing', '');
+      else out.push(...table(s, format === 'markdown'), '');
+    }
+  }
+  io.stdout(`${out.join('\n').trimEnd()}\n`);
+  return EXIT_OK;
+}
+
+function table(s: Section, markdown: boolean): string[] {
+  const cells = s.rows.map((r) => s.columns.map(([, f]) => visible(f(r))));
+  const heads = s.columns.map(([h]) => h);
+  if (markdown) {
+    const esc = (c: string) => c.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    return [`| ${heads.join(' | ')} |`, `|${heads.map(() => '---').join('|')}|`, ...cells.map((r) => `| ${r.map(esc).join(' | ')} |`)];
+  }
+  const widths = heads.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
+  const line = (r: readonly string[]) => `    ${r.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
+  return [line(heads), ...cells.map(line)];
+}

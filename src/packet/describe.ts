@@ -1,0 +1,214 @@
+import { familyRecord } from '../model/family.js';
+import type { Family } from '../model/ir.js';
+import { addressText, alignedBlocks } from './addresses.js';
+import { intersect, subtract, unite, type IntervalSet } from './intervals.js';
+import { DIM, everything, IFNAMSIZ, isFull, NAME_BASE, NO_OWNER, PROTO_NUMBERS, STATES, type Box } from './space.js';
+
+/**
+ * A box in words, one field per thing an operator names (null: any). Only what the box
+ * restricts is said; a set that is most of its range reads as "any except ...".
+ */
+export interface Description {
+  readonly proto: string | null;
+  readonly ports: string | null;
+  readonly icmp: string | null;
+  readonly from: string | null;
+  readonly to: string | null;
+  readonly in: string | null;
+  readonly out: string | null;
+  readonly user: string | null;
+  readonly group: string | null;
+  readonly state: string | null;
+}
+
+export const DESCRIPTION_FIELDS = ['proto', 'ports', 'icmp', 'from', 'to', 'in', 'out', 'user', 'group', 'state'] as const satisfies readonly (keyof Description)[];
+
+/**
+ * A box as an operator would say it; with `base`, only how it differs from that box (a test's
+ * failing part, said against the test). For a connection not translated by nat, the model keeps
+ * the original destination as a dimension of its own: the real connections are those whose
+ * destination is their original one, so only those addresses and ports are described.
+ */
+export function describeBox(family: Family, box: Box, base?: Box): Description {
+  const real = realized(box) ?? box;
+  const said = (d: number): boolean => (base === undefined ? isFull(real[d]!, d) : sameValues(real[d]!, base[d]!));
+  const set = (d: number, text: (s: IntervalSet) => string): string | null => (said(d) ? null : text(real[d]!));
+  return {
+    proto: set(DIM.proto, (s) => listOrExcept(s, DIM.proto, family, protoText)),
+    ports: set(DIM.dport, (s) => listOrExcept(s, DIM.dport, family, rangeText)),
+    icmp: set(DIM.icmp, (s) => listOrExcept(s, DIM.icmp, family, icmpText)),
+    from: set(DIM.src, (s) => addressesText(family, s)),
+    to: set(DIM.dst, (s) => addressesText(family, s)),
+    in: set(DIM.in, (s) => listOrExcept(s, DIM.in, family, ifaceText)),
+    out: set(DIM.out, (s) => listOrExcept(s, DIM.out, family, ifaceText)),
+    user: set(DIM.uid, (s) => listOrExcept(s, DIM.uid, family, ownerText)),
+    group: set(DIM.gid, (s) => listOrExcept(s, DIM.gid, family, ownerText)),
+    state: set(DIM.state, (s) => stateText(s)),
+  };
+}
+
+/**
+ * The part of a box real connections can be in: an untranslated connection's original
+ * destination and port are its own. Null when no real connection is in it (the dimensions are
+ * independent in the model, so a box can hold only impossible packets).
+ */
+export function realized(box: Box): Box | null {
+  if (box[DIM.dnat]!.length !== 1 || box[DIM.dnat]![0]![1] !== 0n) return box;
+  const dst = intersect(box[DIM.dst]!, box[DIM.origdst]!);
+  const dport = intersect(box[DIM.dport]!, box[DIM.origdport]!);
+  if (dst.length === 0 || dport.length === 0) return null;
+  const out = box.slice();
+  out[DIM.dst] = out[DIM.origdst] = dst;
+  out[DIM.dport] = out[DIM.origdport] = dport;
+  return out;
+}
+
+/** A description as one line: "tcp port 22 from 192.0.2.0/24 in eth0". */
+export function descriptionText(d: Description): string {
+  const parts: string[] = [];
+  parts.push(d.proto ?? 'any protocol');
+  if (d.ports !== null) parts.push(`port ${d.ports}`);
+  if (d.icmp !== null) parts.push(d.icmp);
+  if (d.from !== null) parts.push(`from ${d.from}`);
+  if (d.to !== null) parts.push(`to ${d.to}`);
+  if (d.in !== null) parts.push(`in ${d.in}`);
+  if (d.out !== null) parts.push(`out ${d.out}`);
+  if (d.user !== null) parts.push(`user ${d.user}`);
+  if (d.group !== null) parts.push(`group ${d.group}`);
+  if (d.state !== null) parts.push(`(${d.state})`);
+  return parts.join(' ');
+}
+
+function sameValues(a: IntervalSet, b: IntervalSet): boolean {
+  return a === b || (a.length === b.length && a.every(([lo, hi], i) => lo === b[i]![0] && hi === b[i]![1]));
+}
+
+/** A set listed, or as "any except ..." when its complement is the shorter list. */
+function listOrExcept(s: IntervalSet, d: number, family: Family, text: (s: IntervalSet, f: Family) => string): string {
+  const rest = subtract(everything(family)[d]!, s);
+  return rest.length < s.length ? `any except ${text(rest, family)}` : text(s, family);
+}
+
+const rangeText = (s: IntervalSet): string => s.map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}-${hi}`)).join(', ');
+
+const PROTO_NAMES = new Map(Object.entries(PROTO_NUMBERS).map(([name, n]) => [BigInt(n), name]));
+function protoText(s: IntervalSet, family: Family): string {
+  const icmp = BigInt(familyRecord(family).icmpNumber);
+  const names: string[] = [];
+  for (const [lo, hi] of s) {
+    for (let p = lo; p <= hi && names.length < 8; p++) names.push(p === icmp ? 'icmp' : PROTO_NAMES.get(p) ?? `proto ${p}`);
+    if (hi - lo >= 8n) return rangeText(s).replace(/^/, 'protocols ');
+  }
+  return names.join(', ');
+}
+
+function icmpText(s: IntervalSet, family: Family): string {
+  const types = Object.values(familyRecord(family).icmp);
+  const typeName = (t: bigint) => types.find((x) => x.code === undefined && BigInt(x.type) === t)?.tool ?? `type ${t}`;
+  const at = (v: bigint) => `type ${v / 256n} code ${v % 256n}`;
+  const out: string[] = [];
+  for (const [lo, hi] of s) {
+    const code = types.find((t) => t.code !== undefined && BigInt(t.type * 256 + t.code) === lo && lo === hi);
+    // Whole types, each by its name: a run of them is how a list of ICMP allows ends up.
+    if (lo % 256n === 0n && (hi + 1n) % 256n === 0n && hi - lo < 256n * 16n) for (let t = lo / 256n; t <= hi / 256n; t++) out.push(typeName(t));
+    else if (code) out.push(code.tool);
+    else out.push(lo === hi ? at(lo) : `${at(lo)} to ${at(hi)}`);
+  }
+  return out.join(', ');
+}
+
+/** Addresses as the fewest CIDR blocks, or "any except ..." when that is shorter. */
+function addressesText(family: Family, s: IntervalSet): string {
+  const blocks = (set: IntervalSet) => set.flatMap(([lo, hi]) => alignedBlocks(lo, hi, BigInt(familyRecord(family).bits))!.map(([v, p]) => addressText(family, v, p)));
+  const own = blocks(s);
+  const rest = blocks(subtract(everything(family)[DIM.src]!, s));
+  return rest.length < own.length ? `any except ${rest.join(', ')}` : own.join(', ');
+}
+
+/** Interface names from their 16-byte values; an interval of every name with one prefix is `prefix+`. */
+function ifaceText(s: IntervalSet): string {
+  const bits = BigInt(8 * IFNAMSIZ);
+  return s
+    .map(([lo, hi]) => {
+      if (lo === hi) return lo === 0n ? '(none)' : nameOf(lo, IFNAMSIZ);
+      for (let k = 0; k < IFNAMSIZ; k++) {
+        const span = 1n << BigInt(8 * (IFNAMSIZ - k));
+        if (lo % span === 0n && hi === lo + span - 1n) return `${nameOf(lo, k)}+`;
+      }
+      return `${nameOf(lo, IFNAMSIZ)} to ${nameOf(hi & ((1n << bits) - 1n), IFNAMSIZ)}`;
+    })
+    .join(', ');
+}
+
+function nameOf(v: bigint, bytes: number): string {
+  const out: number[] = [];
+  for (let i = 0; i < bytes; i++) out.push(Number((v >> BigInt(8 * (IFNAMSIZ - 1 - i))) & 0xffn));
+  return Buffer.from(out.filter((b) => b !== 0)).toString('utf8');
+}
+
+/** Ids as numbers and ranges, names from their bytes, "no local socket" for packets from elsewhere. */
+function ownerText(s: IntervalSet): string {
+  const out: string[] = [];
+  for (const [lo, hi] of s) {
+    if (lo === NO_OWNER && hi === NO_OWNER) out.push('(no local socket)');
+    else if (lo < NAME_BASE) out.push(lo === hi ? `${lo}` : `${lo}-${hi < NAME_BASE ? hi : NAME_BASE - 1n}`);
+    else if (lo === hi) out.push(ownerName(lo));
+    else out.push('other names');
+  }
+  return out.join(', ');
+}
+
+function ownerName(v: bigint): string {
+  const bytes: number[] = [];
+  for (let x = v - NAME_BASE; x > 1n; x >>= 8n) bytes.unshift(Number(x & 0xffn));
+  return Buffer.from(bytes).toString('utf8');
+}
+
+function stateText(s: IntervalSet): string {
+  const names: string[] = [];
+  for (const [lo, hi] of s) for (let v = lo; v <= hi; v++) names.push(STATES[Number(v)]!);
+  if (names.join() === 'NEW') return 'new connections';
+  // What the established accept leaves: new connections, and packets conntrack cannot place.
+  if (names.join() === 'NEW,INVALID,UNTRACKED') return 'packets outside established connections';
+  return `state ${names.join(',')}`;
+}
+
+/**
+ * Boxes joined where they differ in one dimension only (the pieces a subtraction leaves), among
+ * those with the same `tag`: what makes "tcp 22 from A" and "tcp 22 from B" one line.
+ */
+export function joinBoxes<T extends { readonly box: Box }>(items: readonly T[], tag: (t: T) => string): T[] {
+  let list = [...items];
+  const dims = list[0]?.box.length ?? 0;
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let d = 0; d < dims; d++) {
+      const byRest = new Map<string, number>();
+      const next: T[] = [];
+      for (const item of list) {
+        const key = `${tag(item)} ${item.box.map((s, k) => (k === d ? '' : s.map(([lo, hi]) => `${lo}-${hi}`).join(','))).join('|')}`;
+        const at = byRest.get(key);
+        if (at === undefined) {
+          byRest.set(key, next.length);
+          next.push(item);
+          continue;
+        }
+        const box = next[at]!.box.slice();
+        box[d] = unite(box[d]!, item.box[d]!);
+        next[at] = { ...next[at]!, box };
+        changed = true;
+      }
+      list = next;
+    }
+  }
+  return list;
+}
+
+/** An untranslated connection's box without the dimensions its own destination implies. */
+export function plainConnection(box: Box, family: Family): Box {
+  if (box[DIM.dnat]!.length !== 1 || box[DIM.dnat]![0]![1] !== 0n) return box;
+  const out = box.slice();
+  const u = everything(family);
+  for (const d of [DIM.dnat, DIM.origdst, DIM.origdport]) out[d] = u[d]!;
+  return out;
+}

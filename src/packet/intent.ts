@@ -1,0 +1,48 @@
+import type { Direction, Expectation, IntentTest, Match, Rule } from '../model/ir.js';
+import { realized } from './describe.js';
+import { followPath, untranslated, type Outcome, type RulesetModel } from './path.js';
+import { subtract } from './intervals.js';
+import { DIM, everything, ifaceSet, isFull, type Box } from './space.js';
+
+/** Connections of one family's test whose verdict is not the expected one, with what decided them. */
+export interface TestFailure {
+  readonly box: Box;
+  /** The connections of the test it is part of (to say the failure against). */
+  readonly tested: Box;
+  readonly verdict: Outcome['verdict'];
+  readonly rules: readonly Rule[];
+}
+
+export const meets = (expect: Expectation, verdict: Outcome['verdict']): boolean =>
+  expect === 'allow' ? verdict === 'accept' : expect === 'deny' ? verdict !== 'accept' : verdict === expect;
+
+/**
+ * New connections given by match lists (a test's), as the model's boxes. Without an interface
+ * they come from (or go to) the network: loopback is this host talking to itself, which the
+ * preamble accepts and a test names with `interface: lo`.
+ */
+export function connections(model: RulesetModel, direction: Direction, matches: readonly (readonly Match[])[]): Box[] {
+  return matches.map((m) => {
+    const box = untranslated(model.boxOfMatches(m)).slice();
+    for (const d of IFACE_DIMS[direction]) if (isFull(box[d]!, d)) box[d] = NOT_LO;
+    return box;
+  });
+}
+
+const IFACE_DIMS: Readonly<Record<Direction, readonly number[]>> = { in: [DIM.in], out: [DIM.out], forward: [DIM.in, DIM.out] };
+const NOT_LO = subtract(everything('ipv4')[DIM.in]!, ifaceSet('lo'));
+
+/** Every part of a test's connections in this family that does not get the expected verdict. */
+export function evaluateTest(model: RulesetModel, test: IntentTest): TestFailure[] {
+  const out: TestFailure[] = [];
+  for (const box of connections(model, test.direction, test.matches[model.family] ?? [])) {
+    for (const o of followPath(model, test.direction, box)) {
+      if (meets(test.expect, o.verdict)) continue;
+      const real = realized(o.entry);
+      if (real !== null) out.push({ box: real, tested: box, verdict: o.verdict, rules: o.rules });
+    }
+  }
+  return out;
+}
+
+export const DIRECTION_WORDS: Readonly<Record<Direction, string>> = { in: 'to this host', out: 'from this host', forward: 'through this host' };

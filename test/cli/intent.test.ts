@@ -1,0 +1,146 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { memoryIO } from '../helpers/io.js';
+
+const EXAMPLES = readdirSync('examples').filter((f) => f.endsWith('.yaml')).map((f) => join('examples', f));
+const tmp = mkdtempSync(join(tmpdir(), 'ipfence-intent-'));
+const write = (name: string, text: string): string => {
+  const p = join(tmp, name);
+  writeFileSync(p, text);
+  return p;
+};
+async function run(...argv: string[]) {
+  const { io, out } = memoryIO();
+  const code = await main(argv, io);
+  return { code, ...out };
+}
+
+describe('ipfence test', () => {
+  it('passes every example, each of which carries its tests', async () => {
+    for (const f of EXAMPLES) {
+      const r = await run('test', f);
+      expect(r.code, `${f}: ${r.stdout}`).toBe(0);
+      expect(r.stdout).toMatch(/\d+ tests?: \d+ passed, 0 failed/);
+      expect(r.stdout).not.toMatch(/^ {2}fail/m);
+    }
+  });
+
+  it('fails at the test line, in every format, and compile writes nothing', async () => {
+    const p = write('lockout.yaml', 'version: 1\ndefaults: { input: drop }\naddresses:\n  admins: [192.0.2.10, 2001:db8::/64]\ninbound:\n  - { name: ssh, port: 22, from: 192.0.2.10 }\ntests:\n  - { name: ssh works, from: admins, port: 22, expect: allow }\n  - { name: web closed, port: 80, expect: deny }\n');
+    const r = await run('test', p);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('  fail  ssh works  8:5\n  pass  web closed  9:5');
+    expect(r.stdout).toContain('2 tests: 1 passed, 1 failed');
+    const json = JSON.parse((await run('test', p, '-f', 'json')).stdout) as { code: string; line: number; column?: number; col?: number }[];
+    expect(json.filter((d) => d.code === 'test-failed').map((d) => d.line)).toEqual([8]);
+    expect((await run('test', p, '-f', 'github')).stdout).toMatch(/^::error file=.*lockout\.yaml,line=8,col=5.*test 'ssh works' expects allow, but its IPv6 connections are rejected by 'ssh \(others\)'/m);
+    const outDir = join(tmp, 'out');
+    expect((await run('compile', p, '-o', outDir)).code).toBe(1);
+    expect(() => readdirSync(outDir)).toThrow();
+  });
+
+  it('reports a mistake in a test at the test', async () => {
+    const r = await run('check', write('bad.yaml', 'version: 1\ntests:\n  - { name: t, user: www-data, direction: in, port: 22, expect: allow }\n  - { name: u, from: nowhere, port: 22, expect: allow }\n'));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/3:\d+ +error +only connections this host opens/);
+    expect(r.stdout).toMatch(/4:\d+ +error .*nowhere.* +unknown-name/);
+  });
+});
+
+describe('ipfence explain', () => {
+  it('follows a packet through the redirect, with each rule and its policy line', async () => {
+    const r = await run('explain', 'examples/port-redirect.yaml', 'tcp 203.0.113.5:40000 -> 192.0.2.1:8445 in eth0');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("IPFENCE-PREROUTING: 'tls-alt' (examples/port-redirect.yaml:8:5) REDIRECT to port 8443");
+    expect(r.stdout).toContain('now to port 8443');
+    expect(r.stdout).toMatch(/INPUT filter +INPUT: jump to IPFENCE-INPUT \(ipfence's hook\)\n +IPFENCE-INPUT: 'tls-alt \(redirected\)' \(examples\/port-redirect.yaml:8:5\) ACCEPT/);
+    expect(r.stdout.trimEnd().split('\n').pop()).toBe("accepted by 'tls-alt (redirected)' (examples/port-redirect.yaml:8:5)");
+    // The target port itself, straight: hidden.
+    expect((await run('explain', 'examples/port-redirect.yaml', 'tcp 203.0.113.5 -> 192.0.2.1:8443 in eth0')).stdout).toMatch(/rejected by 'tls-alt \(hide target\)' \(examples\/port-redirect.yaml:8:5\)\n$/);
+  });
+
+  it("follows a user's outbound connection, and IPv6 in brackets", async () => {
+    const out = await run('explain', 'examples/web-server.yaml', 'tcp 10.0.0.9 -> 198.51.100.7:443 user www-data out eth0');
+    expect(out.stdout).toContain("ipf-user-1: 'app-egress' (examples/web-server.yaml:31:5) REJECT (tcp-reset)");
+    const v6 = await run('explain', 'examples/web-server.yaml', 'tcp [2001:db8:a::5]:5000 -> [2001:db8::1]:22 in eth0', '-f', 'json');
+    expect(JSON.parse(v6.stdout)).toMatchObject({ family: 'ipv6', direction: 'in', verdict: 'accept', decidedBy: { rule: 'ssh', location: 'examples/web-server.yaml:22:5' } });
+  });
+
+  it('refuses a packet it cannot read, saying how to write one', async () => {
+    for (const spec of ['tcp 10.0.0.1 10.0.0.2:22', 'tcp 10.0.0.1 -> 2001:db8::1:22', 'tcp 10.0.0.1 -> 10.0.0.2', 'tcp 10.0.0.1 -> 10.0.0.2:22 sideways']) {
+      const r = await run('explain', 'examples/web-server.yaml', spec);
+      expect(r.code, spec).toBe(2);
+      expect(r.stderr).toMatch(/explain: .*; write \[tcp\|udp\|sctp\|icmp\] SRC/);
+    }
+  });
+});
+
+describe('ipfence diff', () => {
+  const mutated = (f: string): string => {
+    const add = '  - { name: mutation, port: 4444, proto: udp, action: reject, from: 198.51.100.77 }\n';
+    const text = readFileSync(f, 'utf8');
+    return text.includes('\ninbound:\n') ? text.replace('\ninbound:\n', `\ninbound:\n${add}`) : text.replace('\nversion: 1\n', `\nversion: 1\ninbound:\n${add}`);
+  };
+
+  it('names exactly the mutation, for every example', async () => {
+    for (const f of EXAMPLES) {
+      const p = write(`mut-${f.replace(/\W/g, '_')}.yaml`, mutated(f));
+      const line = readFileSync(p, 'utf8').split('\n').findIndex((l) => l.includes('name: mutation')) + 1;
+      const r = await run('diff', f, p, '-f', 'json');
+      expect(r.code, r.stdout).toBe(0);
+      const rows = JSON.parse(r.stdout) as { change: string; traffic: string; direction: string; families: string[]; location: { line: number } }[];
+      expect(rows, f).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ change: 'now rejected', traffic: 'udp port 4444 from 198.51.100.77 in any except lo (packets outside established connections)', direction: 'in', families: ['ipv4'], location: { line, col: 5 } });
+      expect((await run('diff', f, f)).stdout).toBe('no packet changes verdict\n');
+    }
+  });
+
+  it('follows a redirect, and joins the families that read the same', async () => {
+    const before = 'version: 1\ndefaults: { input: drop }\ninbound:\n  - { name: app, port: 8443 }\n';
+    const after = `${before}redirects:\n  - { name: web, port: 80, to-port: 8443, local: false, hide-target: false }\n`;
+    const r = await run('diff', write('r1.yaml', before), write('r2.yaml', after));
+    // No inbound rule names port 80: the connections are allowed because they are redirected to 8443.
+    expect(r.stdout).toBe(`now allowed: tcp port 80 in any except lo (new connections), to this host, IPv4 and IPv6 (was dropped) at ${join(tmp, 'r2.yaml')}:4:5\n`);
+    const md = await run('diff', join(tmp, 'r1.yaml'), join(tmp, 'r2.yaml'), '-f', 'markdown');
+    expect(md.stdout).toContain('| now allowed | tcp port 80 in any except lo (new connections) | to this host | IPv4 and IPv6 | dropped |');
+  });
+
+  it('--base REV reads the policy as committed', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'ipfence-git-'));
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args], { cwd: repo });
+    git('init', '-q');
+    writeFileSync(join(repo, 'policy.yaml'), 'version: 1\ninbound:\n  - { name: ssh, port: 22, from: 192.0.2.10 }\n');
+    git('add', '.');
+    git('commit', '-qm', 'one');
+    writeFileSync(join(repo, 'policy.yaml'), 'version: 1\ninbound:\n  - { name: ssh, port: 22, from: [192.0.2.10, 192.0.2.11] }\n');
+    const out = execFileSync(process.execPath, [join(process.cwd(), 'bin/ipfence.cjs'), 'diff', '--base', 'HEAD', 'policy.yaml'], { cwd: repo, encoding: 'utf8' });
+    expect(out).toBe('now allowed: tcp port 22 from 192.0.2.11 in any except lo (packets outside established connections), to this host, IPv4 (was rejected) at policy.yaml:3:5\n');
+    const bad = await run('diff', '--base', '--upload-pack=x', 'policy.yaml');
+    expect(bad.code).toBe(2);
+  });
+});
+
+describe('ipfence show', () => {
+  it('lists what is reachable per family: an IPv4-only allowlist leaves IPv6 closed', async () => {
+    const r = await run('show', 'examples/port-allowlist.yaml', '-f', 'json');
+    const [v4, v6] = JSON.parse(r.stdout) as { family: string; in: { proto: string; ports: string | null; from: string | null }[] }[];
+    expect(v4!.in.filter((x) => x.ports === '6000')).toEqual([expect.objectContaining({ proto: 'tcp', ports: '6000', from: '192.168.10.80' })]);
+    // Everything else is open (accept policy), but port 6000 is not, from anyone, in IPv6.
+    expect(v6!.in.some((x) => x.proto === 'tcp' && x.ports === 'any except 6000' && x.from === null)).toBe(true);
+    expect(v6!.in.some((x) => x.ports === '6000')).toBe(false);
+  });
+
+  it('prints a table and markdown', async () => {
+    const t = await run('show', 'examples/web-server.yaml');
+    expect(t.stdout).toMatch(/^ {4}tcp +22 +192\.0\.2\.10\/31 +any +any$/m);
+    expect(t.stdout).toMatch(/^ {4}user www-data +tcp +5432 +10\.0\.0\.5 +any$/m);
+    const md = await run('show', 'examples/web-server.yaml', '-f', 'markdown');
+    expect(md.stdout).toContain('## IPv6');
+    expect(md.stdout).toContain('| tcp | 22 | 2001:db8:a::/64 | any | any |');
+    expect((await run('compile', 'examples/web-server.yaml', '-f', 'markdown')).code).toBe(2);
+  });
+});
