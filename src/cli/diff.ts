@@ -7,6 +7,7 @@ import { familyRecord } from '../model/family.js';
 import type { Direction, Family, IR } from '../model/ir.js';
 import { describeBox, descriptionText } from '../packet/describe.js';
 import { changedPackets, type Change } from '../packet/diff.js';
+import { WalkTooLarge } from '../packet/path.js';
 import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
@@ -98,7 +99,15 @@ export async function diffCommand(files: readonly string[], o: Options, io: IO):
   const before = await load(oldText, oldFile);
   const after = await load(newText, newFile);
   if (problems.length > 0 || !before || !after) return done(problems, o, io, EXIT_POLICY);
-  io.stdout(formatDiff(diffRows(changedPackets(before, after)), format, `${oldFile} → ${newFile}`));
+  let changes: Change[];
+  try {
+    changes = changedPackets(before, after);
+  } catch (e) {
+    if (!(e instanceof WalkTooLarge)) throw e;
+    io.stderr(`ipfence: diff cannot follow this change exactly: ${e.message} (a changed default policy touches every packet of a long chain); compare the compiled files instead\n`);
+    return EXIT_USAGE;
+  }
+  io.stdout(formatDiff(diffRows(changes), format, `${oldFile} → ${newFile}`));
   return EXIT_OK;
 }
 

@@ -2,9 +2,9 @@ import { basename } from 'node:path';
 import { hasErrors } from '../diagnostics/diagnostic.js';
 import { visible } from '../diagnostics/visible.js';
 import { familyRecord } from '../model/family.js';
-import type { Direction } from '../model/ir.js';
+import type { Direction, Family, IR } from '../model/ir.js';
 import { describeBox, type Description } from '../packet/describe.js';
-import { modelsOf } from '../packet/path.js';
+import { modelsOf, WalkTooLarge } from '../packet/path.js';
 import { reachable } from '../packet/reach.js';
 import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
@@ -12,16 +12,20 @@ import { UsageError, type Options } from './options.js';
 import { report } from './output.js';
 import { readPolicy } from './source.js';
 
+type Row = Description & { readonly verdict: string };
 interface Section {
   readonly title: string;
-  readonly columns: readonly (readonly [string, (d: Description) => string])[];
-  readonly rows: readonly Description[];
+  readonly fallback: string;
+  readonly columns: readonly (readonly [string, (d: Row) => string])[];
+  readonly rows: readonly Row[];
 }
 
+const VERDICT: readonly [string, (d: Row) => string] = ['verdict', (d) => d.verdict];
+const WORD = { accept: 'allowed', drop: 'dropped', reject: 'rejected' } as const;
 const SECTIONS: readonly { direction: Direction; title: string; columns: Section['columns'] }[] = [
-  { direction: 'in', title: 'Open to new connections', columns: [['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['from', (d) => d.from ?? 'anywhere'], ['to', (d) => d.to ?? 'any'], ['interface', (d) => d.in ?? 'any']] },
-  { direction: 'out', title: 'New connections this host may open', columns: [['user', owner], ['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['to', (d) => d.to ?? 'anywhere'], ['interface', (d) => d.out ?? 'any']] },
-  { direction: 'forward', title: 'Forwarded', columns: [['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['from', (d) => d.from ?? 'anywhere'], ['to', (d) => d.to ?? 'anywhere'], ['in', (d) => d.in ?? 'any'], ['out', (d) => d.out ?? 'any']] },
+  { direction: 'in', title: 'New connections to this host', columns: [VERDICT, ['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['from', (d) => d.from ?? 'anywhere'], ['to', (d) => d.to ?? 'any'], ['interface', (d) => d.in ?? 'any']] },
+  { direction: 'out', title: 'New connections from this host', columns: [VERDICT, ['user', owner], ['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['to', (d) => d.to ?? 'anywhere'], ['interface', (d) => d.out ?? 'any']] },
+  { direction: 'forward', title: 'New connections through this host', columns: [VERDICT, ['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['from', (d) => d.from ?? 'anywhere'], ['to', (d) => d.to ?? 'anywhere'], ['in', (d) => d.in ?? 'any'], ['out', (d) => d.out ?? 'any']] },
 ];
 
 function portOf(d: Description): string {
@@ -52,26 +56,25 @@ export async function showCommand(path: string, o: Options, io: IO): Promise<num
     report(result.diagnostics, 'stylish', io.colorStdout && !o.values['no-color'], io.stdout);
     return EXIT_POLICY;
   }
-  const families = modelsOf(result.ir).map((model) => ({
-    family: model.family,
-    sections: SECTIONS.map((s) => ({
-      title: s.title,
-      columns: s.columns,
-      // Outbound rows are said per user: "anyone" is the box of every owner, not of no socket.
-      rows: ((r) => r.boxes.map((b) => describeBox(model.family, b, r.start)))(reachable(model, s.direction)),
-    })),
-  }));
+  let families: { family: Family; sections: Section[] }[];
+  try {
+    families = sections(result.ir);
+  } catch (e) {
+    if (!(e instanceof WalkTooLarge)) throw e;
+    io.stderr(`ipfence: show cannot list this policy exactly: ${e.message}\n`);
+    return EXIT_USAGE;
+  }
   if (format === 'json') {
-    io.stdout(`${JSON.stringify(families.map((f) => ({ family: f.family, ...Object.fromEntries(f.sections.map((s, i) => [SECTIONS[i]!.direction, s.rows])) })), null, 2)}\n`);
+    io.stdout(`${JSON.stringify(families.map((f) => ({ family: f.family, ...Object.fromEntries(f.sections.map((s, i) => [SECTIONS[i]!.direction, { otherwise: s.fallback, rows: s.rows }])) })), null, 2)}\n`);
     return EXIT_OK;
   }
   const out: string[] = [];
   for (const f of families) {
     out.push(format === 'markdown' ? `## ${familyRecord(f.family).label}` : familyRecord(f.family).label, '');
     for (const s of f.sections) {
-      out.push(format === 'markdown' ? `### ${s.title}` : `  ${s.title}`, '');
-      if (s.rows.length === 0) out.push(format === 'markdown' ? 'nothing' : '    nothing', '');
-      else out.push(...table(s, format === 'markdown'), '');
+      const head = `${s.title}: ${s.fallback}${s.rows.length > 0 ? ', except' : ''}`;
+      out.push(format === 'markdown' ? `### ${head}` : `  ${head}`, '');
+      if (s.rows.length > 0) out.push(...table(s, format === 'markdown'), '');
     }
   }
   io.stdout(`${out.join('\n').trimEnd()}\n`);
@@ -88,4 +91,16 @@ function table(s: Section, markdown: boolean): string[] {
   const widths = heads.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
   const line = (r: readonly string[]) => `    ${r.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
   return [line(heads), ...cells.map(line)];
+}
+
+/** Each family's three sections, from the model. */
+function sections(ir: IR): { family: Family; sections: Section[] }[] {
+  return modelsOf(ir).map((model) => ({
+    family: model.family,
+    sections: SECTIONS.map((s) => ({
+      title: s.title,
+      columns: s.columns,
+      ...((r) => ({ fallback: WORD[r.fallback], rows: r.rows.map((x) => ({ verdict: WORD[x.verdict], ...describeBox(model.family, x.box, r.start) })) }))(reachable(model, s.direction)),
+    })),
+  }));
 }

@@ -33,6 +33,11 @@ export type TraceEvent =
   | { readonly kind: 'not-new'; readonly chain: string }
   | { readonly kind: 'translated'; readonly toPort: number };
 export type Trace = (e: TraceEvent) => void;
+/**
+ * Which decisions a walk reports (the deciding rule; undefined for a chain's policy): a question
+ * about one rule's packets forgets the rest as soon as they are decided.
+ */
+export type Keep = (rule: Rule | undefined, verdict: Verdict) => boolean;
 
 export interface Decision {
   readonly box: Box;
@@ -75,16 +80,16 @@ export class RulesetModel {
    * The decisions of table `table` at `hook` for `query`; nat is consulted only for new
    * connections. `trace` hears every rule the packets meet (for one packet: explain).
    */
-  decide(table: TableName, hook: Hook, query: Box, trace?: Trace): Decision[] {
+  decide(table: TableName, hook: Hook, query: Box, trace?: Trace, keep?: Keep): Decision[] {
     const t = this.ruleset.tables.find((x) => x.name === table);
     const builtin = t?.chains.find((c) => c.name === hook);
     if (t === undefined || builtin === undefined) return [{ box: query, verdict: 'accept', rules: NONE, chain: hook }];
-    if (table !== 'nat') return this.walkHook(t.name, t.chains, builtin, [query], trace);
+    if (table !== 'nat') return this.walkHook(t.name, t.chains, builtin, [query], trace, keep);
     // Packets of established connections pass nat untouched (conntrack applies what it recorded).
     const later: Decision[] = subtractBox(query, NEW_ONLY[this.family]).map((box) => ({ box, verdict: 'accept', rules: NONE, chain: hook }));
     if (later.length > 0) trace?.({ kind: 'not-new', chain: hook });
     const fresh = intersectBox(query, NEW_ONLY[this.family]);
-    return fresh === null ? later : [...later, ...this.walkHook(t.name, t.chains, builtin, [fresh], trace)];
+    return fresh === null ? later : [...later, ...this.walkHook(t.name, t.chains, builtin, [fresh], trace, keep)];
   }
 
   /**
@@ -119,22 +124,23 @@ export class RulesetModel {
   }
 
   /** A built-in chain with the chains hooked into it from outside the file (coexist), then its policy. */
-  private walkHook(table: TableName, chains: readonly Chain[], builtin: Chain, parts: Box[], trace: Trace | undefined): Decision[] {
+  private walkHook(table: TableName, chains: readonly Chain[], builtin: Chain, parts: Box[], trace: Trace | undefined, keep: Keep | undefined): Decision[] {
     const hooked = chains.filter((c) => c.hookedFrom?.includes(builtin.name));
     const order = [...hooked.filter((c) => c.hookedAt !== 'end'), builtin, ...hooked.filter((c) => c.hookedAt === 'end')];
     const decided: Decision[] = [];
     for (const c of order) {
-      parts = this.walk(table, c.name, parts, decided, 0, trace);
+      parts = this.walk(table, c.name, parts, decided, 0, trace, keep);
       if (parts.length === 0) return decided;
     }
     const verdict = builtin.policy === 'DROP' ? 'drop' : 'accept';
     trace?.({ kind: 'policy', chain: builtin.name, verdict });
+    if (keep && !keep(undefined, verdict)) return decided;
     for (const box of parts) decided.push({ box, verdict, rules: NONE, chain: builtin.name });
     return decided;
   }
 
   /** Walks `parts` through a chain, adding what it decides to `decided`; returns what falls through or returns. */
-  private walk(table: TableName, name: string, parts: Box[], decided: Decision[], depth: number, trace: Trace | undefined): Box[] {
+  private walk(table: TableName, name: string, parts: Box[], decided: Decision[], depth: number, trace: Trace | undefined, keep: Keep | undefined): Box[] {
     const chain = this.indexed(table, name);
     if (chain === undefined || depth > 32) return parts;
     const seen = new Set<number>();
@@ -166,14 +172,16 @@ export class RulesetModel {
           case 'accept':
           case 'drop':
           case 'reject':
-          case 'redirect':
-            decided.push({ box: hit, verdict: t.kind, rules: entry.run.members.length === 1 ? [rule] : entry.run.meeting(hit).map((m) => m.rule), chain: name });
+          case 'redirect': {
+            const rules = entry.run.members.length === 1 ? [rule] : entry.run.meeting(hit).map((m) => m.rule);
+            if (t.kind === 'redirect' || keep === undefined || rules.some((r) => keep(r, t.kind))) decided.push({ box: hit, verdict: t.kind, rules, chain: name });
             break;
+          }
           case 'return':
             back.push(hit);
             break;
           case 'jump':
-            next.push(...this.walk(table, t.chain, [hit], decided, depth + 1, trace));
+            next.push(...this.walk(table, t.chain, [hit], decided, depth + 1, trace, keep));
             break;
           case 'log':
           case 'mark':
@@ -186,6 +194,7 @@ export class RulesetModel {
       }
       live = next;
       if (live.length === 0) break;
+      if (live.length > MAX_PARTS) throw new WalkTooLarge(name);
     }
     return [...live, ...back];
   }
@@ -219,6 +228,14 @@ export function modelsOf(ir: IR): readonly RulesetModel[] {
 }
 
 const NONE: readonly Rule[] = [];
+
+/** More pieces than this in one walk: a question too broad for these rules to answer exactly. */
+const MAX_PARTS = 50_000;
+export class WalkTooLarge extends Error {
+  constructor(readonly chain: string) {
+    super(`the packets asked about split into more than ${MAX_PARTS} pieces in chain ${chain}`);
+  }
+}
 
 /** New connections: what nat sees (later packets follow the translation conntrack recorded). */
 const NEW_ONLY: Readonly<Record<Family, Box>> = {
@@ -286,7 +303,7 @@ function beforeRedirect(box: Box, entered: Box): Box {
  * that drops or rejects ending the path. Raw and mangle decide nothing ipfence writes, but are
  * walked like the others.
  */
-export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: Box, trace?: Trace): Outcome[] {
+export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: Box, trace?: Trace, keep?: Keep): Outcome[] {
   interface Part {
     readonly box: Box;
     readonly rules: Rule[];
@@ -300,7 +317,8 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
       const next: Part[] = [];
       if (parts.length > 0) trace?.({ kind: 'table', hook, table });
       for (const p of parts) {
-        for (const d of model.decide(table, hook, p.box, trace)) {
+        // Only filter decides (nat and mangle never drop): decisions the question does not want are forgotten there.
+        for (const d of model.decide(table, hook, p.box, trace, table === 'filter' ? keep : undefined)) {
           const rules = [...p.rules, ...d.rules.slice(0, 1)];
           const part = { box: d.box, rules, redirected: p.redirected };
           if (d.verdict === 'drop' || d.verdict === 'reject') done.push(outcome(part, d.verdict));

@@ -1,35 +1,145 @@
-import type { Direction, Family } from '../model/ir.js';
+import type { Direction, Family, Rule } from '../model/ir.js';
 import { joinBoxes, plainConnection, realized } from './describe.js';
+import { decidingRule } from './explain.js';
 import { subtract } from './intervals.js';
-import { followPath, untranslated, type RulesetModel } from './path.js';
-import { DIM, everything, ifaceSet, STATES, type Box } from './space.js';
+import { followPath, redirected, untranslated, type Hook, type RulesetModel } from './path.js';
+import { DIM, everything, ifaceSet, intersectBox, STATES, type Box } from './space.js';
 
-/** New connections a family's rules accept along one path, as few boxes as describe them. */
-export interface Reachable {
+export type Fate = 'accept' | 'drop' | 'reject';
+
+/** What a family's rules do to new connections along one path: a default, and its exceptions. */
+export interface Reach {
   readonly family: Family;
   readonly direction: Direction;
-  readonly boxes: readonly Box[];
+  /** What happens to a connection no rule of its own decides (the policy, or a rule that takes all). */
+  readonly fallback: Fate;
+  /** Every connection with another fate, as few boxes as describe them, with the fate. */
+  readonly rows: readonly { readonly box: Box; readonly verdict: Fate }[];
   /** The connections asked about (every new one not on loopback): what the boxes are said against. */
   readonly start: Box;
 }
 
 const NEW = BigInt(STATES.indexOf('NEW'));
 const IFACE_DIMS: Readonly<Record<Direction, readonly number[]>> = { in: [DIM.in], out: [DIM.out], forward: [DIM.in, DIM.out] };
+const FILTER_HOOK: Readonly<Record<Direction, Hook>> = { in: 'INPUT', out: 'OUTPUT', forward: 'FORWARD' };
+const NAT_HOOK: Readonly<Record<Direction, Hook | undefined>> = { in: 'PREROUTING', out: 'OUTPUT', forward: 'PREROUTING' };
+const FATES = new Set<string>(['accept', 'drop', 'reject']);
 
 /**
- * What is reachable: every new connection from (or to) the network that the rules accept, to
- * this host, from it (per user) and through it. Loopback is left out: the preamble accepts it.
+ * What is reachable: the fate of every new connection from (or to) the network, to this host,
+ * from it and through it. Loopback is left out (the preamble accepts it). Walking every
+ * connection through a long chain would split it at every rule; instead each rule whose verdict
+ * differs from the fallback is asked about its own packets (and those a redirect brings to it),
+ * keeping the parts it decides. Each packet has one deciding rule, so the parts are disjoint,
+ * and together they are exactly the connections whose fate is not the fallback.
  */
-export function reachable(model: RulesetModel, direction: Direction): Reachable {
+export function reachable(model: RulesetModel, direction: Direction): Reach {
   const start = everything(model.family).slice();
   start[DIM.state] = [[NEW, NEW]];
   const notLo = subtract(start[DIM.in]!, ifaceSet('lo'));
   for (const d of IFACE_DIMS[direction]) start[d] = notLo;
-  const accepted = followPath(model, direction, untranslated(start))
-    .filter((o) => o.verdict === 'accept')
-    .flatMap((o) => {
-      const real = realized(o.entry);
-      return real ? [{ box: plainConnection(real, model.family) }] : [];
-    });
-  return { family: model.family, direction, boxes: joinBoxes(accepted, () => '').map((x) => x.box), start: plainConnection(untranslated(start), model.family) };
+  const { fallback, catchAll } = fallbackOf(model, FILTER_HOOK[direction], start);
+  const queries = new Map<Rule, Box[]>();
+  const ask = (r: Rule, box: Box): void => {
+    const q = intersectBox(box, start);
+    if (q !== null) queries.set(r, [...(queries.get(r) ?? []), untranslated(q)]);
+  };
+  const filter = model.ruleset.tables.find((t) => t.name === 'filter');
+  // A rule of a user chain is asked about only the packets its jumps send there (a user's chain: that user's).
+  const entries = chainEntries(model, FILTER_HOOK[direction], start);
+  for (const c of filter?.chains ?? []) {
+    for (const r of c.rules) {
+      if (r === catchAll || !FATES.has(r.target.kind) || r.target.kind === fallback) continue;
+      for (const via of entries.get(c.name) ?? []) {
+        const box = intersectBox(model.box(r).box, via);
+        if (box !== null) ask(r, box);
+      }
+    }
+  }
+  // Connections a redirect moves onto a rule are that rule's too, from before the redirect.
+  const nat = NAT_HOOK[direction];
+  const natTable = model.ruleset.tables.find((t) => t.name === 'nat');
+  for (const c of nat ? natTable?.chains ?? [] : []) {
+    for (const red of c.rules) {
+      if (red.target.kind !== 'redirect') continue;
+      const entered = intersectBox(model.box(red).box, start);
+      if (entered === null) continue;
+      const moved = redirected(untranslated(entered), red.target.toPort);
+      for (const m of model.meeting('filter', FILTER_HOOK[direction], moved)) {
+        for (const r of m.rules()) if (r !== catchAll && FATES.has(r.target.kind) && r.target.kind !== fallback) ask(r, model.box(red).box);
+      }
+    }
+  }
+  const found: { box: Box; verdict: Fate }[] = [];
+  for (const [rule, boxes] of queries) {
+    for (const q of boxes) {
+      for (const o of followPath(model, direction, q, undefined, (r) => r === rule)) {
+        if (o.verdict === fallback || decidingRule(o.rules) !== rule) continue;
+        const real = realized(o.entry);
+        if (real) found.push({ box: plainConnection(real, model.family), verdict: o.verdict });
+      }
+    }
+  }
+  return { family: model.family, direction, fallback, rows: joinBoxes(found, (x) => x.verdict), start: plainConnection(untranslated(start), model.family) };
+}
+
+/**
+ * For each chain the hook reaches, the boxes of packets that can enter it: the connections asked
+ * about for the hook's own chains, and through each jump the packets it sends (a superset, as
+ * earlier rules are not subtracted; the walk decides).
+ */
+function chainEntries(model: RulesetModel, hook: Hook, start: Box): Map<string, Box[]> {
+  const filter = model.ruleset.tables.find((t) => t.name === 'filter');
+  const chains = new Map((filter?.chains ?? []).map((c) => [c.name, c]));
+  const out = new Map<string, Box[]>();
+  const todo: [string, Box][] = (filter?.chains ?? []).filter((c) => c.name === hook || c.hookedFrom?.includes(hook)).map((c) => [c.name, start]);
+  for (let i = 0; i < todo.length; i++) {
+    const [name, box] = todo[i]!;
+    const list = out.get(name) ?? [];
+    if (list.length > 64) continue;
+    out.set(name, [...list, box]);
+    for (const r of chains.get(name)?.rules ?? []) {
+      if (r.target.kind !== 'jump') continue;
+      const next = intersectBox(box, model.box(r).box);
+      if (next !== null) todo.push([r.target.chain, next]);
+    }
+  }
+  return out;
+}
+
+/**
+ * The fate of connections no narrower rule decides: the first rule on the hook's way that takes
+ * every connection asked about (a default REJECT after a DROP policy), else the chain's policy.
+ */
+function fallbackOf(model: RulesetModel, hook: Hook, start: Box): { fallback: Fate; catchAll?: Rule } {
+  const filter = model.ruleset.tables.find((t) => t.name === 'filter');
+  const chains = new Map((filter?.chains ?? []).map((c) => [c.name, c]));
+  const builtin = chains.get(hook);
+  const hooked = (filter?.chains ?? []).filter((c) => c.hookedFrom?.includes(hook));
+  const order = [...hooked.filter((c) => c.hookedAt !== 'end'), ...(builtin ? [builtin] : []), ...hooked.filter((c) => c.hookedAt === 'end')];
+  const takesAll = (r: Rule): boolean => {
+    const hit = intersectBox(start, model.box(r).box);
+    return hit !== null && hit.every((d, i) => d.length === start[i]!.length && d.every(([lo, hi], k) => lo === start[i]![k]![0] && hi === start[i]![k]![1]));
+  };
+  const seen = new Set<string>();
+  const visit = (name: string): { fallback: Fate; catchAll?: Rule } | undefined => {
+    const c = chains.get(name);
+    if (c === undefined || seen.has(name)) return undefined;
+    seen.add(name);
+    for (const r of c.rules) {
+      if (!model.box(r).exact || !takesAll(r)) continue;
+      const t = r.target;
+      if (t.kind === 'jump') {
+        const inner = visit(t.chain);
+        if (inner) return inner;
+      } else if (t.kind === 'accept' || t.kind === 'drop' || t.kind === 'reject') return { fallback: t.kind, catchAll: r };
+      else if (t.kind === 'return') return undefined;
+    }
+    return undefined;
+  };
+  for (const c of order) {
+    const found = visit(c.name);
+    if (found) return found;
+  }
+  return { fallback: builtin?.policy === 'DROP' ? 'drop' : 'accept' };
 }

@@ -125,22 +125,24 @@ describe('ipfence diff', () => {
 });
 
 describe('ipfence show', () => {
-  it('lists what is reachable per family: an IPv4-only allowlist leaves IPv6 closed', async () => {
+  it('lists what is reachable per family: an IPv4-only allowlist closes the port in IPv6 too', async () => {
     const r = await run('show', 'examples/port-allowlist.yaml', '-f', 'json');
-    const [v4, v6] = JSON.parse(r.stdout) as { family: string; in: { proto: string; ports: string | null; from: string | null }[] }[];
-    expect(v4!.in.filter((x) => x.ports === '6000')).toEqual([expect.objectContaining({ proto: 'tcp', ports: '6000', from: '192.168.10.80' })]);
-    // Everything else is open (accept policy), but port 6000 is not, from anyone, in IPv6.
-    expect(v6!.in.some((x) => x.proto === 'tcp' && x.ports === 'any except 6000' && x.from === null)).toBe(true);
-    expect(v6!.in.some((x) => x.ports === '6000')).toBe(false);
+    type In = { otherwise: string; rows: { verdict: string; proto: string; ports: string | null; from: string | null }[] };
+    const [v4, v6] = JSON.parse(r.stdout) as { family: string; in: In }[];
+    expect(v4!.in.otherwise).toBe('allowed');
+    expect(v4!.in.rows).toEqual([expect.objectContaining({ verdict: 'rejected', proto: 'tcp', ports: '6000', from: 'any except 192.168.10.80' })]);
+    // No IPv6 source is listed, and no IPv6 source may connect.
+    expect(v6!.in.rows).toEqual([expect.objectContaining({ verdict: 'rejected', proto: 'tcp', ports: '6000', from: null })]);
   });
 
   it('prints a table and markdown', async () => {
     const t = await run('show', 'examples/web-server.yaml');
-    expect(t.stdout).toMatch(/^ {4}tcp +22 +192\.0\.2\.10\/31 +any +any$/m);
-    expect(t.stdout).toMatch(/^ {4}user www-data +tcp +5432 +10\.0\.0\.5 +any$/m);
+    expect(t.stdout).toContain('  New connections to this host: dropped, except\n');
+    expect(t.stdout).toMatch(/^ {4}allowed +tcp +22 +192\.0\.2\.10\/31 +any +any$/m);
+    expect(t.stdout).toMatch(/^ {4}rejected +user www-data +tcp +any +any except 10\.0\.0\.5 +any$/m);
     const md = await run('show', 'examples/web-server.yaml', '-f', 'markdown');
     expect(md.stdout).toContain('## IPv6');
-    expect(md.stdout).toContain('| tcp | 22 | 2001:db8:a::/64 | any | any |');
+    expect(md.stdout).toContain('| allowed | tcp | 22 | 2001:db8:a::/64 | any | any |');
     expect((await run('compile', 'examples/web-server.yaml', '-f', 'markdown')).code).toBe(2);
   });
 });

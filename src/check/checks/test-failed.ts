@@ -1,10 +1,10 @@
 import { diag, formatLocation, type Diagnostic, type Related } from '../../diagnostics/diagnostic.js';
 import { familyRecord } from '../../model/family.js';
-import type { Direction } from '../../model/ir.js';
+import type { Direction, Family } from '../../model/ir.js';
 import { decidingRule } from '../../packet/explain.js';
 import { describeBox, descriptionText, type Description } from '../../packet/describe.js';
 import { evaluateTest, type TestFailure } from '../../packet/intent.js';
-import { modelsOf } from '../../packet/path.js';
+import { modelsOf, WalkTooLarge } from '../../packet/path.js';
 import { policyLoc, type Check } from './api.js';
 
 const VERB: Record<TestFailure['verdict'], string> = { accept: 'accepted', drop: 'dropped', reject: 'rejected' };
@@ -27,7 +27,14 @@ export const intentTest: Check = {
     const { ir } = input;
     const out: Diagnostic[] = [];
     for (const test of ir.tests) {
-      const failures = modelsOf(ir).flatMap((model) => evaluateTest(model, test).map((f) => ({ f, family: model.family })));
+      let failures: { f: TestFailure; family: Family }[];
+      try {
+        failures = modelsOf(ir).flatMap((model) => evaluateTest(model, test).map((f) => ({ f, family: model.family })));
+      } catch (e) {
+        if (!(e instanceof WalkTooLarge)) throw e;
+        out.push(diag('test-failed', test.origin.loc, `test '${test.origin.label}' cannot be decided exactly: ${e.message}; narrow it (a port, a source, an interface)`, undefined, test.origin.path));
+        continue;
+      }
       if (failures.length === 0) continue;
       const related: Related[] = [];
       const seen = new Set<string>();
