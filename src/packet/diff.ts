@@ -1,9 +1,10 @@
 import { FAMILY_NAMES } from '../model/family.js';
-import type { Direction, Family, IR, Rule } from '../model/ir.js';
+import { createHash } from 'node:crypto';
+import type { Chain, Direction, Family, IR, Rule } from '../model/ir.js';
 import { lazy } from '../util/lazy.js';
 import { joinBoxes, plainConnection, realized } from './describe.js';
-import { followPath, modelsOf, untranslated, type Outcome, type RulesetModel } from './path.js';
-import { DIM, everything, intersectBox, STATES, subtractBox, type Box } from './space.js';
+import { followPath, modelsOf, PATHS, redirected, untranslated, type Outcome, type RulesetModel } from './path.js';
+import { boxesIntersect, DIM, everything, intersectBox, STATES, subtractBox, type Box } from './space.js';
 
 /** Packets whose fate differs between two compiled policies. */
 export interface Change {
@@ -34,7 +35,7 @@ export function changedPackets(before: IR, after: IR): Change[] {
     const touched = touchedBoxes(family, [before, a], [after, b]);
     for (const direction of DIRECTIONS) {
       const found: Change[] = [];
-      for (const start of entryParts(touched)) {
+      for (const start of entryParts(touched[direction])) {
         const was = a ? followPath(a, direction, start) : [{ box: start, entry: start, verdict: 'accept' as const, rules: [] }];
         const now = b ? followPath(b, direction, start) : [{ box: start, entry: start, verdict: 'accept' as const, rules: [] }];
         for (const o of was) {
@@ -59,52 +60,126 @@ const lastDecider = (rules: readonly Rule[]): Rule | undefined => {
   return r && r.target.kind !== 'redirect' ? r : undefined;
 };
 
-/** What a rule does to packets, whatever it is called: its matches, target and the sets it reads. */
-function ruleKey(r: Rule, sets: ReadonlyMap<string, string>): string {
-  const used = r.matches.filter((m) => m.kind === 'set').map((m) => sets.get(m.name) ?? '');
-  return JSON.stringify([r.matches, r.target, used]);
+/**
+ * What rules do to packets, whatever they and their chains are called: a rule's matches (a set
+ * by its contents) and target (a jump by the rules of its chain). Adding a rule renumbers the
+ * chains and sets of the rules after it (ipf-in-5 becomes ipf-in-6); those are not changes.
+ */
+class RuleKeys {
+  private readonly chainKeys = new Map<string, string>();
+  private readonly sets: ReadonlyMap<string, string>;
+  constructor(
+    ir: IR,
+    family: Family,
+    private readonly chains: ReadonlyMap<string, Chain>,
+  ) {
+    this.sets = new Map(ir.sets.filter((s) => s.family === family).map((s) => [s.name, s.entries.join(',')]));
+  }
+
+  rule(table: string, r: Rule): string {
+    const matches = r.matches.map((m) => (m.kind === 'set' ? { ...m, name: this.sets.get(m.name) ?? m.name } : m));
+    const t = r.target;
+    return JSON.stringify([matches, t.kind === 'jump' ? { kind: 'jump', to: this.chain(table, t.chain) } : t]);
+  }
+
+  private chain(table: string, name: string): string {
+    const key = `${table} ${name}`;
+    let hit = this.chainKeys.get(key);
+    if (hit === undefined) {
+      // A jump loop (refused by chain-loop, which runs before) would recurse: it keys by name.
+      this.chainKeys.set(key, key);
+      const c = this.chains.get(key);
+      hit = c === undefined ? key : createHash('sha256').update(c.rules.map((r) => this.rule(table, r)).join('\n')).digest('hex');
+      this.chainKeys.set(key, hit);
+    }
+    return hit;
+  }
 }
 
 /**
  * The boxes of the rules that differ between two rule sets of one family, disjoint; the whole
- * family where a chain's policy changed. Superset enough: a packet none of them meets passes the
- * same rules in the same order in both.
+ * family where a built-in chain's policy changed. Chains are compared rule by rule from the
+ * ones no rule jumps to (the built-in ones, and ipfence's hooked in from outside the file); a
+ * jump whose chain changed is followed into both chains (renumbered or not), so only the rules
+ * that differ there count, within what the jump sends.
  */
-function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], [irB, b]: [IR, RulesetModel | undefined]): Box[] {
-  const boxes: Box[] = [];
-  const chainsOf = (m: RulesetModel | undefined) => new Map((m?.ruleset.tables ?? []).flatMap((t) => t.chains.map((c) => [`${t.name} ${c.name}`, c] as const)));
-  const setsOf = (ir: IR) => new Map(ir.sets.filter((s) => s.family === family).map((s) => [s.name, s.entries.join(',')]));
+function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], [irB, b]: [IR, RulesetModel | undefined]): Record<Direction, Box[]> {
+  // By path: a rule changes only packets that pass a hook its chain is reached from.
+  const boxes: Record<Direction, Box[]> = { in: [], out: [], forward: [] };
+  const file = (box: Box, hooks: readonly string[]): void => {
+    for (const d of DIRECTIONS) if (PATHS[d].some((h) => hooks.includes(h))) boxes[d].push(box);
+  };
+  const chainsOf = (m: RulesetModel | undefined): Map<string, Chain> => new Map((m?.ruleset.tables ?? []).flatMap((t) => t.chains.map((c) => [`${t.name} ${c.name}`, c] as const)));
   const ca = chainsOf(a);
   const cb = chainsOf(b);
-  const sa = setsOf(irA);
-  const sb = setsOf(irB);
-  let translatedChange = false;
-  const add = (m: RulesetModel, r: Rule): void => {
-    const box = m.box(r).box;
-    boxes.push(box);
-    if (box[DIM.dnat]!.some(([, hi]) => hi === 1n)) translatedChange = true;
+  const ka = new RuleKeys(irA, family, ca);
+  const kb = new RuleKeys(irB, family, cb);
+  const jumpedTo = new Set([...ca.entries(), ...cb.entries()].flatMap(([key, c]) => c.rules.flatMap((r) => (r.target.kind === 'jump' ? [`${key.split(' ')[0]} ${r.target.chain}`] : []))));
+  const add = (m: RulesetModel, r: Rule, via: Box, hooks: readonly string[]): void => {
+    const box = intersectBox(m.box(r).box, via);
+    if (box === null) return;
+    file(box, hooks);
   };
-  for (const key of new Set([...ca.keys(), ...cb.keys()])) {
-    const x = ca.get(key);
-    const y = cb.get(key);
-    if ((x?.policy ?? 'ACCEPT') !== (y?.policy ?? 'ACCEPT')) return [everything(family)];
-    const keysA = (x?.rules ?? []).map((r) => ruleKey(r, sa));
-    const keysB = (y?.rules ?? []).map((r) => ruleKey(r, sb));
+  const compared = new Set<string>();
+  const compare = (table: string, x: Chain | undefined, y: Chain | undefined, via: Box, hooks: readonly string[]): void => {
+    const pair = `${table} ${x?.name} ${y?.name}`;
+    if (compared.has(pair)) return;
+    compared.add(pair);
+    const rulesA = x?.rules ?? [];
+    const rulesB = y?.rules ?? [];
     let i = 0;
     let j = 0;
-    for (const part of lazy.diff().diffArrays(keysA, keysB)) {
+    let removed: Rule[] = [];
+    const parts = lazy.diff().diffArrays(rulesA.map((r) => ka.rule(table, r)), rulesB.map((r) => kb.rule(table, r)));
+    for (const part of parts) {
       const n = part.count ?? part.value.length;
-      if (part.removed) for (let k = 0; k < n; k++) add(a!, x!.rules[i + k]!);
-      if (part.added) for (let k = 0; k < n; k++) add(b!, y!.rules[j + k]!);
+      if (part.removed) removed = rulesA.slice(i, i + n);
+      else if (part.added) {
+        const added = rulesB.slice(j, j + n);
+        // A jump that stayed where it was, with the same matches, whose chain changed: look inside.
+        for (let k = 0; k < added.length; k++) {
+          const old = removed[k];
+          const now = added[k]!;
+          if (old?.target.kind === 'jump' && now.target.kind === 'jump' && JSON.stringify(old.matches) === JSON.stringify(now.matches)) {
+            const inner = intersectBox(b!.box(now).box, via);
+            if (inner) compare(table, ca.get(`${table} ${old.target.chain}`), cb.get(`${table} ${now.target.chain}`), inner, hooks);
+            removed[k] = undefined as unknown as Rule;
+          } else add(b!, now, via, hooks);
+        }
+        for (const r of removed) if (r !== undefined) add(a!, r, via, hooks);
+        removed = [];
+      } else {
+        for (const r of removed) add(a!, r, via, hooks);
+        removed = [];
+      }
       if (!part.added) i += n;
       if (!part.removed) j += n;
     }
+    for (const r of removed) add(a!, r, via, hooks);
+  };
+  for (const key of new Set([...ca.keys(), ...cb.keys()])) {
+    if (jumpedTo.has(key)) continue;
+    const x = ca.get(key);
+    const y = cb.get(key);
+    const [table, name] = key.split(' ') as [string, string];
+    const hooks = x?.hookedFrom ?? y?.hookedFrom ?? [name];
+    if ((x?.policy ?? 'ACCEPT') !== (y?.policy ?? 'ACCEPT')) file(everything(family), hooks);
+    else compare(table, x, y, everything(family), hooks);
   }
-  // A changed rule for redirected connections: they are decided from before their redirect.
-  if (translatedChange) {
-    for (const m of [a, b]) for (const t of m?.ruleset.tables ?? []) for (const c of t.chains) for (const r of c.rules) if (r.target.kind === 'redirect') boxes.push(m!.box(r).box);
+  // A changed rule that meets redirected connections: they are followed from before their redirect.
+  for (const m of [a, b]) {
+    for (const t of m?.ruleset.tables ?? []) {
+      for (const c of t.chains) {
+        for (const r of c.rules) {
+          if (r.target.kind !== 'redirect') continue;
+          const entered = m!.box(r).box;
+          const moved = redirected(untranslated(entered), r.target.toPort);
+          for (const d of DIRECTIONS) if (boxes[d].some((x) => boxesIntersect(x, moved))) boxes[d].push(entered);
+        }
+      }
+    }
   }
-  return disjoint(boxes);
+  return { in: disjoint(boxes.in), out: disjoint(boxes.out), forward: disjoint(boxes.forward) };
 }
 
 function disjoint(boxes: readonly Box[]): Box[] {
