@@ -140,7 +140,8 @@ function ifaceText(s: IntervalSet): string {
     .join(', ');
 }
 
-function nameOf(v: bigint, bytes: number): string {
+/** An interface name from its value: its first `bytes` bytes, without the NUL padding. */
+export function nameOf(v: bigint, bytes: number): string {
   const out: number[] = [];
   for (let i = 0; i < bytes; i++) out.push(Number((v >> BigInt(8 * (IFNAMSIZ - 1 - i))) & 0xffn));
   return Buffer.from(out.filter((b) => b !== 0)).toString('utf8');
@@ -158,7 +159,8 @@ function ownerText(s: IntervalSet): string {
   return out.join(', ');
 }
 
-function ownerName(v: bigint): string {
+/** A user or group name from its value (above every id). */
+export function ownerName(v: bigint): string {
   const bytes: number[] = [];
   for (let x = v - NAME_BASE; x > 1n; x >>= 8n) bytes.unshift(Number(x & 0xffn));
   return Buffer.from(bytes).toString('utf8');
