@@ -60,7 +60,7 @@ export async function main(argv: readonly string[], io: IO): Promise<number> {
       if (files.length !== 1) throw new UsageError('verify takes exactly one policy file (or -)');
       return await verifyCommand(files[0]!, o, io);
     }
-    throw new UsageError(command === undefined ? 'missing command: compile, check or verify' : `unknown command '${command}'; use compile, check or verify`);
+    throw new UsageError(command === undefined ? 'missing command: compile, check, test, explain, diff, show or verify' : `unknown command '${command}'; use compile, check, test, explain, diff, show or verify`);
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr(`ipfence: ${e.message}\nRun 'ipfence --help' for usage.\n`);

@@ -12,7 +12,14 @@ export const HELP = `ipfence ${VERSION}: compile a YAML firewall policy into ipt
 Usage:
   ipfence compile POLICY [--out-dir DIR] [--print] [--format F]
   ipfence check POLICY... [--format F]
-  ipfence verify POLICY [--format F]     (root: loads the result into a throwaway network namespace)
+  ipfence verify POLICY [--format F]     (root: loads the result into a throwaway network namespace
+                                         and sends each intent test as a real connection)
+  ipfence test POLICY... [--format F]    the policies' intent tests (tests:), pass or fail
+  ipfence explain POLICY 'PACKET'        every table, chain and rule one packet meets, e.g.
+                                         'tcp 203.0.113.5:40000 -> 10.0.0.1:22 in eth0' (--format json)
+  ipfence diff OLD NEW | diff --base REV POLICY
+                                         the packets whose verdict changes (--format markdown, json, github)
+  ipfence show POLICY                    what is reachable, per family (--format markdown, json)
   POLICY may be - for standard input (name it in messages with --stdin-filename NAME).
 
 Options:
@@ -26,6 +33,7 @@ Options:
       --strict             exit 1 on any warning (same as --max-warnings 0)
       --against DIR        check: also fail (with a unified diff) when the files in DIR are not
                            what the policy compiles to
+      --base REV           diff: compare with the policy as committed at git revision REV
   check expands globs itself ('policies/**/*.yaml'), so quote them.
       --stdin-filename N   the name used for - in messages and headers (default <stdin>)
       --max-bytes N        refuse a policy larger than N bytes (default 32 MiB; no policy is near it)
