@@ -47,8 +47,10 @@ export function reachable(model: RulesetModel, direction: Direction): Reach {
   const filter = model.ruleset.tables.find((t) => t.name === 'filter');
   // A rule of a user chain is asked about only the packets its jumps send there (a user's chain: that user's).
   const entries = chainEntries(model, FILTER_HOOK[direction], start);
+  const chainOf = new Map<Rule, string>();
   for (const c of filter?.chains ?? []) {
     for (const r of c.rules) {
+      chainOf.set(r, c.name);
       if (r === catchAll || !FATES.has(r.target.kind) || r.target.kind === fallback) continue;
       for (const via of entries.get(c.name) ?? []) {
         const box = intersectBox(model.box(r).box, via);
@@ -66,7 +68,15 @@ export function reachable(model: RulesetModel, direction: Direction): Reach {
       if (entered === null) continue;
       const moved = redirected(untranslated(entered), red.target.toPort);
       for (const m of model.meeting('filter', FILTER_HOOK[direction], moved)) {
-        for (const r of m.rules()) if (r !== catchAll && FATES.has(r.target.kind) && r.target.kind !== fallback) ask(r, model.box(red).box);
+        for (const r of m.rules()) {
+          if (r === catchAll || !FATES.has(r.target.kind) || r.target.kind === fallback) continue;
+          // Only what the jumps to the rule's chain send there (a user's own connections).
+          for (const via of entries.get(chainOf.get(r) ?? '') ?? []) {
+            const q = intersectBox(entered, beforeNat(via, model.family));
+            const own = q && intersectBox(q, beforeNat(model.box(r).box, model.family));
+            if (own) ask(r, own);
+          }
+        }
       }
     }
   }
@@ -81,6 +91,14 @@ export function reachable(model: RulesetModel, direction: Direction): Reach {
     }
   }
   return { family: model.family, direction, fallback, rows: joinBoxes(found, (x) => x.verdict), start: plainConnection(untranslated(start), model.family) };
+}
+
+/** A box as it constrains connections before nat: the dimensions a redirect changes are left open. */
+function beforeNat(box: Box, family: Family): Box {
+  const out = box.slice();
+  const u = everything(family);
+  for (const d of [DIM.dport, DIM.dnat, DIM.origdst, DIM.origdport]) out[d] = u[d]!;
+  return out;
 }
 
 /**
