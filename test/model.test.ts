@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { familyRecord } from '../src/model/family.js';
 import type { Family, Rule } from '../src/model/ir.js';
+import { decidingRule, explainPacket } from '../src/packet/explain.js';
 import { followPath, modelsOf } from '../src/packet/path.js';
 import { pointOf, STATES, type Packet } from '../src/packet/space.js';
 import { compile } from '../src/pipeline.js';
@@ -107,7 +108,7 @@ function witnessOf(rule: Rule, base: Packet, f: Family): Packet {
 const t0 = (rec: ReturnType<typeof familyRecord>): number => Object.values(rec.icmp)[0]!.type;
 
 describe('the packet model against a plain interpreter of the emitted rules', () => {
-  it('gives every random packet of every random policy the verdict the rules give it, on every path and in both families', () => {
+  it('gives every random packet of every random policy the verdict the rules give it, on every path and in both families (and so do explain, entry coordinates and a walk that keeps only refusals)', () => {
     let compared = 0;
     const seen = new Set<string>();
     fc.assert(
@@ -136,6 +137,16 @@ describe('the packet model against a plain interpreter of the emitted rules', ()
             expect(outcomes, JSON.stringify(p)).toHaveLength(1);
             const expected = interpreter.verdict(path, p);
             expect(outcomes[0]!.verdict, `${path} ${JSON.stringify(p)}\n${text}`).toBe(expected);
+            // The same packet as it entered, even after a redirect changed its port.
+            expect(outcomes[0]!.entry).toEqual(point);
+            // A walk that keeps only refusals forgets an accepted packet and keeps a refused one.
+            expect(followPath(model, path, point, undefined, (_, v) => v !== 'accept').map((o) => o.verdict)).toEqual(expected === 'accept' ? [] : [expected]);
+            // explain's trace ends at the rule that decided (or the policy).
+            const told = explainPacket(model, path, p)!;
+            expect(told.outcome.verdict).toBe(expected);
+            const decided = decidingRule(told.outcome.rules);
+            const lastRule = [...told.events].reverse().find((e) => e.kind === 'rule' && !e.limited && ['accept', 'drop', 'reject'].includes(e.rule.target.kind));
+            if (decided) expect(lastRule && lastRule.kind === 'rule' ? lastRule.rule : undefined).toBe(decided);
             seen.add(`${path} ${expected}`);
             compared++;
           }
