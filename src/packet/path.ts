@@ -166,7 +166,8 @@ export class RulesetModel {
           continue;
         }
         next.push(...subtractBox(p, box));
-        if (trace) for (const m of entry.run.meeting(hit)) trace({ kind: 'rule', chain: name, rule: m.rule, limited: false });
+        // A run's members decide alike: of those a packet matches, the first is the one it meets.
+        if (trace) trace({ kind: 'rule', chain: name, rule: entry.run.members.length === 1 ? rule : entry.run.meeting(hit)[0]!.rule, limited: false });
         const t = rule.target;
         switch (t.kind) {
           case 'accept':
