@@ -11,7 +11,8 @@ import { WalkTooLarge } from '../packet/path.js';
 import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
-import { report } from './output.js';
+import { escapeData, escapeProperty } from './formatters/github.js';
+import { markdownCell as cell, report } from './output.js';
 import { readPolicy, utf8 } from './source.js';
 
 /** One readable line of a diff: a change of verdict for some traffic, in one or both families. */
@@ -48,8 +49,6 @@ export function diffRows(changes: readonly Change[]): DiffRow[] {
 
 const familiesText = (fs: readonly Family[]): string => fs.map((f) => familyRecord(f).label).join(' and ');
 const rowText = (r: DiffRow): string => `${r.change}: ${r.traffic}, ${DIRECTION[r.direction]}, ${familiesText(r.families)} (was ${r.was})${r.location ? ` at ${formatLocation(r.location)}` : ''}`;
-/** A markdown table cell: no pipes or line breaks from a policy's names can break the table. */
-const cell = (s: string): string => visible(s).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'));
 
 export function formatDiff(rows: readonly DiffRow[], format: string, title: string): string {
   if (format === 'json') return `${JSON.stringify(rows, null, 2)}\n`;
@@ -61,9 +60,7 @@ export function formatDiff(rows: readonly DiffRow[], format: string, title: stri
   }
   if (format === 'github') {
     // Workflow commands: one notice per change, at the rule that now decides it.
-    const esc = (s: string) => visible(s).replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-    const prop = (s: string) => esc(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
-    return rows.map((r) => `::notice ${r.location ? `file=${prop(r.location.file)},line=${r.location.line},col=${r.location.col},` : ''}title=ipfence diff::${esc(rowText(r))}\n`).join('');
+    return rows.map((r) => `::notice ${r.location ? `file=${escapeProperty(visible(r.location.file))},line=${r.location.line},col=${r.location.col},` : ''}title=ipfence diff::${escapeData(visible(rowText(r)))}\n`).join('');
   }
   if (rows.length === 0) return 'no packet changes verdict\n';
   return `${rows.map((r) => visible(rowText(r))).join('\n')}\n`;

@@ -15,6 +15,9 @@ export function report(ds: readonly Diagnostic[], format: FormatName, color: boo
   if (ds.length > 0 || format === 'json' || format === 'sarif') write(FORMATS[format](ds.map(shown), color));
 }
 
+/** A markdown table cell: no pipe, backslash or angle bracket from a policy's names can break the table. */
+export const markdownCell = (s: string): string => visible(s).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
 /**
  * A diagnostic as it may be printed: a policy's keys and values, and file names, reach messages,
  * and a control character in them must not erase or fake lines of a terminal or a CI log.

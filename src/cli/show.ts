@@ -9,7 +9,7 @@ import { reachable } from '../packet/reach.js';
 import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
-import { report } from './output.js';
+import { markdownCell, report } from './output.js';
 import { readPolicy } from './source.js';
 
 type Row = Description & { readonly verdict: string };
@@ -85,8 +85,7 @@ function table(s: Section, markdown: boolean): string[] {
   const cells = s.rows.map((r) => s.columns.map(([, f]) => visible(f(r))));
   const heads = s.columns.map(([h]) => h);
   if (markdown) {
-    const esc = (c: string) => c.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-    return [`| ${heads.join(' | ')} |`, `|${heads.map(() => '---').join('|')}|`, ...cells.map((r) => `| ${r.map(esc).join(' | ')} |`)];
+    return [`| ${heads.join(' | ')} |`, `|${heads.map(() => '---').join('|')}|`, ...cells.map((r) => `| ${r.map(markdownCell).join(' | ')} |`)];
   }
   const widths = heads.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
   const line = (r: readonly string[]) => `    ${r.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();

@@ -79,7 +79,8 @@ export function descriptionText(d: Description): string {
   return parts.join(' ');
 }
 
-function sameValues(a: IntervalSet, b: IntervalSet): boolean {
+/** Whether two sets hold the same values. */
+export function sameValues(a: IntervalSet, b: IntervalSet): boolean {
   return a === b || (a.length === b.length && a.every(([lo, hi], i) => lo === b[i]![0] && hi === b[i]![1]));
 }
 

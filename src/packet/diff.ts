@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Chain, Direction, Family, IR, Rule } from '../model/ir.js';
 import { lazy } from '../util/lazy.js';
 import { joinBoxes, plainConnection, realized } from './describe.js';
+import { decidingRule } from './explain.js';
 import { followPath, modelsOf, PATHS, redirected, untranslated, type Outcome, type RulesetModel } from './path.js';
 import { boxesIntersect, DIM, everything, intersectBox, STATES, subtractBox, type Box } from './space.js';
 
@@ -15,7 +16,6 @@ export interface Change {
   readonly after: Outcome['verdict'];
   /** The rule that now decides them (in the new policy), or, where its default policy does, the one that did. */
   readonly rule: Rule | undefined;
-  readonly side: 'new' | 'old' | undefined;
 }
 
 const DIRECTIONS: readonly Direction[] = ['in', 'out', 'forward'];
@@ -44,8 +44,8 @@ export function changedPackets(before: IR, after: IR): Change[] {
             const both = intersectBox(o.entry, n.entry);
             const real = both && realized(both);
             if (!real) continue;
-            const rule = lastDecider(n.rules) ?? lastDecider(o.rules);
-            found.push({ family, direction, box: real, before: o.verdict, after: n.verdict, rule, side: rule === undefined ? undefined : lastDecider(n.rules) ? 'new' : 'old' });
+            const rule = decidingRule(n.rules) ?? decidingRule(o.rules);
+            found.push({ family, direction, box: real, before: o.verdict, after: n.verdict, rule });
           }
         }
       }
@@ -55,10 +55,6 @@ export function changedPackets(before: IR, after: IR): Change[] {
   return out;
 }
 
-const lastDecider = (rules: readonly Rule[]): Rule | undefined => {
-  const r = rules[rules.length - 1];
-  return r && r.target.kind !== 'redirect' ? r : undefined;
-};
 
 /**
  * What rules do to packets, whatever they and their chains are called: a rule's matches (a set

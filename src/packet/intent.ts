@@ -22,11 +22,14 @@ export const meets = (expect: Expectation, verdict: Outcome['verdict']): boolean
  * preamble accepts and a test names with `interface: lo`.
  */
 export function connections(model: RulesetModel, direction: Direction, matches: readonly (readonly Match[])[]): Box[] {
-  return matches.map((m) => {
-    const box = untranslated(model.boxOfMatches(m)).slice();
-    for (const d of IFACE_DIMS[direction]) if (isFull(box[d]!, d)) box[d] = NOT_LO;
-    return box;
-  });
+  return matches.map((m) => fromTheNetwork(untranslated(model.boxOfMatches(m)), direction));
+}
+
+/** A box with the interfaces of its direction that it leaves open narrowed to every one but loopback. */
+export function fromTheNetwork(box: Box, direction: Direction): Box {
+  const out = box.slice();
+  for (const d of IFACE_DIMS[direction]) if (isFull(out[d]!, d)) out[d] = NOT_LO;
+  return out;
 }
 
 const IFACE_DIMS: Readonly<Record<Direction, readonly number[]>> = { in: [DIM.in], out: [DIM.out], forward: [DIM.in, DIM.out] };

@@ -1,9 +1,9 @@
 import type { Direction, Family, Rule } from '../model/ir.js';
-import { joinBoxes, plainConnection, realized } from './describe.js';
+import { joinBoxes, plainConnection, realized, sameValues } from './describe.js';
 import { decidingRule } from './explain.js';
-import { subtract } from './intervals.js';
+import { fromTheNetwork } from './intent.js';
 import { followPath, redirected, untranslated, type Hook, type RulesetModel } from './path.js';
-import { DIM, everything, ifaceSet, intersectBox, STATES, type Box } from './space.js';
+import { DIM, everything, intersectBox, STATES, type Box } from './space.js';
 
 export type Fate = 'accept' | 'drop' | 'reject';
 
@@ -20,7 +20,6 @@ export interface Reach {
 }
 
 const NEW = BigInt(STATES.indexOf('NEW'));
-const IFACE_DIMS: Readonly<Record<Direction, readonly number[]>> = { in: [DIM.in], out: [DIM.out], forward: [DIM.in, DIM.out] };
 const FILTER_HOOK: Readonly<Record<Direction, Hook>> = { in: 'INPUT', out: 'OUTPUT', forward: 'FORWARD' };
 const NAT_HOOK: Readonly<Record<Direction, Hook | undefined>> = { in: 'PREROUTING', out: 'OUTPUT', forward: 'PREROUTING' };
 const FATES = new Set<string>(['accept', 'drop', 'reject']);
@@ -34,10 +33,9 @@ const FATES = new Set<string>(['accept', 'drop', 'reject']);
  * and together they are exactly the connections whose fate is not the fallback.
  */
 export function reachable(model: RulesetModel, direction: Direction): Reach {
-  const start = everything(model.family).slice();
-  start[DIM.state] = [[NEW, NEW]];
-  const notLo = subtract(start[DIM.in]!, ifaceSet('lo'));
-  for (const d of IFACE_DIMS[direction]) start[d] = notLo;
+  const fresh = everything(model.family).slice();
+  fresh[DIM.state] = [[NEW, NEW]];
+  const start = fromTheNetwork(fresh, direction);
   const { fallback, catchAll } = fallbackOf(model, FILTER_HOOK[direction], start);
   const queries = new Map<Rule, Box[]>();
   const ask = (r: Rule, box: Box): void => {
@@ -137,7 +135,7 @@ function fallbackOf(model: RulesetModel, hook: Hook, start: Box): { fallback: Fa
   const order = [...hooked.filter((c) => c.hookedAt !== 'end'), ...(builtin ? [builtin] : []), ...hooked.filter((c) => c.hookedAt === 'end')];
   const takesAll = (r: Rule): boolean => {
     const hit = intersectBox(start, model.box(r).box);
-    return hit !== null && hit.every((d, i) => d.length === start[i]!.length && d.every(([lo, hi], k) => lo === start[i]![k]![0] && hi === start[i]![k]![1]));
+    return hit !== null && hit.every((d, i) => sameValues(d, start[i]!));
   };
   const seen = new Set<string>();
   const visit = (name: string): { fallback: Fate; catchAll?: Rule } | undefined => {
