@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { formatLocation, hasErrors } from '../diagnostics/diagnostic.js';
 import { visible } from '../diagnostics/visible.js';
 import { familyRecord } from '../model/family.js';
-import type { Rule } from '../model/ir.js';
+import type { Rule, Target } from '../model/ir.js';
 import { decidingRule, explainPacket, targetText } from '../packet/explain.js';
 import { DIRECTION_WORDS } from '../packet/intent.js';
 import { modelsOf, type TraceEvent } from '../packet/path.js';
@@ -69,6 +69,26 @@ function eventText(e: Exclude<TraceEvent, { kind: 'table' }>, where: (r: Rule) =
     case 'not-new':
       return `${e.chain}: not the first packet of a connection, so nat does not see it`;
     case 'translated':
-      return `now to port ${e.toPort} (conntrack records the translation)`;
+      return translatedText(e.target);
+  }
+}
+
+/** What a translation does to the packet, as the later tables see it. */
+function translatedText(t: Target): string {
+  switch (t.kind) {
+    case 'redirect':
+      return `now to port ${t.toPort} of this host (conntrack records the translation)`;
+    case 'dnat':
+      return `now to ${t.to}${t.toPort === undefined ? '' : ` port ${t.toPort}`}, routed on through this host (conntrack records the translation)`;
+    case 'snat':
+      return `now from ${t.to} (conntrack records the translation)`;
+    case 'masquerade':
+      return 'now from the address of the interface it leaves by (conntrack records the translation)';
+    case 'notrack':
+      return 'not tracked: no later table sees it as part of a connection';
+    case 'helper':
+      return `conntrack's ${t.helper} helper watches the connection and relates the connections it opens`;
+    default:
+      return targetText(t);
   }
 }

@@ -141,10 +141,28 @@ function addTarget(t: Target, f: Family, out: Line): void {
       out.add('-j').add(quoteArg(t.chain));
       return;
     case 'log':
-      out.add('-j').add('LOG').add('--log-prefix').add(quoted(t.prefix));
+      if (t.nflog === undefined) out.add('-j').add('LOG').add('--log-prefix').add(quoted(t.prefix));
+      else out.add('-j').add('NFLOG').add('--nflog-group').add(String(t.nflog)).add('--nflog-prefix').add(quoted(t.prefix));
       return;
     case 'redirect':
       out.add('-j').add('REDIRECT').add('--to-ports').add(String(t.toPort));
+      return;
+    case 'dnat': {
+      const [open, close] = rec.portedAddress;
+      out.add('-j').add('DNAT').add('--to-destination').add(t.toPort === undefined ? t.to : `${open}${t.to}${close}:${t.toPort}`);
+      return;
+    }
+    case 'snat':
+      out.add('-j').add('SNAT').add('--to-source').add(t.to);
+      return;
+    case 'masquerade':
+      out.add('-j').add('MASQUERADE');
+      return;
+    case 'notrack':
+      out.add('-j').add('CT').add('--notrack');
+      return;
+    case 'helper':
+      out.add('-j').add('CT').add('--helper').add(t.helper);
       return;
     case 'mark':
       out.add('-j').add('MARK').add('--set-mark').add(String(t.mark));

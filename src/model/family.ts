@@ -29,6 +29,8 @@ export interface FamilyRecord {
   readonly rejectWith: Readonly<Record<'port-unreachable' | 'tcp-reset', string>>;
   /** TTL in IPv4, hop limit in IPv6: module and option of the exact-value match. */
   readonly hopLimitMatch: readonly [string, string];
+  /** What encloses an address followed by `:port` (DNAT's --to-destination): IPv6 needs brackets. */
+  readonly portedAddress: readonly [string, string];
   /** Accepted ahead of the allows under a drop policy (RFC 4890 for IPv6; nothing for IPv4). */
   readonly essentials: readonly Essential[];
 }
@@ -78,6 +80,7 @@ export const IPV4: FamilyRecord = {
   icmpNumber: 1,
   rejectWith: { 'port-unreachable': 'icmp-port-unreachable', 'tcp-reset': 'tcp-reset' },
   hopLimitMatch: ['ttl', '--ttl-eq'],
+  portedAddress: ['', ''],
   essentials: [],
 };
 
@@ -111,6 +114,7 @@ export const IPV6: FamilyRecord = {
   icmpNumber: 58,
   rejectWith: { 'port-unreachable': 'icmp6-port-unreachable', 'tcp-reset': 'tcp-reset' },
   hopLimitMatch: ['hl', '--hl-eq'],
+  portedAddress: ['[', ']'],
   essentials: [
     { icmpType: 'destination-unreachable', hopLimit255: false },
     { icmpType: 'packet-too-big', hopLimit255: false },

@@ -53,8 +53,16 @@ export type Target =
   | { readonly kind: 'return' }
   /** `hook`: the jump from a built-in chain into ipfence's chain for it, which decides nothing itself. */
   | { readonly kind: 'jump'; readonly chain: string; readonly hook?: true }
-  | { readonly kind: 'log'; readonly prefix: string }
+  /** LOG to the kernel log, or with `nflog` NFLOG to that netlink group (ulogd, a SIEM pipeline). */
+  | { readonly kind: 'log'; readonly prefix: string; readonly nflog?: number }
   | { readonly kind: 'redirect'; readonly toPort: number }
+  /** DNAT to another host (an address without prefix), optionally to another port. */
+  | { readonly kind: 'dnat'; readonly to: string; readonly toPort?: number }
+  | { readonly kind: 'snat'; readonly to: string }
+  | { readonly kind: 'masquerade' }
+  /** raw's CT target: no connection tracking for these packets, or a conntrack helper (ftp). */
+  | { readonly kind: 'notrack' }
+  | { readonly kind: 'helper'; readonly helper: string }
   | { readonly kind: 'mark'; readonly mark: number };
 
 export interface Rule {

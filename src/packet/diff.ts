@@ -4,7 +4,7 @@ import type { Chain, Direction, Family, IR, Rule } from '../model/ir.js';
 import { lazy } from '../util/lazy.js';
 import { joinBoxes, plainConnection, realized } from './describe.js';
 import { decidingRule } from './explain.js';
-import { followPath, modelsOf, PATHS, redirected, untranslated, type Outcome, type RulesetModel } from './path.js';
+import { followPath, modelsOf, PATHS, translate, untranslated, type Outcome, type RulesetModel } from './path.js';
 import { boxesIntersect, DIM, everything, intersectBox, STATES, subtractBox, type Box } from './space.js';
 
 /** Packets whose fate differs between two compiled policies. */
@@ -162,15 +162,17 @@ function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], 
     if ((x?.policy ?? 'ACCEPT') !== (y?.policy ?? 'ACCEPT')) file(everything(family), hooks);
     else compare(table, x, y, everything(family), hooks);
   }
-  // A changed rule that meets redirected connections: they are followed from before their redirect.
+  // A changed rule that meets redirected or DNATed connections: they are followed from before
+  // their translation, in every direction (a port forward enters to this host and leaves through it).
   for (const m of [a, b]) {
     for (const t of m?.ruleset.tables ?? []) {
+      if (t.name !== 'nat') continue;
       for (const c of t.chains) {
         for (const r of c.rules) {
-          if (r.target.kind !== 'redirect') continue;
+          if (r.target.kind !== 'redirect' && r.target.kind !== 'dnat') continue;
           const entered = m!.box(r).box;
-          const moved = redirected(untranslated(entered), r.target.toPort);
-          for (const d of DIRECTIONS) if (boxes[d].some((x) => boxesIntersect(x, moved))) boxes[d].push(entered);
+          const moved = translate(r.target, untranslated(entered));
+          if (DIRECTIONS.some((d) => boxes[d].some((x) => boxesIntersect(x, moved)))) for (const d of DIRECTIONS) boxes[d].push(entered);
         }
       }
     }

@@ -1,6 +1,6 @@
 import type { Direction, Rule, Target } from '../model/ir.js';
 import { assertNever } from '../model/ir.js';
-import { followPath, type Outcome, type RulesetModel, type TraceEvent } from './path.js';
+import { followPath, isTranslation, type Outcome, type RulesetModel, type TraceEvent } from './path.js';
 import { pointOf, type Packet } from './space.js';
 
 /** One packet's path through a family's rules: what it met, in order, and how it ended. */
@@ -33,9 +33,19 @@ export function targetText(t: Target): string {
     case 'jump':
       return `jump to ${t.chain}`;
     case 'log':
-      return 'LOG';
+      return t.nflog === undefined ? 'LOG' : `NFLOG to group ${t.nflog}`;
     case 'redirect':
       return `REDIRECT to port ${t.toPort}`;
+    case 'dnat':
+      return `DNAT to ${t.to}${t.toPort === undefined ? '' : ` port ${t.toPort}`}`;
+    case 'snat':
+      return `SNAT to ${t.to}`;
+    case 'masquerade':
+      return 'MASQUERADE';
+    case 'notrack':
+      return 'NOTRACK (no connection tracking)';
+    case 'helper':
+      return `conntrack helper ${t.helper}`;
     case 'mark':
       return `MARK ${t.mark}`;
     default:
@@ -43,8 +53,11 @@ export function targetText(t: Target): string {
   }
 }
 
-/** The rule that decided an outcome: the last one met, unless that only redirected. */
+/**
+ * The rule that decided an outcome: the last one met that is not a translation (a redirect, NAT,
+ * notrack), which only changes what the later tables see; none where a chain's policy decided.
+ */
 export function decidingRule(rules: readonly Rule[]): Rule | undefined {
-  const last = rules[rules.length - 1];
-  return last === undefined || last.target.kind === 'redirect' ? undefined : last;
+  for (let i = rules.length - 1; i >= 0; i--) if (!isTranslation(rules[i]!.target)) return rules[i];
+  return undefined;
 }

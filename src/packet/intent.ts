@@ -40,7 +40,7 @@ export function evaluateTest(model: RulesetModel, test: IntentTest): TestFailure
   const out: TestFailure[] = [];
   for (const box of connections(model, test.direction, test.matches[model.family] ?? [])) {
     // Connections that pass are forgotten as soon as they are decided: only failures are kept.
-    for (const o of followPath(model, test.direction, box, undefined, (_, verdict) => verdict !== 'redirect' && !meets(test.expect, verdict))) {
+    for (const o of followPath(model, test.direction, box, undefined, (_, verdict) => verdict === 'translate' || !meets(test.expect, verdict))) {
       if (meets(test.expect, o.verdict)) continue;
       const real = realized(o.entry);
       if (real !== null) out.push({ box: real, tested: box, verdict: o.verdict, rules: o.rules });

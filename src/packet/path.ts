@@ -1,4 +1,5 @@
-import { assertNever, type Chain, type Family, type IR, type Match, type Rule, type Ruleset, type TableName } from '../model/ir.js';
+import { assertNever, type Chain, type Family, type IR, type Match, type Rule, type Ruleset, type TableName, type Target } from '../model/ir.js';
+import { readAddress } from './addresses.js';
 import { IndexedChain, type Dead, type RuleBox } from './chain-index.js';
 import { setContents } from './sets.js';
 import { boxesIntersect, intersectBox, boxOf, subtractBox, DIM, STATES, type Box, type SetContents } from './space.js';
@@ -18,8 +19,16 @@ export const TABLES_AT: Readonly<Record<Hook, readonly TableName[]>> = {
 /** The hooks a packet crosses: to this host, through it, or from it. */
 export const PATHS = { in: ['PREROUTING', 'INPUT'], forward: ['PREROUTING', 'FORWARD', 'POSTROUTING'], out: ['OUTPUT', 'POSTROUTING'] } as const satisfies Record<string, readonly Hook[]>;
 
-/** What finally happens to a set of packets in one chain walk. */
-export type Verdict = 'accept' | 'drop' | 'reject' | 'redirect';
+/**
+ * What finally happens to a set of packets in one chain walk. `translate`: a nat or raw target
+ * that ends the chain walk and changes what later tables see (REDIRECT, DNAT, SNAT, MASQUERADE,
+ * CT); the deciding rule's target says how (`translate`).
+ */
+export type Verdict = 'accept' | 'drop' | 'reject' | 'translate';
+
+type TranslationTarget = Extract<Target, { readonly kind: 'redirect' | 'dnat' | 'snat' | 'masquerade' | 'notrack' | 'helper' }>;
+const TRANSLATIONS: ReadonlySet<Target['kind']> = new Set(['redirect', 'dnat', 'snat', 'masquerade', 'notrack', 'helper']);
+export const isTranslation = (t: Target): t is TranslationTarget => TRANSLATIONS.has(t.kind);
 
 export type { Dead, RuleBox };
 
@@ -31,7 +40,7 @@ export type TraceEvent =
   | { readonly kind: 'policy'; readonly chain: string; readonly verdict: 'accept' | 'drop' }
   /** nat sees only a connection's first packet; later ones follow what conntrack recorded. */
   | { readonly kind: 'not-new'; readonly chain: string }
-  | { readonly kind: 'translated'; readonly toPort: number };
+  | { readonly kind: 'translated'; readonly target: Target };
 export type Trace = (e: TraceEvent) => void;
 /**
  * Which decisions a walk reports (the deciding rule; undefined for a chain's policy): a question
@@ -110,7 +119,7 @@ export class RulesetModel {
         if (!e.exact || !boxesIntersect(e.run.box, box)) continue;
         const k = e.run.members[0]!.rule.target;
         if (k.kind === 'jump') visit(k.chain);
-        const verdict = k.kind === 'accept' || k.kind === 'drop' || k.kind === 'reject' || k.kind === 'redirect' ? k.kind : 'other';
+        const verdict = k.kind === 'accept' || k.kind === 'drop' || k.kind === 'reject' ? k.kind : isTranslation(k) ? 'translate' : 'other';
         out.push({ box: e.run.box, verdict, rules: () => e.run.meeting(box).map((m) => m.rule) });
       }
     };
@@ -172,12 +181,21 @@ export class RulesetModel {
         switch (t.kind) {
           case 'accept':
           case 'drop':
-          case 'reject':
-          case 'redirect': {
+          case 'reject': {
             const rules = entry.run.members.length === 1 ? [rule] : entry.run.meeting(hit).map((m) => m.rule);
-            if (t.kind === 'redirect' || keep === undefined || rules.some((r) => keep(r, t.kind))) decided.push({ box: hit, verdict: t.kind, rules, chain: name });
+            if (keep === undefined || rules.some((r) => keep(r, t.kind))) decided.push({ box: hit, verdict: t.kind, rules, chain: name });
             break;
           }
+          // nat's targets end its walk. So do raw's CT targets in effect: the first one to match
+          // attaches its template, and a later one leaves a packet that has one as it is.
+          case 'redirect':
+          case 'dnat':
+          case 'snat':
+          case 'masquerade':
+          case 'notrack':
+          case 'helper':
+            decided.push({ box: hit, verdict: 'translate', rules: entry.run.members.length === 1 ? [rule] : entry.run.meeting(hit).map((m) => m.rule), chain: name });
+            break;
           case 'return':
             back.push(hit);
             break;
@@ -264,6 +282,48 @@ export function redirected(box: Box, toPort: number): Box {
   return out;
 }
 
+/** What DNAT does to a new connection: its destination (and port, if given) become the target's. */
+export function dnatted(box: Box, to: string, toPort: number | undefined): Box {
+  const out = box.slice();
+  const a = readAddress(to);
+  out[DIM.origdport] = box[DIM.dport]!;
+  out[DIM.origdst] = box[DIM.dst]!;
+  if (typeof a !== 'string') out[DIM.dst] = [[a.interval[0], a.interval[0]]];
+  if (toPort !== undefined) out[DIM.dport] = [[BigInt(toPort), BigInt(toPort)]];
+  out[DIM.dnat] = [[1n, 1n]];
+  return out;
+}
+
+const UNTRACKED = BigInt(STATES.indexOf('UNTRACKED'));
+
+/** A translation's packets as the tables after it see them. */
+export function translate(t: TranslationTarget, box: Box): Box {
+  switch (t.kind) {
+    case 'redirect':
+      return redirected(box, t.toPort);
+    case 'dnat':
+      return dnatted(box, t.to, t.toPort);
+    case 'notrack': {
+      const out = box.slice();
+      out[DIM.state] = [[UNTRACKED, UNTRACKED]];
+      return out;
+    }
+    // The source a reply goes back to changes, which no later table of the path looks at.
+    case 'snat':
+    case 'masquerade':
+    case 'helper':
+      return box;
+    default:
+      return assertNever(t);
+  }
+}
+
+/**
+ * Where a connection translated in PREROUTING is routed: a redirect delivers it to this host,
+ * DNAT to another host (a port forward), whatever it was sent to.
+ */
+const ROUTED_TO: Partial<Record<TranslationTarget['kind'], 'in' | 'forward'>> = { redirect: 'in', dnat: 'forward' };
+
 /**
  * A connection as the author of a filter rule imagines it: new, and not translated, so its
  * original destination and port are its own.
@@ -279,59 +339,81 @@ export function untranslated(box: Box): Box {
 /** Where a set of packets ends up after every hook of its path. */
 export interface Outcome {
   readonly box: Box;
-  /** The same packets as they entered the path (before a redirect changed their port). */
+  /** The same packets as they entered the path (before a redirect or DNAT changed their destination). */
   readonly entry: Box;
   readonly verdict: 'accept' | 'drop' | 'reject';
-  /** The rules that decided, in the order met (redirects included); none where every policy accepted. */
+  /** The rules that decided, in the order met (translations included); none where every policy accepted. */
   readonly rules: readonly Rule[];
 }
 
 /**
- * The packets of `box` as they were before a redirect made it: REDIRECT keeps the original port
- * as the connection's original destination port, so that is their port again; `entered` is the
- * untranslated box they came from (its DNAT state).
+ * The packets of `after` (some of what a translation made of `before`) as they were before it:
+ * conntrack keeps a translated connection's original destination and port, so they are its own
+ * again; a notracked packet had its state.
  */
-function beforeRedirect(box: Box, entered: Box): Box {
-  const out = box.slice();
-  out[DIM.dport] = box[DIM.origdport]!;
-  out[DIM.dnat] = entered[DIM.dnat]!;
+function undoTranslation(t: TranslationTarget, before: Box, after: Box): Box {
+  if (after === before) return after;
+  const out = after.slice();
+  if (t.kind === 'redirect' || t.kind === 'dnat') {
+    out[DIM.dport] = after[DIM.origdport]!;
+    out[DIM.dst] = after[DIM.origdst]!;
+    out[DIM.dnat] = before[DIM.dnat]!;
+  } else out[DIM.state] = before[DIM.state]!;
   return out;
 }
 
 /**
  * A set of packets along its path (to this host, through it, from it): each hook's tables in
- * kernel order, a redirect's translation carried on to the tables after it, and the first table
- * that drops or rejects ending the path. Raw and mangle decide nothing ipfence writes, but are
- * walked like the others.
+ * kernel order, a translation carried on to the tables after it, and the first table that drops
+ * or rejects ending the path. A connection redirected or DNATed in PREROUTING takes the path of
+ * where it now goes (INPUT, or FORWARD and POSTROUTING).
  */
 export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: Box, trace?: Trace, keep?: Keep): Outcome[] {
   interface Part {
     readonly box: Box;
     readonly rules: Rule[];
-    readonly redirected: boolean;
+    /** The translations met, each with the packets it was given: undone in reverse for `entry`. */
+    readonly undo: readonly { readonly t: TranslationTarget; readonly before: Box }[];
+    readonly path: keyof typeof PATHS;
   }
-  let parts: Part[] = [{ box, rules: [], redirected: false }];
+  let parts: Part[] = [{ box, rules: [], undo: [], path }];
   const done: Outcome[] = [];
-  const outcome = (p: Part, verdict: Outcome['verdict']): Outcome => ({ box: p.box, entry: p.redirected ? beforeRedirect(p.box, box) : p.box, verdict, rules: p.rules });
-  for (const hook of PATHS[path]) {
-    for (const table of TABLES_AT[hook]) {
-      const next: Part[] = [];
-      if (parts.length > 0) trace?.({ kind: 'table', hook, table });
-      for (const p of parts) {
-        // Only filter decides (nat and mangle never drop): decisions the question does not want are forgotten there.
-        for (const d of model.decide(table, hook, p.box, trace, table === 'filter' ? keep : undefined)) {
-          const rules = [...p.rules, ...d.rules.slice(0, 1)];
-          const part = { box: d.box, rules, redirected: p.redirected };
-          if (d.verdict === 'drop' || d.verdict === 'reject') done.push(outcome(part, d.verdict));
-          else if (d.verdict === 'redirect') {
-            const t = d.rules[0]!.target;
-            if (t.kind === 'redirect') trace?.({ kind: 'translated', toPort: t.toPort });
-            next.push(t.kind === 'redirect' ? { box: redirected(d.box, t.toPort), rules, redirected: true } : part);
-          } else next.push(part);
-        }
+  const outcome = (p: Part, verdict: Outcome['verdict']): Outcome => {
+    let entry = p.box;
+    for (let i = p.undo.length - 1; i >= 0; i--) entry = undoTranslation(p.undo[i]!.t, p.undo[i]!.before, entry);
+    return { box: p.box, entry, verdict, rules: p.rules };
+  };
+  // Every path starts at PREROUTING or OUTPUT; parts that were routed elsewhere go on along their own.
+  for (let step = 0; parts.length > 0; step++) {
+    const next: Part[] = [];
+    for (const hook of new Set(parts.map((p) => PATHS[p.path][step]))) {
+      let here = parts.filter((p) => PATHS[p.path][step] === hook);
+      if (hook === undefined) {
+        for (const p of here) done.push(outcome(p, 'accept'));
+        continue;
       }
-      parts = next;
+      for (const table of TABLES_AT[hook]) {
+        const after: Part[] = [];
+        if (here.length > 0) trace?.({ kind: 'table', hook, table });
+        for (const p of here) {
+          // Only filter decides (nat and mangle never drop): decisions the question does not want are forgotten there.
+          for (const d of model.decide(table, hook, p.box, trace, table === 'filter' ? keep : undefined)) {
+            const rules = [...p.rules, ...d.rules.slice(0, 1)];
+            const t = d.rules[0]?.target;
+            if (d.verdict === 'drop' || d.verdict === 'reject') done.push(outcome({ ...p, box: d.box, rules }, d.verdict));
+            else if (d.verdict === 'translate' && t !== undefined && isTranslation(t)) {
+              trace?.({ kind: 'translated', target: t });
+              const moved = translate(t, d.box);
+              const routed = hook === 'PREROUTING' ? ROUTED_TO[t.kind] ?? p.path : p.path;
+              after.push({ box: moved, rules, undo: moved === d.box ? p.undo : [...p.undo, { t, before: d.box }], path: routed });
+            } else after.push({ ...p, box: d.box, rules });
+          }
+        }
+        here = after;
+      }
+      next.push(...here);
     }
+    parts = next;
   }
-  return [...done, ...parts.map((p) => outcome(p, 'accept'))];
+  return done;
 }

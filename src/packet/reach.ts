@@ -2,7 +2,7 @@ import type { Direction, Family, Rule } from '../model/ir.js';
 import { joinBoxes, plainConnection, realized, sameValues } from './describe.js';
 import { decidingRule } from './explain.js';
 import { fromTheNetwork } from './intent.js';
-import { followPath, redirected, untranslated, type Hook, type RulesetModel } from './path.js';
+import { followPath, translate, untranslated, type Hook, type RulesetModel } from './path.js';
 import { DIM, everything, intersectBox, STATES, type Box } from './space.js';
 
 export type Fate = 'accept' | 'drop' | 'reject';
@@ -61,10 +61,10 @@ export function reachable(model: RulesetModel, direction: Direction): Reach {
   const natTable = model.ruleset.tables.find((t) => t.name === 'nat');
   for (const c of nat ? natTable?.chains ?? [] : []) {
     for (const red of c.rules) {
-      if (red.target.kind !== 'redirect') continue;
+      if (red.target.kind !== 'redirect' && red.target.kind !== 'dnat') continue;
       const entered = intersectBox(model.box(red).box, start);
       if (entered === null) continue;
-      const moved = redirected(untranslated(entered), red.target.toPort);
+      const moved = translate(red.target, untranslated(entered));
       for (const m of model.meeting('filter', FILTER_HOOK[direction], moved)) {
         for (const r of m.rules()) {
           if (r === catchAll || !FATES.has(r.target.kind) || r.target.kind === fallback) continue;

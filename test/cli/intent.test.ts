@@ -113,13 +113,16 @@ describe('ipfence diff', () => {
     const before = 'version: 1\ndefaults: { input: drop }\ninbound:\n  - { name: app, port: 8443 }\nredirects:\n  - { name: web, port: 80, to-port: 8443, local: false, hide-target: false }\n';
     const after = before.replace('{ name: app, port: 8443 }', '{ name: app, port: 8443, from: 10.0.0.0/8 }');
     const r = await run('diff', write('s1.yaml', before), write('s2.yaml', after), '-f', 'json');
-    const rows = JSON.parse(r.stdout) as { change: string; traffic: string; families: string[] }[];
-    // Port 80 is in no rule that changed: its connections are redirected onto one that did.
-    expect(rows.map((x) => `${x.change} ${x.traffic} ${x.families.join('+')}`)).toEqual([
-      'now rejected tcp port 80, 8443 from any except 10.0.0.0/8 in any except lo (new connections) ipv4',
-      'now rejected tcp port 8443 from any except 10.0.0.0/8 in any except lo (state INVALID,UNTRACKED) ipv4',
-      'now rejected tcp port 80, 8443 in any except lo (new connections) ipv6',
-      'now rejected tcp port 8443 in any except lo (state INVALID,UNTRACKED) ipv6',
+    const rows = JSON.parse(r.stdout) as { change: string; traffic: string; direction: string; families: string[] }[];
+    // Port 80 is in no rule that changed: its connections are redirected onto one that did. That
+    // includes connections through this host: REDIRECT delivers them here too.
+    expect(rows.map((x) => `${x.change} ${x.traffic} ${x.direction} ${x.families.join('+')}`)).toEqual([
+      'now rejected tcp port 80, 8443 from any except 10.0.0.0/8 in any except lo (new connections) in ipv4',
+      'now rejected tcp port 8443 from any except 10.0.0.0/8 in any except lo (state INVALID,UNTRACKED) in ipv4',
+      'now rejected tcp port 80 from any except 10.0.0.0/8 in any except lo (new connections) forward ipv4',
+      'now rejected tcp port 80, 8443 in any except lo (new connections) in ipv6',
+      'now rejected tcp port 8443 in any except lo (state INVALID,UNTRACKED) in ipv6',
+      'now rejected tcp port 80 in any except lo (new connections) forward ipv6',
     ]);
   });
 

@@ -23,15 +23,23 @@ const TABLES: Record<string, string[]> = {
 };
 
 interface State {
+  dst: string;
   dport: number;
+  state: string | undefined;
   dnat: boolean;
   origdport: number;
   origdst: string;
+  /** Where PREROUTING's nat sent the packet: to this host (REDIRECT) or on to another (DNAT). */
+  routed?: Path;
+  /** A CT target has attached its template. */
+  ct?: boolean;
 }
 
 export class Interpreter {
   private readonly tables: ParsedTable[];
   private readonly sets = new Map<string, string[]>();
+  /** The hook being walked (REDIRECT and DNAT in PREROUTING decide where the packet is routed). */
+  private hook = '';
 
   constructor(
     private readonly family: Family,
@@ -46,10 +54,13 @@ export class Interpreter {
   }
 
   verdict(path: Path, p: Packet): 'accept' | 'drop' | 'reject' {
-    const st: State = { dport: p.dport ?? 0, dnat: false, origdport: p.dport ?? 0, origdst: p.dst };
-    for (const hook of HOOKS[path]) {
+    const st: State = { dst: p.dst, dport: p.dport ?? 0, state: p.state, dnat: false, origdport: p.dport ?? 0, origdst: p.dst };
+    for (let i = 0; i < HOOKS[st.routed ?? path].length; i++) {
+      const hook = HOOKS[st.routed ?? path][i]!;
+      this.hook = hook;
       for (const table of TABLES[hook]!) {
-        if (table === 'nat' && p.state !== 'NEW') continue;
+        // nat sees a connection's first packet only; an untracked packet none.
+        if (table === 'nat' && st.state !== 'NEW') continue;
         const v = this.chain(table, hook, p, st, 0, true);
         if (v === 'drop' || v === 'reject') return v;
       }
@@ -62,7 +73,7 @@ export class Interpreter {
     const t = this.tables.find((x) => x.name === table);
     if (t === undefined || depth > 40) return builtin ? 'accept' : undefined;
     for (const r of t.rules.filter((x) => x.chain === name)) {
-      const { matches, target, toPort } = this.read(r.args);
+      const { matches, target, toPort, toDestination, notrack } = this.read(r.args);
       if (!matches(p, st)) continue;
       switch (target) {
         case 'ACCEPT':
@@ -75,11 +86,34 @@ export class Interpreter {
           return builtin ? this.policy(t, name) : undefined;
         case 'REDIRECT':
           st.origdport = st.dport;
-          st.origdst = p.dst;
+          st.origdst = st.dst;
           st.dport = toPort!;
           st.dnat = true;
+          if (this.hook === 'PREROUTING') st.routed = 'in';
           return 'accept';
+        case 'DNAT': {
+          // --to-destination ADDR, ADDR:PORT or [ADDR]:PORT.
+          const m = toDestination!.startsWith('[') ? /^\[(.*)\]:(\d+)$/.exec(toDestination!)! : toDestination!.includes('.') ? /^([^:]*)(?::(\d+))?$/.exec(toDestination!)! : [toDestination!, toDestination!];
+          st.origdport = st.dport;
+          st.origdst = st.dst;
+          st.dst = m[1]!;
+          if (m[2] !== undefined) st.dport = Number(m[2]);
+          st.dnat = true;
+          if (this.hook === 'PREROUTING') st.routed = 'forward';
+          return 'accept';
+        }
+        case 'SNAT':
+        case 'MASQUERADE':
+          return 'accept';
+        case 'CT':
+          // The first CT target to match attaches its template; later ones leave the packet as it is.
+          if (!st.ct) {
+            st.ct = true;
+            if (notrack) st.state = 'UNTRACKED';
+          }
+          continue;
         case 'LOG':
+        case 'NFLOG':
         case 'MARK':
           continue;
         default: {
@@ -95,10 +129,12 @@ export class Interpreter {
     return t.chains.find((c) => c.name === name)?.policy === 'DROP' ? 'drop' : 'accept';
   }
 
-  private read(args: readonly string[]): { matches: (p: Packet, st: State) => boolean; target: string; toPort?: number } {
+  private read(args: readonly string[]): { matches: (p: Packet, st: State) => boolean; target: string; toPort?: number; toDestination?: string; notrack: boolean } {
     const tests: ((p: Packet, st: State) => boolean)[] = [];
     let target = '';
     let toPort: number | undefined;
+    let toDestination: string | undefined;
+    let notrack = false;
     let negate = false;
     let module = '';
     const rec = familyRecord(this.family);
@@ -116,7 +152,7 @@ export class Interpreter {
           add((p) => inCidr(p.src, v));
           break;
         case '-d':
-          add((p) => inCidr(p.dst, v));
+          add((_, st) => inCidr(st.dst, v));
           break;
         case '-i':
           add((p) => ifaceMatch(p.in, v));
@@ -144,7 +180,7 @@ export class Interpreter {
           break;
         }
         case '--ctstate':
-          add((p, st) => v.split(',').some((s) => (s === 'DNAT' ? st.dnat : s === p.state)));
+          add((_, st) => v.split(',').some((s) => (s === 'DNAT' ? st.dnat : s === st.state)));
           break;
         case '--ctorigdstport':
           add((_, st) => inPorts(st.origdport, v));
@@ -164,14 +200,14 @@ export class Interpreter {
         case '--match-set': {
           const entries = this.sets.get(v) ?? [];
           const dir = args[i + 2];
-          add((p) => entries.some((c) => inCidr(dir === 'src' ? p.src : p.dst, c)));
+          add((p, st) => entries.some((c) => inCidr(dir === 'src' ? p.src : st.dst, c)));
           i++;
           break;
         }
         case '--src-range':
         case '--dst-range': {
           const [lo, hi] = v.split('-');
-          add((p) => inRange(a === '--src-range' ? p.src : p.dst, lo!, hi!));
+          add((p, st) => inRange(a === '--src-range' ? p.src : st.dst, lo!, hi!));
           break;
         }
         case '--ttl-eq':
@@ -184,11 +220,17 @@ export class Interpreter {
         case '--to-ports':
           toPort = Number(v);
           break;
+        case '--to-destination':
+          toDestination = v;
+          break;
+        case '--notrack':
+          notrack = true;
+          continue;
         default:
           // Values of the options above, and options that do not change what matches (comments,
           // log prefixes, reject types, marks, rates of a limit).
           if (!a.startsWith('-')) continue;
-          if (['--comment', '--reject-with', '--log-prefix', '--log-level', '--set-xmark', '--set-mark', '--limit', '--limit-burst'].includes(a) || a.startsWith('--hashlimit')) {
+          if (['--comment', '--reject-with', '--log-prefix', '--log-level', '--set-xmark', '--set-mark', '--limit', '--limit-burst', '--to-source', '--helper', '--nflog-group', '--nflog-prefix'].includes(a) || a.startsWith('--hashlimit')) {
             i++;
             continue;
           }
@@ -197,7 +239,7 @@ export class Interpreter {
       // The option's value.
       if (a !== '!' && a.startsWith('-')) i++;
     }
-    return { matches: (p, st) => tests.every((t) => t(p, st)), target, toPort };
+    return { matches: (p, st) => tests.every((t) => t(p, st)), target, toPort, toDestination, notrack };
   }
 }
 
