@@ -55,12 +55,13 @@ function packetArb(f: Family, path: Path, addrs: string[], ports: number[], user
     out: iface,
     state: fc.constantFrom<(typeof STATES)[number]>('NEW', 'NEW', 'NEW', 'ESTABLISHED', 'RELATED', 'INVALID'),
     uid: fc.constantFrom(...users, '0', '1000', '1005', 'nobody', 'www-data'),
-    hoplimit: fc.constantFrom(64, 255),
+    hoplimit: fc.constantFrom(64, 255, 1),
+    sport: ports.length > 0 ? fc.oneof(fc.constantFrom(...ports), fc.constant(40000)) : fc.constant(40000),
   }).map((r): Packet => ({
     src: r.src,
     dst: r.dst,
     proto: r.proto,
-    ...(r.proto === rec.icmpNumber ? { icmp: r.icmp } : { dport: r.port }),
+    ...(r.proto === rec.icmpNumber ? { icmp: r.icmp } : { dport: r.port, sport: r.sport }),
     ...(path !== 'out' ? { in: r.in } : {}),
     ...(path !== 'in' ? { out: r.out } : {}),
     state: r.state,
@@ -91,6 +92,11 @@ function witnessOf(rule: Rule, base: Packet, f: Family): Packet {
         break;
       case 'dports':
         p.dport = m.ports[0]!.lo;
+        delete p.icmp;
+        break;
+      case 'sports':
+        p.sport = m.ports[0]!.lo;
+        p.dport ??= 1;
         delete p.icmp;
         break;
       case 'ctstate':
@@ -137,7 +143,7 @@ describe('the packet model against a plain interpreter of the emitted rules', ()
             expect(outcomes, JSON.stringify(p)).toHaveLength(1);
             const expected = interpreter.verdict(path, p);
             expect(outcomes[0]!.verdict, `${path} ${JSON.stringify(p)}\n${text}`).toBe(expected);
-            // The same packet as it entered, even after a redirect changed its port.
+            // The same packet as it entered, even after a redirect, DNAT or notrack changed it.
             expect(outcomes[0]!.entry).toEqual(point);
             // A walk that keeps only refusals forgets an accepted packet and keeps a refused one.
             expect(followPath(model, path, point, undefined, (_, v) => v !== 'accept').map((o) => o.verdict)).toEqual(expected === 'accept' ? [] : [expected]);

@@ -10,7 +10,7 @@ import { policyArb } from './helpers/arbitrary.js';
 import { everyBlockPaired, oneFamilyBlocks } from '../src/check/checks/family-asymmetry.js';
 import { argAfter, parseRestore } from './helpers/restore-parse.js';
 
-const BUILTIN = new Set(['ACCEPT', 'DROP', 'REJECT', 'RETURN', 'LOG', 'REDIRECT', 'MARK']);
+const BUILTIN = new Set(['ACCEPT', 'DROP', 'REJECT', 'RETURN', 'LOG', 'NFLOG', 'REDIRECT', 'DNAT', 'SNAT', 'MASQUERADE', 'CT', 'MARK']);
 
 /** Structural invariants of a restore file, checked on the text as iptables-restore reads it. */
 function checkStructure(text: string): void {

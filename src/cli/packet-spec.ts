@@ -60,6 +60,7 @@ export function parsePacketSpec(text: string): PacketSpec {
     dst: dst.address,
     proto: proto === 'icmp' ? record.icmpNumber : PROTO_NUMBERS[proto]!,
     ...(dst.port !== undefined && proto !== 'icmp' ? { dport: dst.port } : {}),
+    ...(src.port !== undefined && proto !== 'icmp' ? { sport: src.port } : {}),
     ...(icmp ? { icmp } : {}),
     ...(opts.in !== undefined ? { in: opts.in } : {}),
     ...(opts.out !== undefined ? { out: opts.out } : {}),

@@ -164,7 +164,7 @@ function routingLines(routes: IR['routes']): string[] {
       lines.push(`${digit} rule ${RULE_PREF_BASE + n} 0x${r.mark.toString(16)} ${r.table}`);
     }
     if (r.via === undefined && r.dev === undefined) continue;
-    const route = `${digit} route ${r.table} default ${r.via ?? '-'} ${r.dev ?? '-'}`;
+    const route = `${digit} route ${r.table} ${r.to ?? 'default'} ${r.via ?? '-'} ${r.dev ?? '-'}`;
     if (!seen.has(route)) {
       seen.add(route);
       lines.push(route);

@@ -51,6 +51,8 @@ const COMMENT = words('-m', 'comment', '--comment');
 const protoWords = wordsBy((p: string) => ['-p', p]);
 const dportWords = wordsBy((p: string) => ['-m', p, '--dport']);
 const MULTIPORT = words('-m', 'multiport', '--dports');
+const sportWords = wordsBy((p: string) => ['-m', p, '--sport']);
+const MULTIPORT_SOURCE = words('-m', 'multiport', '--sports');
 const ACCEPT = words('-j', 'ACCEPT');
 const DROP = words('-j', 'DROP');
 const RETURN = words('-j', 'RETURN');
@@ -90,6 +92,10 @@ function addMatch(m: Match, f: Family, out: Line): void {
     case 'dports':
       if (m.ports.length === 1) out.words(dportWords(m.proto)).add(portText(m.ports[0]!, ':'));
       else out.words(MULTIPORT).add(m.ports.map((p) => portText(p, ':')).join(','));
+      return;
+    case 'sports':
+      if (m.ports.length === 1) out.words(sportWords(m.proto)).add(portText(m.ports[0]!, ':'));
+      else out.words(MULTIPORT_SOURCE).add(m.ports.map((p) => portText(p, ':')).join(','));
       return;
     case 'icmp-type':
       out.add('-m').add(rec.icmpModule).add(rec.icmpTypeOption).add(m.name);

@@ -44,10 +44,17 @@ export interface IcmpType {
 }
 
 export interface Essential {
+  /** The tool's name (or number) of the type. */
   readonly icmpType: string;
-  /** Neighbour discovery messages are valid only with hop limit 255 (RFC 4861), i.e. on-link. */
-  readonly hopLimit255: boolean;
+  /**
+   * Link-local messages are valid only with an exact hop limit, which proves they came from the
+   * link: 255 for neighbour discovery (RFC 4861), 1 for multicast listener discovery (RFC 3810).
+   */
+  readonly hopLimit: 255 | 1 | null;
+  /** The policy's name, for the rule's comment. */
+  readonly name: string;
 }
+const essential = (name: string, tool: string, hopLimit: 255 | 1 | null): Essential => ({ icmpType: tool, hopLimit, name });
 
 const icmpType = (tool: string, type: number, code?: number): IcmpType => (code === undefined ? { tool, type } : { tool, type, code });
 
@@ -110,20 +117,31 @@ export const IPV6: FamilyRecord = {
     'neighbour-solicitation': icmpType('neighbour-solicitation', 135),
     'neighbour-advertisement': icmpType('neighbour-advertisement', 136),
     redirect: icmpType('redirect', 137),
+    // ip6tables has no names for MLD: its types go by number.
+    'mld-listener-query': icmpType('130', 130),
+    'mld-listener-report': icmpType('131', 131),
+    'mld-listener-done': icmpType('132', 132),
+    'mld2-listener-report': icmpType('143', 143),
   },
   icmpNumber: 58,
   rejectWith: { 'port-unreachable': 'icmp6-port-unreachable', 'tcp-reset': 'tcp-reset' },
   hopLimitMatch: ['hl', '--hl-eq'],
   portedAddress: ['[', ']'],
   essentials: [
-    { icmpType: 'destination-unreachable', hopLimit255: false },
-    { icmpType: 'packet-too-big', hopLimit255: false },
-    { icmpType: 'time-exceeded', hopLimit255: false },
-    { icmpType: 'parameter-problem', hopLimit255: false },
-    { icmpType: 'router-solicitation', hopLimit255: true },
-    { icmpType: 'router-advertisement', hopLimit255: true },
-    { icmpType: 'neighbour-solicitation', hopLimit255: true },
-    { icmpType: 'neighbour-advertisement', hopLimit255: true },
+    essential('destination-unreachable', 'destination-unreachable', null),
+    essential('packet-too-big', 'packet-too-big', null),
+    essential('time-exceeded', 'time-exceeded', null),
+    essential('parameter-problem', 'parameter-problem', null),
+    essential('router-solicitation', 'router-solicitation', 255),
+    essential('router-advertisement', 'router-advertisement', 255),
+    essential('neighbour-solicitation', 'neighbour-solicitation', 255),
+    essential('neighbour-advertisement', 'neighbour-advertisement', 255),
+    // A switch that snoops MLD forwards a group (the solicited-node groups neighbour discovery
+    // uses among them) only to ports whose hosts report it, and asks with queries.
+    essential('mld-listener-query', '130', 1),
+    essential('mld-listener-report', '131', 1),
+    essential('mld-listener-done', '132', 1),
+    essential('mld2-listener-report', '143', 1),
   ],
 };
 

@@ -5,7 +5,7 @@ export type Family = 'ipv4' | 'ipv6';
 export type TableName = 'filter' | 'nat' | 'mangle' | 'raw';
 export type L4 = 'tcp' | 'udp' | 'sctp';
 export type Proto = L4 | 'icmp';
-export type CtState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'DNAT';
+export type CtState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'UNTRACKED' | 'DNAT';
 
 /** Where a rule came from: the policy construct, for diagnostics and for the rule's comment. */
 export interface Origin {
@@ -36,6 +36,8 @@ export type Match =
   | { readonly kind: 'out'; readonly iface: string }
   | { readonly kind: 'proto'; readonly proto: Proto }
   | { readonly kind: 'dports'; readonly proto: L4; readonly ports: readonly PortRange[] }
+  /** Source ports: the replies of a service (raw's notrack of what it answers). */
+  | { readonly kind: 'sports'; readonly proto: L4; readonly ports: readonly PortRange[] }
   | { readonly kind: 'icmp-type'; readonly name: string }
   | { readonly kind: 'hop-limit'; readonly eq: number }
   | { readonly kind: 'ctstate'; readonly states: readonly CtState[]; readonly negate: boolean }
@@ -118,6 +120,8 @@ export interface RouteEntry {
   readonly family: Family;
   readonly mark: number;
   readonly table: number;
+  /** The route's destination as `ip route` prints it; absent for the table's default route. */
+  readonly to?: string;
   readonly via?: string;
   readonly dev?: string;
   readonly origin: Origin;

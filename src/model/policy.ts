@@ -6,7 +6,9 @@ export type Addrs = string | readonly string[];
 export type Ports = number | string | readonly (number | string)[];
 export type Proto = string | readonly string[];
 export type FamilyChoice = 'ipv4' | 'ipv6' | 'both';
-export type LogSpec = boolean | { readonly prefix?: string; readonly rate?: string; readonly burst?: number };
+export type LogSpec = boolean | { readonly prefix?: string; readonly rate?: string; readonly burst?: number; readonly nflog?: number };
+/** A named service (`ssh`) or a list of them, instead of `proto` and `port`. */
+export type ServiceRef = string | readonly string[];
 
 export type Suppress = Readonly<Record<string, string>>;
 
@@ -15,6 +17,7 @@ interface Common {
   readonly suppress?: Suppress;
   readonly proto?: Proto;
   readonly port?: Ports;
+  readonly service?: ServiceRef;
   readonly 'icmp-type'?: string;
   readonly family?: FamilyChoice;
   readonly log?: LogSpec;
@@ -92,6 +95,57 @@ export interface MarkRule extends Omit<Common, 'log'> {
   readonly table?: number;
   readonly via?: Addrs;
   readonly dev?: string;
+  readonly routes?: readonly { readonly to: Addrs; readonly via?: Addrs; readonly dev?: string }[];
+}
+
+/** Source NAT (`masquerade:` has no `to-source`; `snat:` requires it). */
+export interface SourceNatRule {
+  readonly name?: string;
+  readonly suppress?: Suppress;
+  readonly out: string;
+  readonly from?: Addrs;
+  readonly to?: Addrs;
+  readonly 'to-source'?: Addrs;
+  readonly family?: FamilyChoice;
+}
+
+export interface ForwardPort {
+  readonly name?: string;
+  readonly suppress?: Suppress;
+  readonly proto?: Proto;
+  readonly port: number | string;
+  readonly to: Addrs;
+  readonly 'to-port'?: number;
+  readonly interface?: string;
+  readonly 'local-address'?: Addrs;
+  readonly from?: Addrs;
+  readonly hairpin?: { readonly from: Addrs; readonly interface?: string };
+  readonly family?: FamilyChoice;
+  readonly log?: LogSpec;
+}
+
+export interface NotrackRule {
+  readonly name?: string;
+  readonly suppress?: Suppress;
+  readonly proto?: Proto;
+  readonly port: Ports;
+  readonly from?: Addrs;
+  readonly to?: Addrs;
+  readonly interface?: string;
+  readonly family?: FamilyChoice;
+}
+
+export interface HelperRule {
+  readonly name?: string;
+  readonly suppress?: Suppress;
+  readonly helper: string;
+  readonly proto?: Proto;
+  readonly port?: Ports;
+  readonly direction?: 'in' | 'out' | 'both';
+  readonly from?: Addrs;
+  readonly to?: Addrs;
+  readonly interface?: string;
+  readonly family?: FamilyChoice;
 }
 
 export interface DockerPublished {
@@ -128,6 +182,7 @@ export interface IntentTestSpec {
   readonly to?: Addrs;
   readonly proto?: Proto;
   readonly port?: Ports;
+  readonly service?: ServiceRef;
   readonly 'icmp-type'?: string;
   readonly user?: string | number;
   readonly group?: string | number;
@@ -153,9 +208,11 @@ export interface Policy {
     readonly 'icmpv6-essentials'?: boolean;
     readonly order?: 'allow-first' | 'as-written';
     readonly 'set-threshold'?: number;
+    readonly 'drop-invalid'?: boolean;
   };
   readonly interfaces?: Readonly<Record<string, string>>;
   readonly addresses?: Readonly<Record<string, Addrs>>;
+  readonly services?: Readonly<Record<string, readonly string[]>>;
   readonly inbound?: readonly InboundRule[];
   readonly outbound?: readonly OutboundRule[];
   readonly forward?: readonly ForwardRule[];
@@ -163,11 +220,16 @@ export interface Policy {
   readonly limits?: readonly LimitRule[];
   readonly redirects?: readonly RedirectRule[];
   readonly marks?: readonly MarkRule[];
+  readonly masquerade?: readonly SourceNatRule[];
+  readonly snat?: readonly SourceNatRule[];
+  readonly forwards?: readonly ForwardPort[];
+  readonly notrack?: readonly NotrackRule[];
+  readonly helpers?: readonly HelperRule[];
   readonly checks?: Readonly<Record<string, 'error' | 'warning' | 'off'>>;
-  readonly logging?: { readonly prefix?: string; readonly rate?: string; readonly burst?: number; readonly dropped?: boolean };
+  readonly logging?: { readonly prefix?: string; readonly rate?: string; readonly burst?: number; readonly dropped?: boolean; readonly nflog?: number };
   readonly tests?: readonly IntentTestSpec[];
 }
 
 /** The policy's lists of rules, each rule of which may carry `suppress`. */
-export const RULE_SECTIONS = ['inbound', 'outbound', 'forward', 'users', 'limits', 'redirects', 'marks'] as const satisfies readonly (keyof Policy)[];
+export const RULE_SECTIONS = ['inbound', 'outbound', 'forward', 'users', 'limits', 'redirects', 'marks', 'masquerade', 'snat', 'forwards', 'notrack', 'helpers'] as const satisfies readonly (keyof Policy)[];
 export type RuleSection = (typeof RULE_SECTIONS)[number];

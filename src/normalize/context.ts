@@ -3,16 +3,19 @@ import { diag, type Diagnostic, type Location, type Related } from '../diagnosti
 import { lazyOrigin, type Origin, type PortRange, type Proto } from '../model/ir.js';
 import type { SourceMap } from '../load/source.js';
 import { describe, type Path, type PathSegment } from '../model/path.js';
-import type { Addrs, Policy, Ports } from '../model/policy.js';
+import type { Addrs, Policy, Ports, ServiceRef } from '../model/policy.js';
 import type { Cidr } from '../packet/addresses.js';
 import { AddressBook } from './address-book.js';
 import { InterfaceNames } from './interface-names.js';
 import { readPorts, readProtos } from './protocols.js';
+import { ServiceBook, type PortGroup } from './services.js';
 import { under, type Reporter } from './report.js';
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
 export const COMMENT_MAX_BYTES = 255;
 export const LOG_PREFIX_MAX_BYTES = 29;
+/** xt_NFLOG keeps 64 bytes with the terminating NUL. */
+export const NFLOG_PREFIX_MAX_BYTES = 63;
 
 /**
  * One normalize run: the policy, where its diagnostics go, and the readers of its values
@@ -23,6 +26,7 @@ export class Context implements Reporter {
   private readonly reportedOnce = new Set<string>();
   private readonly addressBook: AddressBook;
   private readonly interfaces: InterfaceNames;
+  private readonly serviceBook: ServiceBook;
 
   constructor(
     readonly policy: Policy,
@@ -30,6 +34,7 @@ export class Context implements Reporter {
   ) {
     this.addressBook = new AddressBook(policy, this);
     this.interfaces = new InterfaceNames(policy, this);
+    this.serviceBook = new ServiceBook(policy, this);
   }
 
   /** The policy's value at `path`, or undefined. */
@@ -102,6 +107,24 @@ export class Context implements Reporter {
 
   ports(spec: Ports | undefined, path: Path, field?: PathSegment): readonly PortRange[] | null | undefined {
     return readPorts(this, spec, path, field);
+  }
+
+  /**
+   * A rule's protocol and port groups: one group of its own `proto` and `port`, or its
+   * `service`'s (which excludes both); undefined after a diagnostic.
+   */
+  portGroups(rule: { readonly proto?: string | readonly string[]; readonly port?: Ports; readonly service?: ServiceRef }, path: Path): readonly { readonly protos: readonly Proto[] | null; readonly ports: readonly PortRange[] | null }[] | undefined {
+    if (rule.service === undefined) {
+      const ports = this.ports(rule.port, path, 'port');
+      const protos = this.protos(rule.proto, rule.port !== undefined, path, 'proto');
+      return ports === undefined || protos === undefined ? undefined : [{ protos, ports }];
+    }
+    const both = rule.port !== undefined ? 'port' : rule.proto !== undefined ? 'proto' : undefined;
+    if (both !== undefined) {
+      this.report('service-invalid', [...path, both], `\`service\` names its protocols and ports; remove \`${both}\`, or write proto and port without \`service\``);
+      return undefined;
+    }
+    return this.serviceBook.read(rule.service, path, 'service') satisfies readonly PortGroup[] | undefined;
   }
 
   /** Resolves every declared set and alias, so a mistake in one nobody uses yet is still reported. */

@@ -1,7 +1,7 @@
 import { familyRecord } from '../model/family.js';
 import { jump, relabel, ret, rule, type Family, type Origin, type Rule } from '../model/ir.js';
 import type { Path } from '../model/path.js';
-import type { Action, Addrs, FamilyChoice, LogSpec, Policy, Ports, Proto } from '../model/policy.js';
+import type { Action, Addrs, FamilyChoice, LogSpec, Policy, Ports, Proto, ServiceRef } from '../model/policy.js';
 import { NO_CIDRS, ofFamily, type Cidr } from '../packet/addresses.js';
 import type { Context } from './context.js';
 import type { RulesetBuilder } from './builder.js';
@@ -35,6 +35,7 @@ interface AnyFilterRule {
   readonly action?: Action;
   readonly proto?: Proto;
   readonly port?: Ports;
+  readonly service?: ServiceRef;
   readonly 'icmp-type'?: string;
   readonly from?: Addrs;
   readonly to?: Addrs;
@@ -66,8 +67,7 @@ function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec
   const origin = ctx.origin(path, r.name);
   // Each value's own path is built only for a diagnostic: ctx's methods take the key under `path`.
   if (r.name !== undefined && !ctx.ruleName(origin.label, path, 'name')) return;
-  const ports = ctx.ports(r.port, path, 'port');
-  const protos = ctx.protos(r.proto, r.port !== undefined, path, 'proto');
+  const portGroups = ctx.portGroups(r, path);
   const src = ctx.addrs(r.from, path, 'from');
   const dst = ctx.addrs(r.to, path, 'to');
   const except = ctx.addrs(r.except, path, 'except');
@@ -75,29 +75,36 @@ function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec
   const outIface = rec.outKey ? ctx.iface(r[rec.outKey], path, false, rec.outKey) : null;
   const verdict = resolveAction(ctx, r.action, 'allow');
   const log = r.log === undefined ? null : resolveLog(ctx, r.log, [...path, 'log']);
-  if (ports === undefined || protos === undefined || src === undefined || dst === undefined || except === undefined || inIface === undefined || outIface === undefined || log === undefined) return;
+  if (portGroups === undefined || src === undefined || dst === undefined || except === undefined || inIface === undefined || outIface === undefined || log === undefined) return;
   if (r.others !== undefined && (rec.key !== 'inbound' || verdict !== 'accept' || r.from === undefined)) {
     ctx.report('schema-value', [...path, 'others'], '`others` applies only to an inbound allow with `from` (an allowlist); remove it');
     return;
   }
   const icmpType = r['icmp-type'] ?? null;
-  const families = familiesOf(ctx, protos, icmpType, src, dst, r.family, path, 'from', 'to');
-  if (families === undefined) return;
-  const sel: Selector = {
-    protos, ports, icmpType, src, dst, inIface, outIface,
-    srcExcept: rec.exceptOn === 'src' && except !== null ? except : NO_CIDRS,
-    dstExcept: rec.exceptOn === 'dst' && except !== null ? except : NO_CIDRS,
-    families,
-  };
   const group = asWritten ? 'allow' : verdict === 'accept' ? 'allow' : 'deny';
   const threshold = ctx.policy.defaults?.['set-threshold'] ?? DEFAULT_SET_THRESHOLD;
   const sets = threshold > 0 && Math.max(src?.length ?? 0, dst?.length ?? 0) > threshold ? setSink(b, rec, i, threshold, origin) : undefined;
-  const compiled: CompiledRule = { b, rec, index: i, sel, verdict, log, origin, sets, portMatches: {} };
-  for (let k = 0; k < sel.families.length; k++) familyRules(groups.rules(sel.families[k]!, group), compiled, sel.families[k]!);
-  // An allow with sources is an allowlist: the same traffic from anyone else is denied, in every
-  // family the port exists in, so listing only IPv4 sources does not leave IPv6 open.
-  if (rec.key === 'inbound' && verdict === 'accept' && r.from !== undefined && r.others !== 'pass') denyOthers(ctx, b, rec, r, r.others, path, sel);
-  sweep?.add({ path, label: origin.label, boxes: selectorBoxes(sel), verdict });
+  // A service whose protocols have different ports (ssh and dns: tcp 22 and 53, udp 53) is one
+  // selector per port group, all of the one rule.
+  const boxes: ReturnType<typeof selectorBoxes> = {};
+  for (let g = 0; g < portGroups.length; g++) {
+    const { protos, ports } = portGroups[g]!;
+    const families = familiesOf(ctx, protos, icmpType, src, dst, r.family, path, 'from', 'to');
+    if (families === undefined) return;
+    const sel: Selector = {
+      protos, ports, icmpType, src, dst, inIface, outIface,
+      srcExcept: rec.exceptOn === 'src' && except !== null ? except : NO_CIDRS,
+      dstExcept: rec.exceptOn === 'dst' && except !== null ? except : NO_CIDRS,
+      families,
+    };
+    const compiled: CompiledRule = { b, rec, index: i, group: g, sel, verdict, log, origin, sets, portMatches: {} };
+    for (let k = 0; k < sel.families.length; k++) familyRules(groups.rules(sel.families[k]!, group), compiled, sel.families[k]!);
+    // An allow with sources is an allowlist: the same traffic from anyone else is denied, in every
+    // family the port exists in, so listing only IPv4 sources does not leave IPv6 open.
+    if (rec.key === 'inbound' && verdict === 'accept' && r.from !== undefined && r.others !== 'pass') denyOthers(ctx, b, rec, r, r.others, path, sel);
+    if (sweep) for (const [f, bs] of Object.entries(selectorBoxes(sel))) (boxes[f as Family] ??= []).push(...bs!);
+  }
+  sweep?.add({ path, label: origin.label, boxes, verdict });
 }
 
 /** A section's two groups in each family, asked of the builder once each: a section appends rules 100,000 times. */
@@ -126,6 +133,7 @@ function denyOthers(ctx: Context, b: RulesetBuilder, rec: SectionRecord, r: AnyF
 
 /** The name of a rule's own chain (for `except`), and the prefix of its ipsets' names. */
 const ownName = (rec: SectionRecord, i: number): string => `ipf-${rec.short}-${i + 1}`;
+// A service's second port group's chain is ipf-in-3-2: no other rule's name has a second dash.
 
 /** Long address lists become ipsets named after the rule: ipf-in-3-src-4 (at most 31 characters). */
 function setSink(b: RulesetBuilder, rec: SectionRecord, i: number, threshold: number, origin: Origin): SetSink {
@@ -139,6 +147,8 @@ interface CompiledRule {
   readonly rec: SectionRecord;
   /** Its index in the section, which names its own chain and sets. */
   readonly index: number;
+  /** Which of its service's port groups (0 for a rule of one protocol-and-port product). */
+  readonly group: number;
   readonly sel: Selector;
   readonly verdict: Verdict;
   readonly log: ResolvedLog | null;
@@ -159,7 +169,7 @@ function familyRules(out: Rule[], r: CompiledRule, f: Family): void {
     }
     return;
   }
-  const chainName = ownName(r.rec, r.index);
+  const chainName = r.group === 0 ? ownName(r.rec, r.index) : `${ownName(r.rec, r.index)}-${r.group + 1}`;
   exceptChain(r, chainName, except, f);
   for (const m of heads) out.push(rule(m, jump(chainName), r.origin));
 }

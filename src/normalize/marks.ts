@@ -1,5 +1,6 @@
 import { familyRecord } from '../model/family.js';
-import { rule, type RouteEntry } from '../model/ir.js';
+import { rule, type Family, type Origin, type RouteEntry } from '../model/ir.js';
+import type { MarkRule } from '../model/policy.js';
 import type { Path } from '../model/path.js';
 import type { RulesetBuilder } from './builder.js';
 import { ofFamily } from '../packet/addresses.js';
@@ -18,8 +19,8 @@ export function marksSection(ctx: Context, b: RulesetBuilder): RouteEntry[] {
     const origin = ctx.origin(path, m.name);
     if (m.name !== undefined && !ctx.ruleName(origin.label, path, 'name')) return;
     const traffic = m.traffic ?? 'all';
-    if (m.table === undefined && (m.via !== undefined || m.dev !== undefined)) {
-      ctx.report('schema-missing-key', [...path, m.via !== undefined ? 'via' : 'dev'], '`via` and `dev` describe the route of a routing table; add `table: N` or remove them');
+    if (m.table === undefined && (m.via !== undefined || m.dev !== undefined || m.routes !== undefined)) {
+      ctx.report('schema-missing-key', [...path, m.via !== undefined ? 'via' : m.dev !== undefined ? 'dev' : 'routes'], '`via`, `dev` and `routes` describe the routes of a routing table; add `table: N` or remove them');
       return;
     }
     if (m.table !== undefined && RESERVED_TABLES[m.table] !== undefined) {
@@ -40,6 +41,8 @@ export function marksSection(ctx: Context, b: RulesetBuilder): RouteEntry[] {
     if ([ports, protos, src, dst, via, inIface, dev].includes(undefined)) return;
     const sel = selector(ctx, { protos: protos!, ports: ports!, icmpType: m['icmp-type'], src: src!, dst: dst!, inIface: inIface! }, m.family, path, 'from', 'to');
     if (!sel) return;
+    const stray = (m.routes ?? []).findIndex((r) => (ctx.addrs(r.to, [...path, 'routes'], 'to') ?? []).some((c) => !sel.families.includes(c.family)));
+    if (stray !== -1) return void ctx.report('family-mismatch', [...path, 'routes', stray, 'to'], 'this route is of a family the mark does not set (its addresses or `family` leave it out), so no marked packet would ever use it; remove it or widen the mark');
     const target = { kind: 'mark', mark: m.mark } as const;
     for (const f of sel.families) {
       const rules = expand(sel, f).map((ms) => rule(ms, target, origin));
@@ -65,7 +68,35 @@ export function marksSection(ctx: Context, b: RulesetBuilder): RouteEntry[] {
         if (!first) defaults.set(key, { route, path: [...path, 'table'] });
       }
       routes.push({ kind: 'route', family: f, mark: m.mark, table: m.table, ...(gateway !== undefined ? { via: gateway } : {}), ...(dev ? { dev } : {}), origin });
+      (m.routes ?? []).forEach((r, k) => moreRoutes(ctx, routes, defaults, m.mark, m.table!, f, r, [...path, 'routes', k], origin));
     }
   });
   return routes;
+}
+
+/**
+ * A table's routes beside its default route (the VPN's own network, the LAN kept local). `ip
+ * route` prints a host route without its length, and apply.sh compares what it prints.
+ */
+function moreRoutes(ctx: Context, routes: RouteEntry[], seen: Map<string, { readonly route: string; readonly path: Path }>, mark: number, table: number, f: Family, r: NonNullable<MarkRule['routes']>[number], path: Path, origin: Origin): void {
+  const to = ctx.addrs(r.to, path, 'to');
+  const via = ctx.addrs(r.via, path, 'via');
+  const dev = ctx.iface(r.dev, path, false, 'dev');
+  if (to === undefined || via === undefined || dev === undefined || to === null) return;
+  const gateways = ofFamily(via, f) ?? [];
+  const bits = familyRecord(f).bits;
+  if (gateways.length > 1 || gateways.some((g) => g.prefix !== bits)) return void ctx.report('address-invalid', [...path, 'via'], `give at most one ${familyRecord(f).label} gateway in \`via\`, a single address`);
+  const gateway = gateways[0]?.text.replace(/\/\d+$/, '');
+  for (const c of ofFamily(to, f) ?? []) {
+    const dest = c.prefix === bits ? c.text.replace(/\/\d+$/, '') : c.text;
+    const route = `${gateway ?? ''} ${dev ?? ''}`;
+    const key = `${f}/${table}/${dest}`;
+    const first = seen.get(key);
+    if (first && first.route !== route) {
+      ctx.report('route-conflict', [...path, 'to'], `table ${table} already has another route to ${dest}; give it one gateway and device`, [ctx.related(first.path, 'the first route to it')]);
+      continue;
+    }
+    if (!first) seen.set(key, { route, path: [...path, 'to'] });
+    routes.push({ kind: 'route', family: f, mark, table, to: dest, ...(gateway !== undefined ? { via: gateway } : {}), ...(dev ? { dev } : {}), origin });
+  }
 }

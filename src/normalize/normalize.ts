@@ -10,7 +10,10 @@ import { checkOrder } from './order-check.js';
 import { dockerSection } from './docker.js';
 import { chainPolicy, preamble, tail } from './preamble.js';
 import { marksSection } from './marks.js';
-import { redirectsSection } from './redirects.js';
+import { redirectsSection, type NatCatches } from './redirects.js';
+import { forwardsSection, sourceNatSection } from './nat.js';
+import { rawSection } from './raw.js';
+import { EarliestMeeting } from '../packet/order-sweep.js';
 import { testsSection } from './tests.js';
 import { usersSection } from './users.js';
 
@@ -59,7 +62,11 @@ export function normalize(policy: Policy, source: SourceMap): NormalizeResult {
   const asWritten = policy.defaults?.order === 'as-written';
   ctx.resolveAllNames();
   preamble(ctx, b);
-  redirectsSection(ctx, b);
+  const caught: NatCatches = new EarliestMeeting();
+  redirectsSection(ctx, b, caught);
+  forwardsSection(ctx, b, caught);
+  sourceNatSection(ctx, b);
+  rawSection(ctx, b);
   limitsSection(ctx, b);
   usersSection(ctx, b);
   for (const sec of FILTER_SECTIONS) {

@@ -36,8 +36,8 @@ export function preamble(ctx: Context, b: RulesetBuilder): void {
         const p = defaultsPath(ctx, 'icmpv6-essentials');
         b.add(rec.family, 'filter', c.chain, 'essentials', rec.essentials.map((e) => {
           const ms: Match[] = [{ kind: 'proto', proto: 'icmp' }, { kind: 'icmp-type', name: e.icmpType }];
-          if (e.hopLimit255) ms.push({ kind: 'hop-limit', eq: 255 });
-          return rule(ms, accept, lazyOrigin(p, `ipfence: ${e.icmpType}`, ctx.source));
+          if (e.hopLimit !== null) ms.push({ kind: 'hop-limit', eq: e.hopLimit });
+          return rule(ms, accept, lazyOrigin(p, `ipfence: ${e.name}`, ctx.source));
         }));
       }
     }

@@ -5,7 +5,7 @@ import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
 import type { Cidr } from '../packet/addresses.js';
 import { readPort } from '../packet/ports.js';
-import { EarliestMeeting } from '../packet/order-sweep.js';
+import type { EarliestMeeting } from '../packet/order-sweep.js';
 import { expand, selector, selectorBoxes, type Selector } from './selector.js';
 import { resolveAction, verdictRules } from './verdict.js';
 
@@ -18,24 +18,27 @@ import { resolveAction, verdictRules } from './verdict.js';
  * A redirect's local-address must be this host's: REDIRECT only ever delivers here, and a router
  * redirecting connections meant for another host would answer them on its own port.
  */
-function ofThisHost(ctx: Context, addresses: readonly Cidr[], path: Path): boolean {
+export function ofThisHost(ctx: Context, addresses: readonly Cidr[], path: Path, what = 'a redirect'): boolean {
   const own = ctx.addrs(ctx.policy.host?.addresses, ['host', 'addresses']);
   if (own === undefined) return false;
   if (own === null) {
-    ctx.report('redirect-address', path, '`local-address` says which of this host\'s addresses a redirect applies to, and needs them listed in `host.addresses` to be checked: a redirect only ever delivers to this host, never to another one');
+    ctx.report('redirect-address', path, `\`local-address\` says which of this host's addresses ${what} applies to, and needs them listed in \`host.addresses\` to be checked`);
     return false;
   }
   const outside = addresses.find((a) => !own.some((o) => o.family === a.family && o.interval[0] <= a.interval[0] && a.interval[1] <= o.interval[1]));
   if (outside) {
-    ctx.report('redirect-address', path, `'${outside.text}' is not an address of this host (\`host.addresses\`): a redirect only ever delivers to this host, so connections meant for '${outside.text}' would reach this host's own port instead; forwarding to another host is DNAT, which ipfence does not write yet`, [ctx.related(['host', 'addresses'], "this host's addresses")]);
+    const why = what === 'a redirect' ? `a redirect only ever delivers to this host, so connections meant for '${outside.text}' would reach this host's own port instead; to send connections on to another host, write a port forward (\`forwards:\`)` : `${what} catches connections to this host's own addresses`;
+    ctx.report('redirect-address', path, `'${outside.text}' is not an address of this host (\`host.addresses\`): ${why}`, [ctx.related(['host', 'addresses'], "this host's addresses")]);
     return false;
   }
   return true;
 }
 
-export function redirectsSection(ctx: Context, b: RulesetBuilder): void {
-  // The redirects so far, by the connections they catch: a new one meeting one of them is a duplicate.
-  const seen = new EarliestMeeting<{ readonly path: Path; readonly label: string }>();
+/** nat's catches so far (redirects, then forwards): a new one meeting one of them never applies there. */
+export type NatCatches = EarliestMeeting<{ readonly path: Path; readonly label: string }>;
+
+/** `seen`: the translations so far, by the connections they catch: a new one meeting one of them is a duplicate. */
+export function redirectsSection(ctx: Context, b: RulesetBuilder, seen: NatCatches): void {
   (ctx.policy.redirects ?? []).forEach((r, i) => {
     const path: Path = ['redirects', i];
     const origin = ctx.origin(path, r.name);

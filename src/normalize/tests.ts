@@ -32,8 +32,7 @@ function compileTest(ctx: Context, t: IntentTestSpec, path: Path): IntentTest | 
   for (const key of ['in', 'out'] as const) {
     if (t[key] !== undefined && direction !== 'forward') return void ctx.report('schema-value', [...path, key], `\`${key}\` is for forwarded connections (direction: forward); use \`interface\``);
   }
-  const ports = ctx.ports(t.port, path, 'port');
-  const protos = ctx.protos(t.proto, t.port !== undefined, path, 'proto');
+  const groups = ctx.portGroups(t, path);
   const src = ctx.addrs(t.from, path, 'from');
   const dst = ctx.addrs(t.to, path, 'to');
   const iface = (key: 'interface' | 'in' | 'out') => ctx.iface(t[key], path, false, key);
@@ -41,11 +40,13 @@ function compileTest(ctx: Context, t: IntentTestSpec, path: Path): IntentTest | 
   const outIface = direction === 'out' ? iface('interface') : direction === 'forward' ? iface('out') : null;
   const by = t.user !== undefined ? 'uid' : 'gid';
   const id = owner === undefined ? null : ownerId(ctx, owner, [...path, by === 'uid' ? 'user' : 'group'], by === 'uid' ? 'user' : 'group');
-  if (ports === undefined || protos === undefined || src === undefined || dst === undefined || inIface === undefined || outIface === undefined || id === undefined) return undefined;
-  const sel = selector(ctx, { protos, ports, icmpType: t['icmp-type'] ?? null, src, dst, inIface, outIface }, t.family, path, 'from', 'to');
-  if (sel === undefined) return undefined;
+  if (groups === undefined || src === undefined || dst === undefined || inIface === undefined || outIface === undefined || id === undefined) return undefined;
   const extra: Match[] = [NEW, ...(id === null ? [] : [{ kind: 'owner', by, id } as const])];
   const matches: Partial<Record<Family, Match[][]>> = {};
-  for (const f of sel.families) matches[f] = expand(sel, f).map((m) => [...m, ...extra]);
+  for (const { protos, ports } of groups) {
+    const sel = selector(ctx, { protos, ports, icmpType: t['icmp-type'] ?? null, src, dst, inIface, outIface }, t.family, path, 'from', 'to');
+    if (sel === undefined) return undefined;
+    for (const f of sel.families) (matches[f] ??= []).push(...expand(sel, f).map((m) => [...m, ...extra]));
+  }
   return { kind: 'test', direction, expect: t.expect, matches, origin: ctx.origin(path, t.name) };
 }

@@ -1,7 +1,7 @@
 import { accept, drop, reject, rule, type Match, type Origin, type Proto, type Rule } from '../model/ir.js';
 import type { Path } from '../model/path.js';
 import type { Action, LogSpec } from '../model/policy.js';
-import { LOG_PREFIX_MAX_BYTES, type Context } from './context.js';
+import { LOG_PREFIX_MAX_BYTES, NFLOG_PREFIX_MAX_BYTES, type Context } from './context.js';
 import { rateOverflow, rateRefused } from './rate-limits.js';
 
 export type Verdict = 'accept' | 'drop' | 'reject';
@@ -46,6 +46,8 @@ export interface ResolvedLog {
   readonly prefix: string;
   readonly rate: string;
   readonly burst: number;
+  /** NFLOG's netlink group; none for LOG. */
+  readonly nflog?: number;
 }
 
 export const DEFAULT_LOG_RATE = '10/minute';
@@ -63,7 +65,8 @@ export function resolveLog(ctx: Context, spec: LogSpec | undefined, path: Path, 
     ctx.report('string-too-long', prefixPath, 'a log prefix must not be empty (iptables refuses it)');
     return undefined;
   }
-  if (!ctx.text(prefix, prefixPath, 'log prefix', LOG_PREFIX_MAX_BYTES)) return undefined;
+  const nflog = own.nflog ?? g.nflog;
+  if (!ctx.text(prefix, prefixPath, nflog === undefined ? 'log prefix' : 'NFLOG prefix', nflog === undefined ? LOG_PREFIX_MAX_BYTES : NFLOG_PREFIX_MAX_BYTES)) return undefined;
   const rate = own.rate ?? g.rate ?? DEFAULT_LOG_RATE;
   const burst = own.burst ?? g.burst ?? DEFAULT_LOG_BURST;
   if (rateRefused('limit', rate, burst)) {
@@ -73,7 +76,7 @@ export function resolveLog(ctx: Context, spec: LogSpec | undefined, path: Path, 
     else ctx.report('rate-overflow', at, rateOverflow('limit', rate, burst));
     return undefined;
   }
-  return { prefix, rate, burst };
+  return nflog === undefined ? { prefix, rate, burst } : { prefix, rate, burst, nflog };
 }
 
 /**
@@ -86,5 +89,5 @@ export function ownChainRules(protos: readonly Proto[] | null, log: ResolvedLog 
 }
 
 export function logRule(matches: readonly Match[], log: ResolvedLog, origin: Origin): Rule {
-  return rule([...matches, { kind: 'limit', rate: log.rate, burst: log.burst }], { kind: 'log', prefix: log.prefix }, origin);
+  return rule([...matches, { kind: 'limit', rate: log.rate, burst: log.burst }], log.nflog === undefined ? { kind: 'log', prefix: log.prefix } : { kind: 'log', prefix: log.prefix, nflog: log.nflog }, origin);
 }

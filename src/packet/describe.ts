@@ -11,6 +11,7 @@ import { DIM, everything, IFNAMSIZ, isFull, NAME_BASE, NO_OWNER, PROTO_NUMBERS, 
 export interface Description {
   readonly proto: string | null;
   readonly ports: string | null;
+  readonly sports: string | null;
   readonly icmp: string | null;
   readonly from: string | null;
   readonly to: string | null;
@@ -21,7 +22,7 @@ export interface Description {
   readonly state: string | null;
 }
 
-export const DESCRIPTION_FIELDS = ['proto', 'ports', 'icmp', 'from', 'to', 'in', 'out', 'user', 'group', 'state'] as const satisfies readonly (keyof Description)[];
+export const DESCRIPTION_FIELDS = ['proto', 'ports', 'sports', 'icmp', 'from', 'to', 'in', 'out', 'user', 'group', 'state'] as const satisfies readonly (keyof Description)[];
 
 /**
  * A box as an operator would say it; with `base`, only how it differs from that box (a test's
@@ -36,6 +37,7 @@ export function describeBox(family: Family, box: Box, base?: Box): Description {
   return {
     proto: set(DIM.proto, (s) => listOrExcept(s, DIM.proto, family, protoText)),
     ports: set(DIM.dport, (s) => listOrExcept(s, DIM.dport, family, rangeText)),
+    sports: set(DIM.sport, (s) => listOrExcept(s, DIM.sport, family, rangeText)),
     icmp: set(DIM.icmp, (s) => listOrExcept(s, DIM.icmp, family, icmpText)),
     from: set(DIM.src, (s) => addressesText(family, s)),
     to: set(DIM.dst, (s) => addressesText(family, s)),
@@ -68,6 +70,7 @@ export function descriptionText(d: Description): string {
   const parts: string[] = [];
   parts.push(d.proto ?? 'any protocol');
   if (d.ports !== null) parts.push(`port ${d.ports}`);
+  if (d.sports !== null) parts.push(`from port ${d.sports}`);
   if (d.icmp !== null) parts.push(d.icmp);
   if (d.from !== null) parts.push(`from ${d.from}`);
   if (d.to !== null) parts.push(`to ${d.to}`);

@@ -14,7 +14,7 @@ import { intersect, intersects, normalizeSet, subtract, type Interval, type Inte
  * untranslated connection is its destination) are independent here: a box is then a superset of
  * the packets it stands for, which can only hide a finding, never invent one.
  */
-export const DIMS = ['src', 'dst', 'proto', 'dport', 'icmp', 'in', 'out', 'state', 'dnat', 'origdst', 'origdport', 'ctdir', 'uid', 'gid', 'hoplimit'] as const;
+export const DIMS = ['src', 'dst', 'proto', 'dport', 'icmp', 'in', 'out', 'state', 'dnat', 'origdst', 'origdport', 'ctdir', 'uid', 'gid', 'hoplimit', 'sport'] as const;
 export type Dim = (typeof DIMS)[number];
 export type Box = readonly IntervalSet[];
 export const DIM: Readonly<Record<Dim, number>> = Object.fromEntries(DIMS.map((d, i) => [d, i])) as Record<Dim, number>;
@@ -95,7 +95,7 @@ function universe(f: Family): Box {
   const u: IntervalSet[] = [];
   const fill: Record<Dim, IntervalSet> = {
     src: FULL_ADDR[f], dst: FULL_ADDR[f], proto: FULL_BYTE, dport: FULL_PORT, icmp: FULL_PORT, in: FULL_IFACE, out: FULL_IFACE,
-    state: FULL_STATE, dnat: FULL_BIT, origdst: FULL_ADDR[f], origdport: FULL_PORT, ctdir: FULL_BIT, uid: FULL_ID, gid: FULL_ID, hoplimit: FULL_BYTE,
+    state: FULL_STATE, dnat: FULL_BIT, origdst: FULL_ADDR[f], origdport: FULL_PORT, ctdir: FULL_BIT, uid: FULL_ID, gid: FULL_ID, hoplimit: FULL_BYTE, sport: FULL_PORT,
   };
   for (const d of DIMS) u.push(fill[d]);
   return u;
@@ -174,6 +174,10 @@ export function boxOf(matches: readonly Match[], family: Family, sets?: SetConte
         set(DIM.proto, one(BigInt(PROTO_NUMBERS[m.proto]!)));
         set(DIM.dport, normalizeSet(m.ports.map((p) => [BigInt(p.lo), BigInt(p.hi)] as Interval)));
         break;
+      case 'sports':
+        set(DIM.proto, one(BigInt(PROTO_NUMBERS[m.proto]!)));
+        set(DIM.sport, normalizeSet(m.ports.map((p) => [BigInt(p.lo), BigInt(p.hi)] as Interval)));
+        break;
       case 'icmp-type': {
         const v = icmpSet(family, m.name);
         if (v !== undefined) set(DIM.icmp, v);
@@ -246,7 +250,7 @@ export function subtractBox(a: Box, b: Box): Box[] {
 }
 
 /** Small, decisive dimensions first: a rule is usually not covered because of its state or interface. */
-const PRECHECK_ORDER = (['state', 'dnat', 'ctdir', 'in', 'out', 'proto', 'dport', 'icmp', 'origdport', 'hoplimit', 'uid', 'gid', 'src', 'dst', 'origdst'] as const).map((d) => DIM[d]);
+const PRECHECK_ORDER = (['state', 'dnat', 'ctdir', 'in', 'out', 'proto', 'dport', 'icmp', 'origdport', 'hoplimit', 'uid', 'gid', 'sport', 'src', 'dst', 'origdst'] as const).map((d) => DIM[d]);
 
 /**
  * Whether `box` is inside the union of `covers`. Undefined when the work budget runs out (a
@@ -369,6 +373,7 @@ export interface Packet {
   /** IP protocol number (6 tcp, 17 udp, 132 sctp, 1 or 58 ICMP). */
   readonly proto: number;
   readonly dport?: number;
+  readonly sport?: number;
   readonly icmp?: { readonly type: number; readonly code: number };
   /** Interfaces by name; absent where the hook has none (no output interface on INPUT). */
   readonly in?: string;
@@ -404,6 +409,7 @@ export function pointOf(family: Family, p: Packet): Box | undefined {
     uid: owner(p.uid),
     gid: owner(p.gid),
     hoplimit: one(BigInt(p.hoplimit ?? 64)),
+    sport: one(BigInt(p.sport ?? 0)),
   };
   return DIMS.map((d) => values[d]);
 }

@@ -232,6 +232,21 @@ const IR_TABLES: Record<string, { valid: IR[]; invalid: { ir: IR; message: RegEx
     invalid: [
       { ir: irOf({ nat: { POSTROUTING: [[[tcp, port(1)], redirect]] } }), message: /not POSTROUTING/ },
       { ir: irOf({ filter: { INPUT: [[[tcp, port(1)], redirect]] } }), message: /not the filter table/ },
+      { ir: irOf({ nat: { POSTROUTING: [[[tcp, port(1)], { kind: 'dnat', to: '10.0.0.2' }]] } }), message: /DNAT is only valid in nat PREROUTING and OUTPUT, not POSTROUTING/ },
+    ],
+  },
+  'hook-snat': {
+    valid: [irOf({ nat: { POSTROUTING: [[[], { kind: 'masquerade' }], [[], { kind: 'snat', to: '192.0.2.1' }]], INPUT: [[[], { kind: 'snat', to: '192.0.2.1' }]] } })],
+    invalid: [
+      { ir: irOf({ nat: { PREROUTING: [[[], { kind: 'snat', to: '192.0.2.1' }]] } }), message: /SNAT is only valid in nat INPUT and POSTROUTING, not PREROUTING/ },
+      { ir: irOf({ nat: { INPUT: [[[], { kind: 'masquerade' }]] } }), message: /MASQUERADE is only valid in nat POSTROUTING, not INPUT/ },
+    ],
+  },
+  'hook-notrack': {
+    valid: [irOf({ raw: { PREROUTING: [[[tcp, port(53)], { kind: 'notrack' }]], OUTPUT: [[[tcp, port(21)], { kind: 'helper', helper: 'ftp' }]] } })],
+    invalid: [
+      { ir: irOf({ mangle: { PREROUTING: [[[tcp, port(53)], { kind: 'notrack' }]] } }), message: /CT --notrack is only valid in raw PREROUTING and OUTPUT, not the mangle table/ },
+      { ir: irOf({ filter: { INPUT: [[[], jump('u')]], u: [[[tcp, port(21)], { kind: 'helper', helper: 'ftp' }]] } }), message: /CT --helper is only valid in raw/ },
     ],
   },
   'hook-reject': {

@@ -94,7 +94,9 @@ describe('ipfence diff', () => {
       expect(r.code, r.stdout).toBe(0);
       const rows = JSON.parse(r.stdout) as { change: string; traffic: string; direction: string; families: string[]; location: { line: number } }[];
       expect(rows, f).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ change: 'now rejected', traffic: 'udp port 4444 from 198.51.100.77 in any except lo (packets outside established connections)', direction: 'in', families: ['ipv4'], location: { line, col: 5 } });
+      // Established packets are accepted first; with drop-invalid, INVALID ones are dropped before filter.
+      const states = readFileSync(f, 'utf8').includes('drop-invalid: true') ? 'state NEW,UNTRACKED' : 'packets outside established connections';
+      expect(rows[0]).toMatchObject({ change: 'now rejected', traffic: `udp port 4444 from 198.51.100.77 in any except lo (${states})`, direction: 'in', families: ['ipv4'], location: { line, col: 5 } });
       expect((await run('diff', f, f)).stdout).toBe('no packet changes verdict\n');
     }
   });

@@ -75,11 +75,20 @@ const limit = fc.record({ name, proto: protos, port: ports, rate, burst: fc.inte
 const redirect = fc.record({ name, proto: fc.constantFrom('tcp', 'udp'), port: fc.integer({ min: 1, max: 65535 }), 'to-port': fc.integer({ min: 1, max: 65535 }), from: addrs, interface: iface, local: fc.boolean(), 'hide-target': fc.boolean(), family }, { requiredKeys: ['port', 'to-port'] }).map(consistentFamilies);
 const mark = fc.record({ name, mark: fc.integer({ min: 1, max: 0xffffffff }), proto: protos, port: ports, to: addrs, traffic: fc.constantFrom('all', 'local'), table: fc.integer({ min: 1, max: 250 }), via: fc.constantFrom('192.0.2.1', '2001:db8::1') }, { requiredKeys: ['mark'] });
 const limitFixed = limit.map(consistentFamilies);
+const masquerade = fc.record({ name, out: iface, from: addrs, to: addrs, family }, { requiredKeys: ['out'] }).map(consistentFamilies);
+const snat = fc.record({ name, out: iface, from: addrs, 'to-source': fc.constantFrom('192.0.2.9', '2001:db8::9', ['192.0.2.9', '2001:db8::9']), family }, { requiredKeys: ['out', 'to-source'] }).map(consistentFamilies);
+const forwardPort = fc.record({
+  // Both families: consistentFamilies keeps the one a single-family forward is of (`to` is required).
+  name, proto: fc.constantFrom('tcp', 'udp'), port: fc.integer({ min: 1, max: 65535 }), to: fc.constant(['10.9.0.5', 'fd00:9::5']),
+  'to-port': fc.integer({ min: 1, max: 65535 }), interface: iface, from: addrs, family, log,
+}, { requiredKeys: ['port', 'to', 'interface'] }).map(consistentFamilies);
+const notrack = fc.record({ name, proto: protos, port: ports, from: addrs, to: addrs, interface: iface, family }, { requiredKeys: ['port', 'to'] }).map(consistentFamilies);
+const helper = fc.record({ name, helper: fc.constantFrom('ftp', 'tftp', 'sip'), direction: fc.constantFrom('in', 'out', 'both'), from: addrs, to: addrs, family }, { requiredKeys: ['helper'] }).map(consistentFamilies);
 const chainPolicy = fc.constantFrom('accept', 'drop', 'reject');
 
 export const policyArb = fc.record({
   version: fc.constant(1),
-  defaults: fc.record({ input: chainPolicy, forward: chainPolicy, output: chainPolicy, deny: fc.constantFrom('drop', 'reject'), established: fc.boolean(), 'icmpv6-essentials': fc.boolean(), order: fc.constantFrom('allow-first', 'as-written') }, { requiredKeys: [] }),
+  defaults: fc.record({ input: chainPolicy, forward: chainPolicy, output: chainPolicy, deny: fc.constantFrom('drop', 'reject'), established: fc.boolean(), 'icmpv6-essentials': fc.boolean(), 'drop-invalid': fc.boolean(), order: fc.constantFrom('allow-first', 'as-written') }, { requiredKeys: [] }),
   interfaces: fc.constant({ wan: 'eth0' }),
   inbound: fc.array(inbound, { maxLength: 6 }),
   outbound: fc.array(outbound, { maxLength: 4 }),
@@ -88,5 +97,10 @@ export const policyArb = fc.record({
   limits: fc.array(limitFixed, { maxLength: 2 }),
   redirects: fc.array(redirect, { maxLength: 2 }),
   marks: fc.array(mark, { maxLength: 2 }),
+  masquerade: fc.array(masquerade, { maxLength: 1 }),
+  snat: fc.array(snat, { maxLength: 1 }),
+  forwards: fc.array(forwardPort, { maxLength: 2 }),
+  notrack: fc.array(notrack, { maxLength: 1 }),
+  helpers: fc.array(helper, { maxLength: 1 }),
   logging: fc.record({ prefix: fc.constantFrom('ipf: ', 'drop '), rate, burst: fc.integer({ min: 1, max: 50 }), dropped: fc.boolean() }, { requiredKeys: [] }),
 }, { requiredKeys: ['version'] });

@@ -173,6 +173,12 @@ export class Interpreter {
         case '--dports':
           add((_, st) => v.split(',').some((x) => inPorts(st.dport, x)));
           break;
+        case '--sport':
+          add((p) => inPorts(p.sport ?? 0, v));
+          break;
+        case '--sports':
+          add((p) => v.split(',').some((x) => inPorts(p.sport ?? 0, x)));
+          break;
         case '--icmp-type':
         case '--icmpv6-type': {
           const t = Object.values(rec.icmp).find((x) => x.tool === v)!;

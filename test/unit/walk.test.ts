@@ -5,8 +5,8 @@ import { diag } from '../../src/diagnostics/diagnostic.js';
 import type { IR, Match, Rule, Target } from '../../src/model/ir.js';
 import { compile } from '../../src/pipeline.js';
 
-const TARGETS: Target['kind'][] = ['accept', 'drop', 'reject', 'return', 'jump', 'log', 'redirect', 'mark'];
-const MATCHES: Match['kind'][] = ['src', 'dst', 'iprange', 'ctdir', 'ctorigdst', 'set', 'in', 'out', 'proto', 'dports', 'icmp-type', 'hop-limit', 'ctstate', 'ctorigdstport', 'owner', 'limit', 'hashlimit'];
+const TARGETS: Target['kind'][] = ['accept', 'drop', 'reject', 'return', 'jump', 'log', 'redirect', 'dnat', 'snat', 'masquerade', 'notrack', 'helper', 'mark'];
+const MATCHES: Match['kind'][] = ['src', 'dst', 'iprange', 'ctdir', 'ctorigdst', 'set', 'in', 'out', 'proto', 'dports', 'sports', 'icmp-type', 'hop-limit', 'ctstate', 'ctorigdstport', 'owner', 'limit', 'hashlimit'];
 
 const policies = [
   ...readdirSync('examples').filter((f) => f.endsWith('.yaml')).map((f) => `examples/${f}`),

@@ -2,12 +2,15 @@ import { diag } from '../../diagnostics/diagnostic.js';
 import type { Check } from './api.js';
 import { misplacedTarget } from './walk.js';
 
+/** REDIRECT and DNAT rewrite a new connection's destination before routing: nat PREROUTING and OUTPUT only. */
 export const hookRedirect: Check = {
   code: 'hook-redirect',
   severity: 'error',
-  docs: 'A REDIRECT outside nat PREROUTING/OUTPUT (or a user chain reached from elsewhere). The kernel refuses it when the file is loaded.',
+  docs: 'A REDIRECT or DNAT outside nat PREROUTING/OUTPUT (or a user chain reached from elsewhere). The kernel refuses it when the file is loaded.',
   check: ({ ir }) =>
-    misplacedTarget(ir, 'redirect', 'nat', ['PREROUTING', 'OUTPUT'], (rule, where) =>
-      diag('hook-redirect', rule.origin.loc, `REDIRECT is only valid in nat PREROUTING and OUTPUT, not ${where}`, undefined, rule.origin.path),
+    (['redirect', 'dnat'] as const).flatMap((kind) =>
+      misplacedTarget(ir, kind, 'nat', ['PREROUTING', 'OUTPUT'], (rule, where) =>
+        diag('hook-redirect', rule.origin.loc, `${kind.toUpperCase()} is only valid in nat PREROUTING and OUTPUT, not ${where}`, undefined, rule.origin.path),
+      ),
     ),
 };

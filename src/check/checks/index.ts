@@ -8,6 +8,8 @@ import { hookInterface } from './hook-interface.js';
 import { hookOwner } from './hook-owner.js';
 import { hookRedirect } from './hook-redirect.js';
 import { hookReject } from './hook-reject.js';
+import { hookSnat } from './hook-snat.js';
+import { hookNotrack } from './hook-notrack.js';
 import { intentTest } from './test-failed.js';
 import { ipv6Ndp } from './ipv6-ndp.js';
 import { natFiltering } from './nat-filtering.js';
@@ -21,5 +23,5 @@ import { tcpReset } from './tcp-reset.js';
 
 /** Every lint check, once. test/check/checks.test.ts fails when a check lacks docs or tests. */
 export const CHECKS: readonly Check[] = [
-  dockerFlush, dockerPublished, familyAsymmetry, familyIcmp, hideTargetAllow, hookInterface, hookOwner, hookRedirect, hookReject, intentTest, ipv6Ndp, natFiltering, noEstablished, ownerName, redirectBypass, redirectLocal, shadowed, sshLockout, tcpReset,
+  dockerFlush, dockerPublished, familyAsymmetry, familyIcmp, hideTargetAllow, hookInterface, hookNotrack, hookOwner, hookRedirect, hookReject, hookSnat, intentTest, ipv6Ndp, natFiltering, noEstablished, ownerName, redirectBypass, redirectLocal, shadowed, sshLockout, tcpReset,
 ];

@@ -1,0 +1,104 @@
+import { FAMILIES } from '../model/family.js';
+import { accept, drop, lazyOrigin, rule, type Family, type L4, type Match, type Target } from '../model/ir.js';
+import type { Path } from '../model/path.js';
+import { chunkPorts } from '../packet/ports.js';
+import type { RulesetBuilder } from './builder.js';
+import type { Context } from './context.js';
+import { isL4 } from './protocols.js';
+import { expand, selector, type Selector } from './selector.js';
+
+/** Each helper's control connection, where the policy does not say (the kernel module's defaults). */
+const HELPER_PORTS: Readonly<Record<string, readonly [L4, number]>> = {
+  ftp: ['tcp', 21],
+  tftp: ['udp', 69],
+  sip: ['udp', 5060],
+  irc: ['tcp', 6667],
+  pptp: ['tcp', 1723],
+  snmp: ['udp', 161],
+  amanda: ['udp', 10080],
+  sane: ['tcp', 6566],
+  'netbios-ns': ['udp', 137],
+};
+
+const UNTRACKED_STATE: Match = { kind: 'ctstate', states: ['UNTRACKED'], negate: false };
+
+/** Whether the policy routes connections through this host (a notrack of "any address" would catch them too). */
+const forwards = (ctx: Context): boolean =>
+  [ctx.policy.forwards, ctx.policy.masquerade, ctx.policy.snat, ctx.policy.forward].some((l) => (l?.length ?? 0) > 0);
+
+/** The raw table (`notrack:`, `helpers:`) and mangle's early drop of INVALID packets. */
+export function rawSection(ctx: Context, b: RulesetBuilder): void {
+  helpersSection(ctx, b);
+  notrackSection(ctx, b);
+  if (ctx.policy.defaults?.['drop-invalid'] === true) {
+    const origin = lazyOrigin(['defaults', 'drop-invalid'], 'ipfence: drop invalid', ctx.source);
+    for (const rec of FAMILIES) b.add(rec.family, 'mangle', 'PREROUTING', 'state', [rule([{ kind: 'ctstate', states: ['INVALID'], negate: false }], drop, origin)]);
+  }
+}
+
+function helpersSection(ctx: Context, b: RulesetBuilder): void {
+  (ctx.policy.helpers ?? []).forEach((h, i) => {
+    const path: Path = ['helpers', i];
+    const origin = ctx.origin(path, h.name);
+    if (h.name !== undefined && !ctx.ruleName(origin.label, path, 'name')) return;
+    const [proto, port] = HELPER_PORTS[h.helper]!;
+    const ports = h.port === undefined ? [{ lo: port, hi: port }] : ctx.ports(h.port, path, 'port');
+    const protos = h.proto === undefined ? [proto] : ctx.protos(h.proto, true, path, 'proto');
+    const src = ctx.addrs(h.from, path, 'from');
+    const dst = ctx.addrs(h.to, path, 'to');
+    const direction = h.direction ?? 'in';
+    const iface = ctx.iface(h.interface, path, false, 'interface');
+    if (ports === undefined || ports === null || protos === undefined || src === undefined || dst === undefined || iface === undefined) return;
+    if (iface !== null && direction === 'both') return void ctx.report('interface-hook', [...path, 'interface'], 'an interface is incoming for `direction: in` and outgoing for `direction: out`; choose one direction, or remove `interface`');
+    const target: Target = { kind: 'helper', helper: h.helper };
+    for (const hook of direction === 'both' ? (['PREROUTING', 'OUTPUT'] as const) : direction === 'in' ? (['PREROUTING'] as const) : (['OUTPUT'] as const)) {
+      const sel = selector(ctx, { protos, ports, src, dst, inIface: hook === 'PREROUTING' ? iface : null, outIface: hook === 'OUTPUT' ? iface : null }, h.family, path, 'from', 'to');
+      if (!sel) return;
+      for (const f of sel.families) b.add(f, 'raw', hook, 'main', expand(sel, f).map((m) => rule(m, target, origin)));
+    }
+  });
+}
+
+/**
+ * A service's packets that conntrack does not follow: queries to it (raw PREROUTING) and its
+ * replies (raw OUTPUT, by source port). The replies are then no established connection, so
+ * filter OUTPUT accepts them by the same description, right after the established accept.
+ */
+function notrackSection(ctx: Context, b: RulesetBuilder): void {
+  (ctx.policy.notrack ?? []).forEach((n, i) => {
+    const path: Path = ['notrack', i];
+    const origin = ctx.origin(path, n.name);
+    if (n.name !== undefined && !ctx.ruleName(origin.label, path, 'name')) return;
+    const ports = ctx.ports(n.port, path, 'port');
+    const protos = ctx.protos(n.proto ?? 'udp', true, path, 'proto');
+    const src = ctx.addrs(n.from, path, 'from');
+    const written = ctx.addrs(n.to, path, 'to');
+    const own = n.to === undefined ? ctx.addrs(ctx.policy.host?.addresses, ['host', 'addresses']) : written;
+    const iface = ctx.iface(n.interface, path, false, 'interface');
+    if (ports === undefined || ports === null || protos === undefined || src === undefined || written === undefined || own === undefined || iface === undefined) return;
+    if (own === null && forwards(ctx)) {
+      return void ctx.report('schema-missing-key', path, "this host forwards connections, and raw's notrack would also catch the ones through it to this port, which then skip NAT and the stateful FORWARD rules; give `to` (this host's addresses) or list them in `host.addresses`");
+    }
+    const sel = selector(ctx, { protos, ports, src, dst: own, inIface: iface }, n.family, path, 'from', 'to');
+    if (!sel) return;
+    const replies: Selector = { ...sel, src: own, dst: src, inIface: null, outIface: iface, ports: null };
+    const notrack: Target = { kind: 'notrack' };
+    for (const f of sel.families) {
+      b.add(f, 'raw', 'PREROUTING', 'main', expand(sel, f).map((m) => rule(m, notrack, origin)));
+      const back = fromPorts(replies, f, (protos ?? []).filter(isL4), sel.ports!);
+      b.add(f, 'raw', 'OUTPUT', 'main', back.map((m) => rule(m, notrack, ctx.origin(path, n.name, 'replies'))));
+      b.add(f, 'filter', 'OUTPUT', 'state', back.map((m) => rule([...m, UNTRACKED_STATE], accept, ctx.origin(path, n.name, 'replies'))));
+    }
+  });
+}
+
+/** A selector's matches with source ports instead of destination ports (a service's replies). */
+function fromPorts(sel: Selector, f: Family, protos: readonly L4[], ports: readonly { lo: number; hi: number }[]): Match[][] {
+  const out: Match[][] = [];
+  for (const proto of protos) {
+    for (const m of expand({ ...sel, protos: [proto] }, f)) {
+      for (const chunk of chunkPorts(ports)) out.push([...m, { kind: 'sports', proto, ports: chunk }]);
+    }
+  }
+  return out;
+}

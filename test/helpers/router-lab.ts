@@ -1,0 +1,228 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Artifact } from '../../src/emit/emit.js';
+import { familyRecord } from '../../src/model/family.js';
+import { Netns, run, uniqueNetnsName, type Backend, type RunResult } from '../../src/verify/netns.js';
+import { CLIENT, SERVER } from '../../src/verify/scripts.js';
+
+export type Family = 'ipv4' | 'ipv6';
+
+/**
+ * A throwaway router network, all in namespaces of its own (none in the root one): a client
+ * outside, a router with an uplink (wan0) and a LAN bridge (lan0), and on the LAN a backend and
+ * an inside client. Outside: 203.0.113.0/24 and 2001:db8:1::/64; inside: 10.1.0.0/24 and
+ * fd00:1::/64. The hosts route through the router; the router forwards in both families.
+ */
+export interface Node {
+  readonly name: string;
+  readonly ns: Netns;
+  readonly addr: Readonly<Record<Family, string>>;
+}
+
+export const ROUTER_WAN = { ipv4: '203.0.113.1', ipv6: '2001:db8:1::1' } as const;
+export const ROUTER_LAN = { ipv4: '10.1.0.1', ipv6: 'fd00:1::1' } as const;
+
+/**
+ * Programs the lab runs with the running Node: a server that answers with the address it sees
+ * the client as (what masquerade changes), and a passive-mode FTP exchange (control connection,
+ * EPSV, then the data connection the server announced) for the conntrack helper.
+ */
+const PEER_SERVER = String.raw`
+const net = require('net');
+const port = Number(process.argv[1]);
+net.createServer((s) => { s.on('error', () => {}); s.end(s.remoteAddress.replace(/^::ffff:/, '') + '\n'); }).listen({ port, host: '::', ipv6Only: false }, () => console.log('ready'));
+setTimeout(() => process.exit(0), 120000);
+`;
+const FTP_SERVER = String.raw`
+const net = require('net');
+net.createServer((s) => { s.on('error', () => {}); s.write('220 ready\r\n'); s.on('data', (d) => { if (String(d).startsWith('EPSV')) s.write('229 Entering Extended Passive Mode (|||50021|)\r\n'); }); }).listen({ port: 21, host: '::', ipv6Only: false }, () => {
+  net.createServer((s) => { s.on('error', () => {}); s.end('data\n'); }).listen({ port: 50021, host: '::', ipv6Only: false }, () => console.log('ready'));
+});
+setTimeout(() => process.exit(0), 120000);
+`;
+const FTP_CLIENT = String.raw`
+const net = require('net');
+const host = process.argv[1];
+const done = (v) => { console.log(v); process.exit(0); };
+setTimeout(() => done('timeout'), 3000);
+const c = net.connect({ host, port: 21 });
+c.on('error', (e) => done('control ' + e.code));
+let got = '';
+c.on('data', (d) => {
+  got += d;
+  if (got.includes('220 ') && !got.includes('EPSV sent')) { got += 'EPSV sent'; c.write('EPSV\r\n'); }
+  const m = /229 [^(]*\(\|\|\|(\d+)\|\)/.exec(got);
+  if (m) {
+    const data = net.connect({ host, port: Number(m[1]) });
+    let text = '';
+    data.on('data', (x) => (text += x));
+    data.on('end', () => done(text.trim()));
+    data.on('error', (e) => done('data ' + e.code));
+  }
+});
+`;
+/** An MLD listener query (ICMPv6 type 130) to ff02::1 on eth0, with the hop limit given. */
+const MLD_QUERY = String.raw`
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, int(sys.argv[1]))
+index = socket.if_nametoindex('eth0')
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+s.sendto(bytes([130, 0, 0, 0, 0x27, 0x10, 0, 0]) + bytes(16), ('ff02::1', 0, 0, index))
+`;
+
+export class RouterLab {
+  client!: Node;
+  router!: Node;
+  backend!: Node;
+  inside!: Node;
+  private readonly names: string[] = [];
+  private readonly procs: ChildProcess[] = [];
+  /** apply.sh's state in this lab (IPFENCE_STATE_DIR), never the machine's /var/lib/ipfence. */
+  readonly stateDir = mkdtempSync(join(tmpdir(), 'ipfence-state-'));
+  private readonly dirs: string[] = [this.stateDir];
+
+  private constructor() {}
+
+  static create(): RouterLab {
+    const lab = new RouterLab();
+    try {
+      lab.router = { name: 'rt', ns: lab.ns('rt'), addr: ROUTER_WAN };
+      const r = lab.router.ns;
+      lab.check(r.exec(['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']));
+      lab.check(r.exec(['ip', 'link', 'add', 'lan0', 'type', 'bridge', 'mcast_snooping', '0']));
+      lab.check(r.exec(['ip', 'addr', 'add', `${ROUTER_LAN.ipv4}/24`, 'dev', 'lan0']));
+      lab.check(r.exec(['ip', 'addr', 'add', `${ROUTER_LAN.ipv6}/64`, 'dev', 'lan0', 'nodad']));
+      lab.check(r.exec(['ip', 'link', 'set', 'lan0', 'up']));
+      lab.client = lab.host('cl', 'wan0', null, { ipv4: '203.0.113.2', ipv6: '2001:db8:1::2' }, ROUTER_WAN);
+      lab.check(r.exec(['ip', 'addr', 'add', `${ROUTER_WAN.ipv4}/24`, 'dev', 'wan0']));
+      lab.check(r.exec(['ip', 'addr', 'add', `${ROUTER_WAN.ipv6}/64`, 'dev', 'wan0', 'nodad']));
+      lab.backend = lab.host('be', 'lan-be', 'lan0', { ipv4: '10.1.0.10', ipv6: 'fd00:1::10' }, ROUTER_LAN);
+      lab.inside = lab.host('ic', 'lan-ic', 'lan0', { ipv4: '10.1.0.20', ipv6: 'fd00:1::20' }, ROUTER_LAN);
+      // Every link once, before any rule: the first IPv6 packets on a fresh link can be lost to neighbour discovery.
+      for (const h of [lab.client, lab.backend, lab.inside]) {
+        for (const f of ['ipv4', 'ipv6'] as const) h.ns.exec(['ping', '-c', '1', '-W', '2', h === lab.client ? ROUTER_WAN[f] : ROUTER_LAN[f]]);
+      }
+      return lab;
+    } catch (e) {
+      lab.destroy();
+      throw e;
+    }
+  }
+
+  private ns(tag: string): Netns {
+    const name = uniqueNetnsName(tag);
+    this.check(run(['ip', 'netns', 'add', name]));
+    this.names.push(name);
+    const ns = new Netns(name);
+    this.check(ns.exec(['ip', 'link', 'set', 'lo', 'up']));
+    return ns;
+  }
+
+  /** A host on a veth whose router end is `routerEnd` (enslaved to `bridge`, if given), routed by `gateway`. */
+  private host(tag: string, routerEnd: string, bridge: string | null, addr: Record<Family, string>, gateway: Readonly<Record<Family, string>>): Node {
+    const ns = this.ns(tag);
+    this.check(ns.exec(['sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']));
+    this.check(this.router.ns.exec(['ip', 'link', 'add', routerEnd, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.name]));
+    if (bridge) this.check(this.router.ns.exec(['ip', 'link', 'set', routerEnd, 'master', bridge]));
+    this.check(this.router.ns.exec(['ip', 'link', 'set', routerEnd, 'up']));
+    this.check(ns.exec(['ip', 'addr', 'add', `${addr.ipv4}/24`, 'dev', 'eth0']));
+    this.check(ns.exec(['ip', 'addr', 'add', `${addr.ipv6}/64`, 'dev', 'eth0', 'nodad']));
+    this.check(ns.exec(['ip', 'link', 'set', 'eth0', 'up']));
+    this.check(ns.exec(['ip', 'route', 'add', 'default', 'via', gateway.ipv4]));
+    this.check(ns.exec(['ip', '-6', 'route', 'add', 'default', 'via', gateway.ipv6]));
+    return { name: tag, ns, addr };
+  }
+
+  check(r: { status: number; stderr: string }, what = 'lab setup'): void {
+    if (r.status !== 0) throw new Error(`${what} failed: ${r.stderr}`);
+  }
+
+  /** Loads compiled restore files into the router (replacing what it had). */
+  load(backend: Backend, artifacts: readonly Artifact[]): void {
+    for (const a of artifacts.filter((x) => x.family)) this.check(this.router.ns.restore(backend, a.family!, a.content), `${a.file} load`);
+  }
+
+  /** Runs the compiled apply.sh in the router, as root on a host would. */
+  apply(backend: Backend, files: readonly Artifact[]): RunResult {
+    const dir = mkdtempSync(join(tmpdir(), 'ipfence-apply-'));
+    this.dirs.push(dir);
+    for (const a of files) writeFileSync(join(dir, a.file), a.content, { mode: a.executable ? 0o755 : 0o644 });
+    return this.router.ns.exec(['env', `IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=ip6tables-${backend}`, `IPFENCE_STATE_DIR=${this.stateDir}`, 'sh', join(dir, 'apply.sh')], undefined, 60_000);
+  }
+
+  private async start(h: Node, argv: readonly string[]): Promise<void> {
+    const p = spawn('ip', ['netns', 'exec', h.ns.name, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.procs.push(p);
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server on ${h.name} did not start: ${err}`)), 10_000);
+      createInterface({ input: p.stdout }).on('line', (l) => {
+        if (l === 'ready') (clearTimeout(timer), resolve());
+      });
+      p.on('exit', () => reject(new Error(`server on ${h.name} exited: ${err}`)));
+    });
+  }
+
+  /** Servers answering "<name>:<port>" on tcp:P / udp:P. */
+  serve(h: Node, specs: readonly string[]): Promise<void> {
+    return this.start(h, [process.execPath, '-e', SERVER, h.name, ...specs]);
+  }
+
+  /** A tcp server on `port` answering with the client's address as it sees it. */
+  servePeer(h: Node, port: number): Promise<void> {
+    return this.start(h, [process.execPath, '-e', PEER_SERVER, String(port)]);
+  }
+
+  serveFtp(h: Node): Promise<void> {
+    return this.start(h, [process.execPath, '-e', FTP_SERVER]);
+  }
+
+  /** One connection: the answer, 'refused' or 'timeout'. */
+  connect(from: Node, address: string, port: number, proto: 'tcp' | 'udp' = 'tcp', timeoutMs = 800): string {
+    const r = from.ns.exec([process.execPath, '-e', CLIENT, proto, address, String(port), String(timeoutMs), '1', '0'], undefined, timeoutMs + 10_000);
+    if (r.status !== 0) throw new Error(`client failed: ${r.stderr}`);
+    return (JSON.parse(r.stdout) as string[])[0]!;
+  }
+
+  /** A passive FTP exchange from `from`: 'data' when the data connection the server announced got through. */
+  ftp(from: Node, address: string): string {
+    const r = from.ns.exec([process.execPath, '-e', FTP_CLIENT, address], undefined, 10_000);
+    if (r.status !== 0) throw new Error(`ftp client failed: ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  /** Sends one MLD query from the client to every node of its link, with this hop limit. */
+  mldQuery(hopLimit: number): void {
+    this.check(this.client.ns.exec(['python3', '-c', MLD_QUERY, String(hopLimit)]), 'sending an MLD query');
+  }
+
+  /** The packet counter of the router's rules in `chain` whose comment is `comment` (and target `target`). */
+  counter(backend: Backend, family: Family, table: string, chain: string, comment: string, target = ''): number {
+    const tool = `${familyRecord(family).tool}-${backend}`;
+    const r = this.router.ns.exec([tool, '-w', '-t', table, '-L', chain, '-v', '-x', '-n']);
+    this.check(r, `${tool} -L`);
+    // Columns of -L -v -x: pkts bytes target prot opt in out source destination, then the rest.
+    const rows = r.stdout.split('\n').filter((l) => l.includes(`/* ${comment} */`)).map((l) => l.trim().split(/\s+/));
+    return rows.filter((c) => target === '' || c[2] === target).reduce((n, c) => n + Number(c[0]), 0);
+  }
+
+  destroy(): void {
+    for (const p of this.procs) p.kill('SIGKILL');
+    for (const n of [...this.names].reverse()) run(['ip', 'netns', 'del', n]);
+    for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+export async function withRouterLab<T>(fn: (lab: RouterLab) => Promise<T>): Promise<T> {
+  const lab = RouterLab.create();
+  try {
+    return await fn(lab);
+  } finally {
+    lab.destroy();
+  }
+}

@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { compileOrThrow } from '../helpers/compile.js';
+import { kernelLab } from '../../src/verify/netns.js';
+import { ROUTER_LAN, ROUTER_WAN, withRouterLab, type Family } from '../helpers/router-lab.js';
+
+/**
+ * Routers, proved with real traffic: a client outside, a router, a backend and an inside client
+ * on its LAN. Each finding is paired with a control that differs only in the rule under test, so
+ * a broken lab cannot pass as "translated" or "blocked". Every policy carries intent tests, which
+ * must pass for it to compile: the model says what the kernel then does.
+ */
+const lab = kernelLab();
+const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
+
+const ROUTER = `version: 1
+host: { addresses: [${ROUTER_WAN.ipv4}, "${ROUTER_WAN.ipv6}", ${ROUTER_LAN.ipv4}, "${ROUTER_LAN.ipv6}"] }
+interfaces: { wan: wan0, lan: lan0 }
+defaults: { input: drop, forward: drop }
+forward:
+  - { name: lan out, in: lan, out: wan }
+`;
+const FORWARD = `forwards:
+  - name: web
+    port: 8080
+    to: [10.1.0.10, "fd00:1::10"]
+    to-port: 80
+    interface: wan
+    local-address: [${ROUTER_WAN.ipv4}, "${ROUTER_WAN.ipv6}"]
+`;
+const HAIRPIN = `    hairpin: { from: [10.1.0.0/24, "fd00:1::/64"], interface: lan }
+`;
+const MASQUERADE = `masquerade:
+  - { name: lan, out: wan, from: [10.1.0.0/24, "fd00:1::/64"] }
+`;
+const TESTS = `tests:
+  - { name: the forward answers, to: [${ROUTER_WAN.ipv4}, "${ROUTER_WAN.ipv6}"], port: 8080, interface: wan, expect: allow }
+  - { name: the backend is not reached directly, direction: forward, to: [10.1.0.10, "fd00:1::10"], port: 80, in: wan, out: lan, expect: deny }
+  - { name: the router's own port stays closed, to: [${ROUTER_WAN.ipv4}, "${ROUTER_WAN.ipv6}"], port: 80, interface: wan, expect: deny }
+`;
+
+describe.runIf(lab.ok).each(lab.ok ? lab.backends : [])('a router in the lab (%s back end)', (backend) => {
+  it('masquerade: the outside sees the router; a port forward reaches the backend, but not its port directly; a hairpin lets inside clients use the public address', async () => {
+    const without = compileOrThrow(ROUTER + FORWARD + TESTS, 'router.yaml');
+    const withAll = compileOrThrow(ROUTER + FORWARD + HAIRPIN + MASQUERADE + TESTS, 'router.yaml');
+    await withRouterLab(async (l) => {
+      await l.servePeer(l.client, 7000);
+      await l.serve(l.backend, ['tcp:80']);
+      l.load(backend, without);
+      for (const f of FAMILIES) {
+        expect(l.connect(l.backend, l.client.addr[f], 7000), `${f} control: no masquerade`).toBe(l.backend.addr[f]);
+        expect(l.connect(l.inside, ROUTER_WAN[f], 8080), `${f} control: no hairpin`).toBe('timeout');
+      }
+      l.load(backend, withAll);
+      for (const f of FAMILIES) {
+        expect(l.connect(l.backend, l.client.addr[f], 7000), `${f} masqueraded`).toBe(ROUTER_WAN[f]);
+        expect(l.connect(l.client, ROUTER_WAN[f], 8080), `${f} forwarded`).toBe('be:80');
+        expect(l.connect(l.client, l.backend.addr[f], 80), `${f} the translated port directly`).toBe('timeout');
+        expect(l.connect(l.client, ROUTER_WAN[f], 80), `${f} the router's own port 80`).toBe('timeout');
+        expect(l.connect(l.inside, ROUTER_WAN[f], 8080), `${f} hairpin`).toBe('be:80');
+      }
+    });
+  });
+
+  it('notrack: DNS answers and leaves no conntrack entry, while a tracked port does; NFLOG counts what it logs', async () => {
+    const policy = `version: 1
+defaults: { input: drop, output: drop }
+inbound:
+  - { name: dns, service: dns, log: { nflog: 7, prefix: "dns query: " } }
+  - { name: other, proto: udp, port: 5353 }
+notrack:
+  - { name: dns, port: 53, to: [${ROUTER_WAN.ipv4}, "${ROUTER_WAN.ipv6}"] }
+tests:
+  - { name: dns is open, service: dns, expect: allow }
+`;
+    await withRouterLab(async (l) => {
+      await l.serve(l.router, ['udp:53', 'udp:5353']);
+      l.load(backend, compileOrThrow(policy, 'dns.yaml'));
+      for (const f of FAMILIES) {
+        l.router.ns.exec(['conntrack', '-F', '-f', f]);
+        // Both answers come back under output: drop: the untracked one by its source port, the other as established.
+        expect(l.connect(l.client, ROUTER_WAN[f], 53, 'udp'), `${f} dns`).toBe('rt:53');
+        expect(l.connect(l.client, ROUTER_WAN[f], 5353, 'udp'), `${f} control: tracked`).toBe('rt:5353');
+        const entries = (port: number) => l.router.ns.exec(['conntrack', '-L', '-f', f, '-p', 'udp', '--dport', String(port)]).stdout.trim().split('\n').filter((x) => x.includes(`dport=${port}`)).length;
+        expect(entries(53), `${f} no entry for notracked dns`).toBe(0);
+        expect(entries(5353), `${f} control: an entry for the tracked port`).toBeGreaterThan(0);
+        expect(l.counter(backend, f, 'filter', 'IPFENCE-INPUT', 'dns', 'NFLOG'), `${f} the NFLOG rules logged the query`).toBe(1);
+        expect(l.counter(backend, f, 'filter', 'IPFENCE-INPUT', 'dns', 'ACCEPT'), `${f} and it went on to the accept`).toBe(1);
+      }
+    });
+  });
+
+  it('a conntrack helper: passive FTP gets its data connection only with the ftp helper', async () => {
+    const base = `version: 1
+defaults: { input: drop }
+inbound:
+  - { name: ftp, service: ftp }
+tests:
+  - { name: no data port is open by itself, port: 50021, expect: deny }
+`;
+    await withRouterLab(async (l) => {
+      await l.serveFtp(l.router);
+      l.load(backend, compileOrThrow(base, 'ftp.yaml'));
+      for (const f of FAMILIES) expect(l.ftp(l.client, ROUTER_WAN[f]), `${f} control: no helper`).toBe('timeout');
+      l.load(backend, compileOrThrow(`${base}helpers:\n  - { name: ftp, helper: ftp }\n`, 'ftp.yaml'));
+      for (const f of FAMILIES) expect(l.ftp(l.client, ROUTER_WAN[f]), `${f} with the helper`).toBe('data');
+    });
+  });
+
+  it('MLD: a listener query from the link (hop limit 1) is accepted under an IPv6 drop policy, one from further away is not', async () => {
+    await withRouterLab(async (l) => {
+      l.load(backend, compileOrThrow('version: 1\ndefaults: { input: drop }\n', 'mld.yaml'));
+      const accepted = () => l.counter(backend, 'ipv6', 'filter', 'IPFENCE-INPUT', 'ipfence: mld-listener-query');
+      l.mldQuery(2);
+      expect(accepted(), 'control: hop limit 2').toBe(0);
+      l.mldQuery(1);
+      expect(accepted(), 'hop limit 1').toBe(1);
+    });
+  });
+
+  it("a mark's table gets its extra routes from apply.sh, and a later policy without them removes them", async () => {
+    const policy = (routes: string) => `version: 1
+interfaces: { lan: lan0 }
+marks:
+  - { name: vpn, mark: 2, from: 10.1.0.128/25, traffic: incoming, table: 100, via: 10.1.0.254${routes} }
+`;
+    await withRouterLab(async (l) => {
+      const first = l.apply(backend, compileOrThrow(policy(', routes: [{ to: 10.8.0.0/24, dev: lan }, { to: 10.9.0.1, via: 10.1.0.253 }]'), 'vpn.yaml'));
+      l.check(first, `apply.sh\n${first.stdout}`);
+      const table = () => l.router.ns.exec(['ip', '-4', 'route', 'show', 'table', '100']).stdout;
+      expect(table()).toContain('default via 10.1.0.254');
+      expect(table()).toContain('10.8.0.0/24 dev lan0');
+      expect(table()).toContain('10.9.0.1 via 10.1.0.253');
+      const second = l.apply(backend, compileOrThrow(policy(''), 'vpn.yaml'));
+      l.check(second, `apply.sh\n${second.stdout}`);
+      expect(table()).toContain('default via 10.1.0.254');
+      expect(table()).not.toContain('10.8.0.0/24');
+      expect(table()).not.toContain('10.9.0.1');
+    });
+  });
+});
