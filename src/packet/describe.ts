@@ -107,8 +107,10 @@ function protoText(s: IntervalSet, family: Family): string {
 }
 
 function icmpText(s: IntervalSet, family: Family): string {
-  const types = Object.values(familyRecord(family).icmp);
-  const typeName = (t: bigint) => types.find((x) => x.code === undefined && BigInt(x.type) === t)?.tool ?? `type ${t}`;
+  // The policy's names (MLD's types have none in ip6tables, so their tool name is a number).
+  const named = Object.entries(familyRecord(family).icmp);
+  const types = named.map(([, t]) => t);
+  const typeName = (t: bigint) => named.find(([, x]) => x.code === undefined && BigInt(x.type) === t)?.[0] ?? `type ${t}`;
   const at = (v: bigint) => `type ${v / 256n} code ${v % 256n}`;
   const out: string[] = [];
   for (const [lo, hi] of s) {

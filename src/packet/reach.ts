@@ -91,11 +91,14 @@ export function reachable(model: RulesetModel, direction: Direction): Reach {
   return { family: model.family, direction, fallback, rows: joinBoxes(found, (x) => x.verdict), start: plainConnection(untranslated(start), model.family) };
 }
 
-/** A box as it constrains connections before nat: the dimensions a redirect changes are left open. */
+/**
+ * A box as it constrains connections before nat: the dimensions a redirect or DNAT changes are
+ * left open (a superset: the walk that follows keeps only what the rule itself decides).
+ */
 function beforeNat(box: Box, family: Family): Box {
   const out = box.slice();
   const u = everything(family);
-  for (const d of [DIM.dport, DIM.dnat, DIM.origdst, DIM.origdport]) out[d] = u[d]!;
+  for (const d of [DIM.dst, DIM.dport, DIM.dnat, DIM.origdst, DIM.origdport]) out[d] = u[d]!;
   return out;
 }
 

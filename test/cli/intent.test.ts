@@ -154,6 +154,16 @@ describe('ipfence show', () => {
     expect(v6!.in.rows).toEqual([expect.objectContaining({ verdict: 'rejected', proto: 'tcp', ports: '6000', from: null })]);
   });
 
+  it('lists a port forward among the connections through this host, and MLD by its names', async () => {
+    const r = await run('show', 'examples/router.yaml', '-f', 'json');
+    type Rows = { rows: { verdict: string; proto: string | null; ports: string | null; to: string | null; in: string | null; icmp: string | null }[] };
+    const [v4, v6] = JSON.parse(r.stdout) as { forward: Rows; in: Rows }[];
+    // Only through the DNAT is 8080 anything but dropped: the FORWARD accept needs the translation.
+    expect(v4!.forward.rows).toContainEqual(expect.objectContaining({ verdict: 'allowed', proto: 'tcp', ports: '8080', to: '203.0.113.1', in: 'eth0' }));
+    expect(v4!.forward.rows.some((x) => x.ports === '80')).toBe(false);
+    expect(v6!.in.rows).toContainEqual(expect.objectContaining({ verdict: 'allowed', icmp: 'mld-listener-query, mld-listener-report, mld-listener-done, mld2-listener-report' }));
+  });
+
   it('prints a table and markdown', async () => {
     const t = await run('show', 'examples/web-server.yaml');
     expect(t.stdout).toContain('  New connections to this host: dropped, except\n');
