@@ -5,6 +5,7 @@ import { emit, type Artifact } from './emit/emit.js';
 import { guardOutput } from './emit/guards/index.js';
 import type { IR } from './model/ir.js';
 import { load, type Loaded } from './load/load.js';
+import { compose, withChain, type ExtraInclude, type IncludeSet, type VariableTable } from './load/compose.js';
 import { normalize } from './normalize/normalize.js';
 import type { Policy } from './model/policy.js';
 import { prune, validate } from './validate/validate.js';
@@ -29,12 +30,21 @@ export interface CompileOptions {
   readonly sourceHash?: string;
   /** Where the files will live on the host (the systemd units run apply.sh there); default /etc/ipfence. */
   readonly hostDir?: string;
+  /** The files the policy's includes name, read beforehand (see src/cli/includes.ts). */
+  readonly includes?: IncludeSet;
+  /** Values for `${name}` from an inventory, and includes its groups add before the policy's own. */
+  readonly variables?: VariableTable;
+  readonly extraIncludes?: readonly ExtraInclude[];
 }
 
 export function compile(text: string, file: string, displayName = file, options: CompileOptions = {}): CompileResult {
   const loaded = load(text, file);
-  if (!loaded.loaded) return { diagnostics: sorted(loaded.diagnostics) };
-  const { value, source } = loaded.loaded;
+  if (!loaded.loaded) return { diagnostics: sortedDiagnostics(loaded.diagnostics) };
+  const composed = composes(loaded.loaded.value, text, options) ? compose(loaded.loaded, file, options.includes ?? new Map(), options.variables, options.extraIncludes) : undefined;
+  if (composed && (!composed.loaded || hasErrors(composed.diagnostics))) return { diagnostics: sortedDiagnostics(composed.diagnostics) };
+  const { value, source } = composed?.loaded ?? loaded.loaded;
+  // A diagnostic in an included file names the includes that led there.
+  const sorted = (ds: readonly Diagnostic[]): Diagnostic[] => sortedDiagnostics(composed ? ds.map((d) => withChain(d, source)) : ds);
   const valid = validate(value, source);
   if (!valid.policy) return { diagnostics: sorted([...loaded.diagnostics, ...valid.diagnostics, ...errorsInTheRest(value, valid, source)]) };
   const norm = normalize(valid.policy, source);
@@ -66,6 +76,12 @@ function errorsInTheRest(value: unknown, valid: ReturnType<typeof validate>, sou
   }
 }
 
-function sorted(ds: readonly Diagnostic[]): Diagnostic[] {
+function sortedDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {
   return [...ds].sort(compareDiagnostics);
+}
+
+/** Whether a policy is made of more than its own text: includes, variables (`${` is cheap to look for). */
+function composes(value: unknown, text: string, options: CompileOptions): boolean {
+  if (options.variables !== undefined || (options.extraIncludes?.length ?? 0) > 0 || text.includes('${')) return true;
+  return value !== null && typeof value === 'object' && ('include' in value || 'variables' in value);
 }

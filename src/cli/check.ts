@@ -5,7 +5,7 @@ import { lazy } from '../util/lazy.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
 import { failed, report } from './output.js';
-import { readFailure, readPolicy, utf8 } from './source.js';
+import { readFailure, readPolicy, utf8, includesOf } from './source.js';
 import { GENERATED } from './write-atomic.js';
 import { OPTIONAL_OUTPUTS } from './compile.js';
 
@@ -60,7 +60,8 @@ export async function checkCommand(paths: readonly string[], o: Options, io: IO)
       continue;
     }
     // Only --against needs the files themselves; a plain check skips emitting (and its templates).
-    const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: values.against !== undefined, sourceHash: src.hash, hostDir: o.hostDir });
+    const { includes, hash } = await includesOf(src.file, src.text!, src.hash, o, io);
+    const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: values.against !== undefined, sourceHash: hash, hostDir: o.hostDir, includes });
     all.push(...result.diagnostics);
     if (values.against !== undefined && result.artifacts) {
       const { diffs, refused } = await staleOutputs(values.against, result.artifacts, io, o.maxBytes);

@@ -1,4 +1,6 @@
-import { diag } from '../diagnostics/diagnostic.js';
+import { join } from 'node:path';
+import { compareDiagnostics, diag, hasErrors } from '../diagnostics/diagnostic.js';
+import { compileInventory } from './inventory.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
 import { failed, report } from './output.js';
@@ -31,5 +33,31 @@ export async function compileCommand(path: string, o: Options, io: IO): Promise<
   }
   if (values.print) for (const a of result.artifacts) io.stdout(`==> ${outDir}/${a.file} <==\n${a.content}`);
   io.stderr(`ipfence: wrote ${result.artifacts.map((a) => `${outDir}/${a.file}`).join(', ')}\n`);
+  return EXIT_OK;
+}
+
+/**
+ * `compile --inventory` (every host into OUT/<host>/, and nothing when any host fails) and
+ * `check --inventory` (every host's diagnostics, in one run).
+ */
+export async function inventoryCommand(path: string, command: 'compile' | 'check', o: Options, io: IO): Promise<number> {
+  const { values, format } = o;
+  const write = command === 'compile' ? io.stderr : io.stdout;
+  const color = (command === 'compile' ? io.colorStderr : io.colorStdout) && !values['no-color'];
+  const { hosts, diagnostics, ioFailed } = await compileInventory(path, o, io, command === 'compile');
+  const all = [...diagnostics, ...hosts.flatMap((h) => h.result.diagnostics)];
+  report(command === 'check' ? [...all].sort(compareDiagnostics) : all, format, color, write);
+  if (ioFailed) return EXIT_USAGE;
+  if (hasErrors(all) || hosts.some((h) => failed(h.result.diagnostics, o))) return EXIT_POLICY;
+  if (command === 'check') return EXIT_OK;
+  const outDir = values['out-dir'] ?? '.';
+  try {
+    for (const h of hosts) await writeAllAtomic(join(outDir, h.host), h.result.artifacts!, OPTIONAL_OUTPUTS);
+  } catch (e) {
+    const why = e instanceof FolderError ? e.message : `cannot write the output files: ${(e as Error).message}`;
+    report([diag('io-write', { file: outDir, line: 1, col: 1 }, why)], format, color, io.stderr);
+    return EXIT_USAGE;
+  }
+  io.stderr(`ipfence: wrote ${hosts.length} hosts to ${outDir}/: ${hosts.map((h) => h.host).join(', ')}\n`);
   return EXIT_OK;
 }

@@ -13,7 +13,7 @@ import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
 import { escapeData, escapeProperty } from './formatters/github.js';
 import { markdownCell as cell, report } from './output.js';
-import { readPolicy, utf8 } from './source.js';
+import { HAS_INCLUDE, includesOf, readPolicy, utf8 } from './source.js';
 
 /** One readable line of a diff: a change of verdict for some traffic, in one or both families. */
 export interface DiffRow {
@@ -82,9 +82,15 @@ export async function diffCommand(files: readonly string[], o: Options, io: IO):
   if (base !== undefined && (files.length !== 1 || !REV.test(base) || base.startsWith('-'))) throw new UsageError(files.length !== 1 ? 'diff --base REV takes one policy file' : `--base takes a git revision, not '${base}'`);
   if (base === undefined && files.length !== 2) throw new UsageError('diff takes two policy files (OLD NEW), or --base REV and one');
   const problems: Diagnostic[] = [];
-  const load = async (text: string | undefined, file: string): Promise<IR | undefined> => {
+  const load = async (text: string | undefined, file: string, committed = false): Promise<IR | undefined> => {
     if (text === undefined) return undefined;
-    const r = compile(text, file, basename(file), { severity: o.severity, emit: false });
+    if (committed && HAS_INCLUDE.test(text)) {
+      // Its includes as committed would have to be read from git too; those on disk are another policy.
+      problems.push(diag('include-invalid', { file, line: 1, col: 1 }, 'diff --base does not read the includes as committed yet; compare two checked-out policies: ipfence diff OLD NEW'));
+      return undefined;
+    }
+    const { includes } = await includesOf(file, text, undefined, o, io);
+    const r = compile(text, file, basename(file), { severity: o.severity, emit: false, includes });
     if (!r.ir || hasErrors(r.diagnostics)) problems.push(...r.diagnostics.filter((d) => d.severity === 'error'));
     return r.ir;
   };
@@ -93,7 +99,7 @@ export async function diffCommand(files: readonly string[], o: Options, io: IO):
   const oldText = base !== undefined ? await committed(base, newFile, problems) : await text(oldFile, o, io, problems);
   const newText = await text(newFile, o, io, problems);
   if (problems.length > 0) return done(problems, o, io, EXIT_USAGE);
-  const before = await load(oldText, oldFile);
+  const before = await load(oldText, oldFile, base !== undefined);
   const after = await load(newText, newFile);
   if (problems.length > 0 || !before || !after) return done(problems, o, io, EXIT_POLICY);
   let changes: Change[];

@@ -11,7 +11,7 @@ import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
 import { report } from './output.js';
 import { parsePacketSpec } from './packet-spec.js';
-import { readPolicy } from './source.js';
+import { readPolicy, includesOf } from './source.js';
 
 const VERB = { accept: 'accepted', drop: 'dropped', reject: 'rejected' } as const;
 
@@ -28,7 +28,8 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
     report([src.problem], o.format, false, io.stdout);
     return EXIT_USAGE;
   }
-  const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: false, hostDir: o.hostDir });
+  const { includes } = await includesOf(src.file, src.text!, undefined, o, io);
+  const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: false, hostDir: o.hostDir, includes });
   if (!result.ir || hasErrors(result.diagnostics)) {
     report(result.diagnostics, o.format, io.colorStdout && !o.values['no-color'], io.stdout);
     return EXIT_POLICY;

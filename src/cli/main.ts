@@ -1,6 +1,6 @@
 import { VERSION } from '../util/package-root.js';
 import { checkCommand } from './check.js';
-import { compileCommand } from './compile.js';
+import { compileCommand, inventoryCommand } from './compile.js';
 import { diffCommand } from './diff.js';
 import { explainCommand } from './explain.js';
 import { showCommand } from './show.js';
@@ -33,6 +33,12 @@ export async function main(argv: readonly string[], io: IO): Promise<number> {
     const [command, ...files] = positionals;
     const o = options(values);
     if (values.format === 'markdown' && !['diff', 'show'].includes(command ?? '')) throw new UsageError('--format markdown is for diff and show; diagnostics print as stylish, gcc, json, github or sarif');
+    if (values.inventory !== undefined) {
+      if (command !== 'compile' && command !== 'check') throw new UsageError('--inventory is for compile and check');
+      if (files.length !== 0) throw new UsageError('--inventory names the hosts and their policies; give no policy file beside it');
+      if (values.against !== undefined || values.print) throw new UsageError('--inventory does not take --against or --print');
+      return await inventoryCommand(values.inventory, command, o, io);
+    }
     if (command === 'compile') {
       if (files.length !== 1) throw new UsageError('compile takes exactly one policy file (or -)');
       return await compileCommand(files[0]!, o, io);

@@ -11,7 +11,8 @@ export const HELP = `ipfence ${VERSION}: compile a YAML firewall policy into ipt
 
 Usage:
   ipfence compile POLICY [--out-dir DIR] [--print] [--format F]
-  ipfence check POLICY... [--format F]
+  ipfence compile --inventory HOSTS [--out-dir DIR]   every host into DIR/<host>/
+  ipfence check POLICY... [--format F]   (or --inventory HOSTS: every host)
   ipfence verify POLICY [--format F]     (root: loads the result into a throwaway network namespace
                                          and sends each intent test as a real connection)
   ipfence test POLICY... [--format F]    the policies' intent tests (tests:), pass or fail
@@ -34,6 +35,8 @@ Options:
       --against DIR        check: also fail (with a unified diff) when the files in DIR are not
                            what the policy compiles to
       --base REV           diff: compare with the policy as committed at git revision REV
+      --inventory FILE     compile, check: every host of an inventory (groups of shared
+                           includes and variables); nothing is written when any host fails
   check expands globs itself ('policies/**/*.yaml'), so quote them.
       --stdin-filename N   the name used for - in messages and headers (default <stdin>)
       --max-bytes N        refuse a policy larger than N bytes (default 32 MiB; no policy is near it)
@@ -65,6 +68,7 @@ export function parse(argv: readonly string[]) {
       strict: { type: 'boolean' },
       against: { type: 'string' },
       base: { type: 'string' },
+      inventory: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

@@ -10,7 +10,7 @@ import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
 import { markdownCell, report } from './output.js';
-import { readPolicy } from './source.js';
+import { readPolicy, includesOf } from './source.js';
 
 type Row = Description & { readonly verdict: string };
 interface Section {
@@ -51,7 +51,8 @@ export async function showCommand(path: string, o: Options, io: IO): Promise<num
     report([src.problem], 'stylish', false, io.stdout);
     return EXIT_USAGE;
   }
-  const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: false });
+  const { includes } = await includesOf(src.file, src.text!, undefined, o, io);
+  const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: false, includes });
   if (!result.ir || hasErrors(result.diagnostics)) {
     report(result.diagnostics, 'stylish', io.colorStdout && !o.values['no-color'], io.stdout);
     return EXIT_POLICY;

@@ -6,6 +6,8 @@ import { EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
 import { report } from './output.js';
 import { ReadError } from './read.js';
+import { composedHash, gatherIncludes } from './includes.js';
+import type { IncludeSet } from '../load/compose.js';
 
 interface Source {
   readonly text?: string;
@@ -46,5 +48,17 @@ export async function readAndCompile(path: string, o: Options, io: IO, write: (s
     report([src.problem], o.format, color, write);
     return { ok: false, exit: EXIT_USAGE };
   }
-  return { ok: true, result: compile(src.text!, src.file, basename(src.file), { severity: o.severity, sourceHash: src.hash, hostDir: o.hostDir }), file: src.file };
+  const { includes, hash } = await includesOf(src.file, src.text!, src.hash, o, io);
+  return { ok: true, result: compile(src.text!, src.file, basename(src.file), { severity: o.severity, sourceHash: hash, hostDir: o.hostDir, includes }), file: src.file };
+}
+
+/** A top-level `include:` key (cheap to look for: most policies have none, and are parsed once). */
+export const HAS_INCLUDE = /^include[ \t]*:/m;
+
+/** The files a policy includes, read, and the headers' hash over all of them (composedHash). */
+export async function includesOf(file: string, text: string, hash: string | undefined, o: Options, io: IO): Promise<{ includes?: IncludeSet; hash?: string }> {
+  if (!HAS_INCLUDE.test(text)) return { hash };
+  const gathered = await gatherIncludes(file, text, io, o.maxBytes);
+  const files = [{ path: file, hash: hash ?? '' }, ...gathered.order.flatMap((f) => (gathered.hashes.has(f) ? [{ path: f, hash: gathered.hashes.get(f)! }] : []))];
+  return { includes: gathered.set, hash: hash === undefined ? undefined : composedHash(files) };
 }

@@ -5,7 +5,7 @@ import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
 import { failed, report } from './output.js';
-import { readPolicy } from './source.js';
+import { readPolicy, includesOf } from './source.js';
 
 /**
  * `ipfence test POLICY...`: the policies' intent tests on the packet model. Stylish output lists
@@ -25,7 +25,8 @@ export async function testCommand(paths: readonly string[], o: Options, io: IO):
       ioFailed = true;
       continue;
     }
-    const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: false, hostDir: o.hostDir });
+    const { includes } = await includesOf(src.file, src.text!, undefined, o, io);
+    const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: false, hostDir: o.hostDir, includes });
     all.push(...result.diagnostics);
     const failing = new Set(result.diagnostics.filter((d) => d.code === 'test-failed').map((d) => d.path?.join('/')));
     const tests = result.ir?.tests ?? [];

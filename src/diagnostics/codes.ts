@@ -8,6 +8,8 @@ export const CODES = {
   'yaml-syntax': { severity: 'error', stage: 'load', doc: 'The file is not valid YAML.' },
   'yaml-duplicate-key': { severity: 'error', stage: 'load', doc: 'A mapping repeats a key; YAML would silently keep one.' },
   'io-read': { severity: 'error', stage: 'load', doc: 'The policy file could not be read.' },
+  'include-invalid': { severity: 'error', stage: 'load', doc: 'An `include:` that cannot be read or used: outside the directory ipfence runs in, not a .yaml file, a loop, a key an included file may not hold, or a name defined twice differently.' },
+  'variable-unknown': { severity: 'error', stage: 'load', doc: 'A `${name}` with no value in `variables:` or the inventory, or a list used inside text.' },
   // validate
   'schema-unknown-key': { severity: 'error', stage: 'validate', doc: 'A key the policy language does not know (often a typo).' },
   'schema-missing-key': { severity: 'error', stage: 'validate', doc: 'A required key is absent.' },
@@ -73,6 +75,7 @@ export const CODES = {
   'stale-artifact': { severity: 'error', stage: 'cli', doc: 'With `check --against DIR`: a committed output differs from what the policy compiles to (a unified diff is printed).' },
   'usage': { severity: 'error', stage: 'cli', doc: 'The command line is wrong.' },
   'io-write': { severity: 'error', stage: 'cli', doc: 'An output file could not be written.' },
+  'inventory-invalid': { severity: 'error', stage: 'cli', doc: 'An inventory (`--inventory`) that cannot be used: an unknown key, a host name that cannot be a folder, a group that does not exist, two groups giving a host one variable differently.' },
   'internal': { severity: 'error', stage: 'cli', doc: 'A bug in ipfence; please report it with the policy.' },
 } as const satisfies Record<string, { severity: Severity; stage: string; doc: string }>;
 

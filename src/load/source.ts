@@ -36,6 +36,11 @@ export class SourceMap {
     return this.locate((this.positions ??= this.index()), offset);
   }
 
+  /** The path as the file that holds it names it (a composed policy's rule is at another index in its own file). */
+  localPath(path: Path): Path {
+    return path;
+  }
+
   private locate(positions: Positions, offset: number): Location {
     const { line, col } = positions.linePos(offset);
     return { file: this.file, line: line || 1, col: col || 1 };

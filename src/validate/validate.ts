@@ -74,7 +74,7 @@ const RENAMED: readonly { readonly key: string; readonly under: (path: Path) => 
 
 function explain(e: ErrorObject, root: unknown, source: SourceMap): Diagnostic | undefined {
   const path = toPath(e.instancePath, root);
-  const where = describe(path);
+  const where = describe(source.localPath(path));
   const parent = (e.parentSchema ?? {}) as Record<string, unknown>;
   const got = show(e.data);
   switch (e.keyword) {
