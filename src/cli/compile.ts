@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { compareDiagnostics, diag, hasErrors } from '../diagnostics/diagnostic.js';
-import { compileInventory } from './inventory.js';
+import { compileInventory, onceAcrossHosts } from './inventory.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
 import { failed, report } from './output.js';
@@ -45,7 +45,7 @@ export async function inventoryCommand(path: string, command: 'compile' | 'check
   const write = command === 'compile' ? io.stderr : io.stdout;
   const color = (command === 'compile' ? io.colorStderr : io.colorStdout) && !values['no-color'];
   const { hosts, diagnostics, ioFailed } = await compileInventory(path, o, io, command === 'compile');
-  const all = [...diagnostics, ...hosts.flatMap((h) => h.result.diagnostics)];
+  const all = [...diagnostics, ...onceAcrossHosts(hosts)];
   report(command === 'check' ? [...all].sort(compareDiagnostics) : all, format, color, write);
   if (ioFailed) return EXIT_USAGE;
   if (hasErrors(all) || hosts.some((h) => failed(h.result.diagnostics, o))) return EXIT_POLICY;

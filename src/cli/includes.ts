@@ -54,8 +54,9 @@ export async function gatherIncludes(rootFile: string, rootText: string, io: IO,
 
 /**
  * The headers' SHA-256 for a policy made of several files: of what `sha256sum` prints for them,
- * the policy first, then its includes as first included, then (for variables from an inventory)
- * the inventory: `sha256sum policy.yaml shared/base.yaml hosts.yaml | sha256sum`.
+ * the policy first, then its includes as first included (`sha256sum policy.yaml shared/base.yaml
+ * | sha256sum`). An inventory's host adds a line for its variables: the SHA-256 of their JSON
+ * (keys sorted) and the name `variables`.
  */
 export function composedHash(files: readonly { readonly path: string; readonly hash: string }[]): string {
   return createHash('sha256').update(files.map((f) => `${f.hash}  ${f.path}\n`).join('')).digest('hex');

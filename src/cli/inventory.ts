@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { diag, hasErrors, type Diagnostic, type Location } from '../diagnostics/diagnostic.js';
 import type { ExtraInclude, VariableTable } from '../load/compose.js';
@@ -24,8 +25,33 @@ const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 export interface HostResult {
   readonly host: string;
+  /** Where the inventory names the host. */
+  readonly at: Location;
   readonly result: CompileResult;
 }
+
+/**
+ * The hosts' diagnostics, each said once: a finding in a shared file is the same in every host
+ * that includes it, and is reported with the other hosts it is found in (named up to `NAMED`).
+ */
+export function onceAcrossHosts(hosts: readonly HostResult[]): Diagnostic[] {
+  const first = new Map<string, { d: Diagnostic; hosts: HostResult[] }>();
+  for (const h of hosts) {
+    for (const d of h.result.diagnostics) {
+      const key = JSON.stringify([d.code, d.file, d.line, d.col, d.message]);
+      const seen = first.get(key);
+      if (seen) seen.hosts.push(h);
+      else first.set(key, { d, hosts: [h] });
+    }
+  }
+  return [...first.values()].map(({ d, hosts: [one, ...more] }) => {
+    if (more.length === 0 || one === undefined) return d;
+    const names = more.slice(0, NAMED).map((h) => h.host).join(', ');
+    const also = { ...more[0]!.at, message: `also in ${more.length} more host${more.length > 1 ? 's' : ''}: ${names}${more.length > NAMED ? ', ...' : ''}` };
+    return { ...d, related: [...(d.related ?? []), also] };
+  });
+}
+const NAMED = 5;
 
 /**
  * `--inventory FILE`: every host of an inventory compiled (or checked), in name order. The files
@@ -60,7 +86,9 @@ export async function compileInventory(path: string, o: Options, io: IO, emit: b
       hash = p.hash!;
     }
     const gathered = await gatherIncludes(file, text, io, o.maxBytes, h.includes, cache);
-    const files = [{ path: file, hash }, ...gathered.order.flatMap((f) => (gathered.hashes.has(f) ? [{ path: f, hash: gathered.hashes.get(f)! }] : [])), { path: src.file, hash: src.hash! }];
+    // The host's own values, not the whole inventory: a change to one host re-applies only that host.
+    const values = JSON.stringify(Object.fromEntries([...h.variables].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v.value])));
+    const files = [{ path: file, hash }, ...gathered.order.flatMap((f) => (gathered.hashes.has(f) ? [{ path: f, hash: gathered.hashes.get(f)! }] : [])), { path: 'variables', hash: createHash('sha256').update(values).digest('hex') }];
     const result = compile(text, file, h.policy === undefined ? h.name : basename(file), {
       severity: o.severity,
       emit,
@@ -70,7 +98,7 @@ export async function compileInventory(path: string, o: Options, io: IO, emit: b
       variables: h.variables,
       extraIncludes: h.includes,
     });
-    out.push({ host: h.name, result });
+    out.push({ host: h.name, at: h.at, result });
   }
   return { hosts: out, diagnostics, ioFailed: false };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,7 +113,8 @@ describe('--inventory', () => {
     expect(web1).toContain('-A IPFENCE-INPUT -d 203.0.113.10/32 -p tcp -m multiport --dports 80,443 -m comment --comment "web" -j ACCEPT');
     expect(web1).toContain('-d 10.0.0.53/32 -p udp -m udp --dport 53 -m comment --comment "dns only"');
     expect(readFileSync(join(dir, 'build/web2/rules.v4'), 'utf8')).toContain('-d 203.0.113.11/32');
-    const sum = execFileSync('sh', ['-c', 'sha256sum hosts/web1.yaml shared/web.yaml shared/base.yaml hosts.yaml | sha256sum'], { cwd: dir, encoding: 'utf8' }).split(' ')[0];
+    const vars = createHash('sha256').update(JSON.stringify({ http: [80, 443], public: '203.0.113.10', resolver: '10.0.0.53' })).digest('hex');
+    const sum = execFileSync('sh', ['-c', `(sha256sum hosts/web1.yaml shared/web.yaml shared/base.yaml; echo '${vars}  variables') | sha256sum`], { cwd: dir, encoding: 'utf8' }).split(' ')[0];
     expect(web1).toContain(`(sha256 ${sum})`);
     ipfence(dir, 'compile', '--inventory', 'hosts.yaml', '-o', 'again');
     for (const h of ['web1', 'web2']) for (const f of ['rules.v4', 'rules.v6', 'apply.sh']) expect(readFileSync(join(dir, 'again', h, f), 'utf8')).toBe(readFileSync(join(dir, 'build', h, f), 'utf8'));
@@ -144,6 +146,19 @@ describe('--inventory', () => {
     expect(r.stdout).toContain("hosts.yaml:6:21: error: host 'h1': groups 'a' and 'b' give variable 'x' different values");
     expect(r.stdout).toContain("hosts.yaml:7:3: error: '../evil' cannot be a host name");
     expect(r.stdout).toContain("hosts.yaml:8:18: error: no group 'c' in `groups`");
+  });
+
+  it('says a finding of a shared file once, with the other hosts it is found in', () => {
+    const dir = repo({ ...REPO, 'shared/base.yaml': BASE.replace('from: admins }', 'from: admins }\nusers:\n  - { name: www, user: www-data }') });
+    const c = ipfence(dir, 'check', '--inventory', 'hosts.yaml', '-f', 'gcc');
+    expect(c.stdout.split('\n').filter((l) => l.includes('[owner-name]'))).toHaveLength(1);
+    expect(c.stdout).toContain('hosts.yaml:7:3: note: also in 1 more host: web2');
+  });
+
+  it('compiles the Ansible example\'s inventory', () => {
+    const r = ipfence(resolve('examples/ansible'), 'check', '--inventory', 'firewall/hosts.yaml', '--strict');
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
   it('never reads an include through a symbolic link', () => {

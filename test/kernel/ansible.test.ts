@@ -1,0 +1,131 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { kernelLab, Netns, run, uniqueNetnsName } from '../../src/verify/netns.js';
+
+/**
+ * examples/ansible/deploy.yml run by Debian's ansible-core against namespaces as hosts, over real
+ * SSH: a controller namespace, and two hosts each running sshd on a link to it. The playbook ships
+ * each host's compiled files, applies them with a confirmation that comes over a new SSH
+ * connection, and checks for drift. A second run changes nothing. A host whose new policy cuts
+ * SSH from the controller is not confirmed, and must be back on the policy it ran before.
+ */
+const lab = kernelLab();
+const TOOLS = ['ansible-playbook', 'sshd', 'ssh', 'ssh-keygen'];
+const have = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool} || test -x /usr/sbin/${tool}`]).status === 0;
+const CLI = resolve('dist/src/cli/bin.js');
+const CONFIRM_SECONDS = 6;
+
+const BASE = `defaults: { input: drop }
+inbound:
+  - { name: ssh from the controller, service: ssh, from: "\${controller}" }
+tests:
+  - { name: the controller keeps ssh, from: "\${controller}", service: ssh, expect: allow }
+`;
+const inventory = (h2Controller: string) => `version: 1
+groups:
+  all: { include: [shared/base.yaml] }
+hosts:
+  h1: { groups: [all], variables: { controller: 10.77.1.1 } }
+  h2: { groups: [all], variables: { controller: ${h2Controller} } }
+`;
+
+describe.runIf(lab.ok)('Ansible deploys to namespaces as hosts (examples/ansible/deploy.yml)', () => {
+  it('applies with a confirmation over a new connection, changes nothing the second time, and rolls back the host the new policy would cut off', async () => {
+    for (const t of TOOLS) expect(have(t), `${t} is needed (apt-get install ansible-core openssh-server openssh-client)`).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'ipfence-ansible-'));
+    const names: string[] = [];
+    const procs: ChildProcess[] = [];
+    const ns = (tag: string): Netns => {
+      const name = uniqueNetnsName(tag);
+      expect(run(['ip', 'netns', 'add', name]).status).toBe(0);
+      names.push(name);
+      const n = new Netns(name);
+      n.exec(['ip', 'link', 'set', 'lo', 'up']);
+      return n;
+    };
+    const ok = (r: { status: number; stderr: string; stdout?: string }, what: string) => expect(r.status, `${what}: ${r.stderr}${r.stdout ?? ''}`).toBe(0);
+    try {
+      // The repository: the firewall inventory with a shared base, compiled by ipfence.
+      mkdirSync(join(dir, 'shared'));
+      writeFileSync(join(dir, 'shared/base.yaml'), BASE);
+      copyFileSync('examples/ansible/deploy.yml', join(dir, 'deploy.yml'));
+      const compile = () => ok(spawnSync(process.execPath, [CLI, 'compile', '--inventory', 'hosts.yaml', '-o', 'build'], { cwd: dir, encoding: 'utf8' }), 'ipfence compile --inventory');
+      writeFileSync(join(dir, 'hosts.yaml'), inventory('10.77.2.1'));
+      compile();
+
+      // The network: the controller with a link to each host.
+      const ctl = ns('ctl');
+      const hosts = [1, 2].map((i) => {
+        const h = ns(`h${i}`);
+        ok(ctl.exec(['ip', 'link', 'add', `to-h${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.name]), 'veth');
+        ok(ctl.exec(['ip', 'addr', 'add', `10.77.${i}.1/24`, 'dev', `to-h${i}`]), 'address');
+        ok(ctl.exec(['ip', 'link', 'set', `to-h${i}`, 'up']), 'link');
+        ok(h.exec(['ip', 'addr', 'add', `10.77.${i}.2/24`, 'dev', 'eth0']), 'address');
+        ok(h.exec(['ip', 'link', 'set', 'eth0', 'up']), 'link');
+        return { name: `h${i}`, ns: h, address: `10.77.${i}.2`, root: join(dir, `h${i}`) };
+      });
+
+      // SSH: a key for the controller, and an sshd in each host that takes only it.
+      ok(run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id')]), 'ssh-keygen');
+      ok(run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'hostkey')]), 'ssh-keygen');
+      copyFileSync(join(dir, 'id.pub'), join(dir, 'authorized_keys'));
+      mkdirSync('/run/sshd', { recursive: true });
+      for (const h of hosts) {
+        mkdirSync(join(h.root, 'etc'), { recursive: true });
+        mkdirSync(join(h.root, 'state'), { recursive: true });
+        const config = join(dir, `sshd-${h.name}`);
+        writeFileSync(config, [`ListenAddress ${h.address}`, `HostKey ${join(dir, 'hostkey')}`, `PidFile ${join(dir, `${h.name}.pid`)}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'Subsystem sftp internal-sftp', ''].join('\n'));
+        const p = spawn('ip', ['netns', 'exec', h.ns.name, '/usr/sbin/sshd', '-D', '-e', '-f', config], { stdio: 'ignore' });
+        procs.push(p);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+
+      // Ansible's inventory for the lab: root over SSH, each host's files and state in its own folder.
+      const common = `ansible_user=root ansible_become=false ansible_python_interpreter=/usr/bin/python3 ansible_ssh_private_key_file=${join(dir, 'id')} ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=3'`;
+      writeFileSync(join(dir, 'lab.ini'), `[firewalls]\n${hosts.map((h) => `${h.name} ansible_host=${h.address} ipfence_dir=${join(h.root, 'etc')} ipfence_state_dir=${join(h.root, 'state')} ipfence_confirm_seconds=${CONFIRM_SECONDS} ${common}`).join('\n')}\n`);
+      const env = { ...process.env, ANSIBLE_HOME: join(dir, 'ansible'), ANSIBLE_LOCAL_TEMP: join(dir, 'ansible/tmp'), ANSIBLE_REMOTE_TEMP: join(dir, 'ansible/remote'), ANSIBLE_SSH_CONTROL_PATH_DIR: join(dir, 'cp'), ANSIBLE_HOST_KEY_CHECKING: 'False', ANSIBLE_NOCOLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: 'False' };
+      const play = () => spawnSync('ip', ['netns', 'exec', ctl.name, 'ansible-playbook', '-i', 'lab.ini', 'deploy.yml'], { cwd: dir, env, encoding: 'utf8', timeout: 180_000 });
+      const recap = (out: string, host: string) => new RegExp(`^${host}\\s+:\\s+(.*)$`, 'm').exec(out)?.[1] ?? `no recap for ${host}:\n${out}`;
+      const live = (h: (typeof hosts)[number]) => h.ns.exec(['iptables-save', '-t', 'filter']).stdout;
+
+      // 1. Both hosts get their firewall, confirmed over a new connection.
+      const first = play();
+      expect(first.status, first.stdout + first.stderr).toBe(0);
+      for (const h of hosts) {
+        expect(recap(first.stdout, h.name)).toMatch(/changed=[1-9].*unreachable=0\s+failed=0/);
+        expect(live(h)).toContain(`-s 10.77.${h.name.slice(1)}.1/32 -p tcp -m tcp --dport 22`);
+        expect(existsSync(join(h.root, 'state', 'pending'))).toBe(false);
+      }
+      // 2. Again: nothing changes.
+      const second = play();
+      expect(second.status, second.stdout).toBe(0);
+      for (const h of hosts) expect(recap(second.stdout, h.name), second.stdout).toMatch(/changed=0\s+unreachable=0\s+failed=0/);
+
+      // 3. h2's new policy lets SSH in only from elsewhere: the confirmation cannot come, and it rolls back.
+      writeFileSync(join(dir, 'hosts.yaml'), inventory('192.0.2.99'));
+      compile();
+      const third = play();
+      expect(third.status, third.stdout).not.toBe(0);
+      expect(recap(third.stdout, 'h1')).toMatch(/changed=0\s+unreachable=0\s+failed=0/);
+      expect(recap(third.stdout, 'h2')).toMatch(/unreachable=1/);
+      expect(live(hosts[1]!), 'the unconfirmed policy is live during its window').toContain('-s 192.0.2.99/32');
+      await new Promise((r) => setTimeout(r, (CONFIRM_SECONDS + 4) * 1000));
+      const after = live(hosts[1]!);
+      expect(after, 'h2 is back on the policy it ran before').toContain('-s 10.77.2.1/32 -p tcp -m tcp --dport 22');
+      expect(after).not.toContain('192.0.2.99');
+      // The controller gets in again; the drift check says the host does not run what was shipped.
+      const fourth = play();
+      expect(recap(fourth.stdout, 'h2')).toMatch(/unreachable=0\s+failed=1/);
+      expect(fourth.stdout).toContain('DRIFT');
+    } finally {
+      for (const p of procs) p.kill('SIGKILL');
+      // sshd's sessions, and any rollback watcher still waiting, live in the namespaces too.
+      for (const n of names) for (const pid of run(['ip', 'netns', 'pids', n]).stdout.split('\n').filter(Boolean)) run(['kill', '-9', pid]);
+      for (const n of names.reverse()) run(['ip', 'netns', 'del', n]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
+});
