@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, sep } from 'node:path';
 import type { ExtraInclude, IncludeSet } from '../load/compose.js';
 import { resolveInclude } from '../load/include-path.js';
 import { load } from '../load/load.js';
@@ -33,6 +35,7 @@ export async function gatherIncludes(rootFile: string, rootText: string, io: IO,
       let got = cache.get(where.path);
       if (got === undefined) {
         try {
+          await insideWorkingDirectory(where.path);
           const bytes = await io.readFile(where.path, { maxBytes, noFollow: true });
           got = { text: utf8(bytes), hash: createHash('sha256').update(bytes).digest('hex') };
         } catch (e) {
@@ -50,6 +53,23 @@ export async function gatherIncludes(rootFile: string, rootText: string, io: IO,
   };
   await visit(rootFile, rootText, extra);
   return { set, order, hashes };
+}
+
+/**
+ * A link to a folder on the way to an include could lead anywhere: the path, with every link
+ * resolved, must still be inside the directory ipfence runs in. (The file itself is never read
+ * through a link.) A path that does not exist is left to the read, which says so.
+ */
+async function insideWorkingDirectory(path: string): Promise<void> {
+  let real: string;
+  try {
+    real = await realpath(dirname(path));
+  } catch {
+    return;
+  }
+  const root = await realpath('.');
+  const rel = relative(root, real);
+  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw new Error('a symbolic link on its way leads out of the directory ipfence runs in');
 }
 
 /**
