@@ -1,5 +1,5 @@
 import { familyRecord } from '../model/family.js';
-import { accept, fallbackRule, rule, type Family, type Match, type Target } from '../model/ir.js';
+import { accept, fallbackRule, rule, type Family, type Match, type Origin, type PortRange, type Target } from '../model/ir.js';
 import type { Path, PathSegment } from '../model/path.js';
 import { formatLocation } from '../diagnostics/diagnostic.js';
 import { ofFamily, type Cidr } from '../packet/addresses.js';
@@ -9,7 +9,7 @@ import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
 import { ofThisHost, type NatCatches } from './redirects.js';
 import { expand, selector, selectorBoxes, type Selector } from './selector.js';
-import { logRule, resolveLog } from './verdict.js';
+import { logRule, resolveLog, type ResolvedLog } from './verdict.js';
 
 
 /**
@@ -132,30 +132,45 @@ export function forwardsSection(ctx: Context, b: RulesetBuilder, caught: NatCatc
       return void ctx.report('redirect-duplicate', path, `forward '${origin.label}' catches connections already translated by '${clash.label}' (${formatLocation(ctx.loc(clash.path))}), so it would never apply to them; make their ports, interfaces or addresses disjoint`, [ctx.related(clash.path, 'the earlier redirect or forward')]);
     }
     caught.add(boxes, { path, label: origin.label });
-    const toPort = r['to-port'];
-    const targetPort = toPort === undefined ? port : { lo: toPort, hi: toPort };
-    // The connections as FORWARD sees them: to the internal host's port, translated from this one.
-    const forwarded: Match[] = [{ kind: 'ctstate', states: ['DNAT'], negate: false }, { kind: 'ctorigdstport', ports: port }];
-    for (const f of families) {
-      const host = targets.get(f)!;
-      const target: Target = toPort === undefined ? { kind: 'dnat', to: bare(host) } : { kind: 'dnat', to: bare(host), toPort };
-      const inside: Selector = { ...sel, families: [f], dst: [host], ports: [targetPort] };
-      const fromHere = (s: Selector): Match[][] => expand(s, f).flatMap((m) => origDsts(local, f).map((o) => [...m, ...forwarded, ...o]));
-      b.add(f, 'nat', 'PREROUTING', 'main', expand(sel, f).map((m) => rule(m, target, origin)));
-      const accepted = fromHere(inside);
-      if (log) b.add(f, 'filter', 'FORWARD', 'redirected', accepted.map((m) => logRule(m, log, origin)));
-      b.add(f, 'filter', 'FORWARD', 'redirected', accepted.map((m) => fallbackRule(m, accept, ctx.origin(path, r.name, 'forwarded'))));
-      if (hairFrom === null) continue;
-      // Inside clients: translated too, and masqueraded, or the internal host would answer them
-      // directly and their replies would not match the connection they opened.
-      const hairOrigin = ctx.origin(path, r.name, 'hairpin');
-      const fromInside: Selector = { ...sel, families: [f], src: hairFrom, inIface: hairIface };
-      b.add(f, 'nat', 'PREROUTING', 'main', expand(fromInside, f).map((m) => rule(m, target, hairOrigin)));
-      const insideBack: Selector = { ...inside, src: hairFrom, inIface: hairIface };
-      b.add(f, 'filter', 'FORWARD', 'redirected', fromHere(insideBack).map((m) => fallbackRule(m, accept, hairOrigin)));
-      b.add(f, 'nat', 'POSTROUTING', 'allow', expand({ ...insideBack, inIface: null }, f).map((m) => rule([...m, ...forwarded], { kind: 'masquerade' }, hairOrigin)));
-    }
+    const hair = hairFrom === null ? null : { from: hairFrom, iface: hairIface };
+    for (const f of families) forwardRules(ctx, b, { path, name: r.name, origin, sel, host: targets.get(f)!, port, toPort: r['to-port'], local, log, hairpin: hair }, f);
   });
+}
+
+/** A port forward as read, in one family's terms once `host` is its target there. */
+interface Forward {
+  readonly path: Path;
+  readonly name: string | undefined;
+  readonly origin: Origin;
+  readonly sel: Selector;
+  readonly host: Cidr;
+  readonly port: PortRange;
+  readonly toPort: number | undefined;
+  readonly local: readonly Cidr[] | null;
+  readonly log: ResolvedLog | null;
+  readonly hairpin: { readonly from: readonly Cidr[]; readonly iface: string | null } | null;
+}
+
+/** One family's rules of a port forward: the DNAT, FORWARD's accept of what it forwarded, and the hairpin's three. */
+function forwardRules(ctx: Context, b: RulesetBuilder, fw: Forward, f: Family): void {
+  const target: Target = fw.toPort === undefined ? { kind: 'dnat', to: bare(fw.host) } : { kind: 'dnat', to: bare(fw.host), toPort: fw.toPort };
+  // The connections as FORWARD sees them: to the internal host's port, translated from this one.
+  const forwarded: Match[] = [{ kind: 'ctstate', states: ['DNAT'], negate: false }, { kind: 'ctorigdstport', ports: fw.port }];
+  const inside: Selector = { ...fw.sel, families: [f], dst: [fw.host], ports: [fw.toPort === undefined ? fw.port : { lo: fw.toPort, hi: fw.toPort }] };
+  const fromHere = (s: Selector): Match[][] => expand(s, f).flatMap((m) => origDsts(fw.local, f).map((o) => [...m, ...forwarded, ...o]));
+  b.add(f, 'nat', 'PREROUTING', 'main', expand(fw.sel, f).map((m) => rule(m, target, fw.origin)));
+  const accepted = fromHere(inside);
+  if (fw.log) b.add(f, 'filter', 'FORWARD', 'redirected', accepted.map((m) => logRule(m, fw.log!, fw.origin)));
+  b.add(f, 'filter', 'FORWARD', 'redirected', accepted.map((m) => fallbackRule(m, accept, ctx.origin(fw.path, fw.name, 'forwarded'))));
+  if (fw.hairpin === null) return;
+  // Inside clients: translated too, and masqueraded, or the internal host would answer them
+  // directly and their replies would not match the connection they opened.
+  const hairOrigin = ctx.origin(fw.path, fw.name, 'hairpin');
+  const fromInside: Selector = { ...fw.sel, families: [f], src: fw.hairpin.from, inIface: fw.hairpin.iface };
+  b.add(f, 'nat', 'PREROUTING', 'main', expand(fromInside, f).map((m) => rule(m, target, hairOrigin)));
+  const insideBack: Selector = { ...inside, src: fw.hairpin.from, inIface: fw.hairpin.iface };
+  b.add(f, 'filter', 'FORWARD', 'redirected', fromHere(insideBack).map((m) => fallbackRule(m, accept, hairOrigin)));
+  b.add(f, 'nat', 'POSTROUTING', 'allow', expand({ ...insideBack, inIface: null }, f).map((m) => rule([...m, ...forwarded], { kind: 'masquerade' }, hairOrigin)));
 }
 
 /** Conntrack's original destination: each of the forward's own addresses (any, with none given). */

@@ -23,7 +23,7 @@ const HELPER_PORTS: Readonly<Record<string, readonly [L4, number]>> = {
 const UNTRACKED_STATE: Match = { kind: 'ctstate', states: ['UNTRACKED'], negate: false };
 
 /** Whether the policy routes connections through this host (a notrack of "any address" would catch them too). */
-const forwards = (ctx: Context): boolean =>
+const routesThrough = (ctx: Context): boolean =>
   [ctx.policy.forwards, ctx.policy.masquerade, ctx.policy.snat, ctx.policy.forward].some((l) => (l?.length ?? 0) > 0);
 
 /** The raw table (`notrack:`, `helpers:`) and mangle's early drop of INVALID packets. */
@@ -76,7 +76,7 @@ function notrackSection(ctx: Context, b: RulesetBuilder): void {
     const own = n.to === undefined ? ctx.addrs(ctx.policy.host?.addresses, ['host', 'addresses']) : written;
     const iface = ctx.iface(n.interface, path, false, 'interface');
     if (ports === undefined || ports === null || protos === undefined || src === undefined || written === undefined || own === undefined || iface === undefined) return;
-    if (own === null && forwards(ctx)) {
+    if (own === null && routesThrough(ctx)) {
       return void ctx.report('schema-missing-key', path, "this host forwards connections, and raw's notrack would also catch the ones through it to this port, which then skip NAT and the stateful FORWARD rules; give `to` (this host's addresses) or list them in `host.addresses`");
     }
     const sel = selector(ctx, { protos, ports, src, dst: own, inIface: iface }, n.family, path, 'from', 'to');
