@@ -33,8 +33,12 @@ export async function main(argv: readonly string[], io: IO): Promise<number> {
     const [command, ...files] = positionals;
     const o = options(values);
     if (values.format === 'markdown' && !['diff', 'show'].includes(command ?? '')) throw new UsageError('--format markdown is for diff and show; diagnostics print as stylish, gcc, json, github or sarif');
+    if (values.inventory !== undefined && command === 'test') {
+      if (files.length !== 0) throw new UsageError('--inventory names the hosts and their policies; give no policy file beside it');
+      return await testCommand([], o, io);
+    }
     if (values.inventory !== undefined) {
-      if (command !== 'compile' && command !== 'check') throw new UsageError('--inventory is for compile and check');
+      if (command !== 'compile' && command !== 'check') throw new UsageError('--inventory is for compile, check and test');
       if (files.length !== 0) throw new UsageError('--inventory names the hosts and their policies; give no policy file beside it');
       if (values.against !== undefined || values.print) throw new UsageError('--inventory does not take --against or --print');
       return await inventoryCommand(values.inventory, command, o, io);

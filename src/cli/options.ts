@@ -35,7 +35,7 @@ Options:
       --against DIR        check: also fail (with a unified diff) when the files in DIR are not
                            what the policy compiles to
       --base REV           diff: compare with the policy as committed at git revision REV
-      --inventory FILE     compile, check: every host of an inventory (groups of shared
+      --inventory FILE     compile, check, test: every host of an inventory (groups of shared
                            includes and variables); nothing is written when any host fails
   check expands globs itself ('policies/**/*.yaml'), so quote them.
       --stdin-filename N   the name used for - in messages and headers (default <stdin>)

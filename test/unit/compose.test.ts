@@ -155,6 +155,19 @@ describe('--inventory', () => {
     expect(c.stdout).toContain('hosts.yaml:7:3: note: also in 1 more host: web2');
   });
 
+  it('test --inventory proves every host\'s tests under its name, and fails when one host\'s fail', () => {
+    const tests = 'tests:\n  - { name: web is open, to: "${public}", port: 80, expect: allow }\n';
+    const dir = repo({ ...REPO, 'shared/web.yaml': `${REPO['shared/web.yaml']}${tests}`, 'hosts/web1.yaml': 'version: 1\ndefaults: { input: drop }\n' });
+    const r = ipfence(dir, 'test', '--inventory', 'hosts.yaml');
+    expect(r.stdout).toContain('web1\n  pass  web is open  shared/web.yaml:5:5\nweb2\n  pass  web is open  shared/web.yaml:5:5\n\n2 tests: 2 passed, 0 failed');
+    expect(r.status).toBe(0);
+    // SSH is an allowlist of the admins (shared/base.yaml): web1's own test of it from elsewhere fails.
+    const closed = repo({ ...REPO, 'shared/web.yaml': `${REPO['shared/web.yaml']}${tests}`, 'hosts/web1.yaml': 'version: 1\ntests:\n  - { name: ssh from anywhere, from: 198.51.100.1, port: 22, expect: allow }\n' });
+    const c = ipfence(closed, 'test', '--inventory', 'hosts.yaml');
+    expect(c.stdout).toContain('web1\n  pass  web is open  shared/web.yaml:5:5\n  fail  ssh from anywhere  hosts/web1.yaml:3:5\nweb2\n  pass');
+    expect(c.status).toBe(1);
+  });
+
   it('compiles the Ansible example\'s inventory', () => {
     const r = ipfence(resolve('examples/ansible'), 'check', '--inventory', 'firewall/hosts.yaml', '--strict');
     expect(r.stdout + r.stderr).toBe('');
