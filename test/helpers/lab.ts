@@ -1,11 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Artifact } from '../../src/emit/emit.js';
-import { Netns, run, uniqueNetnsName, type Backend, type RunResult } from '../../src/verify/netns.js';
+import type { Backend, Netns, RunResult } from '../../src/verify/netns.js';
 import { CLIENT, SERVER } from '../../src/verify/scripts.js';
+import { Throwaway, withThrowaway } from './throwaway.js';
 
 /**
  * A throwaway network: a switch namespace with a bridge, a server and two clients, each with an
@@ -31,18 +27,15 @@ export interface ConnectOptions {
   readonly uid?: number;
 }
 
-export class Lab {
+export class Lab extends Throwaway {
   server!: Host;
   c1!: Host;
   c2!: Host;
   private switchNs!: Netns;
-  private readonly procs: ChildProcess[] = [];
-  private readonly names: string[] = [];
-  /** Where apply.sh keeps its state in this lab (IPFENCE_STATE_DIR), never the machine's /var/lib/ipfence. */
-  readonly stateDir = mkdtempSync(join(tmpdir(), 'ipfence-state-'));
-  private readonly dirs: string[] = [this.stateDir];
 
-  private constructor() {}
+  private constructor() {
+    super();
+  }
 
   static create(): Lab {
     const lab = new Lab();
@@ -62,16 +55,6 @@ export class Lab {
     }
   }
 
-  /** A further namespace of this lab (deleted with it). */
-  makeNs(tag: string): Netns {
-    const name = uniqueNetnsName(tag);
-    this.check(run(['ip', 'netns', 'add', name]));
-    this.names.push(name);
-    const ns = new Netns(name);
-    this.check(ns.exec(['ip', 'link', 'set', 'lo', 'up']));
-    return ns;
-  }
-
   private host(tag: string, n: number): Host {
     const ns = this.makeNs(tag);
     // No duplicate address detection: addresses are usable at once, and real neighbour discovery
@@ -88,26 +71,14 @@ export class Lab {
     return { name: tag, ns, v4, v6 };
   }
 
-  check(r: { status: number; stderr: string }, what = 'lab setup'): void {
-    if (r.status !== 0) throw new Error(`${what} failed: ${r.stderr}`);
-  }
-
   /** Loads compiled restore files into the server for real. */
   load(backend: Backend, artifacts: readonly Artifact[], into: Host = this.server): void {
     for (const a of artifacts.filter((x) => x.family)) this.check(into.ns.restore(backend, a.family!, a.content), `${a.file} load`);
   }
 
-  /** Writes compiled files to a new folder of this lab (deleted with it), as an operator copies them to a host. */
-  folder(files: readonly Artifact[]): string {
-    const dir = mkdtempSync(join(tmpdir(), 'ipfence-apply-'));
-    this.dirs.push(dir);
-    for (const a of files) writeFileSync(join(dir, a.file), a.content, { mode: a.executable ? 0o755 : 0o644 });
-    return dir;
-  }
-
   /** Runs `apply.sh ARGS` from `dir` inside `into` with the back end's tools, as root would; its exit status and output. */
   runApply(backend: Backend, dir: string, args: readonly string[] = [], into: Host = this.server, env: readonly string[] = []): RunResult {
-    return into.ns.exec(['env', `IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=ip6tables-${backend}`, `IPFENCE_STATE_DIR=${this.stateDir}`, ...env, 'sh', join(dir, 'apply.sh'), ...args], undefined, 60_000);
+    return this.applyIn(into.ns, backend, dir, args, env);
   }
 
   /** Writes the files to a folder and runs apply.sh inside `into`; fails the test unless it applied. */
@@ -119,20 +90,7 @@ export class Lab {
   /** Starts servers answering "<host>:<port>" on tcp:P / udp:P (IPv4 and IPv6), optionally as a uid. */
   async serve(h: Host, specs: readonly string[], uid?: number): Promise<void> {
     const asUid = uid === undefined ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
-    const p = spawn('ip', ['netns', 'exec', h.ns.name, ...asUid, process.execPath, '-e', SERVER, h.name, ...specs], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.procs.push(p);
-    let err = '';
-    p.stderr.on('data', (d) => (err += d));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server on ${h.name} did not start: ${err}`)), 10_000);
-      createInterface({ input: p.stdout }).on('line', (l) => {
-        if (l === 'ready') {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      p.on('exit', () => reject(new Error(`server on ${h.name} exited: ${err}`)));
-    });
+    await this.startReady(h.ns, h.name, [...asUid, process.execPath, '-e', SERVER, h.name, ...specs]);
   }
 
   /** One connection attempt from `from` to address:port: the server's answer, 'refused' or 'timeout'. */
@@ -150,27 +108,13 @@ export class Lab {
 
   /** Like connectMany, but in the background, so the test can change the firewall meanwhile. */
   connectManyAsync(from: Host, address: string, port: number, count: number, gapMs: number, timeoutMs = 1000): Promise<string[]> {
-    const p = spawn('ip', ['netns', 'exec', from.ns.name, process.execPath, '-e', CLIENT, 'tcp', address, String(port), String(timeoutMs), String(count), String(gapMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.procs.push(p);
+    const p = this.spawnIn(from.ns, [process.execPath, '-e', CLIENT, 'tcp', address, String(port), String(timeoutMs), String(count), String(gapMs)]);
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (err += d));
     return new Promise((resolve, reject) => p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`client failed: ${err}`)))));
   }
-
-  destroy(): void {
-    for (const p of this.procs) p.kill('SIGKILL');
-    for (const n of [...this.names].reverse()) run(['ip', 'netns', 'del', n]);
-    for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
-  }
 }
 
-export async function withLab<T>(fn: (lab: Lab) => Promise<T>): Promise<T> {
-  const lab = Lab.create();
-  try {
-    return await fn(lab);
-  } finally {
-    lab.destroy();
-  }
-}
+export const withLab = <T>(fn: (lab: Lab) => Promise<T>): Promise<T> => withThrowaway(() => Lab.create(), fn);

@@ -1,12 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Artifact } from '../../src/emit/emit.js';
 import { familyRecord } from '../../src/model/family.js';
-import { Netns, run, uniqueNetnsName, type Backend, type RunResult } from '../../src/verify/netns.js';
+import type { Backend, Netns, RunResult } from '../../src/verify/netns.js';
 import { CLIENT, SERVER } from '../../src/verify/scripts.js';
+import { Throwaway, withThrowaway } from './throwaway.js';
 
 export type Family = 'ipv4' | 'ipv6';
 
@@ -74,23 +70,20 @@ s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
 s.sendto(bytes([130, 0, 0, 0, 0x27, 0x10, 0, 0]) + bytes(16), ('ff02::1', 0, 0, index))
 `;
 
-export class RouterLab {
+export class RouterLab extends Throwaway {
   client!: Node;
   router!: Node;
   backend!: Node;
   inside!: Node;
-  private readonly names: string[] = [];
-  private readonly procs: ChildProcess[] = [];
-  /** apply.sh's state in this lab (IPFENCE_STATE_DIR), never the machine's /var/lib/ipfence. */
-  readonly stateDir = mkdtempSync(join(tmpdir(), 'ipfence-state-'));
-  private readonly dirs: string[] = [this.stateDir];
 
-  private constructor() {}
+  private constructor() {
+    super();
+  }
 
   static create(): RouterLab {
     const lab = new RouterLab();
     try {
-      lab.router = { name: 'rt', ns: lab.ns('rt'), addr: ROUTER_WAN };
+      lab.router = { name: 'rt', ns: lab.makeNs('rt'), addr: ROUTER_WAN };
       const r = lab.router.ns;
       lab.check(r.exec(['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']));
       lab.check(r.exec(['ip', 'link', 'add', 'lan0', 'type', 'bridge', 'mcast_snooping', '0']));
@@ -113,18 +106,9 @@ export class RouterLab {
     }
   }
 
-  private ns(tag: string): Netns {
-    const name = uniqueNetnsName(tag);
-    this.check(run(['ip', 'netns', 'add', name]));
-    this.names.push(name);
-    const ns = new Netns(name);
-    this.check(ns.exec(['ip', 'link', 'set', 'lo', 'up']));
-    return ns;
-  }
-
   /** A host on a veth whose router end is `routerEnd` (enslaved to `bridge`, if given), routed by `gateway`. */
   private host(tag: string, routerEnd: string, bridge: string | null, addr: Record<Family, string>, gateway: Readonly<Record<Family, string>>): Node {
-    const ns = this.ns(tag);
+    const ns = this.makeNs(tag);
     this.check(ns.exec(['sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']));
     this.check(this.router.ns.exec(['ip', 'link', 'add', routerEnd, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.name]));
     if (bridge) this.check(this.router.ns.exec(['ip', 'link', 'set', routerEnd, 'master', bridge]));
@@ -137,10 +121,6 @@ export class RouterLab {
     return { name: tag, ns, addr };
   }
 
-  check(r: { status: number; stderr: string }, what = 'lab setup'): void {
-    if (r.status !== 0) throw new Error(`${what} failed: ${r.stderr}`);
-  }
-
   /** Loads compiled restore files into the router (replacing what it had). */
   load(backend: Backend, artifacts: readonly Artifact[]): void {
     for (const a of artifacts.filter((x) => x.family)) this.check(this.router.ns.restore(backend, a.family!, a.content), `${a.file} load`);
@@ -148,24 +128,11 @@ export class RouterLab {
 
   /** Runs the compiled apply.sh in the router, as root on a host would. */
   apply(backend: Backend, files: readonly Artifact[]): RunResult {
-    const dir = mkdtempSync(join(tmpdir(), 'ipfence-apply-'));
-    this.dirs.push(dir);
-    for (const a of files) writeFileSync(join(dir, a.file), a.content, { mode: a.executable ? 0o755 : 0o644 });
-    return this.router.ns.exec(['env', `IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=ip6tables-${backend}`, `IPFENCE_STATE_DIR=${this.stateDir}`, 'sh', join(dir, 'apply.sh')], undefined, 60_000);
+    return this.applyIn(this.router.ns, backend, this.folder(files));
   }
 
-  private async start(h: Node, argv: readonly string[]): Promise<void> {
-    const p = spawn('ip', ['netns', 'exec', h.ns.name, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.procs.push(p);
-    let err = '';
-    p.stderr.on('data', (d) => (err += d));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server on ${h.name} did not start: ${err}`)), 10_000);
-      createInterface({ input: p.stdout }).on('line', (l) => {
-        if (l === 'ready') (clearTimeout(timer), resolve());
-      });
-      p.on('exit', () => reject(new Error(`server on ${h.name} exited: ${err}`)));
-    });
+  private start(h: Node, argv: readonly string[]): Promise<void> {
+    return this.startReady(h.ns, h.name, argv);
   }
 
   /** Servers answering "<name>:<port>" on tcp:P / udp:P. */
@@ -210,19 +177,6 @@ export class RouterLab {
     const rows = r.stdout.split('\n').filter((l) => l.includes(`/* ${comment} */`)).map((l) => l.trim().split(/\s+/));
     return rows.filter((c) => target === '' || c[2] === target).reduce((n, c) => n + Number(c[0]), 0);
   }
-
-  destroy(): void {
-    for (const p of this.procs) p.kill('SIGKILL');
-    for (const n of [...this.names].reverse()) run(['ip', 'netns', 'del', n]);
-    for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
-  }
 }
 
-export async function withRouterLab<T>(fn: (lab: RouterLab) => Promise<T>): Promise<T> {
-  const lab = RouterLab.create();
-  try {
-    return await fn(lab);
-  } finally {
-    lab.destroy();
-  }
-}
+export const withRouterLab = <T>(fn: (lab: RouterLab) => Promise<T>): Promise<T> => withThrowaway(() => RouterLab.create(), fn);

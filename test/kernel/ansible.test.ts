@@ -1,9 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { kernelLab, Netns, run, uniqueNetnsName } from '../../src/verify/netns.js';
+import { kernelLab, run } from '../../src/verify/netns.js';
+import { Throwaway, withThrowaway } from '../helpers/throwaway.js';
 
 /**
  * examples/ansible/deploy.yml run by Debian's ansible-core against namespaces as hosts, over real
@@ -36,36 +37,27 @@ describe.runIf(lab.ok)('Ansible deploys to namespaces as hosts (examples/ansible
   it('applies with a confirmation over a new connection, changes nothing the second time, and rolls back the host the new policy would cut off', async () => {
     for (const t of TOOLS) expect(have(t), `${t} is needed (apt-get install ansible-core openssh-server openssh-client)`).toBe(true);
     const dir = mkdtempSync(join(tmpdir(), 'ipfence-ansible-'));
-    const names: string[] = [];
-    const procs: ChildProcess[] = [];
-    const ns = (tag: string): Netns => {
-      const name = uniqueNetnsName(tag);
-      expect(run(['ip', 'netns', 'add', name]).status).toBe(0);
-      names.push(name);
-      const n = new Netns(name);
-      n.exec(['ip', 'link', 'set', 'lo', 'up']);
-      return n;
-    };
-    const ok = (r: { status: number; stderr: string; stdout?: string }, what: string) => expect(r.status, `${what}: ${r.stderr}${r.stdout ?? ''}`).toBe(0);
+    const ok = (r: { status: number | null; stderr: string; stdout?: string }, what: string) => expect(r.status, `${what}: ${r.stderr}${r.stdout ?? ''}`).toBe(0);
     try {
-      // The repository: the firewall inventory with a shared base, compiled by ipfence.
-      mkdirSync(join(dir, 'shared'));
-      writeFileSync(join(dir, 'shared/base.yaml'), BASE);
-      copyFileSync('examples/ansible/deploy.yml', join(dir, 'deploy.yml'));
-      const compile = () => ok(spawnSync(process.execPath, [CLI, 'compile', '--inventory', 'hosts.yaml', '-o', 'build'], { cwd: dir, encoding: 'utf8' }), 'ipfence compile --inventory');
-      writeFileSync(join(dir, 'hosts.yaml'), inventory('10.77.2.1'));
-      compile();
+      await withThrowaway(() => new Throwaway(), async (lab) => {
+        // The repository: the firewall inventory with a shared base, compiled by ipfence.
+        mkdirSync(join(dir, 'shared'));
+        writeFileSync(join(dir, 'shared/base.yaml'), BASE);
+        copyFileSync('examples/ansible/deploy.yml', join(dir, 'deploy.yml'));
+        const compile = () => ok(spawnSync(process.execPath, [CLI, 'compile', '--inventory', 'hosts.yaml', '-o', 'build'], { cwd: dir, encoding: 'utf8' }), 'ipfence compile --inventory');
+        writeFileSync(join(dir, 'hosts.yaml'), inventory('10.77.2.1'));
+        compile();
 
-      // The network: the controller with a link to each host.
-      const ctl = ns('ctl');
-      const hosts = [1, 2].map((i) => {
-        const h = ns(`h${i}`);
-        ok(ctl.exec(['ip', 'link', 'add', `to-h${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.name]), 'veth');
-        ok(ctl.exec(['ip', 'addr', 'add', `10.77.${i}.1/24`, 'dev', `to-h${i}`]), 'address');
-        ok(ctl.exec(['ip', 'link', 'set', `to-h${i}`, 'up']), 'link');
-        ok(h.exec(['ip', 'addr', 'add', `10.77.${i}.2/24`, 'dev', 'eth0']), 'address');
-        ok(h.exec(['ip', 'link', 'set', 'eth0', 'up']), 'link');
-        return { name: `h${i}`, ns: h, address: `10.77.${i}.2`, root: join(dir, `h${i}`) };
+        // The network: the controller with a link to each host.
+        const ctl = lab.makeNs('ctl');
+        const hosts = [1, 2].map((i) => {
+          const h = lab.makeNs(`h${i}`);
+          ok(ctl.exec(['ip', 'link', 'add', `to-h${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.name]), 'veth');
+          ok(ctl.exec(['ip', 'addr', 'add', `10.77.${i}.1/24`, 'dev', `to-h${i}`]), 'address');
+          ok(ctl.exec(['ip', 'link', 'set', `to-h${i}`, 'up']), 'link');
+          ok(h.exec(['ip', 'addr', 'add', `10.77.${i}.2/24`, 'dev', 'eth0']), 'address');
+          ok(h.exec(['ip', 'link', 'set', 'eth0', 'up']), 'link');
+          return { name: `h${i}`, ns: h, address: `10.77.${i}.2`, root: join(dir, `h${i}`) };
       });
 
       // SSH: a key for the controller, and an sshd in each host that takes only it.
@@ -78,8 +70,7 @@ describe.runIf(lab.ok)('Ansible deploys to namespaces as hosts (examples/ansible
         mkdirSync(join(h.root, 'state'), { recursive: true });
         const config = join(dir, `sshd-${h.name}`);
         writeFileSync(config, [`ListenAddress ${h.address}`, `HostKey ${join(dir, 'hostkey')}`, `PidFile ${join(dir, `${h.name}.pid`)}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'Subsystem sftp internal-sftp', ''].join('\n'));
-        const p = spawn('ip', ['netns', 'exec', h.ns.name, '/usr/sbin/sshd', '-D', '-e', '-f', config], { stdio: 'ignore' });
-        procs.push(p);
+        lab.spawnIn(h.ns, ['/usr/sbin/sshd', '-D', '-e', '-f', config]);
       }
       await new Promise((r) => setTimeout(r, 1000));
 
@@ -120,11 +111,8 @@ describe.runIf(lab.ok)('Ansible deploys to namespaces as hosts (examples/ansible
       const fourth = play();
       expect(recap(fourth.stdout, 'h2')).toMatch(/unreachable=0\s+failed=1/);
       expect(fourth.stdout).toContain('DRIFT');
+      });
     } finally {
-      for (const p of procs) p.kill('SIGKILL');
-      // sshd's sessions, and any rollback watcher still waiting, live in the namespaces too.
-      for (const n of names) for (const pid of run(['ip', 'netns', 'pids', n]).stdout.split('\n').filter(Boolean)) run(['kill', '-9', pid]);
-      for (const n of names.reverse()) run(['ip', 'netns', 'del', n]);
       rmSync(dir, { recursive: true, force: true });
     }
   }, 240_000);
