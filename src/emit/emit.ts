@@ -4,7 +4,7 @@ import type { Family, IR, Rule, Ruleset } from '../model/ir.js';
 import { VERSION } from '../util/package-root.js';
 import { DOCKER_CHAIN } from '../model/chains.js';
 import { renderChain } from './render.js';
-import { displayName } from './quote.js';
+import { displayName, shellQuote } from './quote.js';
 import { precompiled } from './templates.generated.js';
 import handlebarsRuntime from 'handlebars/runtime.js';
 
@@ -109,7 +109,10 @@ export function emit(ir: IR, source: SourceInfo, options: EmitOptions = {}): Art
       family: rs.family,
     };
   });
-  out.push({ file: 'apply.sh', content: template('apply.sh.hbs')({ ...header, ...applyView(ir) }), executable: true });
+  const view = applyView(ir);
+  // apply.sh's values, each as one shell word: the template never quotes by hand.
+  const sh = Object.fromEntries(Object.entries({ ...header, ownership: view.ownership, explicit: view.explicit, runFirst: view.runFirst, rtproto: String(view.rtproto) }).map(([k, v]) => [k, shellQuote(v)]));
+  out.push({ file: 'apply.sh', content: template('apply.sh.hbs')({ ...header, ...view, sh }), executable: true });
   if (ir.sets.length > 0) {
     const sets = ir.sets.map((x) => ({
       name: x.name,

@@ -7,7 +7,7 @@ export const precompiled = {
   return ((stack1 = container.lambda(depth0, depth0)) != null ? stack1 : "")
     + "\n";
 },"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
-    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, helper, alias1=container.strict, alias2=depth0 != null ? depth0 : (container.nullContext || {}), alias3="function", alias4=container.lambda, lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -23,19 +23,19 @@ export const precompiled = {
     + "). Do not edit: change the policy and recompile.\n#\n# Loads this policy ("
     + ((stack1 = (((helper = lookupProperty(helpers,"ownership") || alias1(depth0, "ownership", {"start":{"line":4,"column":23},"end":{"line":4,"column":32}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"ownership","hash":{},"data":data,"loc":{"start":{"line":4,"column":21},"end":{"line":4,"column":34}}}) : helper))) != null ? stack1 : "")
     + " ownership) as one transaction: the rules of both families, the\n# address sets and the policy routing, or, when any step fails, exactly what was live before.\n# Run it as root. A second run changes nothing.\n#\n#   apply.sh                  apply\n#   apply.sh --confirm SECS   apply; roll back by itself after SECS seconds unless confirmed\n#   apply.sh --confirmed      keep what --confirm applied (run it over a new connection)\n#   apply.sh --check          compare the live host with what these files load; change nothing\n#   apply.sh --boot           what ipfence.service runs at boot\n#   apply.sh --rehook         put ipfence's jumps back in place after another tool moved them\n#\n# Exit status: 0 done (--check: no drift); 1 not applied, because it was refused before any\n# change or failed and was rolled back (--check: drift; --confirmed: nothing to confirm);\n# 2 usage (--check: could not tell); 3 failed, and so did the rollback: the state is unknown.\n# IPFENCE_IPTABLES / IPFENCE_IP6TABLES choose the tools (default iptables / ip6tables);\n# IPFENCE_STATE_DIR is where a pending confirmation and the log are kept (/var/lib/ipfence).\nset -eu\numask 077\nLC_ALL=C\nexport LC_ALL\n\n# ---- This policy, as data ------------------------------------------------------------------\nVERSION="
-    + ((stack1 = (((helper = lookupProperty(helpers,"version") || alias1(depth0, "version", {"start":{"line":26,"column":10},"end":{"line":26,"column":17}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"version","hash":{},"data":data,"loc":{"start":{"line":26,"column":8},"end":{"line":26,"column":19}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = alias4(alias1(lookupProperty(depth0,"sh"), "version", {"start":{"line":26,"column":10},"end":{"line":26,"column":20}} ), depth0)) != null ? stack1 : "")
     + "\nPOLICY_SHA256="
-    + ((stack1 = (((helper = lookupProperty(helpers,"hash") || alias1(depth0, "hash", {"start":{"line":27,"column":16},"end":{"line":27,"column":20}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"hash","hash":{},"data":data,"loc":{"start":{"line":27,"column":14},"end":{"line":27,"column":22}}}) : helper))) != null ? stack1 : "")
-    + "\nSOURCE='"
-    + ((stack1 = (((helper = lookupProperty(helpers,"source") || alias1(depth0, "source", {"start":{"line":28,"column":10},"end":{"line":28,"column":16}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"source","hash":{},"data":data,"loc":{"start":{"line":28,"column":8},"end":{"line":28,"column":18}}}) : helper))) != null ? stack1 : "")
-    + "'\nOWNERSHIP="
-    + ((stack1 = (((helper = lookupProperty(helpers,"ownership") || alias1(depth0, "ownership", {"start":{"line":29,"column":12},"end":{"line":29,"column":21}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"ownership","hash":{},"data":data,"loc":{"start":{"line":29,"column":10},"end":{"line":29,"column":23}}}) : helper))) != null ? stack1 : "")
-    + "\n# coexist: the built-in chains whose policy this policy sets; the others keep the host's.\nEXPLICIT='"
-    + ((stack1 = (((helper = lookupProperty(helpers,"explicit") || alias1(depth0, "explicit", {"start":{"line":31,"column":12},"end":{"line":31,"column":20}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"explicit","hash":{},"data":data,"loc":{"start":{"line":31,"column":10},"end":{"line":31,"column":22}}}) : helper))) != null ? stack1 : "")
-    + "'\n# coexist: jumps to these chains stay ahead of ipfence's, so that bans keep winning (awk regex).\nRUN_FIRST='"
-    + ((stack1 = (((helper = lookupProperty(helpers,"runFirst") || alias1(depth0, "runFirst", {"start":{"line":33,"column":13},"end":{"line":33,"column":21}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"runFirst","hash":{},"data":data,"loc":{"start":{"line":33,"column":11},"end":{"line":33,"column":23}}}) : helper))) != null ? stack1 : "")
-    + "'\n# The tag on the routing entries ipfence installs (ip rule ... protocol N, ip route ... proto N).\nRTPROTO="
-    + ((stack1 = (((helper = lookupProperty(helpers,"rtproto") || alias1(depth0, "rtproto", {"start":{"line":35,"column":10},"end":{"line":35,"column":17}} ))),(typeof helper === alias3 ? helper.call(alias2,{"name":"rtproto","hash":{},"data":data,"loc":{"start":{"line":35,"column":8},"end":{"line":35,"column":19}}}) : helper))) != null ? stack1 : "")
+    + ((stack1 = alias4(alias1(lookupProperty(depth0,"sh"), "hash", {"start":{"line":27,"column":16},"end":{"line":27,"column":23}} ), depth0)) != null ? stack1 : "")
+    + "\nSOURCE="
+    + ((stack1 = alias4(alias1(lookupProperty(depth0,"sh"), "source", {"start":{"line":28,"column":9},"end":{"line":28,"column":18}} ), depth0)) != null ? stack1 : "")
+    + "\nOWNERSHIP="
+    + ((stack1 = alias4(alias1(lookupProperty(depth0,"sh"), "ownership", {"start":{"line":29,"column":12},"end":{"line":29,"column":24}} ), depth0)) != null ? stack1 : "")
+    + "\n# coexist: the built-in chains whose policy this policy sets; the others keep the host's.\nEXPLICIT="
+    + ((stack1 = alias4(alias1(lookupProperty(depth0,"sh"), "explicit", {"start":{"line":31,"column":11},"end":{"line":31,"column":22}} ), depth0)) != null ? stack1 : "")
+    + "\n# coexist: jumps to these chains stay ahead of ipfence's, so that bans keep winning (awk regex).\nRUN_FIRST="
+    + ((stack1 = alias4(alias1(lookupProperty(depth0,"sh"), "runFirst", {"start":{"line":33,"column":12},"end":{"line":33,"column":23}} ), depth0)) != null ? stack1 : "")
+    + "\n# The tag on the routing entries ipfence installs (ip rule ... protocol N, ip route ... proto N).\nRTPROTO="
+    + ((stack1 = alias4(alias1(lookupProperty(depth0,"sh"), "rtproto", {"start":{"line":35,"column":10},"end":{"line":35,"column":20}} ), depth0)) != null ? stack1 : "")
     + "\n\n# The files loaded here; each must come from the same compile as this script.\nwanted_files() {\n\tcat <<'EOF'\n"
     + ((stack1 = lookupProperty(helpers,"each").call(alias2,lookupProperty(depth0,"files"),{"name":"each","hash":{},"fn":container.program(0, data, 0),"inverse":container.noop,"data":data,"loc":{"start":{"line":40,"column":0},"end":{"line":42,"column":9}}})) != null ? stack1 : "")
     + "EOF\n}\n\n# coexist: the jumps into ipfence's chains: TABLE CHAIN TARGET start|end. (Full files hold theirs.)\nwanted_hooks() {\n\tcase \"$1\" in\n\t4)\n\t\tcat <<'EOF'\n"
