@@ -47,7 +47,7 @@ ipt() { if [ "$1" = 4 ]; then printf '%s\n' "$IPT4"; else printf '%s\n' "$IPT6";
 cleanup() {
 	if [ -n "$netns" ]; then ip netns del "$netns" 2>/dev/null || true; fi
 	if [ -n "$work" ]; then rm -rf "$work"; fi
-	if [ -n "$locked" ]; then rm -rf "$STATE/lock"; fi
+	if [ -n "$locked" ]; then rm -rf "$LOCK"; fi
 }
 trap cleanup EXIT
 
@@ -64,26 +64,79 @@ on_signal() {
 }
 trap on_signal INT TERM HUP
 
-# One ipfence run at a time on a host. A lock whose holder is gone (killed, or from before a
-# reboot, whose pid may now be another process's) is taken over.
+# The state folder holds what root runs and loads later (a pending rollback's script, its tools
+# and its saved rules) and the log root appends to. Whoever can change it, or any folder above it,
+# or put a link in its place, could make root run anything: such a folder is refused, never
+# repaired (a chmod would not undo what its owner already put there, and would change a shared
+# folder like /var/lib). A folder that does not exist is created, private.
+# "TYPE+MODE UID" of a path, as ls -ldn shows them (POSIX; stat's options differ between systems).
+# shellcheck disable=SC2012 # one path, and only its mode and owner are read
+mode_owner() { ls -ldn -- "$1" 2>/dev/null | awk 'NR == 1 { print $1, $3 }'; }
+unsafe() {
+	fail "$1: $2; apply.sh runs as root what this folder holds, so it refuses it (choose IPFENCE_STATE_DIR under a folder only root can change, e.g. /var/lib/ipfence); nothing was changed"
+}
+# PATH last|above: a real folder (not a link) owned by root that no one else can write to. A folder
+# above may be writable by others if it is sticky (/tmp): they cannot rename or remove root's entries.
+check_folder() {
+	if [ -L "$1" ]; then unsafe "$1" "is a symbolic link"; fi
+	[ -d "$1" ] || unsafe "$1" "is not a folder"
+	mo=$(mode_owner "$1")
+	fmode=${mo%% *}
+	fowner=${mo#* }
+	if [ -z "$mo" ] || [ "$fowner" != 0 ]; then unsafe "$1" "is owned by uid ${fowner:-?}, not root"; fi
+	case "$2:$fmode" in
+	last:?????w* | last:????????w*) unsafe "$1" "can be written by users other than root (mode $fmode)" ;;
+	above:*[tT]) ;;
+	above:?????w* | above:????????w*) unsafe "$1" "can be written by users other than root (mode $fmode), and is not sticky" ;;
+	esac
+}
+secure_state() {
+	case "$STATE" in
+	/*) ;;
+	*) fail "IPFENCE_STATE_DIR must be an absolute path, not $STATE; nothing was changed" ;;
+	esac
+	check_folder / above
+	path=
+	rest=${STATE#/}
+	while [ -n "$rest" ]; do
+		part=${rest%%/*}
+		case "$rest" in */*) rest=${rest#*/} ;; *) rest= ;; esac
+		case "$part" in '' | .) continue ;; ..) fail "IPFENCE_STATE_DIR must not contain '..' ($STATE); nothing was changed" ;; esac
+		path=$path/$part
+		if [ ! -e "$path" ] && [ ! -L "$path" ]; then mkdir -m 700 "$path" || fail "cannot create the state folder $path; nothing was changed"; fi
+		if [ -n "$rest" ]; then check_folder "$path" above; else check_folder "$path" last; fi
+	done
+	[ -n "$path" ] || unsafe / "is not a folder of its own"
+	for entry in lock log pending pending.new rolled-back failed-rollback inflight inflight.new last-good last-good.new; do
+		if [ -L "$STATE/$entry" ]; then unsafe "$STATE/$entry" "is a symbolic link"; fi
+	done
+	if [ -e "$STATE/log" ] && [ ! -f "$STATE/log" ]; then unsafe "$STATE/log" "is not a regular file"; fi
+}
+
+# One ipfence run at a time on a host, whatever state folder each names: the lock is host-wide
+# (/run is root's and emptied at boot). A lock whose holder is gone (killed, or from before a
+# reboot, whose pid may now be another process's) is taken over. "lock wait" waits as long as it
+# takes (the rollback watcher: a confirmation that never came must be rolled back, however late).
+LOCK=/run/ipfence.lock
 lock() {
-	mkdir -p "$STATE" || fail "cannot create the state folder $STATE"
-	chmod 700 "$STATE" || fail "cannot make $STATE private"
+	secure_state
 	boot_id=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
 	tries=0
-	until mkdir "$STATE/lock" 2>/dev/null; do
-		holder=$(cat "$STATE/lock/holder" 2>/dev/null || true)
+	until mkdir -m 700 "$LOCK" 2>/dev/null; do
+		if [ -L "$LOCK" ] || [ ! -d "$LOCK" ]; then fail "$LOCK is not a folder apply.sh made; remove it; nothing was changed"; fi
+		holder=$(cat "$LOCK/holder" 2>/dev/null || true)
 		pid=${holder%% *}
-		if [ -n "$holder" ] && { [ "${holder#* }" != "$boot_id" ] || ! kill -0 "$pid" 2>/dev/null; }; then
-			rm -rf "$STATE/lock"
+		# No holder yet: taken a moment ago, or by a run killed before it wrote one.
+		if { [ -n "$holder" ] && { [ "${holder#* }" != "$boot_id" ] || ! kill -0 "$pid" 2>/dev/null; }; } || { [ -z "$holder" ] && [ "$tries" -ge 5 ]; }; then
+			rm -rf "$LOCK"
 			continue
 		fi
 		tries=$((tries + 1))
-		[ "$tries" -le 30 ] || fail "another ipfence run (pid ${pid:-?}) holds $STATE/lock; try again when it is done"
+		[ "${1-}" = wait ] || [ "$tries" -le 30 ] || fail "another ipfence run (pid ${pid:-?}) holds $LOCK; try again when it is done; nothing was changed"
 		sleep 1
 	done
 	locked=yes
-	echo "$$ $boot_id" >"$STATE/lock/holder"
+	echo "$$ $boot_id" >"$LOCK/holder" || fail "cannot write $LOCK/holder; nothing was changed"
 }
 
 # A private folder for this run's files (under the state folder, which only root can read).
@@ -502,7 +555,7 @@ rollback_after() {
 	wait "$sleeper"
 	trap on_signal TERM
 	{ read -r IPT4 && read -r IPT6; } <"$STATE/pending/tools" 2>/dev/null || true
-	lock
+	lock wait
 	[ "$(cat "$STATE/pending/token" 2>/dev/null || true)" = "$2" ] || exit 0
 	make_work
 	echo "ipfence apply: $(date): not confirmed within $1 s: rolling back $(cat "$STATE/pending/about")"
@@ -544,7 +597,7 @@ boot() {
 		say "loading $SOURCE instead, so that the host does not start without a firewall"
 		rm -rf "$STATE/pending" "$work"
 		work=
-		rm -rf "$STATE/lock"
+		rm -rf "$LOCK"
 		locked=
 	fi
 	apply_now ""
@@ -696,7 +749,8 @@ check_drift() {
 
 # Inside --check's throwaway namespace: the state's rules and sets, nothing else.
 load_into() {
-	lock
+	# Run by --check, which holds the host's lock; the state folder is inside its own.
+	secure_state
 	make_work
 	converge "$1" rules-only
 }
