@@ -27,7 +27,7 @@ function expectFile(path: string, actual: string): void {
  * apply.sh is this policy's data, then a body of functions that is the same for every policy: the
  * goldens hold the data part (apply.sh.data), and every policy's body must be the same text.
  */
-const BODY_MARK = '\n# ---- Helpers';
+const BODY_MARK = "\n# ---- apply.sh's body";
 const bodies = new Set<string>();
 
 function splitApply(produced: Map<string, string>): void {

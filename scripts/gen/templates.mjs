@@ -1,5 +1,6 @@
 // templates/*.hbs, precompiled: a run loads only the small Handlebars runtime and compiles nothing
-// (about 25 ms of a small policy's start-up).
+// (about 25 ms of a small policy's start-up). templates/*.sh are fixed text (apply.sh's body),
+// embedded as they are: they have no template expressions, and no data ever goes into them.
 import Handlebars from 'handlebars';
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -11,5 +12,7 @@ const OPTIONS = { noEscape: true, strict: true };
 export function templatesSource() {
   const names = readdirSync(DIR).filter((n) => n.endsWith('.hbs')).sort();
   const entries = names.map((name) => `  ${JSON.stringify(name)}: ${Handlebars.precompile(readFileSync(`${DIR}/${name}`, 'utf8'), OPTIONS)},`);
-  return `// @ts-nocheck\n// Generated from ${DIR}/*.hbs by \`npm run gen\`. Do not edit.\nexport const precompiled = {\n${entries.join('\n')}\n};\n`;
+  const fixed = readdirSync(DIR).filter((n) => n.endsWith('.sh')).sort();
+  const texts = fixed.map((name) => `  ${JSON.stringify(name)}: ${JSON.stringify(readFileSync(`${DIR}/${name}`, 'utf8'))},`);
+  return `// @ts-nocheck\n// Generated from ${DIR}/*.hbs and ${DIR}/*.sh by \`npm run gen\`. Do not edit.\nexport const precompiled = {\n${entries.join('\n')}\n};\nexport const texts = {\n${texts.join('\n')}\n};\n`;
 }

@@ -26,3 +26,13 @@ export function quoted(text: string): string {
  * ls -q shows them: the name is only ever displayed.
  */
 export const displayName = (name: string): string => name.replace(/[\u0000-\u001f\u007f-\u009f$`"\\]/g, '?');
+
+/**
+ * A value as one shell word: inside single quotes nothing is special, and a `'` becomes `'\''`
+ * (close, an escaped quote, reopen). Every value apply.sh's data header holds goes through this
+ * and nothing else, so no policy string can end its quote early. NUL cannot be in a shell word.
+ */
+export function shellQuote(value: string): string {
+  if (value.includes('\u0000')) throw new Error('NUL reached the shell quoting');
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,73 @@
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compile } from '../../src/pipeline.js';
+import { kernelLab, type Netns } from '../../src/verify/netns.js';
+import { Throwaway } from '../helpers/throwaway.js';
+
+/**
+ * apply.sh's state folder holds what root runs and loads later: a folder another user can change,
+ * or a link anywhere on its way, is refused before any change, and never chmodded. One namespace
+ * for all cases; each case checks the namespace's rules are still empty after the refusal.
+ */
+const lab = kernelLab();
+
+describe.runIf(lab.ok)('apply.sh refuses a state folder that is not root\'s alone', () => {
+  const backend = lab.ok ? lab.backends[0]! : 'nft';
+  const t = new Throwaway();
+  afterAll(() => t.destroy());
+  const ns: Netns = lab.ok ? t.makeNs('state') : (undefined as never);
+  const r = compile('version: 1\ndefaults: { input: drop }\ninbound:\n  - { port: 22 }\n', 'state.yaml', 'state.yaml');
+  const dir = t.folder(r.artifacts!);
+  const root = mkdtempSync(join(tmpdir(), 'ipfence-statecases-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const empty = () => ns.save(backend, 'ipv4').split('\n').filter((l) => l.startsWith('-A ')).length === 0;
+  const applyWith = (state: string) => t.applyIn(ns, backend, dir, [], [`IPFENCE_STATE_DIR=${state}`]);
+  const fresh = (name: string, mode = 0o700): string => {
+    const p = join(root, name);
+    mkdirSync(p, { recursive: true, mode });
+    chmodSync(p, mode);
+    return p;
+  };
+
+  it.each([
+    ['owned by another user', () => { const p = fresh('owned'); chownSync(p, 1000, 1000); return { state: p, message: 'is owned by uid 1000, not root' }; }],
+    ['writable by its group', () => ({ state: fresh('group', 0o770), message: 'can be written by users other than root (mode drwxrwx---)' })],
+    ['writable by everyone, even sticky', () => ({ state: fresh('world', 0o1777), message: 'can be written by users other than root' })],
+    ['a symbolic link to a private folder', () => { const real = fresh('real'); const link = join(root, 'link'); symlinkSync(real, link); return { state: link, message: `${link}: is a symbolic link` }; }],
+    ['under a symbolic link', () => { const real = fresh('real2'); const link = join(root, 'link2'); symlinkSync(real, link); return { state: join(link, 'state'), message: `${link}: is a symbolic link` }; }],
+    ['under a folder another user owns (a deploy user\'s home)', () => { const home = fresh('home', 0o755); chownSync(home, 1000, 1000); const st = join(home, 'state'); mkdirSync(st, { mode: 0o700 }); return { state: st, message: `${home}: is owned by uid 1000, not root` }; }],
+    ['holding a log that is a symbolic link', () => { const p = fresh('loglink'); symlinkSync('/etc/passwd-not-this', join(p, 'log')); return { state: p, message: `${join(p, 'log')}: is a symbolic link` }; }],
+    ['holding a pending that is a symbolic link', () => { const p = fresh('pendinglink'); symlinkSync(fresh('elsewhere'), join(p, 'pending')); return { state: p, message: `${join(p, 'pending')}: is a symbolic link` }; }],
+    ['relative', () => ({ state: 'var/lib/ipfence', message: 'must be an absolute path' })],
+  ])('%s: exit 1 before any change, the folder left as it was', (_what, setup) => {
+    const { state, message } = setup();
+    let before: string | undefined;
+    try {
+      before = `${statSync(state).mode} ${statSync(state).uid}`;
+    } catch {
+      before = undefined;
+    }
+    const run = applyWith(state);
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stderr).toContain(message);
+    expect(run.stderr).toContain('nothing was changed');
+    expect(empty(), 'no rule was loaded').toBe(true);
+    if (before !== undefined) expect(`${statSync(state).mode} ${statSync(state).uid}`).toBe(before);
+  });
+
+  it('a shared folder (like /var/lib) named as state folder is used as it is, never chmodded; a missing one is created private', () => {
+    const shared = fresh('shared', 0o755);
+    writeFileSync(join(shared, 'other-tool.db'), 'x');
+    const ok = applyWith(shared);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(statSync(shared).mode & 0o7777).toBe(0o755);
+    expect(readFileSync(join(shared, 'other-tool.db'), 'utf8')).toBe('x');
+    const created = join(root, 'new', 'deeper', 'state');
+    const again = applyWith(created);
+    expect(again.status, again.stderr).toBe(0);
+    expect(statSync(created).mode & 0o7777).toBe(0o700);
+    expect(statSync(join(root, 'new')).mode & 0o7777).toBe(0o700);
+  });
+});
