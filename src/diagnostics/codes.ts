@@ -51,6 +51,7 @@ export const CODES = {
   'tcp-reset': { severity: 'error', stage: 'check', doc: 'REJECT with tcp-reset in a rule without -p tcp.' },
   'family-icmp': { severity: 'error', stage: 'check', doc: 'An ICMP type of the other family.' },
   'owner-name': { severity: 'warning', stage: 'check', doc: 'A user/group name that the host resolves at load time.' },
+  'port-usually-udp': { severity: 'warning', stage: 'check', doc: 'A port that is usually UDP (DNS, NTP, SNMP, syslog, DHCP, TFTP, IKE, OpenVPN, WireGuard, mDNS, SSDP) without `proto`, which means tcp only; use `service:` or write `proto`.' },
   'family-asymmetry': { severity: 'warning', stage: 'check', doc: 'A deny or user block present in one family only.' },
   'redirect-local': { severity: 'warning', stage: 'check', doc: 'A redirect that leaves local traffic or the target port unspecified.' },
   'docker-flush': { severity: 'error', stage: 'check', doc: 'A `docker:` section without `ownership: coexist`: a full restore would wipe Docker\'s chains.' },

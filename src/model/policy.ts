@@ -226,7 +226,7 @@ export interface Policy {
   readonly notrack?: readonly NotrackRule[];
   readonly helpers?: readonly HelperRule[];
   readonly checks?: Readonly<Record<string, 'error' | 'warning' | 'off'>>;
-  readonly logging?: { readonly prefix?: string; readonly rate?: string; readonly burst?: number; readonly dropped?: boolean; readonly nflog?: number };
+  readonly logging?: { readonly prefix?: string; readonly 'accept-prefix'?: string; readonly rate?: string; readonly burst?: number; readonly dropped?: boolean; readonly nflog?: number };
   readonly tests?: readonly IntentTestSpec[];
 }
 

@@ -74,7 +74,7 @@ function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec
   const inIface = rec.inKey ? ctx.iface(r[rec.inKey], path, false, rec.inKey) : null;
   const outIface = rec.outKey ? ctx.iface(r[rec.outKey], path, false, rec.outKey) : null;
   const verdict = resolveAction(ctx, r.action, 'allow');
-  const log = r.log === undefined ? null : resolveLog(ctx, r.log, [...path, 'log']);
+  const log = r.log === undefined ? null : resolveLog(ctx, r.log, [...path, 'log'], verdict);
   if (portGroups === undefined || src === undefined || dst === undefined || except === undefined || inIface === undefined || outIface === undefined || log === undefined) return;
   if (r.others !== undefined && (rec.key !== 'inbound' || verdict !== 'accept' || r.from === undefined)) {
     ctx.report('schema-value', [...path, 'others'], '`others` applies only to an inbound allow with `from` (an allowlist); remove it');

@@ -17,7 +17,8 @@ export function limitsSection(ctx: Context, b: RulesetBuilder): void {
     const src = ctx.addrs(l.from, [...path, 'from']);
     const dst = ctx.addrs(l.to, [...path, 'to']);
     const inIface = ctx.iface(l.interface, [...path, 'interface']);
-    const log = resolveLog(ctx, l.log, [...path, 'log']);
+    const verdict = resolveAction(ctx, l.action, 'drop');
+    const log = resolveLog(ctx, l.log, [...path, 'log'], verdict);
     if ([ports, protos, src, dst, inIface, log].includes(undefined)) return;
     const burst = l.burst ?? 5;
     if (rateRefused('hashlimit', l.rate, burst)) {
@@ -26,7 +27,6 @@ export function limitsSection(ctx: Context, b: RulesetBuilder): void {
     }
     const sel = selector(ctx, { protos: protos!, ports: ports!, src: src!, dst: dst!, inIface: inIface! }, l.family, path, 'from', 'to');
     if (!sel) return;
-    const verdict = resolveAction(ctx, l.action, 'drop');
     const chainName = l.chain === 'forward' ? 'FORWARD' : 'INPUT';
     const limit: Match[] = [
       { kind: 'ctstate', states: ['NEW'], negate: false },

@@ -103,7 +103,7 @@ export function forwardsSection(ctx: Context, b: RulesetBuilder, caught: NatCatc
     const src = ctx.addrs(r.from, path, 'from');
     const local = ctx.addrs(r['local-address'], path, 'local-address');
     const inIface = ctx.iface(r.interface, path, false, 'interface');
-    const log = r.log === undefined ? null : resolveLog(ctx, r.log, [...path, 'log']);
+    const log = r.log === undefined ? null : resolveLog(ctx, r.log, [...path, 'log'], 'accept');
     if (protos === undefined || to === undefined || src === undefined || local === undefined || inIface === undefined || log === undefined || to === null) return;
     if (local !== null && !ofThisHost(ctx, local, [...path, 'local-address'], 'a forward')) return;
     if (local === null && inIface === null) {

@@ -53,7 +53,7 @@ export function tail(ctx: Context, b: RulesetBuilder): void {
     if (choice === 'accept') continue;
     const p = defaultsPath(ctx, c.key);
     const origin = lazyOrigin(p, `ipfence: ${c.chain} policy ${choice}`, ctx.source);
-    const log = logDropped ? resolveLog(ctx, true, ['logging'], `ipfence ${c.chain} ${choice}: `) : null;
+    const log = logDropped ? resolveLog(ctx, true, ['logging'], choice, `ipfence ${c.chain} ${choice}: `) : null;
     for (const rec of FAMILIES) {
       if (log) b.add(rec.family, 'filter', c.chain, 'tail', [logRule([], log, origin)]);
       if (choice === 'reject') b.add(rec.family, 'filter', c.chain, 'tail', verdictRules([], 'reject', origin));

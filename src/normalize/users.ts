@@ -44,8 +44,8 @@ export function usersSection(ctx: Context, b: RulesetBuilder): void {
     }
     const by = u.user !== undefined ? 'uid' : 'gid';
     const id = ownerId(ctx, (u.user ?? u.group)!, [...path, by === 'uid' ? 'user' : 'group'], by === 'uid' ? 'user' : 'group');
-    const log = resolveLog(ctx, u.log, [...path, 'log']);
     const verdict = resolveAction(ctx, u.outbound, 'deny');
+    const log = resolveLog(ctx, u.log, [...path, 'log'], verdict);
     const exceptions: Selector[] = [];
     let ok = id !== undefined && log !== undefined;
     (u.except ?? []).forEach((e, k) => {

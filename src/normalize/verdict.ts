@@ -53,14 +53,22 @@ export interface ResolvedLog {
 export const DEFAULT_LOG_RATE = '10/minute';
 export const DEFAULT_LOG_BURST = 5;
 export const DEFAULT_LOG_PREFIX = 'ipfence: ';
+export const DEFAULT_ACCEPT_LOG_PREFIX = 'ipfence accept: ';
 
-/** Resolves `log:` against `logging:` and checks the prefix is safe and not silently truncated. */
-export function resolveLog(ctx: Context, spec: LogSpec | undefined, path: Path, fallbackPrefix?: string): ResolvedLog | null | undefined {
+/**
+ * Resolves `log:` against `logging:` and checks the prefix is safe and not silently truncated.
+ * What the rule does to the packets it logs picks the default prefix: an accepted packet never
+ * goes under `logging.prefix`, which names the refused ones (and the default policy's drops), so a
+ * log reader counting "ipfence-drop:" lines does not count allowed traffic; it has its own,
+ * `logging.accept-prefix`. A rule's own `log.prefix` wins either way.
+ */
+export function resolveLog(ctx: Context, spec: LogSpec | undefined, path: Path, verdict: Verdict, fallbackPrefix?: string): ResolvedLog | null | undefined {
   if (spec === undefined || spec === false) return null;
   const g = ctx.policy.logging ?? {};
   const own = typeof spec === 'object' ? spec : {};
-  const prefix = own.prefix ?? g.prefix ?? fallbackPrefix ?? DEFAULT_LOG_PREFIX;
-  const prefixPath = own.prefix !== undefined ? [...path, 'prefix'] : g.prefix !== undefined ? ['logging', 'prefix'] : path;
+  const key = verdict === 'accept' ? 'accept-prefix' : 'prefix';
+  const prefix = own.prefix ?? g[key] ?? (verdict === 'accept' ? DEFAULT_ACCEPT_LOG_PREFIX : (fallbackPrefix ?? DEFAULT_LOG_PREFIX));
+  const prefixPath = own.prefix !== undefined ? [...path, 'prefix'] : g[key] !== undefined ? ['logging', key] : path;
   if (prefix.length === 0) {
     ctx.report('string-too-long', prefixPath, 'a log prefix must not be empty (iptables refuses it)');
     return undefined;

@@ -68,7 +68,7 @@ const RENAMED: readonly { readonly key: string; readonly under: (path: Path) => 
   {
     key: 'to',
     under: (p) => p.length === 2 && p[0] === 'redirects',
-    why: 'is now `local-address`, an address of this host (listed in `host.addresses`): a redirect only ever delivers to this host, and cannot send connections to another one (that is port forwarding, DNAT, which ipfence does not write yet)',
+    why: 'is now `local-address`, an address of this host (listed in `host.addresses`): a redirect only ever delivers to this host; to send connections on to another host, write a port forward instead (`forwards:` with `port`, `interface` and `to`, which ipfence writes as DNAT)',
   },
 ];
 

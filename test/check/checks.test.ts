@@ -46,6 +46,29 @@ const TABLES: Record<string, CheckTable> = {
       { policy: 'version: 1\nusers:\n  - group: staff\n', errors: [{ code: 'owner-name', line: 3, column: 12 }] },
     ],
   },
+  'port-usually-udp': {
+    valid: [
+      // Written proto: the author said which, tcp included.
+      'version: 1\ninbound:\n  - { port: 53, proto: tcp }\n',
+      'version: 1\ninbound:\n  - { port: 123, proto: [tcp, udp] }\n',
+      'version: 1\ninbound:\n  - { service: dns }\n',
+      // A range is deliberately broad, whatever it includes.
+      'version: 1\ninbound:\n  - { port: "50-60" }\n',
+      'version: 1\ninbound:\n  - { port: [22, 443] }\n',
+      // notrack means udp without proto; a helper takes its helper's protocol.
+      'version: 1\nnotrack:\n  - { port: 53 }\n',
+      'version: 1\nhelpers:\n  - { helper: tftp, port: 69 }\n',
+      'version: 1\ninbound:\n  - { port: 53, suppress: { port-usually-udp: "DNS over TCP only, for zone transfers" } }\n',
+    ],
+    invalid: [
+      { policy: 'version: 1\ninbound:\n  - { name: dns, port: 53 }\n', errors: [{ code: 'port-usually-udp', line: 3, column: 24, message: /^port 53 \(DNS\) is usually UDP, but without `proto` this rule matches tcp only; write `service: dns` instead of `port` \(tcp\/53, udp\/53\), or `proto: udp`, or `proto: tcp` if tcp is what you mean$/ }] },
+      { policy: 'version: 1\noutbound:\n  - { port: [22, 123, 5353] }\n', errors: [{ code: 'port-usually-udp', line: 3, column: 18, message: /NTP.*`service: ntp`/ }, { code: 'port-usually-udp', line: 3, column: 23, message: /mDNS/ }] },
+      { policy: 'version: 1\nforward:\n  - { port: 1900 }\n', errors: [{ code: 'port-usually-udp', line: 3, column: 13, message: /SSDP.*write `proto: udp` \(or `proto: \[tcp, udp\]`\)/ }] },
+      { policy: 'version: 1\nusers:\n  - { user: 1001, except: [{ port: 51820 }] }\n', errors: [{ code: 'port-usually-udp', line: 3, column: 36, message: /WireGuard/ }] },
+      { policy: 'version: 1\nforwards:\n  - { port: 514, to: 10.0.0.5, interface: eth0 }\n', errors: [{ code: 'port-usually-udp', line: 3, column: 13, message: /syslog/ }] },
+      { policy: 'version: 1\ninbound:\n  - { service: dns }\ntests:\n  - { port: 53, expect: allow }\n', errors: [{ code: 'port-usually-udp', line: 5, column: 13 }] },
+    ],
+  },
   'redirect-bypass': {
     valid: [
       // The deny covers the target port too: redirected connections meet it there.

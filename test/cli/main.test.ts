@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -210,5 +211,39 @@ describe('every independent error in one run', () => {
     expect(await main(['check', '-', '-f', 'gcc'], i)).toBe(1);
     expect(out.stdout).not.toContain('order-conflict');
     expect(out.stdout).toContain('[schema-value]');
+  });
+});
+
+describe('a reader that stops early (| head)', () => {
+  // More than a pipe holds (64 KiB), so the CLI is still writing when head has gone.
+  const big = () => {
+    const dir = tmp();
+    const rules = Array.from({ length: 3000 }, (_, i) => `  - { name: r${i}, port: ${1000 + i} }\n`).join('');
+    writeFileSync(join(dir, 'big.yaml'), `version: 1\ninbound:\n${rules}`);
+    return dir;
+  };
+  // The built command (npm run build), as a shell pipeline runs it; its own status from PIPESTATUS.
+  const piped = (args: string, reader: string) => {
+    const r = spawnSync('bash', ['-c', `${process.execPath} bin/ipfence.cjs ${args} | ${reader} >/dev/null; echo "status=\${PIPESTATUS[0]}" >&2`], { encoding: 'utf8' });
+    return { status: Number(/status=(\d+)/.exec(r.stderr)?.[1]), stderr: r.stderr.replace(/status=\d+\n/, '') };
+  };
+  it.each(['head -1', 'head -c 1', 'true'])('compile --print | %s: no error, exit 0', (reader) => {
+    const dir = big();
+    const r = piped(`compile ${dir}/big.yaml -o ${dir}/out --print`, reader);
+    expect(r.stderr).not.toMatch(/EPIPE|Error|    at /);
+    expect(r.stderr).toBe(`ipfence: wrote ${['rules.v4', 'rules.v6', 'apply.sh', 'ipfence.service'].map((f) => `${dir}/out/${f}`).join(', ')}\n`);
+    expect(r.status).toBe(0);
+  });
+  it.each(['head -1', 'true'])('check --against | %s: no error, and still exit 1 for stale files (pipefail sees it)', (reader) => {
+    const dir = big();
+    const r = piped(`check ${dir}/big.yaml --against ${dir}/none`, reader);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(1);
+  });
+  it('a write that fails otherwise (a full disk) is said, and exits 2', () => {
+    const r = spawnSync('bash', ['-c', `${process.execPath} bin/ipfence.cjs compile examples/close-port.yaml -o ${tmp()} --print >/dev/full`], { encoding: 'utf8' });
+    expect(r.stderr).toContain('ipfence: cannot write to standard output: ENOSPC\n');
+    expect(r.stderr).not.toContain('    at ');
+    expect(r.status).toBe(2);
   });
 });

@@ -15,6 +15,7 @@ import { ipv6Ndp } from './ipv6-ndp.js';
 import { natFiltering } from './nat-filtering.js';
 import { noEstablished } from './no-established.js';
 import { ownerName } from './owner-name.js';
+import { portUsuallyUdp } from './port-usually-udp.js';
 import { redirectBypass } from './redirect-bypass.js';
 import { redirectLocal } from './redirect-local.js';
 import { shadowed } from './shadowed.js';
@@ -23,5 +24,5 @@ import { tcpReset } from './tcp-reset.js';
 
 /** Every lint check, once. test/check/checks.test.ts fails when a check lacks docs or tests. */
 export const CHECKS: readonly Check[] = [
-  dockerFlush, dockerPublished, familyAsymmetry, familyIcmp, hideTargetAllow, hookInterface, hookNotrack, hookOwner, hookRedirect, hookReject, hookSnat, intentTest, ipv6Ndp, natFiltering, noEstablished, ownerName, redirectBypass, redirectLocal, shadowed, sshLockout, tcpReset,
+  dockerFlush, dockerPublished, familyAsymmetry, familyIcmp, hideTargetAllow, hookInterface, hookNotrack, hookOwner, hookRedirect, hookReject, hookSnat, intentTest, ipv6Ndp, natFiltering, noEstablished, ownerName, portUsuallyUdp, redirectBypass, redirectLocal, shadowed, sshLockout, tcpReset,
 ];
