@@ -175,3 +175,25 @@ describe('ipfence show', () => {
     expect((await run('compile', 'examples/web-server.yaml', '-f', 'markdown')).code).toBe(2);
   });
 });
+
+describe('explain and tests agree with the kernel (issue 34)', () => {
+  it('sees a packet this host sends itself come back in on lo: a hidden redirect target refuses it there', async () => {
+    // The kernel refuses it: the hide-target rule sits in INPUT, which a packet out on lo meets next.
+    const r = await run('explain', 'examples/port-redirect.yaml', 'tcp 127.0.0.1 -> 127.0.0.1:8443 out lo');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/PREROUTING mangle/);
+    expect(r.stdout.trimEnd().split('\n').pop()).toBe("rejected by 'tls-alt (hide target)' (examples/port-redirect.yaml:8:5)");
+    // Through the redirect it is accepted: by the loopback accept (the port is 8443, the destination 127.0.0.1 now).
+    const through = await run('explain', 'examples/port-redirect.yaml', 'tcp 127.0.0.1 -> 192.0.2.1:8445 out lo', '-f', 'json');
+    expect(JSON.parse(through.stdout)).toMatchObject({ verdict: 'accept', decidedBy: { rule: 'ipfence: loopback' } });
+    // IPv6 alike.
+    expect((await run('explain', 'examples/port-redirect.yaml', 'tcp [::1]:40000 -> [::1]:8443 out lo')).stdout).toMatch(/^rejected by 'tls-alt \(hide target\)'/m);
+    // A test of the same connection fails, saying what the kernel does.
+    const policy = write('hidden-lo.yaml', `${readFileSync('examples/port-redirect.yaml', 'utf8')}  - { name: local target open, direction: out, interface: lo, port: 8443, expect: allow }\n  - { name: local target hidden, direction: out, interface: lo, port: 8443, expect: deny }\n  - { name: local alt works, direction: out, interface: lo, port: 8445, expect: allow }\n`);
+    const t = await run('test', policy);
+    expect(t.code, t.stdout).toBe(1);
+    expect(t.stdout).toMatch(/^ {2}fail {2}local target open /m);
+    expect(t.stdout).toMatch(/^ {2}pass {2}local target hidden /m);
+    expect(t.stdout).toMatch(/^ {2}pass {2}local alt works /m);
+  });
+});
