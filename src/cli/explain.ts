@@ -3,14 +3,14 @@ import { formatLocation, hasErrors } from '../diagnostics/diagnostic.js';
 import { visible } from '../diagnostics/visible.js';
 import { familyRecord } from '../model/family.js';
 import type { Rule, Target } from '../model/ir.js';
-import { decidingRule, explainPacket, targetText } from '../packet/explain.js';
+import { decidingRule, explainOwners, targetText, type OwnerAssumption, type OwnerCase } from '../packet/explain.js';
 import { DIRECTION_WORDS } from '../packet/intent.js';
 import { modelsOf, type TraceEvent } from '../packet/path.js';
 import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
 import { report } from './output.js';
-import { parsePacketSpec } from './packet-spec.js';
+import { parsePacketSpec, resolveInterfaces } from './packet-spec.js';
 import { readPolicy, includesOf } from './source.js';
 
 const VERB = { accept: 'accepted', drop: 'dropped', reject: 'rejected' } as const;
@@ -22,7 +22,7 @@ const VERB = { accept: 'accepted', drop: 'dropped', reject: 'rejected' } as cons
  */
 export async function explainCommand(path: string, spec: string, o: Options, io: IO): Promise<number> {
   if (o.format !== 'stylish' && o.format !== 'json') throw new UsageError(`explain prints text (the default) or --format json, not ${o.format}`);
-  const { packet, family, direction } = parsePacketSpec(spec);
+  const asked = parsePacketSpec(spec);
   const src = await readPolicy(path, o, io, false);
   if (src.problem) {
     report([src.problem], o.format, false, io.stdout);
@@ -34,29 +34,88 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
     report(result.diagnostics, o.format, io.colorStdout && !o.values['no-color'], io.stdout);
     return EXIT_POLICY;
   }
+  const { packet, family, direction } = resolveInterfaces(asked, result.ir);
   const model = modelsOf(result.ir).find((m) => m.family === family);
-  const found = model && explainPacket(model, direction, packet);
-  if (!found) throw new UsageError(`explain: this policy has no ${familyRecord(family).label} rules`);
-  const decided = decidingRule(found.outcome.rules);
+  const cases = model && explainOwners(result.ir, model, direction, packet);
+  if (!cases) throw new UsageError(`explain: this policy has no ${familyRecord(family).label} rules`);
   const where = (r: Rule): string => (r.origin.path.length === 0 ? 'ipfence' : formatLocation(r.origin.loc));
+  const decider = (c: OwnerCase): Rule | undefined => decidingRule(c.explanation.outcome.rules);
+  const verdictOf = (c: OwnerCase): string => {
+    const d = decider(c);
+    return `${c.explanation.outcome.verdict} ${d ? `${d.origin.label} ${where(d)}` : ''}`;
+  };
+  // Where every assumption about the owners ends alike, the answer is that one (told without them).
+  const agreed = cases.every((c) => verdictOf(c) === verdictOf(cases[0]!));
+  const shown = agreed ? [cases[cases.length - 1]!] : cases;
   if (o.format === 'json') {
-    const events = found.events.map((e) => (e.kind === 'rule' ? { kind: e.kind, chain: e.chain, rule: e.rule.origin.label, location: where(e.rule), target: targetText(e.rule.target), limited: e.limited } : e));
-    io.stdout(`${JSON.stringify({ family, direction, packet, events, verdict: found.outcome.verdict, decidedBy: decided ? { rule: decided.origin.label, location: where(decided) } : null }, null, 2)}\n`);
+    const told = (c: OwnerCase) => {
+      const d = decider(c);
+      return {
+        events: c.explanation.events.map((e) => (e.kind === 'rule' ? { kind: e.kind, chain: e.chain, rule: e.rule.origin.label, location: where(e.rule), target: targetText(e.rule.target), limited: e.limited } : e)),
+        verdict: c.explanation.outcome.verdict,
+        decidedBy: d ? { rule: d.origin.label, location: where(d) } : null,
+      };
+    };
+    const body = agreed ? told(shown[0]!) : { verdict: 'depends', cases: cases.map((c) => ({ assume: c.assume, ...told(c) })) };
+    io.stdout(`${JSON.stringify({ family, direction, packet, ...body }, null, 2)}\n`);
     return EXIT_OK;
   }
   const lines = [`${familyRecord(family).label} ${visible(spec.trim())}: a ${packet.state === 'NEW' ? 'new connection' : `${packet.state} packet`} ${DIRECTION_WORDS[direction]}`];
-  let head = '';
-  const line = (text: string): void => {
-    lines.push(`  ${head.padEnd(20)}${text}`);
-    head = '';
+  const ending = (c: OwnerCase): string => {
+    const d = decider(c);
+    return `${VERB[c.explanation.outcome.verdict]} ${d ? `by '${visible(d.origin.label)}' (${where(d)})` : 'by the default policy'}`;
   };
-  for (const e of found.events) {
-    if (e.kind === 'table') head = `${e.hook} ${e.table}`;
-    else line(eventText(e, where));
+  const indent = agreed ? '' : '  ';
+  if (!agreed) lines.push(`the answer depends on ${ownersAsked(cases)}, which only the host knows (the rules name owners by ${byNames(cases) ? 'name' : 'number'}):`);
+  for (const c of shown) {
+    if (!agreed) lines.push(`if ${assumptionText(c.assume, cases)}:`);
+    let head = '';
+    for (const e of c.explanation.events) {
+      if (e.kind === 'table') head = `${e.hook} ${e.table}`;
+      else {
+        lines.push(`${indent}  ${head.padEnd(20)}${eventText(e, where)}`);
+        head = '';
+      }
+    }
+    lines.push(`${indent}${ending(c)}`);
   }
-  lines.push(`${VERB[found.outcome.verdict]} ${decided ? `by '${visible(decided.origin.label)}' (${where(decided)})` : 'by the default policy'}`);
+  if (!agreed) lines.push(`depends on ${ownersAsked(cases)}: ${cases.map((c) => `${VERB[c.explanation.outcome.verdict]} if ${assumptionText(c.assume, cases)}`).join('; ')}`);
   io.stdout(`${lines.join('\n')}\n`);
   return EXIT_OK;
+}
+
+const OWNER_WORD = { uid: 'user', gid: 'group' } as const;
+
+/** What the answer turns on: "which user uid 33 is", "which uid 'www-data' has". */
+function ownersAsked(cases: readonly OwnerCase[]): string {
+  return (['uid', 'gid'] as const)
+    .map((by) => {
+      const all = cases.flatMap((c) => c.assume.filter((x) => x.by === by));
+      if (all.length === 0) return '';
+      return isNumberAsked(all[0]!, cases) ? `which ${OWNER_WORD[by]} ${by} ${all[0]!.id} is` : `which ${by} '${visible(all[0]!.name)}' has`;
+    })
+    .filter((x) => x !== '')
+    .join(' and ');
+}
+
+/** Whether the packet names an owner by number (and the rules by name), rather than the other way. */
+const byNames = (cases: readonly OwnerCase[]): boolean => cases.some((c) => c.assume.some((a) => isNumberAsked(a, cases)));
+
+/** Whether the packet named this owner by number (each assumption gives it a name) rather than by name. */
+function isNumberAsked(a: OwnerAssumption, cases: readonly OwnerCase[]): boolean {
+  return cases.every((c) => c.assume.every((x) => x.by !== a.by || x.id === a.id));
+}
+
+function assumptionText(assume: readonly OwnerAssumption[], cases: readonly OwnerCase[]): string {
+  const said = (['uid', 'gid'] as const).map((by) => {
+    const a = assume.find((x) => x.by === by);
+    const all = cases.flatMap((c) => c.assume.filter((x) => x.by === by));
+    if (all.length === 0) return '';
+    const byNumber = isNumberAsked(all[0]!, cases);
+    if (a !== undefined) return byNumber ? `${by} ${a.id} is '${visible(a.name)}'` : `'${visible(a.name)}' is ${by} ${a.id}`;
+    return byNumber ? `${by} ${all[0]!.id} is none of ${[...new Set(all.map((x) => `'${visible(x.name)}'`))].join(', ')}` : `'${visible(all[0]!.name)}' is no ${by} the rules name (${[...new Set(all.map((x) => x.id))].join(', ')})`;
+  });
+  return said.filter((x) => x !== '').join(' and ');
 }
 
 function eventText(e: Exclude<TraceEvent, { kind: 'table' }>, where: (r: Rule) => string): string {

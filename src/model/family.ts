@@ -31,6 +31,8 @@ export interface FamilyRecord {
   readonly hopLimitMatch: readonly [string, string];
   /** What encloses an address followed by `:port` (DNAT's --to-destination): IPv6 needs brackets. */
   readonly portedAddress: readonly [string, string];
+  /** The loopback address: where REDIRECT in nat OUTPUT sends a connection this host opens. */
+  readonly loopback: '127.0.0.1' | '::1';
   /** Accepted ahead of the allows under a drop policy (RFC 4890 for IPv6; nothing for IPv4). */
   readonly essentials: readonly Essential[];
 }
@@ -88,6 +90,7 @@ export const IPV4: FamilyRecord = {
   rejectWith: { 'port-unreachable': 'icmp-port-unreachable', 'tcp-reset': 'tcp-reset' },
   hopLimitMatch: ['ttl', '--ttl-eq'],
   portedAddress: ['', ''],
+  loopback: '127.0.0.1',
   essentials: [],
 };
 
@@ -127,6 +130,7 @@ export const IPV6: FamilyRecord = {
   rejectWith: { 'port-unreachable': 'icmp6-port-unreachable', 'tcp-reset': 'tcp-reset' },
   hopLimitMatch: ['hl', '--hl-eq'],
   portedAddress: ['[', ']'],
+  loopback: '::1',
   essentials: [
     essential('destination-unreachable', 'destination-unreachable', null),
     essential('packet-too-big', 'packet-too-big', null),

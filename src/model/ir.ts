@@ -159,6 +159,11 @@ export interface IR {
   readonly routes: readonly RouteEntry[];
   readonly sets: readonly AddressSet[];
   readonly tests: readonly IntentTest[];
+  /**
+   * The policy's interface aliases (`interfaces:`), alias to kernel name: a question about a
+   * packet (explain) names interfaces as the policy does. Absent in hand-built IR.
+   */
+  readonly interfaces?: ReadonlyMap<string, string>;
 }
 
 /** What turns a policy path into a file position (the SourceMap); origins hold it, not a closure. */

@@ -85,7 +85,7 @@ export function normalize(policy: Policy, source: SourceMap): NormalizeResult {
     ctx.diagnostics.push(diag('schema-value', ctx.loc(['coexist'], 'key'), "`coexist:` says how ipfence's jumps sit among other tools' rules, and applies only with `ownership: coexist`; set that or remove it", undefined, ['coexist']));
   }
   const runFirst = policy.coexist?.['run-first'] ?? DEFAULT_RUN_FIRST;
-  const ir: IR = { kind: 'ir', ownership, runFirst, rulesets: b.build(ownership, policies, explicit, lazyOrigin([], '', ctx.source)), routes, sets: b.sets, tests };
+  const ir: IR = { kind: 'ir', ownership, runFirst, rulesets: b.build(ownership, policies, explicit, lazyOrigin([], '', ctx.source)), routes, sets: b.sets, tests, interfaces: new Map(Object.entries(policy.interfaces ?? {})) };
   commentsFit(ctx, ir);
   return hasErrors(ctx.diagnostics) ? { diagnostics: ctx.diagnostics } : { ir, diagnostics: ctx.diagnostics };
 }

@@ -1,8 +1,10 @@
+import { familyRecord } from '../model/family.js';
 import { assertNever, type Chain, type Family, type IR, type Match, type Rule, type Ruleset, type TableName, type Target } from '../model/ir.js';
 import { readAddress } from './addresses.js';
 import { IndexedChain, type Dead, type RuleBox } from './chain-index.js';
+import type { IntervalSet } from './intervals.js';
 import { setContents } from './sets.js';
-import { boxesIntersect, intersectBox, boxOf, subtractBox, DIM, STATES, type Box, type SetContents } from './space.js';
+import { boxesIntersect, intersectBox, boxOf, subtractBox, ifaceSet, DIM, STATES, type Box, type SetContents } from './space.js';
 
 /** The built-in chains, which the kernel calls at its hooks. */
 export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
@@ -18,6 +20,17 @@ export const TABLES_AT: Readonly<Record<Hook, readonly TableName[]>> = {
 
 /** The hooks a packet crosses: to this host, through it, or from it. */
 export const PATHS = { in: ['PREROUTING', 'INPUT'], forward: ['PREROUTING', 'FORWARD', 'POSTROUTING'], out: ['OUTPUT', 'POSTROUTING'] } as const satisfies Record<string, readonly Hook[]>;
+
+/**
+ * A packet this host sends to itself (out on lo) comes back in on lo after POSTROUTING, and meets
+ * PREROUTING and INPUT as well: a rule of INPUT (a hidden redirect target) refuses it there. Its
+ * connection is already tracked (conntrack attached it in OUTPUT and lo keeps it), so nat is not
+ * consulted again (both its translations were settled on the way out) and raw's CT targets leave
+ * it as it is (xt_CT ignores a packet that has a connection); mangle and filter see it.
+ */
+const LOOPED: readonly Hook[] = ['OUTPUT', 'POSTROUTING', 'PREROUTING', 'INPUT'];
+const LOOPED_TABLES: Readonly<Partial<Record<Hook, readonly TableName[]>>> = { PREROUTING: ['mangle'], INPUT: ['mangle', 'filter'] };
+const LO = ifaceSet('lo');
 
 /**
  * What finally happens to a set of packets in one chain walk. `translate`: a nat or raw target
@@ -319,6 +332,19 @@ export function translate(t: TranslationTarget, box: Box): Box {
 }
 
 /**
+ * REDIRECT in nat OUTPUT sends a connection to the loopback address (in PREROUTING, to the
+ * address it arrived at, which `redirected` keeps).
+ */
+function translateAt(hook: Hook, t: TranslationTarget, box: Box, family: Family): Box {
+  const moved = translate(t, box);
+  if (hook !== 'OUTPUT' || t.kind !== 'redirect') return moved;
+  const out = moved.slice();
+  const lo = readAddress(familyRecord(family).loopback);
+  if (typeof lo !== 'string') out[DIM.dst] = [[lo.interval[0], lo.interval[0]]];
+  return out;
+}
+
+/**
  * Where a connection translated in PREROUTING is routed: a redirect delivers it to this host,
  * DNAT to another host (a port forward), whatever it was sent to.
  */
@@ -374,38 +400,59 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
     readonly rules: Rule[];
     /** The translations met, each with the packets it was given: undone in reverse for `entry`. */
     readonly undo: readonly { readonly t: TranslationTarget; readonly before: Box }[];
-    readonly path: keyof typeof PATHS;
+    readonly path: keyof typeof PATHS | 'looped';
+    /** A packet this host sent itself, back in on lo: the input interfaces it had before (see LOOPED). */
+    readonly loopedFrom?: IntervalSet;
   }
+  const hooks = (p: Part): readonly Hook[] => (p.path === 'looped' ? LOOPED : PATHS[p.path]);
   let parts: Part[] = [{ box, rules: [], undo: [], path }];
   const done: Outcome[] = [];
   const outcome = (p: Part, verdict: Outcome['verdict']): Outcome => {
     let entry = p.box;
     for (let i = p.undo.length - 1; i >= 0; i--) entry = undoTranslation(p.undo[i]!.t, p.undo[i]!.before, entry);
+    if (p.loopedFrom !== undefined) {
+      const was = entry.slice();
+      was[DIM.in] = p.loopedFrom;
+      entry = was;
+    }
     return { box: p.box, entry, verdict, rules: p.rules };
   };
   // Every path starts at PREROUTING or OUTPUT; parts that were routed elsewhere go on along their own.
   for (let step = 0; parts.length > 0; step++) {
+    // What leaves by lo comes back in: on along the looped path, whose next hook is PREROUTING.
+    parts = parts.flatMap((p) => {
+      const lo = p.path === 'out' && PATHS.out[step] === undefined ? intersectBox(p.box, loBox(p.box)) : null;
+      if (lo === null) return [p];
+      const back = lo.slice();
+      back[DIM.in] = LO;
+      return [...subtractBox(p.box, lo).map((rest) => ({ ...p, box: rest })), { ...p, box: back, path: 'looped' as const, loopedFrom: lo[DIM.in]! }];
+    });
     const next: Part[] = [];
-    for (const hook of new Set(parts.map((p) => PATHS[p.path][step]))) {
-      let here = parts.filter((p) => PATHS[p.path][step] === hook);
+    const key = (p: Part): string => `${hooks(p)[step]} ${p.path === 'looped'}`;
+    for (const k of new Set(parts.map(key))) {
+      let here = parts.filter((p) => key(p) === k);
+      const hook = hooks(here[0]!)[step];
       if (hook === undefined) {
         for (const p of here) done.push(outcome(p, 'accept'));
         continue;
       }
-      for (const table of TABLES_AT[hook]) {
+      const tables = here[0]!.path === 'looped' ? LOOPED_TABLES[hook]! : TABLES_AT[hook];
+      for (const table of tables) {
         const after: Part[] = [];
         if (here.length > 0) trace?.({ kind: 'table', hook, table });
         for (const p of here) {
-          // Only filter decides (nat and mangle never drop): decisions the question does not want are forgotten there.
-          for (const d of model.decide(table, hook, p.box, trace, table === 'filter' ? keep : undefined)) {
+          // Only filter decides (nat and mangle never drop): decisions the question does not want
+          // are forgotten there. Not OUTPUT's accepts of what leaves by lo: INPUT has its say on them.
+          const forget = table === 'filter' && !(p.path === 'out' && boxesIntersect(p.box, loBox(p.box)));
+          for (const d of model.decide(table, hook, p.box, trace, forget ? keep : undefined)) {
             const rules = [...p.rules, ...d.rules.slice(0, 1)];
             const t = d.rules[0]?.target;
             if (d.verdict === 'drop' || d.verdict === 'reject') done.push(outcome({ ...p, box: d.box, rules }, d.verdict));
             else if (d.verdict === 'translate' && t !== undefined && isTranslation(t)) {
               trace?.({ kind: 'translated', target: t });
-              const moved = translate(t, d.box);
+              const moved = translateAt(hook, t, d.box, model.family);
               const routed = hook === 'PREROUTING' ? ROUTED_TO[t.kind] ?? p.path : p.path;
-              after.push({ box: moved, rules, undo: moved === d.box ? p.undo : [...p.undo, { t, before: d.box }], path: routed });
+              after.push({ ...p, box: moved, rules, undo: moved === d.box ? p.undo : [...p.undo, { t, before: d.box }], path: routed });
             } else after.push({ ...p, box: d.box, rules });
           }
         }
@@ -416,4 +463,11 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
     parts = next;
   }
   return done;
+}
+
+/** Every packet of `box` whose output interface is lo. */
+function loBox(box: Box): Box {
+  const b = box.slice();
+  b[DIM.out] = LO;
+  return b;
 }

@@ -175,3 +175,76 @@ describe('ipfence show', () => {
     expect((await run('compile', 'examples/web-server.yaml', '-f', 'markdown')).code).toBe(2);
   });
 });
+
+describe('explain and tests agree with the kernel (issue 34)', () => {
+  it('sees a packet this host sends itself come back in on lo: a hidden redirect target refuses it there', async () => {
+    // The kernel refuses it: the hide-target rule sits in INPUT, which a packet out on lo meets next.
+    const r = await run('explain', 'examples/port-redirect.yaml', 'tcp 127.0.0.1 -> 127.0.0.1:8443 out lo');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/PREROUTING mangle/);
+    expect(r.stdout.trimEnd().split('\n').pop()).toBe("rejected by 'tls-alt (hide target)' (examples/port-redirect.yaml:8:5)");
+    // Through the redirect it is accepted: by the loopback accept (the port is 8443, the destination 127.0.0.1 now).
+    const through = await run('explain', 'examples/port-redirect.yaml', 'tcp 127.0.0.1 -> 192.0.2.1:8445 out lo', '-f', 'json');
+    expect(JSON.parse(through.stdout)).toMatchObject({ verdict: 'accept', decidedBy: { rule: 'ipfence: loopback' } });
+    // IPv6 alike.
+    expect((await run('explain', 'examples/port-redirect.yaml', 'tcp [::1]:40000 -> [::1]:8443 out lo')).stdout).toMatch(/^rejected by 'tls-alt \(hide target\)'/m);
+    // A test of the same connection fails, saying what the kernel does.
+    const policy = write('hidden-lo.yaml', `${readFileSync('examples/port-redirect.yaml', 'utf8')}  - { name: local target open, direction: out, interface: lo, port: 8443, expect: allow }\n  - { name: local target hidden, direction: out, interface: lo, port: 8443, expect: deny }\n  - { name: local alt works, direction: out, interface: lo, port: 8445, expect: allow }\n`);
+    const t = await run('test', policy);
+    expect(t.code, t.stdout).toBe(1);
+    expect(t.stdout).toMatch(/^ {2}fail {2}local target open /m);
+    expect(t.stdout).toMatch(/^ {2}pass {2}local target hidden /m);
+    expect(t.stdout).toMatch(/^ {2}pass {2}local alt works /m);
+  });
+
+  it("reads the policy's interface aliases in a packet (`in wan` is `in eth0`), and refuses a name that is none of the policy's", async () => {
+    const p = write('alias.yaml', 'version: 1\ninterfaces:\n  wan: eth0\n  lan: eth1\ndefaults: { input: drop }\ninbound:\n  - { name: ssh, port: 22, interface: wan }\n  - { name: web, port: 80, interface: eth+ }\n');
+    const decided = async (spec: string) => JSON.parse((await run('explain', p, spec, '-f', 'json')).stdout) as { verdict: string; packet: { in?: string }; decidedBy: { rule: string } | null };
+    // The kernel sees eth0 either way: the alias is only the policy's name for it.
+    expect(await decided('tcp 203.0.113.5 -> 192.0.2.1:22 in wan')).toMatchObject({ verdict: 'accept', packet: { in: 'eth0' }, decidedBy: { rule: 'ssh' } });
+    expect(await decided('tcp 203.0.113.5 -> 192.0.2.1:22 in eth0')).toMatchObject({ verdict: 'accept', decidedBy: { rule: 'ssh' } });
+    expect(await decided('tcp 203.0.113.5 -> 192.0.2.1:22 in lan')).toMatchObject({ verdict: 'drop', packet: { in: 'eth1' } });
+    // A name the rules match through a wildcard, and lo, are the policy's too.
+    expect(await decided('tcp 203.0.113.5 -> 192.0.2.1:80 in eth7')).toMatchObject({ verdict: 'accept', decidedBy: { rule: 'web' } });
+    expect(await decided('tcp 127.0.0.1 -> 127.0.0.1:22 in lo')).toMatchObject({ verdict: 'accept' });
+    for (const [spec, guess] of [['tcp 203.0.113.5 -> 192.0.2.1:22 in wann', "did you mean 'wan'?"], ['tcp 10.0.0.1 -> 10.0.0.2:22 in eth1 out wam', "did you mean 'wan'?"], ['tcp 10.0.0.1 -> 10.0.0.2:22 in toString', '']] as const) {
+      const r = await run('explain', p, spec);
+      expect(r.code, spec).toBe(2);
+      expect(r.stderr, spec).toContain(guess === '' ? "interface 'toString' is not one of this policy's:" : guess);
+      expect(r.stderr).toContain('wan = eth0, lan = eth1');
+    }
+    // A policy without `interfaces:` names kernel interfaces as they are.
+    expect((await run('explain', 'examples/port-allowlist.yaml', 'tcp 203.0.113.5 -> 192.0.2.1:22 in wg0')).code).toBe(0);
+  });
+
+  it('does not claim a verdict for a uid that the rules name by user name: it depends on which user the uid is on the host', async () => {
+    // web-server.yaml rejects www-data's new connections (but to its database); uid 33 is www-data on Debian.
+    const r = await run('explain', 'examples/web-server.yaml', 'tcp 10.0.0.9 -> 198.51.100.7:443 user 33 out eth0');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('the answer depends on which user uid 33 is, which only the host knows');
+    expect(r.stdout).toMatch(/^if uid 33 is 'www-data':\n(?: {4}.*\n)+ {2}rejected by 'app-egress' \(examples\/web-server\.yaml:31:5\)\n/m);
+    expect(r.stdout.trimEnd().split('\n').pop()).toBe("depends on which user uid 33 is: rejected if uid 33 is 'www-data'; accepted if uid 33 is none of 'www-data'");
+    const json = JSON.parse((await run('explain', 'examples/web-server.yaml', 'tcp 10.0.0.9 -> 198.51.100.7:443 user 0033 out eth0', '-f', 'json')).stdout) as { verdict: string; cases: { assume: unknown[]; verdict: string }[] };
+    expect(json.verdict).toBe('depends');
+    expect(json.cases.map((c) => [c.assume, c.verdict])).toEqual([[[{ by: 'uid', id: '33', name: 'www-data' }], 'reject'], [[], 'accept']]);
+    // Where every assumption ends alike, the answer is one: to the database, www-data's exception.
+    const db = await run('explain', 'examples/web-server.yaml', 'tcp 10.0.0.9 -> 10.0.0.5:5432 user 33 out eth0');
+    expect(db.stdout.trimEnd().split('\n').pop()).toBe('accepted by the default policy');
+    // The other way round: a name, where the rules name numbers (1000-1010 and 1005).
+    const p = write('uids.yaml', 'version: 1\nusers:\n  - { name: one, user: 1005, outbound: reject }\n  - { name: builders, user: 1000-1010, outbound: drop }\n');
+    const named = await run('explain', p, 'tcp 10.0.0.9 -> 198.51.100.7:443 user deploy');
+    expect(named.stdout.trimEnd().split('\n').pop()).toBe("depends on which uid 'deploy' has: dropped if 'deploy' is uid 1000-1004; rejected if 'deploy' is uid 1005; dropped if 'deploy' is uid 1006-1010; accepted if 'deploy' is no uid the rules name (1000-1004, 1005, 1006-1010)");
+    // A name the rules name themselves, with no numbers in them: as it was.
+    expect((await run('explain', 'examples/web-server.yaml', 'tcp 10.0.0.9 -> 198.51.100.7:443 user www-data out eth0')).stdout).toMatch(/\nrejected by 'app-egress'/);
+  });
+
+  it('never takes a name from JavaScript\'s object model for a protocol, ICMP type, state or owner', async () => {
+    for (const word of ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf']) {
+      for (const spec of [`icmp 10.0.0.1 -> 10.0.0.2 ${word}`, `${word} 10.0.0.1 -> 10.0.0.2:22`, `tcp 10.0.0.1 -> 10.0.0.2:22 state ${word}`, `tcp 10.0.0.1 -> 10.0.0.2:22 ${word} x`]) {
+        const r = await run('explain', 'examples/web-server.yaml', spec);
+        expect(r.code, spec).toBe(2);
+        expect(r.stderr, spec).toMatch(/^ipfence: explain: .*; write \[tcp/);
+      }
+    }
+  });
+});

@@ -65,6 +65,21 @@ export class Interpreter {
         if (v === 'drop' || v === 'reject') return v;
       }
     }
+    if (path !== 'out' || p.out !== 'lo') return 'accept';
+    // Sent out on lo, the packet is received again: PREROUTING and INPUT, in on lo, carrying the
+    // connection OUTPUT gave it. nat set up both its translations on the way out (nf_nat_inet_fn
+    // runs the rules only for a manip type not yet initialized), and CT leaves a packet that has a
+    // connection alone (xt_ct_target: "Previously seen (loopback)? Ignore."), so raw changes nothing.
+    const back: Packet = { ...p, in: 'lo' };
+    st.ct = true;
+    for (const hook of ['PREROUTING', 'INPUT']) {
+      this.hook = hook;
+      for (const table of TABLES[hook]!) {
+        if (table === 'nat') continue;
+        const v = this.chain(table, hook, back, st, 0, true);
+        if (v === 'drop' || v === 'reject') return v;
+      }
+    }
     return 'accept';
   }
 
@@ -87,6 +102,8 @@ export class Interpreter {
         case 'REDIRECT':
           st.origdport = st.dport;
           st.origdst = st.dst;
+          // In OUTPUT, to the loopback address (nf_nat_redirect); in PREROUTING, to the address it came to (the lab's interfaces have one).
+          if (this.hook === 'OUTPUT') st.dst = this.family === 'ipv4' ? '127.0.0.1' : '::1';
           st.dport = toPort!;
           st.dnat = true;
           if (this.hook === 'PREROUTING') st.routed = 'in';
