@@ -9,10 +9,14 @@ import { BUILTIN_CHAINS, DOCKER_CHAIN, TABLE_ORDER, defaultChain, hookChain } fr
  * ahead of the preamble or after the default-policy tail.
  */
 /**
- * `redirected` (the accept of redirected connections) comes after every inbound rule, so that a
- * redirected connection meets the rules written for its target port as a direct one does.
+ * `untracked` (the accept of a notrack service's replies, which no established accept covers)
+ * comes after the users' blocks and every outbound rule: it matches by source port, which any
+ * local program can bind, so a block or deny written for a user or a destination must meet such
+ * packets first. `redirected` (the accept of redirected connections) comes after every inbound
+ * rule, so that a redirected connection meets the rules written for its target port as a direct
+ * one does.
  */
-export const GROUP_ORDER = ['state', 'hide-all', 'loopback', 'essentials', 'hide-remote', 'limits', 'users', 'allow', 'deny', 'implicit', 'redirected', 'main', 'tail'] as const;
+export const GROUP_ORDER = ['state', 'hide-all', 'loopback', 'essentials', 'hide-remote', 'limits', 'users', 'allow', 'deny', 'implicit', 'untracked', 'redirected', 'main', 'tail'] as const;
 export type Group = (typeof GROUP_ORDER)[number];
 /** Every group but the tail: what a coexisting chain of ours holds (the tail is hooked at the end). */
 const BODY_GROUPS: readonly Group[] = GROUP_ORDER.filter((g) => g !== 'tail');

@@ -62,7 +62,10 @@ function helpersSection(ctx: Context, b: RulesetBuilder): void {
 /**
  * A service's packets that conntrack does not follow: queries to it (raw PREROUTING) and its
  * replies (raw OUTPUT, by source port). The replies are then no established connection, so
- * filter OUTPUT accepts them by the same description, right after the established accept.
+ * filter OUTPUT accepts them by the same description: from this host's addresses, to the
+ * queries' sources, by their interface. A source port is no proof of a reply (any local
+ * program may bind it), so that accept comes after the users' blocks and the outbound rules
+ * (the `untracked` group), which thus still refuse what they name.
  */
 function notrackSection(ctx: Context, b: RulesetBuilder): void {
   (ctx.policy.notrack ?? []).forEach((n, i) => {
@@ -87,7 +90,7 @@ function notrackSection(ctx: Context, b: RulesetBuilder): void {
       b.add(f, 'raw', 'PREROUTING', 'main', expand(sel, f).map((m) => rule(m, notrack, origin)));
       const back = fromPorts(replies, f, (protos ?? []).filter(isL4), sel.ports!);
       b.add(f, 'raw', 'OUTPUT', 'main', back.map((m) => rule(m, notrack, ctx.origin(path, n.name, 'replies'))));
-      b.add(f, 'filter', 'OUTPUT', 'state', back.map((m) => rule([...m, UNTRACKED_STATE], accept, ctx.origin(path, n.name, 'replies'))));
+      b.add(f, 'filter', 'OUTPUT', 'untracked', back.map((m) => rule([...m, UNTRACKED_STATE], accept, ctx.origin(path, n.name, 'replies'))));
     }
   });
 }

@@ -28,8 +28,10 @@ export function ownerId(ctx: Context, v: string | number, path: Path, what: 'use
 }
 
 /**
- * A user may not open NEW outbound connections. ESTABLISHED,RELATED is accepted earlier, so
- * replies of services the user runs still flow. Exceptions RETURN from the user's own chain, so
+ * A user may not open NEW outbound connections, nor send packets conntrack does not follow
+ * (UNTRACKED: from a `notrack` service's port, which the accept of that service's replies would
+ * otherwise let out to anywhere). ESTABLISHED,RELATED is accepted earlier, so replies of tracked
+ * services the user runs still flow. Exceptions RETURN from the user's own chain, so
  * they stay subject to the outbound rules that follow (an exception is a hole in this block, not
  * an allow that overrides other blocks).
  */
@@ -63,7 +65,7 @@ export function usersSection(ctx: Context, b: RulesetBuilder): void {
       else ok = false;
     });
     if (!ok) return;
-    const owner: Match[] = [{ kind: 'owner', by, id: id! }, { kind: 'ctstate', states: ['NEW'], negate: false }];
+    const owner: Match[] = [{ kind: 'owner', by, id: id! }, { kind: 'ctstate', states: ['NEW', 'UNTRACKED'], negate: false }];
     const families = chosenFamilies(u.family);
     const chainName = `ipf-user-${i + 1}`;
     for (const f of families) {

@@ -60,6 +60,30 @@ c.on('data', (d) => {
   }
 });
 `;
+/**
+ * One connection (tcp) or datagram (udp) from a chosen source port, sent as a chosen uid ('-':
+ * root): the answer, 'refused', 'timeout' or the error's code (EPERM when OUTPUT drops it).
+ */
+const SOURCED_CLIENT = String.raw`
+const net = require('net'), dgram = require('dgram');
+const [proto, host, port, sport, uid] = process.argv.slice(1);
+if (uid !== '-') { process.setgid(Number(uid)); process.setuid(Number(uid)); }
+const done = (v) => { console.log(v); process.exit(0); };
+setTimeout(() => done('timeout'), 1500);
+const failed = (e) => done(e.code === 'ECONNREFUSED' ? 'refused' : e.code || 'error');
+if (proto === 'tcp') {
+  const s = net.connect({ host, port: Number(port), localPort: Number(sport) });
+  let data = '';
+  s.on('data', (d) => (data += d));
+  s.on('end', () => done(data.trim() || 'empty'));
+  s.on('error', failed);
+} else {
+  const u = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  u.on('message', (m) => done(String(m)));
+  u.on('error', failed);
+  u.bind(Number(sport), () => u.connect(Number(port), host, () => u.send('ping', (e) => e && failed(e))));
+}
+`;
 /** An MLD listener query (ICMPv6 type 130) to ff02::1 on eth0, with the hop limit given. */
 const MLD_QUERY = String.raw`
 import socket, sys
@@ -154,6 +178,13 @@ export class RouterLab extends Throwaway {
     const r = from.ns.exec([process.execPath, '-e', CLIENT, proto, address, String(port), String(timeoutMs), '1', '0'], undefined, timeoutMs + 10_000);
     if (r.status !== 0) throw new Error(`client failed: ${r.stderr}`);
     return (JSON.parse(r.stdout) as string[])[0]!;
+  }
+
+  /** As connect, from source port `sport`, as `uid` (root without one). */
+  connectFrom(from: Node, address: string, port: number, proto: 'tcp' | 'udp', sport: number, uid?: number): string {
+    const r = from.ns.exec([process.execPath, '-e', SOURCED_CLIENT, proto, address, String(port), String(sport), uid === undefined ? '-' : String(uid)], undefined, 10_000);
+    if (r.status !== 0) throw new Error(`client failed: ${r.stderr}`);
+    return r.stdout.trim();
   }
 
   /** A passive FTP exchange from `from`: 'data' when the data connection the server announced got through. */

@@ -89,6 +89,47 @@ tests:
     });
   });
 
+  it("notrack: a blocked user sending from the service's port, and anyone sending from it to a denied host, are refused; the service still answers", async () => {
+    const addrs = (n: Readonly<Record<Family, string>>) => `[${n.ipv4}, "${n.ipv6}"]`;
+    const policy = `version: 1
+host: { addresses: [${ROUTER_WAN.ipv4}, "${ROUTER_WAN.ipv6}", ${ROUTER_LAN.ipv4}, "${ROUTER_LAN.ipv6}"] }
+defaults: { input: drop, output: drop }
+users:
+  - { name: blocked, user: 1000 }
+outbound:
+  - { name: not the client, action: deny, to: ${addrs({ ipv4: '203.0.113.2', ipv6: '2001:db8:1::2' })} }
+inbound:
+  - { name: statsd, proto: udp, port: 8125 }
+  - { name: api, proto: tcp, port: 8080 }
+notrack:
+  - { name: statsd, port: 8125 }
+  - { name: api, port: 8080, proto: tcp }
+`;
+    await withRouterLab(async (l) => {
+      await l.serve(l.client, ['udp:7001', 'tcp:7000']);
+      await l.serve(l.backend, ['udp:7001', 'tcp:7000']);
+      l.load(backend, compileOrThrow(policy, 'notrack.yaml'));
+      const r = l.router;
+      for (const f of FAMILIES) {
+        for (const [proto, sport, port] of [['udp', 8125, 7001], ['tcp', 8080, 7000]] as const) {
+          // Control: from the service's port, a host no rule denies is reached (the replies' accept,
+          // the answer's way back through the notrack and the inbound allow), so the refusals below
+          // are the rules' and not the lab's. Before the fix, each of them reached its host.
+          expect(l.connectFrom(r, l.backend.addr[f], port, proto, sport, 2000), `${f} ${proto} control: from the service's port to an allowed host`).toBe(`be:${port}`);
+          expect(l.connectFrom(r, l.backend.addr[f], port, proto, sport + 1, 1000), `${f} ${proto} control: the blocked user from another port`).not.toBe(`be:${port}`);
+          expect(l.connectFrom(r, l.backend.addr[f], port, proto, sport, 1000), `${f} ${proto} the blocked user from the service's port`).not.toBe(`be:${port}`);
+          expect(l.connectFrom(r, l.client.addr[f], port, proto, sport, 1000), `${f} ${proto} the blocked user to the denied host`).not.toBe(`cl:${port}`);
+          expect(l.connectFrom(r, l.client.addr[f], port, proto, sport, 2000), `${f} ${proto} anyone to the denied host`).not.toBe(`cl:${port}`);
+        }
+      }
+      await l.serve(r, ['udp:8125', 'tcp:8080']);
+      for (const f of FAMILIES) {
+        expect(l.connect(l.inside, ROUTER_LAN[f], 8125, 'udp'), `${f} the notrack udp service answers`).toBe('rt:8125');
+        expect(l.connect(l.inside, ROUTER_LAN[f], 8080, 'tcp'), `${f} the notrack tcp service answers`).toBe('rt:8080');
+      }
+    });
+  });
+
   it('a conntrack helper: passive FTP gets its data connection only with the ftp helper', async () => {
     const base = `version: 1
 defaults: { input: drop }

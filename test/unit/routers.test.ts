@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { compileText, yaml } from '../helpers/compile.js';
+import { decidingRule, explainPacket } from '../../src/packet/explain.js';
+import { modelsOf } from '../../src/packet/path.js';
+import type { Family } from '../../src/model/ir.js';
+import type { Packet } from '../../src/packet/space.js';
 
 /** The router sections as compiled text, and their mistakes reported at the policy. */
 const rules = (text: string, file: 'rules.v4' | 'rules.v6' = 'rules.v4'): string[] => {
@@ -93,6 +97,47 @@ describe('the raw table', () => {
     expect(out).toContain('-A IPFENCE-PREROUTING -d 203.0.113.1/32 -p udp -m udp --dport 53 -m comment --comment "dns" -j CT --notrack');
     expect(out).toContain('-A IPFENCE-OUTPUT -s 203.0.113.1/32 -p udp -m udp --sport 53 -m comment --comment "dns (replies)" -j CT --notrack');
     expect(out).toContain('-A IPFENCE-OUTPUT -s 203.0.113.1/32 -p udp -m udp --sport 53 -m conntrack --ctstate UNTRACKED -m comment --comment "dns (replies)" -j ACCEPT');
+  });
+
+  it("a notrack service's port lets out neither a blocked user nor a denied destination: its replies' accept follows the blocks and denies", () => {
+    const policy = yaml`
+      version: 1
+      host: { addresses: [203.0.113.1, "2001:db8:1::1"] }
+      defaults: { output: drop }
+      users:
+        - { name: no uid 1000, user: 1000 }
+      outbound:
+        - { name: not there, action: deny, to: [192.0.2.66, "2001:db8:66::1"] }
+        - { name: web, proto: tcp, port: 443, to: [198.51.100.0/24, "2001:db8:7::/48"] }
+      notrack:
+        - { name: statsd, port: 8125 }
+        - { name: api, port: 8080, proto: tcp }
+    `;
+    const r = compileText(policy);
+    if (!r.ir) throw new Error(r.report);
+    const out = rules(policy);
+    const at = (label: string) => out.findIndex((l) => l.includes(`"${label}"`));
+    // In the file: the replies' accept after the user's block and the outbound deny.
+    expect(at('statsd (replies)')).toBeGreaterThan(at('not there'));
+    expect(at('statsd (replies)')).toBeGreaterThan(at('no uid 1000'));
+    expect(out).toContain('-A IPFENCE-OUTPUT -m owner --uid-owner 1000 -m conntrack --ctstate NEW,UNTRACKED -m comment --comment "no uid 1000" -j REJECT --reject-with icmp-port-unreachable');
+    // In the model: what the kernel does with each packet (raw OUTPUT notracks all of them).
+    const fate = (f: Family, p: Omit<Packet, 'state'>): string => {
+      const model = modelsOf(r.ir!).find((m) => m.family === f)!;
+      const e = explainPacket(model, 'out', { ...p, state: 'NEW' })!;
+      return `${e.outcome.verdict} by ${decidingRule(e.outcome.rules)?.origin.label ?? 'policy'}`;
+    };
+    const here = { ipv4: '203.0.113.1', ipv6: '2001:db8:1::1' } as const;
+    const denied = { ipv4: '192.0.2.66', ipv6: '2001:db8:66::1' } as const;
+    const other = { ipv4: '198.51.100.7', ipv6: '2001:db8:7::7' } as const;
+    for (const f of ['ipv4', 'ipv6'] as const) {
+      for (const [proto, sport] of [[17, 8125], [6, 8080]] as const) {
+        expect(fate(f, { src: here[f], dst: denied[f], proto, sport, dport: 9999, out: 'eth0', uid: '1000' }), `${f} ${proto} blocked user to a denied host`).toBe('reject by no uid 1000');
+        expect(fate(f, { src: here[f], dst: other[f], proto, sport, dport: 9999, out: 'eth0', uid: '1000' }), `${f} ${proto} blocked user elsewhere`).toBe('reject by no uid 1000');
+        expect(fate(f, { src: here[f], dst: denied[f], proto, sport, dport: 9999, out: 'eth0', uid: '33' }), `${f} ${proto} to a denied host`).toBe('reject by not there');
+        expect(fate(f, { src: here[f], dst: other[f], proto, sport, dport: 9999, out: 'eth0', uid: '33' }), `${f} ${proto} the service's reply`).toBe(`accept by ${sport === 8125 ? 'statsd' : 'api'} (replies)`);
+      }
+    }
   });
 
   it('a router must say which addresses are its own, or notrack would take forwarded connections out of NAT', () => {
