@@ -5,7 +5,7 @@ import { emit, type Artifact } from './emit/emit.js';
 import { guardOutput } from './emit/guards/index.js';
 import type { IR } from './model/ir.js';
 import { load, type Loaded } from './load/load.js';
-import { compose, withChain, type ExtraInclude, type IncludeSet, type VariableTable } from './load/compose.js';
+import { compose, withChain, type ExtraInclude, type IncludeSet, type RootIdentity, type VariableTable } from './load/compose.js';
 import { normalize } from './normalize/normalize.js';
 import type { Policy } from './model/policy.js';
 import { prune, validate } from './validate/validate.js';
@@ -35,12 +35,14 @@ export interface CompileOptions {
   /** Values for `${name}` from an inventory, and includes its groups add before the policy's own. */
   readonly variables?: VariableTable;
   readonly extraIncludes?: readonly ExtraInclude[];
+  /** The policy file's path relative to the working directory and its identity, as read (src/cli/read.ts). */
+  readonly identity?: RootIdentity;
 }
 
 export function compile(text: string, file: string, displayName = file, options: CompileOptions = {}): CompileResult {
   const loaded = load(text, file);
   if (!loaded.loaded) return { diagnostics: sortedDiagnostics(loaded.diagnostics) };
-  const composed = composes(loaded.loaded.value, text, options) ? compose(loaded.loaded, file, options.includes ?? new Map(), options.variables, options.extraIncludes) : undefined;
+  const composed = composes(loaded.loaded.value, text, options) ? compose(loaded.loaded, file, options.includes ?? new Map(), options.variables, options.extraIncludes, options.identity) : undefined;
   if (composed && (!composed.loaded || hasErrors(composed.diagnostics))) return { diagnostics: sortedDiagnostics(composed.diagnostics) };
   const { value, source } = composed?.loaded ?? loaded.loaded;
   // A diagnostic in an included file names the includes that led there.

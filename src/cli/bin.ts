@@ -1,5 +1,5 @@
 import { main } from './main.js';
-import { readLimited, readRegularFile } from './read.js';
+import { readCheckoutFile, readLimited } from './read.js';
 
 const color = (s: NodeJS.WriteStream): boolean => Boolean(s.isTTY) && !process.env.NO_COLOR;
 
@@ -29,7 +29,7 @@ void main(process.argv.slice(2), {
   stdout: writer(process.stdout, 'standard output'),
   stderr: writer(process.stderr, 'standard error'),
   readStdin: (maxBytes) => readLimited(process.stdin, maxBytes),
-  readFile: (p, limits) => readRegularFile(p, limits),
+  readFile: (p, limits) => readCheckoutFile(p, limits),
   colorStdout: color(process.stdout),
   colorStderr: color(process.stderr),
 }).then((code) => {

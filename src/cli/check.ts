@@ -16,9 +16,10 @@ interface Committed {
 }
 
 /**
- * Unified diffs between the committed outputs in `dir` and what the policy compiles to. Only
- * regular files are read: a committed symbolic link (to /proc/self/environ, say) or device is
- * refused at its path, and nothing of it is printed.
+ * Unified diffs between the committed outputs in `dir` and what the policy compiles to. Each is
+ * read by the one reader of the checkout (io.readFile): a committed symbolic link (to
+ * /proc/self/environ, say), a device or a file outside the working directory is refused at its
+ * path, and nothing of it is printed.
  */
 async function staleOutputs(dir: string, artifacts: readonly { file: string; content: string }[], io: IO, max: number): Promise<Committed> {
   const { createTwoFilesPatch } = lazy.diff();
@@ -26,10 +27,10 @@ async function staleOutputs(dir: string, artifacts: readonly { file: string; con
   // The committed text; null when there is no such file, undefined when it was refused.
   const read = async (path: string): Promise<string | null | undefined> => {
     try {
-      return utf8(await io.readFile(path, { maxBytes: max, noFollow: true }));
+      return utf8((await io.readFile(path, { maxBytes: max })).bytes);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      out.refused.push(diag('io-read', { file: path, line: 1, col: 1 }, `--against reads only the regular files it compares, and ${path} cannot be: ${readFailure(e)}; commit the file itself`));
+      out.refused.push(diag('io-read', { file: path, line: 1, col: 1 }, `--against cannot read ${path}: ${readFailure(e)}`));
       return undefined;
     }
   };
@@ -60,8 +61,8 @@ export async function checkCommand(paths: readonly string[], o: Options, io: IO)
       continue;
     }
     // Only --against needs the files themselves; a plain check skips emitting (and its templates).
-    const { includes, hash } = await includesOf(src.file, src.text!, src.hash, o, io);
-    const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: values.against !== undefined, sourceHash: hash, hostDir: o.hostDir, includes });
+    const { includes, hash, identity } = await includesOf(src, src.text!, src.hash, o, io);
+    const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: values.against !== undefined, sourceHash: hash, hostDir: o.hostDir, includes, identity });
     all.push(...result.diagnostics);
     if (values.against !== undefined && result.artifacts) {
       const { diffs, refused } = await staleOutputs(values.against, result.artifacts, io, o.maxBytes);

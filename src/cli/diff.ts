@@ -13,7 +13,7 @@ import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
 import { escapeData, escapeProperty } from './formatters/github.js';
 import { markdownCell as cell, report } from './output.js';
-import { HAS_INCLUDE, includesOf, readPolicy, utf8 } from './source.js';
+import { hasInclude, includesOf, readPolicy, utf8 } from './source.js';
 
 /** One readable line of a diff: a change of verdict for some traffic, in one or both families. */
 export interface DiffRow {
@@ -84,13 +84,13 @@ export async function diffCommand(files: readonly string[], o: Options, io: IO):
   const problems: Diagnostic[] = [];
   const load = async (text: string | undefined, file: string, committed = false): Promise<IR | undefined> => {
     if (text === undefined) return undefined;
-    if (committed && HAS_INCLUDE.test(text)) {
+    if (committed && hasInclude(text, file)) {
       // Its includes as committed would have to be read from git too; those on disk are another policy.
       problems.push(diag('include-invalid', { file, line: 1, col: 1 }, 'diff --base does not read the includes as committed yet; compare two checked-out policies: ipfence diff OLD NEW'));
       return undefined;
     }
-    const { includes } = await includesOf(file, text, undefined, o, io);
-    const r = compile(text, file, basename(file), { severity: o.severity, emit: false, includes });
+    const { includes, identity } = await includesOf(file, text, undefined, o, io);
+    const r = compile(text, file, basename(file), { severity: o.severity, emit: false, includes, identity });
     if (!r.ir || hasErrors(r.diagnostics)) problems.push(...r.diagnostics.filter((d) => d.severity === 'error'));
     return r.ir;
   };

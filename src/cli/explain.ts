@@ -28,8 +28,8 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
     report([src.problem], o.format, false, io.stdout);
     return EXIT_USAGE;
   }
-  const { includes } = await includesOf(src.file, src.text!, undefined, o, io);
-  const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: false, hostDir: o.hostDir, includes });
+  const { includes, identity } = await includesOf(src, src.text!, undefined, o, io);
+  const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: false, hostDir: o.hostDir, includes, identity });
   if (!result.ir || hasErrors(result.diagnostics)) {
     report(result.diagnostics, o.format, io.colorStdout && !o.values['no-color'], io.stdout);
     return EXIT_POLICY;

@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { realpath } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, sep } from 'node:path';
 import type { ExtraInclude, IncludeSet } from '../load/compose.js';
 import { resolveInclude } from '../load/include-path.js';
 import { load } from '../load/load.js';
@@ -14,16 +12,30 @@ export interface Gathered {
   readonly hashes: ReadonlyMap<string, string>;
 }
 
+/** The policy whose includes are gathered: its name in messages, and (read from a file) its path and identity. */
+export interface RootFile {
+  readonly file: string;
+  /** Its path relative to the working directory, which its includes are relative to (src/cli/read.ts). */
+  readonly path?: string;
+  /** Device and inode: an include that is the policy itself under another name is the policy. */
+  readonly id?: string;
+}
+
+export type IncludeRead = { text: string; hash: string; id: string } | { error: string };
+
 /**
  * Reads every file the policy's includes reach, before the pure compile composes them. The paths
- * are resolved as compose resolves them (one function), each read as a regular file and never
- * through a symbolic link (a link committed in a pull request can point anywhere). `cache`: the
- * files an inventory's hosts share, read once.
+ * are resolved as compose resolves them (one function), each read by the one reader of the
+ * checkout (io.readFile: a regular file inside the working directory, through no symbolic link).
+ * A file reached under two names (or hard links) is read and followed once. `cache`: the files
+ * an inventory's hosts share, read once.
  */
-export async function gatherIncludes(rootFile: string, rootText: string, io: IO, maxBytes: number, extra: readonly ExtraInclude[] = [], cache = new Map<string, { text: string; hash: string } | { error: string }>()): Promise<Gathered> {
-  const set = new Map<string, { text: string; hash: string } | { error: string }>();
+export async function gatherIncludes(root: RootFile, rootText: string, io: IO, maxBytes: number, extra: readonly ExtraInclude[] = [], cache = new Map<string, IncludeRead>()): Promise<Gathered> {
+  const set = new Map<string, IncludeRead>();
   const order: string[] = [];
   const hashes = new Map<string, string>();
+  const rootPath = root.path ?? root.file;
+  const followed = new Set<string>(root.id === undefined ? [] : [root.id]);
   const visit = async (file: string, text: string | undefined, before: readonly ExtraInclude[]): Promise<void> => {
     const specs: { spec: string; base: string }[] = [...before];
     const value = text === undefined ? undefined : load(text, file).loaded?.value;
@@ -31,45 +43,29 @@ export async function gatherIncludes(rootFile: string, rootText: string, io: IO,
     for (const spec of typeof own === 'string' ? [own] : Array.isArray(own) ? own : []) if (typeof spec === 'string') specs.push({ spec, base: file });
     for (const { spec, base } of specs) {
       const where = resolveInclude(base, spec);
-      if ('error' in where || set.has(where.path) || where.path === rootFile) continue;
+      if ('error' in where || set.has(where.path) || where.path === rootPath) continue;
       let got = cache.get(where.path);
       if (got === undefined) {
         try {
-          await insideWorkingDirectory(where.path);
-          const bytes = await io.readFile(where.path, { maxBytes, noFollow: true });
-          got = { text: utf8(bytes), hash: createHash('sha256').update(bytes).digest('hex') };
+          const read = await io.readFile(where.path, { maxBytes });
+          got = { text: utf8(read.bytes), hash: createHash('sha256').update(read.bytes).digest('hex'), id: read.id };
         } catch (e) {
           got = { error: readFailure(e) };
         }
         cache.set(where.path, got);
       }
       set.set(where.path, got);
-      order.push(where.path);
       if ('text' in got) {
+        if (followed.has(got.id)) continue;
+        followed.add(got.id);
+        order.push(where.path);
         hashes.set(where.path, got.hash);
         await visit(where.path, got.text, []);
-      }
+      } else order.push(where.path);
     }
   };
-  await visit(rootFile, rootText, extra);
+  await visit(rootPath, rootText, extra);
   return { set, order, hashes };
-}
-
-/**
- * A link to a folder on the way to an include could lead anywhere: the path, with every link
- * resolved, must still be inside the directory ipfence runs in. (The file itself is never read
- * through a link.) A path that does not exist is left to the read, which says so.
- */
-async function insideWorkingDirectory(path: string): Promise<void> {
-  let real: string;
-  try {
-    real = await realpath(dirname(path));
-  } catch {
-    return;
-  }
-  const root = await realpath('.');
-  const rel = relative(root, real);
-  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw new Error('a symbolic link on its way leads out of the directory ipfence runs in');
 }
 
 /**

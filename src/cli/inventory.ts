@@ -5,7 +5,7 @@ import type { ExtraInclude, VariableTable } from '../load/compose.js';
 import { resolveInclude } from '../load/include-path.js';
 import { load } from '../load/load.js';
 import { compile, type CompileResult } from '../pipeline.js';
-import { composedHash, gatherIncludes } from './includes.js';
+import { composedHash, gatherIncludes, type IncludeRead } from './includes.js';
 import type { IO } from './io.js';
 import type { Options } from './options.js';
 import { readPolicy } from './source.js';
@@ -63,13 +63,15 @@ export async function compileInventory(path: string, o: Options, io: IO, emit: b
   if (src.problem) return { hosts: [], diagnostics: [src.problem], ioFailed: true };
   const read = readInventory(src.text!, src.file);
   if (hasErrors(read.diagnostics)) return { hosts: [], diagnostics: read.diagnostics, ioFailed: false };
-  const cache = new Map<string, { text: string; hash: string } | { error: string }>();
+  const cache = new Map<string, IncludeRead>();
   const out: HostResult[] = [];
   const diagnostics: Diagnostic[] = [...read.diagnostics];
+  let ioFailed = false;
   for (const h of read.hosts) {
     let file = `${src.file}#${h.name}`;
     let text = 'version: 1\n';
     let hash = '';
+    let id: string | undefined;
     if (h.policy !== undefined) {
       const where = resolveInclude(src.file, h.policy);
       if ('error' in where) {
@@ -78,14 +80,17 @@ export async function compileInventory(path: string, o: Options, io: IO, emit: b
       }
       const p = await readPolicy(where.path, o, io, true);
       if (p.problem) {
+        // A file that cannot be read is an I/O failure (exit 2), as for a policy named on the command line.
+        ioFailed = true;
         diagnostics.push({ ...p.problem, related: [{ ...h.at, message: `the policy of host '${h.name}'` }] });
         continue;
       }
       file = where.path;
       text = p.text!;
       hash = p.hash!;
+      id = p.id;
     }
-    const gathered = await gatherIncludes(file, text, io, o.maxBytes, h.includes, cache);
+    const gathered = await gatherIncludes({ file, path: file, id }, text, io, o.maxBytes, h.includes, cache);
     // The host's own values, not the whole inventory: a change to one host re-applies only that host.
     const values = JSON.stringify(Object.fromEntries([...h.variables].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v.value])));
     const files = [{ path: file, hash }, ...gathered.order.flatMap((f) => (gathered.hashes.has(f) ? [{ path: f, hash: gathered.hashes.get(f)! }] : [])), { path: 'variables', hash: createHash('sha256').update(values).digest('hex') }];
@@ -97,10 +102,11 @@ export async function compileInventory(path: string, o: Options, io: IO, emit: b
       includes: gathered.set,
       variables: h.variables,
       extraIncludes: h.includes,
+      identity: { path: file, ...(id !== undefined ? { id } : {}) },
     });
     out.push({ host: h.name, at: h.at, result });
   }
-  return { hosts: out, diagnostics, ioFailed: false };
+  return { hosts: out, diagnostics, ioFailed };
 }
 
 /**

@@ -49,13 +49,13 @@ export async function main(argv: readonly string[], io: IO): Promise<number> {
     }
     if (command === 'check') {
       if (files.length === 0) throw new UsageError('check takes one or more policy files (or -)');
-      const expanded = await expandGlobs(files);
+      const expanded = await expandGlobs(files, io.cwd);
       if (values.against !== undefined && expanded.length !== 1) throw new UsageError('--against compares one policy with one output folder; give exactly one policy');
       return await checkCommand(expanded, o, io);
     }
     if (command === 'test') {
       if (files.length === 0) throw new UsageError('test takes one or more policy files (or -)');
-      return await testCommand(await expandGlobs(files), o, io);
+      return await testCommand(await expandGlobs(files, io.cwd), o, io);
     }
     if (command === 'diff') return await diffCommand(files, o, io);
     if (command === 'show') {

@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isSuppressible, type Level } from '../check/config.js';
 import { SUPPRESSIBLE } from '../diagnostics/codes.js';
-import { lazy } from '../util/lazy.js';
 import { VERSION } from '../util/package-root.js';
 import { FORMATS, type FormatName } from './formatters/index.js';
 import { DEFAULT_MAX_BYTES } from './read.js';
@@ -118,19 +116,5 @@ export function options(values: Values): Options {
   return { values, format, severity, maxWarnings, maxBytes: Number(maxBytes), hostDir: hostDir?.replace(/(.)\/+$/, '$1') };
 }
 
-const GLOB = /[*?[\]{}]/;
-
-/** Quoted globs are expanded here (shells differ on `**`); matches are sorted for stable output. */
-export async function expandGlobs(args: readonly string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const a of args) {
-    if (a === '-' || !GLOB.test(a) || existsSync(a)) {
-      out.push(a);
-      continue;
-    }
-    const found = (await lazy.tinyglobby().glob(a, { onlyFiles: true, dot: false })).sort();
-    if (found.length === 0) throw new UsageError(`no file matches '${a}'`);
-    out.push(...found);
-  }
-  return [...new Set(out)];
-}
+// Glob expansion is reading the checkout: src/cli/glob.ts, beside the one reader.
+export { expandGlobs } from './glob.js';

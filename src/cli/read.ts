@@ -1,11 +1,12 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { constants, type BigIntStats } from 'node:fs';
+import { lstat, open, readlink, realpath } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { countText } from '../diagnostics/count.js';
 
 /** What a read may refuse, besides the file system's own errors (ENOENT, EACCES, ...). */
 export class ReadError extends Error {
   constructor(
-    readonly reason: 'not-regular' | 'symlink' | 'too-large',
+    readonly reason: 'not-regular' | 'symlink' | 'outside' | 'changed' | 'too-large',
     message: string,
   ) {
     super(message);
@@ -17,38 +18,130 @@ export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
 
 export interface ReadLimits {
   readonly maxBytes: number;
-  /** Refuse a symbolic link itself (committed outputs: a link in a pull request can point anywhere). */
-  readonly noFollow?: boolean;
+}
+
+/** A file of the checkout, read once. */
+export interface CheckoutFile {
+  readonly bytes: Uint8Array;
+  /**
+   * The file itself (device and inode): `p.yaml`, `./p.yaml`, its absolute spelling and a hard
+   * link to it are one file, read and included once.
+   */
+  readonly id: string;
+  /** Its path relative to the working directory, normalized (`./a/../p.yaml` is `p.yaml`), with `/`. */
+  readonly path: string;
 }
 
 /**
- * A regular file's bytes, up to the size it had when opened: a device (/dev/zero), a pipe or a
- * socket is refused, and a file the kernel makes up as it is read (/proc, whose files say they
- * are empty) reads as what its size says. Larger than maxBytes is refused before reading.
+ * The one way ipfence reads a file of the checkout it runs in (a policy, an include, an
+ * inventory and its hosts' policies, what a glob matched, diff's files, --against's files). A
+ * pull request can commit a symbolic link, a FIFO or a folder under any name, and ipfence's
+ * messages quote what they choke on, so only this is read:
+ *
+ * - a path inside `root` (the working directory; an absolute path is allowed when it is inside),
+ * - with no symbolic link at any component below `root` (each is lstat'ed, and the file opened
+ *   with O_NOFOLLOW),
+ * - that is a regular file (not a folder, FIFO, socket or device) of at most maxBytes,
+ * - and is still the file that was checked once opened: its device and inode equal what lstat
+ *   saw, and the kernel's own name for the open file (/proc/self/fd) is the path checked, so a
+ *   component swapped for a link between the checks and the open is caught.
+ *
+ * The bytes are read once, up to the size the file had when opened: the text and the headers'
+ * hash are of the same read. A refusal is a ReadError naming the path and why, never its content.
  */
-export async function readRegularFile(path: string, limits: ReadLimits): Promise<Uint8Array> {
+export async function readCheckoutFile(path: string, limits: ReadLimits, root: string = process.cwd()): Promise<CheckoutFile> {
+  const realRoot = await realpath(root);
+  const rel = insideRoot(path, root, realRoot);
+  if (rel === '') throw new ReadError('not-regular', 'it is the working directory itself, a folder, not a file');
+  const parts = rel.split('/');
+  const checked: BigIntStats[] = [];
+  let at = realRoot;
+  for (const [i, part] of parts.entries()) {
+    at = join(at, part);
+    const st = await lstat(at, { bigint: true });
+    const last = i === parts.length - 1;
+    const shown = parts.slice(0, i + 1).join('/');
+    if (st.isSymbolicLink()) throw new ReadError('symlink', last ? LINK : `${shown} on its way is a symbolic link; ${LINK_WHY}`);
+    if (!last && !st.isDirectory()) throw new ReadError('not-regular', `${shown} on its way is not a folder`);
+    if (last && !st.isFile()) throw new ReadError('not-regular', `it is ${kind(st)}, not a regular file`);
+    checked.push(st);
+  }
+  const expected = checked[checked.length - 1]!;
+  if (expected.size > limits.maxBytes) throw new ReadError('too-large', tooLarge(Number(expected.size), limits.maxBytes));
   let fh;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | (limits.noFollow ? constants.O_NOFOLLOW : 0));
+    // O_NONBLOCK: a FIFO swapped in after the lstat must not hang the open.
+    fh = await open(at, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   } catch (e) {
-    if (limits.noFollow && (e as NodeJS.ErrnoException).code === 'ELOOP') throw new ReadError('symlink', 'it is a symbolic link');
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new ReadError('symlink', LINK);
     throw e;
   }
   try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new ReadError('not-regular', 'it is not a regular file');
-    if (st.size > limits.maxBytes) throw new ReadError('too-large', tooLarge(st.size, limits.maxBytes));
-    const bytes = Buffer.allocUnsafe(st.size);
+    const st = await fh.stat({ bigint: true });
+    if (!st.isFile() || st.dev !== expected.dev || st.ino !== expected.ino) throw new ReadError('changed', CHANGED);
+    await sameFolders(fh.fd, at, realRoot, parts, checked);
+    if (st.size > limits.maxBytes) throw new ReadError('too-large', tooLarge(Number(st.size), limits.maxBytes));
+    const size = Number(st.size);
+    const bytes = Buffer.allocUnsafe(size);
     let got = 0;
-    while (got < st.size) {
-      const { bytesRead } = await fh.read(bytes, got, st.size - got, got);
+    while (got < size) {
+      const { bytesRead } = await fh.read(bytes, got, size - got, got);
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    return bytes.subarray(0, got);
+    return { bytes: bytes.subarray(0, got), id: `${st.dev}:${st.ino}`, path: rel };
   } finally {
     await fh.close();
   }
+}
+
+const LINK_WHY = 'ipfence reads no file of the checkout through a symbolic link (a committed link can point anywhere); commit the file itself';
+const LINK = `it is a symbolic link; ${LINK_WHY}`;
+const CHANGED = 'it changed while it was being opened (a part of its path was replaced); run again when nothing is writing the checkout';
+
+/**
+ * The open file is the one whose path was checked: the kernel's name for it (Linux) is the path
+ * walked, or (without /proc) every folder on the way still has the device and inode it had.
+ */
+async function sameFolders(fd: number, path: string, realRoot: string, parts: readonly string[], checked: readonly BigIntStats[]): Promise<void> {
+  let name: string | undefined;
+  try {
+    name = await readlink(`/proc/self/fd/${fd}`);
+  } catch {
+    name = undefined;
+  }
+  if (name !== undefined) {
+    if (name !== path) throw new ReadError('changed', CHANGED);
+    return;
+  }
+  let at = realRoot;
+  for (const [i, part] of parts.entries()) {
+    at = join(at, part);
+    const st = await lstat(at, { bigint: true }).catch(() => undefined);
+    if (!st || st.isSymbolicLink() || st.dev !== checked[i]!.dev || st.ino !== checked[i]!.ino) throw new ReadError('changed', CHANGED);
+  }
+}
+
+/**
+ * `path` relative to the root, normalized, with `/`; '' for the root itself. An absolute path may
+ * spell the root as given or as its real path. Anything else outside is refused.
+ */
+export function insideRoot(path: string, root: string, realRoot: string): string {
+  const abs = resolve(root, path);
+  for (const base of [resolve(root), realRoot]) {
+    const r = relative(base, abs);
+    if (r === '') return '';
+    if (r !== '..' && !r.startsWith(`..${sep}`) && !isAbsolute(r)) return r.split(sep).join('/');
+  }
+  throw new ReadError('outside', `it is outside the directory ipfence runs in (${realRoot}); ipfence reads only files of the checkout it runs in (run it from a folder that holds the file)`);
+}
+
+function kind(st: BigIntStats): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a named pipe (FIFO)';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
 }
 
 /** A stream's bytes, refused as soon as they pass maxBytes (standard input may be endless). */

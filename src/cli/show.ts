@@ -51,8 +51,8 @@ export async function showCommand(path: string, o: Options, io: IO): Promise<num
     report([src.problem], 'stylish', false, io.stdout);
     return EXIT_USAGE;
   }
-  const { includes } = await includesOf(src.file, src.text!, undefined, o, io);
-  const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: false, includes });
+  const { includes, identity } = await includesOf(src, src.text!, undefined, o, io);
+  const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: false, includes, identity });
   if (!result.ir || hasErrors(result.diagnostics)) {
     report(result.diagnostics, 'stylish', io.colorStdout && !o.values['no-color'], io.stdout);
     return EXIT_POLICY;

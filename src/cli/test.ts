@@ -33,8 +33,8 @@ export async function testCommand(paths: readonly string[], o: Options, io: IO):
       ioFailed = true;
       continue;
     }
-    const { includes } = await includesOf(src.file, src.text!, undefined, o, io);
-    const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: false, hostDir: o.hostDir, includes });
+    const { includes, identity } = await includesOf(src, src.text!, undefined, o, io);
+    const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: false, hostDir: o.hostDir, includes, identity });
     all.push(...result.diagnostics);
     listTests(src.file, result, lines, count);
     if (result.ir && (result.ir.tests.length === 0)) io.stderr(`ipfence: ${visible(src.file)} has no tests; add a \`tests:\` list (see docs/policy.md#intent-tests-explain-diff-and-show)\n`);

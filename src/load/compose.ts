@@ -5,7 +5,18 @@ import { load, type Loaded } from './load.js';
 import { SourceMap } from './source.js';
 
 /** The files a policy's includes name, read beforehand (reading is the CLI's): text, or why not. */
-export type IncludeSet = ReadonlyMap<string, { readonly text: string; readonly hash: string } | { readonly error: string }>;
+export type IncludeSet = ReadonlyMap<string, { readonly text: string; readonly hash: string; readonly id?: string } | { readonly error: string }>;
+
+/**
+ * The root policy as the CLI read it: its path relative to the working directory (which its
+ * includes are relative to, whatever spelling named it: `./p.yaml`, an absolute path) and the
+ * file's identity (device and inode; an include's `id` is the same kind). Two names of one file
+ * are one file: included once, and a loop when it includes itself.
+ */
+export interface RootIdentity {
+  readonly path?: string;
+  readonly id?: string;
+}
 
 /** Values for `${name}` given from outside the policy (an inventory's group and host variables), each with where it is written. */
 export type VariableTable = ReadonlyMap<string, { readonly value: unknown; readonly at: Location }>;
@@ -35,7 +46,9 @@ export interface Composed {
 }
 
 interface Part {
+  /** The path its includes are relative to. */
   readonly file: string;
+  readonly root: boolean;
   readonly source: SourceMap;
   readonly value: Record<string, unknown>;
 }
@@ -47,17 +60,25 @@ interface Part {
  * includes that led there. Include loops and conflicting definitions are errors naming both
  * places; a file included twice is read once.
  */
-export function compose(root: Loaded, rootFile: string, includes: IncludeSet, variables: VariableTable = new Map(), extra: readonly ExtraInclude[] = []): Composed {
+export function compose(root: Loaded, rootFile: string, includes: IncludeSet, variables: VariableTable = new Map(), extra: readonly ExtraInclude[] = [], identity: RootIdentity = {}): Composed {
   const diagnostics: Diagnostic[] = [];
   const includedFrom = new Map<string, Location>();
   const files: string[] = [rootFile];
-  const seen = new Set<string>([rootFile]);
+  const rootPath = identity.path ?? rootFile;
+  const rootKey = identity.id ?? rootPath;
+  // One key per file, not per name: the file's identity when the CLI read it.
+  const keyOf = (path: string): string => {
+    if (path === rootPath) return rootKey;
+    const read = includes.get(path);
+    return read !== undefined && 'id' in read && read.id !== undefined ? read.id : path;
+  };
+  const seen = new Set<string>([rootKey]);
   const lists = new Map<string, { source: SourceMap; index: number }[]>();
   const owners = new Map<string, Map<string, { source: SourceMap; value: unknown }>>();
   const merged: Record<string, unknown> = {};
   const report = (at: Location, message: string, related?: Related[]) => diagnostics.push(diag('include-invalid', at, message, related));
 
-  const visit = (part: Part, stack: readonly string[], before: readonly ExtraInclude[]): void => {
+  const visit = (part: Part, stack: readonly { readonly path: string; readonly key: string }[], before: readonly ExtraInclude[]): void => {
     const own = part.value.include;
     const specs: { spec: string; base: string; at: Location }[] = [...before];
     if (own !== undefined) {
@@ -71,17 +92,19 @@ export function compose(root: Loaded, rootFile: string, includes: IncludeSet, va
         report(at, where.error);
         continue;
       }
-      if (stack.includes(where.path)) {
-        const first = includedFrom.get(where.path);
-        report(at, `including '${spec}' makes a loop: ${[...stack.slice(stack.indexOf(where.path)), where.path].join(' -> ')}`, first ? [{ ...first, message: `'${where.path}' is first included here` }] : []);
+      const key = keyOf(where.path);
+      const loop = stack.findIndex((s) => s.key === key);
+      if (loop >= 0) {
+        const first = includedFrom.get(stack[loop]!.path);
+        report(at, `including '${spec}' makes a loop: ${[...stack.slice(loop).map((s) => s.path), where.path].join(' -> ')}`, first ? [{ ...first, message: `'${stack[loop]!.path}' is first included here` }] : []);
         continue;
       }
-      if (seen.has(where.path)) continue;
+      if (seen.has(key)) continue;
       if (stack.length >= MAX_DEPTH) {
         report(at, `includes nest deeper than ${MAX_DEPTH} files here`);
         continue;
       }
-      seen.add(where.path);
+      seen.add(key);
       const read = includes.get(where.path);
       if (read === undefined || 'error' in read) {
         report(at, `cannot read the included file '${where.path}': ${read && 'error' in read ? read.error : 'it was not read'}`);
@@ -105,7 +128,7 @@ export function compose(root: Loaded, rootFile: string, includes: IncludeSet, va
         report(loaded.loaded.source.at([bad], 'key'), `'${bad}' cannot be included: it belongs to the host's own policy (an included file holds ${[...MAP_SECTIONS, ...LIST_SECTIONS].join(', ')} and include)`);
         continue;
       }
-      visit({ file: where.path, source: loaded.loaded.source, value: v }, [...stack, where.path], []);
+      visit({ file: where.path, root: false, source: loaded.loaded.source, value: v }, [...stack, { path: where.path, key }], []);
     }
     take(part);
   };
@@ -135,16 +158,21 @@ export function compose(root: Loaded, rootFile: string, includes: IncludeSet, va
           if (!first) byName.set(name, { source: part.source, value: v });
           target[name] = v;
         }
-      } else if (part.file === rootFile || key === 'version') {
-        // The host's own keys (and sections of a shape the schema will report), from the root only.
-        if (!(key in merged)) merged[key] = value;
+      } else if (part.root) {
+        // The host's own keys, its `version`, and a section of a shape the schema will report: the
+        // root's value is the policy's, whatever its includes hold, so a malformed section (`inbound:`
+        // as a mapping, `defaults: drop`) is the same error at the same place as without includes.
+        merged[key] = value;
+      } else if (key === 'version') {
+        // The version of the language the file is written in; the policy's is the root's own.
+        if (value !== 1) report(part.source.at([key]), `an included file's \`version\` must be 1 (or left out), not ${JSON.stringify(value)}`);
       } else report(part.source.at([key], 'key'), `\`${key}\` must be a ${LIST_SECTIONS.includes(key) ? 'list' : 'mapping'} to be included`);
     }
   };
 
   const rootValue = root.value;
   if (rootValue === null || typeof rootValue !== 'object' || Array.isArray(rootValue)) return { loaded: root, diagnostics: [], files };
-  visit({ file: rootFile, source: root.source, value: rootValue as Record<string, unknown> }, [rootFile], extra);
+  visit({ file: rootPath, root: true, source: root.source, value: rootValue as Record<string, unknown> }, [{ path: rootFile, key: rootKey }], extra);
   delete merged.include;
   const source = new ComposedSource(root.source, lists, owners, includedFrom);
   const definitions = new Map<string, { value: unknown; at: Location }>();

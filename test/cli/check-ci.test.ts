@@ -1,13 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { DEFAULT_MAX_BYTES } from '../../src/cli/read.js';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { memoryIO } from '../helpers/io.js';
+import { checkoutTmp, memoryIO } from '../helpers/io.js';
 
 const io = memoryIO;
-const tmp = () => mkdtempSync(join(tmpdir(), 'ipfence-ci-'));
+const tmp = () => checkoutTmp('ipfence-ci-');
 const WARN = 'version: 1\ndefaults: { input: drop }\ninbound:\n  - { port: 80 }\n';
 
 describe('severity and warning gates', () => {
@@ -149,25 +148,31 @@ describe('hostile input: what is read, and what reaches a terminal', () => {
         const { io: i, out } = io();
         expect(await main(['check', 'examples/close-port.yaml', '--against', dir, '-f', format], i)).toBe(2);
         expect(out.stdout + out.stderr).not.toContain('hunter2');
-        expect(out.stdout).toContain(`${join(dir, 'rules.v4')} cannot be: it is a symbolic link; commit the file itself`);
+        expect(out.stdout).toContain(`--against cannot read ${join(dir, 'rules.v4')}: it is a symbolic link; ipfence reads no file of the checkout through a symbolic link`);
       }
     } finally {
       delete process.env.IPFENCE_TEST_SECRET;
     }
   });
 
-  it('refuses a device, or a link to one, as a policy (exit 2), and reads a /proc file as the empty file it says it is', async () => {
+  it('refuses a device, a link to one, and a file outside the working directory (/proc) as a policy (exit 2)', async () => {
     const dir = tmp();
     symlinkSync('/dev/zero', join(dir, 'policy.yaml'));
-    for (const path of ['/dev/zero', join(dir, 'policy.yaml')]) {
+    const outside = (p: string) => `${p}:1:1: error: cannot read the policy: it is outside the directory ipfence runs in (${process.cwd()}); ipfence reads only files of the checkout it runs in (run it from a folder that holds the file) [io-read]\n`;
+    const cases: [string, string][] = [
+      ['/dev/zero', outside('/dev/zero')],
+      [join(dir, 'policy.yaml'), `${join(dir, 'policy.yaml')}:1:1: error: cannot read the policy: it is a symbolic link; ipfence reads no file of the checkout through a symbolic link (a committed link can point anywhere); commit the file itself [io-read]\n`],
+    ];
+    for (const [path, said] of cases) {
       const { io: i, out } = io();
       expect(await main(['check', path, '-f', 'gcc'], i)).toBe(2);
-      expect(out.stdout).toBe(`${path}:1:1: error: cannot read the policy: it is not a regular file [io-read]\n`);
+      expect(out.stdout).toBe(said);
     }
     process.env.IPFENCE_TEST_SECRET = 'hunter2-do-not-print';
     try {
       const { io: i, out } = io();
-      expect(await main(['check', '/proc/self/environ', '-f', 'gcc'], i)).toBe(1);
+      expect(await main(['check', '/proc/self/environ', '-f', 'gcc'], i)).toBe(2);
+      expect(out.stdout).toBe(outside('/proc/self/environ'));
       expect(out.stdout + out.stderr).not.toContain('hunter2');
     } finally {
       delete process.env.IPFENCE_TEST_SECRET;

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { memoryIO } from '../helpers/io.js';
+import { checkoutTmp, memoryIO } from '../helpers/io.js';
 
 const EXAMPLES = readdirSync('examples').filter((f) => f.endsWith('.yaml')).map((f) => join('examples', f));
-const tmp = mkdtempSync(join(tmpdir(), 'ipfence-intent-'));
+const tmp = checkoutTmp('ipfence-intent-');
 const write = (name: string, text: string): string => {
   const p = join(tmp, name);
   writeFileSync(p, text);

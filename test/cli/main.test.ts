@@ -1,15 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { memoryIO } from '../helpers/io.js';
+import { checkoutTmp, memoryIO } from '../helpers/io.js';
 
 const io = memoryIO;
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'ipfence-cli-'));
+const tmp = () => checkoutTmp('ipfence-cli-');
 const GOOD = 'version: 1\ninbound:\n  - { name: ssh, port: 22 }\n';
 const BAD = 'version: 1\ninbound:\n  - { name: ssh, port: 70000 }\n';
 

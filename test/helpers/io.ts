@@ -1,7 +1,9 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
 import type { IO } from '../../src/cli/main.js';
-import { readLimited, readRegularFile } from '../../src/cli/read.js';
+import { readCheckoutFile, readLimited } from '../../src/cli/read.js';
 
-/** An in-memory IO for main(): stdin text, captured stdout/stderr, files read from disk as the CLI reads them. */
+/** An in-memory IO for main(): stdin text, captured stdout/stderr, files read from disk as the CLI reads them (inside overrides.cwd when given: a test's own checkout). */
 export function memoryIO(stdin: string | Uint8Array = '', overrides: Partial<IO> = {}) {
   const out = { stdout: '', stderr: '' };
   const bytes = typeof stdin === 'string' ? Buffer.from(stdin, 'utf8') : stdin;
@@ -9,10 +11,19 @@ export function memoryIO(stdin: string | Uint8Array = '', overrides: Partial<IO>
     stdout: (s) => void (out.stdout += s),
     stderr: (s) => void (out.stderr += s),
     readStdin: async (maxBytes) => readLimited([bytes], maxBytes),
-    readFile: (p, limits) => readRegularFile(p, limits),
+    readFile: (p, limits) => readCheckoutFile(p, limits, overrides.cwd),
     colorStdout: false,
     colorStderr: false,
     ...overrides,
   };
   return { io, out };
+}
+
+/**
+ * A new folder inside the working directory (.tmp/, ignored by git): ipfence reads only files of
+ * the checkout it runs in (src/cli/read.ts), so a test's files live inside it, as a CI job's do.
+ */
+export function checkoutTmp(prefix: string): string {
+  mkdirSync('.tmp', { recursive: true });
+  return mkdtempSync(join(process.cwd(), '.tmp', prefix));
 }
