@@ -247,3 +247,21 @@ describe('a reader that stops early (| head)', () => {
     expect(r.status).toBe(2);
   });
 });
+
+describe('an inventory given as a policy', () => {
+  it.each(['check', 'compile', 'test'])('%s hosts.yaml without --inventory says what the file is and how to give it', async (command) => {
+    const dir = tmp();
+    const hosts = join(dir, 'hosts.yaml');
+    writeFileSync(hosts, 'version: 1\ngroups:\n  web: { include: [base.yaml] }\nhosts:\n  web1: { policy: web.yaml, groups: [web] }\n');
+    const { io: i, out } = io();
+    expect(await main([command, hosts, '-f', 'gcc', '-o', dir], i)).toBe(1);
+    const said = out.stdout + out.stderr;
+    expect(said).toBe(`${hosts}:4:1: error: this file looks like an inventory (\`hosts:\` names hosts and their policies), not a policy: give it with --inventory, as in 'ipfence check --inventory ${hosts}' (compile and test take --inventory too) [schema-unknown-key]\n`);
+    expect(said).not.toContain("did you mean 'host'");
+  });
+  it('a policy with a stray hosts key is still a policy with an unknown key', async () => {
+    const { io: i, out } = io('version: 1\nhosts: {}\ninbound: []\n');
+    expect(await main(['check', '-', '-f', 'gcc'], i)).toBe(1);
+    expect(out.stdout).toContain("unknown key 'hosts' in the policy");
+  });
+});
