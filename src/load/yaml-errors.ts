@@ -99,6 +99,9 @@ function implicitKeyEnd(text: string, offset: number): number | undefined {
   return m ? next + 1 + m[0].length : undefined;
 }
 
+/** A key as a hint names it: enough to find it. */
+const short = (key: string): string => (key.length > 40 ? `${key.slice(0, 40)}...` : key);
+
 /** A column a line could start at: a key of a mapping above, or a new item of a list above. */
 interface Column {
   readonly col: number;
@@ -130,7 +133,7 @@ function indentMessage(text: string, start: number, at: number): string {
     const inner = item ? indent + item[0].length : indent;
     const key = /^([^\s:#'"{[][^:]*?|"[^"]*"|'[^']*'):(\s|$)/.exec(content.slice(inner - indent));
     const found: Column[] = [];
-    if (key) found.push({ col: inner, what: `a key beside '${key[1]!.replace(/^["']|["']$/g, '')}' (line ${number})` });
+    if (key) found.push({ col: inner, what: `a key beside '${short(key[1]!.replace(/^["']|["']$/g, ''))}' (line ${number})` });
     if (item) found.push({ col: indent, what: `a new item of the list on line ${number}` });
     for (const c of found) {
       if (c.col < limit) {
