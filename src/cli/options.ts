@@ -33,7 +33,7 @@ const LINT: readonly OptionName[] = ['severity', 'max-warnings', 'strict', 'no-c
 export const COMMANDS = {
   compile: {
     usage: ['ipfence compile POLICY [--out-dir DIR] [--print] [--format F]', 'ipfence compile --inventory HOSTS [--out-dir DIR]   every host into DIR/<host>/'],
-    about: 'Compiles a policy into rules.v4, rules.v6, apply.sh and ipfence.service (and ipsets, when it has sets);\nnothing is written when the policy has errors.',
+    about: 'Compiles a policy into rules.v4, rules.v6, apply.sh and ipfence.service (and ipsets or\nipfence-docker.service when the policy needs them); nothing is written when the policy has errors.',
     options: ['out-dir', 'host-dir', 'print', 'format', ...LINT, 'inventory', ...COMMON],
     format: 'diagnostics (on standard error) as stylish (default), gcc, json, github or sarif',
   },
@@ -60,9 +60,10 @@ export const COMMANDS = {
   },
   diff: {
     usage: ['ipfence diff OLD NEW', 'ipfence diff --base REV POLICY'],
-    about: 'The packets whose verdict changes between two policies (or the policy as committed at REV).\nExit 0 whether or not something changes, unless --exit-code.',
+    about: 'The packets whose verdict changes between two policies (or the policy as committed at REV).',
     options: ['format', 'base', 'exit-code', 'severity', 'no-color', ...COMMON],
     format: 'stylish (default), markdown, json or github',
+    exit: 'Exit status: 0 whether or not some packet changes verdict, unless --exit-code: then 1 when one\ndoes; 1 when a policy has errors; 2 usage, I/O or internal error.\n',
   },
   show: {
     usage: ['ipfence show POLICY'],
@@ -70,7 +71,7 @@ export const COMMANDS = {
     options: ['format', 'no-color', ...COMMON],
     format: 'a table (default), markdown or json',
   },
-} as const satisfies Record<string, { usage: readonly string[]; about: string; options: readonly OptionName[]; format?: string }>;
+} as const satisfies Record<string, { usage: readonly string[]; about: string; options: readonly OptionName[]; format?: string; exit?: string }>;
 export type CommandName = keyof typeof COMMANDS;
 
 export const isCommand = (c: string | undefined): c is CommandName => c !== undefined && Object.hasOwn(COMMANDS, c);
@@ -106,10 +107,10 @@ ${EXIT}`;
 
 /** `ipfence COMMAND --help`: that command's usage, what it does, and only the options it reads. */
 export function commandHelp(name: CommandName): string {
-  const c: { usage: readonly string[]; about: string; options: readonly OptionName[]; format?: string } = COMMANDS[name];
+  const c: { usage: readonly string[]; about: string; options: readonly OptionName[]; format?: string; exit?: string } = COMMANDS[name];
   const option = (n: OptionName): string => (n === 'format' && c.format ? `  -f, --format F           ${c.format}` : OPTION_HELP[n]);
   const policy = name === 'diff' ? 'OLD, NEW and POLICY' : 'POLICY';
-  return `Usage:\n${c.usage.map((u) => `  ${u}`).join('\n')}\n\n${c.about}\n${policy} may be - for standard input.\n\nOptions:\n${c.options.map(option).join('\n')}\n  -h, --help\n\n${EXIT}`;
+  return `Usage:\n${c.usage.map((u) => `  ${u}`).join('\n')}\n\n${c.about}\n${policy} may be - for standard input.\n\nOptions:\n${c.options.map(option).join('\n')}\n  -h, --help\n\n${c.exit ?? EXIT}`;
 }
 
 /** A mistake on the command line: exit 2 with the message and a pointer to --help. */
