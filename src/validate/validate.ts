@@ -51,7 +51,10 @@ export function validate(value: unknown, source: SourceMap): ValidateResult {
 function inventoryKeys(value: Record<string, unknown>): 'hosts' | 'groups' | undefined {
   const keys = Object.keys(value);
   if (!keys.every((k) => k === 'version' || k === 'groups' || k === 'hosts')) return undefined;
-  return Object.hasOwn(value, 'hosts') ? 'hosts' : Object.hasOwn(value, 'groups') ? 'groups' : undefined;
+  const map = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  // A policy's `host:` misspelt (`hosts: { addresses: ... }`) is not an inventory: its hosts name a policy.
+  const hosts = map(value.hosts) && Object.values(value.hosts).some((h) => map(h) && (Object.hasOwn(h, 'policy') || Object.hasOwn(h, 'groups')));
+  return hosts ? 'hosts' : map(value.groups) ? 'groups' : undefined;
 }
 
 /**

@@ -260,10 +260,10 @@ describe('an inventory given as a policy', () => {
     expect(said).toBe(`${hosts}:4:1: error: this file looks like an inventory (\`hosts:\` names hosts and their policies), not a policy: give it with --inventory, as in 'ipfence check --inventory ${hosts}' (compile and test take --inventory too) [schema-unknown-key]\n`);
     expect(said).not.toContain("did you mean 'host'");
   });
-  it('a policy with a stray hosts key is still a policy with an unknown key', async () => {
-    const { io: i, out } = io('version: 1\nhosts: {}\ninbound: []\n');
+  it.each(['version: 1\nhosts: {}\ninbound: []\n', 'version: 1\nhosts: { addresses: [192.0.2.1] }\n'])('a policy with a stray or misspelt hosts key is still a policy with an unknown key: %j', async (text) => {
+    const { io: i, out } = io(text);
     expect(await main(['check', '-', '-f', 'gcc'], i)).toBe(1);
-    expect(out.stdout).toContain("unknown key 'hosts' in the policy");
+    expect(out.stdout).toContain("unknown key 'hosts' in the policy (did you mean 'host'?)");
   });
 });
 
