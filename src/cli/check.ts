@@ -79,5 +79,5 @@ export async function checkCommand(paths: readonly string[], o: Options, io: IO)
   }
   all.sort(compareDiagnostics);
   report(all, format, io.colorStdout && !values['no-color'], io.stdout);
-  return ioFailed ? EXIT_USAGE : failed(all, o) ? EXIT_POLICY : EXIT_OK;
+  return ioFailed ? EXIT_USAGE : failed(all, o, io.stderr) ? EXIT_POLICY : EXIT_OK;
 }

@@ -20,7 +20,7 @@ export async function compileCommand(path: string, o: Options, io: IO): Promise<
   if (!compiled.ok) return compiled.exit;
   const { result } = compiled;
   report(result.diagnostics, format, color, io.stderr);
-  if (!result.artifacts || failed(result.diagnostics, o)) return EXIT_POLICY;
+  if (!result.artifacts || failed(result.diagnostics, o, io.stderr)) return EXIT_POLICY;
   const outDir = values['out-dir'] ?? '.';
   try {
     const removed = await writeAllAtomic(outDir, result.artifacts, OPTIONAL_OUTPUTS);
@@ -48,7 +48,7 @@ export async function inventoryCommand(path: string, command: 'compile' | 'check
   const all = [...diagnostics, ...onceAcrossHosts(hosts)];
   report(command === 'check' ? [...all].sort(compareDiagnostics) : all, format, color, write);
   if (ioFailed) return EXIT_USAGE;
-  if (hasErrors(all) || hosts.some((h) => failed(h.result.diagnostics, o))) return EXIT_POLICY;
+  if (hasErrors(all) || hosts.some((h) => failed(h.result.diagnostics, o, (s) => io.stderr(s.replace(/^ipfence: /, `ipfence: host ${h.host}: `))))) return EXIT_POLICY;
   if (command === 'check') return EXIT_OK;
   const outDir = values['out-dir'] ?? '.';
   try {

@@ -73,7 +73,8 @@ const REV = /^[A-Za-z0-9._/~^@{}-]+$/;
 /**
  * `ipfence diff OLD NEW`, or `ipfence diff --base REV POLICY` (the policy as committed at REV,
  * read with `git show`): the packets whose verdict changes, as a few exact rows. Exit 0 with or
- * without changes (it describes, it does not judge); 1 when either policy has errors.
+ * without changes (it describes, it does not judge), unless --exit-code: then 1 when some packet
+ * changes verdict; 1 when either policy has errors.
  */
 export async function diffCommand(files: readonly string[], o: Options, io: IO): Promise<number> {
   const format = o.values.format ?? 'stylish';
@@ -110,8 +111,10 @@ export async function diffCommand(files: readonly string[], o: Options, io: IO):
     io.stderr(`ipfence: diff cannot follow this change exactly: ${e.message} (a changed default policy touches every packet of a long chain); compare the compiled files instead\n`);
     return EXIT_USAGE;
   }
-  io.stdout(formatDiff(diffRows(changes), format, `${oldFile} → ${newFile}`));
-  return EXIT_OK;
+  const rows = diffRows(changes);
+  io.stdout(formatDiff(rows, format, `${oldFile} → ${newFile}`));
+  // --exit-code: as git diff's, so a CI step can ask for review when the firewall's decisions change.
+  return o.values['exit-code'] && rows.length > 0 ? EXIT_POLICY : EXIT_OK;
 }
 
 function done(problems: readonly Diagnostic[], o: Options, io: IO, exit: number): number {

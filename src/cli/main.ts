@@ -7,7 +7,7 @@ import { showCommand } from './show.js';
 import { testCommand } from './test.js';
 import { verifyCommand } from './verify.js';
 import { EXIT_OK, EXIT_USAGE, type IO } from './io.js';
-import { expandGlobs, HELP, options, parse, UsageError } from './options.js';
+import { commandHelp, expandGlobs, HELP, isCommand, options, parse, UsageError } from './options.js';
 
 export { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 
@@ -22,7 +22,9 @@ export async function main(argv: readonly string[], io: IO): Promise<number> {
   }
   const { values, positionals } = args;
   if (values.help) {
-    io.stdout(HELP);
+    // `ipfence compile --help`: that command's; anything else, the whole.
+    const command = positionals[0];
+    io.stdout(isCommand(command) ? commandHelp(command) : HELP);
     return EXIT_OK;
   }
   if (values.version) {
@@ -32,6 +34,7 @@ export async function main(argv: readonly string[], io: IO): Promise<number> {
   try {
     const [command, ...files] = positionals;
     const o = options(values);
+    if (values['exit-code'] && command !== 'diff') throw new UsageError('--exit-code is for diff: exit 1 when some packet changes verdict');
     if (values.format === 'markdown' && !['diff', 'show'].includes(command ?? '')) throw new UsageError('--format markdown is for diff and show; diagnostics print as stylish, gcc, json, github or sarif');
     if (values.inventory !== undefined && command === 'test') {
       if (files.length !== 0) throw new UsageError('--inventory names the hosts and their policies; give no policy file beside it');

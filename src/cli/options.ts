@@ -5,6 +5,79 @@ import { VERSION } from '../util/package-root.js';
 import { FORMATS, type FormatName } from './formatters/index.js';
 import { DEFAULT_MAX_BYTES } from './read.js';
 
+/** Every option's lines of help, by its name in parse(): the general help and each command's. */
+const OPTION_HELP = {
+  'out-dir': '  -o, --out-dir DIR        where compile writes rules.v4, rules.v6, apply.sh, ...; default .',
+  'host-dir': '      --host-dir DIR       where the files will live on the host (ipfence.service runs\n                           DIR/apply.sh at boot); default /etc/ipfence',
+  print: '      --print              compile: also print the generated files to standard output',
+  format: '  -f, --format F           diagnostics as stylish (default), gcc, json, github or sarif',
+  severity: '      --severity CODE=LEVEL  re-grade a check: error, warning or off (repeatable; wins over the policy)',
+  'max-warnings': '      --max-warnings N     exit 1 when there are more than N warnings',
+  strict: '      --strict             exit 1 on any warning (same as --max-warnings 0)',
+  against: '      --against DIR        check: also fail (with a unified diff) when the files in DIR are not\n                           what the policy compiles to',
+  base: '      --base REV           diff: compare with the policy as committed at git revision REV',
+  'exit-code': '      --exit-code          diff: exit 1 when some packet changes verdict (as git diff --exit-code)',
+  inventory: '      --inventory FILE     compile, check, test: every host of an inventory (groups of shared\n                           includes and variables); nothing is written when any host fails',
+  'stdin-filename': '      --stdin-filename N   the name used for - in messages and headers (default <stdin>)',
+  'max-bytes': '      --max-bytes N        refuse a policy larger than N bytes (default 32 MiB; no policy is near it)',
+  'no-color': '      --no-color           never colour stylish output (NO_COLOR is honoured too)',
+} as const;
+type OptionName = keyof typeof OPTION_HELP;
+
+const COMMON: readonly OptionName[] = ['stdin-filename', 'max-bytes'];
+const LINT: readonly OptionName[] = ['severity', 'max-warnings', 'strict', 'no-color'];
+
+/** Each command: its usage lines, what it does, and the options it reads (`ipfence COMMAND --help`). */
+export const COMMANDS = {
+  compile: {
+    usage: ['ipfence compile POLICY [--out-dir DIR] [--print] [--format F]', 'ipfence compile --inventory HOSTS [--out-dir DIR]   every host into DIR/<host>/'],
+    about: 'Compiles a policy into rules.v4, rules.v6, apply.sh and ipfence.service (and ipsets or\nipfence-docker.service when the policy needs them); nothing is written when the policy has errors.',
+    options: ['out-dir', 'host-dir', 'print', 'format', ...LINT, 'inventory', ...COMMON],
+    format: 'diagnostics (on standard error) as stylish (default), gcc, json, github or sarif',
+  },
+  check: {
+    usage: ['ipfence check POLICY... [--format F] [--against DIR]', 'ipfence check --inventory HOSTS   every host'],
+    about: "Reports the policies' errors and warnings without writing anything. check expands globs itself\n('policies/**/*.yaml'), so quote them.",
+    options: ['format', ...LINT, 'against', 'host-dir', 'inventory', ...COMMON],
+  },
+  test: {
+    usage: ['ipfence test POLICY... [--format F]', 'ipfence test --inventory HOSTS'],
+    about: "Runs the policies' intent tests (tests:) on the packet model: each passes or fails.",
+    options: ['format', ...LINT, 'inventory', ...COMMON],
+  },
+  verify: {
+    usage: ['ipfence verify POLICY [--format F]'],
+    about: 'As root: loads the compiled policy into a throwaway network namespace and sends each intent\ntest as a real connection; the kernel must agree with the model.',
+    options: ['format', ...LINT, ...COMMON],
+  },
+  explain: {
+    usage: ["ipfence explain POLICY 'PACKET'"],
+    about: "Every table, chain and rule one packet meets, e.g. 'tcp 203.0.113.5:40000 -> 10.0.0.1:22 in eth0'.",
+    options: ['format', 'no-color', ...COMMON],
+    format: 'text (default) or json',
+  },
+  diff: {
+    usage: ['ipfence diff OLD NEW', 'ipfence diff --base REV POLICY'],
+    about: 'The packets whose verdict changes between two policies (or the policy as committed at REV).',
+    options: ['format', 'base', 'exit-code', 'severity', 'no-color', ...COMMON],
+    format: 'stylish (default), markdown, json or github',
+    exit: 'Exit status: 0 whether or not some packet changes verdict, unless --exit-code: then 1 when one\ndoes; 1 when a policy has errors; 2 usage, I/O or internal error.\n',
+  },
+  show: {
+    usage: ['ipfence show POLICY'],
+    about: 'What is reachable, per family.',
+    options: ['format', 'no-color', ...COMMON],
+    format: 'a table (default), markdown or json',
+  },
+} as const satisfies Record<string, { usage: readonly string[]; about: string; options: readonly OptionName[]; format?: string; exit?: string }>;
+export type CommandName = keyof typeof COMMANDS;
+
+export const isCommand = (c: string | undefined): c is CommandName => c !== undefined && Object.hasOwn(COMMANDS, c);
+
+const EXIT = `Exit status: 0 clean (warnings allowed unless --strict/--max-warnings), 1 policy errors,
+2 usage, I/O or internal error.
+`;
+
 export const HELP = `ipfence ${VERSION}: compile a YAML firewall policy into iptables-restore files
 
 Usage:
@@ -20,30 +93,23 @@ Usage:
                                          the packets whose verdict changes (--format markdown, json, github)
   ipfence show POLICY                    what is reachable, per family (--format markdown, json)
   POLICY may be - for standard input (name it in messages with --stdin-filename NAME).
+  ipfence COMMAND --help                 that command's usage and options
 
 Options:
-  -o, --out-dir DIR        where compile writes rules.v4, rules.v6, apply.sh, ...; default .
-      --host-dir DIR       where the files will live on the host (ipfence.service runs
-                           DIR/apply.sh at boot); default /etc/ipfence
-      --print              compile: also print the generated files to standard output
-  -f, --format F           diagnostics as stylish (default), gcc, json, github or sarif
-      --severity CODE=LEVEL  re-grade a check: error, warning or off (repeatable; wins over the policy)
-      --max-warnings N     exit 1 when there are more than N warnings
-      --strict             exit 1 on any warning (same as --max-warnings 0)
-      --against DIR        check: also fail (with a unified diff) when the files in DIR are not
-                           what the policy compiles to
-      --base REV           diff: compare with the policy as committed at git revision REV
-      --inventory FILE     compile, check, test: every host of an inventory (groups of shared
-                           includes and variables); nothing is written when any host fails
+${(['out-dir', 'host-dir', 'print', 'format', 'severity', 'max-warnings', 'strict', 'against', 'base', 'exit-code', 'inventory'] as const).map((n) => OPTION_HELP[n]).join('\n')}
   check expands globs itself ('policies/**/*.yaml'), so quote them.
-      --stdin-filename N   the name used for - in messages and headers (default <stdin>)
-      --max-bytes N        refuse a policy larger than N bytes (default 32 MiB; no policy is near it)
-      --no-color           never colour stylish output (NO_COLOR is honoured too)
+${(['stdin-filename', 'max-bytes', 'no-color'] as const).map((n) => OPTION_HELP[n]).join('\n')}
   -h, --help, -v, --version
 
-Exit status: 0 clean (warnings allowed unless --strict/--max-warnings), 1 policy errors,
-2 usage, I/O or internal error.
-`;
+${EXIT}`;
+
+/** `ipfence COMMAND --help`: that command's usage, what it does, and only the options it reads. */
+export function commandHelp(name: CommandName): string {
+  const c: { usage: readonly string[]; about: string; options: readonly OptionName[]; format?: string; exit?: string } = COMMANDS[name];
+  const option = (n: OptionName): string => (n === 'format' && c.format ? `  -f, --format F           ${c.format}` : OPTION_HELP[n]);
+  const policy = name === 'diff' ? 'OLD, NEW and POLICY' : 'POLICY';
+  return `Usage:\n${c.usage.map((u) => `  ${u}`).join('\n')}\n\n${c.about}\n${policy} may be - for standard input.\n\nOptions:\n${c.options.map(option).join('\n')}\n  -h, --help\n\n${c.exit ?? EXIT}`;
+}
 
 /** A mistake on the command line: exit 2 with the message and a pointer to --help. */
 export class UsageError extends Error {}
@@ -66,6 +132,7 @@ export function parse(argv: readonly string[]) {
       strict: { type: 'boolean' },
       against: { type: 'string' },
       base: { type: 'string' },
+      'exit-code': { type: 'boolean' },
       inventory: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },

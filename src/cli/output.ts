@@ -5,9 +5,23 @@ import { FORMATS, type FormatName } from './formatters/index.js';
 import type { IO } from './io.js';
 import type { Options } from './options.js';
 
-/** 1 when there are errors or more warnings than allowed. */
-export function failed(ds: readonly Diagnostic[], o: Options): boolean {
-  return hasErrors(ds) || ds.filter((d) => d.severity === 'warning').length > o.maxWarnings;
+/**
+ * 1 when there are errors or more warnings than allowed. Warnings alone fail a run only by an
+ * option, so `say` (standard error) is told which one: a list of warnings and exit 1 would
+ * otherwise look like a bug ("3 warnings, more than --max-warnings 2").
+ */
+export function failed(ds: readonly Diagnostic[], o: Options, say?: (s: string) => void): boolean {
+  if (hasErrors(ds)) return true;
+  const warnings = ds.filter((d) => d.severity === 'warning').length;
+  if (warnings <= o.maxWarnings) return false;
+  say?.(`ipfence: ${tooManyWarnings(warnings, o)}\n`);
+  return true;
+}
+
+/** Why `warnings` fail the run: --strict, or the --max-warnings given. */
+export function tooManyWarnings(warnings: number, o: Options): string {
+  const count = `${warnings} warning${warnings === 1 ? '' : 's'}`;
+  return o.values.strict ? `${count}, and --strict allows none` : `${count}, more than --max-warnings ${o.maxWarnings}`;
 }
 
 export function report(ds: readonly Diagnostic[], format: FormatName, color: boolean, write: (s: string) => void): void {

@@ -43,7 +43,7 @@ export async function testCommand(paths: readonly string[], o: Options, io: IO):
   const total = count.passed + count.failed;
   if (o.format === 'stylish' && lines.length > 0) io.stdout(`${lines.join('\n')}\n\n${total} test${total === 1 ? '' : 's'}: ${count.passed} passed, ${count.failed} failed\n\n`);
   report(all, o.format, io.colorStdout && !o.values['no-color'], io.stdout);
-  return ioFailed ? EXIT_USAGE : failed(all, o) ? EXIT_POLICY : EXIT_OK;
+  return ioFailed ? EXIT_USAGE : failed(all, o, io.stderr) ? EXIT_POLICY : EXIT_OK;
 }
 
 /** One policy's tests, pass or fail, under `title` (its file, or an inventory's host). */

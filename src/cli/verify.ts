@@ -43,5 +43,5 @@ export async function verifyCommand(path: string, o: Options, io: IO): Promise<n
   if (refused.length === 0) io.stderr(`ipfence: the kernel accepted rules.v4 and rules.v6 on the ${lab.backends.join(' and ')} ${ends}\n`);
   if (probes.length > 0) io.stderr(`ipfence: sent ${probes.length * lab.backends.length} test connection${probes.length * lab.backends.length > 1 ? 's' : ''} (${probes.length} per back end); the kernel ${disagree.length === 0 ? 'agreed with the packet model on every one' : `disagreed on ${disagree.length}`}\n`);
   for (const u of unsent) io.stderr(`ipfence: not sent: test '${visible(u.test.origin.label)}' (${familyRecord(u.family).label}): ${u.why}\n`);
-  return failed(all, o) ? EXIT_POLICY : EXIT_OK;
+  return failed(all, o, io.stderr) ? EXIT_POLICY : EXIT_OK;
 }

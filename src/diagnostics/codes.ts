@@ -5,13 +5,13 @@
  */
 export const CODES = {
   // load
-  'yaml-syntax': { severity: 'error', stage: 'load', doc: 'The file is not valid YAML.' },
-  'yaml-duplicate-key': { severity: 'error', stage: 'load', doc: 'A mapping repeats a key; YAML would silently keep one.' },
+  'yaml-syntax': { severity: 'error', stage: 'load', doc: 'The file is not valid YAML; a misindented line is named, with the indentations that would be right.' },
+  'yaml-duplicate-key': { severity: 'error', stage: 'load', doc: 'A mapping repeats a key; YAML would silently keep one. The message names the key and where it was first.' },
   'io-read': { severity: 'error', stage: 'load', doc: 'The policy file could not be read.' },
   'include-invalid': { severity: 'error', stage: 'load', doc: 'An `include:` that cannot be read or used: outside the directory ipfence runs in, not a .yaml file, a loop, a key an included file may not hold, or a name defined twice differently.' },
   'variable-unknown': { severity: 'error', stage: 'load', doc: 'A `${name}` with no value in `variables:` or the inventory, or a list used inside text.' },
   // validate
-  'schema-unknown-key': { severity: 'error', stage: 'validate', doc: 'A key the policy language does not know (often a typo).' },
+  'schema-unknown-key': { severity: 'error', stage: 'validate', doc: 'A key the policy language does not know (often a typo), or an inventory given as a policy (give it with `--inventory`).' },
   'schema-missing-key': { severity: 'error', stage: 'validate', doc: 'A required key is absent.' },
   'schema-type': { severity: 'error', stage: 'validate', doc: 'A value has the wrong type or shape.' },
   'schema-value': { severity: 'error', stage: 'validate', doc: 'A value is outside what the language accepts.' },

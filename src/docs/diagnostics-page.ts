@@ -10,7 +10,7 @@ export function diagnosticsMarkdown(): string {
     '',
     'Every diagnostic is plain data: a code from this closed catalogue, a severity, a message that says what is wrong and how to fix it, and the place in the policy (`file:line:col`), often with related places (the earlier rule a conflict is with). The stage is where the pipeline finds it: `load` (YAML), `validate` (the schema), `normalize` (values and the relations between rules), `check` (lint checks over the rules, see [checks.md](checks.md)), `config` (the policy\'s own `checks:` and `suppress:`), `emit` (the guards of the output), `verify` (a real load) and `cli`.',
     '',
-    'Exit status: `0` when there is no error (warnings allowed, unless `--strict` or `--max-warnings`), `1` for policy errors, `2` for usage, I/O and internal errors.',
+    'Exit status: `0` when there is no error (warnings allowed, unless `--strict` or `--max-warnings`, which then say on standard error how many warnings failed the run), `1` for policy errors (and, with `diff --exit-code`, for a change of verdict), `2` for usage, I/O and internal errors. A reader that stops early (`| head`) is not an error: the rest of the output is dropped and the status is what it would have been.',
     '',
     '| code | severity | stage | meaning |',
     '|---|---|---|---|',

@@ -4,6 +4,7 @@ import { lazy } from '../util/lazy.js';
 import { fastYaml } from './fast-yaml.js';
 import { MAX_NESTING, tooDeep } from './nesting.js';
 import { fastYamlPositions, SourceMap, yamlPositions } from './source.js';
+import { yamlErrors } from './yaml-errors.js';
 
 export interface Loaded {
   readonly value: unknown;
@@ -54,13 +55,7 @@ export function load(text: string, file: string, options: { fastPath?: boolean }
   if (directive && directive[1] !== '1.2') {
     diagnostics.push(diag('yaml-syntax', source.atOffset(directive.index), `this policy asks for YAML ${directive[1] || '(no version)'}, and ipfence reads YAML 1.2 only, so that a policy means the same everywhere (in YAML 1.1, 022 is 18 and yes is true); remove the %YAML line or write %YAML 1.2`));
   }
-  for (const e of [...doc.errors, ...doc.warnings]) {
-    if (e.code === 'BAD_DIRECTIVE' && directive) continue;
-    const at = source.atOffset(e.pos[0]);
-    const code = e.code === 'DUPLICATE_KEY' ? 'yaml-duplicate-key' : 'yaml-syntax';
-    const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    diagnostics.push(diag(code, at, code === 'yaml-duplicate-key' ? `${message}; keep one of them` : message));
-  }
+  diagnostics.push(...yamlErrors(doc, [...doc.errors, ...doc.warnings].filter((e) => !(e.code === 'BAD_DIRECTIVE' && directive)), text, source));
   if (diagnostics.length === 0) diagnostics.push(...keyProblems(doc, source));
   if (diagnostics.length > 0) return { diagnostics };
   let value: unknown;

@@ -20,6 +20,10 @@ export function validate(value: unknown, source: SourceMap): ValidateResult {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { diagnostics: [diag('schema-type', source.at([]), 'a policy is a mapping with at least `version: 1`')] };
   }
+  const inventory = inventoryKeys(value as Record<string, unknown>);
+  if (inventory) {
+    return { diagnostics: [diag('schema-unknown-key', source.at([inventory], 'key'), `this file looks like an inventory (\`${inventory}:\` ${inventory === 'hosts' ? 'names hosts and their policies' : 'is a key of inventories'}), not a policy: give it with --inventory, as in 'ipfence check --inventory ${source.file.startsWith('<') ? 'hosts.yaml' : source.file}' (compile and test take --inventory too)`)] };
+  }
   const check = precompiled as unknown as ValidateFunction;
   if (check(value)) return { policy: value as Policy, diagnostics: [] };
   const seen = new Set<string>();
@@ -37,6 +41,20 @@ export function validate(value: unknown, source: SourceMap): ValidateResult {
     }
   }
   return { diagnostics, invalid };
+}
+
+/**
+ * The inventory key of a file that has nothing but an inventory's keys (`version`, `groups`,
+ * `hosts`) and at least `hosts` or `groups`: given as a policy, it would get "unknown key 'hosts'
+ * (did you mean 'host'?)", which sends its author the wrong way.
+ */
+function inventoryKeys(value: Record<string, unknown>): 'hosts' | 'groups' | undefined {
+  const keys = Object.keys(value);
+  if (!keys.every((k) => k === 'version' || k === 'groups' || k === 'hosts')) return undefined;
+  const map = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  // A policy's `host:` misspelt (`hosts: { addresses: ... }`) is not an inventory: its hosts name a policy.
+  const hosts = map(value.hosts) && Object.values(value.hosts).some((h) => map(h) && (Object.hasOwn(h, 'policy') || Object.hasOwn(h, 'groups')));
+  return hosts ? 'hosts' : map(value.groups) ? 'groups' : undefined;
 }
 
 /**

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'n
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { COMMANDS, parse } from '../../src/cli/options.js';
 import { checkoutTmp, memoryIO } from '../helpers/io.js';
 
 const io = memoryIO;
@@ -244,5 +245,112 @@ describe('a reader that stops early (| head)', () => {
     expect(r.stderr).toContain('ipfence: cannot write to standard output: ENOSPC\n');
     expect(r.stderr).not.toContain('    at ');
     expect(r.status).toBe(2);
+  });
+});
+
+describe('an inventory given as a policy', () => {
+  it.each(['check', 'compile', 'test'])('%s hosts.yaml without --inventory says what the file is and how to give it', async (command) => {
+    const dir = tmp();
+    const hosts = join(dir, 'hosts.yaml');
+    writeFileSync(hosts, 'version: 1\ngroups:\n  web: { include: [base.yaml] }\nhosts:\n  web1: { policy: web.yaml, groups: [web] }\n');
+    const { io: i, out } = io();
+    expect(await main([command, hosts, '-f', 'gcc', '-o', dir], i)).toBe(1);
+    const said = out.stdout + out.stderr;
+    expect(said).toBe(`${hosts}:4:1: error: this file looks like an inventory (\`hosts:\` names hosts and their policies), not a policy: give it with --inventory, as in 'ipfence check --inventory ${hosts}' (compile and test take --inventory too) [schema-unknown-key]\n`);
+    expect(said).not.toContain("did you mean 'host'");
+  });
+  it.each(['version: 1\nhosts: {}\ninbound: []\n', 'version: 1\nhosts: { addresses: [192.0.2.1] }\n'])('a policy with a stray or misspelt hosts key is still a policy with an unknown key: %j', async (text) => {
+    const { io: i, out } = io(text);
+    expect(await main(['check', '-', '-f', 'gcc'], i)).toBe(1);
+    expect(out.stdout).toContain("unknown key 'hosts' in the policy (did you mean 'host'?)");
+  });
+});
+
+describe('ipfence COMMAND --help', () => {
+  it.each(Object.keys(COMMANDS))('%s --help prints its own usage and options, and exits 0', async (command) => {
+    const { io: i, out } = io();
+    expect(await main([command, '--help'], i)).toBe(0);
+    expect(out.stdout.startsWith(`Usage:\n  ipfence ${command} `)).toBe(true);
+    expect(out.stdout).not.toContain('Usage:\n  ipfence compile POLICY [--out-dir DIR] [--print] [--format F]\n  ipfence compile --inventory HOSTS [--out-dir DIR]   every host into DIR/<host>/\n  ipfence check');
+    // Every option it lists is one the command line takes.
+    for (const [, long] of out.stdout.matchAll(/^ {2}(?:-\w, )?\s*--([a-z-]+)/gm)) expect(() => parse([`--${long}`, ...(['help', 'print', 'strict', 'no-color', 'exit-code'].includes(long!) ? [] : ['x'])]), long).not.toThrow();
+    expect(out.stderr).toBe('');
+  });
+  it('lists only what that command reads', async () => {
+    const c = io();
+    await main(['compile', '--help'], c.io);
+    expect(c.out.stdout).toContain('--out-dir DIR');
+    expect(c.out.stdout).not.toContain('--base');
+    const d = io();
+    await main(['diff', '--help'], d.io);
+    expect(d.out.stdout).toContain('--exit-code');
+    expect(d.out.stdout).toContain('--base REV');
+    expect(d.out.stdout).not.toContain('--out-dir');
+  });
+  it('--help with no command, or one it does not know, is the whole help', async () => {
+    for (const argv of [['--help'], ['frobnicate', '--help']]) {
+      const { io: i, out } = io();
+      expect(await main(argv, i)).toBe(0);
+      expect(out.stdout).toContain('ipfence COMMAND --help');
+      expect(out.stdout).toContain('ipfence show POLICY');
+    }
+  });
+});
+
+describe('diff --exit-code', () => {
+  const write = (text: string) => {
+    const f = join(tmp(), 'p.yaml');
+    writeFileSync(f, text);
+    return f;
+  };
+  const before = 'version: 1\ndefaults: { input: drop }\ninbound:\n  - { port: 22 }\n';
+  it('exits 1 when some packet changes verdict, 0 when none does, as git diff --exit-code', async () => {
+    const a = write(before);
+    const b = write(`${before}  - { port: 443 }\n`);
+    const changed = io();
+    expect(await main(['diff', a, b, '--exit-code'], changed.io)).toBe(1);
+    expect(changed.out.stdout).toContain('now allowed: tcp port 443');
+    const same = io();
+    expect(await main(['diff', a, write(before), '--exit-code'], same.io)).toBe(0);
+    expect(same.out.stdout).toBe('no packet changes verdict\n');
+    for (const format of ['json', 'markdown', 'github']) expect(await main(['diff', a, b, '--exit-code', '-f', format], io().io), format).toBe(1);
+  });
+  it('without it, diff describes and exits 0 either way', async () => {
+    expect(await main(['diff', write(before), write(`${before}  - { port: 443 }\n`)], io().io)).toBe(0);
+  });
+  it('is refused on other commands', async () => {
+    const { io: i, out } = io(GOOD);
+    expect(await main(['check', '-', '--exit-code'], i)).toBe(2);
+    expect(out.stderr).toContain('--exit-code is for diff');
+  });
+});
+
+describe('--max-warnings and --strict say why they failed the run', () => {
+  const WARN = 'version: 1\ndefaults: { input: drop }\ninbound:\n  - { name: dns, port: 53 }\n';
+  it.each([
+    [['--max-warnings', '1'], 'ipfence: 2 warnings, more than --max-warnings 1\n'],
+    [['--max-warnings', '0'], 'ipfence: 2 warnings, more than --max-warnings 0\n'],
+    [['--strict'], 'ipfence: 2 warnings, and --strict allows none\n'],
+  ])('check %j', async (flags, why) => {
+    const { io: i, out } = io(WARN);
+    expect(await main(['check', '-', '-f', 'json', ...flags], i)).toBe(1);
+    expect(out.stderr).toBe(why);
+    // The report itself stays what it was: a parseable document.
+    expect(JSON.parse(out.stdout)).toHaveLength(2);
+  });
+  it('compile says it before writing nothing', async () => {
+    const dir = tmp();
+    const { io: i, out } = io(WARN);
+    expect(await main(['compile', '-', '-o', dir, '-f', 'gcc', '--max-warnings', '1'], i)).toBe(1);
+    expect(out.stderr.split('\n').filter(Boolean).at(-1)).toBe('ipfence: 2 warnings, more than --max-warnings 1');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+  it('says nothing when the warnings are within the limit, or errors fail the run', async () => {
+    const within = io(WARN);
+    expect(await main(['check', '-', '--max-warnings', '2'], within.io)).toBe(0);
+    expect(within.out.stderr).toBe('');
+    const errors = io(`${WARN}  - { port: 70000 }\n`);
+    expect(await main(['check', '-', '--strict'], errors.io)).toBe(1);
+    expect(errors.out.stderr).toBe('');
   });
 });

@@ -229,4 +229,18 @@ marks:
       }
     });
   });
+
+  it('logging: an allow with log counts accepted connections under the accept prefix, never under the drop one', async () => {
+    const policy = 'version: 1\ndefaults: { input: drop }\ninbound:\n  - { port: 8080, log: true }\nlogging: { prefix: "lab-drop: " }\n';
+    await scenario(backend, policy, async (l) => {
+      await l.serve(l.server, ['tcp:8080']);
+      for (const f of FAMILIES) {
+        expect(l.connect(l.c1, addr(l.server, f), 8080)).toBe('srv:8080');
+        const saved = l.server.ns.exec([`${f === 'ipv4' ? 'iptables' : 'ip6tables'}-${backend}-save`, '-c']).stdout;
+        const counted = (prefix: string) => saved.split('\n').filter((x) => x.includes(`--log-prefix "${prefix}"`)).reduce((n, x) => n + Number(/^\[(\d+):/.exec(x)![1]), 0);
+        expect(counted('ipfence accept: '), saved).toBeGreaterThan(0);
+        expect(counted('lab-drop: '), saved).toBe(0);
+      }
+    });
+  });
 });
