@@ -4,7 +4,7 @@ import { compile } from '../pipeline.js';
 import { lazy } from '../util/lazy.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
-import { failed, report } from './output.js';
+import { failed, report, unreadable } from './output.js';
 import { readFailure, readPolicy, utf8, includesOf } from './source.js';
 import { GENERATED } from './write-atomic.js';
 import { OPTIONAL_OUTPUTS } from './compile.js';
@@ -79,5 +79,5 @@ export async function checkCommand(paths: readonly string[], o: Options, io: IO)
   }
   all.sort(compareDiagnostics);
   report(all, format, io.colorStdout && !values['no-color'], io.stdout);
-  return ioFailed ? EXIT_USAGE : failed(all, o) ? EXIT_POLICY : EXIT_OK;
+  return ioFailed || unreadable(all) ? EXIT_USAGE : failed(all, o) ? EXIT_POLICY : EXIT_OK;
 }

@@ -3,7 +3,7 @@ import { compareDiagnostics, diag, hasErrors } from '../diagnostics/diagnostic.j
 import { compileInventory, onceAcrossHosts } from './inventory.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
-import { failed, report } from './output.js';
+import { failed, report, unreadable } from './output.js';
 import { readAndCompile } from './source.js';
 import { FolderError, writeAllAtomic } from './write-atomic.js';
 
@@ -20,7 +20,7 @@ export async function compileCommand(path: string, o: Options, io: IO): Promise<
   if (!compiled.ok) return compiled.exit;
   const { result } = compiled;
   report(result.diagnostics, format, color, io.stderr);
-  if (!result.artifacts || failed(result.diagnostics, o)) return EXIT_POLICY;
+  if (!result.artifacts || failed(result.diagnostics, o)) return unreadable(result.diagnostics) ? EXIT_USAGE : EXIT_POLICY;
   const outDir = values['out-dir'] ?? '.';
   try {
     const removed = await writeAllAtomic(outDir, result.artifacts, OPTIONAL_OUTPUTS);
@@ -47,7 +47,7 @@ export async function inventoryCommand(path: string, command: 'compile' | 'check
   const { hosts, diagnostics, ioFailed } = await compileInventory(path, o, io, command === 'compile');
   const all = [...diagnostics, ...onceAcrossHosts(hosts)];
   report(command === 'check' ? [...all].sort(compareDiagnostics) : all, format, color, write);
-  if (ioFailed) return EXIT_USAGE;
+  if (ioFailed || unreadable(all)) return EXIT_USAGE;
   if (hasErrors(all) || hosts.some((h) => failed(h.result.diagnostics, o))) return EXIT_POLICY;
   if (command === 'check') return EXIT_OK;
   const outDir = values['out-dir'] ?? '.';

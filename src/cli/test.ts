@@ -5,7 +5,7 @@ import { compile, type CompileResult } from '../pipeline.js';
 import { compileInventory, onceAcrossHosts } from './inventory.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
-import { failed, report } from './output.js';
+import { failed, report, unreadable } from './output.js';
 import { readPolicy, includesOf } from './source.js';
 
 /**
@@ -43,7 +43,7 @@ export async function testCommand(paths: readonly string[], o: Options, io: IO):
   const total = count.passed + count.failed;
   if (o.format === 'stylish' && lines.length > 0) io.stdout(`${lines.join('\n')}\n\n${total} test${total === 1 ? '' : 's'}: ${count.passed} passed, ${count.failed} failed\n\n`);
   report(all, o.format, io.colorStdout && !o.values['no-color'], io.stdout);
-  return ioFailed ? EXIT_USAGE : failed(all, o) ? EXIT_POLICY : EXIT_OK;
+  return ioFailed || unreadable(all) ? EXIT_USAGE : failed(all, o) ? EXIT_POLICY : EXIT_OK;
 }
 
 /** One policy's tests, pass or fail, under `title` (its file, or an inventory's host). */
