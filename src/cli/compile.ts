@@ -5,7 +5,7 @@ import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
 import { failed, report, unreadable } from './output.js';
 import { readAndCompile } from './source.js';
-import { FolderError, writeAllAtomic } from './write-atomic.js';
+import { FolderError, prepareAtomic, refuseLinkedFolder, writeAllAtomic, type Prepared } from './write-atomic.js';
 
 /**
  * Outputs a policy may or may not produce; a stale one from an earlier compile is removed
@@ -51,9 +51,15 @@ export async function inventoryCommand(path: string, command: 'compile' | 'check
   if (hasErrors(all) || hosts.some((h) => failed(h.result.diagnostics, o))) return EXIT_POLICY;
   if (command === 'check') return EXIT_OK;
   const outDir = values['out-dir'] ?? '.';
+  // Every host's files are written beside their targets before any is put in place: a later
+  // host's failure (a full disk, a folder it may not write) leaves no earlier host changed.
+  const prepared: Prepared[] = [];
   try {
-    for (const h of hosts) await writeAllAtomic(join(outDir, h.host), h.result.artifacts!, OPTIONAL_OUTPUTS);
+    await refuseLinkedFolder(outDir);
+    for (const h of hosts) prepared.push(await prepareAtomic(join(outDir, h.host), h.result.artifacts!, OPTIONAL_OUTPUTS));
+    for (const p of prepared.splice(0)) await p.commit();
   } catch (e) {
+    await Promise.all(prepared.map((p) => p.abort()));
     const why = e instanceof FolderError ? e.message : `cannot write the output files: ${(e as Error).message}`;
     report([diag('io-write', { file: outDir, line: 1, col: 1 }, why)], format, color, io.stderr);
     return EXIT_USAGE;

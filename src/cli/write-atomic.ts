@@ -91,46 +91,81 @@ async function checkTargets(dir: string, files: readonly OutFile[]): Promise<voi
   }
 }
 
+/** A symbolic link where a folder is written could point anywhere (a committed `out/web1 -> /etc`). */
+export async function refuseLinkedFolder(dir: string): Promise<void> {
+  const st = await lstat(dir).catch(() => null);
+  if (st?.isSymbolicLink()) throw new FolderError(`${dir} is a symbolic link; ipfence never writes through a link (it could point anywhere); remove it, or give the folder it points to`);
+}
+
+/** Files written to temp files beside their targets, not yet in place: commit renames them, abort removes them. */
+export interface Prepared {
+  readonly commit: () => Promise<string[]>;
+  readonly abort: () => Promise<void>;
+}
+
 /**
- * All files or none, from one compile: the folder is locked, a killed compile's temp files are
- * removed, every target is checked, each file is written to a temp file beside its target, and
- * only when every temp file is complete are they renamed into place. A failure removes the temp
- * files and leaves the previous outputs untouched. Returns the files of `optional` that this
- * compile no longer produces and that were removed (see removeStale).
+ * The first half of an all-or-nothing write: the folder is locked, a killed compile's temp files
+ * are removed, every target is checked, and each file is written to a temp file beside its
+ * target. Nothing the folder held is changed yet. A failure removes the temp files, unlocks and
+ * throws. An inventory prepares every host before committing any (src/cli/compile.ts).
  */
-export async function writeAllAtomic(dir: string, files: readonly OutFile[], optional: readonly string[] = []): Promise<string[]> {
+export async function prepareAtomic(dir: string, files: readonly OutFile[], optional: readonly string[] = []): Promise<Prepared> {
+  await refuseLinkedFolder(dir);
   // An explicit mode: under umask 000 a new folder would be writable by everyone.
   await mkdir(dir, { recursive: true, mode: 0o755 });
+  await refuseLinkedFolder(dir);
   await refuseOpenFolder(dir);
   const release = await lockFolder(dir);
+  const suffix = `.ipfence-${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  const temps = files.map((f) => ({ ...f, target: join(dir, f.file), temp: join(dir, f.file + suffix) }));
+  const abort = async (): Promise<void> => {
+    await Promise.all(temps.map((t) => rm(t.temp, { force: true })));
+    await release();
+  };
   try {
     for (const name of await readdir(dir)) if (TEMP.test(name)) await rm(join(dir, name), { force: true });
     await checkTargets(dir, files);
-    const suffix = `.ipfence-${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-    const temps = files.map((f) => ({ ...f, target: join(dir, f.file), temp: join(dir, f.file + suffix) }));
+    for (const t of temps) {
+      const mode = t.executable ? 0o755 : 0o644;
+      if (t.chunks) {
+        const fh = await open(t.temp, 'wx', mode);
+        try {
+          await writeChunks(fh, t.chunks);
+        } finally {
+          await fh.close();
+        }
+      } else await writeFile(t.temp, t.content, { encoding: 'utf8', flag: 'wx', mode });
+      // The mode again: open() applies the umask, which may take bits away or (000) none.
+      await chmod(t.temp, mode);
+    }
+  } catch (e) {
+    await abort();
+    throw e;
+  }
+  const commit = async (): Promise<string[]> => {
     try {
-      for (const t of temps) {
-        const mode = t.executable ? 0o755 : 0o644;
-        if (t.chunks) {
-          const fh = await open(t.temp, 'wx', mode);
-          try {
-            await writeChunks(fh, t.chunks);
-          } finally {
-            await fh.close();
-          }
-        } else await writeFile(t.temp, t.content, { encoding: 'utf8', flag: 'wx', mode });
-        // The mode again: open() applies the umask, which may take bits away or (000) none.
-        await chmod(t.temp, mode);
-      }
+      // The folder is still the one checked (not swapped for a link while the files were written).
+      await refuseLinkedFolder(dir);
       for (const t of temps) await rename(t.temp, t.target);
+      return await removeStale(dir, optional, files.map((f) => f.file));
     } catch (e) {
       await Promise.all(temps.map((t) => rm(t.temp, { force: true })));
       throw e;
+    } finally {
+      await release();
     }
-    return await removeStale(dir, optional, files.map((f) => f.file));
-  } finally {
-    await release();
-  }
+  };
+  return { commit, abort };
+}
+
+/**
+ * All files or none, from one compile: prepareAtomic, then only when every temp file is complete
+ * are they renamed into place. A failure removes the temp files and leaves the previous outputs
+ * untouched. Returns the files of `optional` that this compile no longer produces and that were
+ * removed (see removeStale).
+ */
+export async function writeAllAtomic(dir: string, files: readonly OutFile[], optional: readonly string[] = []): Promise<string[]> {
+  return (await prepareAtomic(dir, files, optional)).commit();
 }
 
 /** ipfence's own header (after a shebang line in scripts): only such files are ever removed. */
