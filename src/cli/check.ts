@@ -53,6 +53,7 @@ export async function checkCommand(paths: readonly string[], o: Options, io: IO)
   const { values, format } = o;
   const all: Diagnostic[] = [];
   let ioFailed = false;
+  const checked = new Set<string>();
   for (const path of paths) {
     const src = await readPolicy(path, o, io, values.against !== undefined);
     if (src.problem) {
@@ -60,6 +61,9 @@ export async function checkCommand(paths: readonly string[], o: Options, io: IO)
       ioFailed = true;
       continue;
     }
+    // One file named twice (p.yaml ./p.yaml, a glob and its match, a hard link) is checked once.
+    if (src.id !== undefined && checked.has(src.id)) continue;
+    if (src.id !== undefined) checked.add(src.id);
     // Only --against needs the files themselves; a plain check skips emitting (and its templates).
     const { includes, hash, identity } = await includesOf(src, src.text!, src.hash, o, io);
     const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: values.against !== undefined, sourceHash: hash, hostDir: o.hostDir, includes, identity });

@@ -67,6 +67,8 @@ export async function compileInventory(path: string, o: Options, io: IO, emit: b
   const out: HostResult[] = [];
   const diagnostics: Diagnostic[] = [...read.diagnostics];
   let ioFailed = false;
+  // Hosts sharing a policy file read it once: every host compiles the same bytes, even if the file changes meanwhile.
+  const policies = new Map<string, Awaited<ReturnType<typeof readPolicy>>>();
   for (const h of read.hosts) {
     let file = `${src.file}#${h.name}`;
     let text = 'version: 1\n';
@@ -78,7 +80,8 @@ export async function compileInventory(path: string, o: Options, io: IO, emit: b
         diagnostics.push(diag('inventory-invalid', h.at, `host '${h.name}': ${where.error}`));
         continue;
       }
-      const p = await readPolicy(where.path, o, io, true);
+      const p = policies.get(where.path) ?? (await readPolicy(where.path, o, io, true));
+      policies.set(where.path, p);
       if (p.problem) {
         // A file that cannot be read is an I/O failure (exit 2), as for a policy named on the command line.
         ioFailed = true;

@@ -26,6 +26,7 @@ export async function testCommand(paths: readonly string[], o: Options, io: IO):
     all.push(...diagnostics, ...onceAcrossHosts(hosts));
     for (const h of hosts) listTests(h.host, h.result, lines, count);
   }
+  const tested = new Set<string>();
   for (const path of paths) {
     const src = await readPolicy(path, o, io, false);
     if (src.problem) {
@@ -33,6 +34,9 @@ export async function testCommand(paths: readonly string[], o: Options, io: IO):
       ioFailed = true;
       continue;
     }
+    // One file named twice (p.yaml ./p.yaml, a hard link) is tested once.
+    if (src.id !== undefined && tested.has(src.id)) continue;
+    if (src.id !== undefined) tested.add(src.id);
     const { includes, identity } = await includesOf(src, src.text!, undefined, o, io);
     const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: false, hostDir: o.hostDir, includes, identity });
     all.push(...result.diagnostics);

@@ -89,4 +89,23 @@ describe('one file, one identity', () => {
       expect(r.said).toContain('missing.yaml:1:1: error: cannot read the policy: no such file');
     }
   });
+
+  it('check and test take one file named several ways once', async () => {
+    const dir = checkout({ 'p.yaml': 'version: 1\ninbound:\n  - { port: 70000 }\ntests:\n  - { name: t, port: 22, expect: drop }\n' });
+    linkSync(join(dir, 'p.yaml'), join(dir, 'hard.yaml'));
+    const check = await run(dir, 'check', 'p.yaml', './p.yaml', join(dir, 'p.yaml'), 'hard.yaml');
+    expect(check.code).toBe(1);
+    expect(check.said.match(/must be between 1 and 65535/g)?.length, check.said).toBe(1);
+    const test = await run(dir, 'test', 'p.yaml', './p.yaml', 'hard.yaml');
+    expect(test.said.match(/must be between 1 and 65535/g)?.length, test.said).toBe(1);
+  });
+
+  it("an inventory's hosts sharing a policy and an include read each file once", async () => {
+    const dir = checkout({ 'p.yaml': 'version: 1\n', 'shared.yaml': SHARED, 'hosts.yaml': 'version: 1\ngroups:\n  g: { include: shared.yaml }\nhosts:\n  a1: { policy: p.yaml, groups: [g] }\n  b2: { policy: ./p.yaml, groups: [g] }\n' });
+    const reads: string[] = [];
+    const { io } = memoryIO('', { cwd: dir });
+    const counting = { ...io, readFile: (p: string, l: { maxBytes: number }) => (reads.push(p), io.readFile(p, l)) };
+    expect(await main(['check', '--inventory', 'hosts.yaml'], counting)).toBe(0);
+    expect(reads.sort()).toEqual(['hosts.yaml', 'p.yaml', 'shared.yaml']);
+  });
 });
