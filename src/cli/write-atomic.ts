@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 export interface OutFile {
   readonly file: string;
@@ -91,10 +91,23 @@ async function checkTargets(dir: string, files: readonly OutFile[]): Promise<voi
   }
 }
 
-/** A symbolic link where a folder is written could point anywhere (a committed `out/web1 -> /etc`). */
+/**
+ * A symbolic link where a folder is written could point anywhere (a committed `out/web1 -> /etc`,
+ * or `build -> /root` above `build/web1`): inside the working directory no component of the
+ * folder may be a link; a folder outside it (`/etc/ipfence`, the operator's choice) may not be
+ * one itself.
+ */
 export async function refuseLinkedFolder(dir: string): Promise<void> {
-  const st = await lstat(dir).catch(() => null);
-  if (st?.isSymbolicLink()) throw new FolderError(`${dir} is a symbolic link; ipfence never writes through a link (it could point anywhere); remove it, or give the folder it points to`);
+  const cwd = process.cwd();
+  const abs = resolve(cwd, dir);
+  const rel = relative(cwd, abs);
+  const inside = rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+  const parts = inside ? rel.split(sep) : [];
+  const paths = inside ? parts.map((_, i) => join(cwd, ...parts.slice(0, i + 1))) : [abs];
+  for (const p of paths) {
+    const st = await lstat(p).catch(() => null);
+    if (st?.isSymbolicLink()) throw new FolderError(`${p === abs ? dir : `${relative(cwd, p)}, on the way to ${dir},`} is a symbolic link; ipfence never writes through a link (it could point anywhere); remove it, or give the folder it points to`);
+  }
 }
 
 /** Files written to temp files beside their targets, not yet in place: commit renames them, abort removes them. */

@@ -45,5 +45,10 @@ describe('compile --inventory writes every host or none', () => {
     const whole = await compile(dir, join(dir, 'linked-out'));
     expect(whole.code).toBe(2);
     expect(readdirSync(elsewhere)).toEqual([]);
+    // A link above the folder, inside the working directory (build -> elsewhere, -o build/out).
+    const above = await compile(dir, join(dir, 'linked-out', 'out'));
+    expect(above.code).toBe(2);
+    expect(above.said).toContain('on the way to');
+    expect(readdirSync(elsewhere)).toEqual([]);
   });
 });
