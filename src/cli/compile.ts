@@ -5,7 +5,7 @@ import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
 import { failed, report, unreadable } from './output.js';
 import { readAndCompile } from './source.js';
-import { FolderError, prepareAtomic, refuseLinkedFolder, writeAllAtomic, type Prepared } from './write-atomic.js';
+import { commitAll, FolderError, prepareAtomic, refuseLinkedFolder, writeAllAtomic, type Prepared } from './write-atomic.js';
 
 /**
  * Outputs a policy may or may not produce; a stale one from an earlier compile is removed
@@ -57,7 +57,7 @@ export async function inventoryCommand(path: string, command: 'compile' | 'check
   try {
     await refuseLinkedFolder(outDir);
     for (const h of hosts) prepared.push(await prepareAtomic(join(outDir, h.host), h.result.artifacts!, OPTIONAL_OUTPUTS));
-    for (const p of prepared.splice(0)) await p.commit();
+    await commitAll(prepared.splice(0));
   } catch (e) {
     await Promise.all(prepared.map((p) => p.abort()));
     const why = e instanceof FolderError ? e.message : `cannot write the output files: ${(e as Error).message}`;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 export interface OutFile {
@@ -37,7 +37,7 @@ async function writeChunks(fh: FileHandle, chunks: readonly string[], bufferByte
 }
 
 /** The temp files of a compile (`rules.v4.ipfence-PID-RANDOM.tmp`): any found while holding the lock is a killed compile's. */
-const TEMP = /\.ipfence-\d+-[0-9a-f]+\.tmp$/;
+const TEMP = /\.ipfence-\d+-[0-9a-f]+\.tmp(\.old)?$/;
 const LOCK = '.ipfence.lock';
 
 /** A failure of the folder itself (refused before anything is written), with what to do. */
@@ -110,10 +110,38 @@ export async function refuseLinkedFolder(dir: string): Promise<void> {
   }
 }
 
-/** Files written to temp files beside their targets, not yet in place: commit renames them, abort removes them. */
+/**
+ * Files written to temp files beside their targets, not yet in place. `place` renames them into
+ * place, keeping each replaced file as a hard-linked backup; then `finish` drops the backups (and
+ * unlocks), or `rollback` puts every replaced file back and removes the new ones. `abort` (before
+ * `place`) removes the temp files. Several folders are one unit with commitAll.
+ */
 export interface Prepared {
-  readonly commit: () => Promise<string[]>;
+  readonly place: () => Promise<void>;
+  readonly finish: () => Promise<string[]>;
+  readonly rollback: () => Promise<void>;
   readonly abort: () => Promise<void>;
+}
+
+/**
+ * Puts the files of several prepared folders in place as one unit: when any rename fails, every
+ * folder placed so far (and the one that failed) is put back as it was, and the rest aborted.
+ */
+export async function commitAll(prepared: readonly Prepared[]): Promise<string[][]> {
+  const placed: Prepared[] = [];
+  try {
+    for (const p of prepared) {
+      placed.push(p);
+      await p.place();
+    }
+  } catch (e) {
+    for (const p of placed.reverse()) await p.rollback();
+    await Promise.all(prepared.slice(placed.length).map((p) => p.abort()));
+    throw e;
+  }
+  const removed: string[][] = [];
+  for (const p of prepared) removed.push(await p.finish());
+  return removed;
 }
 
 /**
@@ -155,20 +183,46 @@ export async function prepareAtomic(dir: string, files: readonly OutFile[], opti
     await abort();
     throw e;
   }
-  const commit = async (): Promise<string[]> => {
+  // Each target as it was: backed up (a hard link, so the rename below leaves it whole), or absent.
+  const replaced: { target: string; backup?: string }[] = [];
+  const place = async (): Promise<void> => {
+    // The folder is still the one checked (not swapped for a link while the files were written).
+    await refuseLinkedFolder(dir);
+    for (const t of temps) {
+      const backup = `${t.target}${suffix}.old`;
+      const had = await link(t.target, backup).then(
+        () => true,
+        (e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT') return false;
+          throw e;
+        },
+      );
+      replaced.push({ target: t.target, ...(had ? { backup } : {}) });
+      await rename(t.temp, t.target);
+    }
+  };
+  const finish = async (): Promise<string[]> => {
     try {
-      // The folder is still the one checked (not swapped for a link while the files were written).
-      await refuseLinkedFolder(dir);
-      for (const t of temps) await rename(t.temp, t.target);
+      await Promise.all(replaced.map((r) => (r.backup ? rm(r.backup, { force: true }) : undefined)));
       return await removeStale(dir, optional, files.map((f) => f.file));
-    } catch (e) {
-      await Promise.all(temps.map((t) => rm(t.temp, { force: true })));
-      throw e;
     } finally {
       await release();
     }
   };
-  return { commit, abort };
+  const rollback = async (): Promise<void> => {
+    try {
+      for (const r of replaced.reverse()) {
+        if (r.backup) {
+          await rename(r.backup, r.target);
+          // When the target was never replaced, both names are one file and rename leaves both.
+          await rm(r.backup, { force: true });
+        } else await rm(r.target, { force: true });
+      }
+    } finally {
+      await abort();
+    }
+  };
+  return { place, finish, rollback, abort };
 }
 
 /**
@@ -178,7 +232,7 @@ export async function prepareAtomic(dir: string, files: readonly OutFile[], opti
  * removed (see removeStale).
  */
 export async function writeAllAtomic(dir: string, files: readonly OutFile[], optional: readonly string[] = []): Promise<string[]> {
-  return (await prepareAtomic(dir, files, optional)).commit();
+  return (await commitAll([await prepareAtomic(dir, files, optional)]))[0]!;
 }
 
 /** ipfence's own header (after a shebang line in scripts): only such files are ever removed. */

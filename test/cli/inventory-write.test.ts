@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { commitAll, prepareAtomic, writeAllAtomic } from '../../src/cli/write-atomic.js';
 import { checkoutTmp, memoryIO } from '../helpers/io.js';
 
 const POLICY = 'version: 1\ninbound:\n  - { name: ssh, port: 22 }\n';
@@ -50,5 +51,23 @@ describe('compile --inventory writes every host or none', () => {
     expect(above.code).toBe(2);
     expect(above.said).toContain('on the way to');
     expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
+  it('puts every folder back as it was when a rename fails half way', async () => {
+    const base = checkoutTmp('ipfence-commit-');
+    const [a, b] = [join(base, 'a'), join(base, 'b')];
+    const file = (name: string, content: string) => ({ file: name, content, executable: false });
+    await writeAllAtomic(a, [file('rules.v4', 'old a\n')]);
+    await writeAllAtomic(b, [file('rules.v4', 'old b\n')]);
+    const pa = await prepareAtomic(a, [file('rules.v4', 'new a\n'), file('apply.sh', 'new\n')]);
+    const pb = await prepareAtomic(b, [file('rules.v4', 'new b\n')]);
+    // b's temp file is gone when its turn comes: a is already in place by then.
+    for (const f of readdirSync(b)) if (f.endsWith('.tmp')) rmSync(join(b, f));
+    await expect(commitAll([pa, pb])).rejects.toThrow();
+    expect(readFileSync(join(a, 'rules.v4'), 'utf8')).toBe('old a\n');
+    expect(readFileSync(join(b, 'rules.v4'), 'utf8')).toBe('old b\n');
+    // No new file, temp file, backup or lock is left.
+    expect(readdirSync(a)).toEqual(['rules.v4']);
+    expect(readdirSync(b)).toEqual(['rules.v4']);
   });
 });
