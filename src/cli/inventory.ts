@@ -61,7 +61,9 @@ const NAMED = 5;
 export async function compileInventory(path: string, o: Options, io: IO, emit: boolean): Promise<{ readonly hosts: readonly HostResult[]; readonly diagnostics: readonly Diagnostic[]; readonly ioFailed: boolean }> {
   const src = await readPolicy(path, o, io, true);
   if (src.problem) return { hosts: [], diagnostics: [src.problem], ioFailed: true };
-  const read = readInventory(src.text!, src.file);
+  // Its hosts' policies and its groups' includes are relative to its path in the working directory, however it was named.
+  const base = src.path ?? src.file;
+  const read = readInventory(src.text!, src.file, base);
   if (hasErrors(read.diagnostics)) return { hosts: [], diagnostics: read.diagnostics, ioFailed: false };
   const cache = new Map<string, IncludeRead>();
   const out: HostResult[] = [];
@@ -75,7 +77,7 @@ export async function compileInventory(path: string, o: Options, io: IO, emit: b
     let hash = '';
     let id: string | undefined;
     if (h.policy !== undefined) {
-      const where = resolveInclude(src.file, h.policy);
+      const where = resolveInclude(base, h.policy);
       if ('error' in where) {
         diagnostics.push(diag('inventory-invalid', h.at, `host '${h.name}': ${where.error}`));
         continue;
@@ -117,7 +119,7 @@ export async function compileInventory(path: string, o: Options, io: IO, emit: b
  * { policy, groups, variables } }`. A host's variables win over its groups'; two of its groups
  * giving one variable different values is an error naming both.
  */
-export function readInventory(text: string, file: string): { readonly hosts: readonly Host[]; readonly diagnostics: readonly Diagnostic[] } {
+export function readInventory(text: string, file: string, base = file): { readonly hosts: readonly Host[]; readonly diagnostics: readonly Diagnostic[] } {
   const loaded = load(text, file);
   if (!loaded.loaded) return { hosts: [], diagnostics: loaded.diagnostics };
   const { value, source } = loaded.loaded;
@@ -134,7 +136,7 @@ export function readInventory(text: string, file: string): { readonly hosts: rea
     if (v === undefined) return [];
     const list = typeof v === 'string' ? [v] : Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : null;
     if (list === null) return void bad(path, '`include` is a file or a list of files'), [];
-    return list.map((spec, i) => ({ spec, base: file, at: source.at(typeof v === 'string' ? path : [...path, i]) }));
+    return list.map((spec, i) => ({ spec, base, at: source.at(typeof v === 'string' ? path : [...path, i]) }));
   };
   const variablesOf = (path: (string | number)[], v: unknown): Map<string, { value: unknown; at: Location }> => {
     const out = new Map<string, { value: unknown; at: Location }>();

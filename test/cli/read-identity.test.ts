@@ -58,6 +58,14 @@ describe('one file, one identity', () => {
     }
   });
 
+  it('an inventory given by absolute path reads its hosts\' policies and its groups\' includes', async () => {
+    const dir = checkout({ 'fw/p.yaml': 'version: 1\n', 'fw/shared.yaml': SHARED, 'fw/hosts.yaml': 'version: 1\ngroups:\n  g: { include: shared.yaml }\nhosts:\n  a1: { policy: p.yaml, groups: [g] }\n' });
+    for (const p of [join(dir, 'fw/hosts.yaml'), './fw/hosts.yaml']) {
+      const r = await run(dir, 'check', '--inventory', p);
+      expect(r.code, `${p}: ${r.said}`).toBe(0);
+    }
+  });
+
   it('a quoted "include" key is read', async () => {
     for (const key of ['"include"', "'include'", '"\\u0069nclude"']) {
       const dir = checkout({ 'p.yaml': `version: 1\n${key}: shared.yaml\n`, 'shared.yaml': SHARED });
