@@ -1,4 +1,5 @@
-import { linkSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -64,6 +65,18 @@ describe('one file, one identity', () => {
       const r = await run(dir, 'check', '--inventory', p);
       expect(r.code, `${p}: ${r.said}`).toBe(0);
     }
+  });
+
+  it('an absolute path through a link above the checkout is inside it; a link inside it is still refused', async () => {
+    const dir = checkout({ 'p.yaml': 'version: 1\ninclude: shared.yaml\n', 'shared.yaml': SHARED });
+    const above = join(mkdtempSync(join(tmpdir(), 'ipfence-above-')), 'repo');
+    symlinkSync(dir, above);
+    symlinkSync('.', join(dir, 'self'));
+    const r = await run(dir, 'check', join(above, 'p.yaml'));
+    expect(r.code, r.said).toBe(0);
+    const inside = await run(dir, 'check', join(above, 'self', 'p.yaml'));
+    expect(inside.code, inside.said).toBe(2);
+    expect(inside.said).toContain('self on its way is a symbolic link');
   });
 
   it('a quoted "include" key is read', async () => {
