@@ -159,3 +159,15 @@ describe('a path given on the command line outside the checkout', () => {
     }
   });
 });
+
+describe("a glob's walk stays in the checkout", () => {
+  it.each(['../**/*.yaml', '../outside/*.yaml'])('%s is refused before anything is listed or read', async (glob) => {
+    const { repo } = checkout();
+    for (const format of ['stylish', 'json']) {
+      const { io, out } = memoryIO('', { cwd: repo });
+      expect(await main(['check', glob, '-f', format], io)).toBe(2);
+      expect(out.stdout + out.stderr).not.toContain(SECRET);
+      expect(out.stderr).toContain(`'${glob}' looks outside the directory ipfence runs in`);
+    }
+  });
+});
