@@ -5,7 +5,7 @@
 // interleaved rounds, to compare code rather than minutes of this machine.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { egressPolicy, fermConfig, ipfencePolicy, operatorFerm, operatorPolicy } from './generate.mjs';
 
@@ -14,7 +14,9 @@ const BIN = 'bin/ipfence.cjs';
 const FLOOR = 'bench/floor.mjs';
 const sizes = [1000, 10000, 50000, ...(process.env.BENCH_LARGE === '1' ? [200000] : [])];
 const runsFor = (n) => (n <= 50000 ? 9 : 3);
-const work = mkdtempSync(join(tmpdir(), 'ipfence-bench-'));
+// Inside the working directory (.tmp/, ignored by git): ipfence reads only files of the checkout it runs in.
+mkdirSync('.tmp', { recursive: true });
+const work = mkdtempSync(join(process.cwd(), '.tmp', 'ipfence-bench-'));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x) => (x === undefined ? "n/a" : Math.round(x) >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`);
 

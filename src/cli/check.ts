@@ -4,7 +4,7 @@ import { compile } from '../pipeline.js';
 import { lazy } from '../util/lazy.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
-import { failed, report } from './output.js';
+import { failed, report, unreadable } from './output.js';
 import { readFailure, readPolicy, utf8, includesOf } from './source.js';
 import { GENERATED } from './write-atomic.js';
 import { OPTIONAL_OUTPUTS } from './compile.js';
@@ -53,6 +53,7 @@ export async function checkCommand(paths: readonly string[], o: Options, io: IO)
   const { values, format } = o;
   const all: Diagnostic[] = [];
   let ioFailed = false;
+  const checked = new Set<string>();
   for (const path of paths) {
     const src = await readPolicy(path, o, io, values.against !== undefined);
     if (src.problem) {
@@ -60,6 +61,9 @@ export async function checkCommand(paths: readonly string[], o: Options, io: IO)
       ioFailed = true;
       continue;
     }
+    // One file named twice (p.yaml ./p.yaml, a glob and its match, a hard link) is checked once.
+    if (src.id !== undefined && checked.has(src.id)) continue;
+    if (src.id !== undefined) checked.add(src.id);
     // Only --against needs the files themselves; a plain check skips emitting (and its templates).
     const { includes, hash, identity } = await includesOf(src, src.text!, src.hash, o, io);
     const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: values.against !== undefined, sourceHash: hash, hostDir: o.hostDir, includes, identity });
@@ -79,5 +83,5 @@ export async function checkCommand(paths: readonly string[], o: Options, io: IO)
   }
   all.sort(compareDiagnostics);
   report(all, format, io.colorStdout && !values['no-color'], io.stdout);
-  return ioFailed ? EXIT_USAGE : failed(all, o, io.stderr) ? EXIT_POLICY : EXIT_OK;
+  return ioFailed || unreadable(all) ? EXIT_USAGE : failed(all, o, io.stderr) ? EXIT_POLICY : EXIT_OK;
 }

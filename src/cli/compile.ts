@@ -3,9 +3,9 @@ import { compareDiagnostics, diag, hasErrors } from '../diagnostics/diagnostic.j
 import { compileInventory, onceAcrossHosts } from './inventory.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
-import { failed, report } from './output.js';
+import { failed, report, unreadable } from './output.js';
 import { readAndCompile } from './source.js';
-import { FolderError, writeAllAtomic } from './write-atomic.js';
+import { commitAll, FolderError, prepareAtomic, refuseLinkedFolder, writeAllAtomic, type Prepared } from './write-atomic.js';
 
 /**
  * Outputs a policy may or may not produce; a stale one from an earlier compile is removed
@@ -20,7 +20,7 @@ export async function compileCommand(path: string, o: Options, io: IO): Promise<
   if (!compiled.ok) return compiled.exit;
   const { result } = compiled;
   report(result.diagnostics, format, color, io.stderr);
-  if (!result.artifacts || failed(result.diagnostics, o, io.stderr)) return EXIT_POLICY;
+  if (!result.artifacts || failed(result.diagnostics, o, io.stderr)) return unreadable(result.diagnostics) ? EXIT_USAGE : EXIT_POLICY;
   const outDir = values['out-dir'] ?? '.';
   try {
     const removed = await writeAllAtomic(outDir, result.artifacts, OPTIONAL_OUTPUTS);
@@ -47,13 +47,19 @@ export async function inventoryCommand(path: string, command: 'compile' | 'check
   const { hosts, diagnostics, ioFailed } = await compileInventory(path, o, io, command === 'compile');
   const all = [...diagnostics, ...onceAcrossHosts(hosts)];
   report(command === 'check' ? [...all].sort(compareDiagnostics) : all, format, color, write);
-  if (ioFailed) return EXIT_USAGE;
+  if (ioFailed || unreadable(all)) return EXIT_USAGE;
   if (hasErrors(all) || hosts.some((h) => failed(h.result.diagnostics, o, (s) => io.stderr(s.replace(/^ipfence: /, `ipfence: host ${h.host}: `))))) return EXIT_POLICY;
   if (command === 'check') return EXIT_OK;
   const outDir = values['out-dir'] ?? '.';
+  // Every host's files are written beside their targets before any is put in place: a later
+  // host's failure (a full disk, a folder it may not write) leaves no earlier host changed.
+  const prepared: Prepared[] = [];
   try {
-    for (const h of hosts) await writeAllAtomic(join(outDir, h.host), h.result.artifacts!, OPTIONAL_OUTPUTS);
+    await refuseLinkedFolder(outDir);
+    for (const h of hosts) prepared.push(await prepareAtomic(join(outDir, h.host), h.result.artifacts!, OPTIONAL_OUTPUTS));
+    await commitAll(prepared.splice(0));
   } catch (e) {
+    await Promise.all(prepared.map((p) => p.abort()));
     const why = e instanceof FolderError ? e.message : `cannot write the output files: ${(e as Error).message}`;
     report([diag('io-write', { file: outDir, line: 1, col: 1 }, why)], format, color, io.stderr);
     return EXIT_USAGE;

@@ -12,7 +12,7 @@ import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
 import { escapeData, escapeProperty } from './formatters/github.js';
-import { markdownCell as cell, report } from './output.js';
+import { markdownCell as cell, report, unreadable } from './output.js';
 import { hasInclude, includesOf, readPolicy, utf8 } from './source.js';
 
 /** One readable line of a diff: a change of verdict for some traffic, in one or both families. */
@@ -102,7 +102,7 @@ export async function diffCommand(files: readonly string[], o: Options, io: IO):
   if (problems.length > 0) return done(problems, o, io, EXIT_USAGE);
   const before = await load(oldText, oldFile, base !== undefined);
   const after = await load(newText, newFile);
-  if (problems.length > 0 || !before || !after) return done(problems, o, io, EXIT_POLICY);
+  if (problems.length > 0 || !before || !after) return done(problems, o, io, unreadable(problems) ? EXIT_USAGE : EXIT_POLICY);
   let changes: Change[];
   try {
     changes = changedPackets(before, after);

@@ -9,7 +9,7 @@ import { modelsOf, type TraceEvent } from '../packet/path.js';
 import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
-import { report } from './output.js';
+import { report, unreadable } from './output.js';
 import { parsePacketSpec, resolveInterfaces } from './packet-spec.js';
 import { readPolicy, includesOf } from './source.js';
 
@@ -32,7 +32,7 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
   const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: false, hostDir: o.hostDir, includes, identity });
   if (!result.ir || hasErrors(result.diagnostics)) {
     report(result.diagnostics, o.format, io.colorStdout && !o.values['no-color'], io.stdout);
-    return EXIT_POLICY;
+    return unreadable(result.diagnostics) ? EXIT_USAGE : EXIT_POLICY;
   }
   const { packet, family, direction } = resolveInterfaces(asked, result.ir);
   const model = modelsOf(result.ir).find((m) => m.family === family);

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { relative, resolve, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { GlobOptions } from 'tinyglobby';
 import { lazy } from '../util/lazy.js';
 import { UsageError } from './options.js';
@@ -20,6 +20,10 @@ export async function expandGlobs(args: readonly string[], cwd: string = process
       out.push(a);
       continue;
     }
+    // The walk itself stays inside: '../**/*.yaml' would list (and refuse) a whole home folder.
+    const base = a.split('/').filter((_, i, parts) => !parts.slice(0, i + 1).some((p) => GLOB.test(p))).join('/');
+    const rel = relative(resolve(cwd), resolve(cwd, base || '.'));
+    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw new UsageError(`'${a}' looks outside the directory ipfence runs in, which is all ipfence reads; run it from a folder that holds the policies`);
     const links = new Set<string>();
     const found = await lazy.tinyglobby().glob(a, { cwd, onlyFiles: true, dot: false, fs: linkStopping(cwd, links) });
     const all = [...new Set([...found, ...links])].sort();

@@ -61,24 +61,29 @@ const NAMED = 5;
 export async function compileInventory(path: string, o: Options, io: IO, emit: boolean): Promise<{ readonly hosts: readonly HostResult[]; readonly diagnostics: readonly Diagnostic[]; readonly ioFailed: boolean }> {
   const src = await readPolicy(path, o, io, true);
   if (src.problem) return { hosts: [], diagnostics: [src.problem], ioFailed: true };
-  const read = readInventory(src.text!, src.file);
+  // Its hosts' policies and its groups' includes are relative to its path in the working directory, however it was named.
+  const base = src.path ?? src.file;
+  const read = readInventory(src.text!, src.file, base);
   if (hasErrors(read.diagnostics)) return { hosts: [], diagnostics: read.diagnostics, ioFailed: false };
   const cache = new Map<string, IncludeRead>();
   const out: HostResult[] = [];
   const diagnostics: Diagnostic[] = [...read.diagnostics];
   let ioFailed = false;
+  // Hosts sharing a policy file read it once: every host compiles the same bytes, even if the file changes meanwhile.
+  const policies = new Map<string, Awaited<ReturnType<typeof readPolicy>>>();
   for (const h of read.hosts) {
     let file = `${src.file}#${h.name}`;
     let text = 'version: 1\n';
     let hash = '';
     let id: string | undefined;
     if (h.policy !== undefined) {
-      const where = resolveInclude(src.file, h.policy);
+      const where = resolveInclude(base, h.policy);
       if ('error' in where) {
         diagnostics.push(diag('inventory-invalid', h.at, `host '${h.name}': ${where.error}`));
         continue;
       }
-      const p = await readPolicy(where.path, o, io, true);
+      const p = policies.get(where.path) ?? (await readPolicy(where.path, o, io, true));
+      policies.set(where.path, p);
       if (p.problem) {
         // A file that cannot be read is an I/O failure (exit 2), as for a policy named on the command line.
         ioFailed = true;
@@ -114,7 +119,7 @@ export async function compileInventory(path: string, o: Options, io: IO, emit: b
  * { policy, groups, variables } }`. A host's variables win over its groups'; two of its groups
  * giving one variable different values is an error naming both.
  */
-export function readInventory(text: string, file: string): { readonly hosts: readonly Host[]; readonly diagnostics: readonly Diagnostic[] } {
+export function readInventory(text: string, file: string, base = file): { readonly hosts: readonly Host[]; readonly diagnostics: readonly Diagnostic[] } {
   const loaded = load(text, file);
   if (!loaded.loaded) return { hosts: [], diagnostics: loaded.diagnostics };
   const { value, source } = loaded.loaded;
@@ -131,7 +136,7 @@ export function readInventory(text: string, file: string): { readonly hosts: rea
     if (v === undefined) return [];
     const list = typeof v === 'string' ? [v] : Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : null;
     if (list === null) return void bad(path, '`include` is a file or a list of files'), [];
-    return list.map((spec, i) => ({ spec, base: file, at: source.at(typeof v === 'string' ? path : [...path, i]) }));
+    return list.map((spec, i) => ({ spec, base, at: source.at(typeof v === 'string' ? path : [...path, i]) }));
   };
   const variablesOf = (path: (string | number)[], v: unknown): Map<string, { value: unknown; at: Location }> => {
     const out = new Map<string, { value: unknown; at: Location }>();

@@ -5,6 +5,9 @@ import { FORMATS, type FormatName } from './formatters/index.js';
 import type { IO } from './io.js';
 import type { Options } from './options.js';
 
+/** A file could not be read (an include, a committed output): exit 2, as for the policy itself. */
+export const unreadable = (ds: readonly Diagnostic[]): boolean => ds.some((d) => d.code === 'io-read' && d.severity === 'error');
+
 /**
  * 1 when there are errors or more warnings than allowed. Warnings alone fail a run only by an
  * option, so `say` (standard error) is told which one: a list of warnings and exit 1 would

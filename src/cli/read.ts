@@ -51,7 +51,7 @@ export interface CheckoutFile {
  */
 export async function readCheckoutFile(path: string, limits: ReadLimits, root: string = process.cwd()): Promise<CheckoutFile> {
   const realRoot = await realpath(root);
-  const rel = insideRoot(path, root, realRoot);
+  const rel = await insideRoot(path, root, realRoot);
   if (rel === '') throw new ReadError('not-regular', 'it is the working directory itself, a folder, not a file');
   const parts = rel.split('/');
   const checked: BigIntStats[] = [];
@@ -124,14 +124,23 @@ async function sameFolders(fd: number, path: string, realRoot: string, parts: re
 
 /**
  * `path` relative to the root, normalized, with `/`; '' for the root itself. An absolute path may
- * spell the root as given or as its real path. Anything else outside is refused.
+ * spell the root as given, as its real path, or through links above it (`/home/me/repo` when
+ * /home is a link): a leading part of the path whose real path is the root stands for it, and
+ * what follows is checked component by component like any relative path. Anything else outside
+ * is refused.
  */
-export function insideRoot(path: string, root: string, realRoot: string): string {
+export async function insideRoot(path: string, root: string, realRoot: string): Promise<string> {
   const abs = resolve(root, path);
   for (const base of [resolve(root), realRoot]) {
     const r = relative(base, abs);
     if (r === '') return '';
     if (r !== '..' && !r.startsWith(`..${sep}`) && !isAbsolute(r)) return r.split(sep).join('/');
+  }
+  const parts = abs.split(sep).filter((x) => x !== '');
+  // The shortest such part: a link inside the checkout after it is still a component to refuse.
+  for (let n = 1; n <= parts.length; n++) {
+    const real = await realpath(sep + parts.slice(0, n).join(sep)).catch(() => undefined);
+    if (real === realRoot) return parts.slice(n).join('/');
   }
   throw new ReadError('outside', `it is outside the directory ipfence runs in (${realRoot}); ipfence reads only files of the checkout it runs in (run it from a folder that holds the file)`);
 }

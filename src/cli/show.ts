@@ -9,7 +9,7 @@ import { reachable } from '../packet/reach.js';
 import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
-import { markdownCell, report } from './output.js';
+import { markdownCell, report, unreadable } from './output.js';
 import { readPolicy, includesOf } from './source.js';
 
 type Row = Description & { readonly verdict: string };
@@ -55,7 +55,7 @@ export async function showCommand(path: string, o: Options, io: IO): Promise<num
   const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: false, includes, identity });
   if (!result.ir || hasErrors(result.diagnostics)) {
     report(result.diagnostics, 'stylish', io.colorStdout && !o.values['no-color'], io.stdout);
-    return EXIT_POLICY;
+    return unreadable(result.diagnostics) ? EXIT_USAGE : EXIT_POLICY;
   }
   let families: { family: Family; sections: Section[] }[];
   try {

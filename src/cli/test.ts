@@ -5,7 +5,7 @@ import { compile, type CompileResult } from '../pipeline.js';
 import { compileInventory, onceAcrossHosts } from './inventory.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
-import { failed, report } from './output.js';
+import { failed, report, unreadable } from './output.js';
 import { readPolicy, includesOf } from './source.js';
 
 /**
@@ -26,6 +26,7 @@ export async function testCommand(paths: readonly string[], o: Options, io: IO):
     all.push(...diagnostics, ...onceAcrossHosts(hosts));
     for (const h of hosts) listTests(h.host, h.result, lines, count);
   }
+  const tested = new Set<string>();
   for (const path of paths) {
     const src = await readPolicy(path, o, io, false);
     if (src.problem) {
@@ -33,6 +34,9 @@ export async function testCommand(paths: readonly string[], o: Options, io: IO):
       ioFailed = true;
       continue;
     }
+    // One file named twice (p.yaml ./p.yaml, a hard link) is tested once.
+    if (src.id !== undefined && tested.has(src.id)) continue;
+    if (src.id !== undefined) tested.add(src.id);
     const { includes, identity } = await includesOf(src, src.text!, undefined, o, io);
     const result = compile(src.text!, src.file, basename(src.file), { severity: o.severity, emit: false, hostDir: o.hostDir, includes, identity });
     all.push(...result.diagnostics);
@@ -43,7 +47,7 @@ export async function testCommand(paths: readonly string[], o: Options, io: IO):
   const total = count.passed + count.failed;
   if (o.format === 'stylish' && lines.length > 0) io.stdout(`${lines.join('\n')}\n\n${total} test${total === 1 ? '' : 's'}: ${count.passed} passed, ${count.failed} failed\n\n`);
   report(all, o.format, io.colorStdout && !o.values['no-color'], io.stdout);
-  return ioFailed ? EXIT_USAGE : failed(all, o, io.stderr) ? EXIT_POLICY : EXIT_OK;
+  return ioFailed || unreadable(all) ? EXIT_USAGE : failed(all, o, io.stderr) ? EXIT_POLICY : EXIT_OK;
 }
 
 /** One policy's tests, pass or fail, under `title` (its file, or an inventory's host). */

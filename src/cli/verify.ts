@@ -7,7 +7,7 @@ import { LabError, sendProbes } from '../verify/traffic.js';
 import { verifyArtifacts } from '../verify/verify.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
-import { failed, report } from './output.js';
+import { failed, report, unreadable } from './output.js';
 import { readAndCompile } from './source.js';
 
 export async function verifyCommand(path: string, o: Options, io: IO): Promise<number> {
@@ -23,7 +23,7 @@ export async function verifyCommand(path: string, o: Options, io: IO): Promise<n
   const { result } = compiled;
   if (!result.artifacts) {
     report(result.diagnostics, format, color, io.stdout);
-    return EXIT_POLICY;
+    return unreadable(result.diagnostics) ? EXIT_USAGE : EXIT_POLICY;
   }
   const refused = await verifyArtifacts(result.artifacts, lab.backends, compiled.file);
   // Once loaded, every intent test is sent as a real connection too.

@@ -7,8 +7,8 @@ export const CODES = {
   // load
   'yaml-syntax': { severity: 'error', stage: 'load', doc: 'The file is not valid YAML; a misindented line is named, with the indentations that would be right.' },
   'yaml-duplicate-key': { severity: 'error', stage: 'load', doc: 'A mapping repeats a key; YAML would silently keep one. The message names the key and where it was first.' },
-  'io-read': { severity: 'error', stage: 'load', doc: 'The policy file could not be read.' },
-  'include-invalid': { severity: 'error', stage: 'load', doc: 'An `include:` that cannot be read or used: outside the directory ipfence runs in, not a .yaml file, a loop, a key an included file may not hold, or a name defined twice differently.' },
+  'io-read': { severity: 'error', stage: 'load', doc: 'A file could not be read: the policy, an include, an inventory or a host\'s policy, or a committed output for `--against`. ipfence reads only regular files inside the directory it runs in, through no symbolic link, within `--max-bytes`; the message says which rule the file broke, never what it holds. Exit 2.' },
+  'include-invalid': { severity: 'error', stage: 'load', doc: 'An `include:` that cannot be used (one that cannot be read is `io-read`): outside the directory ipfence runs in, not a .yaml file, a loop, a key an included file may not hold, or a name defined twice differently.' },
   'variable-unknown': { severity: 'error', stage: 'load', doc: 'A `${name}` with no value in `variables:` or the inventory, or a list used inside text.' },
   // validate
   'schema-unknown-key': { severity: 'error', stage: 'validate', doc: 'A key the policy language does not know (often a typo), or an inventory given as a policy (give it with `--inventory`).' },

@@ -107,7 +107,8 @@ export function compose(root: Loaded, rootFile: string, includes: IncludeSet, va
       seen.add(key);
       const read = includes.get(where.path);
       if (read === undefined || 'error' in read) {
-        report(at, `cannot read the included file '${where.path}': ${read && 'error' in read ? read.error : 'it was not read'}`);
+        // A file that cannot be read is an I/O failure (exit 2), as the policy itself would be.
+        diagnostics.push(diag('io-read', at, `cannot read the included file '${where.path}': ${read && 'error' in read ? read.error : 'it was not read'}`));
         continue;
       }
       includedFrom.set(where.path, at);

@@ -47,8 +47,8 @@ describe('the bundled CLI', () => {
     );
     const rules = Array.from({ length: 5001 }, (_, i) => `  - { name: r${i}, port: ${1024 + i}, from: ["10.0.${i >> 8}.${i & 255}"], others: pass }`);
     writeFileSync(join(dir, 'big.yaml'), `version: 1\ndefaults: { input: drop, order: as-written }\ninbound:\n${rules.join('\n')}\n`);
-    // Run from the policy's folder: ipfence reads only files inside the directory it runs in.
-    const r = spawnSync(process.execPath, ['--require', preload, resolve(BIN), 'compile', 'big.yaml', '-o', 'out'], { cwd: dir, encoding: 'utf8' });
+    // Run in the folder: ipfence reads only files of the directory it runs in.
+    const r = spawnSync(process.execPath, ['--require', preload, resolve(BIN), 'compile', 'big.yaml', '-o', join(dir, 'out')], { encoding: 'utf8', cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain('ipfence: wrote');
     const probe = spawnSync(process.execPath, ['--require', preload, '-e', '(1000).toLocaleString("en")'], { encoding: 'utf8' });
