@@ -53,7 +53,8 @@ describe('properties over random valid policies', () => {
     );
     // Guards against a generator that only ever produces failing policies.
     expect(compiled / runs).toBeGreaterThan(0.3);
-  });
+    // 400 compiles with every check take about 30 s alone, twice that beside the kernel labs.
+  }, 180_000);
 
   it('normalizing twice gives the same IR (no hidden state between runs)', () => {
     fc.assert(
