@@ -549,10 +549,14 @@ stop_watcher() {
 	fi
 }
 
-# Is the watcher of pending/ still waiting? Not after a reboot, nor once it was killed.
+# Is the watcher of pending/ still waiting? Not after a reboot, nor once it was killed (a killed
+# process not yet reaped still answers kill -0, and its pid may be reused: its command line says).
 watcher_alive() {
 	read -r wpid wboot <"$STATE/pending/watcher" 2>/dev/null || return 1
-	[ "$wboot" = "$boot_id" ] && kill -0 "$wpid" 2>/dev/null
+	[ "$wboot" = "$boot_id" ] && kill -0 "$wpid" 2>/dev/null || return 1
+	[ -r "/proc/$wpid/cmdline" ] || return 0
+	case "$(tr '\000' ' ' <"/proc/$wpid/cmdline" 2>/dev/null)" in *--rollback-after*) return 0 ;; esac
+	return 1
 }
 
 # What a killed run left: a change half done (inflight/), a --confirm whose watcher is gone, and
@@ -582,12 +586,7 @@ recover() {
 		drop inflight || fail "cannot remove $STATE/inflight"
 	fi
 	if [ -d "$STATE/pending" ] && ! watcher_alive; then
-		read -r _ wboot <"$STATE/pending/watcher" 2>/dev/null || wboot=
-		if [ "$wboot" != "$boot_id" ]; then
-			say "the last apply ($(cat "$STATE/pending/about" 2>/dev/null || echo '?')) was never confirmed; loading what ran before it"
-		else
-			say "the apply waiting for confirmation ($(cat "$STATE/pending/about" 2>/dev/null || echo '?')) lost its watcher; rolling it back now"
-		fi
+		say "the last apply ($(cat "$STATE/pending/about" 2>/dev/null || echo '?')) was never confirmed; loading what ran before it (its rollback watcher is gone: the machine rebooted, or it was killed)"
 		if converge_child "$STATE/pending"; then
 			say "rolled back: the host runs what it ran before that apply"
 			rm -rf "$STATE/rolled-back"
@@ -716,6 +715,9 @@ confirm() {
 			fail "nothing to confirm: the apply of $(cat "$STATE/rolled-back/about") was not confirmed in time and was rolled back (see $STATE/log)"
 		fi
 		fail "nothing to confirm: no apply is waiting for confirmation"
+	fi
+	if [ -d "$STATE/inflight" ]; then
+		fail "not confirmed: that apply was stopped half way through its change ($(cat "$STATE/inflight/about" 2>/dev/null || echo '?')); run apply.sh again, which first restores what ran before it"
 	fi
 	read -r wpid _ <"$STATE/pending/watcher" 2>/dev/null || wpid=
 	about=$(cat "$STATE/pending/about" 2>/dev/null || true)

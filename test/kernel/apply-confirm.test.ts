@@ -64,6 +64,9 @@ describe.runIf(lab.ok)('apply.sh --confirm and its lock', () => {
     expect(existsSync(join(state, 'inflight')), 'the record of the change').toBe(true);
     const [wpid] = readFileSync(join(state, 'pending', 'watcher'), 'utf8').split(' ');
     expect(run(['kill', '-0', wpid!]).status, 'the watcher runs').toBe(0);
+    const confirmed = t.applyIn(ns, backend, folder(7001), ['--confirmed'], env);
+    expect(confirmed.status, 'a half-done change is not confirmed').toBe(1);
+    expect(confirmed.stderr).toContain('stopped half way through its change');
     const next = t.applyIn(ns, backend, folder(7002), [], env);
     expect(next.status, next.stderr).toBe(0);
     expect(next.stderr).toContain('was stopped half way through a change');
