@@ -98,6 +98,9 @@ check_folder() {
 	[ -d "$1" ] || unsafe "$1" "is not a folder"
 	mo=$(mode_owner "$1")
 	fmode=${mo%% *}
+	# An ACL may let other users write whatever the mode bits say; a security context (.) may not.
+	case "$fmode" in *+) unsafe "$1" "has an access control list (mode $fmode), which may let other users write to it" ;; esac
+	fmode=${fmode%[.@]}
 	fowner=${mo#* }
 	if [ -z "$mo" ] || [ "$fowner" != 0 ]; then unsafe "$1" "is owned by uid ${fowner:-?}, not root"; fi
 	case "$2:$fmode" in
@@ -152,6 +155,10 @@ lock() {
 	done
 	locked=yes
 	echo "$$ $boot_id" >"$LOCK/holder" || fail "cannot write $LOCK/holder; nothing was changed"
+	# The scratch folders of runs that were killed (a live one's process still runs).
+	for old in "$RUNDIR"/ipfence.run.*; do
+		if [ -d "$old" ] && ! kill -0 "${old##*.}" 2>/dev/null; then rm -rf "$old"; fi
+	done
 }
 
 # A private folder for this run's scratch files.
