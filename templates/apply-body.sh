@@ -130,7 +130,10 @@ secure_state() {
 		if [ -L "$STATE/$entry" ]; then unsafe "$STATE/$entry" "is a symbolic link"; fi
 	done
 	if [ -e "$STATE/log" ] && [ ! -f "$STATE/log" ]; then unsafe "$STATE/log" "is not a regular file"; fi
+	state_ok=yes
 }
+# Set once the state folder passed secure_state: until then nothing in it is read or run.
+state_ok=
 
 # One ipfence run at a time on a host, whatever state folder each names: the lock is host-wide
 # (/run is root's and emptied at boot). A lock whose holder is gone (killed, or from before a
@@ -752,8 +755,8 @@ boot() {
 boot_safe() {
 	changing=
 	say "this policy could not be loaded at boot (the step above); the host must not start open"
-	stop_watcher
-	if [ -d "$STATE/last-good" ] && converge_child "$STATE/last-good"; then
+	if [ -n "$state_ok" ]; then stop_watcher; fi
+	if [ -n "$state_ok" ] && [ -d "$STATE/last-good" ] && converge_child "$STATE/last-good"; then
 		say "loaded the last policy that ran here instead ($(cat "$STATE/last-good/about" 2>/dev/null || echo '?')); fix this one and run apply.sh"
 		drop inflight || true
 		exit 1
@@ -762,7 +765,7 @@ boot_safe() {
 	say "loading the fallback: every connection in and every forwarded one is refused, except loopback, replies and this policy's own SSH access (its inbound allows of tcp port 22); fix the policy and run apply.sh"
 	status=1
 	for fam in 4 6; do load_fallback "$fam" || status=3; done
-	drop inflight || true
+	if [ -n "$state_ok" ]; then drop inflight || true; fi
 	exit "$status"
 }
 

@@ -42,7 +42,7 @@ marks:
 
 /** Everything apply.sh changes in a namespace, counters and comments aside, tables sorted (one exec). */
 function snapshot(l: Lab, backend: Backend, h: Host = l.server): string {
-  const script = `${TOOL.ipv4}-${backend}-save; echo @@; ${TOOL.ipv6}-${backend}-save; echo @@; ipset save; echo @@; ip -4 rule show; ip -4 route show table 100; ip -6 rule show; ip -6 route show table 100`;
+  const script = `set -e; ${TOOL.ipv4}-${backend}-save; echo @@; ${TOOL.ipv6}-${backend}-save; echo @@; ipset save; echo @@; ip -4 rule show; ip -4 route show table 100 2>/dev/null || true; ip -6 rule show; ip -6 route show table 100 2>/dev/null || true`;
   const r = h.ns.exec(['sh', '-c', script]);
   l.check(r, 'snapshot');
   const [v4 = '', v6 = '', sets = '', routing = ''] = r.stdout.split('@@\n');
