@@ -27,7 +27,7 @@ describe('ipfence compile', () => {
     const dir = tmp();
     expect(await main(['compile', 'examples/policy-routing.yaml', '-o', dir], io().io)).toBe(0);
     expect(readdirSync(dir).sort()).toEqual(['apply.sh', 'ipfence.service', 'rules.v4', 'rules.v6']);
-    expect(readFileSync(join(dir, 'apply.sh'), 'utf8')).toContain("\nwanted_routing() {\n\tcat <<'EOF'\n4 rule 10000 0x1 100\n4 route 100 default 192.168.1.254 -\n4 route 100 10.8.0.0/24 - wg0\nEOF\n");
+    expect(readFileSync(join(dir, 'apply.sh'), 'utf8')).toContain("\nROUTING='4 rule 10000 0x1 100\n4 route 100 default 192.168.1.254 -\n4 route 100 10.8.0.0/24 - wg0'\n");
   });
 
   it('reads the policy from stdin with -, naming it by --stdin-filename', async () => {
