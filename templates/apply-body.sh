@@ -31,22 +31,39 @@ locked=
 work=
 netns=
 changing=
+# Set while a --confirm's watcher and pending/ exist for a change not yet begun: a failure removes them.
+prepared=
+# Set by --boot: a failure loads the last policy that ran, or the fallback, never leaves it open.
+booting=
+# Root's own folder for the lock and each run's scratch files: /run is emptied at boot, and is
+# not the state folder, so a full state folder cannot keep a rollback from running.
+if [ -d /run ]; then RUNDIR=/run; else RUNDIR=$STATE; fi
+LOCK=$RUNDIR/ipfence.lock
 
 # The status a failure exits with: 1 (not applied), but 2 (could not tell) for --check.
 fail_status=1
-say() { printf 'ipfence apply: %s\n' "$*" >&2; }
+# A message that cannot be written (a full disk under the log) must not end the run half way.
+say() { printf 'ipfence apply: %s\n' "$*" >&2 || true; }
 fail() {
 	say "$*"
 	# --check's first line of standard output is its answer, which a monitoring check reads.
 	if [ "$fail_status" = 2 ]; then echo "ipfence check: UNKNOWN: $*"; fi
+	if [ -n "$booting" ]; then
+		booting=
+		boot_safe
+	fi
 	exit "$fail_status"
 }
+# A write into the state folder failed (full, read-only, quota).
+cannot_write() { fail "cannot write $1 (is the disk under $STATE full?); nothing was changed"; }
 have() { command -v "$1" >/dev/null 2>&1; }
 ipt() { if [ "$1" = 4 ]; then printf '%s\n' "$IPT4"; else printf '%s\n' "$IPT6"; fi; }
 
 cleanup() {
 	if [ -n "$netns" ]; then ip netns del "$netns" 2>/dev/null || true; fi
 	if [ -n "$work" ]; then rm -rf "$work"; fi
+	if [ -n "$prepared" ]; then stop_watcher; fi
+	if [ -n "$locked" ]; then rm -rf "$STATE/inflight.new" "$STATE/pending.new" "$STATE/last-good.new"; fi
 	if [ -n "$locked" ]; then rm -rf "$LOCK"; fi
 }
 trap cleanup EXIT
@@ -57,8 +74,7 @@ on_signal() {
 		back=$changing
 		changing=
 		say "interrupted while changing the firewall; restoring the state that was live before"
-		if roll_back "$back"; then exit 1; fi
-		exit 3
+		undo_apply "$back"
 	fi
 	exit 130
 }
@@ -82,6 +98,9 @@ check_folder() {
 	[ -d "$1" ] || unsafe "$1" "is not a folder"
 	mo=$(mode_owner "$1")
 	fmode=${mo%% *}
+	# An ACL may let other users write whatever the mode bits say; a security context (.) may not.
+	case "$fmode" in *+) unsafe "$1" "has an access control list (mode $fmode), which may let other users write to it" ;; esac
+	fmode=${fmode%[.@]}
 	fowner=${mo#* }
 	if [ -z "$mo" ] || [ "$fowner" != 0 ]; then unsafe "$1" "is owned by uid ${fowner:-?}, not root"; fi
 	case "$2:$fmode" in
@@ -111,13 +130,15 @@ secure_state() {
 		if [ -L "$STATE/$entry" ]; then unsafe "$STATE/$entry" "is a symbolic link"; fi
 	done
 	if [ -e "$STATE/log" ] && [ ! -f "$STATE/log" ]; then unsafe "$STATE/log" "is not a regular file"; fi
+	state_ok=yes
 }
+# Set once the state folder passed secure_state: until then nothing in it is read or run.
+state_ok=
 
 # One ipfence run at a time on a host, whatever state folder each names: the lock is host-wide
 # (/run is root's and emptied at boot). A lock whose holder is gone (killed, or from before a
 # reboot, whose pid may now be another process's) is taken over. "lock wait" waits as long as it
 # takes (the rollback watcher: a confirmation that never came must be rolled back, however late).
-LOCK=/run/ipfence.lock
 lock() {
 	secure_state
 	boot_id=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
@@ -137,13 +158,17 @@ lock() {
 	done
 	locked=yes
 	echo "$$ $boot_id" >"$LOCK/holder" || fail "cannot write $LOCK/holder; nothing was changed"
+	# The scratch folders of runs that were killed (a live one's process still runs).
+	for old in "$RUNDIR"/ipfence.run.*; do
+		if [ -d "$old" ] && ! kill -0 "${old##*.}" 2>/dev/null; then rm -rf "$old"; fi
+	done
 }
 
-# A private folder for this run's files (under the state folder, which only root can read).
+# A private folder for this run's scratch files.
 make_work() {
-	work=$STATE/run.$$
+	work=$RUNDIR/ipfence.run.$$
 	rm -rf "$work"
-	mkdir "$work" || fail "cannot create $work"
+	mkdir -m 700 "$work" || fail "cannot create $work; nothing was changed"
 }
 
 # ---- Before anything changes -----------------------------------------------------------------
@@ -171,20 +196,21 @@ preflight() {
 # The state to converge to, gathered in one folder: the mode, both families' files, the hooks, the
 # sets and the routing. A rollback is a folder of the same form, made from the live host.
 stage() {
-	mkdir "$1"
-	echo "$OWNERSHIP" >"$1/mode"
-	while read -r f; do cp "$here/$f" "$1/$f" || fail "cannot copy $f"; done <"$work/files"
-	wanted_hooks 4 >"$1/hooks.v4"
-	wanted_hooks 6 >"$1/hooks.v6"
-	cp "$work/routing" "$1/routing"
+	mkdir "$1" || cannot_write "$1"
+	echo "$OWNERSHIP" >"$1/mode" || cannot_write "$1/mode"
+	echo "$SOURCE, sha256 $POLICY_SHA256" >"$1/about" || cannot_write "$1/about"
+	while read -r f; do cp "$here/$f" "$1/$f" || cannot_write "$1/$f"; done <"$work/files"
+	wanted_hooks 4 >"$1/hooks.v4" || cannot_write "$1/hooks.v4"
+	wanted_hooks 6 >"$1/hooks.v6" || cannot_write "$1/hooks.v6"
+	cp "$work/routing" "$1/routing" || cannot_write "$1/routing"
 }
 
 # What is live now, as a state to return to. A full apply replaces whole tables, so its rollback
 # is the whole tables as saved; a coexisting one touches only ipfence's chains, jumps and the
 # policies it sets, so its rollback returns those and leaves what other tools did meanwhile.
 save_state() {
-	mkdir "$1"
-	echo "$OWNERSHIP" >"$1/mode"
+	mkdir "$1" || cannot_write "$1"
+	echo "$OWNERSHIP" >"$1/mode" || cannot_write "$1/mode"
 	for fam in 4 6; do
 		tool=$(ipt "$fam")
 		"$tool-save" >"$1/saved.v$fam" || fail "cannot read the live IPv$fam ruleset ($tool-save), so a failure could not be rolled back; nothing was changed"
@@ -192,15 +218,15 @@ save_state() {
 			fail "IPv$fam: $tool-save cannot show every table (another tool uses nft directly), so a failure could not be rolled back; nothing was changed"
 		fi
 		if [ "$OWNERSHIP" = full ]; then
-			snapshot_full <"$1/saved.v$fam" >"$1/rules.v$fam"
-			: >"$1/hooks.v$fam"
+			snapshot_full <"$1/saved.v$fam" >"$1/rules.v$fam" || cannot_write "$1/rules.v$fam"
+			: >"$1/hooks.v$fam" || cannot_write "$1/hooks.v$fam"
 		else
-			snapshot_coexist "$1/hooks.v$fam" <"$1/saved.v$fam" >"$1/rules.v$fam"
+			snapshot_coexist "$1/hooks.v$fam" <"$1/saved.v$fam" >"$1/rules.v$fam" || cannot_write "$1/rules.v$fam"
 		fi
 	done
 	if have ipset; then
 		ipset save >"$1/saved.sets" || fail "cannot read the live address sets (ipset save); nothing was changed"
-		snapshot_sets <"$1/saved.sets" >"$1/ipsets"
+		snapshot_sets <"$1/saved.sets" >"$1/ipsets" || cannot_write "$1/ipsets"
 	fi
 	routing_now >"$1/routing" || fail "cannot read the live policy routing (ip rule, ip route); nothing was changed"
 }
@@ -246,8 +272,12 @@ snapshot_sets() {
 
 # ---- Converging to a state -------------------------------------------------------------------
 
-# Makes the host hold what a state folder describes. Run in a subshell with `set -e`: the first
-# failure ends it, and the caller rolls back.
+# Makes the host hold what a state folder describes, in a process of its own (--converge): there
+# `set -e` ends it at the first failure, whatever context the caller runs in (a shell ignores
+# `set -e` in a function called under `if` or `||`, in subshells too), and the caller rolls back.
+converge_child() {
+	IPFENCE_IPTABLES=$IPT4 IPFENCE_IP6TABLES=$IPT6 IPFENCE_STATE_DIR=$STATE sh "$self" --converge "$@"
+}
 converge() {
 	mode=$(cat "$1/mode")
 	load_sets "$1"
@@ -310,13 +340,15 @@ place_hooks() {
 }
 
 # CMD TABLE CHAIN TARGET: the number of rules in CHAIN, the position of the first and the last
-# "-j TARGET", how many there are, and the position of the last jump that must run first.
+# "-j TARGET", how many there are, and the position of the last rule that must run first: a jump
+# to a run-first chain, or a rule matching a run-first set (fail2ban's ipset actions write
+# "-A INPUT -m set --match-set f2b-sshd src -j REJECT", with no chain of their own).
 hook_state() {
 	"$1" -t "$2" -S "$3" 2>/dev/null | awk -v target="$4" -v first="$RUN_FIRST" '
 		$1 != "-A" { next }
 		{ n++ }
 		NF == 4 && $3 == "-j" && $4 == target { count++; if (!head) head = n; tail = n; next }
-		{ for (i = 3; i < NF; i++) if (($i == "-j" || $i == "-g") && $(i + 1) ~ first) before = n }
+		{ for (i = 3; i < NF; i++) if (($i == "-j" || $i == "-g" || $i == "--match-set") && $(i + 1) ~ first) before = n }
 		END { print n + 0, head + 0, tail + 0, count + 0, before + 0 }'
 }
 
@@ -384,7 +416,7 @@ load_sets() {
 prune_sets() {
 	have ipset || return 0
 	if [ -f "$1/ipsets" ]; then sets_of "$1/ipsets" >"$work/keep"; else : >"$work/keep"; fi
-	ipset list -n >"$work/present" 2>/dev/null || return 0
+	ipset list -n >"$work/present" || fail "cannot list the address sets (ipset list -n)"
 	while read -r s; do
 		case "$s" in ipf-*) ;; *) continue ;; esac
 		grep -qxF "$s" "$work/keep" && continue
@@ -407,7 +439,7 @@ routing_now() {
 				if ($i == "lookup" || $i == "table") table = $(i + 1)
 			  }
 			  pref = $1; sub(/:$/, "", pref)
-			  if (tagged) print fam, "rule", pref, mark, table }' "$work/rules.now"
+			  if (tagged) print fam, "rule", pref, mark, table }' "$work/rules.now" || return 1
 		awk -v fam="$fam" '
 			{ via = "-"; dev = "-"; table = 254
 			  for (i = 2; i < NF; i++) {
@@ -415,7 +447,7 @@ routing_now() {
 				if ($i == "dev") dev = $(i + 1)
 				if ($i == "table") table = $(i + 1)
 			  }
-			  print fam, "route", table, $1, via, dev }' "$work/routes.now"
+			  print fam, "route", table, $1, via, dev }' "$work/routes.now" || return 1
 	done
 }
 
@@ -456,7 +488,7 @@ converge_routing() {
 		grep -qxF "$fam rule $a $b $c" "$work/routing.now" ||
 			ip -"$fam" rule add pref "$a" fwmark "$b" table "$c" protocol "$RTPROTO" || fail "IPv$fam: cannot add the rule fwmark $b table $c"
 	done <"$want"
-	routing_diff extra "$want" "$work/routing.now" >"$work/routing.stale"
+	routing_diff extra "$want" "$work/routing.now" >"$work/routing.stale" || fail "cannot write $work/routing.stale"
 	while read -r fam kind a b c d; do
 		if [ "$kind" = rule ]; then
 			ip -"$fam" rule del pref "$a" fwmark "$b" table "$c" protocol "$RTPROTO" || fail "IPv$fam: cannot remove the stale rule fwmark $b table $c"
@@ -470,34 +502,26 @@ converge_routing() {
 }
 
 # ---- The transaction -------------------------------------------------------------------------
+#
+# While a change is under way the state folder holds a record of it: inflight/, the state that was
+# live before (written whole, then renamed into place, before the first change; renamed away when
+# the change is done, which is its commit). A run killed half way (SIGKILL, a crash) leaves it, and
+# the next run returns the host to it before anything else. Everything that needs room in the
+# state folder (the record, --confirm's saved state and its watcher, the copy --boot falls back
+# to) is written before the first change, so a full disk fails before the host changes.
 
-# Converges to TARGET; after any failure or a signal, back to BACKUP. Returns only on success.
-transaction() {
-	changing=$2
-	set +e
-	(
-		set -e
-		converge "$1"
-	)
-	rc=$?
-	set -e
-	changing=
-	[ "$rc" -eq 0 ] && return 0
-	say "the new state could not be loaded (the step above failed); restoring the state that was live before"
-	if roll_back "$2"; then exit 1; fi
-	exit 3
+# NAME: a folder of the state folder removed at once (renamed, then deleted), so that a run killed
+# meanwhile never leaves half of it. Fails only if the rename does.
+drop() {
+	[ -e "$STATE/$1" ] || return 0
+	rm -rf "$STATE/$1.old.$$"
+	mv "$STATE/$1" "$STATE/$1.old.$$" || return 1
+	rm -rf "$STATE/$1.old.$$"
 }
 
 # Converges back to a saved state; says how it went. Fails (status 1) when the state is unknown.
 roll_back() {
-	set +e
-	(
-		set -e
-		converge "$1"
-	)
-	rc=$?
-	set -e
-	if [ "$rc" -eq 0 ]; then
+	if converge_child "$1"; then
 		say "rolled back: the host runs what it ran before (rules of both families, address sets, routing); nothing of this policy is live"
 		return 0
 	fi
@@ -507,43 +531,167 @@ roll_back() {
 	return 1
 }
 
+# A change failed or was interrupted: back to BACKUP (at boot, to the last policy that ran or the
+# fallback instead), and what this run prepared goes with it. Exits 1, or 3 when the rollback
+# failed (the record then stays, for the next run to try again).
+undo_apply() {
+	changing=
+	if [ -n "$booting" ]; then
+		booting=
+		boot_safe
+	fi
+	if roll_back "$1"; then
+		stop_watcher
+		drop pending.new || true
+		drop last-good.new || true
+		drop inflight || true
+		exit 1
+	fi
+	exit 3
+}
+
+# The watcher of a --confirm this run started, if any: it must not roll back what was undone.
+stop_watcher() {
+	if [ -n "${confirm_token-}" ] && [ "$(cat "$STATE/pending/token" 2>/dev/null || true)" = "$confirm_token" ]; then
+		read -r wpid _ <"$STATE/pending/watcher" 2>/dev/null || wpid=
+		drop pending || true
+		if [ -n "$wpid" ]; then kill "$wpid" 2>/dev/null || true; fi
+	fi
+}
+
+# Is the watcher of pending/ still waiting? Not after a reboot, nor once it was killed (a killed
+# process not yet reaped still answers kill -0, and its pid may be reused: its command line says).
+watcher_alive() {
+	read -r wpid wboot <"$STATE/pending/watcher" 2>/dev/null || return 1
+	[ "$wboot" = "$boot_id" ] && kill -0 "$wpid" 2>/dev/null || return 1
+	[ -r "/proc/$wpid/cmdline" ] || return 0
+	case "$(tr '\000' ' ' <"/proc/$wpid/cmdline" 2>/dev/null)" in *--rollback-after*) return 0 ;; esac
+	return 1
+}
+
+# What a killed run left: a change half done (inflight/), a --confirm whose watcher is gone, and
+# half written folders. Run after taking the lock, before anything else. Sets $recovered to
+# "pending" when an unconfirmed apply was rolled back here.
+recovered=
+recover() {
+	rm -rf "$STATE/inflight.new" "$STATE/pending.new" "$STATE/last-good.new"
+	if [ ! -d "$STATE/last-good" ]; then
+		for old in "$STATE"/last-good.old.*; do
+			if [ -d "$old" ]; then mv "$old" "$STATE/last-good" && break; fi
+		done
+	fi
+	for old in "$STATE"/inflight.old.* "$STATE"/pending.old.* "$STATE"/last-good.old.*; do
+		if [ -e "$old" ]; then rm -rf "$old"; fi
+	done
+	if [ -d "$STATE/inflight" ]; then
+		say "an earlier run was stopped half way through a change ($(cat "$STATE/inflight/about" 2>/dev/null || echo '?')); restoring the state that was live before it"
+		if converge_child "$STATE/inflight"; then
+			say "restored the state that was live before that run"
+		else
+			rm -rf "$STATE/failed-rollback"
+			mv "$STATE/inflight" "$STATE/failed-rollback" || true
+			say "could not restore it (the step above); what it saved is in $STATE/failed-rollback"
+		fi
+		drop pending || true
+		drop inflight || fail "cannot remove $STATE/inflight"
+	fi
+	if [ -d "$STATE/pending" ] && ! watcher_alive; then
+		say "the last apply ($(cat "$STATE/pending/about" 2>/dev/null || echo '?')) was never confirmed; loading what ran before it (its rollback watcher is gone: the machine rebooted, or it was killed)"
+		if converge_child "$STATE/pending"; then
+			say "rolled back: the host runs what it ran before that apply"
+			rm -rf "$STATE/rolled-back"
+			mv "$STATE/pending" "$STATE/rolled-back" || drop pending || fail "cannot remove $STATE/pending"
+			recovered=pending
+		else
+			rm -rf "$STATE/failed-rollback"
+			cp -R "$STATE/pending" "$STATE/failed-rollback" 2>/dev/null || true
+			drop pending || true
+			say "THE ROLLBACK FAILED (the step above); what was saved before that apply is in $STATE/failed-rollback"
+		fi
+	fi
+}
+
+# The copy of the state this run applied becomes the one --boot falls back to (best effort: only
+# --boot reads it, and the change is already done).
+keep_last_good() {
+	[ -d "$STATE/last-good.new" ] || return 0
+	rm -rf "$STATE/last-good.old.$$"
+	if [ -d "$STATE/last-good" ] && ! mv "$STATE/last-good" "$STATE/last-good.old.$$"; then
+		say "could not keep a copy of this policy for --boot in $STATE/last-good"
+		return 0
+	fi
+	mv "$STATE/last-good.new" "$STATE/last-good" || say "could not keep a copy of this policy for --boot in $STATE/last-good"
+	rm -rf "$STATE/last-good.old.$$"
+}
+
 apply_now() {
 	lock
 	make_work
+	recover
+	if [ -n "$booting" ] && [ "$recovered" = pending ]; then exit 0; fi
 	if [ -d "$STATE/pending" ]; then
+		booting=
 		fail "an earlier apply is waiting for confirmation ($(cat "$STATE/pending/about" 2>/dev/null || echo '?')): run '$self --confirmed' or let it roll back first; nothing was changed"
 	fi
 	preflight
 	stage "$work/next"
 	save_state "$work/back"
-	transaction "$work/next" "$work/back"
+	# Before the change, everything that needs room.
+	cp -R "$work/next" "$STATE/last-good.new" || cannot_write "$STATE/last-good.new"
+	cp -R "$work/back" "$STATE/inflight.new" || cannot_write "$STATE/inflight.new"
+	echo "$SOURCE, sha256 $POLICY_SHA256, started $(date)" >"$STATE/inflight.new/about" || cannot_write "$STATE/inflight.new/about"
+	if [ -n "$1" ]; then prepare_confirmation "$1"; fi
+	mv "$STATE/inflight.new" "$STATE/inflight" || cannot_write "$STATE/inflight"
+	changing=$STATE/inflight
+	prepared=
+	if ! converge_child "$work/next"; then
+		say "the new state could not be loaded (the step above failed); restoring the state that was live before"
+		undo_apply "$STATE/inflight"
+	fi
+	# The commit: once the record is gone, this state is the one a later run starts from.
+	if ! drop inflight; then
+		say "cannot remove $STATE/inflight; restoring the state that was live before"
+		undo_apply "$STATE/inflight"
+	fi
+	changing=
+	booting=
 	if [ -n "$1" ]; then
-		await_confirmation "$1"
+		echo "ipfence apply: $SOURCE applied ($OWNERSHIP, sha256 $POLICY_SHA256); it is rolled back in $1 s unless you run, over a NEW connection: $self --confirmed"
 	else
+		keep_last_good
 		echo "ipfence apply: $SOURCE applied ($OWNERSHIP, sha256 $POLICY_SHA256)"
 	fi
 }
 
 # ---- Confirmation ----------------------------------------------------------------------------
 
-# Keeps the saved state and starts a watcher, detached from this session, that rolls back to it
-# after SECS seconds unless --confirmed removes it first. The watcher runs a copy of this script,
-# so a new compile copied into this folder meanwhile changes nothing.
-await_confirmation() {
-	rm -rf "$STATE/pending"
-	mv "$work/back" "$STATE/pending" || fail "cannot keep the saved state in $STATE/pending"
-	cp "$self" "$STATE/pending/apply.sh"
-	printf '%s\n%s\n' "$IPT4" "$IPT6" >"$STATE/pending/tools"
-	token=$$.$(date +%s)
-	echo "$token" >"$STATE/pending/token"
-	echo "$SOURCE, sha256 $POLICY_SHA256, applied $(date)" >"$STATE/pending/about"
+# SECS: before the change, the saved state in pending/ and a watcher, detached from this session,
+# that rolls back to it after SECS seconds unless --confirmed removes it first. The watcher runs a
+# copy of this script, so a new compile copied into this folder meanwhile changes nothing. It
+# starts before the change, so no signal can land between a change and its watcher.
+prepare_confirmation() {
+	prepared=yes
+	cp -R "$work/back" "$STATE/pending.new" || cannot_write "$STATE/pending.new"
+	mv "$STATE/last-good.new" "$STATE/pending.new/next" || cannot_write "$STATE/pending.new/next"
+	cp "$self" "$STATE/pending.new/apply.sh" || cannot_write "$STATE/pending.new/apply.sh"
+	printf '%s\n%s\n' "$IPT4" "$IPT6" >"$STATE/pending.new/tools" || cannot_write "$STATE/pending.new/tools"
+	confirm_token=$$.$(date +%s)
+	echo "$confirm_token" >"$STATE/pending.new/token" || cannot_write "$STATE/pending.new/token"
+	echo "$SOURCE, sha256 $POLICY_SHA256, applied $(date)" >"$STATE/pending.new/about" || cannot_write "$STATE/pending.new/about"
+	mv "$STATE/pending.new" "$STATE/pending" || cannot_write "$STATE/pending"
 	if have setsid; then
-		setsid sh "$STATE/pending/apply.sh" --rollback-after "$1" "$token" </dev/null >>"$STATE/log" 2>&1 &
+		setsid sh "$STATE/pending/apply.sh" --rollback-after "$1" "$confirm_token" </dev/null >>"$STATE/log" 2>&1 &
 	else
-		nohup sh "$STATE/pending/apply.sh" --rollback-after "$1" "$token" </dev/null >>"$STATE/log" 2>&1 &
+		nohup sh "$STATE/pending/apply.sh" --rollback-after "$1" "$confirm_token" </dev/null >>"$STATE/log" 2>&1 &
 	fi
-	echo "$!" >"$STATE/pending/watcher"
-	echo "ipfence apply: $SOURCE applied ($OWNERSHIP, sha256 $POLICY_SHA256); it is rolled back in $1 s unless you run, over a NEW connection: $self --confirmed"
+	watcher=$!
+	# Killed before this line, the next run finds pending/ without a watcher and rolls it back: a
+	# no-op, as nothing has changed yet.
+	if ! echo "$watcher $boot_id" >"$STATE/pending/watcher"; then
+		kill "$watcher" 2>/dev/null || true
+		drop pending || true
+		cannot_write "$STATE/pending/watcher"
+	fi
 }
 
 # The watcher: after SECS seconds, the state saved before the apply, unless it was confirmed.
@@ -552,16 +700,18 @@ rollback_after() {
 	sleep "$1" &
 	sleeper=$!
 	trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
-	wait "$sleeper"
+	wait "$sleeper" || true
 	trap on_signal TERM
 	{ read -r IPT4 && read -r IPT6; } <"$STATE/pending/tools" 2>/dev/null || true
+	# However long another run holds the lock: a confirmation that never came is rolled back.
 	lock wait
 	[ "$(cat "$STATE/pending/token" 2>/dev/null || true)" = "$2" ] || exit 0
+	self=$STATE/pending/apply.sh
 	make_work
-	echo "ipfence apply: $(date): not confirmed within $1 s: rolling back $(cat "$STATE/pending/about")"
+	echo "ipfence apply: $(date): not confirmed within $1 s: rolling back $(cat "$STATE/pending/about" 2>/dev/null || echo '?')" || true
 	if roll_back "$STATE/pending"; then
 		rm -rf "$STATE/rolled-back"
-		mv "$STATE/pending" "$STATE/rolled-back"
+		mv "$STATE/pending" "$STATE/rolled-back" || drop pending || true
 		exit 0
 	fi
 	exit 3
@@ -569,38 +719,74 @@ rollback_after() {
 
 confirm() {
 	lock
+	make_work
 	if [ ! -d "$STATE/pending" ]; then
 		if [ -f "$STATE/rolled-back/about" ]; then
 			fail "nothing to confirm: the apply of $(cat "$STATE/rolled-back/about") was not confirmed in time and was rolled back (see $STATE/log)"
 		fi
 		fail "nothing to confirm: no apply is waiting for confirmation"
 	fi
-	watcher=$(cat "$STATE/pending/watcher" 2>/dev/null || true)
+	if [ -d "$STATE/inflight" ]; then
+		fail "not confirmed: that apply was stopped half way through its change ($(cat "$STATE/inflight/about" 2>/dev/null || echo '?')); run apply.sh again, which first restores what ran before it"
+	fi
+	read -r wpid _ <"$STATE/pending/watcher" 2>/dev/null || wpid=
 	about=$(cat "$STATE/pending/about" 2>/dev/null || true)
-	rm -rf "$STATE/pending" "$STATE/rolled-back"
-	if [ -n "$watcher" ]; then kill "$watcher" 2>/dev/null || true; fi
+	rm -rf "$STATE/last-good.new"
+	if [ -d "$STATE/pending/next" ]; then mv "$STATE/pending/next" "$STATE/last-good.new" || true; fi
+	# The commit: once pending/ is gone, the watcher finds nothing to roll back.
+	drop pending || fail "cannot remove $STATE/pending: not confirmed"
+	rm -rf "$STATE/rolled-back"
+	if [ -n "$wpid" ]; then kill "$wpid" 2>/dev/null || true; fi
+	keep_last_good
 	echo "ipfence apply: confirmed: $about stays"
 }
 
 # At boot: an apply never confirmed before the reboot (the watcher died with the machine) must not
-# come back; what ran before it is loaded instead. Otherwise this policy is applied.
+# come back; what ran before it is loaded instead. Otherwise this policy is applied; if it cannot
+# be (the kernel refuses it, a file is missing), the host must not start open: boot_safe.
 boot() {
-	if [ -d "$STATE/pending" ]; then
-		lock
-		make_work
-		say "the last apply ($(cat "$STATE/pending/about" 2>/dev/null || echo '?')) was never confirmed; loading what ran before it"
-		if roll_back "$STATE/pending"; then
-			rm -rf "$STATE/rolled-back"
-			mv "$STATE/pending" "$STATE/rolled-back"
-			exit 0
-		fi
-		say "loading $SOURCE instead, so that the host does not start without a firewall"
-		rm -rf "$STATE/pending" "$work"
-		work=
-		rm -rf "$LOCK"
-		locked=
-	fi
+	booting=yes
 	apply_now ""
+}
+
+# Loads the last policy that ran here (kept in last-good/ by every apply that succeeded, and by
+# --confirmed), else the fallback compiled with this policy: every connection in is refused but
+# loopback, replies, and the policy's own SSH access. Says so on standard error (the journal).
+boot_safe() {
+	changing=
+	say "this policy could not be loaded at boot (the step above); the host must not start open"
+	if [ -n "$state_ok" ]; then stop_watcher; fi
+	if [ -n "$state_ok" ] && [ -d "$STATE/last-good" ] && converge_child "$STATE/last-good"; then
+		say "loaded the last policy that ran here instead ($(cat "$STATE/last-good/about" 2>/dev/null || echo '?')); fix this one and run apply.sh"
+		drop inflight || true
+		exit 1
+	fi
+	if [ -d "$STATE/last-good" ]; then say "the last policy that ran here could not be loaded either (the step above)"; fi
+	say "loading the fallback: every connection in and every forwarded one is refused, except loopback, replies and this policy's own SSH access (its inbound allows of tcp port 22); fix the policy and run apply.sh"
+	status=1
+	for fam in 4 6; do load_fallback "$fam" || status=3; done
+	if [ -n "$state_ok" ]; then drop inflight || true; fi
+	exit "$status"
+}
+
+# FAMILY: the fallback ruleset; if the kernel refuses it, a closed one; if that fails too, the
+# built-in chains' policies set to DROP.
+load_fallback() {
+	tool=$(ipt "$1")
+	if [ "$1" = 4 ]; then data=$FALLBACK4; else data=$FALLBACK6; fi
+	if [ -n "$data" ] && lines "$data" | "$tool-restore"; then return 0; fi
+	say "IPv$1: the fallback was refused; loading a closed ruleset (loopback and replies only)"
+	if closed_ruleset | "$tool-restore"; then return 0; fi
+	say "IPv$1: $tool-restore failed; setting INPUT and FORWARD's policy to DROP"
+	"$tool" -P INPUT DROP && "$tool" -P FORWARD DROP
+}
+
+closed_ruleset() {
+	printf '%s\n' '*raw' ':PREROUTING ACCEPT [0:0]' ':OUTPUT ACCEPT [0:0]' COMMIT \
+		'*mangle' ':PREROUTING ACCEPT [0:0]' ':INPUT ACCEPT [0:0]' ':FORWARD ACCEPT [0:0]' ':OUTPUT ACCEPT [0:0]' ':POSTROUTING ACCEPT [0:0]' COMMIT \
+		'*nat' ':PREROUTING ACCEPT [0:0]' ':INPUT ACCEPT [0:0]' ':OUTPUT ACCEPT [0:0]' ':POSTROUTING ACCEPT [0:0]' COMMIT \
+		'*filter' ':INPUT DROP [0:0]' ':FORWARD DROP [0:0]' ':OUTPUT ACCEPT [0:0]' \
+		'-A INPUT -i lo -j ACCEPT' '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT' COMMIT
 }
 
 # After another tool (Docker, fail2ban) restarted and moved rules: every jump into ipfence's
@@ -652,7 +838,7 @@ misplaced_hooks() {
 				else if (!(k in start)) start[k] = n[k]
 				next
 			}
-			for (i = 3; i < NF; i++) if (($i == "-j" || $i == "-g") && $(i + 1) ~ first && k in start) print table ": the jump to " $(i + 1) " in " $2 " comes after ipfence'"'"'s (bans must run first)"
+			for (i = 3; i < NF; i++) if (($i == "-j" || $i == "-g" || $i == "--match-set") && $(i + 1) ~ first && k in start) print table ": the " ($i == "--match-set" ? "rule matching set " : "jump to ") $(i + 1) " in " $2 " comes after ipfence'"'"'s (bans must run first)"
 		}
 		END { for (k in endhook) if (last[k] != "-A " substr(k, index(k, " ") + 1) " -j " endhook[k]) print substr(k, 1, index(k, " ") - 1) ": the jump to " endhook[k] " is not the last rule of " substr(k, index(k, " ") + 1) }'
 }
@@ -785,6 +971,10 @@ case "${1-}" in
 --boot) boot ;;
 --rehook) rehook ;;
 --rollback-after) rollback_after "$2" "$3" ;;
+--converge)
+	make_work
+	converge "$2" "${3-}"
+	;;
 --load-into) load_into "$2" ;;
 -h | --help) usage ;;
 *)

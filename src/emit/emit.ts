@@ -6,6 +6,7 @@ import { DOCKER_CHAIN } from '../model/chains.js';
 import { renderChain } from './render.js';
 import { displayName } from './quote.js';
 import { applyScript, type ShellVariable } from './apply.js';
+import { fallbackRuleset } from './fallback.js';
 import { precompiled } from './templates.generated.js';
 import handlebarsRuntime from 'handlebars/runtime.js';
 
@@ -196,11 +197,13 @@ function applyData(ir: IR, header: { readonly version: string; readonly source: 
     { name: 'SOURCE', value: header.source },
     { name: 'OWNERSHIP', value: ir.ownership },
     { name: 'EXPLICIT', value: explicit.join(' '), about: "coexist: the built-in chains whose policy this policy sets; the others keep the host's." },
-    { name: 'RUN_FIRST', value: `^(${[...ir.runFirst.map(patternRegex), 'DOCKER-USER'].join('|')})$`, about: "coexist: jumps to these chains stay ahead of ipfence's, so that bans keep winning (awk regex)." },
+    { name: 'RUN_FIRST', value: `^(${[...ir.runFirst.map(patternRegex), 'DOCKER-USER'].join('|')})$`, about: "coexist: jumps to these chains, and rules matching these sets, stay ahead of ipfence's, so that bans keep winning (awk regex)." },
     { name: 'RTPROTO', value: String(ROUTING_PROTOCOL), about: 'The tag on the routing entries ipfence installs (ip rule ... protocol N, ip route ... proto N).' },
     { name: 'FILES', value: list(['rules.v4', 'rules.v6', ...(ir.sets.length > 0 ? ['ipsets'] : [])]), about: 'The files loaded here, one a line; each must come from the same compile as this script.' },
     { name: 'HOOKS4', value: list(hooksOf(byDigit(4)!)), about: "coexist: the jumps into ipfence's chains, one a line: TABLE CHAIN TARGET start|end." },
     { name: 'HOOKS6', value: list(hooksOf(byDigit(6)!)) },
     { name: 'ROUTING', value: list(routingLines(ir.routes)), about: 'Policy routing for the marks: FAMILY rule PREF MARK TABLE, FAMILY route TABLE TO VIA DEV (- none).' },
+    { name: 'FALLBACK4', value: fallbackRuleset(byDigit(4)!), about: "What --boot loads when neither this policy nor the last that ran here loads: closed but for this policy's SSH (docs/loading.md)." },
+    { name: 'FALLBACK6', value: fallbackRuleset(byDigit(6)!) },
   ];
 }

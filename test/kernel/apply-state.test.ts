@@ -70,4 +70,28 @@ describe.runIf(lab.ok)('apply.sh refuses a state folder that is not root\'s alon
     expect(statSync(created).mode & 0o7777).toBe(0o700);
     expect(statSync(join(root, 'new')).mode & 0o7777).toBe(0o700);
   });
+
+  it('--boot with a state folder it refuses loads the fallback, never what that folder holds', () => {
+    const planted = fresh('planted');
+    // What its owner put there: a "last policy" that opens everything.
+    const lastGood = join(planted, 'last-good');
+    mkdirSync(lastGood);
+    writeFileSync(join(lastGood, 'mode'), 'full\n');
+    for (const v of ['4', '6']) {
+      writeFileSync(join(lastGood, `rules.v${v}`), '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m comment --comment planted -j ACCEPT\nCOMMIT\n');
+      writeFileSync(join(lastGood, `hooks.v${v}`), '');
+    }
+    writeFileSync(join(lastGood, 'routing'), '');
+    chownSync(planted, 1000, 1000);
+    const boot = t.applyIn(ns, backend, dir, ['--boot'], [`IPFENCE_STATE_DIR=${planted}`]);
+    expect(boot.status, boot.stderr).toBe(1);
+    expect(boot.stderr).toContain('is owned by uid 1000, not root');
+    expect(boot.stderr).toContain('loading the fallback');
+    for (const f of ['ipv4', 'ipv6'] as const) {
+      const saved = ns.save(backend, f);
+      expect(saved, f).toContain(':INPUT DROP');
+      expect(saved, f).not.toContain('planted');
+      expect(saved, f).toContain('--dport 22');
+    }
+  });
 });

@@ -170,6 +170,30 @@ docker:
     });
   });
 
+  it("coexist: fail2ban's ipset action (a rule matching set f2b-sshd in INPUT, no chain) stays ahead of ipfence's jump in both families", async () => {
+    const allow = 'version: 1\nownership: coexist\ndefaults: { input: drop }\ninbound:\n  - { name: ssh, port: 2222 }\n';
+    await withLab(async (l) => {
+      await l.serve(l.server, ['tcp:2222']);
+      for (const f of FAMILIES) {
+        const set = f === 'ipv4' ? 'f2b-sshd' : 'f2b-sshd6';
+        l.check(l.server.ns.exec(['ipset', 'create', set, 'hash:ip', 'family', f === 'ipv4' ? 'inet' : 'inet6']));
+        l.check(l.server.ns.exec(['ipset', 'add', set, C1[f]]));
+        // As fail2ban's iptables-ipset actions write it: a rule of INPUT itself, inserted at the top.
+        l.check(l.server.ns.exec(ipt(backend, f, '-I', 'INPUT', '-p', 'tcp', '-m', 'multiport', '--dports', '2222', '-m', 'set', '--match-set', set, 'src', '-j', 'REJECT')));
+      }
+      const dir = l.folder(build(allow));
+      applyOk(l, backend, dir);
+      applyOk(l, backend, dir);
+      for (const f of FAMILIES) {
+        expect(l.connect(l.c1, addr(l.server, f), 2222, { timeoutMs: 2500 }), `${f}: banned by fail2ban`).toBe('refused');
+        expect(l.connect(l.c2, addr(l.server, f), 2222), `${f}: not banned`).toBe('srv:2222');
+        const input = l.server.ns.exec(ipt(backend, f, '-S', 'INPUT')).stdout.split('\n').filter((x) => x.startsWith('-A '));
+        expect(input.findIndex((x) => x.includes('--match-set')), f).toBeLessThan(input.indexOf('-A INPUT -j IPFENCE-INPUT'));
+      }
+      expect(l.runApply(backend, dir, ['--check']).status, 'no drift').toBe(0);
+    });
+  });
+
   it('a refused restore changes nothing, the address sets included, and says it rolled back', async () => {
     const listed = (c: typeof C1) => `version: 1
 defaults: { input: drop, set-threshold: 2 }
@@ -297,7 +321,7 @@ inbound:
       applyOk(l, backend, l.folder(build(policy(C1))));
       const confirmed = { rules: bothSaved(l, backend), sets: sets(l.server) };
       applyOk(l, backend, l.folder(build(policy(C2))), ['--confirm', '60']);
-      const watcher = readFileSync(join(l.stateDir, 'pending', 'watcher'), 'utf8').trim();
+      const watcher = readFileSync(join(l.stateDir, 'pending', 'watcher'), 'utf8').split(' ')[0]!;
       l.check(l.server.ns.exec(['kill', watcher]));
       const rebooted: Host = { ...l.server, name: 'rebooted', ns: l.makeNs('reboot') };
       const again = l.runApply(backend, l.folder(build(policy(C2))), ['--boot'], rebooted);
