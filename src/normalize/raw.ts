@@ -50,9 +50,19 @@ function helpersSection(ctx: Context, b: RulesetBuilder): void {
     const iface = ctx.iface(h.interface, path, false, 'interface');
     if (ports === undefined || ports === null || protos === undefined || src === undefined || dst === undefined || iface === undefined) return;
     if (iface !== null && direction === 'both') return void ctx.report('interface-hook', [...path, 'interface'], 'an interface is incoming for `direction: in` and outgoing for `direction: out`; choose one direction, or remove `interface`');
+    // Incoming control connections are those to this host's own addresses unless `to` says
+    // otherwise: of "any address", raw PREROUTING would also catch connections routed through
+    // this host, and whoever opens one (a LAN client, or a page it loads) would have the helper
+    // open RELATED connections to any of its ports, past `forward:` (the established accept).
+    const own = h.to === undefined && direction !== 'out' ? ctx.addrs(ctx.policy.host?.addresses, ['host', 'addresses']) : dst;
+    if (own === undefined) return;
+    if (own === null && direction !== 'out' && routesThrough(ctx)) {
+      return void ctx.report('schema-missing-key', path, `this host forwards connections, and the ${h.helper} helper would also watch the ones through it, letting whoever opens one have connections to any of its ports accepted as RELATED, past \`forward:\`; give \`to\` (this host's addresses) or list them in \`host.addresses\``);
+    }
     const target: Target = { kind: 'helper', helper: h.helper };
     for (const hook of direction === 'both' ? (['PREROUTING', 'OUTPUT'] as const) : direction === 'in' ? (['PREROUTING'] as const) : (['OUTPUT'] as const)) {
-      const sel = selector(ctx, { protos, ports, src, dst, inIface: hook === 'PREROUTING' ? iface : null, outIface: hook === 'OUTPUT' ? iface : null }, h.family, path, 'from', 'to');
+      // Outgoing control connections are this host's own: `to` is the server, any by default.
+      const sel = selector(ctx, { protos, ports, src, dst: hook === 'PREROUTING' ? own : dst, inIface: hook === 'PREROUTING' ? iface : null, outIface: hook === 'OUTPUT' ? iface : null }, h.family, path, 'from', 'to');
       if (!sel) return;
       for (const f of sel.families) b.add(f, 'raw', hook, 'main', expand(sel, f).map((m) => rule(m, target, origin)));
     }

@@ -147,6 +147,32 @@ tests:
     });
   });
 
+  it("a router's ftp helper watches only connections to the router: a LAN client's PORT command does not open its port 22 to an internet server", async () => {
+    // examples/router.yaml's helper, on a gateway whose FORWARD drops what is not written. No
+    // masquerade: the lab's kernel has no nf_nat_ftp to rewrite the PORT command, and with one the
+    // hole is the same (the expectation is then DNATed to the client's port).
+    const policy = `${ROUTER}helpers:
+  - { name: ftp, helper: ftp, interface: lan }
+tests:
+  - { name: the inside client's ssh is closed from outside, direction: forward, to: [10.1.0.20, "fd00:1::20"], port: 22, in: wan, out: lan, expect: deny }
+`;
+    await withRouterLab(async (l) => {
+      await l.serveFtpActive(l.client);
+      await l.serve(l.inside, ['tcp:22']);
+      l.load(backend, compileOrThrow(ROUTER, 'router.yaml'));
+      for (const f of FAMILIES) expect(l.ftpActive(l.inside, l.client.addr[f], 22), `${f} control: no helper, no data connection`).toBe('timeout');
+      // Control: a helper written for connections through the router does open the port, as documented.
+      l.load(backend, compileOrThrow(`${ROUTER}helpers:\n  - { name: ftp, helper: ftp, interface: lan, to: [0.0.0.0/0, "::/0"] }\n`, 'router.yaml'));
+      for (const f of FAMILIES) expect(l.ftpActive(l.inside, l.client.addr[f], 22), `${f} control: a helper on forwarded connections`).toBe('ic:22');
+      l.load(backend, compileOrThrow(policy, 'router.yaml'));
+      for (const f of FAMILIES) expect(l.ftpActive(l.inside, l.client.addr[f], 22), `${f} the default helper`).toBe('timeout');
+      // And it still does its job: the router's own FTP server gets its data connections from the LAN.
+      await l.serveFtp(l.router);
+      l.load(backend, compileOrThrow(`${policy}inbound:\n  - { name: ftp, service: ftp, interface: lan }\n`, 'router.yaml'));
+      for (const f of FAMILIES) expect(l.ftp(l.inside, ROUTER_LAN[f]), `${f} the router's own ftp`).toBe('data');
+    });
+  });
+
   it('MLD: a listener query from the link (hop limit 1) is accepted under an IPv6 drop policy, one from further away is not', async () => {
     await withRouterLab(async (l) => {
       l.load(backend, compileOrThrow('version: 1\ndefaults: { input: drop }\n', 'mld.yaml'));

@@ -144,6 +144,24 @@ describe('the raw table', () => {
     expect(errors('version: 1\nmasquerade:\n  - { out: eth0 }\nnotrack:\n  - { port: 53 }\n')).toContain("policy.yaml:5:5: error: this host forwards connections, and raw's notrack would also catch the ones through it");
   });
 
+  it("helpers watch incoming control connections to this host's own addresses, and a router must say which those are", () => {
+    const helper = 'forward:\n  - { in: eth1, out: eth0 }\nhelpers:\n  - { name: ftp, helper: ftp, interface: eth1 }\n';
+    const v4 = rules(HOST + helper);
+    expect(v4).toContain('-A IPFENCE-PREROUTING -d 203.0.113.1/32 -i eth1 -p tcp -m tcp --dport 21 -m comment --comment "ftp" -j CT --helper ftp');
+    expect(v4.filter((l) => l.includes('CT --helper'))).toHaveLength(1);
+    expect(rules(HOST + helper, 'rules.v6')).toContain('-A IPFENCE-PREROUTING -d 2001:db8:1::1/128 -i eth1 -p tcp -m tcp --dport 21 -m comment --comment "ftp" -j CT --helper ftp');
+    // Written `to` is the author's choice (a server behind this host), and `out` is this host's own connections.
+    expect(rules(`${HOST}forward:\n  - { in: eth1, out: eth0 }\nhelpers:\n  - { helper: ftp, to: 10.0.0.5 }\n  - { helper: ftp, direction: out }\n`)).toEqual(expect.arrayContaining([
+      '-A IPFENCE-PREROUTING -d 10.0.0.5/32 -p tcp -m tcp --dport 21 -m comment --comment "helpers[0]" -j CT --helper ftp',
+      '-A IPFENCE-OUTPUT -p tcp -m tcp --dport 21 -m comment --comment "helpers[1]" -j CT --helper ftp',
+    ]));
+    for (const routing of ['forward:\n  - { in: eth1, out: eth0 }\n', 'masquerade:\n  - { out: eth0 }\n', 'forwards:\n  - { port: 80, to: 10.0.0.5, interface: eth0 }\n']) {
+      expect(errors(`version: 1\n${routing}helpers:\n  - { helper: ftp, interface: eth1 }\n`), routing).toMatch(/policy\.yaml:\d+:5: error: this host forwards connections, and the ftp helper would also watch the ones through it, .*; give `to` \(this host's addresses\) or list them in `host\.addresses`/);
+      expect(errors(`version: 1\n${routing}helpers:\n  - { helper: ftp, direction: both }\n`), routing).toContain('error: this host forwards connections, and the ftp helper');
+    }
+    expect(errors('version: 1\nmasquerade:\n  - { out: eth0 }\nhelpers:\n  - { helper: ftp, direction: out }\n')).toBe('');
+  });
+
   it('helpers default to their protocol\'s port; drop-invalid drops in mangle PREROUTING', () => {
     const out = rules('version: 1\ndefaults: { drop-invalid: true }\nhelpers:\n  - { helper: tftp, direction: both }\n');
     expect(out).toContain('-A IPFENCE-PREROUTING -p udp -m udp --dport 69 -m comment --comment "helpers[0]" -j CT --helper tftp');
