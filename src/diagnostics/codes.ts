@@ -20,6 +20,7 @@ export const CODES = {
   'address-invalid': { severity: 'error', stage: 'normalize', doc: 'Not an IPv4/IPv6 address or CIDR (hostnames are not allowed: they resolve at load time).' },
   'address-set-cycle': { severity: 'error', stage: 'normalize', doc: 'Address sets refer to each other in a loop.' },
   'cidr-host-bits': { severity: 'warning', stage: 'normalize', doc: 'A CIDR has host bits set; iptables silently masks them.' },
+  'helper-unsupported': { severity: 'error', stage: 'normalize', doc: 'A conntrack helper on a protocol or in a family the kernel has no such helper for: iptables-restore would refuse the rule.' },
   'family-mismatch': { severity: 'error', stage: 'normalize', doc: 'An address of a family the rule is restricted to exclude, or a rule that matches in no family.' },
   'port-invalid': { severity: 'error', stage: 'normalize', doc: "A port range written as text that is reversed (\"90-80\") or outside 1-65535 (\"1-70000\"); a port number outside 1-65535 is `schema-value`." },
   'port-needs-proto': { severity: 'error', stage: 'normalize', doc: 'Ports given for a protocol without ports (only tcp, udp, sctp have them).' },

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { compileOrThrow } from '../helpers/compile.js';
-import { kernelLab } from '../../src/verify/netns.js';
+import { kernelLab, withNetns } from '../../src/verify/netns.js';
+import { compileText } from '../helpers/compile.js';
+import { familyRecord } from '../../src/model/family.js';
+import { HELPER_NAMES } from '../../src/model/helpers.js';
 import { ROUTER_LAN, ROUTER_WAN, withRouterLab, type Family } from '../helpers/router-lab.js';
 
 /**
@@ -202,6 +205,38 @@ marks:
       expect(table()).toContain('default via 10.1.0.254');
       expect(table()).not.toContain('10.8.0.0/24');
       expect(table()).not.toContain('10.9.0.1');
+    });
+  });
+});
+
+describe.runIf(lab.ok).each(lab.ok ? lab.backends : [])('conntrack helpers in the kernel (%s back end)', (backend) => {
+  it('every helper, protocol and family that compiles loads, and every one the compile refuses the kernel refuses too', async () => {
+    await withNetns((ns) => {
+      const disagree: string[] = [];
+      for (const helper of HELPER_NAMES) {
+        // As most policies write it: the helper's own protocol, the families left open.
+        const plain = compileText(`version: 1\nhelpers:\n  - { helper: ${helper}, direction: both }\n`);
+        if (!plain.artifacts) disagree.push(`${helper}: refused: ${plain.report}`);
+        for (const a of plain.artifacts?.filter((x) => x.family) ?? []) {
+          const loaded = ns.restore(backend, a.family!, a.content);
+          if (loaded.status !== 0) disagree.push(`${helper} ${a.family}: compiles, and the kernel refuses it: ${loaded.stderr.trim()}`);
+        }
+        for (const proto of ['tcp', 'udp', 'sctp'] as const) {
+          for (const family of FAMILIES) {
+            const r = compileText(`version: 1\nhelpers:\n  - { helper: ${helper}, proto: ${proto}, family: ${family}, direction: both }\n`);
+            const file = r.artifacts?.find((a) => a.family === family);
+            if (file) {
+              const loaded = ns.restore(backend, family, file.content);
+              if (loaded.status !== 0) disagree.push(`${helper} ${proto} ${family}: compiles, and the kernel refuses it: ${loaded.stderr.trim()}`);
+              continue;
+            }
+            if (!r.diagnostics.some((d) => d.code === 'helper-unsupported')) disagree.push(`${helper} ${proto} ${family}: refused for another reason: ${r.report}`);
+            const rule = `*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p ${proto} -m ${proto} --dport 1 -j CT --helper ${helper}\nCOMMIT\n`;
+            if (ns.restore(backend, family, rule).status === 0) disagree.push(`${helper} ${proto} ${family}: refused, and the kernel loads it (${familyRecord(family).restoreCommand})`);
+          }
+        }
+      }
+      expect(disagree).toEqual([]);
     });
   });
 });

@@ -162,6 +162,22 @@ describe('the raw table', () => {
     expect(errors('version: 1\nmasquerade:\n  - { out: eth0 }\nhelpers:\n  - { helper: ftp, direction: out }\n')).toBe('');
   });
 
+  it('a helper the kernel does not have for a protocol or family is refused where it is written; one no family was chosen for goes where it exists', () => {
+    const table: [string, string][] = [
+      ['{ helper: ftp, proto: udp }', "policy.yaml:3:27: error: the kernel's ftp helper watches tcp control connections, not udp (iptables-restore refuses `CT --helper ftp` on them); write `proto: tcp` or remove `proto` [helper-unsupported]"],
+      ['{ helper: tftp, proto: tcp }', "policy.yaml:3:28: error: the kernel's tftp helper watches udp control connections, not tcp (iptables-restore refuses `CT --helper tftp` on them); write `proto: udp` or remove `proto` [helper-unsupported]"],
+      ['{ helper: sip, proto: [udp, sctp] }', "policy.yaml:3:27: error: the kernel's sip helper watches tcp and udp control connections, not sctp (iptables-restore refuses `CT --helper sip` on them); write `proto: [tcp, udp]` or remove `proto` [helper-unsupported]"],
+      ['{ helper: irc, family: both }', 'policy.yaml:3:28: error: the kernel has no irc helper for IPv6 tcp (ip6tables-restore refuses `CT --helper irc`); set `family: ipv4` [helper-unsupported]'],
+      ['{ helper: netbios-ns, family: ipv6 }', 'policy.yaml:3:35: error: the kernel has no netbios-ns helper for IPv6 udp (ip6tables-restore refuses `CT --helper netbios-ns`); set `family: ipv4` [helper-unsupported]'],
+      ['{ helper: pptp, to: [192.0.2.1, "2001:db8::1"] }', 'policy.yaml:3:25: error: the kernel has no pptp helper for IPv6 tcp (ip6tables-restore refuses `CT --helper pptp`); remove its IPv6 addresses (the kernel has it for IPv4 only) [helper-unsupported]'],
+    ];
+    for (const [entry, message] of table) expect(errors(`version: 1\nhelpers:\n  - ${entry}\n`).trim(), entry).toBe(message);
+    // Nothing written chose IPv6: the snmp helper is IPv4's.
+    expect(rules('version: 1\nhelpers:\n  - { helper: snmp }\n')).toContain('-A IPFENCE-PREROUTING -p udp -m udp --dport 161 -m comment --comment "helpers[0]" -j CT --helper snmp');
+    expect(rules('version: 1\nhelpers:\n  - { helper: snmp }\n', 'rules.v6').filter((l) => l.includes('CT --helper'))).toEqual([]);
+    expect(rules('version: 1\nhelpers:\n  - { helper: sip, proto: [tcp, udp], family: ipv6 }\n', 'rules.v6').filter((l) => l.includes('CT --helper'))).toHaveLength(2);
+  });
+
   it('helpers default to their protocol\'s port; drop-invalid drops in mangle PREROUTING', () => {
     const out = rules('version: 1\ndefaults: { drop-invalid: true }\nhelpers:\n  - { helper: tftp, direction: both }\n');
     expect(out).toContain('-A IPFENCE-PREROUTING -p udp -m udp --dport 69 -m comment --comment "helpers[0]" -j CT --helper tftp');
