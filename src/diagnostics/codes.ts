@@ -36,6 +36,7 @@ export const CODES = {
   'route-conflict': { severity: 'error', stage: 'normalize', doc: 'Two marks give one routing table different default routes; only one can be installed.' },
   'service-unknown': { severity: 'error', stage: 'normalize', doc: 'A `service:` name that is neither built in nor in `services:`.' },
   'service-invalid': { severity: 'error', stage: 'normalize', doc: 'A `services:` entry that redefines a built-in name or is not protocol/port, or a rule giving both `service` and `proto`/`port`.' },
+  'forward-any-address': { severity: 'warning', stage: 'normalize', doc: 'A port forward with neither `local-address` nor `host.addresses` (of its family): it catches its port on every address arriving by its interface, connections routed through this host to other hosts included.' },
   'forward-address': { severity: 'error', stage: 'normalize', doc: "A port forward's or source NAT's address that cannot work: a forward to this host's own address (that is a redirect), more than one target per family, a hairpin without `local-address`." },
   'redirect-address': { severity: 'error', stage: 'normalize', doc: "A redirect's `local-address` that is not one of this host's `host.addresses` (or with none listed): a redirect only ever delivers to this host." },
   'redirect-duplicate': { severity: 'error', stage: 'normalize', doc: 'Two translations claim the same connections (two redirects or port forwards on the same port, protocol and interface, or an snat and a masquerade), so only the first would apply.' },

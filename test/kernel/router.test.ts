@@ -92,6 +92,25 @@ tests:
     });
   });
 
+  it("a forward without local-address leaves a connection routed through the router to another host's port alone", async () => {
+    const policy = `${ROUTER}  - { name: the inside app, in: wan, out: lan, to: [10.1.0.20, "fd00:1::20"], port: 8080 }
+forwards:
+  - { name: web, port: 8080, to: [10.1.0.10, "fd00:1::10"], to-port: 80, interface: wan }
+tests:
+  - { name: the forward answers, to: [${ROUTER_WAN.ipv4}, "${ROUTER_WAN.ipv6}"], port: 8080, interface: wan, expect: allow }
+  - { name: the inside app is reached, direction: forward, to: [10.1.0.20, "fd00:1::20"], port: 8080, in: wan, out: lan, expect: allow }
+`;
+    await withRouterLab(async (l) => {
+      await l.serve(l.backend, ['tcp:80']);
+      await l.serve(l.inside, ['tcp:8080']);
+      l.load(backend, compileOrThrow(policy, 'router.yaml'));
+      for (const f of FAMILIES) {
+        expect(l.connect(l.client, ROUTER_WAN[f], 8080), `${f} the forward`).toBe('be:80');
+        expect(l.connect(l.client, l.inside.addr[f], 8080), `${f} through the router to the inside app`).toBe('ic:8080');
+      }
+    });
+  });
+
   it("notrack: a blocked user sending from the service's port, and anyone sending from it to a denied host, are refused; the service still answers", async () => {
     const addrs = (n: Readonly<Record<Family, string>>) => `[${n.ipv4}, "${n.ipv6}"]`;
     const policy = `version: 1

@@ -83,6 +83,24 @@ describe('port forwards', () => {
     ]);
   });
 
+  it("a forward without local-address catches its port on this host's addresses only, not a connection routed through it to another host", () => {
+    const policy = `${HOST}defaults: { forward: drop }\nforward:\n  - { name: to the app, in: eth0, out: eth1, to: 10.0.0.7, port: 8080 }\nforwards:\n  - { name: web, port: 8080, to: 10.0.0.5, to-port: 80, interface: eth0 }\n`;
+    const r = compileText(policy);
+    if (!r.ir) throw new Error(r.report);
+    expect(rules(policy).filter((l) => l.includes('"web'))).toEqual([
+      '-A IPFENCE-FORWARD -d 10.0.0.5/32 -i eth0 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -m conntrack --ctorigdstport 8080 -m conntrack --ctorigdst 203.0.113.1/32 -m comment --comment "web (forwarded)" -j ACCEPT',
+      '-A IPFENCE-PREROUTING -d 203.0.113.1/32 -i eth0 -p tcp -m tcp --dport 8080 -m comment --comment "web" -j DNAT --to-destination 10.0.0.5:80',
+    ]);
+    const model = modelsOf(r.ir).find((m) => m.family === 'ipv4')!;
+    const through = explainPacket(model, 'forward', { src: '198.51.100.9', dst: '10.0.0.7', proto: 6, sport: 40000, dport: 8080, in: 'eth0', out: 'eth1', state: 'NEW' })!;
+    expect(through.events.filter((e) => e.kind === 'translated')).toEqual([]);
+    expect(decidingRule(through.outcome.rules)?.origin.label).toBe('to the app');
+    const forwarded = explainPacket(model, 'in', { src: '198.51.100.9', dst: '203.0.113.1', proto: 6, sport: 40000, dport: 8080, in: 'eth0', state: 'NEW' })!;
+    expect(decidingRule(forwarded.outcome.rules)?.origin.label).toBe('web (forwarded)');
+    // With no address of this host to go by, every address, said as a warning.
+    expect(errors('version: 1\nforwards:\n  - { name: web, port: 8080, to: 10.0.0.5, interface: eth0 }\n')).toContain('policy.yaml:3:5: warning: this forward has no `local-address` and `host.addresses` has no IPv4 address, so it catches port 8080 of every IPv4 address arriving by its interface, connections routed through this host to other hosts included; give `local-address`, or this host\'s addresses in `host.addresses` [forward-any-address]');
+  });
+
   it('refuses a forward to this host, one that would catch every address, a hairpin without local-address, and a duplicate of a redirect', () => {
     expect(errors(`${HOST}forwards:\n  - { port: 80, to: 203.0.113.1, interface: eth0 }\n`)).toContain("error: '203.0.113.1' is this host's own address (`host.addresses`); a connection to a port of this host is a redirect");
     expect(errors(`${HOST}forwards:\n  - { port: 80, to: 10.0.0.5 }\n`)).toContain('error: a forward of port 80 with neither `interface` nor `local-address` would also catch connections through this host');
