@@ -40,7 +40,11 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
   const decided = decidingRule(found.outcome.rules);
   const where = (r: Rule): string => (r.origin.path.length === 0 ? 'ipfence' : formatLocation(r.origin.loc));
   if (o.format === 'json') {
-    const events = found.events.map((e) => (e.kind === 'rule' ? { kind: e.kind, chain: e.chain, rule: e.rule.origin.label, location: where(e.rule), target: targetText(e.rule.target), limited: e.limited } : e));
+    const events = found.events.map((e) =>
+      e.kind === 'rule' ? { kind: e.kind, chain: e.chain, rule: e.rule.origin.label, location: where(e.rule), target: targetText(e.rule.target), limited: e.limited }
+      : e.kind === 'related' ? { kind: e.kind, helpers: e.helpers.map((r) => ({ rule: r.origin.label, location: where(r), target: targetText(r.target) })) }
+      : e,
+    );
     io.stdout(`${JSON.stringify({ family, direction, packet, events, verdict: found.outcome.verdict, decidedBy: decided ? { rule: decided.origin.label, location: where(decided) } : null }, null, 2)}\n`);
     return EXIT_OK;
   }
@@ -71,6 +75,10 @@ function eventText(e: Exclude<TraceEvent, { kind: 'table' }>, where: (r: Rule) =
       return `${e.chain}: not the first packet of a connection, so nat does not see it`;
     case 'translated':
       return translatedText(e.target);
+    case 'related':
+      // ICMP errors about a connection are RELATED by the kernel's own doing; other packets only through a helper.
+      if (e.helpers.length === 0) return 'RELATED: no helper of this policy announces such a connection, so only an ICMP error about a connection can be RELATED';
+      return `RELATED: announced by a control connection that ${e.helpers.map((r) => `'${visible(r.origin.label)}' (${where(r)}) ${targetText(r.target)}`).join(', or ')} watches`;
   }
 }
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileText, yaml } from '../helpers/compile.js';
+import { memoryIO } from '../helpers/io.js';
+import { main } from '../../src/cli/main.js';
 import { decidingRule, explainPacket } from '../../src/packet/explain.js';
 import { modelsOf } from '../../src/packet/path.js';
 import type { Family } from '../../src/model/ir.js';
@@ -178,6 +180,28 @@ describe('the raw table', () => {
       expect(errors(`version: 1\n${routing}helpers:\n  - { helper: ftp, direction: both }\n`), routing).toContain('error: this host forwards connections, and the ftp helper');
     }
     expect(errors('version: 1\nmasquerade:\n  - { out: eth0 }\nhelpers:\n  - { helper: ftp, direction: out }\n')).toBe('');
+  });
+
+  it('the model knows what a helper makes RELATED, and explain says it: the gateway\'s own FTP data connections, not a LAN client\'s port', async () => {
+    const explain = async (spec: string) => {
+      const { io, out } = memoryIO();
+      const code = await main(['explain', 'examples/router.yaml', spec], io);
+      return { code, text: out.stdout };
+    };
+    const own = await explain('tcp 10.1.0.50:40000 -> 10.1.0.1:50021 in br-lan state RELATED');
+    expect(own.code).toBe(0);
+    expect(own.text).toContain("RELATED: announced by a control connection that 'ftp' (examples/router.yaml:35:5) conntrack helper ftp watches");
+    expect(own.text).toMatch(/accepted by 'ipfence: established' \(examples\/router.yaml:13:11\)\n$/);
+    // The attack of issue 34: an internet server to a LAN client's port 22, as RELATED.
+    const attack = await explain('tcp 203.0.113.7:20 -> 10.1.0.20:22 in eth0 out br-lan state RELATED');
+    expect(attack.text).toContain('RELATED: no helper of this policy announces such a connection, so only an ICMP error about a connection can be RELATED');
+    const json = await main(['explain', 'examples/router.yaml', 'tcp 10.1.0.50:40000 -> 10.1.0.1:50021 in br-lan state RELATED', '--format', 'json'], memoryIO().io);
+    expect(json).toBe(0);
+    // A helper on connections through the gateway (as before issue 34) is the one that would announce it.
+    const r = compileText(`${HOST}forward:\n  - { in: eth1, out: eth0 }\nhelpers:\n  - { name: ftp anywhere, helper: ftp, interface: eth1, to: 0.0.0.0/0 }\n`);
+    const model = modelsOf(r.ir!).find((m) => m.family === 'ipv4')!;
+    const told = explainPacket(model, 'forward', { src: '203.0.113.7', dst: '10.0.0.20', proto: 6, sport: 20, dport: 22, in: 'eth0', out: 'eth1', state: 'RELATED' })!;
+    expect(told.events.find((e) => e.kind === 'related')).toMatchObject({ helpers: [{ origin: { label: 'ftp anywhere' } }] });
   });
 
   it('a helper the kernel does not have for a protocol or family is refused where it is written; one no family was chosen for goes where it exists', () => {
