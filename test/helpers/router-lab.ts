@@ -32,14 +32,14 @@ const port = Number(process.argv[1]);
 net.createServer((s) => { s.on('error', () => {}); s.end(s.remoteAddress.replace(/^::ffff:/, '') + '\n'); }).listen({ port, host: '::', ipv6Only: false }, () => console.log('ready'));
 setTimeout(() => process.exit(0), 120000);
 `;
-const FTP_SERVER = String.raw`
+export const FTP_SERVER = String.raw`
 const net = require('net');
 net.createServer((s) => { s.on('error', () => {}); s.write('220 ready\r\n'); s.on('data', (d) => { if (String(d).startsWith('EPSV')) s.write('229 Entering Extended Passive Mode (|||50021|)\r\n'); }); }).listen({ port: 21, host: '::', ipv6Only: false }, () => {
   net.createServer((s) => { s.on('error', () => {}); s.end('data\n'); }).listen({ port: 50021, host: '::', ipv6Only: false }, () => console.log('ready'));
 });
 setTimeout(() => process.exit(0), 120000);
 `;
-const FTP_CLIENT = String.raw`
+export const FTP_CLIENT = String.raw`
 const net = require('net');
 const host = process.argv[1];
 const done = (v) => { console.log(v); process.exit(0); };
@@ -119,7 +119,7 @@ c.on('data', (d) => {
  * One connection (tcp) or datagram (udp) from a chosen source port, sent as a chosen uid ('-':
  * root): the answer, 'refused', 'timeout' or the error's code (EPERM when OUTPUT drops it).
  */
-const SOURCED_CLIENT = String.raw`
+export const SOURCED_CLIENT = String.raw`
 const net = require('net'), dgram = require('dgram');
 const [proto, host, port, sport, uid] = process.argv.slice(1);
 if (uid !== '-') { process.setgid(Number(uid)); process.setuid(Number(uid)); }
