@@ -257,29 +257,45 @@ const CT_HOOKS = ['PREROUTING', 'OUTPUT'] as const;
  * announces is narrower (one port, one direction), and NAT helpers may move it.
  */
 export function relatedBoxes(model: RulesetModel): readonly { readonly rule: Rule; readonly box: Box }[] {
+  const hit = RELATED_BOXES.get(model);
+  if (hit !== undefined) return hit;
   const out: { rule: Rule; box: Box }[] = [];
   const all = everything(model.family);
-  for (const hook of CT_HOOKS) {
-    for (const d of model.decide('raw', hook, all)) {
-      const rule = d.rules[0];
-      if (d.verdict !== 'translate' || rule === undefined || rule.target.kind !== 'helper' || !isHelperName(rule.target.helper)) continue;
-      const h = HELPERS[rule.target.helper];
-      const protos: IntervalSet = h.relatedProtos.map((p) => [BigInt(p), BigInt(p)] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
-      const related = (src: IntervalSet, dst: IntervalSet): Box => {
-        const b = all.slice();
-        b[DIM.src] = src;
-        b[DIM.dst] = dst;
-        b[DIM.proto] = protos;
-        b[DIM.state] = [[RELATED, RELATED]];
-        return b;
-      };
-      const client = d.box[DIM.src]!;
-      const server = d.box[DIM.dst]!;
-      if (h.relatedFrom === 'peers') out.push({ rule, box: related(client, server) }, { rule, box: related(server, client) });
-      else out.push({ rule, box: related(all[DIM.src]!, client) });
-    }
+  for (const d of helperDecisions(model, all)) {
+    const rule = d.rules[0];
+    if (d.verdict !== 'translate' || rule === undefined || rule.target.kind !== 'helper' || !isHelperName(rule.target.helper)) continue;
+    const h = HELPERS[rule.target.helper];
+    const protos: IntervalSet = h.relatedProtos.map((p) => [BigInt(p), BigInt(p)] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const related = (src: IntervalSet, dst: IntervalSet): Box => {
+      const b = all.slice();
+      b[DIM.src] = src;
+      b[DIM.dst] = dst;
+      b[DIM.proto] = protos;
+      b[DIM.state] = [[RELATED, RELATED]];
+      return b;
+    };
+    const client = d.box[DIM.src]!;
+    const server = d.box[DIM.dst]!;
+    if (h.relatedFrom === 'peers') out.push({ rule, box: related(client, server) }, { rule, box: related(server, client) });
+    else out.push({ rule, box: related(all[DIM.src]!, client) });
   }
+  RELATED_BOXES.set(model, out);
   return out;
+}
+const RELATED_BOXES = new WeakMap<RulesetModel, readonly { readonly rule: Rule; readonly box: Box }[]>();
+
+/**
+ * raw's decisions at both CT hooks. A raw table too long to walk whole (thousands of notrack
+ * entries) gives each helper rule its own box instead: a superset, as the answer already is.
+ */
+function helperDecisions(model: RulesetModel, all: Box): readonly Decision[] {
+  try {
+    return CT_HOOKS.flatMap((hook) => model.decide('raw', hook, all));
+  } catch (e) {
+    if (!(e instanceof WalkTooLarge)) throw e;
+    const raw = model.ruleset.tables.find((t) => t.name === 'raw');
+    return (raw?.chains ?? []).flatMap((c) => c.rules.filter((r) => r.target.kind === 'helper').map((r) => ({ box: model.box(r).box, verdict: 'translate' as const, rules: [r], chain: c.name })));
+  }
 }
 
 /** The helper rules whose control connections could announce packets of `box` as RELATED. */
