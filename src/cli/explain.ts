@@ -51,7 +51,11 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
     const told = (c: OwnerCase) => {
       const d = decider(c);
       return {
-        events: c.explanation.events.map((e) => (e.kind === 'rule' ? { kind: e.kind, chain: e.chain, rule: e.rule.origin.label, location: where(e.rule), target: targetText(e.rule.target), limited: e.limited } : e)),
+        events: c.explanation.events.map((e) =>
+          e.kind === 'rule' ? { kind: e.kind, chain: e.chain, rule: e.rule.origin.label, location: where(e.rule), target: targetText(e.rule.target), limited: e.limited }
+          : e.kind === 'related' ? { kind: e.kind, helpers: e.helpers.map((r) => ({ rule: r.origin.label, location: where(r), target: targetText(r.target) })) }
+          : e,
+        ),
         verdict: c.explanation.outcome.verdict,
         decidedBy: d ? { rule: d.origin.label, location: where(d) } : null,
       };
@@ -130,6 +134,10 @@ function eventText(e: Exclude<TraceEvent, { kind: 'table' }>, where: (r: Rule) =
       return `${e.chain}: not the first packet of a connection, so nat does not see it`;
     case 'translated':
       return translatedText(e.target);
+    case 'related':
+      // ICMP errors about a connection are RELATED by the kernel's own doing; other packets only through a helper.
+      if (e.helpers.length === 0) return 'RELATED: no helper of this policy announces such a connection, so only an ICMP error about a connection can be RELATED';
+      return `RELATED: announced by a control connection that ${e.helpers.map((r) => `'${visible(r.origin.label)}' (${where(r)}) ${targetText(r.target)}`).join(', or ')} watches`;
   }
 }
 

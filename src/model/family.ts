@@ -1,4 +1,5 @@
-import type { Family } from './ir.js';
+import type { HelperName } from './helpers.js';
+import type { Family, L4 } from './ir.js';
 
 /**
  * Everything that differs between IPv4 and IPv6 is data in this record; no code path branches on
@@ -35,6 +36,12 @@ export interface FamilyRecord {
   readonly loopback: '127.0.0.1' | '::1';
   /** Accepted ahead of the allows under a drop policy (RFC 4890 for IPv6; nothing for IPv4). */
   readonly essentials: readonly Essential[];
+  /**
+   * The control connections' protocols the kernel has each conntrack helper for in this family
+   * (none: no such helper here). iptables-restore refuses CT --helper for any other: irc, pptp,
+   * snmp and netbios-ns exist for IPv4 only, and no helper watches sctp.
+   */
+  readonly helpers: Readonly<Record<HelperName, readonly L4[]>>;
 }
 
 export interface IcmpType {
@@ -92,6 +99,7 @@ export const IPV4: FamilyRecord = {
   portedAddress: ['', ''],
   loopback: '127.0.0.1',
   essentials: [],
+  helpers: { ftp: ['tcp'], tftp: ['udp'], sip: ['tcp', 'udp'], irc: ['tcp'], pptp: ['tcp'], snmp: ['udp'], amanda: ['udp'], sane: ['tcp'], 'netbios-ns': ['udp'] },
 };
 
 export const IPV6: FamilyRecord = {
@@ -147,6 +155,7 @@ export const IPV6: FamilyRecord = {
     essential('mld-listener-done', '132', 1),
     essential('mld2-listener-report', '143', 1),
   ],
+  helpers: { ftp: ['tcp'], tftp: ['udp'], sip: ['tcp', 'udp'], irc: [], pptp: [], snmp: [], amanda: ['udp'], sane: ['tcp'], 'netbios-ns': [] },
 };
 
 /** The families in their order everywhere (IPv4 first): records, and their names. */

@@ -111,6 +111,7 @@ export function forwardsSection(ctx: Context, b: RulesetBuilder, caught: NatCatc
     }
     const targets = targetsByFamily(ctx, to, [...path, 'to'], '`to`');
     if (targets === undefined) return;
+    const dsts = local ?? forwardedAddresses(ctx, ownAddresses ?? null, targets, path, r.port);
     const mine = [...targets.values()].find((t) => (ownAddresses ?? []).some((o) => o.family === t.family && o.interval[0] <= t.interval[0] && t.interval[1] <= o.interval[1]));
     if (mine !== undefined) {
       return void ctx.report('forward-address', [...path, 'to'], `'${bare(mine)}' is this host's own address (\`host.addresses\`); a connection to a port of this host is a redirect: write it under \`redirects:\``, [ctx.related(['host', 'addresses'], "this host's addresses")]);
@@ -122,7 +123,7 @@ export function forwardsSection(ctx: Context, b: RulesetBuilder, caught: NatCatc
     const hairFrom = hairpin === undefined ? null : ctx.addrs(hairpin.from, [...path, 'hairpin'], 'from');
     const hairIface = hairpin === undefined ? null : ctx.iface(hairpin.interface, [...path, 'hairpin'], false, 'interface');
     if (hairFrom === undefined || hairIface === undefined) return;
-    const sel = selector(ctx, { protos: protos!, ports: [port], src, dst: local, inIface }, r.family, path, 'from', 'local-address');
+    const sel = selector(ctx, { protos: protos!, ports: [port], src, dst: dsts, inIface }, r.family, path, 'from', 'local-address');
     if (!sel) return;
     const families = familiesWithTarget(ctx, sel, targets, path, 'to', [src, local, hairFrom]);
     if (families === undefined) return;
@@ -133,8 +134,22 @@ export function forwardsSection(ctx: Context, b: RulesetBuilder, caught: NatCatc
     }
     caught.add(boxes, { path, label: origin.label });
     const hair = hairFrom === null ? null : { from: hairFrom, iface: hairIface };
-    for (const f of families) forwardRules(ctx, b, { path, name: r.name, origin, sel, host: targets.get(f)!, port, toPort: r['to-port'], local, log, hairpin: hair }, f);
+    for (const f of families) forwardRules(ctx, b, { path, name: r.name, origin, sel, host: targets.get(f)!, port, toPort: r['to-port'], local: dsts, log, hairpin: hair }, f);
   });
+}
+
+/**
+ * What a forward without `local-address` catches: its port on this host's addresses
+ * (`host.addresses`), not on every address, or a client routed through this host to another
+ * host's port would be translated to the forward's target. With no address of this host in a
+ * family the forward has a target in, every address, and a warning that says so.
+ */
+function forwardedAddresses(ctx: Context, own: readonly Cidr[] | null, targets: Map<Family, Cidr>, path: Path, port: number | string): readonly Cidr[] | null {
+  const missing = [...targets.keys()].filter((f) => (ofFamily(own, f)?.length ?? 0) === 0);
+  if (missing.length === 0) return own;
+  const labels = missing.map((f) => familyRecord(f).label).join(' and ');
+  ctx.report('forward-any-address', path, `this forward has no \`local-address\` and \`host.addresses\` has no ${labels} address, so it catches port ${port} of every ${labels} address arriving by its interface, connections routed through this host to other hosts included; give \`local-address\`, or this host's addresses in \`host.addresses\``);
+  return null;
 }
 
 /** A port forward as read, in one family's terms once `host` is its target there. */

@@ -1,10 +1,11 @@
 import { familyRecord } from '../model/family.js';
+import { HELPERS, isHelperName } from '../model/helpers.js';
 import { assertNever, type Chain, type Family, type IR, type Match, type Rule, type Ruleset, type TableName, type Target } from '../model/ir.js';
 import { readAddress } from './addresses.js';
 import { IndexedChain, type Dead, type RuleBox } from './chain-index.js';
 import type { IntervalSet } from './intervals.js';
 import { setContents } from './sets.js';
-import { boxesIntersect, intersectBox, boxOf, subtractBox, ifaceSet, DIM, STATES, type Box, type SetContents } from './space.js';
+import { boxesIntersect, everything, intersectBox, boxOf, subtractBox, ifaceSet, DIM, STATES, type Box, type SetContents } from './space.js';
 
 /** The built-in chains, which the kernel calls at its hooks. */
 export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
@@ -53,7 +54,12 @@ export type TraceEvent =
   | { readonly kind: 'policy'; readonly chain: string; readonly verdict: 'accept' | 'drop' }
   /** nat sees only a connection's first packet; later ones follow what conntrack recorded. */
   | { readonly kind: 'not-new'; readonly chain: string }
-  | { readonly kind: 'translated'; readonly target: Target };
+  | { readonly kind: 'translated'; readonly target: Target }
+  /**
+   * RELATED packets: the helper rules whose control connections could have announced them
+   * (`relatedBy`); none, and only an ICMP error about a connection is RELATED.
+   */
+  | { readonly kind: 'related'; readonly helpers: readonly Rule[] };
 export type Trace = (e: TraceEvent) => void;
 /**
  * Which decisions a walk reports (the deciding rule; undefined for a chain's policy): a question
@@ -251,6 +257,66 @@ export class RulesetModel {
 }
 
 
+const RELATED = BigInt(STATES.indexOf('RELATED'));
+const CT_HOOKS = ['PREROUTING', 'OUTPUT'] as const;
+
+/**
+ * What conntrack helpers can make RELATED: for each helper rule, the control connections it
+ * attaches to (those raw's walk gives to it, at PREROUTING and OUTPUT: an earlier CT target
+ * keeps its own), and from them the connections the helper may announce, as data
+ * (`HELPERS`): between the control connection's two ends, either way, or from anyone to its
+ * client, in the helper's protocols, on any port and interface. A superset: what a helper
+ * announces is narrower (one port, one direction), and NAT helpers may move it.
+ */
+export function relatedBoxes(model: RulesetModel): readonly { readonly rule: Rule; readonly box: Box }[] {
+  const hit = RELATED_BOXES.get(model);
+  if (hit !== undefined) return hit;
+  const out: { rule: Rule; box: Box }[] = [];
+  const all = everything(model.family);
+  for (const d of helperDecisions(model, all)) {
+    const rule = d.rules[0];
+    if (d.verdict !== 'translate' || rule === undefined || rule.target.kind !== 'helper' || !isHelperName(rule.target.helper)) continue;
+    const h = HELPERS[rule.target.helper];
+    const protos: IntervalSet = h.relatedProtos.map((p) => [BigInt(p), BigInt(p)] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const related = (src: IntervalSet, dst: IntervalSet): Box => {
+      const b = all.slice();
+      b[DIM.src] = src;
+      b[DIM.dst] = dst;
+      b[DIM.proto] = protos;
+      b[DIM.state] = [[RELATED, RELATED]];
+      return b;
+    };
+    const client = d.box[DIM.src]!;
+    const server = d.box[DIM.dst]!;
+    if (h.relatedFrom === 'peers') out.push({ rule, box: related(client, server) }, { rule, box: related(server, client) });
+    else out.push({ rule, box: related(all[DIM.src]!, client) });
+  }
+  RELATED_BOXES.set(model, out);
+  return out;
+}
+const RELATED_BOXES = new WeakMap<RulesetModel, readonly { readonly rule: Rule; readonly box: Box }[]>();
+
+/**
+ * raw's decisions at both CT hooks. A raw table too long to walk whole (thousands of notrack
+ * entries) gives each helper rule its own box instead: a superset, as the answer already is.
+ */
+function helperDecisions(model: RulesetModel, all: Box): readonly Decision[] {
+  try {
+    return CT_HOOKS.flatMap((hook) => model.decide('raw', hook, all));
+  } catch (e) {
+    if (!(e instanceof WalkTooLarge)) throw e;
+    const raw = model.ruleset.tables.find((t) => t.name === 'raw');
+    return (raw?.chains ?? []).flatMap((c) => c.rules.filter((r) => r.target.kind === 'helper').map((r) => ({ box: model.box(r).box, verdict: 'translate' as const, rules: [r], chain: c.name })));
+  }
+}
+
+/** The helper rules whose control connections could announce packets of `box` as RELATED. */
+export function relatedBy(model: RulesetModel, box: Box): readonly Rule[] {
+  const rules: Rule[] = [];
+  for (const r of relatedBoxes(model)) if (!rules.includes(r.rule) && boxesIntersect(r.box, box)) rules.push(r.rule);
+  return rules;
+}
+
 /** The model of each family of an IR, built once and shared by the checks. */
 const MODELS = new WeakMap<IR, readonly RulesetModel[]>();
 export function modelsOf(ir: IR): readonly RulesetModel[] {
@@ -407,6 +473,8 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
   const hooks = (p: Part): readonly Hook[] => (p.path === 'looped' ? LOOPED : PATHS[p.path]);
   let parts: Part[] = [{ box, rules: [], undo: [], path }];
   const done: Outcome[] = [];
+  // Packets that are all RELATED (explain's, of that state): what could have made them so.
+  if (trace && box[DIM.state]!.length === 1 && box[DIM.state]![0]![0] === RELATED && box[DIM.state]![0]![1] === RELATED) trace({ kind: 'related', helpers: relatedBy(model, box) });
   const outcome = (p: Part, verdict: Outcome['verdict']): Outcome => {
     let entry = p.box;
     for (let i = p.undo.length - 1; i >= 0; i--) entry = undoTranslation(p.undo[i]!.t, p.undo[i]!.before, entry);

@@ -1,6 +1,7 @@
 import type { Artifact } from '../../src/emit/emit.js';
 import type { Backend, Netns, RunResult } from '../../src/verify/netns.js';
 import { CLIENT, SERVER } from '../../src/verify/scripts.js';
+import { FTP_CLIENT, FTP_SERVER, SOURCED_CLIENT } from './router-lab.js';
 import { Throwaway, withThrowaway } from './throwaway.js';
 
 /**
@@ -104,6 +105,25 @@ export class Lab extends Throwaway {
     const r = from.ns.exec([...asUid, process.execPath, '-e', CLIENT, opts.proto ?? 'tcp', address, String(port), String(timeout), String(count), String(gapMs)], undefined, count * (timeout + gapMs) + 10_000);
     if (r.status !== 0) throw new Error(`client failed: ${r.stderr}`);
     return JSON.parse(r.stdout) as string[];
+  }
+
+  /** As connect, from the source port `sport` of `from`, as `uid`: the answer, or why not. */
+  sendFrom(from: Host, address: string, port: number, proto: 'tcp' | 'udp', sport: number, uid: number): string {
+    const r = from.ns.exec([process.execPath, '-e', SOURCED_CLIENT, proto, address, String(port), String(sport), String(uid)], undefined, 10_000);
+    if (r.status !== 0) throw new Error(`client failed: ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  /** A passive-mode FTP server on the server (control 21, data 50021). */
+  startFtp(): Promise<void> {
+    return this.startReady(this.server.ns, this.server.name, [process.execPath, '-e', FTP_SERVER]);
+  }
+
+  /** A passive FTP exchange from `from`: 'data' when the announced data connection got through. */
+  ftpFrom(from: Host, address: string): string {
+    const r = from.ns.exec([process.execPath, '-e', FTP_CLIENT, address], undefined, 10_000);
+    if (r.status !== 0) throw new Error(`ftp client failed: ${r.stderr}`);
+    return r.stdout.trim();
   }
 
   /** Like connectMany, but in the background, so the test can change the firewall meanwhile. */

@@ -32,14 +32,14 @@ const port = Number(process.argv[1]);
 net.createServer((s) => { s.on('error', () => {}); s.end(s.remoteAddress.replace(/^::ffff:/, '') + '\n'); }).listen({ port, host: '::', ipv6Only: false }, () => console.log('ready'));
 setTimeout(() => process.exit(0), 120000);
 `;
-const FTP_SERVER = String.raw`
+export const FTP_SERVER = String.raw`
 const net = require('net');
 net.createServer((s) => { s.on('error', () => {}); s.write('220 ready\r\n'); s.on('data', (d) => { if (String(d).startsWith('EPSV')) s.write('229 Entering Extended Passive Mode (|||50021|)\r\n'); }); }).listen({ port: 21, host: '::', ipv6Only: false }, () => {
   net.createServer((s) => { s.on('error', () => {}); s.end('data\n'); }).listen({ port: 50021, host: '::', ipv6Only: false }, () => console.log('ready'));
 });
 setTimeout(() => process.exit(0), 120000);
 `;
-const FTP_CLIENT = String.raw`
+export const FTP_CLIENT = String.raw`
 const net = require('net');
 const host = process.argv[1];
 const done = (v) => { console.log(v); process.exit(0); };
@@ -61,10 +61,65 @@ c.on('data', (d) => {
 });
 `;
 /**
+ * Active-mode FTP, for what a conntrack helper lets in: the server connects to whatever a client's
+ * PORT or EPRT command names (as rewritten by NAT on the way), and reports over the control
+ * connection what it read there; the client logs in, then names its own address and the port it
+ * is given.
+ */
+const FTP_ACTIVE_SERVER = String.raw`
+const net = require('net');
+net.createServer((s) => {
+  s.on('error', () => {});
+  s.write('220 ready\r\n');
+  let got = '';
+  s.on('data', (d) => {
+    got += d;
+    if (/^USER .*\r\n/.test(got)) { got = ''; s.write('331 ok\r\n'); return; }
+    const v4 = /PORT (\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\r\n/.exec(got);
+    const v6 = /EPRT \|2\|([^|]+)\|(\d+)\|\r\n/.exec(got);
+    if (!v4 && !v6) return;
+    got = '';
+    const host = v4 ? v4.slice(1, 5).join('.') : v6[1];
+    const port = v4 ? Number(v4[5]) * 256 + Number(v4[6]) : Number(v6[2]);
+    s.write('200 ok\r\n');
+    const data = net.connect({ host, port });
+    let text = '';
+    const timer = setTimeout(() => { data.destroy(); s.write('DATA timeout\r\n'); }, 2000);
+    data.on('data', (x) => (text += x));
+    data.on('end', () => { clearTimeout(timer); s.write('DATA ' + text.trim() + '\r\n'); });
+    data.on('error', (e) => { clearTimeout(timer); s.write('DATA ' + e.code + '\r\n'); });
+  });
+}).listen({ port: 21, host: '::', ipv6Only: false }, () => console.log('ready'));
+setTimeout(() => process.exit(0), 120000);
+`;
+const FTP_ACTIVE_CLIENT = String.raw`
+const net = require('net');
+const [host, port] = process.argv.slice(1);
+const done = (v) => { console.log(v); process.exit(0); };
+setTimeout(() => done('timeout'), 5000);
+const c = net.connect({ host, port: 21 });
+c.on('error', (e) => done('control ' + e.code));
+let got = '';
+let sent = false;
+c.on('data', (d) => {
+  got += d;
+  // conntrack's ftp helper reads commands only after a first line it has seen end: as clients do, USER first.
+  if (got.includes('220 ') && !got.includes('USER sent')) { got += 'USER sent'; c.write('USER ftp\r\n'); }
+  if (got.includes('331 ') && !sent) {
+    sent = true;
+    const me = c.localAddress.replace(/^::ffff:/, '');
+    const p = Number(port);
+    c.write(me.includes(':') ? 'EPRT |2|' + me + '|' + p + '|\r\n' : 'PORT ' + me.split('.').join(',') + ',' + (p >> 8) + ',' + (p & 255) + '\r\n');
+  }
+  const m = /DATA (.*)\r\n/.exec(got);
+  if (m) done(m[1]);
+});
+`;
+/**
  * One connection (tcp) or datagram (udp) from a chosen source port, sent as a chosen uid ('-':
  * root): the answer, 'refused', 'timeout' or the error's code (EPERM when OUTPUT drops it).
  */
-const SOURCED_CLIENT = String.raw`
+export const SOURCED_CLIENT = String.raw`
 const net = require('net'), dgram = require('dgram');
 const [proto, host, port, sport, uid] = process.argv.slice(1);
 if (uid !== '-') { process.setgid(Number(uid)); process.setuid(Number(uid)); }
@@ -184,6 +239,20 @@ export class RouterLab extends Throwaway {
   connectFrom(from: Node, address: string, port: number, proto: 'tcp' | 'udp', sport: number, uid?: number): string {
     const r = from.ns.exec([process.execPath, '-e', SOURCED_CLIENT, proto, address, String(port), String(sport), uid === undefined ? '-' : String(uid)], undefined, 10_000);
     if (r.status !== 0) throw new Error(`client failed: ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  serveFtpActive(h: Node): Promise<void> {
+    return this.start(h, [process.execPath, '-e', FTP_ACTIVE_SERVER]);
+  }
+
+  /**
+   * An active FTP exchange from `from` to the server at `address`, naming `from`'s own `port` for
+   * the data connection: what the server read there ('ic:22'), or why not ('timeout').
+   */
+  ftpActive(from: Node, address: string, port: number): string {
+    const r = from.ns.exec([process.execPath, '-e', FTP_ACTIVE_CLIENT, address, String(port)], undefined, 10_000);
+    if (r.status !== 0) throw new Error(`ftp client failed: ${r.stderr}`);
     return r.stdout.trim();
   }
 

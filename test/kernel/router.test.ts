@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { compileOrThrow } from '../helpers/compile.js';
-import { kernelLab } from '../../src/verify/netns.js';
+import { kernelLab, withNetns } from '../../src/verify/netns.js';
+import { compileText } from '../helpers/compile.js';
+import { familyRecord } from '../../src/model/family.js';
+import { HELPER_NAMES } from '../../src/model/helpers.js';
 import { ROUTER_LAN, ROUTER_WAN, withRouterLab, type Family } from '../helpers/router-lab.js';
 
 /**
@@ -89,6 +92,25 @@ tests:
     });
   });
 
+  it("a forward without local-address leaves a connection routed through the router to another host's port alone", async () => {
+    const policy = `${ROUTER}  - { name: the inside app, in: wan, out: lan, to: [10.1.0.20, "fd00:1::20"], port: 8080 }
+forwards:
+  - { name: web, port: 8080, to: [10.1.0.10, "fd00:1::10"], to-port: 80, interface: wan }
+tests:
+  - { name: the forward answers, to: [${ROUTER_WAN.ipv4}, "${ROUTER_WAN.ipv6}"], port: 8080, interface: wan, expect: allow }
+  - { name: the inside app is reached, direction: forward, to: [10.1.0.20, "fd00:1::20"], port: 8080, in: wan, out: lan, expect: allow }
+`;
+    await withRouterLab(async (l) => {
+      await l.serve(l.backend, ['tcp:80']);
+      await l.serve(l.inside, ['tcp:8080']);
+      l.load(backend, compileOrThrow(policy, 'router.yaml'));
+      for (const f of FAMILIES) {
+        expect(l.connect(l.client, ROUTER_WAN[f], 8080), `${f} the forward`).toBe('be:80');
+        expect(l.connect(l.client, l.inside.addr[f], 8080), `${f} through the router to the inside app`).toBe('ic:8080');
+      }
+    });
+  });
+
   it("notrack: a blocked user sending from the service's port, and anyone sending from it to a denied host, are refused; the service still answers", async () => {
     const addrs = (n: Readonly<Record<Family, string>>) => `[${n.ipv4}, "${n.ipv6}"]`;
     const policy = `version: 1
@@ -147,6 +169,32 @@ tests:
     });
   });
 
+  it("a router's ftp helper watches only connections to the router: a LAN client's PORT command does not open its port 22 to an internet server", async () => {
+    // examples/router.yaml's helper, on a gateway whose FORWARD drops what is not written. No
+    // masquerade: the lab's kernel has no nf_nat_ftp to rewrite the PORT command, and with one the
+    // hole is the same (the expectation is then DNATed to the client's port).
+    const policy = `${ROUTER}helpers:
+  - { name: ftp, helper: ftp, interface: lan }
+tests:
+  - { name: the inside client's ssh is closed from outside, direction: forward, to: [10.1.0.20, "fd00:1::20"], port: 22, in: wan, out: lan, expect: deny }
+`;
+    await withRouterLab(async (l) => {
+      await l.serveFtpActive(l.client);
+      await l.serve(l.inside, ['tcp:22']);
+      l.load(backend, compileOrThrow(ROUTER, 'router.yaml'));
+      for (const f of FAMILIES) expect(l.ftpActive(l.inside, l.client.addr[f], 22), `${f} control: no helper, no data connection`).toBe('timeout');
+      // Control: a helper written for connections through the router does open the port, as documented.
+      l.load(backend, compileOrThrow(`${ROUTER}helpers:\n  - { name: ftp, helper: ftp, interface: lan, to: [0.0.0.0/0, "::/0"] }\n`, 'router.yaml'));
+      for (const f of FAMILIES) expect(l.ftpActive(l.inside, l.client.addr[f], 22), `${f} control: a helper on forwarded connections`).toBe('ic:22');
+      l.load(backend, compileOrThrow(policy, 'router.yaml'));
+      for (const f of FAMILIES) expect(l.ftpActive(l.inside, l.client.addr[f], 22), `${f} the default helper`).toBe('timeout');
+      // And it still does its job: the router's own FTP server gets its data connections from the LAN.
+      await l.serveFtp(l.router);
+      l.load(backend, compileOrThrow(`${policy}inbound:\n  - { name: ftp, service: ftp, interface: lan }\n`, 'router.yaml'));
+      for (const f of FAMILIES) expect(l.ftp(l.inside, ROUTER_LAN[f]), `${f} the router's own ftp`).toBe('data');
+    });
+  });
+
   it('MLD: a listener query from the link (hop limit 1) is accepted under an IPv6 drop policy, one from further away is not', async () => {
     await withRouterLab(async (l) => {
       l.load(backend, compileOrThrow('version: 1\ndefaults: { input: drop }\n', 'mld.yaml'));
@@ -176,6 +224,38 @@ marks:
       expect(table()).toContain('default via 10.1.0.254');
       expect(table()).not.toContain('10.8.0.0/24');
       expect(table()).not.toContain('10.9.0.1');
+    });
+  });
+});
+
+describe.runIf(lab.ok).each(lab.ok ? lab.backends : [])('conntrack helpers in the kernel (%s back end)', (backend) => {
+  it('every helper, protocol and family that compiles loads, and every one the compile refuses the kernel refuses too', async () => {
+    await withNetns((ns) => {
+      const disagree: string[] = [];
+      for (const helper of HELPER_NAMES) {
+        // As most policies write it: the helper's own protocol, the families left open.
+        const plain = compileText(`version: 1\nhelpers:\n  - { helper: ${helper}, direction: both }\n`);
+        if (!plain.artifacts) disagree.push(`${helper}: refused: ${plain.report}`);
+        for (const a of plain.artifacts?.filter((x) => x.family) ?? []) {
+          const loaded = ns.restore(backend, a.family!, a.content);
+          if (loaded.status !== 0) disagree.push(`${helper} ${a.family}: compiles, and the kernel refuses it: ${loaded.stderr.trim()}`);
+        }
+        for (const proto of ['tcp', 'udp', 'sctp'] as const) {
+          for (const family of FAMILIES) {
+            const r = compileText(`version: 1\nhelpers:\n  - { helper: ${helper}, proto: ${proto}, family: ${family}, direction: both }\n`);
+            const file = r.artifacts?.find((a) => a.family === family);
+            if (file) {
+              const loaded = ns.restore(backend, family, file.content);
+              if (loaded.status !== 0) disagree.push(`${helper} ${proto} ${family}: compiles, and the kernel refuses it: ${loaded.stderr.trim()}`);
+              continue;
+            }
+            if (!r.diagnostics.some((d) => d.code === 'helper-unsupported')) disagree.push(`${helper} ${proto} ${family}: refused for another reason: ${r.report}`);
+            const rule = `*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p ${proto} -m ${proto} --dport 1 -j CT --helper ${helper}\nCOMMIT\n`;
+            if (ns.restore(backend, family, rule).status === 0) disagree.push(`${helper} ${proto} ${family}: refused, and the kernel loads it (${familyRecord(family).restoreCommand})`);
+          }
+        }
+      }
+      expect(disagree).toEqual([]);
     });
   });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileText, yaml } from '../helpers/compile.js';
+import { memoryIO } from '../helpers/io.js';
+import { main } from '../../src/cli/main.js';
 import { decidingRule, explainPacket } from '../../src/packet/explain.js';
 import { modelsOf } from '../../src/packet/path.js';
 import type { Family } from '../../src/model/ir.js';
@@ -83,6 +85,24 @@ describe('port forwards', () => {
     ]);
   });
 
+  it("a forward without local-address catches its port on this host's addresses only, not a connection routed through it to another host", () => {
+    const policy = `${HOST}defaults: { forward: drop }\nforward:\n  - { name: to the app, in: eth0, out: eth1, to: 10.0.0.7, port: 8080 }\nforwards:\n  - { name: web, port: 8080, to: 10.0.0.5, to-port: 80, interface: eth0 }\n`;
+    const r = compileText(policy);
+    if (!r.ir) throw new Error(r.report);
+    expect(rules(policy).filter((l) => l.includes('"web'))).toEqual([
+      '-A IPFENCE-FORWARD -d 10.0.0.5/32 -i eth0 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -m conntrack --ctorigdstport 8080 -m conntrack --ctorigdst 203.0.113.1/32 -m comment --comment "web (forwarded)" -j ACCEPT',
+      '-A IPFENCE-PREROUTING -d 203.0.113.1/32 -i eth0 -p tcp -m tcp --dport 8080 -m comment --comment "web" -j DNAT --to-destination 10.0.0.5:80',
+    ]);
+    const model = modelsOf(r.ir).find((m) => m.family === 'ipv4')!;
+    const through = explainPacket(model, 'forward', { src: '198.51.100.9', dst: '10.0.0.7', proto: 6, sport: 40000, dport: 8080, in: 'eth0', out: 'eth1', state: 'NEW' })!;
+    expect(through.events.filter((e) => e.kind === 'translated')).toEqual([]);
+    expect(decidingRule(through.outcome.rules)?.origin.label).toBe('to the app');
+    const forwarded = explainPacket(model, 'in', { src: '198.51.100.9', dst: '203.0.113.1', proto: 6, sport: 40000, dport: 8080, in: 'eth0', state: 'NEW' })!;
+    expect(decidingRule(forwarded.outcome.rules)?.origin.label).toBe('web (forwarded)');
+    // With no address of this host to go by, every address, said as a warning.
+    expect(errors('version: 1\nforwards:\n  - { name: web, port: 8080, to: 10.0.0.5, interface: eth0 }\n')).toContain('policy.yaml:3:5: warning: this forward has no `local-address` and `host.addresses` has no IPv4 address, so it catches port 8080 of every IPv4 address arriving by its interface, connections routed through this host to other hosts included; give `local-address`, or this host\'s addresses in `host.addresses` [forward-any-address]');
+  });
+
   it('refuses a forward to this host, one that would catch every address, a hairpin without local-address, and a duplicate of a redirect', () => {
     expect(errors(`${HOST}forwards:\n  - { port: 80, to: 203.0.113.1, interface: eth0 }\n`)).toContain("error: '203.0.113.1' is this host's own address (`host.addresses`); a connection to a port of this host is a redirect");
     expect(errors(`${HOST}forwards:\n  - { port: 80, to: 10.0.0.5 }\n`)).toContain('error: a forward of port 80 with neither `interface` nor `local-address` would also catch connections through this host');
@@ -142,6 +162,62 @@ describe('the raw table', () => {
 
   it('a router must say which addresses are its own, or notrack would take forwarded connections out of NAT', () => {
     expect(errors('version: 1\nmasquerade:\n  - { out: eth0 }\nnotrack:\n  - { port: 53 }\n')).toContain("policy.yaml:5:5: error: this host forwards connections, and raw's notrack would also catch the ones through it");
+  });
+
+  it("helpers watch incoming control connections to this host's own addresses, and a router must say which those are", () => {
+    const helper = 'forward:\n  - { in: eth1, out: eth0 }\nhelpers:\n  - { name: ftp, helper: ftp, interface: eth1 }\n';
+    const v4 = rules(HOST + helper);
+    expect(v4).toContain('-A IPFENCE-PREROUTING -d 203.0.113.1/32 -i eth1 -p tcp -m tcp --dport 21 -m comment --comment "ftp" -j CT --helper ftp');
+    expect(v4.filter((l) => l.includes('CT --helper'))).toHaveLength(1);
+    expect(rules(HOST + helper, 'rules.v6')).toContain('-A IPFENCE-PREROUTING -d 2001:db8:1::1/128 -i eth1 -p tcp -m tcp --dport 21 -m comment --comment "ftp" -j CT --helper ftp');
+    // Written `to` is the author's choice (a server behind this host), and `out` is this host's own connections.
+    expect(rules(`${HOST}forward:\n  - { in: eth1, out: eth0 }\nhelpers:\n  - { helper: ftp, to: 10.0.0.5 }\n  - { helper: ftp, direction: out }\n`)).toEqual(expect.arrayContaining([
+      '-A IPFENCE-PREROUTING -d 10.0.0.5/32 -p tcp -m tcp --dport 21 -m comment --comment "helpers[0]" -j CT --helper ftp',
+      '-A IPFENCE-OUTPUT -p tcp -m tcp --dport 21 -m comment --comment "helpers[1]" -j CT --helper ftp',
+    ]));
+    for (const routing of ['forward:\n  - { in: eth1, out: eth0 }\n', 'masquerade:\n  - { out: eth0 }\n', 'forwards:\n  - { port: 80, to: 10.0.0.5, interface: eth0 }\n']) {
+      expect(errors(`version: 1\n${routing}helpers:\n  - { helper: ftp, interface: eth1 }\n`), routing).toMatch(/policy\.yaml:\d+:5: error: this host forwards connections, and the ftp helper would also watch the ones through it, .*; give `to` \(this host's addresses\) or list them in `host\.addresses`/);
+      expect(errors(`version: 1\n${routing}helpers:\n  - { helper: ftp, direction: both }\n`), routing).toContain('error: this host forwards connections, and the ftp helper');
+    }
+    expect(errors('version: 1\nmasquerade:\n  - { out: eth0 }\nhelpers:\n  - { helper: ftp, direction: out }\n')).toBe('');
+  });
+
+  it('the model knows what a helper makes RELATED, and explain says it: the gateway\'s own FTP data connections, not a LAN client\'s port', async () => {
+    const explain = async (spec: string) => {
+      const { io, out } = memoryIO();
+      const code = await main(['explain', 'examples/router.yaml', spec], io);
+      return { code, text: out.stdout };
+    };
+    const own = await explain('tcp 10.1.0.50:40000 -> 10.1.0.1:50021 in br-lan state RELATED');
+    expect(own.code).toBe(0);
+    expect(own.text).toContain("RELATED: announced by a control connection that 'ftp' (examples/router.yaml:35:5) conntrack helper ftp watches");
+    expect(own.text).toMatch(/accepted by 'ipfence: established' \(examples\/router.yaml:13:11\)\n$/);
+    // The attack of issue 34: an internet server to a LAN client's port 22, as RELATED.
+    const attack = await explain('tcp 203.0.113.7:20 -> 10.1.0.20:22 in eth0 out br-lan state RELATED');
+    expect(attack.text).toContain('RELATED: no helper of this policy announces such a connection, so only an ICMP error about a connection can be RELATED');
+    const json = await main(['explain', 'examples/router.yaml', 'tcp 10.1.0.50:40000 -> 10.1.0.1:50021 in br-lan state RELATED', '--format', 'json'], memoryIO().io);
+    expect(json).toBe(0);
+    // A helper on connections through the gateway (as before issue 34) is the one that would announce it.
+    const r = compileText(`${HOST}forward:\n  - { in: eth1, out: eth0 }\nhelpers:\n  - { name: ftp anywhere, helper: ftp, interface: eth1, to: 0.0.0.0/0 }\n`);
+    const model = modelsOf(r.ir!).find((m) => m.family === 'ipv4')!;
+    const told = explainPacket(model, 'forward', { src: '203.0.113.7', dst: '10.0.0.20', proto: 6, sport: 20, dport: 22, in: 'eth0', out: 'eth1', state: 'RELATED' })!;
+    expect(told.events.find((e) => e.kind === 'related')).toMatchObject({ helpers: [{ origin: { label: 'ftp anywhere' } }] });
+  });
+
+  it('a helper the kernel does not have for a protocol or family is refused where it is written; one no family was chosen for goes where it exists', () => {
+    const table: [string, string][] = [
+      ['{ helper: ftp, proto: udp }', "policy.yaml:3:27: error: the kernel's ftp helper watches tcp control connections, not udp (iptables-restore refuses `CT --helper ftp` on them); write `proto: tcp` or remove `proto` [helper-unsupported]"],
+      ['{ helper: tftp, proto: tcp }', "policy.yaml:3:28: error: the kernel's tftp helper watches udp control connections, not tcp (iptables-restore refuses `CT --helper tftp` on them); write `proto: udp` or remove `proto` [helper-unsupported]"],
+      ['{ helper: sip, proto: [udp, sctp] }', "policy.yaml:3:27: error: the kernel's sip helper watches tcp and udp control connections, not sctp (iptables-restore refuses `CT --helper sip` on them); write `proto: [tcp, udp]` or remove `proto` [helper-unsupported]"],
+      ['{ helper: irc, family: both }', 'policy.yaml:3:28: error: the kernel has no irc helper for IPv6 tcp (ip6tables-restore refuses `CT --helper irc`); set `family: ipv4` [helper-unsupported]'],
+      ['{ helper: netbios-ns, family: ipv6 }', 'policy.yaml:3:35: error: the kernel has no netbios-ns helper for IPv6 udp (ip6tables-restore refuses `CT --helper netbios-ns`); set `family: ipv4` [helper-unsupported]'],
+      ['{ helper: pptp, to: [192.0.2.1, "2001:db8::1"] }', 'policy.yaml:3:25: error: the kernel has no pptp helper for IPv6 tcp (ip6tables-restore refuses `CT --helper pptp`); remove its IPv6 addresses (the kernel has it for IPv4 only) [helper-unsupported]'],
+    ];
+    for (const [entry, message] of table) expect(errors(`version: 1\nhelpers:\n  - ${entry}\n`).trim(), entry).toBe(message);
+    // Nothing written chose IPv6: the snmp helper is IPv4's.
+    expect(rules('version: 1\nhelpers:\n  - { helper: snmp }\n')).toContain('-A IPFENCE-PREROUTING -p udp -m udp --dport 161 -m comment --comment "helpers[0]" -j CT --helper snmp');
+    expect(rules('version: 1\nhelpers:\n  - { helper: snmp }\n', 'rules.v6').filter((l) => l.includes('CT --helper'))).toEqual([]);
+    expect(rules('version: 1\nhelpers:\n  - { helper: sip, proto: [tcp, udp], family: ipv6 }\n', 'rules.v6').filter((l) => l.includes('CT --helper'))).toHaveLength(2);
   });
 
   it('helpers default to their protocol\'s port; drop-invalid drops in mangle PREROUTING', () => {
