@@ -67,9 +67,7 @@ const portForward = fc.record({ proto: fc.constantFrom('tcp', 'udp'), port: fc.c
 const policyArb = fc.record({
   version: fc.constant(1),
   interfaces: fc.constant({ wan: 'eth0' }),
-  defaults: fc.record({ input: fc.constantFrom('accept', 'drop', 'reject'), // Output stays open: a REJECT's own message (reset, ICMP error) leaves through OUTPUT, and
-    // ip6tables' ICMPv6 error is not RELATED there (a udp reject times out under \`output: drop\`).
-    output: fc.constant('accept'), forward: fc.constantFrom('accept', 'drop', 'reject'), deny: fc.constantFrom('drop', 'reject'), order: fc.constantFrom('allow-first', 'as-written') }, { requiredKeys: [] }),
+  defaults: fc.record({ input: fc.constantFrom('accept', 'drop', 'reject'), output: fc.constantFrom('accept', 'accept', 'drop', 'reject'), forward: fc.constantFrom('accept', 'drop', 'reject'), deny: fc.constantFrom('drop', 'reject'), order: fc.constantFrom('allow-first', 'as-written') }, { requiredKeys: [] }),
   inbound: fc.array(inbound, { maxLength: 4 }),
   outbound: fc.array(outbound, { maxLength: 3 }),
   forward: fc.array(forward, { maxLength: 2 }),
@@ -167,7 +165,12 @@ function connectAsync(probe: Probe): Promise<string> {
 /** The kernel's answer as the model's words: a drop in OUTPUT fails the send at once (EPERM). */
 const asVerdict = (got: string): string => (got === 'EPERM' ? 'timeout' : got);
 
-/** The probes of one policy in one family: every path, with its ports, protocols and uids varied by k. */
+/**
+ * The probes of one policy in one family: every path, with its ports, protocols and uids varied
+ * by k. A udp server bound to any address answers from the address routing picks, not the one it
+ * was asked at: udp goes to the loopback address on lo (a local REDIRECT sends it there, and the
+ * answer comes from there) and is not forwarded to FAR.
+ */
 function probesOf(l: Lab, f: Family, k: number, policy: Record<string, unknown>): Probe[] {
   const out: Probe[] = [];
   const pick = <T,>(xs: readonly T[], i: number): T => xs[(k * 7 + i * 5) % xs.length]!;
@@ -193,7 +196,7 @@ function probesOf(l: Lab, f: Family, k: number, policy: Record<string, unknown>)
     const p = protoAt(i + 2);
     const dport = pick(PORTS, i + 4);
     const uid = pick(UIDS, i + 1);
-    const to = i === 0 ? LOCAL[f] : srv;
+    const to = i === 0 || p === 'udp' ? LOCAL[f] : srv;
     out.push({ path: 'loopback', from: l.server, to, dport, proto: p, uid, modelPath: 'out', packet: { src: to, dst: to, proto: num(p), dport, sport: 40000, out: 'lo', uid: owner(uid), gid: String(uid), state: 'NEW' } });
   }
   // A redirect's own port and its target, from this host itself: a local redirect with
@@ -201,7 +204,7 @@ function probesOf(l: Lab, f: Family, k: number, policy: Record<string, unknown>)
   for (const red of (policy.redirects ?? []) as { port: number; 'to-port': number; proto?: 'tcp' | 'udp' }[]) {
     const p = red.proto ?? 'tcp';
     for (const dport of [red.port, red['to-port']]) {
-      const to = (k + dport) % 2 === 0 ? LOCAL[f] : srv;
+      const to = (k + dport) % 2 === 0 || p === 'udp' ? LOCAL[f] : srv;
       out.push({ path: 'loopback', from: l.server, to, dport, proto: p, modelPath: 'out', packet: { src: to, dst: to, proto: num(p), dport, sport: 40000, out: 'lo', uid: '0', gid: '0', state: 'NEW' } });
     }
   }
