@@ -36,7 +36,7 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
   }
   const { packet, family, direction } = resolveInterfaces(asked, result.ir);
   const model = modelsOf(result.ir).find((m) => m.family === family);
-  const cases = model && explainOwners(result.ir, model, direction, packet);
+  const cases = model && explainOwners(model, direction, packet);
   if (!cases) throw new UsageError(`explain: this policy has no ${familyRecord(family).label} rules`);
   const where = (r: Rule): string => (r.origin.path.length === 0 ? 'ipfence' : formatLocation(r.origin.loc));
   const decider = (c: OwnerCase): Rule | undefined => decidingRule(c.explanation.outcome.rules);

@@ -160,7 +160,7 @@ export function options(values: Values): Options {
   // markdown is a format of the reports (diff, show), not of diagnostics: those commands read
   // --format themselves, and print any diagnostics as stylish.
   const asked = values.format ?? 'stylish';
-  if (!(asked in FORMATS) && asked !== 'markdown') throw new UsageError(`unknown --format '${asked}'; use ${[...Object.keys(FORMATS), 'markdown'].join(', ')}`);
+  if (!Object.hasOwn(FORMATS, asked) && asked !== 'markdown') throw new UsageError(`unknown --format '${asked}'; use ${[...Object.keys(FORMATS), 'markdown'].join(', ')}`);
   const format = (asked === 'markdown' ? 'stylish' : asked) as FormatName;
   const severity: Record<string, Level> = {};
   for (const item of values.severity ?? []) {

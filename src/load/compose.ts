@@ -139,7 +139,7 @@ export function compose(root: Loaded, rootFile: string, includes: IncludeSet, va
     for (const [key, value] of Object.entries(part.value)) {
       if (key === 'include') continue;
       if (LIST_SECTIONS.includes(key) && Array.isArray(value)) {
-        const list = (merged[key] ??= []) as unknown[];
+        const list = (Object.hasOwn(merged, key) ? merged[key] : (merged[key] = [])) as unknown[];
         const at = lists.get(key) ?? [];
         lists.set(key, at);
         value.forEach((item, index) => {
@@ -147,7 +147,7 @@ export function compose(root: Loaded, rootFile: string, includes: IncludeSet, va
           at.push({ source: part.source, index });
         });
       } else if (MAP_SECTIONS.includes(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
-        const target = (merged[key] ??= {}) as Record<string, unknown>;
+        const target = (Object.hasOwn(merged, key) ? merged[key] : (merged[key] = {})) as Record<string, unknown>;
         const byName = owners.get(key) ?? new Map<string, { source: SourceMap; value: unknown }>();
         owners.set(key, byName);
         for (const [name, v] of Object.entries(value)) {
@@ -157,13 +157,15 @@ export function compose(root: Loaded, rootFile: string, includes: IncludeSet, va
             continue;
           }
           if (!first) byName.set(name, { source: part.source, value: v });
-          target[name] = v;
+          // An own entry whatever its name: `__proto__: [...]` is an address name, not a prototype.
+          Object.defineProperty(target, name, { value: v, enumerable: true, writable: true, configurable: true });
         }
       } else if (part.root) {
         // The host's own keys, its `version`, and a section of a shape the schema will report: the
         // root's value is the policy's, whatever its includes hold, so a malformed section (`inbound:`
         // as a mapping, `defaults: drop`) is the same error at the same place as without includes.
-        merged[key] = value;
+        // As an own property whatever the key is called (`__proto__` would set the prototype).
+        Object.defineProperty(merged, key, { value, enumerable: true, writable: true, configurable: true });
       } else if (key === 'version') {
         // The version of the language the file is written in; the policy's is the root's own.
         if (value !== 1) report(part.source.at([key]), `an included file's \`version\` must be 1 (or left out), not ${JSON.stringify(value)}`);
@@ -207,7 +209,8 @@ function substitute(value: unknown, path: Path, vars: ReadonlyMap<string, { valu
   if (Array.isArray(value)) return value.map((v, i) => substitute(v, [...path, i], vars, source, out));
   if (value !== null && typeof value === 'object') {
     const o: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) o[k] = path.length === 0 && k === 'variables' ? v : substitute(v, [...path, k], vars, source, out);
+    // Own entries whatever their names (`__proto__` is a name here, not the object's prototype).
+    for (const [k, v] of Object.entries(value)) Object.defineProperty(o, k, { value: path.length === 0 && k === 'variables' ? v : substitute(v, [...path, k], vars, source, out), enumerable: true, writable: true, configurable: true });
     return o;
   }
   return value;

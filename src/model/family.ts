@@ -1,3 +1,4 @@
+import { lookupTable } from '../util/lookup.js';
 import type { HelperName } from './helpers.js';
 import type { Family, L4 } from './ir.js';
 
@@ -81,7 +82,7 @@ export const IPV4: FamilyRecord = {
   icmpProto: 'icmp',
   icmpModule: 'icmp',
   icmpTypeOption: '--icmp-type',
-  icmp: {
+  icmp: lookupTable({
     'echo-reply': icmpType('echo-reply', 0),
     'destination-unreachable': icmpType('destination-unreachable', 3),
     'fragmentation-needed': icmpType('fragmentation-needed', 3, 4),
@@ -92,7 +93,7 @@ export const IPV4: FamilyRecord = {
     'router-solicitation': icmpType('router-solicitation', 10),
     'time-exceeded': icmpType('time-exceeded', 11),
     'parameter-problem': icmpType('parameter-problem', 12),
-  },
+  }),
   icmpNumber: 1,
   rejectWith: { 'port-unreachable': 'icmp-port-unreachable', 'tcp-reset': 'tcp-reset' },
   hopLimitMatch: ['ttl', '--ttl-eq'],
@@ -116,7 +117,7 @@ export const IPV6: FamilyRecord = {
   icmpProto: 'ipv6-icmp',
   icmpModule: 'icmp6',
   icmpTypeOption: '--icmpv6-type',
-  icmp: {
+  icmp: lookupTable({
     'destination-unreachable': icmpType('destination-unreachable', 1),
     'packet-too-big': icmpType('packet-too-big', 2),
     'time-exceeded': icmpType('time-exceeded', 3),
@@ -133,7 +134,7 @@ export const IPV6: FamilyRecord = {
     'mld-listener-report': icmpType('131', 131),
     'mld-listener-done': icmpType('132', 132),
     'mld2-listener-report': icmpType('143', 143),
-  },
+  }),
   icmpNumber: 58,
   rejectWith: { 'port-unreachable': 'icmp6-port-unreachable', 'tcp-reset': 'tcp-reset' },
   hopLimitMatch: ['hl', '--hl-eq'],

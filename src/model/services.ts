@@ -1,9 +1,11 @@
+import { lookupTable } from '../util/lookup.js';
+
 /**
  * The named services of `service:`, as data: each its protocol/port entries, both protocols where
  * the service uses both (IANA's assignments as the daemons use them; firewalld's service files
  * agree). A policy adds names of its own with `services:`; it cannot redefine these.
  */
-export const SERVICES: Readonly<Record<string, readonly string[]>> = {
+export const SERVICES: Readonly<Record<string, readonly string[]>> = lookupTable({
   bgp: ['tcp/179'],
   dhcp: ['udp/67'],
   dhcpv6: ['udp/547'],
@@ -46,4 +48,4 @@ export const SERVICES: Readonly<Record<string, readonly string[]>> = {
   tftp: ['udp/69'],
   vnc: ['tcp/5900'],
   wireguard: ['udp/51820'],
-};
+});

@@ -1,3 +1,4 @@
+import { lookupTable } from '../util/lookup.js';
 /**
  * Whether the kernel refuses a rate with a burst: xt_limit and xt_hashlimit check that the burst's
  * tokens fit their counters ("Overflow, try lower", ERANGE), and the legacy back end loads no
@@ -6,7 +7,7 @@
  * random policy in the kernel lab found `1/hour` with burst 38 refused. Checked against this
  * machine's kernel (HZ 250 or 1000) on 300 random rates and bursts: the same answer every time.
  */
-const UNIT: Readonly<Record<string, bigint>> = { second: 1n, minute: 60n, hour: 3600n, day: 86400n };
+const UNIT: Readonly<Record<string, bigint>> = lookupTable({ second: 1n, minute: 60n, hour: 3600n, day: 86400n });
 const U32 = (1n << 32n) - 1n;
 const U64 = (1n << 64n) - 1n;
 

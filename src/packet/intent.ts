@@ -1,5 +1,6 @@
 import type { Direction, Expectation, IntentTest, Match, Rule } from '../model/ir.js';
 import { realized } from './describe.js';
+import { asNumber, named, ownerAssumptions } from './owners.js';
 import { followPath, untranslated, type Outcome, type RulesetModel } from './path.js';
 import { subtract } from './intervals.js';
 import { DIM, everything, ifaceSet, isFull, type Box } from './space.js';
@@ -35,10 +36,29 @@ export function fromTheNetwork(box: Box, direction: Direction): Box {
 const IFACE_DIMS: Readonly<Record<Direction, readonly number[]>> = { in: [DIM.in], out: [DIM.out], forward: [DIM.in, DIM.out] };
 const NOT_LO = subtract(everything('ipv4')[DIM.in]!, ifaceSet('lo'));
 
-/** Every part of a test's connections in this family that does not get the expected verdict. */
+/**
+ * Every part of a test's connections in this family that does not get the expected verdict. A
+ * test's owner named the other way from the rules' (`user: 33`, a rule for `www-data`) is
+ * evaluated under each assumption of which user it is (see owners.ts), as well as none: a test
+ * passes only if it holds whichever it is, since the compiler cannot know.
+ */
 export function evaluateTest(model: RulesetModel, test: IntentTest): TestFailure[] {
+  const matches = test.matches[model.family] ?? [];
+  const out = failures(model, test, matches);
+  const owner = matches[0]?.find((m) => m.kind === 'owner');
+  if (owner === undefined || owner.kind !== 'owner') return out;
+  for (const a of ownerAssumptions(model.ruleset, owner.by, owner.id)) {
+    const assumed = model.with(named(model.ruleset, [a]));
+    // A name assumed to be a number: the test's connections are that number's.
+    const renamed = /^\d/.test(owner.id) ? matches : matches.map((ms) => ms.map((m) => (m.kind === 'owner' && m.by === a.by ? { ...m, id: asNumber(a) } : m)));
+    out.push(...failures(assumed, test, renamed));
+  }
+  return out;
+}
+
+function failures(model: RulesetModel, test: IntentTest, matches: readonly (readonly Match[])[]): TestFailure[] {
   const out: TestFailure[] = [];
-  for (const box of connections(model, test.direction, test.matches[model.family] ?? [])) {
+  for (const box of connections(model, test.direction, matches)) {
     // Connections that pass are forgotten as soon as they are decided: only failures are kept.
     for (const o of followPath(model, test.direction, box, undefined, (_, verdict) => verdict === 'translate' || !meets(test.expect, verdict))) {
       if (meets(test.expect, o.verdict)) continue;

@@ -94,6 +94,11 @@ export class RulesetModel {
     this.family = ruleset.family;
   }
 
+  /** The same host's sets with other rules (the rules as the host reads an owner's name: see owners.ts). */
+  with(ruleset: Ruleset): RulesetModel {
+    return new RulesetModel(ruleset, this.sets);
+  }
+
   /** A rule's box (the chains compute their own; this is for the few rules a check asks about). */
   box(rule: Rule): RuleBox {
     return boxOf(rule.matches, this.family, this.sets);

@@ -238,6 +238,21 @@ describe('explain and tests agree with the kernel (issue 34)', () => {
     expect((await run('explain', 'examples/web-server.yaml', 'tcp 10.0.0.9 -> 198.51.100.7:443 user www-data out eth0')).stdout).toMatch(/\nrejected by 'app-egress'/);
   });
 
+  it('passes a test of a numeric user only if it holds whichever user that uid is on the host', async () => {
+    const base = readFileSync('examples/web-server.yaml', 'utf8');
+    const p = write('uid-tests.yaml', `${base}  - { name: uid 33 reaches the world, user: 33, to: 198.51.100.7, port: 443, expect: allow }\n  - { name: uid 33 is blocked, user: 33, to: 198.51.100.7, port: 443, expect: deny }\n  - { name: uid 33 reaches the database, user: 33, to: database, port: 5432, expect: allow }\n  - { name: range reaches the world, user: 30-40, to: 198.51.100.7, port: 443, expect: allow }\n`);
+    const r = await run('test', p);
+    expect(r.code).toBe(1);
+    // Accepted unless uid 33 is www-data, refused if it is: neither answer holds for sure.
+    expect(r.stdout).toMatch(/^ {2}fail {2}uid 33 reaches the world /m);
+    expect(r.stdout).toMatch(/^ {2}fail {2}uid 33 is blocked /m);
+    expect(r.stdout).toMatch(/^ {2}pass {2}uid 33 reaches the database /m);
+    expect(r.stdout).toMatch(/^ {2}fail {2}range reaches the world /m);
+    expect(r.stdout).toMatch(/test 'uid 33 reaches the world' expects allow, but .*rejected by 'app-egress'/);
+    // By name, as the rules say it, the examples' own tests pass as before.
+    expect(r.stdout).toMatch(/^ {2}pass {2}app opens nothing else /m);
+  });
+
   it('never takes a name from JavaScript\'s object model for a protocol, ICMP type, state or owner', async () => {
     for (const word of ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf']) {
       for (const spec of [`icmp 10.0.0.1 -> 10.0.0.2 ${word}`, `${word} 10.0.0.1 -> 10.0.0.2:22`, `tcp 10.0.0.1 -> 10.0.0.2:22 state ${word}`, `tcp 10.0.0.1 -> 10.0.0.2:22 ${word} x`]) {
