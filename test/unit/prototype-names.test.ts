@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FORMATS } from '../../src/cli/formatters/index.js';
@@ -7,7 +6,7 @@ import { main } from '../../src/cli/main.js';
 import { IPV4, IPV6 } from '../../src/model/family.js';
 import { SERVICES } from '../../src/model/services.js';
 import { compile } from '../../src/pipeline.js';
-import { memoryIO } from '../helpers/io.js';
+import { checkoutTmp, memoryIO } from '../helpers/io.js';
 
 /**
  * Names from JavaScript's object model, wherever a table is indexed by text from a policy or a
@@ -16,7 +15,8 @@ import { memoryIO } from '../helpers/io.js';
  * error, and never a silent match of everything (an ICMP type `toString` was "any ICMP" in a test).
  */
 const WORDS = ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'];
-const tmp = mkdtempSync(join(tmpdir(), 'ipfence-proto-'));
+// Inside the checkout: ipfence reads only files of the directory it runs in.
+const tmp = checkoutTmp('ipfence-proto-');
 
 async function check(text: string, ...extra: string[]) {
   const p = join(tmp, 'p.yaml');
