@@ -39,6 +39,7 @@ export const CODES = {
   'forward-any-address': { severity: 'warning', stage: 'normalize', doc: 'A port forward with neither `local-address` nor `host.addresses` (of its family): it catches its port on every address arriving by its interface, connections routed through this host to other hosts included.' },
   'forward-address': { severity: 'error', stage: 'normalize', doc: "A port forward's or source NAT's address that cannot work: a forward to this host's own address (that is a redirect), more than one target per family, a hairpin without `local-address`." },
   'redirect-address': { severity: 'error', stage: 'normalize', doc: "A redirect's `local-address` that is not one of this host's `host.addresses` (or with none listed): a redirect only ever delivers to this host." },
+  'expansion-limit': { severity: 'error', stage: 'normalize', doc: 'The policy expands past a limit: over 1,000,000 rules, 1,000,000 address set entries, 10,000,000 addresses read through set names, or `${name}` variables putting in more than 32 MiB; reported where it went over (see policy.md, Limits).' },
   'redirect-duplicate': { severity: 'error', stage: 'normalize', doc: 'Two translations claim the same connections (two redirects or port forwards on the same port, protocol and interface, or an snat and a masquerade), so only the first would apply.' },
   // check (lint over the IR)
   'no-established': { severity: 'warning', stage: 'check', doc: 'A default drop with the established/loopback preamble turned off: replies and loopback time out.' },

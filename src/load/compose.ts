@@ -37,6 +37,12 @@ const INCLUDABLE = new Set([...LIST_SECTIONS, ...MAP_SECTIONS, 'include', 'versi
 /** Includes deeper than this are a loop's symptom or a mistake. */
 const MAX_DEPTH = 16;
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_-]*)\}/g;
+/**
+ * How much `${name}` may put into a policy, counted as the text of what each reference stands
+ * for: as much as the largest policy file read by default (`--max-bytes`, 32 MiB). A list used as
+ * a value is shared, not copied, but every later stage reads it once per reference.
+ */
+export const MAX_VARIABLE_BYTES = 32 * 1024 * 1024;
 
 export interface Composed {
   readonly loaded?: Loaded;
@@ -181,13 +187,38 @@ export function compose(root: Loaded, rootFile: string, includes: IncludeSet, va
   const definitions = new Map<string, { value: unknown; at: Location }>();
   for (const [name, o] of owners.get('variables') ?? []) definitions.set(name, { value: o.value, at: o.source.at(['variables', name], 'key') });
   for (const [name, v] of variables) definitions.set(name, v);
-  const value = substitute(merged, [], definitions, source, diagnostics);
+  const value = substitute(merged, [], definitions, source, diagnostics, { bytes: 0, sizes: new Map(), over: false });
   delete (value as Record<string, unknown>).variables;
   return { loaded: { value, source, text: root.text }, diagnostics: diagnostics.map((d) => withChain(d, source)), files };
 }
 
+/** What the references put in so far (in bytes of text), each variable's size once, and whether the limit was passed. */
+interface Spent {
+  bytes: number;
+  readonly sizes: Map<string, number>;
+  over: boolean;
+}
+
+/** About the bytes of a value written out (strings, numbers and the punctuation between them). */
+function sizeOf(value: unknown): number {
+  if (typeof value === 'string') return value.length + 2;
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + sizeOf(v) + 1, 2);
+  if (value !== null && typeof value === 'object') return Object.entries(value).reduce((n, [k, v]) => n + k.length + 2 + sizeOf(v), 2);
+  return String(value).length + 1;
+}
+
+/** Whether `bytes` more fit within MAX_VARIABLE_BYTES; else one diagnostic at the reference, for the whole policy. */
+function spend(spent: Spent, bytes: number, at: Location, out: Diagnostic[]): boolean {
+  if (spent.over) return false;
+  spent.bytes += bytes;
+  if (spent.bytes <= MAX_VARIABLE_BYTES) return true;
+  spent.over = true;
+  out.push(diag('expansion-limit', at, `\`\${name}\` variables put more than ${MAX_VARIABLE_BYTES / 1024 / 1024} MiB into this policy by here (as much as the largest policy file ipfence reads): every reference is read as if its value were written there; name a long address list once under \`addresses:\` and use that name (a named set is read once), or shorten the value`));
+  return false;
+}
+
 /** `${name}` in strings: a string that is one reference becomes its value (a list, say); one with text around it, text. */
-function substitute(value: unknown, path: Path, vars: ReadonlyMap<string, { value: unknown; at: Location }>, source: ComposedSource, out: Diagnostic[]): unknown {
+function substitute(value: unknown, path: Path, vars: ReadonlyMap<string, { value: unknown; at: Location }>, source: ComposedSource, out: Diagnostic[], spent: Spent): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${')) return value;
     const whole = /^\$\{([A-Za-z_][A-Za-z0-9_-]*)\}$/.exec(value);
@@ -196,8 +227,13 @@ function substitute(value: unknown, path: Path, vars: ReadonlyMap<string, { valu
       out.push(diag('variable-unknown', source.at(path), `variable '${missing}' is not defined: give it in \`variables:\` or in the inventory's group or host variables`));
       return value;
     }
-    if (whole) return vars.get(whole[1]!)!.value;
-    return value.replace(VARIABLE, (_, n: string) => {
+    if (whole) {
+      const v = vars.get(whole[1]!)!.value;
+      let size = spent.sizes.get(whole[1]!);
+      if (size === undefined) spent.sizes.set(whole[1]!, (size = sizeOf(v)));
+      return spend(spent, size, source.at(path), out) ? v : value;
+    }
+    const text = value.replace(VARIABLE, (_, n: string) => {
       const v = vars.get(n)!;
       if (typeof v.value === 'object' && v.value !== null) {
         out.push(diag('variable-unknown', source.at(path), `variable '${n}' is a list or mapping, which can only stand alone in a value, not inside text`, [{ ...v.at, message: 'its definition' }]));
@@ -205,12 +241,13 @@ function substitute(value: unknown, path: Path, vars: ReadonlyMap<string, { valu
       }
       return String(v.value);
     });
+    return spend(spent, text.length, source.at(path), out) ? text : value;
   }
-  if (Array.isArray(value)) return value.map((v, i) => substitute(v, [...path, i], vars, source, out));
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, [...path, i], vars, source, out, spent));
   if (value !== null && typeof value === 'object') {
     const o: Record<string, unknown> = {};
     // Own entries whatever their names (`__proto__` is a name here, not the object's prototype).
-    for (const [k, v] of Object.entries(value)) Object.defineProperty(o, k, { value: path.length === 0 && k === 'variables' ? v : substitute(v, [...path, k], vars, source, out), enumerable: true, writable: true, configurable: true });
+    for (const [k, v] of Object.entries(value)) Object.defineProperty(o, k, { value: path.length === 0 && k === 'variables' ? v : substitute(v, [...path, k], vars, source, out, spent), enumerable: true, writable: true, configurable: true });
     return o;
   }
   return value;

@@ -3,6 +3,7 @@ import type { Addrs, Policy } from '../model/policy.js';
 import { familyRecord } from '../model/family.js';
 import { mergeCidrs, readAddress, type Cidr } from '../packet/addresses.js';
 import { didYouMean } from '../util/suggest.js';
+import type { Budget } from './budget.js';
 import { under, type Reporter } from './report.js';
 
 /**
@@ -16,24 +17,38 @@ export class AddressBook {
   constructor(
     private readonly policy: Policy,
     private readonly reporter: Reporter,
+    private readonly budget: Budget,
   ) {}
 
   /** The CIDRs an address list stands for, merged; null for no list, undefined after a diagnostic. */
   read(spec: Addrs | undefined, path: Path, field?: PathSegment): readonly Cidr[] | null | undefined {
     if (spec === undefined) return null;
     const items = typeof spec === 'string' ? [spec] : spec;
-    // Sized for one CIDR per item (a set's name stands for more): the merged list is often this
-    // array itself, which the IR keeps for every rule.
-    const out = new Array<Cidr>(items.length);
-    let k = 0;
+    // A list that is one set's name is that set, read once for every rule that names it: the
+    // same array each time (already merged), which also finds the ipset made of it for another rule.
+    if (items.length === 1 && this.isSet(items[0]!)) return this.resolveSet(items[0]!, itemPath(path, field, typeof spec === 'string' ? null : 0)) ?? undefined;
+    // What each item stands for first, counted before anything is copied; then one array of
+    // exactly their size (for a list of addresses, one CIDR per item: the merged list is often
+    // this array itself, which the IR keeps for every rule).
+    const parts = new Array<Cidr | readonly Cidr[]>(items.length);
+    let n = 0;
     let ok = true;
     for (let i = 0; i < items.length; i++) {
-      const next = this.item(items[i]!, typeof spec === 'string' ? null : i, path, field, out, k);
-      if (next < 0) ok = false;
-      else k = next;
+      const part = this.item(items[i]!, typeof spec === 'string' ? null : i, path, field);
+      if (part === undefined) ok = false;
+      else {
+        parts[i] = part;
+        n += Array.isArray(part) ? part.length : 1;
+      }
     }
     if (!ok) return undefined;
-    if (k !== out.length) out.length = k;
+    const out = new Array<Cidr>(n);
+    let k = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      if (!Array.isArray(part)) out[k++] = part as Cidr;
+      else for (let j = 0; j < part.length; j++) out[k++] = part[j]!;
+    }
     return mergeCidrs(out);
   }
 
@@ -42,22 +57,22 @@ export class AddressBook {
     for (const name of Object.keys(this.policy.addresses ?? {})) this.resolveSet(name, ['addresses', name]);
   }
 
-  /** Writes the CIDRs `item` stands for into `out` from `k`: the next index, or -1 after a diagnostic. */
-  private item(item: string, index: number | null, parent: Path, field: PathSegment | undefined, out: Cidr[], k: number): number {
+  /** The CIDR or the set's CIDRs `item` stands for, or undefined after a diagnostic. */
+  private item(item: string, index: number | null, parent: Path, field: PathSegment | undefined): Cidr | readonly Cidr[] | undefined {
     const sets = this.policy.addresses;
-    if (sets !== undefined && Object.prototype.hasOwnProperty.call(sets, item)) {
+    if (this.isSet(item)) {
       const set = this.resolveSet(item, itemPath(parent, field, index));
-      if (set === null) return -1;
-      for (const c of set) out[k++] = c;
-      return k;
+      if (set === null) return undefined;
+      // A set named in a list is copied into it: sets of sets of sets multiply, so they are counted.
+      return this.budget.take('addressEntries', set.length, itemPath(parent, field, index)) ? set : undefined;
     }
+    if (!this.budget.take('addressEntries', 1, itemPath(parent, field, index))) return undefined;
     const cidr = readAddress(item);
     if (typeof cidr !== 'string') {
       if (cidr.hostBits) {
         this.reporter.report('cidr-host-bits', itemPath(parent, field, index), `'${item}' has host bits set; iptables would silently use ${cidr.text}; write that, or a /${familyRecord(cidr.family).bits} for the single host`);
       }
-      out[k] = cidr;
-      return k + 1;
+      return cidr;
     }
     const looksLikeName = /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(item) && !item.includes('.');
     if (looksLikeName) {
@@ -66,7 +81,12 @@ export class AddressBook {
     } else {
       this.reporter.report('address-invalid', itemPath(parent, field, index), cidr);
     }
-    return -1;
+    return undefined;
+  }
+
+  private isSet(item: string): boolean {
+    const sets = this.policy.addresses;
+    return sets !== undefined && Object.prototype.hasOwnProperty.call(sets, item);
   }
 
   private resolveSet(name: string, usedAt: Path): readonly Cidr[] | null {

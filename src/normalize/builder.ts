@@ -33,9 +33,31 @@ export class RulesetBuilder {
   private readonly userChains = new Map<string, { name: string; rules: Rule[] }[]>();
   private readonly used = new Set<string>();
   readonly sets: AddressSet[] = [];
+  /** Each set's name by family and content, so that a list many rules use is one set. */
+  private readonly setByContent = new Map<string, string>();
+  /** The same by the list's identity (a named set, or a variable's list, is one array for every rule): no key is built. */
+  private readonly setByList = new WeakMap<readonly Cidr[], Partial<Record<Family, string>>>();
 
-  addSet(name: string, family: Family, cidrs: readonly Cidr[], origin: Origin): void {
-    if (!this.sets.some((x) => x.name === name)) this.sets.push({ kind: 'set', name, family, entries: cidrs.map((c) => c.text), origin });
+  /**
+   * The set to match for `cidrs` in `family`: an earlier set of the same content, else a new one
+   * named `name` (when `fits` its entries). Identical sets were written once per rule before: a
+   * long list named in a thousand rules made a thousand copies of it in `ipsets`.
+   */
+  addSet(name: string, family: Family, cidrs: readonly Cidr[], list: readonly Cidr[], origin: Origin, fits: (entries: number) => boolean): string | undefined {
+    const known = this.setByList.get(list)?.[family];
+    if (known !== undefined) return known;
+    const entries = cidrs.map((c) => c.text);
+    const key = `${family} ${entries.join(' ')}`;
+    let found = this.setByContent.get(key);
+    if (found === undefined) {
+      if (!fits(entries.length)) return undefined;
+      this.sets.push({ kind: 'set', name, family, entries, origin });
+      this.setByContent.set(key, (found = name));
+    }
+    const byFamily = this.setByList.get(list) ?? {};
+    byFamily[family] = found;
+    this.setByList.set(list, byFamily);
+    return found;
   }
 
   /**

@@ -6,6 +6,7 @@ import { describe, type Path, type PathSegment } from '../model/path.js';
 import type { Addrs, Policy, Ports, ServiceRef } from '../model/policy.js';
 import type { Cidr } from '../packet/addresses.js';
 import { AddressBook } from './address-book.js';
+import { Budget } from './budget.js';
 import { InterfaceNames } from './interface-names.js';
 import { readPorts, readProtos } from './protocols.js';
 import { ServiceBook, type PortGroup } from './services.js';
@@ -27,12 +28,14 @@ export class Context implements Reporter {
   private readonly addressBook: AddressBook;
   private readonly interfaces: InterfaceNames;
   private readonly serviceBook: ServiceBook;
+  /** What the policy may expand to (rules, set entries, addresses read), counted as it expands. */
+  readonly budget: Budget = new Budget(this);
 
   constructor(
     readonly policy: Policy,
     readonly source: SourceMap,
   ) {
-    this.addressBook = new AddressBook(policy, this);
+    this.addressBook = new AddressBook(policy, this, this.budget);
     this.interfaces = new InterfaceNames(policy, this);
     this.serviceBook = new ServiceBook(policy, this);
   }

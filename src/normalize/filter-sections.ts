@@ -83,7 +83,8 @@ function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec
   const icmpType = r['icmp-type'] ?? null;
   const group = asWritten ? 'allow' : verdict === 'accept' ? 'allow' : 'deny';
   const threshold = ctx.policy.defaults?.['set-threshold'] ?? DEFAULT_SET_THRESHOLD;
-  const sets = threshold > 0 && Math.max(src?.length ?? 0, dst?.length ?? 0) > threshold ? setSink(b, rec, i, threshold, origin) : undefined;
+  const sets = threshold > 0 && Math.max(src?.length ?? 0, dst?.length ?? 0) > threshold ? setSink(ctx, b, rec, i, threshold, origin, path) : undefined;
+  const budget = ctx.budget.rulesAt(path);
   // A service whose protocols have different ports (ssh and dns: tcp 22 and 53, udp 53) is one
   // selector per port group, all of the one rule.
   const boxes: ReturnType<typeof selectorBoxes> = {};
@@ -96,6 +97,7 @@ function compileRule(ctx: Context, b: RulesetBuilder, groups: SectionGroups, rec
       srcExcept: rec.exceptOn === 'src' && except !== null ? except : NO_CIDRS,
       dstExcept: rec.exceptOn === 'dst' && except !== null ? except : NO_CIDRS,
       families,
+      budget,
     };
     const compiled: CompiledRule = { b, rec, index: i, group: g, sel, verdict, log, origin, sets, portMatches: {} };
     for (let k = 0; k < sel.families.length; k++) familyRules(groups.rules(sel.families[k]!, group), compiled, sel.families[k]!);
@@ -136,9 +138,13 @@ const ownName = (rec: SectionRecord, i: number): string => `ipf-${rec.short}-${i
 // A service's second port group's chain is ipf-in-3-2: no other rule's name has a second dash.
 
 /** Long address lists become ipsets named after the rule: ipf-in-3-src-4 (at most 31 characters). */
-function setSink(b: RulesetBuilder, rec: SectionRecord, i: number, threshold: number, origin: Origin): SetSink {
+function setSink(ctx: Context, b: RulesetBuilder, rec: SectionRecord, i: number, threshold: number, origin: Origin, path: Path): SetSink {
   const base = ownName(rec, i);
-  return { threshold, name: (dir, f) => `${base}-${dir}-${familyRecord(f).digit}`, add: (name, f, cidrs) => b.addSet(name, f, cidrs, origin) };
+  return {
+    threshold,
+    name: (dir, f) => `${base}-${dir}-${familyRecord(f).digit}`,
+    add: (name, f, cidrs, list) => b.addSet(name, f, cidrs, list, origin, (n) => ctx.budget.take('setEntries', n, [...path, name.includes('-src-') ? 'from' : 'to'])),
+  };
 }
 
 /** A section rule as compiled once for all its families. */

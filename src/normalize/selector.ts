@@ -6,6 +6,7 @@ import { isWholeFamily, NO_CIDRS, ofFamily, type Cidr } from '../packet/addresse
 import { normalizeSet, subtract, type Interval, type IntervalSet } from '../packet/intervals.js';
 import { chunkPorts } from '../packet/ports.js';
 import { DIM, everything, icmpSet, ifaceSet, PROTO_NUMBERS, type Box } from '../packet/space.js';
+import type { Charge } from './budget.js';
 import type { Context } from './context.js';
 import { isL4 } from './protocols.js';
 import { under } from './report.js';
@@ -26,6 +27,8 @@ export interface Selector {
   readonly srcExcept: readonly Cidr[];
   readonly dstExcept: readonly Cidr[];
   readonly families: readonly Family[];
+  /** Where its expansion's rules are counted against the policy's limits (absent: uncounted, as in tests of this module). */
+  readonly budget?: Charge;
 }
 
 /**
@@ -77,8 +80,20 @@ const protoSet = (protos: readonly Proto[], f: Family): IntervalSet =>
 function addressSet(cidrs: readonly Cidr[] | null, except: readonly Cidr[], f: Family): IntervalSet | null {
   const minus = normalizeSet(ofFamily(except, f)!.map((c) => c.interval));
   if (cidrs === null) return minus.length === 0 ? null : subtract(everything(f)[DIM.src]!, minus);
-  const base = normalizeSet(ofFamily(cidrs, f)!.map((c) => c.interval));
+  const base = intervalsOf(cidrs, f);
   return minus.length > 0 ? subtract(base, minus) : base;
+}
+
+/**
+ * A list's addresses of one family as intervals, made once per list: a named set (or a variable's
+ * list) is one array for every rule that uses it, and a long one named in a thousand rules was
+ * sorted a thousand times. A pure function's memo, keyed weakly by the list.
+ */
+const INTERVALS = new WeakMap<readonly Cidr[], Partial<Record<Family, IntervalSet>>>();
+function intervalsOf(cidrs: readonly Cidr[], f: Family): IntervalSet {
+  let byFamily = INTERVALS.get(cidrs);
+  if (byFamily === undefined) INTERVALS.set(cidrs, (byFamily = {}));
+  return (byFamily[f] ??= normalizeSet(ofFamily(cidrs, f)!.map((c) => c.interval)));
 }
 
 export interface SelectorParts {
@@ -109,6 +124,7 @@ export function selector(ctx: Context, parts: SelectorParts, choice: FamilyChoic
     srcExcept: parts.srcExcept ?? NO_CIDRS,
     dstExcept: parts.dstExcept ?? NO_CIDRS,
     families,
+    budget: ctx.budget.rulesAt(rule),
   };
 }
 
@@ -183,7 +199,12 @@ const existsIn = (f: Family, allowed: readonly Family[], src: readonly Cidr[] | 
 export interface SetSink {
   readonly threshold: number;
   readonly name: (dir: 'src' | 'dst', f: Family) => string;
-  readonly add: (name: string, f: Family, cidrs: readonly Cidr[]) => void;
+  /**
+   * Makes `cidrs` (the list's part in family `f`; `list` is the whole list, whose identity
+   * finds a list already made a set) a set: the name of the set to match, which is an earlier set
+   * of the same content if there is one, or undefined past the policy's limit of set entries.
+   */
+  readonly add: (name: string, f: Family, cidrs: readonly Cidr[], list: readonly Cidr[]) => string | undefined;
 }
 
 /** Shared: the IR is immutable, and many rules match the same protocol. */
@@ -213,7 +234,10 @@ export function expand(sel: Selector, f: Family, sets?: SetSink, shared: PortMat
     const proto = protos[k]!;
     perPair += proto !== null && icmpM === null && sel.ports !== null && isL4(proto) ? (shared[proto] ??= portMatchesOf(sel.ports, proto)).length : 1;
   }
-  const out = new Array<Match[]>(srcs.length * dsts.length * perPair);
+  const total = srcs.length * dsts.length * perPair;
+  // Counted before anything is made: one rule's product can be millions of lists.
+  if (sel.budget !== undefined && !sel.budget.charge(total)) return [];
+  const out = new Array<Match[]>(total);
   let n = 0;
   for (let i = 0; i < srcs.length; i++) {
     const s = srcs[i]!;
@@ -271,9 +295,8 @@ function addrMatches(cidrs: readonly Cidr[] | null, kind: 'src' | 'dst', f: Fami
     if (isWholeFamily(c)) whole = true;
   }
   if (sets && sets.threshold > 0 && n > sets.threshold && !whole) {
-    const name = sets.name(kind, f);
-    sets.add(name, f, ofFamily(cidrs, f)!);
-    return [{ kind: 'set', name, dir: kind }];
+    const name = sets.add(sets.name(kind, f), f, ofFamily(cidrs, f)!, cidrs);
+    return name === undefined ? [] : [{ kind: 'set', name, dir: kind }];
   }
   const out = new Array<Match | null>(n);
   let k = 0;

@@ -1,7 +1,7 @@
 import { familyRecord } from '../model/family.js';
 import type { Family } from '../model/ir.js';
 import { addressText, alignedBlocks } from './addresses.js';
-import { intersect, subtract, unite, type IntervalSet } from './intervals.js';
+import { intersect, normalizeSet, subtract, type IntervalSet } from './intervals.js';
 import { DIM, everything, IFNAMSIZ, isFull, NAME_BASE, NO_OWNER, PROTO_NUMBERS, STATES, type Box } from './space.js';
 
 /**
@@ -125,10 +125,31 @@ function icmpText(s: IntervalSet, family: Family): string {
 
 /** Addresses as the fewest CIDR blocks, or "any except ..." when that is shorter. */
 function addressesText(family: Family, s: IntervalSet): string {
-  const blocks = (set: IntervalSet) => set.flatMap(([lo, hi]) => alignedBlocks(lo, hi, BigInt(familyRecord(family).bits))!.map(([v, p]) => addressText(family, v, p)));
-  const own = blocks(s);
-  const rest = blocks(subtract(everything(family)[DIM.src]!, s));
-  return rest.length < own.length ? `any except ${rest.join(', ')}` : own.join(', ');
+  const bits = BigInt(familyRecord(family).bits);
+  const text = (blocks: readonly [bigint, number][]): string => blocks.map(([v, p]) => addressText(family, v, p)).join(', ');
+  const rest = subtract(everything(family)[DIM.src]!, s);
+  // The side of fewer intervals first; the other only as far as it could be the shorter: the
+  // blocks of most of the address space (the rest of one address is 32, or 128) are costly to
+  // find, and a diff or show says thousands of address sets.
+  if (s.length <= rest.length) {
+    const own = blocksOf(s, bits, Infinity)!;
+    const other = blocksOf(rest, bits, own.length - 1);
+    return other === null ? text(own) : `any except ${text(other)}`;
+  }
+  const other = blocksOf(rest, bits, Infinity)!;
+  const own = blocksOf(s, bits, other.length);
+  return own === null ? `any except ${text(other)}` : text(own);
+}
+
+/** The fewest CIDR blocks covering exactly `set`, or null when more than `max`. */
+function blocksOf(set: IntervalSet, bits: bigint, max: number): [bigint, number][] | null {
+  const out: [bigint, number][] = [];
+  for (const [lo, hi] of set) {
+    const found = alignedBlocks(lo, hi, bits, max - out.length);
+    if (found === null) return null;
+    out.push(...found);
+  }
+  return out;
 }
 
 /** Interface names from their 16-byte values; an interval of every name with one prefix is `prefix+`. */
@@ -183,34 +204,56 @@ function stateText(s: IntervalSet): string {
 
 /**
  * Boxes joined where they differ in one dimension only (the pieces a subtraction leaves), among
- * those with the same `tag`: what makes "tcp 22 from A" and "tcp 22 from B" one line.
+ * those with the same `tag`: what makes "tcp 22 from A" and "tcp 22 from B" one line. `join`
+ * says what else a joined item holds (by default the first item's).
  */
-export function joinBoxes<T extends { readonly box: Box }>(items: readonly T[], tag: (t: T) => string): T[] {
-  let list = [...items];
-  const dims = list[0]?.box.length ?? 0;
+export function joinBoxes<T extends { readonly box: Box }>(items: readonly T[], tag: (t: T) => string, join: (first: T, others: readonly T[]) => T = (first) => first): T[] {
+  // Each box's dimensions as text once (and again only where a join changed one), and each
+  // group's sets united once: keying every box afresh in every pass, and uniting a growing set
+  // one member at a time, made a diff of thousands of changes spend seconds here.
+  // Each set by a small number (equal sets, equal numbers): a key is then short however long
+  // the sets are (a show of 10,000 rules keys sets of thousands of intervals).
+  const ids = new Map<string, number>();
+  const idOf = (set: IntervalSet): number => {
+    const text = setText(set);
+    let id = ids.get(text);
+    if (id === undefined) ids.set(text, (id = ids.size));
+    return id;
+  };
+  type Entry = { readonly item: T; readonly tag: string; readonly texts: readonly number[]; more?: IntervalSet[]; others?: T[] };
+  let list: Entry[] = items.map((item) => ({ item, tag: tag(item), texts: item.box.map(idOf) }));
+  const dims = items[0]?.box.length ?? 0;
   for (let changed = true; changed; ) {
     changed = false;
     for (let d = 0; d < dims; d++) {
       const byRest = new Map<string, number>();
-      const next: T[] = [];
-      for (const item of list) {
-        const key = `${tag(item)} ${item.box.map((s, k) => (k === d ? '' : s.map(([lo, hi]) => `${lo}-${hi}`).join(','))).join('|')}`;
+      const next: Entry[] = [];
+      for (const e of list) {
+        const key = `${e.tag} ${e.texts.map((t, k) => (k === d ? '' : t)).join(',')}`;
         const at = byRest.get(key);
         if (at === undefined) {
           byRest.set(key, next.length);
-          next.push(item);
+          next.push({ item: e.item, tag: e.tag, texts: e.texts });
           continue;
         }
-        const box = next[at]!.box.slice();
-        box[d] = unite(box[d]!, item.box[d]!);
-        next[at] = { ...next[at]!, box };
+        (next[at]!.more ??= [next[at]!.item.box[d]!]).push(e.item.box[d]!);
+        (next[at]!.others ??= []).push(e.item);
         changed = true;
       }
-      list = next;
+      list = next.map((e) => {
+        if (e.more === undefined) return e;
+        const box = e.item.box.slice();
+        box[d] = normalizeSet(e.more.flat());
+        const texts = e.texts.slice();
+        texts[d] = idOf(box[d]!);
+        return { item: { ...join(e.item, e.others!), box }, tag: e.tag, texts };
+      });
     }
   }
-  return list;
+  return list.map((e) => e.item);
 }
+
+const setText = (s: IntervalSet): string => s.map(([lo, hi]) => `${lo}-${hi}`).join(',');
 
 /** An untranslated connection's box without the dimensions its own destination implies. */
 export function plainConnection(box: Box, family: Family): Box {

@@ -192,9 +192,13 @@ export class RulesetModel {
       const { box } = entry.run;
       const rule = entry.run.members[0]!.rule;
       const next: Box[] = [];
+      // LOG and MARK decide nothing and change nothing the model knows: the packets carry on
+      // whole. Split at each, they multiplied (show's queries met every mark of a policy).
+      const passes = rule.target.kind === 'log' || rule.target.kind === 'mark';
       for (const p of live) {
-        const hit = intersectBox(p, box);
-        if (hit === null) {
+        const hit = passes && !trace ? (boxesIntersect(p, box) ? p : null) : intersectBox(p, box);
+        if (hit === null || passes) {
+          if (hit !== null) trace?.({ kind: 'rule', chain: name, rule: entry.run.members.length === 1 ? rule : entry.run.meeting(hit)[0]!.rule, limited: false });
           next.push(p);
           continue;
         }
@@ -225,11 +229,6 @@ export class RulesetModel {
             break;
           case 'jump':
             next.push(...this.walk(table, t.chain, [hit], decided, depth + 1, trace, keep));
-            break;
-          case 'log':
-          case 'mark':
-            // Not deciding: the packet carries on to the next rule.
-            next.push(hit);
             break;
           default:
             assertNever(t);

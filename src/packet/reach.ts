@@ -1,4 +1,4 @@
-import type { Direction, Family, Rule } from '../model/ir.js';
+import type { Chain, Direction, Family, Rule } from '../model/ir.js';
 import { joinBoxes, plainConnection, realized, sameValues } from './describe.js';
 import { decidingRule } from './explain.js';
 import { fromTheNetwork } from './intent.js';
@@ -32,7 +32,7 @@ const FATES = new Set<string>(['accept', 'drop', 'reject']);
  * keeping the parts it decides. Each packet has one deciding rule, so the parts are disjoint,
  * and together they are exactly the connections whose fate is not the fallback.
  */
-export function reachable(model: RulesetModel, direction: Direction): Reach {
+export function reachable(model: RulesetModel, direction: Direction, together = true): Reach {
   const fresh = everything(model.family).slice();
   fresh[DIM.state] = [[NEW, NEW]];
   const start = fromTheNetwork(fresh, direction);
@@ -59,7 +59,12 @@ export function reachable(model: RulesetModel, direction: Direction): Reach {
   // Connections a redirect moves onto a rule are that rule's too, from before the redirect.
   const nat = NAT_HOOK[direction];
   const natTable = model.ruleset.tables.find((t) => t.name === 'nat');
-  for (const c of nat ? natTable?.chains ?? [] : []) {
+  // Only the nat chains this path's nat hook reaches: PREROUTING's redirects never move a
+  // connection this host makes, and asking about them once per rule per redirect made `show`
+  // of the operator policy cubic.
+  const natChains = nat === undefined ? new Set<string>() : reachedFrom(natTable?.chains ?? [], nat);
+  for (const c of natTable?.chains ?? []) {
+    if (!natChains.has(c.name)) continue;
     for (const red of c.rules) {
       if (red.target.kind !== 'redirect' && red.target.kind !== 'dnat') continue;
       const entered = intersectBox(model.box(red).box, start);
@@ -78,17 +83,32 @@ export function reachable(model: RulesetModel, direction: Direction): Reach {
       }
     }
   }
+  // Rules of one verdict whose questions differ in one dimension (the outbound denies of a
+  // list of hosts, each user's chain) are asked together: each packet still has one deciding
+  // rule, and keeping what one of the group decides keeps exactly what each would. Asked one by
+  // one, each walked the same long way (past every user's jump): cubic in the policy's size.
+  const asked = [...queries].flatMap(([rule, boxes]) => boxes.map((box) => ({ box, verdict: rule.target.kind, rules: [rule] })));
+  // `together: false` asks each rule alone: the definition the grouping is tested against.
+  const groups = together ? joinBoxes(asked, (q) => q.verdict, (first, others) => ({ ...first, rules: [first.rules, ...others.map((o) => o.rules)].flat() })) : asked;
   const found: { box: Box; verdict: Fate }[] = [];
-  for (const [rule, boxes] of queries) {
-    for (const q of boxes) {
-      for (const o of followPath(model, direction, q, undefined, (r) => r === rule)) {
-        if (o.verdict === fallback || decidingRule(o.rules) !== rule) continue;
-        const real = realized(o.entry);
-        if (real) found.push({ box: plainConnection(real, model.family), verdict: o.verdict });
-      }
+  for (const g of groups) {
+    const members = new Set(g.rules);
+    for (const o of followPath(model, direction, g.box, undefined, (r) => r !== undefined && members.has(r))) {
+      const by = decidingRule(o.rules);
+      if (o.verdict === fallback || by === undefined || !members.has(by)) continue;
+      const real = realized(o.entry);
+      if (real) found.push({ box: plainConnection(real, model.family), verdict: o.verdict });
     }
   }
   return { family: model.family, direction, fallback, rows: joinBoxes(found, (x) => x.verdict), start: plainConnection(untranslated(start), model.family) };
+}
+
+/** The names of the chains a hook's packets can meet: its own, those hooked into it, and every chain a jump leads to from them. */
+function reachedFrom(chains: readonly Chain[], hook: Hook): Set<string> {
+  const byName = new Map(chains.map((c) => [c.name, c]));
+  const out = new Set(chains.filter((c) => c.name === hook || c.hookedFrom?.includes(hook)).map((c) => c.name));
+  for (const name of out) for (const r of byName.get(name)?.rules ?? []) if (r.target.kind === 'jump') out.add(r.target.chain);
+  return out;
 }
 
 /**
