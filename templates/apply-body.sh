@@ -38,7 +38,8 @@ booting=
 # Root's own folder for the lock and each run's scratch files: /run is emptied at boot, and is
 # not the state folder, so a full state folder cannot keep a rollback from running.
 if [ -d /run ]; then RUNDIR=/run; else RUNDIR=$STATE; fi
-LOCK=$RUNDIR/ipfence.lock
+# IPFENCE_LOCK: only for test labs running in parallel on one machine, each its own "host".
+LOCK=${IPFENCE_LOCK:-$RUNDIR/ipfence.lock}
 
 # The status a failure exits with: 1 (not applied), but 2 (could not tell) for --check.
 fail_status=1

@@ -43,7 +43,8 @@ export class Throwaway {
 
   /** Runs `apply.sh ARGS` from `dir` inside `ns` with the back end's tools and this lab's state, as root would. */
   applyIn(ns: Netns, backend: Backend, dir: string, args: readonly string[] = [], env: readonly string[] = []): RunResult {
-    return ns.exec(['env', `IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=ip6tables-${backend}`, `IPFENCE_STATE_DIR=${this.stateDir}`, ...env, 'sh', join(dir, 'apply.sh'), ...args], undefined, 60_000);
+    // Each lab is its own host: its own lock, so that labs running at once do not wait for each other.
+    return ns.exec(['env', `IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=ip6tables-${backend}`, `IPFENCE_STATE_DIR=${this.stateDir}`, `IPFENCE_LOCK=${this.stateDir}/lock`, ...env, 'sh', join(dir, 'apply.sh'), ...args], undefined, 60_000);
   }
 
   /** Starts `argv` inside `ns`, in the background; it is killed with the lab. */

@@ -53,7 +53,7 @@ describe.runIf(lab.ok)('apply.sh --confirm and its lock', () => {
   it('SIGKILL between the families of a --confirm: its watcher already runs and a record is left; the next apply repairs first', async () => {
     const ns = t.makeNs('kill');
     const state = join(t.stateDir, 'kill');
-    const env = [`IPFENCE_IP6TABLES=ip6tables-${backend}`, `IPFENCE_STATE_DIR=${state}`];
+    const env = [`IPFENCE_IP6TABLES=ip6tables-${backend}`, `IPFENCE_STATE_DIR=${state}`, 'IPFENCE_LOCK=/run/ipfence.lock'];
     expect(t.applyIn(ns, backend, folder(7000), [], env).status).toBe(0);
     const before = v4(ns);
     const a = spawnApply(ns, folder(7001), [`IPFENCE_IP6TABLES=${slowTools(3)}`, `IPFENCE_STATE_DIR=${state}`], ['--confirm', '60']);
@@ -80,7 +80,7 @@ describe.runIf(lab.ok)('apply.sh --confirm and its lock', () => {
   it('a confirmation that never comes is rolled back even when another run holds the lock past the window', async () => {
     const ns = t.makeNs('late');
     const state = join(t.stateDir, 'late');
-    const env = [`IPFENCE_IP6TABLES=ip6tables-${backend}`, `IPFENCE_STATE_DIR=${state}`];
+    const env = [`IPFENCE_IP6TABLES=ip6tables-${backend}`, `IPFENCE_STATE_DIR=${state}`, 'IPFENCE_LOCK=/run/ipfence.lock'];
     expect(t.applyIn(ns, backend, folder(7000), [], env).status).toBe(0);
     const before = v4(ns).split('\n').filter((l) => l.startsWith('-A ')).join('\n');
     expect(t.applyIn(ns, backend, folder(7001), ['--confirm', '3'], env).status).toBe(0);
