@@ -61,6 +61,12 @@ have() { command -v "$1" >/dev/null 2>&1; }
 ipt() { if [ "$1" = 4 ]; then printf '%s\n' "$IPT4"; else printf '%s\n' "$IPT6"; fi; }
 
 cleanup() {
+	# A --boot that ends any other way than through fail or success (set -e on a write that failed,
+	# in a full /run) must not leave the host open either.
+	if [ -n "$booting" ]; then
+		booting=
+		(boot_safe) || true
+	fi
 	if [ -n "$netns" ]; then ip netns del "$netns" 2>/dev/null || true; fi
 	if [ -n "$work" ]; then rm -rf "$work"; fi
 	if [ -n "$prepared" ]; then stop_watcher; fi
@@ -629,7 +635,10 @@ apply_now() {
 	lock
 	make_work
 	recover
-	if [ -n "$booting" ] && [ "$recovered" = pending ]; then exit 0; fi
+	if [ -n "$booting" ] && [ "$recovered" = pending ]; then
+		booting=
+		exit 0
+	fi
 	if [ -d "$STATE/pending" ]; then
 		booting=
 		fail "an earlier apply is waiting for confirmation ($(cat "$STATE/pending/about" 2>/dev/null || echo '?')): run '$self --confirmed' or let it roll back first; nothing was changed"
@@ -657,10 +666,11 @@ apply_now() {
 	changing=
 	booting=
 	if [ -n "$1" ]; then
-		echo "ipfence apply: $SOURCE applied ($OWNERSHIP, sha256 $POLICY_SHA256); it is rolled back in $1 s unless you run, over a NEW connection: $self --confirmed"
+		# Applied: a report that cannot be written (a full or closed stdout) must not turn it into exit 1.
+		echo "ipfence apply: $SOURCE applied ($OWNERSHIP, sha256 $POLICY_SHA256); it is rolled back in $1 s unless you run, over a NEW connection: $self --confirmed" || true
 	else
 		keep_last_good
-		echo "ipfence apply: $SOURCE applied ($OWNERSHIP, sha256 $POLICY_SHA256)"
+		echo "ipfence apply: $SOURCE applied ($OWNERSHIP, sha256 $POLICY_SHA256)" || true
 	fi
 }
 

@@ -180,6 +180,34 @@ describe.runIf(lab.ok).each(lab.ok ? lab.backends : [])('apply.sh under faults (
     });
   });
 
+  it('--boot whose scratch folder (/run) is full: the fallback, never an open host, whatever write fails', async () => {
+    const good = `version: 1\ndefaults: { input: drop }\ninbound:\n  - { name: ssh, port: 22, from: [${C1.ipv4}, "${C1.ipv6}"] }\n`;
+    await withLab(async (l) => {
+      const dir = l.folder(build(good));
+      // A private mount namespace whose /run is a full 16 KiB tmpfs: apply.sh's scratch files cannot
+      // be written (a plain write under set -e, not one of its checked ones, fails first).
+      const holder = l.spawnIn(l.server.ns, ['unshare', '-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o size=16k,mode=0755 ipfence-run /run && { cat /dev/zero >/run/fill 2>/dev/null; echo ready; } && exec sleep 600']);
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.on('data', (d: Buffer) => (d.toString().includes('ready') ? resolve() : undefined));
+        holder.on('exit', () => reject(new Error('the tmpfs holder exited')));
+      });
+      const r = run(['nsenter', '-t', String(holder.pid), '-m', '-n', 'env', `IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=ip6tables-${backend}`, `IPFENCE_STATE_DIR=${l.stateDir}`, `IPFENCE_LOCK=${l.stateDir}/lock`, 'sh', join(dir, 'apply.sh'), '--boot']);
+      holder.kill('SIGKILL');
+      expect(r.status, r.stderr).not.toBe(0);
+      expect(r.stderr).toContain('loading the fallback');
+      for (const f of FAMILIES) expect(l.server.ns.exec([`${TOOL[f]}-${backend}`, '-S', 'INPUT']).stdout.split('\n')[0], f).toBe('-P INPUT DROP');
+    });
+  });
+
+  it('an apply whose report cannot be written (stdout full) still exits 0: the policy is live', async () => {
+    await withLab(async (l) => {
+      const dir = l.folder(build(NEW));
+      const r = l.server.ns.exec(['sh', '-c', 'exec "$@" >/dev/full', 'sh', 'env', `IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=ip6tables-${backend}`, `IPFENCE_STATE_DIR=${l.stateDir}`, `IPFENCE_LOCK=${l.stateDir}/lock`, 'sh', join(dir, 'apply.sh')]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(l.server.ns.exec([`iptables-${backend}`, '-S', 'IPFENCE-INPUT']).status).toBe(0);
+    });
+  });
+
   it.runIf(backend === (lab.ok ? lab.backends[0] : ''))('a full state folder at each write (a tiny tmpfs in a private mount namespace): plain and --confirm applies fail before any change, or succeed whole', async () => {
     await withLab(async (l) => {
       const state = mkdtempSync(join(tmpdir(), 'ipfence-full-'));
