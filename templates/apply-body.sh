@@ -95,8 +95,9 @@ trap on_signal INT TERM HUP
 # "TYPE+MODE UID" of a path, as ls -ldn shows them (POSIX; stat's options differ between systems).
 # shellcheck disable=SC2012 # one path, and only its mode and owner are read
 mode_owner() { ls -ldn -- "$1" 2>/dev/null | awk 'NR == 1 { print $1, $3 }'; }
+unsafe_fix="choose IPFENCE_STATE_DIR under a folder only root can change, e.g. /var/lib/ipfence"
 unsafe() {
-	fail "$1: $2; apply.sh runs as root what this folder holds, so it refuses it (choose IPFENCE_STATE_DIR under a folder only root can change, e.g. /var/lib/ipfence); nothing was changed"
+	fail "$1: $2; apply.sh runs as root what this folder holds, so it refuses it ($unsafe_fix); nothing was changed"
 }
 # PATH last|above: a real folder (not a link) owned by root that no one else can write to. A folder
 # above may be writable by others if it is sticky (/tmp): they cannot rename or remove root's entries.
@@ -182,9 +183,37 @@ make_work() {
 
 # Every file of this compile is here and carries this script's version and policy hash (two
 # compiles into one folder, or a copy cut short, are refused), and every tool is installed.
+# The folder of apply.sh and its files, and every folder above it, under the same rule as the state
+# folder: another user who could write there could swap a rules file (keeping its header) or this
+# script itself for the next run.
+secure_here() {
+	unsafe_fix="keep the compiled files in a folder only root can change, e.g. /etc/ipfence, owned by root"
+	path=
+	check_folder / above
+	rest=${here#/}
+	while [ -n "$rest" ]; do
+		part=${rest%%/*}
+		case "$rest" in */*) rest=${rest#*/} ;; *) rest= ;; esac
+		path=$path/$part
+		if [ -n "$rest" ]; then check_folder "$path" above; else check_folder "$path" last; fi
+	done
+	{ basename -- "$self" && cat "$work/files"; } >"$work/own" || fail "cannot write $work/own; nothing was changed"
+	while read -r f; do
+		if [ -L "$here/$f" ]; then unsafe "$here/$f" "is a symbolic link"; fi
+		[ -e "$here/$f" ] || continue
+		mo=$(mode_owner "$here/$f")
+		fmode=${mo%% *}
+		fowner=${mo#* }
+		if [ "$fowner" != 0 ]; then unsafe "$here/$f" "is owned by uid $fowner, not root"; fi
+		case "$fmode" in ?????w* | ????????w* | *+) unsafe "$here/$f" "can be written by users other than root (mode $fmode)" ;; esac
+	done <"$work/own"
+	unsafe_fix="choose IPFENCE_STATE_DIR under a folder only root can change, e.g. /var/lib/ipfence"
+}
+
 preflight() {
 	[ "$(id -u)" = 0 ] || fail "run apply.sh as root; nothing was changed"
 	wanted_files >"$work/files"
+	secure_here
 	while read -r f; do
 		[ -f "$here/$f" ] || fail "$here/$f is missing: copy every file of the compile; nothing was changed"
 		case "$(sed -n '1,2p' "$here/$f")" in

@@ -50,7 +50,12 @@ export class FolderError extends Error {}
 async function refuseOpenFolder(dir: string): Promise<void> {
   const st = await stat(dir);
   if (!st.isDirectory()) throw new FolderError(`${dir} is not a folder`);
-  if ((st.mode & 0o002) !== 0) throw new FolderError(`${dir} is writable by every user (mode ${(st.mode & 0o7777).toString(8)}), and apply.sh in it runs as root; use a folder only you can write to (chmod o-w ${dir})`);
+  const mode = (st.mode & 0o7777).toString(8);
+  if ((st.mode & 0o002) !== 0) throw new FolderError(`${dir} is writable by every user (mode ${mode}), and apply.sh in it runs as root; use a folder only you can write to (chmod o-w ${dir})`);
+  // A group's members, or the folder's owner, could swap apply.sh or a rules file (keeping its header).
+  if ((st.mode & 0o020) !== 0) throw new FolderError(`${dir} is writable by its group (mode ${mode}), and apply.sh in it runs as root; use a folder only you can write to (chmod g-w ${dir})`);
+  const me = process.getuid?.();
+  if (me !== undefined && st.uid !== me && st.uid !== 0) throw new FolderError(`${dir} belongs to uid ${st.uid}, not to you (uid ${me}) or root, and apply.sh in it runs as root; use a folder of your own`);
 }
 
 /** One compile at a time per folder: two would interleave their files. A lock whose process is gone is taken over. */

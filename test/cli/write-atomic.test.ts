@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -66,6 +66,21 @@ describe('writeAllAtomic: one compile at a time, all files or none', () => {
     expect(readdirSync(dir).sort()).toEqual(['apply.sh', 'rules.v6']);
   });
 
+  it('refuses a folder its group can write, or that belongs to another user (they could swap apply.sh)', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'ipfence-owner-'));
+    const group = join(base, 'group');
+    mkdirSync(group);
+    chmodSync(group, 0o2775);
+    await expect(writeAllAtomic(group, [file('rules.v4')])).rejects.toThrow(`${group} is writable by its group (mode 2775)`);
+    expect(readdirSync(group)).toEqual([]);
+    if (process.getuid?.() === 0) {
+      const foreign = join(base, 'foreign');
+      mkdirSync(foreign);
+      chownSync(foreign, 65534, 65534);
+      await expect(writeAllAtomic(foreign, [file('rules.v4')])).rejects.toThrow(`${foreign} belongs to uid 65534, not to you (uid 0) or root`);
+      expect(readdirSync(foreign)).toEqual([]);
+    }
+  });
   it('under umask 000 makes the folder 0755 and the files 0644 / 0755, and refuses a folder every user can write', async () => {
     const old = process.umask(0);
     try {

@@ -57,6 +57,24 @@ describe.runIf(lab.ok)('apply.sh refuses a state folder that is not root\'s alon
     if (before !== undefined) expect(`${statSync(state).mode} ${statSync(state).uid}`).toBe(before);
   });
 
+  // The compiled files' own folder: another user who can write there could swap rules.v4 (keeping
+  // its header) or apply.sh itself before root's next run.
+  it.each([
+    ['a folder its group can write', (d: string) => { chmodSync(d, 0o775); return 'can be written by users other than root (mode drwxrwxr-x)'; }],
+    ['a folder another user owns', (d: string) => { chownSync(d, 1000, 1000); return 'is owned by uid 1000, not root'; }],
+    ['a rules file another user owns', (d: string) => { chownSync(join(d, 'rules.v4'), 1000, 1000); return `${join(d, 'rules.v4')}: is owned by uid 1000, not root`; }],
+    ['a rules file others can write', (d: string) => { chmodSync(join(d, 'rules.v4'), 0o666); return 'can be written by users other than root (mode -rw-rw-rw-)'; }],
+    ['apply.sh that others can write', (d: string) => { chmodSync(join(d, 'apply.sh'), 0o777); return `${join(d, 'apply.sh')}: can be written by users other than root`; }],
+  ])('the compiled files in %s: refused before any change', (_what, spoil) => {
+    const d = t.folder(r.artifacts!);
+    const message = spoil(d);
+    const run = t.applyIn(ns, backend, d, [], [`IPFENCE_STATE_DIR=${fresh(`here-${Math.random().toString(16).slice(2)}`)}`]);
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stderr).toContain(message);
+    expect(run.stderr).toContain('nothing was changed');
+    expect(empty(), 'no rule was loaded').toBe(true);
+  });
+
   it('a shared folder (like /var/lib) named as state folder is used as it is, never chmodded; a missing one is created private', () => {
     const shared = fresh('shared', 0o755);
     writeFileSync(join(shared, 'other-tool.db'), 'x');
