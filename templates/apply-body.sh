@@ -99,11 +99,15 @@ unsafe_fix="choose IPFENCE_STATE_DIR under a folder only root can change, e.g. /
 unsafe() {
 	fail "$1: $2; apply.sh runs as root what this folder holds, so it refuses it ($unsafe_fix); nothing was changed"
 }
-# PATH last|above: a real folder (not a link) owned by root that no one else can write to. A folder
-# above may be writable by others if it is sticky (/tmp): they cannot rename or remove root's entries.
-check_folder() {
+# PATH last|above|file: a real folder (or, for file, a regular file), not a link, owned by root, that
+# no one else can write to. A folder above may be writable by others if it is sticky (/tmp): they
+# cannot rename or remove root's entries.
+check_root_only() {
 	if [ -L "$1" ]; then unsafe "$1" "is a symbolic link"; fi
-	[ -d "$1" ] || unsafe "$1" "is not a folder"
+	case "$2" in
+	file) [ -f "$1" ] || unsafe "$1" "is not a regular file" ;;
+	*) [ -d "$1" ] || unsafe "$1" "is not a folder" ;;
+	esac
 	mo=$(mode_owner "$1")
 	fmode=${mo%% *}
 	# An ACL may let other users write whatever the mode bits say; a security context (.) may not.
@@ -112,7 +116,7 @@ check_folder() {
 	fowner=${mo#* }
 	if [ -z "$mo" ] || [ "$fowner" != 0 ]; then unsafe "$1" "is owned by uid ${fowner:-?}, not root"; fi
 	case "$2:$fmode" in
-	last:?????w* | last:????????w*) unsafe "$1" "can be written by users other than root (mode $fmode)" ;;
+	last:?????w* | last:????????w* | file:?????w* | file:????????w*) unsafe "$1" "can be written by users other than root (mode $fmode)" ;;
 	above:*[tT]) ;;
 	above:?????w* | above:????????w*) unsafe "$1" "can be written by users other than root (mode $fmode), and is not sticky" ;;
 	esac
@@ -122,7 +126,7 @@ secure_state() {
 	/*) ;;
 	*) fail "IPFENCE_STATE_DIR must be an absolute path, not $STATE; nothing was changed" ;;
 	esac
-	check_folder / above
+	check_root_only / above
 	path=
 	rest=${STATE#/}
 	while [ -n "$rest" ]; do
@@ -131,7 +135,7 @@ secure_state() {
 		case "$part" in '' | .) continue ;; ..) fail "IPFENCE_STATE_DIR must not contain '..' ($STATE); nothing was changed" ;; esac
 		path=$path/$part
 		if [ ! -e "$path" ] && [ ! -L "$path" ]; then mkdir -m 700 "$path" || fail "cannot create the state folder $path; nothing was changed"; fi
-		if [ -n "$rest" ]; then check_folder "$path" above; else check_folder "$path" last; fi
+		if [ -n "$rest" ]; then check_root_only "$path" above; else check_root_only "$path" last; fi
 	done
 	[ -n "$path" ] || unsafe / "is not a folder of its own"
 	for entry in lock log pending pending.new rolled-back failed-rollback inflight inflight.new last-good last-good.new; do
@@ -189,23 +193,18 @@ make_work() {
 secure_here() {
 	unsafe_fix="keep the compiled files in a folder only root can change, e.g. /etc/ipfence, owned by root"
 	path=
-	check_folder / above
+	check_root_only / above
 	rest=${here#/}
 	while [ -n "$rest" ]; do
 		part=${rest%%/*}
 		case "$rest" in */*) rest=${rest#*/} ;; *) rest= ;; esac
 		path=$path/$part
-		if [ -n "$rest" ]; then check_folder "$path" above; else check_folder "$path" last; fi
+		if [ -n "$rest" ]; then check_root_only "$path" above; else check_root_only "$path" last; fi
 	done
 	{ basename -- "$self" && cat "$work/files"; } >"$work/own" || fail "cannot write $work/own; nothing was changed"
 	while read -r f; do
-		if [ -L "$here/$f" ]; then unsafe "$here/$f" "is a symbolic link"; fi
-		[ -e "$here/$f" ] || continue
-		mo=$(mode_owner "$here/$f")
-		fmode=${mo%% *}
-		fowner=${mo#* }
-		if [ "$fowner" != 0 ]; then unsafe "$here/$f" "is owned by uid $fowner, not root"; fi
-		case "$fmode" in ?????w* | ????????w* | *+) unsafe "$here/$f" "can be written by users other than root (mode $fmode)" ;; esac
+		# A missing file is said by preflight, with what to do.
+		if [ -e "$here/$f" ] || [ -L "$here/$f" ]; then check_root_only "$here/$f" file; fi
 	done <"$work/own"
 	unsafe_fix="choose IPFENCE_STATE_DIR under a folder only root can change, e.g. /var/lib/ipfence"
 }
