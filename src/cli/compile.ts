@@ -5,7 +5,7 @@ import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
 import { failed, report, unreadable } from './output.js';
 import { readAndCompile } from './source.js';
-import { commitAll, FolderError, prepareAtomic, refuseLinkedFolder, writeAllAtomic, type Prepared } from './write-atomic.js';
+import { FolderError, recoverInterrupted, writeAllAtomic, writeFoldersAtomic } from './write-atomic.js';
 
 /**
  * Outputs a policy may or may not produce; a stale one from an earlier compile is removed
@@ -16,6 +16,7 @@ export const OPTIONAL_OUTPUTS = ['ipsets', 'ipfence-docker.service', 'routing.sh
 export async function compileCommand(path: string, o: Options, io: IO): Promise<number> {
   const { values, format } = o;
   const color = io.colorStderr && !values['no-color'];
+  if (!(await recovered(values['out-dir'] ?? '.', o, io))) return EXIT_USAGE;
   const compiled = await readAndCompile(path, o, io, io.stderr, color);
   if (!compiled.ok) return compiled.exit;
   const { result } = compiled;
@@ -44,6 +45,7 @@ export async function inventoryCommand(path: string, command: 'compile' | 'check
   const { values, format } = o;
   const write = command === 'compile' ? io.stderr : io.stdout;
   const color = (command === 'compile' ? io.colorStderr : io.colorStdout) && !values['no-color'];
+  if (command === 'compile' && !(await recovered(values['out-dir'] ?? '.', o, io))) return EXIT_USAGE;
   const { hosts, diagnostics, ioFailed } = await compileInventory(path, o, io, command === 'compile');
   const all = [...diagnostics, ...onceAcrossHosts(hosts)];
   report(command === 'check' ? [...all].sort(compareDiagnostics) : all, format, color, write);
@@ -53,17 +55,33 @@ export async function inventoryCommand(path: string, command: 'compile' | 'check
   const outDir = values['out-dir'] ?? '.';
   // Every host's files are written beside their targets before any is put in place: a later
   // host's failure (a full disk, a folder it may not write) leaves no earlier host changed.
-  const prepared: Prepared[] = [];
   try {
-    await refuseLinkedFolder(outDir);
-    for (const h of hosts) prepared.push(await prepareAtomic(join(outDir, h.host), h.result.artifacts!, OPTIONAL_OUTPUTS));
-    await commitAll(prepared.splice(0));
+    await writeFoldersAtomic(
+      outDir,
+      hosts.map((h) => ({ dir: join(outDir, h.host), files: h.result.artifacts!, optional: OPTIONAL_OUTPUTS })),
+    );
   } catch (e) {
-    await Promise.all(prepared.map((p) => p.abort()));
     const why = e instanceof FolderError ? e.message : `cannot write the output files: ${(e as Error).message}`;
     report([diag('io-write', { file: outDir, line: 1, col: 1 }, why)], format, color, io.stderr);
     return EXIT_USAGE;
   }
   io.stderr(`ipfence: wrote ${hosts.length} hosts to ${outDir}/: ${hosts.map((h) => h.host).join(', ')}\n`);
   return EXIT_OK;
+}
+
+/**
+ * A compile killed while renaming its files left OUT with files of two compiles: before this
+ * compile reads anything (so even one whose policy fails), its record puts OUT back as it was or
+ * finishes it. False (said) when that cannot be done.
+ */
+async function recovered(outDir: string, o: Options, io: IO): Promise<boolean> {
+  try {
+    const done = await recoverInterrupted(outDir);
+    if (done !== null) io.stderr(`ipfence: ${done}\n`);
+    return true;
+  } catch (e) {
+    const why = e instanceof FolderError ? e.message : `cannot recover an interrupted compile's write: ${(e as Error).message}`;
+    report([diag('io-write', { file: outDir, line: 1, col: 1 }, why)], o.format, io.colorStderr && !o.values['no-color'], io.stderr);
+    return false;
+  }
 }

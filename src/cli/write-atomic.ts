@@ -116,12 +116,155 @@ export async function refuseLinkedFolder(dir: string): Promise<void> {
 }
 
 /**
- * Files written to temp files beside their targets, not yet in place. `place` renames them into
- * place, keeping each replaced file as a hard-linked backup; then `finish` drops the backups (and
- * unlocks), or `rollback` puts every replaced file back and removes the new ones. `abort` (before
- * `place`) removes the temp files. Several folders are one unit with commitAll.
+ * A test's way to stop a write between two of its steps, as SIGKILL would: the hook's promise never
+ * resolving leaves the folders exactly as a kill at that step would (no catch or finally runs).
+ * Set only by tests that import this module; nothing outside the process can set it.
+ */
+export const faultPoints: { hook?: (step: string) => Promise<void> | undefined } = {};
+const step = async (name: string): Promise<void> => {
+  await faultPoints.hook?.(name);
+};
+
+/**
+ * The record of a write in progress, in the root folder of the write (OUT for an inventory, the
+ * folder for one policy): written before the first rename, marked `placed` after the last, removed
+ * when the backups are gone. A compile killed in between leaves it, and the next compile (or
+ * writeFoldersAtomic) puts every replaced file back from its backup (`placing`) or drops the backups
+ * (`placed`), so a folder is never left with files of two compiles.
+ */
+const JOURNAL = '.ipfence-commit.json';
+/** What a record may name: a folder directly in the root (a host's) or the root, files by plain name. */
+const FOLDER_NAME = /^(\.|[A-Za-z0-9][A-Za-z0-9_.-]{0,62})$/;
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$/;
+const SUFFIX = /^\.ipfence-\d+-[0-9a-f]+\.tmp$/;
+const JOURNAL_MAX_BYTES = 1 << 20;
+
+interface JournalFolder {
+  /** Relative to the root: `.` or one name. */
+  readonly dir: string;
+  readonly suffix: string;
+  /** In rename order; `backup` when the file existed (and `<file><suffix>.old` holds it). */
+  readonly files: readonly { readonly file: string; readonly backup: boolean }[];
+  readonly optional: readonly string[];
+  readonly produced: readonly string[];
+}
+interface Journal {
+  readonly version: 1;
+  readonly state: 'placing' | 'placed';
+  readonly folders: readonly JournalFolder[];
+}
+
+/** Written to a temp name and renamed over: a kill leaves the old record or the new one, whole. */
+async function writeJournal(root: string, journal: Journal): Promise<void> {
+  const temp = join(root, `${JOURNAL}.ipfence-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  await writeFile(temp, `${JSON.stringify(journal)}\n`, { flag: 'wx', mode: 0o644 });
+  await rename(temp, join(root, JOURNAL));
+}
+
+/** The record in `root`, or null; one that is not a record ipfence wrote is refused, never acted on. */
+async function readJournal(root: string): Promise<Journal | null> {
+  const path = join(root, JOURNAL);
+  const st = await lstat(path).catch(() => null);
+  if (st === null) return null;
+  const refuse = (why: string) => new FolderError(`${path} ${why}; it is not a record of an interrupted ipfence compile, so nothing was done: look at ${root} and remove ${path}`);
+  if (!st.isFile() || st.size > JOURNAL_MAX_BYTES) throw refuse('is not a small regular file');
+  let j: Journal;
+  try {
+    j = JSON.parse(await readFile(path, 'utf8')) as Journal;
+  } catch {
+    throw refuse('is not valid JSON');
+  }
+  const names = (v: unknown): v is string[] => Array.isArray(v) && v.every((n) => typeof n === 'string' && FILE_NAME.test(n));
+  const folderOk = (f: JournalFolder): boolean =>
+    typeof f === 'object' &&
+    f !== null &&
+    typeof f.dir === 'string' &&
+    FOLDER_NAME.test(f.dir) &&
+    typeof f.suffix === 'string' &&
+    SUFFIX.test(f.suffix) &&
+    Array.isArray(f.files) &&
+    f.files.every((x) => typeof x === 'object' && x !== null && typeof x.file === 'string' && FILE_NAME.test(x.file) && typeof x.backup === 'boolean') &&
+    names(f.optional) &&
+    names(f.produced);
+  if (typeof j !== 'object' || j === null || j.version !== 1 || (j.state !== 'placing' && j.state !== 'placed') || !Array.isArray(j.folders) || !j.folders.every(folderOk)) throw refuse('is not in the form ipfence writes');
+  return j;
+}
+
+/**
+ * Finishes or rolls back the write a killed compile left in `root` (the caller holds root's lock).
+ * Each step is safe to repeat, so a recovery killed in turn is finished by the next. Returns what
+ * was done, for the user, or null when there was nothing to do.
+ */
+async function recoverLocked(root: string): Promise<string | null> {
+  const journal = await readJournal(root);
+  if (journal === null) {
+    await removeJournalTemps(root);
+    return null;
+  }
+  for (const f of journal.folders) {
+    const dir = join(root, f.dir);
+    // Never through a link swapped in since (the record names the folder, not where it leads).
+    await refuseLinkedFolder(dir);
+    if (!(await stat(dir).catch(() => null))?.isDirectory()) continue;
+    if (journal.state === 'placed') {
+      for (const x of f.files) if (x.backup) await rm(join(dir, x.file + f.suffix + '.old'), { force: true });
+      await removeStale(dir, f.optional, f.produced);
+    } else {
+      for (const x of [...f.files].reverse()) {
+        const target = join(dir, x.file);
+        const backup = target + f.suffix + '.old';
+        if (!x.backup) {
+          // Absent before: the new file goes (when it was renamed in; else there is nothing).
+          if ((await lstat(target + f.suffix).catch(() => null)) === null) await rm(target, { force: true });
+          continue;
+        }
+        // Already put back by an earlier recovery when the backup is gone.
+        if ((await lstat(backup).catch(() => null)) === null) continue;
+        await rename(backup, target);
+        // When the target was never replaced, both names are one file and rename leaves both.
+        await rm(backup, { force: true });
+      }
+    }
+    for (const x of f.files) await rm(join(dir, x.file + f.suffix), { force: true });
+  }
+  await rm(join(root, JOURNAL), { force: true });
+  await removeJournalTemps(root);
+  return journal.state === 'placed'
+    ? `${root} held a compile that was killed after its files were in place; finished it (removed its backups)`
+    : `${root} held a compile that was killed while putting its files in place; put back the files it had replaced`;
+}
+
+async function removeJournalTemps(root: string): Promise<void> {
+  for (const name of await readdir(root)) if (name.startsWith(`${JOURNAL}.`) && TEMP.test(name)) await rm(join(root, name), { force: true });
+}
+
+/**
+ * Before anything else a compile does with `root` (even one whose policy then fails): a write a
+ * killed compile left half done is finished or rolled back, so the folder holds exactly one
+ * compile's files. Returns what was done, or null.
+ */
+export async function recoverInterrupted(root: string): Promise<string | null> {
+  if ((await lstat(join(root, JOURNAL)).catch(() => null)) === null) return null;
+  await refuseLinkedFolder(root);
+  const release = await lockFolder(root);
+  try {
+    return await recoverLocked(root);
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * Files written to temp files beside their targets, not yet in place. `backup` hard-links each
+ * target that exists to `<target><suffix>.old`; `place` renames the temp files into place; then
+ * `finish` drops the backups (and unlocks), or `rollback` puts every replaced file back and removes
+ * the new ones. `abort` (before `backup`) removes the temp files. Several folders are one unit
+ * with commitAll.
  */
 export interface Prepared {
+  readonly dir: string;
+  readonly record: () => Omit<JournalFolder, 'dir'>;
+  readonly backup: () => Promise<void>;
   readonly place: () => Promise<void>;
   readonly finish: () => Promise<string[]>;
   readonly rollback: () => Promise<void>;
@@ -129,39 +272,48 @@ export interface Prepared {
 }
 
 /**
- * Puts the files of several prepared folders in place as one unit: when any rename fails, every
- * folder placed so far (and the one that failed) is put back as it was, and the rest aborted.
+ * Puts the files of several prepared folders (each `root` or a folder directly in it) in place as
+ * one unit. Every backup is made, then the record is written in `root`, then the renames: a failed
+ * rename puts every folder back as it was; a kill leaves the record for recoverInterrupted.
  */
-export async function commitAll(prepared: readonly Prepared[]): Promise<string[][]> {
-  const placed: Prepared[] = [];
+export async function commitAll(root: string, prepared: readonly Prepared[]): Promise<string[][]> {
+  const folders = (): JournalFolder[] => prepared.map((p) => ({ dir: relative(root, p.dir) || '.', ...p.record() }));
+  let recorded = false;
   try {
-    for (const p of prepared) {
-      placed.push(p);
-      await p.place();
-    }
+    for (const p of prepared) await p.backup();
+    const journal: Journal = { version: 1, state: 'placing', folders: folders() };
+    if (!journal.folders.every((f) => FOLDER_NAME.test(f.dir))) throw new Error(`the folders written are not ${root} or folders directly in it`);
+    await writeJournal(root, journal);
+    recorded = true;
+    await step('journal');
+    for (const p of prepared) await p.place();
   } catch (e) {
-    for (const p of placed.reverse()) await p.rollback();
-    await Promise.all(prepared.slice(placed.length).map((p) => p.abort()));
+    for (const p of [...prepared].reverse()) await p.rollback();
+    if (recorded) await rm(join(root, JOURNAL), { force: true });
     throw e;
   }
+  await writeJournal(root, { version: 1, state: 'placed', folders: folders() });
+  await step('placed');
   const removed: string[][] = [];
   for (const p of prepared) removed.push(await p.finish());
+  await rm(join(root, JOURNAL), { force: true });
   return removed;
 }
 
 /**
- * The first half of an all-or-nothing write: the folder is locked, a killed compile's temp files
- * are removed, every target is checked, and each file is written to a temp file beside its
- * target. Nothing the folder held is changed yet. A failure removes the temp files, unlocks and
- * throws. An inventory prepares every host before committing any (src/cli/compile.ts).
+ * The first half of an all-or-nothing write: the folder is locked (unless `locked`: its caller
+ * holds the lock), a killed compile's temp files are removed, every target is checked, and each
+ * file is written to a temp file beside its target. Nothing the folder held is changed yet. A
+ * failure removes the temp files, unlocks and throws. An inventory prepares every host before
+ * committing any (src/cli/compile.ts).
  */
-export async function prepareAtomic(dir: string, files: readonly OutFile[], optional: readonly string[] = []): Promise<Prepared> {
+export async function prepareAtomic(dir: string, files: readonly OutFile[], optional: readonly string[] = [], locked = false): Promise<Prepared> {
   await refuseLinkedFolder(dir);
   // An explicit mode: under umask 000 a new folder would be writable by everyone.
   await mkdir(dir, { recursive: true, mode: 0o755 });
   await refuseLinkedFolder(dir);
   await refuseOpenFolder(dir);
-  const release = await lockFolder(dir);
+  const release = locked ? async () => {} : await lockFolder(dir);
   const suffix = `.ipfence-${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   const temps = files.map((f) => ({ ...f, target: join(dir, f.file), temp: join(dir, f.file + suffix) }));
   const abort = async (): Promise<void> => {
@@ -169,7 +321,7 @@ export async function prepareAtomic(dir: string, files: readonly OutFile[], opti
     await release();
   };
   try {
-    for (const name of await readdir(dir)) if (TEMP.test(name)) await rm(join(dir, name), { force: true });
+    await removeTemps(dir);
     await checkTargets(dir, files);
     for (const t of temps) {
       const mode = t.executable ? 0o755 : 0o644;
@@ -190,7 +342,7 @@ export async function prepareAtomic(dir: string, files: readonly OutFile[], opti
   }
   // Each target as it was: backed up (a hard link, so the rename below leaves it whole), or absent.
   const replaced: { target: string; backup?: string }[] = [];
-  const place = async (): Promise<void> => {
+  const backup = async (): Promise<void> => {
     // The folder is still the one checked (not swapped for a link while the files were written).
     await refuseLinkedFolder(dir);
     for (const t of temps) {
@@ -203,12 +355,25 @@ export async function prepareAtomic(dir: string, files: readonly OutFile[], opti
         },
       );
       replaced.push({ target: t.target, ...(had ? { backup } : {}) });
+      await step(`backup ${t.target}`);
+    }
+  };
+  const record = () => ({ suffix, files: temps.map((t) => ({ file: t.file, backup: replaced.some((r) => r.target === t.target && r.backup !== undefined) })), optional, produced: files.map((f) => f.file) });
+  const placed = new Set<string>();
+  const place = async (): Promise<void> => {
+    await refuseLinkedFolder(dir);
+    for (const t of temps) {
       await rename(t.temp, t.target);
+      placed.add(t.target);
+      await step(`rename ${t.target}`);
     }
   };
   const finish = async (): Promise<string[]> => {
     try {
-      await Promise.all(replaced.map((r) => (r.backup ? rm(r.backup, { force: true }) : undefined)));
+      for (const r of replaced) {
+        if (r.backup) await rm(r.backup, { force: true });
+        await step(`drop ${r.target}`);
+      }
       return await removeStale(dir, optional, files.map((f) => f.file));
     } finally {
       await release();
@@ -216,28 +381,69 @@ export async function prepareAtomic(dir: string, files: readonly OutFile[], opti
   };
   const rollback = async (): Promise<void> => {
     try {
-      for (const r of replaced.reverse()) {
+      for (const r of [...replaced].reverse()) {
         if (r.backup) {
           await rename(r.backup, r.target);
           // When the target was never replaced, both names are one file and rename leaves both.
           await rm(r.backup, { force: true });
-        } else await rm(r.target, { force: true });
+        } else if (placed.has(r.target)) await rm(r.target, { force: true });
       }
     } finally {
       await abort();
     }
   };
-  return { place, finish, rollback, abort };
+  return { dir, record, backup, place, finish, rollback, abort };
 }
 
 /**
- * All files or none, from one compile: prepareAtomic, then only when every temp file is complete
- * are they renamed into place. A failure removes the temp files and leaves the previous outputs
- * untouched. Returns the files of `optional` that this compile no longer produces and that were
- * removed (see removeStale).
+ * A killed compile's leftovers in `dir`: temp files go; a backup goes only when it is still the
+ * same file as its target (no rename replaced the target yet, so nothing is lost). A backup of a
+ * replaced file is what a record elsewhere (a killed inventory compile's, in the folder above)
+ * needs to put the folder back: it is never removed here.
+ */
+async function removeTemps(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (!TEMP.test(name)) continue;
+    const path = join(dir, name);
+    if (!name.endsWith('.old')) {
+      await rm(path, { force: true });
+      continue;
+    }
+    const target = path.replace(TEMP, '');
+    const [b, t] = await Promise.all([lstat(path), lstat(target).catch(() => null)]);
+    if (t !== null && t.ino === b.ino && t.dev === b.dev) await rm(path, { force: true });
+    else throw new FolderError(`${path} is the only copy of ${target} as it was before a compile that was killed while renaming its files; run that compile again (an inventory's record is in the folder above, ${resolve(dir, '..')}), or remove ${path} if ${target} is what you want`);
+  }
+}
+
+/**
+ * All files or none, from one compile: a killed compile's write is finished or rolled back,
+ * prepareAtomic, then only when every temp file is complete are they renamed into place. A
+ * failure removes the temp files and leaves the previous outputs untouched. Returns the files of
+ * `optional` that this compile no longer produces and that were removed (see removeStale).
  */
 export async function writeAllAtomic(dir: string, files: readonly OutFile[], optional: readonly string[] = []): Promise<string[]> {
-  return (await commitAll([await prepareAtomic(dir, files, optional)]))[0]!;
+  return (await writeFoldersAtomic(dir, [{ dir, files, optional }]))[0]!;
+}
+
+/**
+ * Several folders (each `root` or directly in it) written as one unit, under root's lock: an
+ * interrupted earlier write is recovered first, every folder prepared, then committed together.
+ */
+export async function writeFoldersAtomic(root: string, folders: readonly { dir: string; files: readonly OutFile[]; optional: readonly string[] }[]): Promise<string[][]> {
+  await refuseLinkedFolder(root);
+  await mkdir(root, { recursive: true, mode: 0o755 });
+  await refuseLinkedFolder(root);
+  const release = await lockFolder(root);
+  const prepared: Prepared[] = [];
+  try {
+    await recoverLocked(root);
+    for (const f of folders) prepared.push(await prepareAtomic(f.dir, f.files, f.optional, resolve(f.dir) === resolve(root)));
+    return await commitAll(root, prepared.splice(0));
+  } finally {
+    await Promise.all(prepared.map((p) => p.abort()));
+    await release();
+  }
 }
 
 /** ipfence's own header (after a shebang line in scripts): only such files are ever removed. */

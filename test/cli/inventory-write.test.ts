@@ -63,7 +63,7 @@ describe('compile --inventory writes every host or none', () => {
     const pb = await prepareAtomic(b, [file('rules.v4', 'new b\n')]);
     // b's temp file is gone when its turn comes: a is already in place by then.
     for (const f of readdirSync(b)) if (f.endsWith('.tmp')) rmSync(join(b, f));
-    await expect(commitAll([pa, pb])).rejects.toThrow();
+    await expect(commitAll(base, [pa, pb])).rejects.toThrow();
     expect(readFileSync(join(a, 'rules.v4'), 'utf8')).toBe('old a\n');
     expect(readFileSync(join(b, 'rules.v4'), 'utf8')).toBe('old b\n');
     // No new file, temp file, backup or lock is left.
