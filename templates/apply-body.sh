@@ -935,6 +935,16 @@ drift_report() {
 	fi
 	pending=
 	if [ -d "$STATE/pending" ]; then pending=" (an apply is waiting for confirmation)"; fi
+	# A run killed half way through a change: whatever the host holds now, the next apply first
+	# puts back the state that was live before it, so the host is not settled (drift, exit 1).
+	if [ -d "$STATE/inflight" ]; then
+		about=$(head -n 1 "$STATE/inflight/about" 2>/dev/null | tr -d '\000-\037\177' || true)
+		pending="$pending; and an apply was stopped half way through its change (${about:-?}; $STATE/inflight is its record): run apply.sh again, which first restores the state that was live before it"
+		if [ -z "$differs" ]; then
+			echo "ipfence check: DRIFT: the host holds what these files load ($SOURCE, sha256 $POLICY_SHA256)$pending"
+			exit 10
+		fi
+	fi
 	if [ -z "$differs" ]; then
 		echo "ipfence check: OK: the host holds what these files load ($SOURCE, sha256 $POLICY_SHA256)$pending"
 		exit 0
@@ -990,7 +1000,7 @@ usage() {
   apply.sh --rehook         put ipfence's jumps back in place after another tool moved them
 
 Exit status: 0 done (--check: no drift); 1 not applied, because it was refused before any
-change or failed and was rolled back (--check: drift; --confirmed: nothing to confirm);
+change or failed and was rolled back (--check: drift, or an apply stopped half way; --confirmed: nothing to confirm);
 2 usage (--check: could not tell); 3 failed, and so did the rollback: the state is unknown.
 IPFENCE_IPTABLES / IPFENCE_IP6TABLES choose the tools (default iptables / ip6tables);
 IPFENCE_STATE_DIR is where a pending confirmation and the log are kept (/var/lib/ipfence).
