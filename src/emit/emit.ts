@@ -4,7 +4,7 @@ import type { Family, IR, Rule, Ruleset } from '../model/ir.js';
 import { VERSION } from '../util/package-root.js';
 import { DOCKER_CHAIN } from '../model/chains.js';
 import { renderChain } from './render.js';
-import { displayName } from './quote.js';
+import { displayName, unitText } from './quote.js';
 import { applyScript, type ShellVariable } from './apply.js';
 import { fallbackRuleset } from './fallback.js';
 import { precompiled } from './templates.generated.js';
@@ -123,7 +123,8 @@ export function emit(ir: IR, source: SourceInfo, options: EmitOptions = {}): Art
     }));
     out.push({ file: 'ipsets', content: template('ipsets.hbs')({ ...header, sets }), executable: false });
   }
-  const unit = { ...header, hostDir: options.hostDir ?? DEFAULT_HOST_DIR };
+  // The header comment keeps the name as every file shows it; Description expands specifiers.
+  const unit = { ...header, description: unitText(header.source), hostDir: options.hostDir ?? DEFAULT_HOST_DIR };
   out.push({ file: 'ipfence.service', content: template('ipfence.service.hbs')(unit), executable: false });
   if (hasDocker(ir)) out.push({ file: 'ipfence-docker.service', content: template('ipfence-docker.service.hbs')(unit), executable: false });
   return out;

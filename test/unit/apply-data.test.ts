@@ -14,7 +14,7 @@ import { compile } from '../../src/pipeline.js';
  * header, sourced by the shells root runs it with, sets each variable to exactly it and runs
  * nothing. NUL is the one character no shell variable can hold.
  */
-const nasty = fc.constantFrom("'", '"', '`', '$(touch ran)', '`touch ran`', '\\', "'\\''", '\n', '\r', '\t', '\u001b[31m', 'EOF', '\nEOF\n', ';', '#', '$HOME', '${x:-y}', '-rf', '*', '~', '!', '\u202e', '\u2028', '한국어');
+const nasty = fc.constantFrom("'", '"', '`', '$(touch ran)', '`touch ran`', '\\', "'\\''", '\n', '\r', '\t', '\u001b[31m', 'EOF', '\nEOF\n', ';', '#', '$HOME', '${x:-y}', '-rf', '*', '~', '!', '\u202e', '\u2028', '한국어', '\u2066', '\u2069', '\u200e', '\u200f', '\u061c', '\u200b', '\ufeff', '\u0085', '%', '%h', '%%n');
 const unit = fc.oneof(fc.string({ unit: 'binary' }), nasty, fc.string({ unit: fc.constantFrom("'", '\\', '\n', '$', '`', '"', 'a') }));
 const value = fc.array(unit, { maxLength: 6 }).map((xs) => xs.join('')).filter((s) => !s.includes('\u0000') && s.isWellFormed());
 
@@ -65,6 +65,30 @@ describe("apply.sh's data header", () => {
       }),
       { numRuns: 25 },
     );
+  });
+
+  it("any file name: no control or format character (bidi, zero-width, line separators) reaches any file, and the units' Description holds no systemd specifier", () => {
+    const policy = readFileSync('examples/docker-host.yaml', 'utf8');
+    // Tab and newline are the files' own; nothing else of Cc, and nothing of Cf, Zl, Zp.
+    const active = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/u;
+    let units = 0;
+    fc.assert(
+      fc.property(value.filter((s) => s !== ''), (name) => {
+        const artifacts = compile(policy, name, name).artifacts!;
+        for (const a of artifacts) expect(active.exec(a.content), a.file).toBeNull();
+        for (const a of artifacts.filter((x) => x.file.endsWith('.service'))) {
+          units++;
+          const description = a.content.split('\n').filter((l) => l.startsWith('Description='));
+          expect(description, a.file).toHaveLength(1);
+          // Every % is half of a %%: systemd shows one %, and expands nothing.
+          expect(description[0]!.replace(/%%/g, ''), a.file).not.toContain('%');
+          expect(description[0]!.replace(/%%/g, '%')).toContain(`(${displayName(name)})`);
+        }
+      }),
+      { numRuns: 60 },
+    );
+    expect(units).toBe(120);
+    expect(displayName('web\u202e\u2066lmth.yaml\u200f\u061c\u2028x')).toBe('web??lmth.yaml???x');
   });
 
   it('the body is a fixed file: no template expression, and no value of the policy in it', () => {
