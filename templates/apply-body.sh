@@ -374,16 +374,30 @@ place_hooks() {
 	done
 }
 
+# awk's first(NAME): NAME is one of RUN_FIRST's lines, or starts with the prefix of one ending in
+# "*". Compared as text: a name's "." or "+" is only itself, never a pattern. RUN_FIRST reaches
+# awk through the environment, which (unlike -v) leaves its backslashes alone.
+RUN_FIRST_AWK='
+		BEGIN { nfirst = split(ENVIRON["IPFENCE_RUN_FIRST"], pats, "\n") }
+		function first(name,   i, p, l) {
+			for (i = 1; i <= nfirst; i++) {
+				p = pats[i]; l = length(p)
+				if (l > 0 && substr(p, l) == "*") { if (substr(name, 1, l - 1) == substr(p, 1, l - 1)) return 1 }
+				else if (name == p) return 1
+			}
+			return 0
+		}'
+
 # CMD TABLE CHAIN TARGET: the number of rules in CHAIN, the position of the first and the last
 # "-j TARGET", how many there are, and the position of the last rule that must run first: a jump
 # to a run-first chain, or a rule matching a run-first set (fail2ban's ipset actions write
 # "-A INPUT -m set --match-set f2b-sshd src -j REJECT", with no chain of their own).
 hook_state() {
-	"$1" -t "$2" -S "$3" 2>/dev/null | awk -v target="$4" -v first="$RUN_FIRST" '
+	"$1" -t "$2" -S "$3" 2>/dev/null | IPFENCE_RUN_FIRST=$RUN_FIRST awk -v target="$4" "$RUN_FIRST_AWK"'
 		$1 != "-A" { next }
 		{ n++ }
 		NF == 4 && $3 == "-j" && $4 == target { count++; if (!head) head = n; tail = n; next }
-		{ for (i = 3; i < NF; i++) if (($i == "-j" || $i == "-g" || $i == "--match-set") && $(i + 1) ~ first) before = n }
+		{ for (i = 3; i < NF; i++) if (($i == "-j" || $i == "-g" || $i == "--match-set") && first($(i + 1))) before = n }
 		END { print n + 0, head + 0, tail + 0, count + 0, before + 0 }'
 }
 
@@ -867,7 +881,7 @@ view_rules() {
 
 # coexist: jumps into ipfence's chains that are not where apply.sh puts them.
 misplaced_hooks() {
-	awk -v first="$RUN_FIRST" '
+	IPFENCE_RUN_FIRST=$RUN_FIRST awk "$RUN_FIRST_AWK"'
 		function ours(c) { return c ~ /^(IPFENCE-|ipf-)/ }
 		/^\*/ { table = substr($0, 2); next }
 		/^-A / {
@@ -877,7 +891,7 @@ misplaced_hooks() {
 				else if (!(k in start)) start[k] = n[k]
 				next
 			}
-			for (i = 3; i < NF; i++) if (($i == "-j" || $i == "-g" || $i == "--match-set") && $(i + 1) ~ first && k in start) print table ": the " ($i == "--match-set" ? "rule matching set " : "jump to ") $(i + 1) " in " $2 " comes after ipfence'"'"'s (bans must run first)"
+			for (i = 3; i < NF; i++) if (($i == "-j" || $i == "-g" || $i == "--match-set") && first($(i + 1)) && k in start) print table ": the " ($i == "--match-set" ? "rule matching set " : "jump to ") $(i + 1) " in " $2 " comes after ipfence'"'"'s (bans must run first)"
 		}
 		END { for (k in endhook) if (last[k] != "-A " substr(k, index(k, " ") + 1) " -j " endhook[k]) print substr(k, 1, index(k, " ") - 1) ": the jump to " endhook[k] " is not the last rule of " substr(k, index(k, " ") + 1) }'
 }

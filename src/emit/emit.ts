@@ -177,8 +177,12 @@ function routingLines(routes: IR['routes']): string[] {
   return lines;
 }
 
-/** A run-first pattern (a name, or a prefix and `*`) as part of an awk regular expression. */
-const patternRegex = (p: string): string => p.replace(/\./g, '[.]').replace(/\*$/, '.*');
+/**
+ * apply.sh's RUN_FIRST: the run-first patterns (a name, or a prefix and `*`) and DOCKER-USER, one a
+ * line. The body compares names with them as text, never as a regular expression: a name's `.`,
+ * `+`, `[`, `|` or `\\` is only itself.
+ */
+export const runFirstList = (runFirst: readonly string[]): string => [...runFirst, 'DOCKER-USER'].join('\n');
 
 /** apply.sh's data: what its body reads, as shell variables (the body's names). */
 function applyData(ir: IR, header: { readonly version: string; readonly source: string; readonly hash: string }): ShellVariable[] {
@@ -198,7 +202,7 @@ function applyData(ir: IR, header: { readonly version: string; readonly source: 
     { name: 'SOURCE', value: header.source },
     { name: 'OWNERSHIP', value: ir.ownership },
     { name: 'EXPLICIT', value: explicit.join(' '), about: "coexist: the built-in chains whose policy this policy sets; the others keep the host's." },
-    { name: 'RUN_FIRST', value: `^(${[...ir.runFirst.map(patternRegex), 'DOCKER-USER'].join('|')})$`, about: "coexist: jumps to these chains, and rules matching these sets, stay ahead of ipfence's, so that bans keep winning (awk regex)." },
+    { name: 'RUN_FIRST', value: runFirstList(ir.runFirst), about: "coexist: jumps to these chains, and rules matching these sets, stay ahead of ipfence's, so that bans keep winning; one a line, a name or a prefix and * (text, not a pattern)." },
     { name: 'RTPROTO', value: String(ROUTING_PROTOCOL), about: 'The tag on the routing entries ipfence installs (ip rule ... protocol N, ip route ... proto N).' },
     { name: 'FILES', value: list(['rules.v4', 'rules.v6', ...(ir.sets.length > 0 ? ['ipsets'] : [])]), about: 'The files loaded here, one a line; each must come from the same compile as this script.' },
     { name: 'HOOKS4', value: list(hooksOf(byDigit(4)!)), about: "coexist: the jumps into ipfence's chains, one a line: TABLE CHAIN TARGET start|end." },
