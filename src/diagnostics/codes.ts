@@ -31,7 +31,7 @@ export const CODES = {
   'unsafe-string': { severity: 'error', stage: 'normalize', doc: 'A free-text field with control characters, which could change the ruleset structure.' },
   'string-too-long': { severity: 'error', stage: 'normalize', doc: 'A comment (255 bytes) or log prefix (29 bytes) that iptables would silently truncate.' },
   'order-conflict': { severity: 'error', stage: 'normalize', doc: 'Allow-before-deny ordering would let an allow override a deny the author wrote earlier.' },
-  'interface-unknown': { severity: 'warning', stage: 'normalize', doc: 'An interface name not declared under `interfaces` although that map exists (likely a typo).' },
+  'interface-unknown': { severity: 'warning', stage: 'normalize', doc: 'An interface name not declared under `interfaces` although that map exists (likely a typo); never `lo`, which every host has.' },
   'table-reserved': { severity: 'error', stage: 'normalize', doc: "A mark's routing table is one of the kernel's own (253 default, 254 main, 255 local): its default route is the host's." },
   'route-conflict': { severity: 'error', stage: 'normalize', doc: 'Two marks give one routing table different default routes; only one can be installed.' },
   'service-unknown': { severity: 'error', stage: 'normalize', doc: 'A `service:` name that is neither built in nor in `services:`.' },

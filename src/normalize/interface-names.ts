@@ -6,6 +6,8 @@ import { under, type Reporter } from './report.js';
 /** Kernel interface names: at most 15 bytes; iptables adds a trailing + for prefix matches. */
 const IFACE = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,14}$|^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,13}\+$/;
 
+const LOOPBACK = 'lo';
+
 /** The policy's interface names: kernel names, and the aliases of its `interfaces` map. */
 export class InterfaceNames {
   /** Aliases already reported as invalid: reported once, however many rules use them. */
@@ -29,7 +31,8 @@ export class InterfaceNames {
       this.reporter.report('schema-value', realPath, `'${real}' is not a valid interface name: at most 15 characters of letters, digits, '_', '.', '@', '-', optionally ending in '+' for a prefix match`);
       return undefined;
     }
-    if (!implied && !isAlias && Object.keys(aliases).length > 0 && !Object.values(aliases).includes(real)) {
+    // Loopback exists on every host and is nobody's alias: naming it is no typo.
+    if (!implied && !isAlias && real !== LOOPBACK && Object.keys(aliases).length > 0 && !Object.values(aliases).includes(real)) {
       const guess = didYouMean(name, Object.keys(aliases));
       this.reporter.report('interface-unknown', under(path, field), `interface '${name}' is not declared under \`interfaces\`${guess ? ` (did you mean '${guess}'?)` : ''}; it is used as a kernel interface name as written`);
     }
