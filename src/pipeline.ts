@@ -2,6 +2,7 @@ import { check } from './check/check.js';
 import { applyConfig, type Level } from './check/config.js';
 import { compareDiagnostics, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
 import { emit, type Artifact } from './emit/emit.js';
+import { outputSizeLimit } from './emit/output-size.js';
 import { guardOutput } from './emit/guards/index.js';
 import type { IR } from './model/ir.js';
 import { load, type Loaded } from './load/load.js';
@@ -53,7 +54,9 @@ export function compile(text: string, file: string, displayName = file, options:
   const soFar = [...loaded.diagnostics, ...norm.diagnostics];
   if (!norm.ir) return { diagnostics: sorted(soFar) };
   // The lint checks, then the output's guards: rendering measures what iptables would refuse.
-  const all = sorted(applyConfig([...soFar, ...check({ ir: norm.ir, policy: valid.policy, source }), ...guardOutput(norm.ir)], valid.policy, source, options.severity));
+  // The output's size last: past a limit of its own, however few rules made it (long names, long lists).
+  const guarded = [...soFar, ...check({ ir: norm.ir, policy: valid.policy, source }), ...guardOutput(norm.ir)];
+  const all = sorted(applyConfig(hasErrors(guarded) ? guarded : [...guarded, ...outputSizeLimit(norm.ir)], valid.policy, source, options.severity));
   if (hasErrors(all) || options.emit === false) return { ir: norm.ir, diagnostics: all };
   return { ir: norm.ir, artifacts: emit(norm.ir, { name: displayName, text, hash: options.sourceHash }, { hostDir: options.hostDir }), diagnostics: all };
 }

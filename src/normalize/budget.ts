@@ -21,6 +21,14 @@ export const LIMITS = {
   addressEntries: 10_000_000,
 } as const;
 
+/**
+ * Bytes of the files loaded on the host (rules.v4, rules.v6, ipsets), measured on the rendered
+ * rules (src/emit/output-size.ts). The rule and entry limits bound how many lines there are, not
+ * how long: a million rules with 240-byte names is a quarter of a gigabyte every apply reads.
+ * The benchmark's 50,000-entry operator policy writes 22 MB; 256 MiB is over ten times that.
+ */
+export const OUTPUT_BYTES_LIMIT = 256 * 1024 * 1024;
+
 export type Limit = keyof typeof LIMITS;
 
 const WHAT: Readonly<Record<Limit, { readonly noun: string; readonly fix: string }>> = {
