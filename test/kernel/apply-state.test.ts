@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile } from '../../src/pipeline.js';
-import { kernelLab, type Netns } from '../../src/verify/netns.js';
+import { kernelLab, run, type Netns } from '../../src/verify/netns.js';
 import { Throwaway } from '../helpers/throwaway.js';
 
 /**
@@ -24,6 +24,11 @@ describe.runIf(lab.ok)('apply.sh refuses a state folder that is not root\'s alon
   afterAll(() => rmSync(root, { recursive: true, force: true }));
   const empty = () => ns.save(backend, 'ipv4').split('\n').filter((l) => l.startsWith('-A ')).length === 0;
   const applyWith = (state: string) => t.applyIn(ns, backend, dir, [], [`IPFENCE_STATE_DIR=${state}`]);
+  /** An ACL entry on `path` (setfacl ARGS path); acl is in .ci/run's packages, so a missing setfacl fails rather than skips. */
+  const setfacl = (args: readonly string[], path: string): void => {
+    const r = run(['setfacl', ...args, path]);
+    if (r.status !== 0) throw new Error(`setfacl ${args.join(' ')} ${path} failed (apt-get install acl): ${r.stderr}`);
+  };
   const fresh = (name: string, mode = 0o700): string => {
     const p = join(root, name);
     mkdirSync(p, { recursive: true, mode });
@@ -41,6 +46,10 @@ describe.runIf(lab.ok)('apply.sh refuses a state folder that is not root\'s alon
     ['holding a log that is a symbolic link', () => { const p = fresh('loglink'); symlinkSync('/etc/passwd-not-this', join(p, 'log')); return { state: p, message: `${join(p, 'log')}: is a symbolic link` }; }],
     ['holding a pending that is a symbolic link', () => { const p = fresh('pendinglink'); symlinkSync(fresh('elsewhere'), join(p, 'pending')); return { state: p, message: `${join(p, 'pending')}: is a symbolic link` }; }],
     ['relative', () => ({ state: 'var/lib/ipfence', message: 'must be an absolute path' })],
+    // Mode 0700 and root's, but an ACL lets uid 1000 write (ls shows the + and the mask as group bits).
+    ['with an ACL granting another user write', () => { const p = fresh('acl'); setfacl(['-m', 'u:1000:rwx'], p); return { state: p, message: `${p}: has an access control list (mode drwxrwx---+)` }; }],
+    ['with a default ACL only (what is created in it becomes writable by another user)', () => { const p = fresh('defacl'); setfacl(['-d', '-m', 'u:1000:rwx'], p); return { state: p, message: `${p}: has an access control list` }; }],
+    ['under a folder with an ACL granting another user write', () => { const above = fresh('aclabove', 0o755); setfacl(['-m', 'u:1000:rwx'], above); const st = join(above, 'state'); mkdirSync(st, { mode: 0o700 }); return { state: st, message: `${above}: has an access control list` }; }],
   ])('%s: exit 1 before any change, the folder left as it was', (_what, setup) => {
     const { state, message } = setup();
     let before: string | undefined;
@@ -65,6 +74,9 @@ describe.runIf(lab.ok)('apply.sh refuses a state folder that is not root\'s alon
     ['a rules file another user owns', (d: string) => { chownSync(join(d, 'rules.v4'), 1000, 1000); return `${join(d, 'rules.v4')}: is owned by uid 1000, not root`; }],
     ['a rules file others can write', (d: string) => { chmodSync(join(d, 'rules.v4'), 0o666); return 'can be written by users other than root (mode -rw-rw-rw-)'; }],
     ['apply.sh that others can write', (d: string) => { chmodSync(join(d, 'apply.sh'), 0o777); return `${join(d, 'apply.sh')}: can be written by users other than root`; }],
+    ['a folder with an ACL granting another user write', (d: string) => { setfacl(['-m', 'u:1000:rwx'], d); return `${d}: has an access control list`; }],
+    ['a rules file with an ACL granting another user write', (d: string) => { setfacl(['-m', 'u:1000:rw'], join(d, 'rules.v4')); return `${join(d, 'rules.v4')}: has an access control list`; }],
+    ['apply.sh with an ACL granting another user write', (d: string) => { setfacl(['-m', 'u:1000:rwx'], join(d, 'apply.sh')); return `${join(d, 'apply.sh')}: has an access control list`; }],
   ])('the compiled files in %s: refused before any change', (_what, spoil) => {
     const d = t.folder(r.artifacts!);
     const message = spoil(d);
