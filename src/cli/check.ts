@@ -6,7 +6,7 @@ import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
 import { failed, report, unreadable } from './output.js';
 import { readFailure, readPolicy, utf8, includesOf } from './source.js';
-import { GENERATED } from './write-atomic.js';
+import { GENERATED, interruptedRecord } from './write-atomic.js';
 import { OPTIONAL_OUTPUTS } from './compile.js';
 
 /** What --against found in `dir`: unified diffs, and the committed files it refused to read. */
@@ -81,6 +81,10 @@ export async function checkCommand(paths: readonly string[], o: Options, io: IO)
       }
     }
   }
+  // A compile killed while renaming its files left them half old, half new: the next compile
+  // puts them right; check only says so (it writes nothing).
+  const record = values.against !== undefined ? await interruptedRecord(values.against) : null;
+  if (record !== null) all.push(diag('stale-artifact', { file: values.against!, line: 1, col: 1 }, `the files in ${values.against} are from a compile that was killed while writing them (its record is ${record}); run the compile again, which first puts the folder back as it was, then commit the result`));
   all.sort(compareDiagnostics);
   report(all, format, io.colorStdout && !values['no-color'], io.stdout);
   return ioFailed || unreadable(all) ? EXIT_USAGE : failed(all, o, io.stderr) ? EXIT_POLICY : EXIT_OK;

@@ -255,6 +255,16 @@ export async function recoverInterrupted(root: string): Promise<string | null> {
 }
 
 /**
+ * The record of a killed compile's write that concerns `dir`: in it (a compile of one policy) or
+ * in the folder above (an inventory's, for OUT/<host>). Null when there is none. Read only: for
+ * `check --against`, which says so instead of comparing half-written files as if they were whole.
+ */
+export async function interruptedRecord(dir: string): Promise<string | null> {
+  for (const p of [join(dir, JOURNAL), join(dir, '..', JOURNAL)]) if ((await lstat(p).catch(() => null)) !== null) return p;
+  return null;
+}
+
+/**
  * Files written to temp files beside their targets, not yet in place. `backup` hard-links each
  * target that exists to `<target><suffix>.old`; `place` renames the temp files into place; then
  * `finish` drops the backups (and unlocks), or `rollback` puts every replaced file back and removes

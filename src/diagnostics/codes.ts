@@ -76,7 +76,7 @@ export const CODES = {
   // verify
   'kernel-rejected': { severity: 'error', stage: 'verify', doc: 'A real load into a throwaway network namespace refused the compiled rule (e.g. a user name unknown on this host).' },
   // cli
-  'stale-artifact': { severity: 'error', stage: 'cli', doc: 'With `check --against DIR`: a committed output differs from what the policy compiles to (a unified diff is printed).' },
+  'stale-artifact': { severity: 'error', stage: 'cli', doc: 'With `check --against DIR`: a committed output differs from what the policy compiles to (a unified diff is printed), or the folder holds the record of a compile killed while writing it.' },
   'usage': { severity: 'error', stage: 'cli', doc: 'The command line is wrong.' },
   'io-write': { severity: 'error', stage: 'cli', doc: 'An output file could not be written.' },
   'inventory-invalid': { severity: 'error', stage: 'cli', doc: 'An inventory (`--inventory`) that cannot be used: an unknown key, a host name that cannot be a folder, a group that does not exist, two groups giving a host one variable differently.' },

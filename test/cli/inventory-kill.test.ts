@@ -132,6 +132,11 @@ describe('compile --inventory killed at any step of its write', () => {
     await stopped;
     delete faultPoints.hook;
     deadLocks(out);
+    // check --against says the folder is half written, and changes nothing.
+    const against = memoryIO('', { cwd: dir });
+    expect(await main(['check', 'p.yaml', '--against', join(out, 'a1'), '-f', 'gcc'], against.io)).toBe(1);
+    expect(against.out.stdout).toContain(`the files in ${join(out, 'a1')} are from a compile that was killed while writing them (its record is ${join(out, '.ipfence-commit.json')})`);
+    expect(existsSync(join(out, '.ipfence-commit.json'))).toBe(true);
     writeFileSync(join(dir, 'p.yaml'), NEW_POLICY);
     const { io, out: said } = memoryIO('', { cwd: dir });
     const code = await main(['compile', 'p.yaml', '-o', join(out, 'a1'), '-f', 'gcc'], io);
