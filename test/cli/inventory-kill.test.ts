@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -148,5 +148,49 @@ describe('compile --inventory killed at any step of its write', () => {
     expect(failing.said).toContain('put back the files it had replaced');
     expect(snapshot(out)).toEqual(before);
     expect(existsSync(join(out, '.ipfence-commit.json'))).toBe(false);
+  });
+
+  it.each([
+    ['a folder outside OUT', { version: 1, state: 'placing', folders: [{ dir: '..', suffix: '.ipfence-1-ab.tmp', files: [{ file: 'p.yaml', backup: false }], optional: [], produced: [] }] }, 'not in the form ipfence writes'],
+    ['a file with a path', { version: 1, state: 'placing', folders: [{ dir: 'a1', suffix: '.ipfence-1-ab.tmp', files: [{ file: '../../p.yaml', backup: false }], optional: [], produced: [] }] }, 'not in the form ipfence writes'],
+    ['a suffix that is not a temp name', { version: 1, state: 'placing', folders: [{ dir: 'a1', suffix: '', files: [{ file: 'rules.v4', backup: true }], optional: [], produced: [] }] }, 'not in the form ipfence writes'],
+    ['not JSON', 'rm -rf /', 'is not valid JSON'],
+  ])('a record naming %s is refused, and nothing is touched', async (_what, record, message) => {
+    const dir = checkoutTmp('ipfence-inv-record-');
+    const out = join(dir, 'out');
+    expect((await compile(dir, OLD_POLICY, OLD_HOSTS)).code).toBe(0);
+    const before = snapshot(out);
+    writeFileSync(join(out, '.ipfence-commit.json'), typeof record === 'string' ? record : JSON.stringify(record));
+    const r = await compile(dir, NEW_POLICY, OLD_HOSTS);
+    expect(r.code).toBe(2);
+    expect(r.said).toContain(message);
+    // Not a file outside OUT was touched (p.yaml is the policy just written).
+    expect(readFileSync(join(dir, 'p.yaml'), 'utf8')).toBe(NEW_POLICY);
+    delete before['.ipfence-commit.json'];
+    const now = snapshot(out);
+    delete now['.ipfence-commit.json'];
+    expect(now).toEqual(before);
+  });
+
+  it('a record that is a symbolic link, or names a host folder that became one, is refused', async () => {
+    const dir = checkoutTmp('ipfence-inv-record-');
+    const out = join(dir, 'out');
+    expect((await compile(dir, OLD_POLICY, OLD_HOSTS)).code).toBe(0);
+    const elsewhere = checkoutTmp('ipfence-elsewhere-');
+    writeFileSync(join(elsewhere, 'rules.v4'), 'precious\n');
+    const record = { version: 1, state: 'placing', folders: [{ dir: 'a1', suffix: '.ipfence-1-ab.tmp', files: [{ file: 'rules.v4', backup: false }], optional: [], produced: [] }] };
+    writeFileSync(join(elsewhere, 'record.json'), JSON.stringify(record));
+    symlinkSync(join(elsewhere, 'record.json'), join(out, '.ipfence-commit.json'));
+    const linked = await compile(dir, NEW_POLICY, OLD_HOSTS);
+    expect(linked.code).toBe(2);
+    expect(linked.said).toContain('is not a small regular file');
+    rmSync(join(out, '.ipfence-commit.json'));
+    writeFileSync(join(out, '.ipfence-commit.json'), JSON.stringify(record));
+    rmSync(join(out, 'a1'), { recursive: true });
+    symlinkSync(elsewhere, join(out, 'a1'));
+    const swapped = await compile(dir, NEW_POLICY, OLD_HOSTS);
+    expect(swapped.code).toBe(2);
+    expect(swapped.said).toContain('is a symbolic link');
+    expect(readFileSync(join(elsewhere, 'rules.v4'), 'utf8')).toBe('precious\n');
   });
 });
