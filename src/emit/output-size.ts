@@ -1,5 +1,5 @@
 import { diag, type Diagnostic, type Location } from '../diagnostics/diagnostic.js';
-import type { IR } from '../model/ir.js';
+import type { IR, Origin } from '../model/ir.js';
 import { OUTPUT_BYTES_LIMIT } from '../normalize/budget.js';
 import { familyRecord } from '../model/family.js';
 import { renderChain } from './render.js';
@@ -16,15 +16,14 @@ export interface OutputSize {
 
 /**
  * The bytes of the restore files' rule lines and of the ipsets file's entries. The rules are
- * rendered once and cached (the emitter writes the same text), so measuring costs a sum.
+ * rendered once and cached (the emitter writes the same text), so measuring costs a sum. Shares
+ * are counted by origin object (the rules one policy rule expands to share it) and grouped by
+ * policy path; only the winner is located (an origin's file position is computed on demand).
  */
 export function outputSize(ir: IR): OutputSize {
-  const byPlace = new Map<string, { loc: Location; bytes: number }>();
-  const charge = (loc: Location, bytes: number): void => {
-    const key = `${loc.file}\u0000${loc.line}\u0000${loc.col}`;
-    const seen = byPlace.get(key);
-    if (seen) seen.bytes += bytes;
-    else byPlace.set(key, { loc, bytes });
+  const byOrigin = new Map<Origin, number>();
+  const charge = (o: Origin, bytes: number): void => {
+    byOrigin.set(o, (byOrigin.get(o) ?? 0) + bytes);
   };
   let total = 0;
   const files = new Map<string, number>();
@@ -35,7 +34,8 @@ export function outputSize(ir: IR): OutputSize {
         const rendered = renderChain(c, rs.family);
         for (const b of rendered.batches) bytes += Buffer.byteLength(b, 'utf8') + 1;
         // Each rule's share by its length in UTF-16 units: where the bytes come from, not how many.
-        c.rules.forEach((r, k) => charge(r.origin.loc, rendered.lengths[k]! + 1));
+        const rules = c.rules;
+        for (let k = 0; k < rules.length; k++) charge(rules[k]!.origin, rendered.lengths[k]! + 1);
       }
     }
     files.set(familyRecord(rs.family).outputFile, bytes);
@@ -45,14 +45,21 @@ export function outputSize(ir: IR): OutputSize {
   for (const x of ir.sets) {
     let bytes = 0;
     for (const e of x.entries) bytes += e.length + x.name.length + SET_LINE_EXTRA;
-    charge(x.origin.loc, bytes);
+    charge(x.origin, bytes);
     setBytes += bytes;
   }
   if (setBytes > 0) files.set('ipsets', setBytes);
   total += setBytes;
-  let most: { loc: Location; bytes: number } | undefined;
-  for (const p of byPlace.values()) if (most === undefined || p.bytes > most.bytes) most = p;
-  return { total, files, most };
+  const byPath = new Map<string, { origin: Origin; bytes: number }>();
+  for (const [o, bytes] of byOrigin) {
+    const key = o.path.join('\u0000');
+    const seen = byPath.get(key);
+    if (seen) seen.bytes += bytes;
+    else byPath.set(key, { origin: o, bytes });
+  }
+  let best: { origin: Origin; bytes: number } | undefined;
+  for (const p of byPath.values()) if (best === undefined || p.bytes > best.bytes) best = p;
+  return { total, files, most: best && { loc: best.origin.loc, bytes: best.bytes } };
 }
 
 /**
