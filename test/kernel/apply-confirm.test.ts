@@ -12,6 +12,10 @@ import { Throwaway } from '../helpers/throwaway.js';
  */
 const lab = kernelLab();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits until `done()` holds (at most 20 s): a run has got somewhere, on a loaded machine too, and not a fixed time later. */
+const until = async (done: () => boolean) => {
+  for (const end = Date.now() + 20_000; !done() && Date.now() < end; ) await sleep(100);
+};
 const open = (port: number) => `version: 1\ndefaults: { input: drop }\ninbound:\n  - { port: ${port} }\n`;
 
 describe.runIf(lab.ok)('apply.sh --confirm and its lock', () => {
@@ -39,7 +43,8 @@ describe.runIf(lab.ok)('apply.sh --confirm and its lock', () => {
   it('two applies naming different state folders exclude each other: the second waits for the first', async () => {
     const ns = t.makeNs('two');
     const a = spawnApply(ns, folder(7000), [`IPFENCE_IP6TABLES=${slowTools(3)}`, `IPFENCE_STATE_DIR=${join(t.stateDir, 'a')}`]);
-    await sleep(1000);
+    // The first holds the lock from before its IPv4 load until after its slow IPv6 one (3 s).
+    await until(() => v4(ns).includes('--dport 7000'));
     const b = spawnApply(ns, folder(7001), [`IPFENCE_IP6TABLES=ip6tables-${backend}`, `IPFENCE_STATE_DIR=${join(t.stateDir, 'b')}`]);
     await sleep(1000);
     expect(v4(ns), 'the first has loaded IPv4').toContain('--dport 7000');
@@ -57,7 +62,8 @@ describe.runIf(lab.ok)('apply.sh --confirm and its lock', () => {
     expect(t.applyIn(ns, backend, folder(7000), [], env).status).toBe(0);
     const before = v4(ns);
     const a = spawnApply(ns, folder(7001), [`IPFENCE_IP6TABLES=${slowTools(3)}`, `IPFENCE_STATE_DIR=${state}`], ['--confirm', '60']);
-    await sleep(1500);
+    // IPv4 is loaded, and IPv6's restore sleeps 3 s: the kill comes between the families.
+    await until(() => v4(ns).includes('--dport 7001'));
     expect(v4(ns), 'IPv4 is loaded when the kill comes').toContain('--dport 7001');
     process.kill(-a.child.pid!, 'SIGKILL');
     await a.exited;

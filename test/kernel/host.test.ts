@@ -260,12 +260,15 @@ inbound:
       writeFileSync(join(tools, 'ip6tables-slow-save'), `#!/bin/sh\nexec ip6tables-${backend}-save "$@"\n`, { mode: 0o755 });
       writeFileSync(join(tools, 'ip6tables-slow-restore'), `#!/bin/sh\nsleep 2\nexec ip6tables-${backend}-restore "$@"\n`, { mode: 0o755 });
       const dir = l.folder(build(open(7001)));
-      const env = [`IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=${tools}/ip6tables-slow`, `IPFENCE_STATE_DIR=${l.stateDir}`];
+      // The lab's own lock: the host's is the lock tests' (apply-confirm.test.ts), which may run meanwhile.
+      const env = [`IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=${tools}/ip6tables-slow`, `IPFENCE_STATE_DIR=${l.stateDir}`, `IPFENCE_LOCK=${l.stateDir}/lock`];
       const child = spawn('ip', ['netns', 'exec', l.server.ns.name, 'env', ...env, 'sh', join(dir, 'apply.sh')], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      await sleep(1000);
+      // As soon as IPv4 is loaded (IPv6's restore then sleeps 2 s), not after a fixed second that a
+      // loaded machine may not reach it in.
+      for (const end = Date.now() + 20_000; !saved(l, backend, 'ipv4').includes('--dport 7001') && Date.now() < end; ) await sleep(100);
       expect(saved(l, backend, 'ipv4'), 'IPv4 is loaded when the signal comes').toContain('--dport 7001');
       process.kill(-child.pid!, 'SIGHUP');
       expect(await exited).toBe(1);
@@ -307,7 +310,7 @@ inbound:
       expect(execStart).toBe(`${dir}/apply.sh --boot`);
 
       const booted: Host = { ...l.server, name: 'booted', ns: l.makeNs('boot') };
-      const env = ['env', `IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=ip6tables-${backend}`];
+      const env = ['env', `IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=ip6tables-${backend}`, `IPFENCE_LOCK=${l.stateDir}/lock`];
       const boot = booted.ns.exec([...env, `IPFENCE_STATE_DIR=${join(dir, 'state-boot')}`, 'sh', '-c', execStart]);
       expect(boot.status, boot.stderr).toBe(0);
       const applied: Host = { ...l.server, name: 'applied', ns: l.makeNs('applied') };
@@ -341,7 +344,7 @@ inbound:
       for (const [dir, port] of [[join(real, 'out'), 7000], [join(decoy, 'out'), 7001]] as const) {
         for (const a of build(`version: 1\ndefaults: { input: drop }\ninbound:\n  - { port: ${port} }\n`)) writeFileSync(join(dir, a.file), a.content, { mode: a.executable ? 0o755 : 0o644 });
       }
-      const r = l.server.ns.exec(['sh', '-c', `cd "$1" && CDPATH="$2" IPFENCE_IPTABLES=iptables-${backend} IPFENCE_IP6TABLES=ip6tables-${backend} IPFENCE_STATE_DIR="$3" sh out/apply.sh`, 'sh', real, decoy, l.stateDir]);
+      const r = l.server.ns.exec(['sh', '-c', `cd "$1" && CDPATH="$2" IPFENCE_IPTABLES=iptables-${backend} IPFENCE_IP6TABLES=ip6tables-${backend} IPFENCE_STATE_DIR="$3" IPFENCE_LOCK="$3/lock" sh out/apply.sh`, 'sh', real, decoy, l.stateDir]);
       expect(r.status, r.stderr).toBe(0);
       expect(saved(l, backend, 'ipv4')).toContain('--dport 7000');
       expect(saved(l, backend, 'ipv4')).not.toContain('--dport 7001');
