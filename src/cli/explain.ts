@@ -2,7 +2,10 @@ import { basename } from 'node:path';
 import { formatLocation, hasErrors } from '../diagnostics/diagnostic.js';
 import { visible } from '../diagnostics/visible.js';
 import { familyRecord } from '../model/family.js';
-import type { Rule, Target } from '../model/ir.js';
+import type { Family, Rule, Target } from '../model/ir.js';
+import { describeBox } from '../packet/describe.js';
+import type { IntervalSet } from '../packet/intervals.js';
+import { DIM, everything } from '../packet/space.js';
 import { decidingRule, explainOwners, targetText, type OwnerAssumption, type OwnerCase } from '../packet/explain.js';
 import { DIRECTION_WORDS } from '../packet/intent.js';
 import { modelsOf, type TraceEvent } from '../packet/path.js';
@@ -60,7 +63,7 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
         decidedBy: d ? { rule: d.origin.label, location: where(d) } : null,
       };
     };
-    const body = agreed ? told(shown[0]!) : { verdict: 'depends', cases: cases.map((c) => ({ assume: c.assume, ...told(c) })) };
+    const body = agreed ? told(shown[0]!) : { verdict: 'depends', cases: cases.map((c) => ({ assume: c.assume, ...(c.primary ? { primary: primaryText(family, c.primary) } : {}), ...told(c) })) };
     io.stdout(`${JSON.stringify({ family, direction, packet, ...body }, null, 2)}\n`);
     return EXIT_OK;
   }
@@ -70,9 +73,13 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
     return `${VERB[c.explanation.outcome.verdict]} ${d ? `by '${visible(d.origin.label)}' (${where(d)})` : 'by the default policy'}`;
   };
   const indent = agreed ? '' : '  ';
-  if (!agreed) lines.push(`the answer depends on ${ownersAsked(cases)}, which only the host knows (the rules name owners by ${byNames(cases) ? 'name' : 'number'}):`);
+  const iface = packet.in ? `${visible(packet.in)}'s` : "the incoming interface's";
+  const question = [ownersAsked(cases), cases.some((c) => c.primary) ? `which address is ${iface} primary address (where REDIRECT sends it)` : ''].filter((x) => x !== '').join(' and ');
+  const why = [cases.some((c) => c.assume.length > 0) ? `the rules name owners by ${byNames(cases) ? 'name' : 'number'}` : '', cases.some((c) => c.primary) ? 'a rule after the redirect looks at the destination' : ''].filter((x) => x !== '').join('; ');
+  const assumed = (c: OwnerCase): string => [assumptionText(c.assume, cases), c.primary ? `${iface} primary address is ${primaryText(family, c.primary)}` : ''].filter((x) => x !== '').join(' and ');
+  if (!agreed) lines.push(`the answer depends on ${question}, which only the host knows (${why}):`);
   for (const c of shown) {
-    if (!agreed) lines.push(`if ${assumptionText(c.assume, cases)}:`);
+    if (!agreed) lines.push(`if ${assumed(c)}:`);
     let head = '';
     for (const e of c.explanation.events) {
       if (e.kind === 'table') head = `${e.hook} ${e.table}`;
@@ -83,12 +90,19 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
     }
     lines.push(`${indent}${ending(c)}`);
   }
-  if (!agreed) lines.push(`depends on ${ownersAsked(cases)}: ${cases.map((c) => `${VERB[c.explanation.outcome.verdict]} if ${assumptionText(c.assume, cases)}`).join('; ')}`);
+  if (!agreed) lines.push(`depends on ${question}: ${cases.map((c) => `${VERB[c.explanation.outcome.verdict]} if ${assumed(c)}`).join('; ')}`);
   io.stdout(`${lines.join('\n')}\n`);
   return EXIT_OK;
 }
 
 const OWNER_WORD = { uid: 'user', gid: 'group' } as const;
+
+/** Addresses assumed to be an interface's primary address: "192.0.2.7", "any address except 192.0.2.7". */
+function primaryText(family: Family, set: IntervalSet): string {
+  const box = everything(family).slice();
+  box[DIM.dst] = set;
+  return (describeBox(family, box).to ?? 'any address').replace(/^any except /, 'any address except ');
+}
 
 /** What the answer turns on: "which user uid 33 is", "which uid 'www-data' has". */
 function ownersAsked(cases: readonly OwnerCase[]): string {

@@ -2,7 +2,8 @@ import type { Direction, Rule, Target } from '../model/ir.js';
 import { assertNever } from '../model/ir.js';
 import { asNumber, named, ownerAssumptions, type OwnerAssumption } from './owners.js';
 import { followPath, isTranslation, type Outcome, type RulesetModel, type TraceEvent } from './path.js';
-import { pointOf, type Packet } from './space.js';
+import { unite, type IntervalSet } from './intervals.js';
+import { DIM, pointOf, type Box, type Packet } from './space.js';
 
 export type { OwnerAssumption };
 
@@ -12,14 +13,50 @@ export interface Explanation {
   readonly outcome: Outcome;
 }
 
-/** Undefined when the packet's addresses are not of the model's family. */
-export function explainPacket(model: RulesetModel, direction: Direction, packet: Packet): Explanation | undefined {
+/**
+ * One packet's explanation under each assumption about the primary address of the interface it
+ * came in by, where its answer depends on it (a REDIRECT in PREROUTING sends it there, and a
+ * rule after looks at the destination): `primary` is the addresses assumed, absent when the
+ * answer does not depend on it. Undefined when the packet's addresses are not of the model's family.
+ */
+export function explainPacket(model: RulesetModel, direction: Direction, packet: Packet): PrimaryCase[] | undefined {
   const box = pointOf(model.family, packet);
   if (box === undefined) return undefined;
-  const events: TraceEvent[] = [];
-  // One packet: exactly one outcome.
-  const outcome = followPath(model, direction, box, (e) => events.push(e))[0]!;
-  return { events, outcome };
+  const walk = (b: Box): Explanation[] => {
+    const events: TraceEvent[] = [];
+    return followPath(model, direction, b, (e) => events.push(e)).map((outcome) => ({ events, outcome }));
+  };
+  const all = walk(box);
+  // A point in every dimension but the primary address: one outcome, unless that decides.
+  if (all.length === 1) return [{ explanation: all[0]! }];
+  const cases: PrimaryCase[] = [];
+  for (const { outcome } of all) {
+    const assumed = box.slice();
+    assumed[DIM.primary] = outcome.entry[DIM.primary]!;
+    const [explanation] = walk(assumed);
+    const same = cases.find((c) => sameStory(c.explanation, explanation!));
+    if (same) same.primary = unite(same.primary!, assumed[DIM.primary]!);
+    else cases.push({ primary: assumed[DIM.primary]!, explanation: explanation! });
+  }
+  return cases;
+}
+
+/** One answer under what is assumed about the primary address of the packet's incoming interface. */
+export interface PrimaryCase {
+  /** The addresses assumed; absent where the answer is the same whichever it is. */
+  primary?: IntervalSet;
+  readonly explanation: Explanation;
+}
+
+/** Whether two explanations tell the same story: the same rules met in the same order, the same end. */
+function sameStory(a: Explanation, b: Explanation): boolean {
+  if (a.outcome.verdict !== b.outcome.verdict || a.events.length !== b.events.length) return false;
+  return a.events.every((e, i) => {
+    const f = b.events[i]!;
+    if (e.kind !== f.kind) return false;
+    if (e.kind === 'rule' && f.kind === 'rule') return e.rule === f.rule && e.chain === f.chain;
+    return JSON.stringify(e) === JSON.stringify(f);
+  });
 }
 
 /**
@@ -28,6 +65,8 @@ export function explainPacket(model: RulesetModel, direction: Direction, packet:
  */
 export interface OwnerCase {
   readonly assume: readonly OwnerAssumption[];
+  /** The addresses the incoming interface's primary address is assumed to be (see explainPacket); absent when that decides nothing. */
+  readonly primary?: IntervalSet;
   /** For a name, the number it is assumed to be; the packet as asked otherwise. */
   readonly explanation: Explanation;
 }
@@ -44,18 +83,19 @@ export interface OwnerCase {
 export function explainOwners(model: RulesetModel, direction: Direction, packet: Packet): OwnerCase[] | undefined {
   const plain = explainPacket(model, direction, packet);
   if (plain === undefined) return undefined;
+  const withPrimary = (assume: readonly OwnerAssumption[], cases: readonly PrimaryCase[]): OwnerCase[] => cases.map((c) => ({ assume, ...(c.primary ? { primary: c.primary } : {}), explanation: c.explanation }));
   const choices: (readonly { assume: OwnerAssumption | null; packet: Partial<Packet> }[])[] = [];
   for (const by of ['uid', 'gid'] as const) {
     const owner = packet[by];
     const assumptions = owner === undefined ? [] : ownerAssumptions(model.ruleset, by, owner);
     if (assumptions.length > 0) choices.push([...assumptions.map((a) => ({ assume: a, packet: { [by]: asNumber(a) } })), { assume: null, packet: {} }]);
   }
-  if (choices.length === 0) return [{ assume: [], explanation: plain }];
+  if (choices.length === 0) return withPrimary([], plain);
   const cases: OwnerCase[] = [];
   const combine = (k: number, assumed: OwnerAssumption[], p: Packet): void => {
     if (k === choices.length) {
       const m = assumed.length === 0 ? model : model.with(named(model.ruleset, assumed));
-      cases.push({ assume: assumed, explanation: explainPacket(m, direction, p)! });
+      cases.push(...withPrimary(assumed, explainPacket(m, direction, p)!));
       return;
     }
     for (const c of choices[k]!) combine(k + 1, c.assume ? [...assumed, c.assume] : assumed, { ...p, ...c.packet });
