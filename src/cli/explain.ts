@@ -2,11 +2,8 @@ import { basename } from 'node:path';
 import { formatLocation, hasErrors } from '../diagnostics/diagnostic.js';
 import { visible } from '../diagnostics/visible.js';
 import { familyRecord } from '../model/family.js';
-import type { Family, Rule, Target } from '../model/ir.js';
-import { describeBox } from '../packet/describe.js';
-import type { IntervalSet } from '../packet/intervals.js';
-import { DIM, everything } from '../packet/space.js';
-import { decidingRule, explainOwners, targetText, type OwnerAssumption, type OwnerCase } from '../packet/explain.js';
+import type { Rule, Target } from '../model/ir.js';
+import { decidingRule, explainOwners, primaryText, targetText, type OwnerAssumption, type OwnerCase } from '../packet/explain.js';
 import { DIRECTION_WORDS } from '../packet/intent.js';
 import { modelsOf, type TraceEvent } from '../packet/path.js';
 import { compile } from '../pipeline.js';
@@ -97,12 +94,6 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
 
 const OWNER_WORD = { uid: 'user', gid: 'group' } as const;
 
-/** Addresses assumed to be an interface's primary address: "192.0.2.7", "any address except 192.0.2.7". */
-function primaryText(family: Family, set: IntervalSet): string {
-  const box = everything(family).slice();
-  box[DIM.dst] = set;
-  return (describeBox(family, box).to ?? 'any address').replace(/^any except /, 'any address except ');
-}
 
 /** What the answer turns on: "which user uid 33 is", "which uid 'www-data' has". */
 function ownersAsked(cases: readonly OwnerCase[]): string {

@@ -1,9 +1,10 @@
-import type { Direction, Rule, Target } from '../model/ir.js';
+import type { Direction, Family, Rule, Target } from '../model/ir.js';
+import { describeBox } from './describe.js';
 import { assertNever } from '../model/ir.js';
 import { asNumber, named, ownerAssumptions, type OwnerAssumption } from './owners.js';
 import { followPath, isTranslation, type Outcome, type RulesetModel, type TraceEvent } from './path.js';
 import { unite, type IntervalSet } from './intervals.js';
-import { DIM, pointOf, type Box, type Packet } from './space.js';
+import { DIM, everything, pointOf, type Box, type Packet } from './space.js';
 
 export type { OwnerAssumption };
 
@@ -39,6 +40,13 @@ export function explainPacket(model: RulesetModel, direction: Direction, packet:
     else cases.push({ primary: assumed[DIM.primary]!, explanation: explanation! });
   }
   return cases;
+}
+
+/** Addresses assumed to be an interface's primary address: "192.0.2.7", "any address except 192.0.2.7". */
+export function primaryText(family: Family, set: IntervalSet): string {
+  const box = everything(family).slice();
+  box[DIM.dst] = set;
+  return (describeBox(family, box).to ?? 'any address').replace(/^any except /, 'any address except ');
 }
 
 /** One answer under what is assumed about the primary address of the packet's incoming interface. */
