@@ -284,7 +284,11 @@ describe.runIf(lab.ok)('the kernel gives real connections the verdicts of the pa
       for (const [k, sampled] of policies.entries()) {
         if (loaded >= runs) break;
         // Every other policy lists the server's addresses: a redirect's destination is then one of them.
-        const policy: Record<string, unknown> = k % 2 === 0 ? sampled : { ...sampled, host: { addresses: ['192.0.2.1', SECOND.ipv4, '2001:db8:99::1', SECOND.ipv6] } };
+        const listed: Record<string, unknown> = k % 2 === 0 ? sampled : { ...sampled, host: { addresses: ['192.0.2.1', SECOND.ipv4, '2001:db8:99::1', SECOND.ipv6] } };
+        // Half the redirects' target ports are refused at the primary address: connections to
+        // the second address, or through the server, that a redirect catches meet that rule.
+        const red = sampled.redirects[0];
+        const policy = red === undefined || k % 4 >= 2 ? listed : { ...listed, inbound: [{ name: 'at the primary', port: red['to-port'], proto: red.proto ?? 'tcp', to: ['192.0.2.1', '2001:db8:99::1'], action: 'reject' }, ...sampled.inbound] };
         const r = compile(stringify(policy), 'lab.yaml');
         if (!r.artifacts || !r.ir || r.artifacts.some((a) => a.file === 'ipsets')) continue;
         l.load(backend, r.artifacts);
