@@ -3,7 +3,7 @@ import { formatLocation, hasErrors } from '../diagnostics/diagnostic.js';
 import { visible } from '../diagnostics/visible.js';
 import { familyRecord } from '../model/family.js';
 import type { Rule, Target } from '../model/ir.js';
-import { decidingRule, explainOwners, primaryText, targetText, type OwnerAssumption, type OwnerCase } from '../packet/explain.js';
+import { decidingRule, explainOwners, primaryText, targetText, TRACED_CASES, type OwnerAssumption, type OwnerCase } from '../packet/explain.js';
 import { DIRECTION_WORDS } from '../packet/intent.js';
 import { modelsOf, type TraceEvent } from '../packet/path.js';
 import { compile } from '../pipeline.js';
@@ -46,7 +46,9 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
   };
   // Where every assumption about the owners ends alike, the answer is that one (told without them).
   const agreed = cases.every((c) => verdictOf(c) === verdictOf(cases[0]!));
-  const shown = agreed ? [cases[cases.length - 1]!] : cases;
+  // A rule per address can make thousands of cases: the first few are told in full, the rest counted.
+  const shown = agreed ? [cases.filter((c) => c.explanation.events.length > 0).pop() ?? cases[cases.length - 1]!] : cases.slice(0, TRACED_CASES);
+  const rest = agreed ? [] : cases.slice(TRACED_CASES);
   if (o.format === 'json') {
     const told = (c: OwnerCase) => {
       const d = decider(c);
@@ -87,7 +89,9 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
     }
     lines.push(`${indent}${ending(c)}`);
   }
-  if (!agreed) lines.push(`depends on ${question}: ${cases.map((c) => `${VERB[c.explanation.outcome.verdict]} if ${assumed(c)}`).join('; ')}`);
+  const counted = rest.length === 0 ? '' : `and ${rest.length} more case${rest.length > 1 ? 's' : ''} (--format json lists each): ${(['accept', 'reject', 'drop'] as const).map((v) => [v, rest.filter((c) => c.explanation.outcome.verdict === v).length] as const).filter(([, n]) => n > 0).map(([v, n]) => `${n} ${VERB[v]}`).join(', ')}`;
+  if (counted) lines.push(counted);
+  if (!agreed) lines.push(`depends on ${question}: ${shown.map((c) => `${VERB[c.explanation.outcome.verdict]} if ${assumed(c)}`).join('; ')}${counted ? `; ${counted}` : ''}`);
   io.stdout(`${lines.join('\n')}\n`);
   return EXIT_OK;
 }

@@ -27,20 +27,50 @@ export function explainPacket(model: RulesetModel, direction: Direction, packet:
     const events: TraceEvent[] = [];
     return followPath(model, direction, b, (e) => events.push(e)).map((outcome) => ({ events, outcome }));
   };
-  const all = walk(box);
+  const outcomes = followPath(model, direction, box);
   // A point in every dimension but the primary address: one outcome, unless that decides.
-  if (all.length === 1) return [{ explanation: all[0]! }];
+  if (outcomes.length === 1) return [{ explanation: walk(box)[0]! }];
+  // Outcomes decided alike (the same rules, the same verdict) are one case, of all their addresses.
+  const groups = new Map<string, { primary: IntervalSet; outcome: Outcome }>();
+  for (const o of outcomes) {
+    const key = `${o.verdict} ${o.rules.map(ruleId).join(' ')}`;
+    const g = groups.get(key);
+    if (g) g.primary = unite(g.primary, o.entry[DIM.primary]!);
+    else groups.set(key, { primary: o.entry[DIM.primary]!, outcome: o });
+  }
   const cases: PrimaryCase[] = [];
-  for (const { outcome } of all) {
+  for (const [i, g] of [...groups.values()].entries()) {
+    // A rule per address can make thousands of cases: past the first few, each is told by its end alone.
+    if (i >= TRACED_CASES) {
+      cases.push({ primary: g.primary, explanation: { events: [], outcome: g.outcome } });
+      continue;
+    }
     const assumed = box.slice();
-    assumed[DIM.primary] = outcome.entry[DIM.primary]!;
-    const [explanation] = walk(assumed);
-    const same = cases.find((c) => sameStory(c.explanation, explanation!));
-    if (same) same.primary = unite(same.primary!, assumed[DIM.primary]!);
-    else cases.push({ primary: assumed[DIM.primary]!, explanation: explanation! });
+    assumed[DIM.primary] = g.primary;
+    const told = walk(assumed);
+    if (told.length === 1) cases.push({ primary: g.primary, explanation: told[0]! });
+    else {
+      // The same rules decided, but others (a log) met only some of the addresses: each its own story.
+      for (const t of told) {
+        const one = box.slice();
+        one[DIM.primary] = t.outcome.entry[DIM.primary]!;
+        cases.push({ primary: one[DIM.primary]!, explanation: walk(one)[0]! });
+      }
+    }
   }
   return cases;
 }
+
+/** Cases of one packet traced in full; the others (past a rule per address) are told by their end. */
+export const TRACED_CASES = 8;
+
+const RULE_IDS = new WeakMap<Rule, number>();
+const ruleId = (r: Rule): number => {
+  let id = RULE_IDS.get(r);
+  if (id === undefined) RULE_IDS.set(r, (id = RULE_IDS_NEXT.n++));
+  return id;
+};
+const RULE_IDS_NEXT = { n: 0 };
 
 /** Addresses assumed to be an interface's primary address: "192.0.2.7", "any address except 192.0.2.7". */
 export function primaryText(family: Family, set: IntervalSet): string {
@@ -56,16 +86,6 @@ export interface PrimaryCase {
   readonly explanation: Explanation;
 }
 
-/** Whether two explanations tell the same story: the same rules met in the same order, the same end. */
-function sameStory(a: Explanation, b: Explanation): boolean {
-  if (a.outcome.verdict !== b.outcome.verdict || a.events.length !== b.events.length) return false;
-  return a.events.every((e, i) => {
-    const f = b.events[i]!;
-    if (e.kind !== f.kind) return false;
-    if (e.kind === 'rule' && f.kind === 'rule') return e.rule === f.rule && e.chain === f.chain;
-    return JSON.stringify(e) === JSON.stringify(f);
-  });
-}
 
 /**
  * One answer under what is assumed about the packet's owners: none assumed is the answer where

@@ -82,4 +82,18 @@ describe("explain and intent tests of a connection redirected to its interface's
     expect(ok.stdout).toContain('2 tests: 2 passed, 0 failed');
     expect(ok.code).toBe(0);
   });
+
+  it('tells the first few cases in full and counts the rest, where a rule per address makes hundreds', async () => {
+    const rules = Array.from({ length: 300 }, (_, i) => `  - { name: r${i}, port: 8443, to: [10.0.${i >> 8}.${i & 255}], action: ${i % 2 ? 'reject' : 'allow'} }`);
+    const p = write('many.yaml', `version: 1\ndefaults: { input: drop, order: as-written }\ninbound:\n${rules.join('\n')}\nredirects:\n  - { name: alt, port: 8445, to-port: 8443, interface: eth0, local: false, hide-target: false }\n`);
+    const r = await run('explain', p, 'tcp 192.0.2.2:40000 -> 198.51.100.3:8445 in eth0');
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/^if eth0's primary address is /gm)).toHaveLength(8);
+    // 300 rules, and every other address: 301 cases.
+    expect(r.stdout).toContain('and 293 more cases (--format json lists each): ');
+    expect(r.stdout.split('\n').length).toBeLessThan(120);
+    const json = JSON.parse((await run('explain', p, 'tcp 192.0.2.2:40000 -> 198.51.100.3:8445 in eth0', '-f', 'json')).stdout) as { cases: { primary: string; verdict: string; decidedBy: { rule: string } | null }[] };
+    expect(json.cases).toHaveLength(301);
+    expect(json.cases.find((c) => c.primary === '10.0.0.7')).toMatchObject({ verdict: 'reject', decidedBy: { rule: 'r7' } });
+  });
 });
