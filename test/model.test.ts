@@ -6,7 +6,7 @@ import { familyRecord } from '../src/model/family.js';
 import type { Family, Rule } from '../src/model/ir.js';
 import { decidingRule, explainPacket } from '../src/packet/explain.js';
 import { followPath, modelsOf } from '../src/packet/path.js';
-import { pointOf, STATES, type Packet } from '../src/packet/space.js';
+import { boxHas, DIM, pointOf, STATES, type Packet } from '../src/packet/space.js';
 import { compile } from '../src/pipeline.js';
 import { policyArb } from './helpers/arbitrary.js';
 import { Interpreter, type Path } from './helpers/interpreter.js';
@@ -132,8 +132,14 @@ describe('the packet model against a plain interpreter of the emitted rules', ()
           const rules = model.ruleset.tables.flatMap((t) => t.chains.flatMap((c) => c.rules));
           const random = fc.sample(packetArb(f, path, addrs, ports, users), { numRuns: 40, seed });
           const packets = [...random, ...random.slice(0, 20).map((p, k) => (rules.length > 0 ? witnessOf(rules[(seed + k * 7) % rules.length]!, p, f) : p))];
-          for (const p of packets) {
-            const point = pointOf(f, p)!;
+          const own = addrs.filter((a) => !a.includes('/') && a.includes(':') === (f === 'ipv6'));
+          for (const [k, p] of packets.entries()) {
+            // The primary address of its incoming interface, where a redirect in PREROUTING sends
+            // it: the address it was sent to, or another (a secondary address, or this host's
+            // while the packet was routed through it).
+            const primary = k % 2 === 0 || own.length === 0 ? p.dst : own[(seed + k) % own.length]!;
+            const point = pointOf(f, p)!.slice();
+            point[DIM.primary] = pointOf(f, { ...p, src: primary })![DIM.src]!;
             let outcomes;
             try {
               outcomes = followPath(model, path, point);
@@ -141,14 +147,15 @@ describe('the packet model against a plain interpreter of the emitted rules', ()
               throw new Error(`${f} ${path} ${JSON.stringify(p)}: ${String(e)}`);
             }
             expect(outcomes, JSON.stringify(p)).toHaveLength(1);
-            const expected = interpreter.verdict(path, p);
+            const expected = interpreter.verdict(path, p, primary);
             expect(outcomes[0]!.verdict, `${path} ${JSON.stringify(p)}\n${text}`).toBe(expected);
             // The same packet as it entered, even after a redirect, DNAT or notrack changed it.
             expect(outcomes[0]!.entry).toEqual(point);
             // A walk that keeps only refusals forgets an accepted packet and keeps a refused one.
             expect(followPath(model, path, point, undefined, (_, v) => v !== 'accept').map((o) => o.verdict)).toEqual(expected === 'accept' ? [] : [expected]);
             // explain's trace ends at the rule that decided (or the policy).
-            const told = explainPacket(model, path, p)!;
+            const cases = explainPacket(model, path, p)!;
+            const told = cases.find((c) => c.primary === undefined || boxHas([c.primary], [point[DIM.primary]![0]![0]]))!.explanation;
             expect(told.outcome.verdict).toBe(expected);
             const decided = decidingRule(told.outcome.rules);
             const lastRule = [...told.events].reverse().find((e) => e.kind === 'rule' && !e.limited && ['accept', 'drop', 'reject'].includes(e.rule.target.kind));

@@ -3,7 +3,7 @@ import { formatLocation, hasErrors } from '../diagnostics/diagnostic.js';
 import { visible } from '../diagnostics/visible.js';
 import { familyRecord } from '../model/family.js';
 import type { Rule, Target } from '../model/ir.js';
-import { decidingRule, explainOwners, targetText, type OwnerAssumption, type OwnerCase } from '../packet/explain.js';
+import { decidingRule, explainOwners, primaryText, targetText, TRACED_CASES, type OwnerAssumption, type OwnerCase } from '../packet/explain.js';
 import { DIRECTION_WORDS } from '../packet/intent.js';
 import { modelsOf, type TraceEvent } from '../packet/path.js';
 import { compile } from '../pipeline.js';
@@ -46,7 +46,9 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
   };
   // Where every assumption about the owners ends alike, the answer is that one (told without them).
   const agreed = cases.every((c) => verdictOf(c) === verdictOf(cases[0]!));
-  const shown = agreed ? [cases[cases.length - 1]!] : cases;
+  // A rule per address can make thousands of cases: the first few are told in full, the rest counted.
+  const shown = agreed ? [cases.filter((c) => c.explanation.events.length > 0).pop() ?? cases[cases.length - 1]!] : cases.slice(0, TRACED_CASES);
+  const rest = agreed ? [] : cases.slice(TRACED_CASES);
   if (o.format === 'json') {
     const told = (c: OwnerCase) => {
       const d = decider(c);
@@ -60,7 +62,7 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
         decidedBy: d ? { rule: d.origin.label, location: where(d) } : null,
       };
     };
-    const body = agreed ? told(shown[0]!) : { verdict: 'depends', cases: cases.map((c) => ({ assume: c.assume, ...told(c) })) };
+    const body = agreed ? told(shown[0]!) : { verdict: 'depends', cases: cases.map((c) => ({ assume: c.assume, ...(c.primary ? { primary: primaryText(family, c.primary) } : {}), ...told(c) })) };
     io.stdout(`${JSON.stringify({ family, direction, packet, ...body }, null, 2)}\n`);
     return EXIT_OK;
   }
@@ -70,9 +72,13 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
     return `${VERB[c.explanation.outcome.verdict]} ${d ? `by '${visible(d.origin.label)}' (${where(d)})` : 'by the default policy'}`;
   };
   const indent = agreed ? '' : '  ';
-  if (!agreed) lines.push(`the answer depends on ${ownersAsked(cases)}, which only the host knows (the rules name owners by ${byNames(cases) ? 'name' : 'number'}):`);
+  const iface = packet.in ? `${visible(packet.in)}'s` : "the incoming interface's";
+  const question = [ownersAsked(cases), cases.some((c) => c.primary) ? `which address is ${iface} primary address (where REDIRECT sends it)` : ''].filter((x) => x !== '').join(' and ');
+  const why = [cases.some((c) => c.assume.length > 0) ? `the rules name owners by ${byNames(cases) ? 'name' : 'number'}` : '', cases.some((c) => c.primary) ? 'a rule after the redirect looks at the destination' : ''].filter((x) => x !== '').join('; ');
+  const assumed = (c: OwnerCase): string => [assumptionText(c.assume, cases), c.primary ? `${iface} primary address is ${primaryText(family, c.primary)}` : ''].filter((x) => x !== '').join(' and ');
+  if (!agreed) lines.push(`the answer depends on ${question}, which only the host knows (${why}):`);
   for (const c of shown) {
-    if (!agreed) lines.push(`if ${assumptionText(c.assume, cases)}:`);
+    if (!agreed) lines.push(`if ${assumed(c)}:`);
     let head = '';
     for (const e of c.explanation.events) {
       if (e.kind === 'table') head = `${e.hook} ${e.table}`;
@@ -83,12 +89,15 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
     }
     lines.push(`${indent}${ending(c)}`);
   }
-  if (!agreed) lines.push(`depends on ${ownersAsked(cases)}: ${cases.map((c) => `${VERB[c.explanation.outcome.verdict]} if ${assumptionText(c.assume, cases)}`).join('; ')}`);
+  const counted = rest.length === 0 ? '' : `and ${rest.length} more case${rest.length > 1 ? 's' : ''} (--format json lists each): ${(['accept', 'reject', 'drop'] as const).map((v) => [v, rest.filter((c) => c.explanation.outcome.verdict === v).length] as const).filter(([, n]) => n > 0).map(([v, n]) => `${n} ${VERB[v]}`).join(', ')}`;
+  if (counted) lines.push(counted);
+  if (!agreed) lines.push(`depends on ${question}: ${shown.map((c) => `${VERB[c.explanation.outcome.verdict]} if ${assumed(c)}`).join('; ')}${counted ? `; ${counted}` : ''}`);
   io.stdout(`${lines.join('\n')}\n`);
   return EXIT_OK;
 }
 
 const OWNER_WORD = { uid: 'user', gid: 'group' } as const;
+
 
 /** What the answer turns on: "which user uid 33 is", "which uid 'www-data' has". */
 function ownersAsked(cases: readonly OwnerCase[]): string {

@@ -164,6 +164,12 @@ export interface IR {
    * packet (explain) names interfaces as the policy does. Absent in hand-built IR.
    */
   readonly interfaces?: ReadonlyMap<string, string>;
+  /**
+   * This host's addresses (`host.addresses`) per family, as CIDR texts: where a REDIRECT in nat
+   * PREROUTING can send a connection (its incoming interface's primary address is one of them).
+   * Absent when the policy does not list them (any address, then).
+   */
+  readonly hostAddresses?: Readonly<Partial<Record<Family, readonly string[]>>>;
 }
 
 /** What turns a policy path into a file position (the SourceMap); origins hold it, not a closure. */

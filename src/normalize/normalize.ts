@@ -1,5 +1,5 @@
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { lazyOrigin, type ChainPolicy, type IR } from '../model/ir.js';
+import { lazyOrigin, type ChainPolicy, type Family, type IR } from '../model/ir.js';
 import type { SourceMap } from '../load/source.js';
 import type { Policy } from '../model/policy.js';
 import { RulesetBuilder } from './builder.js';
@@ -85,7 +85,16 @@ export function normalize(policy: Policy, source: SourceMap): NormalizeResult {
     ctx.diagnostics.push(diag('schema-value', ctx.loc(['coexist'], 'key'), "`coexist:` says how ipfence's jumps sit among other tools' rules, and applies only with `ownership: coexist`; set that or remove it", undefined, ['coexist']));
   }
   const runFirst = policy.coexist?.['run-first'] ?? DEFAULT_RUN_FIRST;
-  const ir: IR = { kind: 'ir', ownership, runFirst, rulesets: b.build(ownership, policies, explicit, lazyOrigin([], '', ctx.source)), routes, sets: b.sets, tests, interfaces: new Map(Object.entries(policy.interfaces ?? {})) };
+  const ir: IR = { kind: 'ir', ownership, runFirst, rulesets: b.build(ownership, policies, explicit, lazyOrigin([], '', ctx.source)), routes, sets: b.sets, tests, interfaces: new Map(Object.entries(policy.interfaces ?? {})), ...hostAddresses(ctx) };
   commentsFit(ctx, ir);
   return hasErrors(ctx.diagnostics) ? { diagnostics: ctx.diagnostics } : { ir, diagnostics: ctx.diagnostics };
+}
+
+/** `host.addresses` by family, for the model of where a redirect delivers (none when not listed). */
+function hostAddresses(ctx: Context): Pick<IR, 'hostAddresses'> {
+  const own = ctx.addrs(ctx.policy.host?.addresses, ['host', 'addresses']);
+  if (!own) return {};
+  const out: Partial<Record<Family, string[]>> = {};
+  for (const c of own) (out[c.family] ??= []).push(c.text);
+  return { hostAddresses: out };
 }

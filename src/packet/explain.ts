@@ -1,8 +1,10 @@
-import type { Direction, Rule, Target } from '../model/ir.js';
+import type { Direction, Family, Rule, Target } from '../model/ir.js';
+import { describeBox } from './describe.js';
 import { assertNever } from '../model/ir.js';
 import { asNumber, named, ownerAssumptions, type OwnerAssumption } from './owners.js';
 import { followPath, isTranslation, type Outcome, type RulesetModel, type TraceEvent } from './path.js';
-import { pointOf, type Packet } from './space.js';
+import { unite, type IntervalSet } from './intervals.js';
+import { DIM, everything, pointOf, type Box, type Packet } from './space.js';
 
 export type { OwnerAssumption };
 
@@ -12,15 +14,78 @@ export interface Explanation {
   readonly outcome: Outcome;
 }
 
-/** Undefined when the packet's addresses are not of the model's family. */
-export function explainPacket(model: RulesetModel, direction: Direction, packet: Packet): Explanation | undefined {
+/**
+ * One packet's explanation under each assumption about the primary address of the interface it
+ * came in by, where its answer depends on it (a REDIRECT in PREROUTING sends it there, and a
+ * rule after looks at the destination): `primary` is the addresses assumed, absent when the
+ * answer does not depend on it. Undefined when the packet's addresses are not of the model's family.
+ */
+export function explainPacket(model: RulesetModel, direction: Direction, packet: Packet): PrimaryCase[] | undefined {
   const box = pointOf(model.family, packet);
   if (box === undefined) return undefined;
-  const events: TraceEvent[] = [];
-  // One packet: exactly one outcome.
-  const outcome = followPath(model, direction, box, (e) => events.push(e))[0]!;
-  return { events, outcome };
+  const walk = (b: Box): Explanation[] => {
+    const events: TraceEvent[] = [];
+    return followPath(model, direction, b, (e) => events.push(e)).map((outcome) => ({ events, outcome }));
+  };
+  const outcomes = followPath(model, direction, box);
+  // A point in every dimension but the primary address: one outcome, unless that decides.
+  if (outcomes.length === 1) return [{ explanation: walk(box)[0]! }];
+  // Outcomes decided alike (the same rules, the same verdict) are one case, of all their addresses.
+  const groups = new Map<string, { primary: IntervalSet; outcome: Outcome }>();
+  for (const o of outcomes) {
+    const key = `${o.verdict} ${o.rules.map(ruleId).join(' ')}`;
+    const g = groups.get(key);
+    if (g) g.primary = unite(g.primary, o.entry[DIM.primary]!);
+    else groups.set(key, { primary: o.entry[DIM.primary]!, outcome: o });
+  }
+  const cases: PrimaryCase[] = [];
+  for (const [i, g] of [...groups.values()].entries()) {
+    // A rule per address can make thousands of cases: past the first few, each is told by its end alone.
+    if (i >= TRACED_CASES) {
+      cases.push({ primary: g.primary, explanation: { events: [], outcome: g.outcome } });
+      continue;
+    }
+    const assumed = box.slice();
+    assumed[DIM.primary] = g.primary;
+    const told = walk(assumed);
+    if (told.length === 1) cases.push({ primary: g.primary, explanation: told[0]! });
+    else {
+      // The same rules decided, but others (a log) met only some of the addresses: each its own story.
+      for (const t of told) {
+        const one = box.slice();
+        one[DIM.primary] = t.outcome.entry[DIM.primary]!;
+        cases.push({ primary: one[DIM.primary]!, explanation: walk(one)[0]! });
+      }
+    }
+  }
+  return cases;
 }
+
+/** Cases of one packet traced in full; the others (past a rule per address) are told by their end. */
+export const TRACED_CASES = 8;
+
+const RULE_IDS = new WeakMap<Rule, number>();
+const ruleId = (r: Rule): number => {
+  let id = RULE_IDS.get(r);
+  if (id === undefined) RULE_IDS.set(r, (id = RULE_IDS_NEXT.n++));
+  return id;
+};
+const RULE_IDS_NEXT = { n: 0 };
+
+/** Addresses assumed to be an interface's primary address: "192.0.2.7", "any address except 192.0.2.7". */
+export function primaryText(family: Family, set: IntervalSet): string {
+  const box = everything(family).slice();
+  box[DIM.dst] = set;
+  return (describeBox(family, box).to ?? 'any address').replace(/^any except /, 'any address except ');
+}
+
+/** One answer under what is assumed about the primary address of the packet's incoming interface. */
+export interface PrimaryCase {
+  /** The addresses assumed; absent where the answer is the same whichever it is. */
+  primary?: IntervalSet;
+  readonly explanation: Explanation;
+}
+
 
 /**
  * One answer under what is assumed about the packet's owners: none assumed is the answer where
@@ -28,6 +93,8 @@ export function explainPacket(model: RulesetModel, direction: Direction, packet:
  */
 export interface OwnerCase {
   readonly assume: readonly OwnerAssumption[];
+  /** The addresses the incoming interface's primary address is assumed to be (see explainPacket); absent when that decides nothing. */
+  readonly primary?: IntervalSet;
   /** For a name, the number it is assumed to be; the packet as asked otherwise. */
   readonly explanation: Explanation;
 }
@@ -44,18 +111,19 @@ export interface OwnerCase {
 export function explainOwners(model: RulesetModel, direction: Direction, packet: Packet): OwnerCase[] | undefined {
   const plain = explainPacket(model, direction, packet);
   if (plain === undefined) return undefined;
+  const withPrimary = (assume: readonly OwnerAssumption[], cases: readonly PrimaryCase[]): OwnerCase[] => cases.map((c) => ({ assume, ...(c.primary ? { primary: c.primary } : {}), explanation: c.explanation }));
   const choices: (readonly { assume: OwnerAssumption | null; packet: Partial<Packet> }[])[] = [];
   for (const by of ['uid', 'gid'] as const) {
     const owner = packet[by];
     const assumptions = owner === undefined ? [] : ownerAssumptions(model.ruleset, by, owner);
     if (assumptions.length > 0) choices.push([...assumptions.map((a) => ({ assume: a, packet: { [by]: asNumber(a) } })), { assume: null, packet: {} }]);
   }
-  if (choices.length === 0) return [{ assume: [], explanation: plain }];
+  if (choices.length === 0) return withPrimary([], plain);
   const cases: OwnerCase[] = [];
   const combine = (k: number, assumed: OwnerAssumption[], p: Packet): void => {
     if (k === choices.length) {
       const m = assumed.length === 0 ? model : model.with(named(model.ruleset, assumed));
-      cases.push({ assume: assumed, explanation: explainPacket(m, direction, p)! });
+      cases.push(...withPrimary(assumed, explainPacket(m, direction, p)!));
       return;
     }
     for (const c of choices[k]!) combine(k + 1, c.assume ? [...assumed, c.assume] : assumed, { ...p, ...c.packet });

@@ -3,7 +3,7 @@ import { HELPERS, isHelperName } from '../model/helpers.js';
 import { assertNever, type Chain, type Family, type IR, type Match, type Rule, type Ruleset, type TableName, type Target } from '../model/ir.js';
 import { readAddress } from './addresses.js';
 import { IndexedChain, type Dead, type RuleBox } from './chain-index.js';
-import type { IntervalSet } from './intervals.js';
+import { intersect, intersects, normalizeSet, subtract, unite, type IntervalSet } from './intervals.js';
 import { setContents } from './sets.js';
 import { boxesIntersect, everything, intersectBox, boxOf, subtractBox, ifaceSet, DIM, STATES, type Box, type SetContents } from './space.js';
 
@@ -87,16 +87,21 @@ export class RulesetModel {
   readonly family: Family;
   private readonly chains = new Map<string, IndexedChain>();
 
+  /**
+   * `primaries`: the addresses that can be an interface's primary address, where a REDIRECT in
+   * nat PREROUTING sends a connection (this host's addresses, when the policy lists them).
+   */
   constructor(
     readonly ruleset: Ruleset,
     private readonly sets?: SetContents,
+    readonly primaries: IntervalSet = everything(ruleset.family)[DIM.primary]!,
   ) {
     this.family = ruleset.family;
   }
 
   /** The same host's sets with other rules (the rules as the host reads an owner's name: see owners.ts). */
   with(ruleset: Ruleset): RulesetModel {
-    return new RulesetModel(ruleset, this.sets);
+    return new RulesetModel(ruleset, this.sets, this.primaries);
   }
 
   /** A rule's box (the chains compute their own; this is for the few rules a check asks about). */
@@ -325,8 +330,16 @@ export function relatedBy(model: RulesetModel, box: Box): readonly Rule[] {
 const MODELS = new WeakMap<IR, readonly RulesetModel[]>();
 export function modelsOf(ir: IR): readonly RulesetModel[] {
   let hit = MODELS.get(ir);
-  if (hit === undefined) MODELS.set(ir, (hit = ir.rulesets.map((rs) => new RulesetModel(rs, setContents(ir, rs.family)))));
+  if (hit === undefined) MODELS.set(ir, (hit = ir.rulesets.map((rs) => new RulesetModel(rs, setContents(ir, rs.family), primariesOf(ir, rs.family)))));
   return hit;
+}
+
+/** The addresses an interface's primary address can be: `host.addresses` of the family, else any. */
+function primariesOf(ir: IR, family: Family): IntervalSet | undefined {
+  const own = ir.hostAddresses?.[family];
+  if (own === undefined || own.length === 0) return undefined;
+  const blocks = own.map((text) => readAddress(text)).flatMap((a) => (typeof a === 'string' ? [] : [a.interval]));
+  return blocks.length === 0 ? undefined : normalizeSet(blocks);
 }
 
 const NONE: readonly Rule[] = [];
@@ -352,9 +365,9 @@ function withState(f: Family): Box {
 }
 
 /**
- * What REDIRECT does to a new connection: its port becomes the target, conntrack records it as
- * DNAT with the original port and address. The destination stays the address it was sent to,
- * which is what REDIRECT uses where an interface has one address.
+ * What REDIRECT does to a new connection's port: it becomes the target, and conntrack records it
+ * as DNAT with the original port and address. Its address is the hook's (`translateAt`): the
+ * loopback address in OUTPUT, the incoming interface's primary address in PREROUTING.
  */
 export function redirected(box: Box, toPort: number): Box {
   const out = box.slice();
@@ -402,16 +415,43 @@ export function translate(t: TranslationTarget, box: Box): Box {
 }
 
 /**
- * REDIRECT in nat OUTPUT sends a connection to the loopback address (in PREROUTING, to the
- * address it arrived at, which `redirected` keeps).
+ * REDIRECT sends a connection to this host by rewriting its destination: in nat OUTPUT to the
+ * loopback address, in PREROUTING to the primary address of the interface it came in by (the
+ * kernel's nf_nat_redirect: IPv4's first address of the interface; IPv6's first of the
+ * destination's scope), whatever address it was sent to: a secondary address, or another host
+ * routed through this one. Which address that is only the host knows, so the destination becomes
+ * the packet's `primary` dimension, narrowed to what it can be (this host's addresses where the
+ * policy lists them; a link-local IPv6 destination gets a link-local address); the rules after
+ * it split the packets by it where they look at the destination. Null: no such address.
  */
-function translateAt(hook: Hook, t: TranslationTarget, box: Box, family: Family): Box {
+function translateAt(model: RulesetModel, hook: Hook, t: TranslationTarget, box: Box): Box | null {
   const moved = translate(t, box);
-  if (hook !== 'OUTPUT' || t.kind !== 'redirect') return moved;
+  if (t.kind !== 'redirect' || (hook !== 'OUTPUT' && hook !== 'PREROUTING')) return moved;
   const out = moved.slice();
-  const lo = readAddress(familyRecord(family).loopback);
-  if (typeof lo !== 'string') out[DIM.dst] = [[lo.interval[0], lo.interval[0]]];
+  if (hook === 'OUTPUT') {
+    const lo = readAddress(familyRecord(model.family).loopback);
+    if (typeof lo !== 'string') out[DIM.dst] = [[lo.interval[0], lo.interval[0]]];
+    return out;
+  }
+  const primary = intersect(box[DIM.primary]!, primariesFor(model, box[DIM.dst]!));
+  if (primary.length === 0) return null;
+  out[DIM.dst] = out[DIM.primary] = primary;
   return out;
+}
+
+const LINK_LOCAL = ((): IntervalSet => {
+  const a = readAddress('fe80::/10');
+  return typeof a === 'string' ? [] : [a.interval];
+})();
+
+/**
+ * The addresses a redirect in PREROUTING can give packets sent to `dst`. The kernel (since 6.6)
+ * takes an IPv6 interface's first address of the destination's scope: a link-local destination
+ * gets a link-local address, which `host.addresses` does not list.
+ */
+function primariesFor(model: RulesetModel, dst: IntervalSet): IntervalSet {
+  if (model.family !== 'ipv6' || !intersects(dst, LINK_LOCAL)) return model.primaries;
+  return subtract(dst, LINK_LOCAL).length === 0 ? LINK_LOCAL : unite(model.primaries, LINK_LOCAL);
 }
 
 /**
@@ -447,13 +487,16 @@ export interface Outcome {
  * conntrack keeps a translated connection's original destination and port, so they are its own
  * again; a notracked packet had its state.
  */
-function undoTranslation(t: TranslationTarget, before: Box, after: Box): Box {
+function undoTranslation(t: TranslationTarget, before: Box, after: Box, primary: boolean): Box {
   if (after === before) return after;
   const out = after.slice();
   if (t.kind === 'redirect' || t.kind === 'dnat') {
     out[DIM.dport] = after[DIM.origdport]!;
     out[DIM.dst] = after[DIM.origdst]!;
     out[DIM.dnat] = before[DIM.dnat]!;
+    // A redirect in PREROUTING sent them to their interface's primary address: the addresses
+    // they reached are what their fate assumed it to be.
+    if (primary) out[DIM.primary] = after[DIM.dst]!;
   } else out[DIM.state] = before[DIM.state]!;
   return out;
 }
@@ -469,7 +512,7 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
     readonly box: Box;
     readonly rules: Rule[];
     /** The translations met, each with the packets it was given: undone in reverse for `entry`. */
-    readonly undo: readonly { readonly t: TranslationTarget; readonly before: Box }[];
+    readonly undo: readonly { readonly t: TranslationTarget; readonly before: Box; readonly primary: boolean }[];
     readonly path: keyof typeof PATHS | 'looped';
     /** A packet this host sent itself, back in on lo: the input interfaces it had before (see LOOPED). */
     readonly loopedFrom?: IntervalSet;
@@ -481,7 +524,7 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
   if (trace && box[DIM.state]!.length === 1 && box[DIM.state]![0]![0] === RELATED && box[DIM.state]![0]![1] === RELATED) trace({ kind: 'related', helpers: relatedBy(model, box) });
   const outcome = (p: Part, verdict: Outcome['verdict']): Outcome => {
     let entry = p.box;
-    for (let i = p.undo.length - 1; i >= 0; i--) entry = undoTranslation(p.undo[i]!.t, p.undo[i]!.before, entry);
+    for (let i = p.undo.length - 1; i >= 0; i--) entry = undoTranslation(p.undo[i]!.t, p.undo[i]!.before, entry, p.undo[i]!.primary);
     if (p.loopedFrom !== undefined) {
       const was = entry.slice();
       was[DIM.in] = p.loopedFrom;
@@ -522,9 +565,11 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
             if (d.verdict === 'drop' || d.verdict === 'reject') done.push(outcome({ ...p, box: d.box, rules }, d.verdict));
             else if (d.verdict === 'translate' && t !== undefined && isTranslation(t)) {
               trace?.({ kind: 'translated', target: t });
-              const moved = translateAt(hook, t, d.box, model.family);
+              const moved = translateAt(model, hook, t, d.box);
+              if (moved === null) continue;
               const routed = hook === 'PREROUTING' ? ROUTED_TO[t.kind] ?? p.path : p.path;
-              after.push({ ...p, box: moved, rules, undo: moved === d.box ? p.undo : [...p.undo, { t, before: d.box }], path: routed });
+              const primary = hook === 'PREROUTING' && t.kind === 'redirect';
+              after.push({ ...p, box: moved, rules, undo: moved === d.box ? p.undo : [...p.undo, { t, before: d.box, primary }], path: routed });
             } else after.push({ ...p, box: d.box, rules });
           }
         }

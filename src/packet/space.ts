@@ -13,8 +13,14 @@ import { intersect, intersects, normalizeSet, subtract, type Interval, type Inte
  * Dimensions whose values other dimensions constrain in reality (the original destination of an
  * untranslated connection is its destination) are independent here: a box is then a superset of
  * the packets it stands for, which can only hide a finding, never invent one.
+ *
+ * `primary` is no field of a packet but of the host it arrives at: the primary address of its
+ * incoming interface, which a REDIRECT in nat PREROUTING makes its destination. No rule matches
+ * it and only the host knows it, so it is open (any address) until a redirect sets the
+ * destination from it; a packet's fate that depends on it then differs across its values, and
+ * the entry coordinates keep which value each fate assumed (see `followPath`).
  */
-export const DIMS = ['src', 'dst', 'proto', 'dport', 'icmp', 'in', 'out', 'state', 'dnat', 'origdst', 'origdport', 'ctdir', 'uid', 'gid', 'hoplimit', 'sport'] as const;
+export const DIMS = ['src', 'dst', 'proto', 'dport', 'icmp', 'in', 'out', 'state', 'dnat', 'origdst', 'origdport', 'ctdir', 'uid', 'gid', 'hoplimit', 'sport', 'primary'] as const;
 export type Dim = (typeof DIMS)[number];
 export type Box = readonly IntervalSet[];
 export const DIM: Readonly<Record<Dim, number>> = Object.fromEntries(DIMS.map((d, i) => [d, i])) as Record<Dim, number>;
@@ -96,6 +102,7 @@ function universe(f: Family): Box {
   const fill: Record<Dim, IntervalSet> = {
     src: FULL_ADDR[f], dst: FULL_ADDR[f], proto: FULL_BYTE, dport: FULL_PORT, icmp: FULL_PORT, in: FULL_IFACE, out: FULL_IFACE,
     state: FULL_STATE, dnat: FULL_BIT, origdst: FULL_ADDR[f], origdport: FULL_PORT, ctdir: FULL_BIT, uid: FULL_ID, gid: FULL_ID, hoplimit: FULL_BYTE, sport: FULL_PORT,
+    primary: FULL_ADDR[f],
   };
   for (const d of DIMS) u.push(fill[d]);
   return u;
@@ -250,7 +257,7 @@ export function subtractBox(a: Box, b: Box): Box[] {
 }
 
 /** Small, decisive dimensions first: a rule is usually not covered because of its state or interface. */
-const PRECHECK_ORDER = (['state', 'dnat', 'ctdir', 'in', 'out', 'proto', 'dport', 'icmp', 'origdport', 'hoplimit', 'uid', 'gid', 'sport', 'src', 'dst', 'origdst'] as const).map((d) => DIM[d]);
+const PRECHECK_ORDER = (['state', 'dnat', 'ctdir', 'in', 'out', 'proto', 'dport', 'icmp', 'origdport', 'hoplimit', 'uid', 'gid', 'sport', 'src', 'dst', 'origdst', 'primary'] as const).map((d) => DIM[d]);
 
 /**
  * Whether `box` is inside the union of `covers`. Undefined when the work budget runs out (a
@@ -410,6 +417,8 @@ export function pointOf(family: Family, p: Packet): Box | undefined {
     gid: owner(p.gid),
     hoplimit: one(BigInt(p.hoplimit ?? 64)),
     sport: one(BigInt(p.sport ?? 0)),
+    // Which address is the incoming interface's primary one is the host's, not the packet's.
+    primary: FULL_ADDR[family],
   };
   return DIMS.map((d) => values[d]);
 }

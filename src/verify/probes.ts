@@ -91,7 +91,14 @@ export function probesOf(ir: IR): { probes: Probe[]; unsent: Unsent[] } {
         ...(packet.group !== undefined ? { gid: packet.group } : {}),
         state: 'NEW',
       });
-      const outcome = followPath(model, test.direction, point!)[0]!;
+      const outcomes = followPath(model, test.direction, point!);
+      const outcome = outcomes[0]!;
+      // Redirected, its fate can turn on the incoming interface's primary address, which the lab's
+      // interface does not choose the way the host's does.
+      if (outcomes.some((o) => o.verdict !== outcome.verdict)) {
+        skip("connections whose verdict depends on the incoming interface's primary address (where a redirect sends them) are not sent");
+        continue;
+      }
       if (outcome.rules.some((r) => r.target.kind === 'dnat')) {
         skip('connections a port forward sends on to another host are not sent yet');
         continue;

@@ -40,6 +40,7 @@ export class Interpreter {
   private readonly sets = new Map<string, string[]>();
   /** The hook being walked (REDIRECT and DNAT in PREROUTING decide where the packet is routed). */
   private hook = '';
+  private primary = '';
 
   constructor(
     private readonly family: Family,
@@ -53,7 +54,13 @@ export class Interpreter {
     }
   }
 
-  verdict(path: Path, p: Packet): 'accept' | 'drop' | 'reject' {
+  /**
+   * `primary`: the primary address of the packet's incoming interface, where a REDIRECT in
+   * PREROUTING sends it (nf_nat_redirect); by default the address it was sent to (an interface
+   * with that one address).
+   */
+  verdict(path: Path, p: Packet, primary = p.dst): 'accept' | 'drop' | 'reject' {
+    this.primary = primary;
     const st: State = { dst: p.dst, dport: p.dport ?? 0, state: p.state, dnat: false, origdport: p.dport ?? 0, origdst: p.dst };
     for (let i = 0; i < HOOKS[st.routed ?? path].length; i++) {
       const hook = HOOKS[st.routed ?? path][i]!;
@@ -102,8 +109,8 @@ export class Interpreter {
         case 'REDIRECT':
           st.origdport = st.dport;
           st.origdst = st.dst;
-          // In OUTPUT, to the loopback address (nf_nat_redirect); in PREROUTING, to the address it came to (the lab's interfaces have one).
-          if (this.hook === 'OUTPUT') st.dst = this.family === 'ipv4' ? '127.0.0.1' : '::1';
+          // nf_nat_redirect: in OUTPUT, to the loopback address; in PREROUTING, to the incoming interface's primary address.
+          st.dst = this.hook === 'OUTPUT' ? (this.family === 'ipv4' ? '127.0.0.1' : '::1') : this.primary;
           st.dport = toPort!;
           st.dnat = true;
           if (this.hook === 'PREROUTING') st.routed = 'in';

@@ -35,6 +35,13 @@ const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
 /** Uids the server's connections run as; `nobody` is 65534 on the machines the lab runs on. */
 const UIDS = [0, 1001, 1002, 65534] as const;
 const NOBODY = 65534;
+/**
+ * A second address of the server's eth0. A redirect in PREROUTING sends connections to the
+ * interface's primary address (192.0.2.1, 2001:db8:99::1: see route()) whatever they were sent
+ * to: this one, or FAR through the server. The model does not know which address is primary (it
+ * says "depends"); the lab does, and asks the model's case for it.
+ */
+const SECOND: Readonly<Record<Family, string>> = { ipv4: '192.0.2.7', ipv6: '2001:db8:99::7' };
 /** An address of the second client that the first reaches only through the server. */
 const FAR: Readonly<Record<Family, string>> = { ipv4: '198.51.100.3', ipv6: '2001:db8:5::3' };
 
@@ -92,7 +99,7 @@ interface Probe {
 
 /** The lab's hosts by address, for the name the answering server says. */
 function hostOf(l: Lab, f: Family, address: bigint): string | undefined {
-  for (const [name, a] of [['srv', addr(l.server, f)], ['srv', LOCAL[f]], ['c1', addr(l.c1, f)], ['c2', addr(l.c2, f)], ['c2', FAR[f]]] as const) {
+  for (const [name, a] of [['srv', addr(l.server, f)], ['srv', SECOND[f]], ['srv', LOCAL[f]], ['c1', addr(l.c1, f)], ['c2', addr(l.c2, f)], ['c2', FAR[f]]] as const) {
     const p = pointOf(f, { src: a, dst: a, proto: 6, state: 'NEW' })!;
     if (p[DIM.src]![0]![0] === address) return name;
   }
@@ -106,7 +113,10 @@ const one = (v: bigint): Box[number] => [[v, v]];
  * null where its packets are decided differently by a field the model leaves open.
  */
 function expected(l: Lab, model: RulesetModel, f: Family, probe: Probe): string | null {
-  const first = followPath(model, probe.modelPath, pointOf(f, probe.packet)!);
+  // The server's eth0's primary address, where a redirect in PREROUTING sends the connection.
+  const point = pointOf(f, probe.packet)!.slice();
+  point[DIM.primary] = pointOf(f, { ...probe.packet, src: addr(l.server, f) })![DIM.src]!;
+  const first = followPath(model, probe.modelPath, point);
   if (first.length !== 1) return null;
   const o = first[0]!;
   if (o.verdict === 'drop') return 'timeout';
@@ -210,6 +220,14 @@ function probesOf(l: Lab, f: Family, k: number, policy: Record<string, unknown>)
     }
   }
   {
+    // To the server's second address (redirected: to its primary one). tcp: a udp server bound
+    // to any address answers from its primary one, which the client does not take for an answer.
+    const redirects = (policy.redirects ?? []) as { port: number; proto?: 'tcp' | 'udp' }[];
+    const dport = redirects.find((r) => (r.proto ?? 'tcp') === 'tcp')?.port ?? pick(PORTS, 7);
+    const client = k % 2 === 0 ? l.c2 : l.c1;
+    out.push({ path: 'in', from: client, to: SECOND[f], dport, proto: 'tcp', modelPath: 'in', packet: { src: addr(client, f), dst: SECOND[f], proto: 6, dport, sport: 40000, in: 'eth0', state: 'NEW' } });
+  }
+  {
     // tcp: a udp server bound to any address answers from its primary one, not from FAR.
     const p = 'tcp';
     const dport = pick(PORTS, 6);
@@ -229,6 +247,18 @@ function route(l: Lab): void {
   run(l.server, ['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.eth0.send_redirects=0', 'net.ipv4.icmp_ratelimit=0', 'net.ipv6.icmp.ratelimit=0']);
   for (const c of [l.c1, l.c2]) run(c, ['sysctl', '-qw', 'net.ipv4.conf.all.accept_redirects=0', 'net.ipv6.conf.all.accept_redirects=0', 'net.ipv6.conf.eth0.accept_redirects=0']);
   run(l.c2, ['ip', 'addr', 'add', `${FAR.ipv4}/32`, 'dev', 'eth0']);
+  // The server's second address of each family. The kernel takes an IPv4 interface's first
+  // address as primary and lists IPv6 addresses newest first: 2001:db8:99::1 is added again after
+  // the second, so that the primary address stays the one routing answers from in both families.
+  run(l.server, ['ip', 'addr', 'add', `${SECOND.ipv4}/24`, 'dev', 'eth0']);
+  run(l.server, ['ip', 'addr', 'add', `${SECOND.ipv6}/64`, 'dev', 'eth0', 'nodad']);
+  run(l.server, ['ip', 'addr', 'del', `${addr(l.server, 'ipv6')}/64`, 'dev', 'eth0']);
+  run(l.server, ['ip', 'addr', 'add', `${addr(l.server, 'ipv6')}/64`, 'dev', 'eth0', 'nodad']);
+  for (const f of FAMILIES) {
+    const r = l.server.ns.exec(['ip', '-j', f === 'ipv4' ? '-4' : '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'global']);
+    const first = (JSON.parse(r.stdout) as { addr_info: { local: string }[] }[])[0]!.addr_info[0]!.local;
+    if (first !== addr(l.server, f)) throw new Error(`the server's primary ${f} address is ${first}, not ${addr(l.server, f)}`);
+  }
   run(l.c2, ['ip', 'addr', 'add', `${FAR.ipv6}/128`, 'dev', 'eth0', 'nodad']);
   for (const f of FAMILIES) {
     const v = f === 'ipv4' ? '-4' : '-6';
@@ -251,8 +281,14 @@ describe.runIf(lab.ok)('the kernel gives real connections the verdicts of the pa
       route(l);
       const policies = fc.sample(policyArb, { numRuns: runs * 4, seed: Number(process.env.IPFENCE_SEED ?? 20261207) });
       let loaded = 0;
-      for (const [k, policy] of policies.entries()) {
+      for (const [k, sampled] of policies.entries()) {
         if (loaded >= runs) break;
+        // Every other policy lists the server's addresses: a redirect's destination is then one of them.
+        const listed: Record<string, unknown> = k % 2 === 0 ? sampled : { ...sampled, host: { addresses: ['192.0.2.1', SECOND.ipv4, '2001:db8:99::1', SECOND.ipv6] } };
+        // Half the redirects' target ports are refused at the primary address: connections to
+        // the second address, or through the server, that a redirect catches meet that rule.
+        const red = sampled.redirects[0];
+        const policy = red === undefined || k % 4 >= 2 ? listed : { ...listed, inbound: [{ name: 'at the primary', port: red['to-port'], proto: red.proto ?? 'tcp', to: ['192.0.2.1', '2001:db8:99::1'], action: 'reject' }, ...sampled.inbound] };
         const r = compile(stringify(policy), 'lab.yaml');
         if (!r.artifacts || !r.ir || r.artifacts.some((a) => a.file === 'ipsets')) continue;
         l.load(backend, r.artifacts);

@@ -1,10 +1,11 @@
 import { diag, formatLocation, type Diagnostic, type Related } from '../../diagnostics/diagnostic.js';
 import { familyRecord } from '../../model/family.js';
 import type { Direction, Family } from '../../model/ir.js';
-import { decidingRule } from '../../packet/explain.js';
+import { decidingRule, primaryText } from '../../packet/explain.js';
 import { describeBox, descriptionText, type Description } from '../../packet/describe.js';
 import { evaluateTest, type TestFailure } from '../../packet/intent.js';
 import { modelsOf, WalkTooLarge } from '../../packet/path.js';
+import { DIM, isFull } from '../../packet/space.js';
 import { policyLoc, type Check } from './api.js';
 
 const VERB: Record<TestFailure['verdict'], string> = { accept: 'accepted', drop: 'dropped', reject: 'rejected' };
@@ -47,7 +48,9 @@ export const intentTest: Check = {
           seen.add(key);
           related.push({ ...loc, message: decided ? `decided by '${decided.origin.label}'` : 'decided by the default policy' });
         }
-        return `${partText(familyRecord(family).label, describeBox(family, f.box, f.tested))} are ${VERB[f.verdict]} by ${by}`;
+        // Redirected, where their fate turns on the address the redirect sends them to.
+        const primary = isFull(f.box[DIM.primary]!, DIM.primary) ? '' : ` if the primary address of the interface they come in by (where a redirect sends them) is ${primaryText(family, f.box[DIM.primary]!)}`;
+        return `${partText(familyRecord(family).label, describeBox(family, f.box, f.tested))} are ${VERB[f.verdict]} by ${by}${primary}`;
       });
       const more = failures.length > SHOWN ? `; and ${failures.length - SHOWN} more part${failures.length - SHOWN > 1 ? 's' : ''}` : '';
       out.push(diag('test-failed', test.origin.loc, `test '${test.origin.label}' expects ${test.expect}, but ${parts.join('; ')}${more}`, related, test.origin.path));
