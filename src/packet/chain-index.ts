@@ -1,7 +1,7 @@
 import type { Chain, Family, Rule } from '../model/ir.js';
 import { BoxIndex, type BoxKeys } from './box-index.js';
 import { Run, type Member } from './run.js';
-import { boxesIntersect, coveredBy, type Box } from './space.js';
+import { coveredBy, type Box } from './space.js';
 
 export interface RuleBox {
   readonly box: Box;
@@ -19,6 +19,7 @@ interface Entry {
 export interface Dead {
   readonly rule: Rule;
   readonly box: Box;
+  /** Each with its part inside the rule's box (its own expansions left out). */
   readonly covers: readonly { readonly run: Run<Rule>; readonly box: Box }[];
 }
 
@@ -67,9 +68,9 @@ export class IndexedChain {
     const covers: { run: Run<Rule>; box: Box }[] = [];
     for (const i of this.deciding.candidates(keys)) {
       const e = this.entries[i]!;
-      if (!boxesIntersect(e.run.box, box)) continue;
-      const own = e.run.boxWithout(rule.origin);
-      if (own !== null && (own === e.run.box || boxesIntersect(own, box))) covers.push({ run: e.run, box: own });
+      // Only the part of each run inside the rule's box matters to whether it is covered.
+      const own = e.run.clippedWithout(rule.origin, box);
+      if (own !== null) covers.push({ run: e.run, box: own });
     }
     if (covers.length > 0 && coveredBy(box, covers.map((c) => c.box)) === true) this.dead.push({ rule, box, covers });
   }
