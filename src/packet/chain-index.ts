@@ -19,7 +19,7 @@ interface Entry {
 export interface Dead {
   readonly rule: Rule;
   readonly box: Box;
-  /** Each with its part inside the rule's box (its own expansions left out). */
+  /** Each with what it matches of the rule's box (the rule's own expansions left out; may reach beyond the box). */
   readonly covers: readonly { readonly run: Run<Rule>; readonly box: Box }[];
 }
 

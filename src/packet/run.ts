@@ -78,13 +78,14 @@ export class Run<R> {
   }
 
   /**
-   * The part of `box` that the run's members other than those of `key` match (null: none). Only
-   * the part inside `box` is made, from the members that meet it: a rule's own earlier expansions
-   * in a long run cost what they meet, not the run's length.
+   * What the run's members other than those of `key` match, as far as it meets `box` (null:
+   * nothing there): the run's own box when `key` has no member, else only the part inside `box`,
+   * made from the members that meet it, so a rule's own earlier expansions in a long run cost
+   * what they meet, not the run's length.
    */
   clippedWithout(key: unknown, box: Box): Box | null {
     if (!boxesIntersect(this.box, box)) return null;
-    if (key !== this.firstKey && !this.keys?.has(key)) return intersectBox(this.box, box);
+    if (key !== this.firstKey && !this.keys?.has(key)) return this.box;
     if (this.dim === -1) return this.members.some((m) => m.key !== key) ? intersectBox(this.box, box) : null;
     const parts: Interval[] = [];
     for (const i of this.meetingIds(box)) {
