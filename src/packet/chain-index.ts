@@ -20,7 +20,7 @@ export interface Dead {
   readonly rule: Rule;
   readonly box: Box;
   /** Each with what it matches of the rule's box (the rule's own expansions left out; may reach beyond the box). */
-  readonly covers: readonly { readonly run: Run<Rule>; readonly box: Box }[];
+  readonly covers: readonly { readonly run: Run<Rule>; readonly box: Box; readonly members: number }[];
 }
 
 /** Of a rule whose coverage could not be decided within the work budget: how many earlier runs overlap it. */
@@ -86,12 +86,13 @@ export class IndexedChain {
 
   /** Records `rule` as dead if the runs so far decide all of `box` (the rule's own expansions aside). */
   private sweep(rule: Rule, box: Box, keys: BoxKeys): void {
-    const covers: { run: Run<Rule>; box: Box }[] = [];
+    // With how many members each run had then: a run grows past the rule, and its later members are no cause.
+    const covers: { run: Run<Rule>; box: Box; members: number }[] = [];
     for (const i of this.deciding.candidates(keys)) {
       const e = this.entries[i]!;
       // Only the part of each run inside the rule's box matters to whether it is covered.
       const own = e.run.clippedWithout(rule.origin, box);
-      if (own !== null) covers.push({ run: e.run, box: own });
+      if (own !== null) covers.push({ run: e.run, box: own, members: e.run.members.length });
     }
     if (covers.length === 0) return;
     const covered = coveredBy(box, covers.map((c) => c.box), this.budget);

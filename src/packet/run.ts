@@ -98,11 +98,14 @@ export class Run<R> {
     return out;
   }
 
-  /** Its members that share packets with `box`, in order. */
-  meeting(box: Box): Member<R>[] {
+  /** Its members that share packets with `box`, in order; of its first `upTo` members only, when given. */
+  meeting(box: Box, upTo = this.members.length): Member<R>[] {
     if (!boxesIntersect(this.box, box)) return [];
-    if (this.dim === -1) return this.members.slice();
-    return this.meetingIds(box).map((i) => this.members[i]!);
+    if (this.dim === -1) return this.members.slice(0, upTo);
+    const ids = this.meetingIds(box);
+    const out: Member<R>[] = [];
+    for (const i of ids) if (i < upTo) out.push(this.members[i]!);
+    return out;
   }
 
   /**

@@ -47,7 +47,7 @@ export const shadowed: Check = {
             const key = `${self} ${rule.target.kind}`;
             const f = findings.get(key) ?? { rule, families: new Set<Family>(), covers: new Map(), acceptsSome: false };
             f.families.add(rs.family);
-            const members = covers.flatMap((o) => o.run.meeting(box).filter((m) => m.key !== rule.origin));
+            const members = covers.flatMap((o) => o.run.meeting(box, o.members).filter((m) => m.key !== rule.origin));
             if (members.some(acceptsFromPolicy)) f.acceptsSome = true;
             for (const o of minimalCover(box, members)) f.covers.set(`${originKey(o.rule.origin)} ${o.rule.target.kind}`, { origin: o.rule.origin, kind: o.rule.target.kind });
             findings.set(key, f);
@@ -82,16 +82,18 @@ const acceptsFromPolicy = (e: Member<Rule>): boolean =>
 
 /**
  * Drops covering rules that are not needed, earliest first, so the message names the real cause.
- * Past a few dozen (a long run of bans) it names them all: finding the fewest would be quadratic.
+ * Past a few dozen (a long run of bans) it names them all, unless the last alone covers: finding
+ * the fewest would be quadratic.
  */
 function minimalCover<T extends { box: Box }>(box: Box, covers: readonly T[]): T[] {
-  const kept = [...covers];
-  if (kept.length > MINIMAL_COVER_MAX) return kept;
   // The last alone covering it is what the loop below would keep (every earlier one can go while
   // it stays): the usual case of near-duplicate rules, found with one comparison instead of a
-  // union for each.
-  const last = kept[kept.length - 1];
-  if (kept.length > 1 && coveredBy(box, [last!.box]) === true) return [last!];
+  // union for each. At any number: naming every earlier duplicate of a rule repeated 2,000 times
+  // wrote 470 MB of messages.
+  const last = covers[covers.length - 1];
+  if (covers.length > 1 && coveredBy(box, [last!.box]) === true) return [last!];
+  const kept = [...covers];
+  if (kept.length > MINIMAL_COVER_MAX) return kept;
   for (let i = 0; i < kept.length; ) {
     const without = kept.filter((_, k) => k !== i);
     if (without.length > 0 && coveredBy(box, without.map((c) => c.box)) === true) kept.splice(i, 1);
