@@ -1,5 +1,5 @@
 import type { Family } from '../model/ir.js';
-import { BITS, KeyIndex, MAX_INDEXED_PORTS, PrefixIndex, smallest, union, type Block } from './candidate-index.js';
+import { BITS, MAX_INDEXED_PORTS, MAX_PORT_BLOCKS, PORT_BLOCK_BITS, PortIndex, PrefixIndex, smallest, union, type Block, type PortKeys } from './candidate-index.js';
 import { alignedBlocks } from './addresses.js';
 import type { IntervalSet } from './intervals.js';
 import { DIM, type Box } from './space.js';
@@ -17,7 +17,7 @@ const MAX_BLOCKS = 8;
 export class BoxIndex<E> {
   private readonly entries: E[] = [];
   /** The indexes, built once there are enough entries to be worth it (most chains have a few rules). */
-  private indexes: { ports: KeyIndex<number>; sources: PrefixIndex<Block>; destinations: PrefixIndex<Block> } | undefined;
+  private indexes: { ports: PortIndex; sources: PrefixIndex<Block>; destinations: PrefixIndex<Block> } | undefined;
   /** Until then, what each entry was filed under. */
   private pending: { readonly i: number; readonly keys: BoxKeys }[] = [];
 
@@ -49,7 +49,7 @@ export class BoxIndex<E> {
     if (this.indexes === undefined) {
       this.pending.push({ i, keys });
       if (this.pending.length <= INDEX_FROM) return;
-      this.indexes = { ports: new KeyIndex<number>(), sources: new PrefixIndex<Block>(hostKey), destinations: new PrefixIndex<Block>(hostKey) };
+      this.indexes = { ports: new PortIndex(), sources: new PrefixIndex<Block>(hostKey), destinations: new PrefixIndex<Block>(hostKey) };
       for (const p of this.pending) this.fileIndexed(p.i, p.keys);
       this.pending = [];
       return;
@@ -75,9 +75,9 @@ export class BoxIndex<E> {
 /** Below this many filings, every entry is a candidate: comparing a few boxes costs less than indexing them. */
 const INDEX_FROM = 16;
 
-/** A box's ports (null: any, or too many to list) and address blocks (null: any). */
+/** A box's ports (null: any, or over too many blocks) and address blocks (null: any). */
 export interface BoxKeys {
-  readonly ports: number[] | null;
+  readonly ports: PortKeys | null;
   readonly src: Block[] | null;
   readonly dst: Block[] | null;
 }
@@ -90,16 +90,27 @@ export interface BoxKeys {
 const hostKey = (b: Block): string | number => (b.interval[0] <= MAX_NUMBER_KEY ? Number(b.interval[0]) : b.interval[0].toString(36));
 const MAX_NUMBER_KEY = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** Every port of a set, or null for any port or too many to list. */
-function portKeys(set: IntervalSet): number[] | null {
+/** A port set's keys: its ports when few, and the blocks it touches; null for any port or too many blocks. */
+function portKeys(set: IntervalSet): PortKeys | null {
   // One port, the usual rule: no bigint loop.
-  if (set.length === 1 && set[0]![0] === set[0]![1]) return [Number(set[0]![0])];
+  if (set.length === 1 && set[0]![0] === set[0]![1]) {
+    const p = Number(set[0]![0]);
+    return { ports: [p], blocks: [p >> PORT_BLOCK_BITS] };
+  }
   let n = 0n;
-  for (const [lo, hi] of set) n += hi - lo + 1n;
-  if (n > BigInt(MAX_INDEXED_PORTS)) return null;
-  const out: number[] = [];
-  for (const [lo, hi] of set) for (let p = lo; p <= hi; p++) out.push(Number(p));
-  return out;
+  const blocks: number[] = [];
+  for (const [lo, hi] of set) {
+    n += hi - lo + 1n;
+    for (let b = Number(lo) >> PORT_BLOCK_BITS; b <= Number(hi) >> PORT_BLOCK_BITS; b++) {
+      if (blocks[blocks.length - 1] === b) continue;
+      if (blocks.length === MAX_PORT_BLOCKS) return null;
+      blocks.push(b);
+    }
+  }
+  if (n > BigInt(MAX_INDEXED_PORTS)) return { ports: null, blocks };
+  const ports: number[] = [];
+  for (const [lo, hi] of set) for (let p = lo; p <= hi; p++) ports.push(Number(p));
+  return { ports, blocks };
 }
 
 /** An address set as the fewest CIDR blocks covering exactly it; null for the whole family or too many. */

@@ -99,29 +99,58 @@ function push<K>(by: Map<K, number[]>, key: K, i: number): void {
   else if (list[list.length - 1] !== i) list.push(i);
 }
 
-/** A port set larger than this is not listed port by port (its items are candidates for every port). */
+/** A port set larger than this is not listed port by port, but by the blocks of ports it touches. */
 export const MAX_INDEXED_PORTS = 64;
+/** Ports by block of 256 (port >> 8), for sets too large to list; a set over more blocks than this is "any port". */
+export const PORT_BLOCK_BITS = 8;
+export const MAX_PORT_BLOCKS = 64;
 
-/** Items by exact key (ports); null keys mean any, and such items are candidates for every query. */
-export class KeyIndex<K> {
+/** A box's ports as the index sees them: listed (a small set), and the blocks they lie in. */
+export interface PortKeys {
+  /** Every port, for a set of at most MAX_INDEXED_PORTS; null for a larger one (a range). */
+  readonly ports: readonly number[] | null;
+  /** The blocks the set touches, ascending. */
+  readonly blocks: readonly number[];
+}
+
+/**
+ * Items by destination port: small sets by each port, larger ones (ranges: "1000-2000") by the
+ * blocks of 256 ports they touch, so that overlapping ranges are not each other's candidates
+ * wherever they lie (indexed as "any port", a thousand ranges compared every pair). A small set
+ * meets a large one only in a block of both; two large ones likewise. Null keys mean any port,
+ * and such items are candidates for every query.
+ */
+export class PortIndex {
   private readonly any: number[] = [];
-  private readonly by = new Map<K, number[]>();
+  /** Small sets, by port. */
+  private readonly byPort = new Map<number, number[]>();
+  /** Large sets, by block. */
+  private readonly wideByBlock = new Map<number, number[]>();
+  /** Small sets, by block: for a large query. */
+  private readonly smallByBlock = new Map<number, number[]>();
 
-  add(i: number, keys: readonly K[] | null): void {
+  add(i: number, keys: PortKeys | null): void {
     if (keys === null) {
       if (this.any[this.any.length - 1] !== i) this.any.push(i);
       return;
     }
-    for (const k of keys) push(this.by, k, i);
+    if (keys.ports === null) {
+      for (const b of keys.blocks) push(this.wideByBlock, b, i);
+      return;
+    }
+    for (const p of keys.ports) push(this.byPort, p, i);
+    for (const b of keys.blocks) push(this.smallByBlock, b, i);
   }
 
-  lookup(keys: readonly K[] | null): (readonly number[])[] | null {
+  lookup(keys: PortKeys | null): (readonly number[])[] | null {
     if (keys === null) return null;
-    const lists = this.any.length > 0 ? [this.any] : [];
-    for (const k of keys) {
-      const list = this.by.get(k);
+    const lists: (readonly number[])[] = this.any.length > 0 ? [this.any] : [];
+    const add = (list: readonly number[] | undefined): void => {
       if (list !== undefined) lists.push(list);
-    }
+    };
+    if (keys.ports !== null) for (const p of keys.ports) add(this.byPort.get(p));
+    else for (const b of keys.blocks) add(this.smallByBlock.get(b));
+    for (const b of keys.blocks) add(this.wideByBlock.get(b));
     return lists;
   }
 }

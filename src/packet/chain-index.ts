@@ -1,7 +1,7 @@
 import type { Chain, Family, Rule } from '../model/ir.js';
 import { BoxIndex, type BoxKeys } from './box-index.js';
 import { Run, type Member } from './run.js';
-import { boxesIntersect, coveredBy, type Box } from './space.js';
+import { coveredBy, type Box } from './space.js';
 
 export interface RuleBox {
   readonly box: Box;
@@ -19,8 +19,23 @@ interface Entry {
 export interface Dead {
   readonly rule: Rule;
   readonly box: Box;
-  readonly covers: readonly { readonly run: Run<Rule>; readonly box: Box }[];
+  /** Each with what it matches of the rule's box (the rule's own expansions left out; may reach beyond the box). */
+  readonly covers: readonly { readonly run: Run<Rule>; readonly box: Box; readonly members: number }[];
 }
+
+/** Of a rule whose coverage could not be decided within the work budget: how many earlier runs overlap it. */
+export interface Undecided {
+  readonly rule: Rule;
+  readonly box: Box;
+  readonly overlapping: number;
+}
+
+/**
+ * The most pieces one rule's packets may be cut into while the earlier rules are taken out of
+ * them (see coveredBy). Past it the rule is reported as undecided (`analysis-limit`), never
+ * silently taken as live.
+ */
+export const COVER_BUDGET = 20_000;
 
 /** Targets that decide a packet for this chain (RETURN hands it back to the caller, undecided by it). */
 const DECIDING = new Set<Rule['target']['kind']>(['accept', 'drop', 'reject', 'return']);
@@ -34,12 +49,19 @@ const DECIDING = new Set<Rule['target']['kind']>(['accept', 'drop', 'reject', 'r
 export class IndexedChain {
   readonly entries: Entry[] = [];
   readonly dead: Dead[] = [];
+  /** The deciding rules whether the runs before them decide entirely could not be told within the budget. */
+  readonly undecided: Undecided[] = [];
   /** The exact deciding entries: what can cover a rule. */
   private readonly deciding: BoxIndex<number>;
   /** The others (jumps, logs, rate limits: thousands for a policy of users), which never cover one. */
   private readonly others: BoxIndex<number>;
 
-  constructor(chain: Chain, family: Family, boxOfRule: (r: Rule) => RuleBox) {
+  constructor(
+    chain: Chain,
+    family: Family,
+    boxOfRule: (r: Rule) => RuleBox,
+    private readonly budget = COVER_BUDGET,
+  ) {
     this.deciding = new BoxIndex<number>(family);
     this.others = new BoxIndex<number>(family);
     /** The run the next rule may join: the last entry, when it is an exact deciding run. */
@@ -64,14 +86,18 @@ export class IndexedChain {
 
   /** Records `rule` as dead if the runs so far decide all of `box` (the rule's own expansions aside). */
   private sweep(rule: Rule, box: Box, keys: BoxKeys): void {
-    const covers: { run: Run<Rule>; box: Box }[] = [];
+    // With how many members each run had then: a run grows past the rule, and its later members are no cause.
+    const covers: { run: Run<Rule>; box: Box; members: number }[] = [];
     for (const i of this.deciding.candidates(keys)) {
       const e = this.entries[i]!;
-      if (!boxesIntersect(e.run.box, box)) continue;
-      const own = e.run.boxWithout(rule.origin);
-      if (own !== null && (own === e.run.box || boxesIntersect(own, box))) covers.push({ run: e.run, box: own });
+      // Only the part of each run inside the rule's box matters to whether it is covered.
+      const own = e.run.clippedWithout(rule.origin, box);
+      if (own !== null) covers.push({ run: e.run, box: own, members: e.run.members.length });
     }
-    if (covers.length > 0 && coveredBy(box, covers.map((c) => c.box)) === true) this.dead.push({ rule, box, covers });
+    if (covers.length === 0) return;
+    const covered = coveredBy(box, covers.map((c) => c.box), this.budget);
+    if (covered === true) this.dead.push({ rule, box, covers });
+    else if (covered === undefined) this.undecided.push({ rule, box, overlapping: covers.length });
   }
 
   /** The entries that may meet `query`, in chain order. */

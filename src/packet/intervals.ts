@@ -79,7 +79,18 @@ export function unite(a: IntervalSet, b: IntervalSet): IntervalSet {
   if (b.length === 0) return a;
   // Appending above the end, the usual case for a run of rules in address order.
   if (b[0]![0] > a[a.length - 1]![1] + 1n) return [...a, ...b];
-  return normalizeSet([...a, ...b]);
+  // Otherwise one merge of the two sorted lists (a run that grows in the middle grows in linear time, not a sort's).
+  const out: [bigint, bigint][] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const [lo, hi] = j >= b.length || (i < a.length && a[i]![0] <= b[j]![0]) ? a[i++]! : b[j++]!;
+    const last = out[out.length - 1];
+    if (last !== undefined && lo <= last[1] + 1n) {
+      if (hi > last[1]) last[1] = hi;
+    } else out.push([lo, hi]);
+  }
+  return out;
 }
 
 /** Whether every value of `a` is in `b`. */

@@ -2,7 +2,7 @@ import { familyRecord } from '../model/family.js';
 import { HELPERS, isHelperName } from '../model/helpers.js';
 import { assertNever, type Chain, type Family, type IR, type Match, type Rule, type Ruleset, type TableName, type Target } from '../model/ir.js';
 import { readAddress } from './addresses.js';
-import { IndexedChain, type Dead, type RuleBox } from './chain-index.js';
+import { IndexedChain, type Dead, type RuleBox, type Undecided } from './chain-index.js';
 import { intersect, intersects, normalizeSet, subtract, unite, type IntervalSet } from './intervals.js';
 import { setContents } from './sets.js';
 import { boxesIntersect, everything, intersectBox, boxOf, subtractBox, ifaceSet, DIM, STATES, type Box, type SetContents } from './space.js';
@@ -44,7 +44,7 @@ type TranslationTarget = Extract<Target, { readonly kind: 'redirect' | 'dnat' | 
 const TRANSLATIONS: ReadonlySet<Target['kind']> = new Set(['redirect', 'dnat', 'snat', 'masquerade', 'notrack', 'helper']);
 export const isTranslation = (t: Target): t is TranslationTarget => TRANSLATIONS.has(t.kind);
 
-export type { Dead, RuleBox };
+export type { Dead, RuleBox, Undecided };
 
 /** What a walk meets, in order: for one packet, the whole story explain tells. */
 export type TraceEvent =
@@ -159,6 +159,11 @@ export class RulesetModel {
   /** The rules of a chain that never match, with what decides their packets first. */
   deadRules(table: TableName, name: string): readonly Dead[] {
     return this.indexed(table, name)?.dead ?? [];
+  }
+
+  /** The rules of a chain for which that could not be told within the work budget. */
+  undecidedRules(table: TableName, name: string): readonly Undecided[] {
+    return this.indexed(table, name)?.undecided ?? [];
   }
 
   /** A built-in chain with the chains hooked into it from outside the file (coexist), then its policy. */

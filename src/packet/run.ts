@@ -1,5 +1,6 @@
-import { unite, type IntervalSet } from './intervals.js';
-import { boxesIntersect, type Box } from './space.js';
+import { IntervalIndex } from './interval-index.js';
+import { intersect, normalizeSet, unite, within, type Interval, type IntervalSet } from './intervals.js';
+import { boxesIntersect, intersectBox, type Box } from './space.js';
 
 /** A rule that decides its packets, as the store keeps it. */
 export interface Member<R> {
@@ -25,6 +26,10 @@ export class Run<R> {
   /** Its members' keys: the first, and a set only once a second one joins (most runs have one member). */
   private readonly firstKey: unknown;
   private keys: Set<unknown> | undefined;
+  /** Its members' values in that dimension, by member number: built on the first question, then kept up to date. */
+  private readonly byValue = new IntervalIndex();
+  /** How many members `byValue` holds (the first ones). */
+  private indexed = 0;
 
   constructor(
     first: Member<R>,
@@ -64,26 +69,62 @@ export class Run<R> {
       return;
     }
     const cur = this.box[d]!;
+    // A value the run already has (the same ports as an earlier rule of the run): nothing grows.
+    if (within(more, cur)) return;
     this.grown = unite(cur, more).map(([lo, hi]) => [lo, hi]);
     const next = this.box.slice();
     next[d] = this.grown;
     this.box = next;
   }
 
-  /** The run's box without the members of `key` (null: nothing left); its own box when it has none. */
-  boxWithout(key: unknown): Box | null {
+  /**
+   * What the run's members other than those of `key` match, as far as it meets `box` (null:
+   * nothing there): the run's own box when `key` has no member, else only the part inside `box`,
+   * made from the members that meet it, so a rule's own earlier expansions in a long run cost
+   * what they meet, not the run's length.
+   */
+  clippedWithout(key: unknown, box: Box): Box | null {
+    if (!boxesIntersect(this.box, box)) return null;
     if (key !== this.firstKey && !this.keys?.has(key)) return this.box;
-    const rest = this.members.filter((m) => m.key !== key);
-    if (rest.length === 0) return null;
-    if (this.dim === -1) return rest[0]!.box;
-    const out = rest[0]!.box.slice();
-    for (const m of rest.slice(1)) out[this.dim] = unite(out[this.dim]!, m.box[this.dim]!);
+    if (this.dim === -1) return this.members.some((m) => m.key !== key) ? intersectBox(this.box, box) : null;
+    const parts: Interval[] = [];
+    for (const i of this.meetingIds(box)) {
+      const m = this.members[i]!;
+      if (m.key !== key) parts.push(...intersect(m.box[this.dim]!, box[this.dim]!));
+    }
+    if (parts.length === 0) return null;
+    const out = intersectBox(this.box, box)!.slice();
+    out[this.dim] = normalizeSet(parts);
     return out;
   }
 
-  /** Its members that share packets with `box`. */
-  meeting(box: Box): Member<R>[] {
-    return this.members.filter((m) => boxesIntersect(m.box, box));
+  /** Its members that share packets with `box`, in order; of its first `upTo` members only, when given. */
+  meeting(box: Box, upTo = this.members.length): Member<R>[] {
+    if (!boxesIntersect(this.box, box)) return [];
+    if (this.dim === -1) return this.members.slice(0, upTo);
+    const ids = this.meetingIds(box);
+    const out: Member<R>[] = [];
+    for (const i of ids) if (i < upTo) out.push(this.members[i]!);
+    return out;
+  }
+
+  /**
+   * The numbers of the members meeting `box`, ascending, given that the run's box meets it: the
+   * members are alike outside the run's dimension, so only that one is asked, through the index.
+   */
+  private meetingIds(box: Box): number[] {
+    const want = box[this.dim]!;
+    const members = this.members;
+    // A query of more pieces than the run has members (a walk's remainder) is cheaper to test directly.
+    if (want.length >= members.length) {
+      const out: number[] = [];
+      for (let i = 0; i < members.length; i++) if (boxesIntersect(members[i]!.box, box)) out.push(i);
+      return out;
+    }
+    for (; this.indexed < members.length; this.indexed++) for (const [lo, hi] of members[this.indexed]!.box[this.dim]!) this.byValue.add(lo, hi, this.indexed);
+    const found = new Set<number>();
+    for (const [lo, hi] of want) this.byValue.meeting(lo, hi, (i) => found.add(i));
+    return [...found].sort((a, b) => a - b);
   }
 }
 

@@ -266,6 +266,9 @@ const PRECHECK_ORDER = (['state', 'dnat', 'ctdir', 'in', 'out', 'proto', 'dport'
 export function coveredBy(box: Box, covers: readonly Box[], budget = 20_000): boolean | undefined {
   if (covers.length === 0) return false;
   if (hasWitness(box, covers)) return false;
+  // One cover holding the whole box (the usual way a rule is dead) decides it without cutting
+  // the box by the others first, which could run past the budget.
+  for (const c of covers) if (boxWithin(box, c)) return true;
   // Necessary condition, cheap: in every dimension on its own, the covers must span the box.
   for (const d of box.length === DIMS.length ? PRECHECK_ORDER : box.map((_, i) => i)) {
     const union = covers.length === 1 ? covers[0]![d]! : normalizeSet(covers.flatMap((c) => c[d]!));
@@ -278,6 +281,12 @@ export function coveredBy(box: Box, covers: readonly Box[], budget = 20_000): bo
     if (remaining.length > budget) return undefined;
   }
   return remaining.length === 0;
+}
+
+/** Whether every packet of `a` is in `b`. */
+function boxWithin(a: Box, b: Box): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && subtract(a[i]!, b[i]!).length > 0) return false;
+  return true;
 }
 
 /** Whether a dimension's values are all of its range. */

@@ -209,6 +209,14 @@ const TABLES: Record<string, CheckTable> = {
         policy: 'version: 1\nusers:\n  - { name: range, user: "1000-1010" }\n  - { name: single, user: 1005 }\n',
         errors: [{ code: 'shadowed', line: 4, column: 5, message: /'single' is redundant in ipv4 and ipv6/ }],
       },
+      // Duplicates: each is redundant because of the one before it, never because of a later one.
+      {
+        policy: 'version: 1\ninbound:\n  - { name: d0, port: 80 }\n  - { name: d1, port: 80 }\n  - { name: d2, port: 80 }\n',
+        errors: [
+          { code: 'shadowed', line: 4, column: 5, message: /^'d1' is redundant in ipv4 and ipv6: every packet it matches is already accepted by 'd0' \(policy\.yaml:3:5\); remove it$/ },
+          { code: 'shadowed', line: 5, column: 5, message: /^'d2' is redundant in ipv4 and ipv6: every packet it matches is already accepted by 'd1' \(policy\.yaml:4:5\); remove it$/ },
+        ],
+      },
       {
         policy: 'version: 1\ninbound:\n  - { name: ports, port: ["20-30", 80] }\n  - { name: ssh, port: 22 }\n',
         errors: [{ code: 'shadowed', line: 4, column: 5, message: /redundant/ }],

@@ -11,7 +11,8 @@ const ADDRS: Record<Family, string[]> = {
   ipv4: ['10.0.0.1/32', '10.0.0.2/32', '10.0.1.1/32', '10.0.0.0/24', '10.0.0.0/25', '10.0.0.128/25', '10.0.0.0/23', '10.0.0.0/8', '0.0.0.0/0'],
   ipv6: ['2001:db8::1/128', '2001:db8::2/128', '2001:db8::/64', '2001:db8::/63', '2001:db8::/32', '::/0'],
 };
-const PORTS: PortRange[][] = [[{ lo: 22, hi: 22 }], [{ lo: 80, hi: 80 }], [{ lo: 80, hi: 80 }, { lo: 443, hi: 443 }], [{ lo: 20, hi: 25 }], [{ lo: 1024, hi: 65535 }]];
+// Ranges too large to list port by port (indexed by blocks of 256), nesting, overlapping, touching.
+const PORTS: PortRange[][] = [[{ lo: 22, hi: 22 }], [{ lo: 80, hi: 80 }], [{ lo: 80, hi: 80 }, { lo: 443, hi: 443 }], [{ lo: 20, hi: 25 }], [{ lo: 1024, hi: 65535 }], [{ lo: 100, hi: 400 }], [{ lo: 300, hi: 1000 }], [{ lo: 1000, hi: 1100 }], [{ lo: 512, hi: 767 }], [{ lo: 443, hi: 443 }, { lo: 768, hi: 900 }]];
 const origin = { path: [], loc: { file: 'p', line: 1, col: 1 }, label: 'r' };
 
 function arbRule(f: Family): fc.Arbitrary<Match[]> {
@@ -46,6 +47,41 @@ describe('BoxIndex (candidates for shadowed)', () => {
       expect(compared).toBeGreaterThan(3000);
     });
   }
+
+  it('returns every earlier box that meets the new one when only ports narrow them (lists and ranges of any size)', () => {
+    // Random sets over ports 1-2,000: single ports, short ranges, ranges too long to list (by
+    // blocks of 256) and ones over more blocks than are indexed (any port).
+    const range = fc.tuple(fc.integer({ min: 1, max: 2000 }), fc.constantFrom(0, 3, 40, 70, 300, 20000)).map(([lo, w]): PortRange => ({ lo, hi: Math.min(65535, lo + w) }));
+    const ports = fc.array(range, { minLength: 1, maxLength: 4 }).map((rs): Match => ({ kind: 'dports', proto: 'tcp', ports: rs }));
+    let compared = 0;
+    let narrowed = 0;
+    fc.assert(
+      fc.property(fc.array(ports, { minLength: 20, maxLength: 60 }), (rules) => {
+        const boxes = rules.map((m) => boxOf([m], 'ipv4').box);
+        const index = new BoxIndex<{ at: number }>('ipv4');
+        boxes.forEach((box, at) => {
+          const got = index.candidates(index.keysOf(box)).map((e) => e.at);
+          const meeting = boxes.slice(0, at).flatMap((b, i) => (boxesIntersect(b, box) ? [i] : []));
+          for (const i of meeting) expect(got).toContain(i);
+          compared += meeting.length;
+          if (got.length < at) narrowed++;
+          index.add({ at }, index.keysOf(box));
+        });
+      }),
+      { numRuns: 400 },
+    );
+    // Not vacuous: boxes met, and the index left some out.
+    expect(compared).toBeGreaterThan(3000);
+    expect(narrowed).toBeGreaterThan(3000);
+  });
+
+  it('narrows a chain of overlapping port ranges to the ranges near each', () => {
+    const index = new BoxIndex<{ at: number }>('ipv4');
+    const box = (i: number) => boxOf([{ kind: 'dports', proto: 'tcp', ports: [{ lo: 1000 + 7 * i, hi: 1100 + 7 * i }] }], 'ipv4').box;
+    for (let i = 0; i < 2000; i++) index.add({ at: i }, index.keysOf(box(i)));
+    // Those within a block or two of 256 ports: about 80, not all 2,000.
+    expect(index.candidates(index.keysOf(box(1000))).length).toBeLessThan(200);
+  });
 
   it('narrows a long chain of one port by source host', () => {
     const index = new BoxIndex<{ box: Box }>('ipv4');
