@@ -5,7 +5,7 @@ import { BoxIndex } from './box-index.js';
 import { joinBoxes, plainConnection, realized } from './describe.js';
 import { decidingRule } from './explain.js';
 import { followPath, modelsOf, PATHS, translate, untranslated, type Outcome, type RulesetModel } from './path.js';
-import { boxesIntersect, DIM, everything, intersectBox, STATES, subtractBox, type Box } from './space.js';
+import { boxesIntersect, DIM, everything, ifaceSet, intersectBox, STATES, subtractBox, type Box } from './space.js';
 
 /** Packets whose fate differs between two compiled policies. */
 export interface Change {
@@ -35,18 +35,15 @@ export function changedPackets(before: IR, after: IR): Change[] {
     const touched = touchedBoxes(family, [before, a], [after, b]);
     for (const direction of DIRECTIONS) {
       const found: Change[] = [];
-      for (const start of entryParts(touched[direction])) {
+      for (const start of entryParts(coalesced(touched[direction]))) {
         const was = a ? followPath(a, direction, start) : [{ box: start, entry: start, verdict: 'accept' as const, rules: [] }];
         const now = b ? followPath(b, direction, start) : [{ box: start, entry: start, verdict: 'accept' as const, rules: [] }];
-        for (const o of was) {
-          for (const n of now) {
-            if (o.verdict === n.verdict) continue;
-            const both = intersectBox(o.entry, n.entry);
-            const real = both && realized(both);
-            if (!real) continue;
-            const rule = decidingRule(n.rules) ?? decidingRule(o.rules);
-            found.push({ family, direction, box: real, before: o.verdict, after: n.verdict, rule });
-          }
+        for (const [o, n] of differing(was, now, family)) {
+          const both = intersectBox(o.entry, n.entry);
+          const real = both && realized(both);
+          if (!real) continue;
+          const rule = decidingRule(n.rules) ?? decidingRule(o.rules);
+          found.push({ family, direction, box: real, before: o.verdict, after: n.verdict, rule });
         }
       }
       out.push(...merged(found, family));
@@ -55,6 +52,48 @@ export function changedPackets(before: IR, after: IR): Change[] {
   return out;
 }
 
+/**
+ * The touched packets in fewer boxes: each run of a few consecutive boxes (neighbours in their
+ * chains, so often a list's rules) joined where they differ in one dimension. Each box is walked
+ * on its own, and a walk pays for every rule its box may meet: a box per rule of a list of a
+ * thousand ports met the list's thousand ports a thousand times. Joined a few at a time, a walk
+ * still meets only what is near its box (a whole list joined meets every rule the index cannot
+ * tell apart from it, and splits at each).
+ */
+function coalesced(boxes: readonly Box[]): Box[] {
+  const out: Box[] = [];
+  for (let i = 0; i < boxes.length; i += JOIN_AT_MOST) out.push(...joinBoxes(boxes.slice(i, i + JOIN_AT_MOST).map((box) => ({ box })), () => '').map((x) => x.box));
+  return out;
+}
+const JOIN_AT_MOST = 32;
+
+/** Below this many pairs of outcomes, every pair is compared: indexing a few costs more. */
+const PAIRS_INDEXED_FROM = 256;
+
+/**
+ * The pairs of outcomes of one start, before and after, whose verdicts differ and which may share
+ * packets, in the order of a loop over both. Each side's outcomes are disjoint, so an outcome the
+ * other side has exactly, with its verdict, shares packets with nothing else there and is
+ * dropped; the rest are paired through an index (a walk split by a thousand users has a thousand
+ * outcomes on each side, nearly all the same).
+ */
+function differing(was: readonly Outcome[], now: readonly Outcome[], family: Family): [Outcome, Outcome][] {
+  const pairs: [Outcome, Outcome][] = [];
+  if (was.length * now.length < PAIRS_INDEXED_FROM) {
+    for (const o of was) for (const n of now) if (o.verdict !== n.verdict) pairs.push([o, n]);
+    return pairs;
+  }
+  const key = (x: Outcome): string => `${x.verdict} ${x.entry.map((set) => set.map(([lo, hi]) => `${lo}-${hi}`).join(',')).join(' ')}`;
+  const keysNow = new Set(now.map(key));
+  const keysWas = new Set(was.map(key));
+  const index = new BoxIndex<Outcome>(family);
+  for (const n of now) if (!keysWas.has(key(n))) index.add(n, index.keysOf(n.entry));
+  for (const o of was) {
+    if (keysNow.has(key(o))) continue;
+    for (const n of index.candidates(index.keysOf(o.entry))) if (o.verdict !== n.verdict) pairs.push([o, n]);
+  }
+  return pairs;
+}
 
 /**
  * What rules do to packets, whatever they and their chains are called: a rule's matches (a set
@@ -104,6 +143,12 @@ function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], 
   const boxes: Record<Direction, Box[]> = { in: [], out: [], forward: [] };
   const file = (box: Box, hooks: readonly string[]): void => {
     for (const d of DIRECTIONS) if (PATHS[d].some((h) => hooks.includes(h))) boxes[d].push(box);
+    // What this host sends itself out lo comes back in on lo and meets PREROUTING and INPUT too
+    // (see path.ts, LOOPED): a rule there changes those packets of the path out as well.
+    if (!PATHS.out.some((h) => hooks.includes(h)) && LOOPED_BACK.some((h) => hooks.includes(h))) {
+      const back = sentToItself(box, family);
+      if (back !== null) boxes.out.push(back);
+    }
   };
   const chainsOf = (m: RulesetModel | undefined): Map<string, Chain> => new Map((m?.ruleset.tables ?? []).flatMap((t) => t.chains.map((c) => [`${t.name} ${c.name}`, c] as const)));
   const ca = chainsOf(a);
@@ -178,6 +223,26 @@ function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], 
     }
   }
   return { in: disjoint(boxes.in, family), out: disjoint(boxes.out, family), forward: disjoint(boxes.forward, family) };
+}
+
+/** The hooks a packet sent out lo meets again on its way back in. */
+const LOOPED_BACK: readonly string[] = ['PREROUTING', 'INPUT'];
+const LO = ifaceSet('lo');
+
+/**
+ * The packets leaving this host by lo that come back in as packets of `box` (a box of
+ * PREROUTING or INPUT): those of it that arrive on lo, as they left, out lo from any input
+ * interface the path out gives them. Null when `box` takes nothing from lo.
+ */
+function sentToItself(box: Box, family: Family): Box | null {
+  const lo = box.slice();
+  lo[DIM.in] = LO;
+  const back = intersectBox(box, lo);
+  if (back === null) return null;
+  const sent = back.slice();
+  sent[DIM.in] = everything(family)[DIM.in]!;
+  sent[DIM.out] = LO;
+  return sent;
 }
 
 /**
