@@ -21,13 +21,30 @@ export interface Change {
 const DIRECTIONS: readonly Direction[] = ['in', 'out', 'forward'];
 
 /**
+ * The most pieces diff follows (`followed`): outcomes of the walks, both policies (each a box; a change of
+ * every rule of a 10,000-entry operator policy is about 300,000), and pieces that change verdict
+ * (`changed`).
+ * Past them a diff would run for many minutes or out of memory; it stops, saying which.
+ */
+export interface DiffLimits {
+  readonly followed: number;
+  readonly changed: number;
+}
+const LIMITS: DiffLimits = { followed: 500_000, changed: 100_000 };
+
+/** A change too large for diff to follow exactly (see LIMITS): what went over. */
+export class DiffTooLarge extends Error {}
+
+/**
  * Every packet whose verdict differs between `before` and `after`, exactly: only packets that
  * meet a rule that was added, removed or moved (a chain's rules compared as sequences), or whose
  * chain changed its policy, can change fate, so only those are followed along each path in both
  * rule sets. Packets a redirect moves onto a changed rule are followed from before the redirect.
  */
-export function changedPackets(before: IR, after: IR): Change[] {
+export function changedPackets(before: IR, after: IR, limits: DiffLimits = LIMITS): Change[] {
   const out: Change[] = [];
+  let followed = 0;
+  let changed = 0;
   for (const family of FAMILY_NAMES) {
     const a = modelsOf(before).find((m) => m.family === family);
     const b = modelsOf(after).find((m) => m.family === family);
@@ -38,12 +55,15 @@ export function changedPackets(before: IR, after: IR): Change[] {
       for (const start of entryParts(coalesced(touched[direction]))) {
         const was = a ? followPath(a, direction, start) : [{ box: start, entry: start, verdict: 'accept' as const, rules: [] }];
         const now = b ? followPath(b, direction, start) : [{ box: start, entry: start, verdict: 'accept' as const, rules: [] }];
+        followed += was.length + now.length;
+        if (followed > limits.followed) throw new DiffTooLarge(`the packets it touches split into more than ${limits.followed.toLocaleString('en')} pieces along their paths`);
         for (const [o, n] of differing(was, now, family)) {
           const both = intersectBox(o.entry, n.entry);
           const real = both && realized(both);
           if (!real) continue;
           const rule = decidingRule(n.rules) ?? decidingRule(o.rules);
           found.push({ family, direction, box: real, before: o.verdict, after: n.verdict, rule });
+          if (++changed > limits.changed) throw new DiffTooLarge(`the packets that change verdict split into more than ${limits.changed.toLocaleString('en')} pieces`);
         }
       }
       out.push(...merged(found, family));
@@ -53,19 +73,12 @@ export function changedPackets(before: IR, after: IR): Change[] {
 }
 
 /**
- * The touched packets in fewer boxes: each run of a few consecutive boxes (neighbours in their
- * chains, so often a list's rules) joined where they differ in one dimension. Each box is walked
- * on its own, and a walk pays for every rule its box may meet: a box per rule of a list of a
- * thousand ports met the list's thousand ports a thousand times. Joined a few at a time, a walk
- * still meets only what is near its box (a whole list joined meets every rule the index cannot
- * tell apart from it, and splits at each).
+ * The touched packets in as few boxes as they join into (boxes that differ in one dimension).
+ * Each box is walked on its own, and a walk pays for every rule its box may meet: a box per rule
+ * of a list of a thousand ports met the list's run of rules (its thousand ports) a thousand
+ * times, and an outbound deny per host was split by every user's rule once per host.
  */
-function coalesced(boxes: readonly Box[]): Box[] {
-  const out: Box[] = [];
-  for (let i = 0; i < boxes.length; i += JOIN_AT_MOST) out.push(...joinBoxes(boxes.slice(i, i + JOIN_AT_MOST).map((box) => ({ box })), () => '').map((x) => x.box));
-  return out;
-}
-const JOIN_AT_MOST = 32;
+const coalesced = (boxes: readonly Box[]): Box[] => joinBoxes(boxes.map((box) => ({ box })), () => '').map((x) => x.box);
 
 /** Below this many pairs of outcomes, every pair is compared: indexing a few costs more. */
 const PAIRS_INDEXED_FROM = 256;
