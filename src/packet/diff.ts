@@ -397,4 +397,20 @@ function entryParts(boxes: readonly Box[]): Box[] {
 
 /** Changes of one family and path as connections, joined where they differ in one dimension. */
 const merged = (changes: readonly Change[], family: Family): Change[] =>
-  joinBoxes(changes.map((c) => ({ ...c, box: plainConnection(c.box, family) })), (c) => `${c.before} ${c.after}`);
+  joinBoxes(byRule(changes).map((c) => ({ ...c, box: plainConnection(c.box, family) })), (c) => `${c.before} ${c.after}`);
+
+/**
+ * Changes in the order of the rules that decide them (a stable sort; the default policy's last):
+ * a joined row names its first change's rule, and the pieces of a joined walk come in the order
+ * the walk met them, not the order of the rules that changed.
+ */
+function byRule(changes: readonly Change[]): Change[] {
+  const at = (c: Change): readonly [string, number, number] => {
+    const loc = c.rule && c.rule.origin.path.length > 0 ? c.rule.origin.loc : undefined;
+    return loc ? [loc.file, loc.line, loc.col] : ['\uffff', 0, 0];
+  };
+  return changes
+    .map((c, i) => ({ c, i, k: at(c) }))
+    .sort((x, y) => (x.k[0] < y.k[0] ? -1 : x.k[0] > y.k[0] ? 1 : x.k[1] - y.k[1] || x.k[2] - y.k[2] || x.i - y.i))
+    .map((x) => x.c);
+}
