@@ -154,11 +154,11 @@ class RuleKeys {
 function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], [irB, b]: [IR, RulesetModel | undefined]): Record<Direction, Box[]> {
   // By path: a rule changes only packets that pass a hook its chain is reached from.
   const boxes: Record<Direction, Box[]> = { in: [], out: [], forward: [] };
-  const file = (box: Box, hooks: readonly string[]): void => {
+  const file = (box: Box, hooks: readonly string[], looped = true): void => {
     for (const d of DIRECTIONS) if (PATHS[d].some((h) => hooks.includes(h))) boxes[d].push(box);
     // What this host sends itself out lo comes back in on lo and meets PREROUTING and INPUT too
     // (see path.ts, LOOPED): a rule there changes those packets of the path out as well.
-    if (!PATHS.out.some((h) => hooks.includes(h)) && LOOPED_BACK.some((h) => hooks.includes(h))) {
+    if (looped && !PATHS.out.some((h) => hooks.includes(h)) && LOOPED_BACK.some((h) => hooks.includes(h))) {
       const back = sentToItself(box, family);
       if (back !== null) boxes.out.push(back);
     }
@@ -169,10 +169,12 @@ function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], 
   const ka = new RuleKeys(irA, family, ca);
   const kb = new RuleKeys(irB, family, cb);
   const jumpedTo = new Set([...ca.entries(), ...cb.entries()].flatMap(([key, c]) => c.rules.flatMap((r) => (r.target.kind === 'jump' ? [`${key.split(' ')[0]} ${r.target.chain}`] : []))));
+  const behindA = behindLoopbackAccept(a, family);
+  const behindB = behindLoopbackAccept(b, family);
   const add = (m: RulesetModel, r: Rule, via: Box, hooks: readonly string[]): void => {
     const box = intersectBox(m.box(r).box, via);
     if (box === null) return;
-    file(box, hooks);
+    file(box, hooks, !(m === a ? behindA : behindB).has(r));
   };
   const compared = new Set<string>();
   const compare = (table: string, x: Chain | undefined, y: Chain | undefined, via: Box, hooks: readonly string[]): void => {
@@ -256,6 +258,32 @@ function sentToItself(box: Box, family: Family): Box | null {
   sent[DIM.in] = everything(family)[DIM.in]!;
   sent[DIM.out] = LO;
   return sent;
+}
+
+/**
+ * The rules no packet back in on lo reaches in `m`: those after a rule of their chain that
+ * accepts every packet on lo (the preamble's loopback accept). A packet this host sent itself
+ * changes fate only at a changed rule it meets, so these need not be followed on the path out:
+ * following each inbound rule's packets out lo and back doubled a diff of every inbound rule.
+ */
+function behindLoopbackAccept(m: RulesetModel | undefined, family: Family): Set<Rule> {
+  const behind = new Set<Rule>();
+  if (m === undefined) return behind;
+  const lo = everything(family).slice();
+  lo[DIM.in] = LO;
+  for (const t of m.ruleset.tables) {
+    for (const c of t.chains) {
+      let after = false;
+      for (const r of c.rules) {
+        if (after) behind.add(r);
+        else if (r.target.kind === 'accept') {
+          const { box, exact } = m.box(r);
+          after = exact && subtractBox(lo, box).length === 0;
+        }
+      }
+    }
+  }
+  return behind;
 }
 
 /**
