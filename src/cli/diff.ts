@@ -6,7 +6,7 @@ import { visible } from '../diagnostics/visible.js';
 import { familyRecord } from '../model/family.js';
 import type { Direction, Family, IR } from '../model/ir.js';
 import { describeBox, descriptionText } from '../packet/describe.js';
-import { changedPackets, type Change } from '../packet/diff.js';
+import { changedPackets, DiffTooLarge, type Change } from '../packet/diff.js';
 import { WalkTooLarge } from '../packet/path.js';
 import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
@@ -107,9 +107,11 @@ export async function diffCommand(files: readonly string[], o: Options, io: IO):
   try {
     changes = changedPackets(before, after);
   } catch (e) {
-    if (!(e instanceof WalkTooLarge)) throw e;
-    io.stderr(`ipfence: diff cannot follow this change exactly: ${e.message} (a changed default policy touches every packet of a long chain); compare the compiled files instead\n`);
-    return EXIT_USAGE;
+    if (!(e instanceof WalkTooLarge) && !(e instanceof DiffTooLarge)) throw e;
+    // A bound, not a guess: what went over, and two ways on.
+    const what = e instanceof WalkTooLarge ? `${e.message} (a changed default policy touches every packet of a long chain)` : e.message;
+    const how = `diff the change in smaller steps, or compare the compiled files (ipfence compile each into its own --out-dir, then diff rules.v4 and rules.v6)`;
+    return done([diag('diff-too-large', { file: newFile, line: 1, col: 1 }, `diff cannot follow this change exactly: ${what}; ${how}`)], o, io, EXIT_USAGE);
   }
   const rows = diffRows(changes);
   io.stdout(formatDiff(rows, format, `${oldFile} → ${newFile}`));

@@ -5,7 +5,7 @@ import { BoxIndex } from './box-index.js';
 import { joinBoxes, plainConnection, realized } from './describe.js';
 import { decidingRule } from './explain.js';
 import { followPath, modelsOf, PATHS, translate, untranslated, type Outcome, type RulesetModel } from './path.js';
-import { boxesIntersect, DIM, everything, intersectBox, STATES, subtractBox, type Box } from './space.js';
+import { boxesIntersect, DIM, everything, ifaceSet, intersectBox, STATES, subtractBox, type Box } from './space.js';
 
 /** Packets whose fate differs between two compiled policies. */
 export interface Change {
@@ -21,13 +21,30 @@ export interface Change {
 const DIRECTIONS: readonly Direction[] = ['in', 'out', 'forward'];
 
 /**
+ * The most pieces diff follows (`followed`): outcomes of the walks, both policies (each a box; a change of
+ * every rule of a 10,000-entry operator policy is about 300,000), and pieces that change verdict
+ * (`changed`).
+ * Past them a diff would run for many minutes or out of memory; it stops, saying which.
+ */
+export interface DiffLimits {
+  readonly followed: number;
+  readonly changed: number;
+}
+const LIMITS: DiffLimits = { followed: 500_000, changed: 100_000 };
+
+/** A change too large for diff to follow exactly (see LIMITS): what went over. */
+export class DiffTooLarge extends Error {}
+
+/**
  * Every packet whose verdict differs between `before` and `after`, exactly: only packets that
  * meet a rule that was added, removed or moved (a chain's rules compared as sequences), or whose
  * chain changed its policy, can change fate, so only those are followed along each path in both
  * rule sets. Packets a redirect moves onto a changed rule are followed from before the redirect.
  */
-export function changedPackets(before: IR, after: IR): Change[] {
+export function changedPackets(before: IR, after: IR, limits: DiffLimits = LIMITS): Change[] {
   const out: Change[] = [];
+  let followed = 0;
+  let changed = 0;
   for (const family of FAMILY_NAMES) {
     const a = modelsOf(before).find((m) => m.family === family);
     const b = modelsOf(after).find((m) => m.family === family);
@@ -35,18 +52,18 @@ export function changedPackets(before: IR, after: IR): Change[] {
     const touched = touchedBoxes(family, [before, a], [after, b]);
     for (const direction of DIRECTIONS) {
       const found: Change[] = [];
-      for (const start of entryParts(touched[direction])) {
+      for (const start of entryParts(coalesced(touched[direction]))) {
         const was = a ? followPath(a, direction, start) : [{ box: start, entry: start, verdict: 'accept' as const, rules: [] }];
         const now = b ? followPath(b, direction, start) : [{ box: start, entry: start, verdict: 'accept' as const, rules: [] }];
-        for (const o of was) {
-          for (const n of now) {
-            if (o.verdict === n.verdict) continue;
-            const both = intersectBox(o.entry, n.entry);
-            const real = both && realized(both);
-            if (!real) continue;
-            const rule = decidingRule(n.rules) ?? decidingRule(o.rules);
-            found.push({ family, direction, box: real, before: o.verdict, after: n.verdict, rule });
-          }
+        followed += was.length + now.length;
+        if (followed > limits.followed) throw new DiffTooLarge(`the packets it touches split into more than ${limits.followed.toLocaleString('en')} pieces along their paths`);
+        for (const [o, n] of differing(was, now, family)) {
+          const both = intersectBox(o.entry, n.entry);
+          const real = both && realized(both);
+          if (!real) continue;
+          const rule = decidingRule(n.rules) ?? decidingRule(o.rules);
+          found.push({ family, direction, box: real, before: o.verdict, after: n.verdict, rule });
+          if (++changed > limits.changed) throw new DiffTooLarge(`the packets that change verdict split into more than ${limits.changed.toLocaleString('en')} pieces`);
         }
       }
       out.push(...merged(found, family));
@@ -55,6 +72,41 @@ export function changedPackets(before: IR, after: IR): Change[] {
   return out;
 }
 
+/**
+ * The touched packets in as few boxes as they join into (boxes that differ in one dimension).
+ * Each box is walked on its own, and a walk pays for every rule its box may meet: a box per rule
+ * of a list of a thousand ports met the list's run of rules (its thousand ports) a thousand
+ * times, and an outbound deny per host was split by every user's rule once per host.
+ */
+const coalesced = (boxes: readonly Box[]): Box[] => joinBoxes(boxes.map((box) => ({ box })), () => '').map((x) => x.box);
+
+/** Below this many pairs of outcomes, every pair is compared: indexing a few costs more. */
+const PAIRS_INDEXED_FROM = 256;
+
+/**
+ * The pairs of outcomes of one start, before and after, whose verdicts differ and which may share
+ * packets, in the order of a loop over both. Each side's outcomes are disjoint, so an outcome the
+ * other side has exactly, with its verdict, shares packets with nothing else there and is
+ * dropped; the rest are paired through an index (a walk split by a thousand users has a thousand
+ * outcomes on each side, nearly all the same).
+ */
+function differing(was: readonly Outcome[], now: readonly Outcome[], family: Family): [Outcome, Outcome][] {
+  const pairs: [Outcome, Outcome][] = [];
+  if (was.length * now.length < PAIRS_INDEXED_FROM) {
+    for (const o of was) for (const n of now) if (o.verdict !== n.verdict) pairs.push([o, n]);
+    return pairs;
+  }
+  const key = (x: Outcome): string => `${x.verdict} ${x.entry.map((set) => set.map(([lo, hi]) => `${lo}-${hi}`).join(',')).join(' ')}`;
+  const keysNow = new Set(now.map(key));
+  const keysWas = new Set(was.map(key));
+  const index = new BoxIndex<Outcome>(family);
+  for (const n of now) if (!keysWas.has(key(n))) index.add(n, index.keysOf(n.entry));
+  for (const o of was) {
+    if (keysNow.has(key(o))) continue;
+    for (const n of index.candidates(index.keysOf(o.entry))) if (o.verdict !== n.verdict) pairs.push([o, n]);
+  }
+  return pairs;
+}
 
 /**
  * What rules do to packets, whatever they and their chains are called: a rule's matches (a set
@@ -102,8 +154,14 @@ class RuleKeys {
 function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], [irB, b]: [IR, RulesetModel | undefined]): Record<Direction, Box[]> {
   // By path: a rule changes only packets that pass a hook its chain is reached from.
   const boxes: Record<Direction, Box[]> = { in: [], out: [], forward: [] };
-  const file = (box: Box, hooks: readonly string[]): void => {
+  const file = (box: Box, hooks: readonly string[], looped = true): void => {
     for (const d of DIRECTIONS) if (PATHS[d].some((h) => hooks.includes(h))) boxes[d].push(box);
+    // What this host sends itself out lo comes back in on lo and meets PREROUTING and INPUT too
+    // (see path.ts, LOOPED): a rule there changes those packets of the path out as well.
+    if (looped && !PATHS.out.some((h) => hooks.includes(h)) && LOOPED_BACK.some((h) => hooks.includes(h))) {
+      const back = sentToItself(box, family);
+      if (back !== null) boxes.out.push(back);
+    }
   };
   const chainsOf = (m: RulesetModel | undefined): Map<string, Chain> => new Map((m?.ruleset.tables ?? []).flatMap((t) => t.chains.map((c) => [`${t.name} ${c.name}`, c] as const)));
   const ca = chainsOf(a);
@@ -111,10 +169,12 @@ function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], 
   const ka = new RuleKeys(irA, family, ca);
   const kb = new RuleKeys(irB, family, cb);
   const jumpedTo = new Set([...ca.entries(), ...cb.entries()].flatMap(([key, c]) => c.rules.flatMap((r) => (r.target.kind === 'jump' ? [`${key.split(' ')[0]} ${r.target.chain}`] : []))));
+  const behindA = behindLoopbackAccept(a, family);
+  const behindB = behindLoopbackAccept(b, family);
   const add = (m: RulesetModel, r: Rule, via: Box, hooks: readonly string[]): void => {
     const box = intersectBox(m.box(r).box, via);
     if (box === null) return;
-    file(box, hooks);
+    file(box, hooks, !(m === a ? behindA : behindB).has(r));
   };
   const compared = new Set<string>();
   const compare = (table: string, x: Chain | undefined, y: Chain | undefined, via: Box, hooks: readonly string[]): void => {
@@ -178,6 +238,52 @@ function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], 
     }
   }
   return { in: disjoint(boxes.in, family), out: disjoint(boxes.out, family), forward: disjoint(boxes.forward, family) };
+}
+
+/** The hooks a packet sent out lo meets again on its way back in. */
+const LOOPED_BACK: readonly string[] = ['PREROUTING', 'INPUT'];
+const LO = ifaceSet('lo');
+
+/**
+ * The packets leaving this host by lo that come back in as packets of `box` (a box of
+ * PREROUTING or INPUT): those of it that arrive on lo, as they left, out lo from any input
+ * interface the path out gives them. Null when `box` takes nothing from lo.
+ */
+function sentToItself(box: Box, family: Family): Box | null {
+  const lo = box.slice();
+  lo[DIM.in] = LO;
+  const back = intersectBox(box, lo);
+  if (back === null) return null;
+  const sent = back.slice();
+  sent[DIM.in] = everything(family)[DIM.in]!;
+  sent[DIM.out] = LO;
+  return sent;
+}
+
+/**
+ * The rules no packet back in on lo reaches in `m`: those after a rule of their chain that
+ * accepts every packet on lo (the preamble's loopback accept). A packet this host sent itself
+ * changes fate only at a changed rule it meets, so these need not be followed on the path out:
+ * following each inbound rule's packets out lo and back doubled a diff of every inbound rule.
+ */
+function behindLoopbackAccept(m: RulesetModel | undefined, family: Family): Set<Rule> {
+  const behind = new Set<Rule>();
+  if (m === undefined) return behind;
+  const lo = everything(family).slice();
+  lo[DIM.in] = LO;
+  for (const t of m.ruleset.tables) {
+    for (const c of t.chains) {
+      let after = false;
+      for (const r of c.rules) {
+        if (after) behind.add(r);
+        else if (r.target.kind === 'accept') {
+          const { box, exact } = m.box(r);
+          after = exact && subtractBox(lo, box).length === 0;
+        }
+      }
+    }
+  }
+  return behind;
 }
 
 /**
@@ -319,4 +425,20 @@ function entryParts(boxes: readonly Box[]): Box[] {
 
 /** Changes of one family and path as connections, joined where they differ in one dimension. */
 const merged = (changes: readonly Change[], family: Family): Change[] =>
-  joinBoxes(changes.map((c) => ({ ...c, box: plainConnection(c.box, family) })), (c) => `${c.before} ${c.after}`);
+  joinBoxes(byRule(changes).map((c) => ({ ...c, box: plainConnection(c.box, family) })), (c) => `${c.before} ${c.after}`);
+
+/**
+ * Changes in the order of the rules that decide them (a stable sort; the default policy's last):
+ * a joined row names its first change's rule, and the pieces of a joined walk come in the order
+ * the walk met them, not the order of the rules that changed.
+ */
+function byRule(changes: readonly Change[]): Change[] {
+  const at = (c: Change): readonly [string, number, number] => {
+    const loc = c.rule && c.rule.origin.path.length > 0 ? c.rule.origin.loc : undefined;
+    return loc ? [loc.file, loc.line, loc.col] : ['\uffff', 0, 0];
+  };
+  return changes
+    .map((c, i) => ({ c, i, k: at(c) }))
+    .sort((x, y) => (x.k[0] < y.k[0] ? -1 : x.k[0] > y.k[0] ? 1 : x.k[1] - y.k[1] || x.k[2] - y.k[2] || x.i - y.i))
+    .map((x) => x.c);
+}
