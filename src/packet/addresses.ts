@@ -344,13 +344,22 @@ export function addressText(family: Family, v: bigint, prefix: number = familyRe
  * The fewest CIDR blocks covering exactly [lo, hi] in an address space of `bits` bits, as
  * [first address, prefix length]; null when more than `max` would be needed.
  */
+/** The number of bits of a positive value. */
+const bitLength = (v: bigint): number => v.toString(2).length;
+
 export function alignedBlocks(lo: bigint, hi: bigint, bits: bigint, max = Infinity): [bigint, number][] | null {
   const out: [bigint, number][] = [];
   while (lo <= hi) {
     if (out.length >= max) return null;
-    // The largest aligned block starting at lo that stays within [lo, hi].
-    let size = 0n;
-    while (size < bits && (lo & ((1n << (size + 1n)) - 1n)) === 0n && lo + (1n << (size + 1n)) - 1n <= hi) size++;
+    // The largest aligned block starting at lo that stays within [lo, hi]: as large as lo's
+    // trailing zero bits allow and the rest of the interval holds. Found from the two bit
+    // lengths, not bit by bit (an IPv6 gap is a hundred blocks of up to 128 bits each).
+    let size = BigInt(bitLength(hi - lo + 1n) - 1);
+    if (lo !== 0n) {
+      const zeros = BigInt(bitLength(lo & -lo) - 1);
+      if (zeros < size) size = zeros;
+    }
+    if (size > bits) size = bits;
     out.push([lo, Number(bits - size)]);
     lo += 1n << size;
   }

@@ -74,6 +74,21 @@ export class IndexedChain {
     if (covers.length > 0 && coveredBy(box, covers.map((c) => c.box)) === true) this.dead.push({ rule, box, covers });
   }
 
+  /** Each rule's entry, built on first use (`holdsAny`). */
+  private entryOf: Map<Rule, number> | undefined;
+
+  /** Whether entry `i` holds one of `rules`: by the fewer of its members and those rules. */
+  holdsAny(i: number, rules: ReadonlySet<Rule>): boolean {
+    const members = this.entries[i]!.run.members;
+    if (members.length <= rules.size) return members.some((m) => rules.has(m.rule));
+    if (this.entryOf === undefined) {
+      this.entryOf = new Map();
+      this.entries.forEach((e, k) => e.run.members.forEach((m) => this.entryOf!.set(m.rule, k)));
+    }
+    for (const r of rules) if (this.entryOf.get(r) === i) return true;
+    return false;
+  }
+
   /** The entries that may meet `query`, in chain order. */
   candidates(query: Box): readonly number[] {
     const keys = this.deciding.keysOf(query);

@@ -128,17 +128,17 @@ function addressesText(family: Family, s: IntervalSet): string {
   const bits = BigInt(familyRecord(family).bits);
   const text = (blocks: readonly [bigint, number][]): string => blocks.map(([v, p]) => addressText(family, v, p)).join(', ');
   const rest = subtract(everything(family)[DIM.src]!, s);
-  // The side of fewer intervals first; the other only as far as it could be the shorter: the
-  // blocks of most of the address space (the rest of one address is 32, or 128) are costly to
-  // find, and a diff or show says thousands of address sets.
-  if (s.length <= rest.length) {
-    const own = blocksOf(s, bits, Infinity)!;
-    const other = blocksOf(rest, bits, own.length - 1);
-    return other === null ? text(own) : `any except ${text(other)}`;
+  // The side of fewer blocks, the set's own on a tie. Neither side is listed further than the
+  // other could be shorter: the blocks of most of the address space (each gap between a
+  // thousand banned IPv6 hosts is a hundred blocks) are costly to find, and a show says
+  // thousands of such sets. Both are tried up to a limit that doubles (each interval is at
+  // least one block), so the cost is that of the shorter list.
+  for (let limit = Math.max(1, s.length, rest.length); ; limit *= 2) {
+    const own = blocksOf(s, bits, limit);
+    const other = blocksOf(rest, bits, own === null ? limit : own.length - 1);
+    if (other !== null) return `any except ${text(other)}`;
+    if (own !== null) return text(own);
   }
-  const other = blocksOf(rest, bits, Infinity)!;
-  const own = blocksOf(s, bits, other.length);
-  return own === null ? `any except ${text(other)}` : text(own);
 }
 
 /** The fewest CIDR blocks covering exactly `set`, or null when more than `max`. */

@@ -65,7 +65,19 @@ export type Trace = (e: TraceEvent) => void;
  * Which decisions a walk reports (the deciding rule; undefined for a chain's policy): a question
  * about one rule's packets forgets the rest as soon as they are decided.
  */
-export type Keep = (rule: Rule | undefined, verdict: Verdict) => boolean;
+export type Keep = ((rule: Rule | undefined, verdict: Verdict) => boolean) & {
+  /**
+   * When set, the walk keeps exactly the decisions of these rules (`keepRules`): a run of
+   * thousands of bans is then passed over by asking whether it holds one of them, not which of
+   * its members each part meets (a search through all of them, for every question `show` asks).
+   */
+  readonly rules?: ReadonlySet<Rule>;
+};
+
+/** A Keep of the decisions of `rules` alone. */
+export function keepRules(rules: ReadonlySet<Rule>): Keep {
+  return Object.assign((r: Rule | undefined) => r !== undefined && rules.has(r), { rules });
+}
 
 export interface Decision {
   readonly box: Box;
@@ -210,6 +222,7 @@ export class RulesetModel {
           case 'accept':
           case 'drop':
           case 'reject': {
+            if (keep?.rules !== undefined && entry.run.members.length > 1 && !chain.holdsAny(i, keep.rules)) break;
             const rules = entry.run.members.length === 1 ? [rule] : entry.run.meeting(hit).map((m) => m.rule);
             if (keep === undefined || rules.some((r) => keep(r, t.kind))) decided.push({ box: hit, verdict: t.kind, rules, chain: name });
             break;
