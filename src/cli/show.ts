@@ -69,28 +69,65 @@ export async function showCommand(path: string, o: Options, io: IO): Promise<num
     io.stdout(`${JSON.stringify(families.map((f) => ({ family: f.family, ...Object.fromEntries(f.sections.map((s, i) => [SECTIONS[i]!.direction, { otherwise: s.fallback, rows: s.rows }])) })), null, 2)}\n`);
     return EXIT_OK;
   }
-  const out: string[] = [];
+  const out = lineWriter(io);
   for (const f of families) {
-    out.push(format === 'markdown' ? `## ${familyRecord(f.family).label}` : familyRecord(f.family).label, '');
+    out.put(format === 'markdown' ? `## ${familyRecord(f.family).label}` : familyRecord(f.family).label, '');
     for (const s of f.sections) {
       const head = `${s.title}: ${s.fallback}${s.rows.length > 0 ? ', except' : ''}`;
-      out.push(format === 'markdown' ? `### ${head}` : `  ${head}`, '');
-      if (s.rows.length > 0) out.push(...table(s, format === 'markdown'), '');
+      out.put(format === 'markdown' ? `### ${head}` : `  ${head}`, '');
+      if (s.rows.length > 0) {
+        for (const line of table(s, format === 'markdown')) out.put(line);
+        out.put('');
+      }
     }
   }
-  io.stdout(`${out.join('\n').trimEnd()}\n`);
+  out.end();
   return EXIT_OK;
 }
 
-function table(s: Section, markdown: boolean): string[] {
+/**
+ * The lines joined by newlines, without the blank ones at the end, then one newline: written a
+ * piece at a time. A large policy's table is hundreds of megabytes (each row padded to the widest
+ * address list), near the longest string the engine can hold: joined whole, a larger one failed.
+ */
+function lineWriter(io: IO): { put: (...lines: string[]) => void; end: () => void } {
+  let chunk = '';
+  let started = false;
+  let blanks = 0;
+  return {
+    put: (...lines) => {
+      for (const line of lines) {
+        if (line === '') {
+          blanks++;
+          continue;
+        }
+        chunk += `${started ? '\n' : ''}${'\n'.repeat(blanks)}${line}`;
+        started = true;
+        blanks = 0;
+        if (chunk.length >= CHUNK) {
+          io.stdout(chunk);
+          chunk = '';
+        }
+      }
+    },
+    end: () => io.stdout(`${chunk}\n`),
+  };
+}
+const CHUNK = 1 << 20;
+
+function* table(s: Section, markdown: boolean): Generator<string> {
   const cells = s.rows.map((r) => s.columns.map(([, f]) => visible(f(r))));
   const heads = s.columns.map(([h]) => h);
   if (markdown) {
-    return [`| ${heads.join(' | ')} |`, `|${heads.map(() => '---').join('|')}|`, ...cells.map((r) => `| ${r.map(markdownCell).join(' | ')} |`)];
+    yield `| ${heads.join(' | ')} |`;
+    yield `|${heads.map(() => '---').join('|')}|`;
+    for (const r of cells) yield `| ${r.map(markdownCell).join(' | ')} |`;
+    return;
   }
-  const widths = heads.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
+  const widths = heads.map((h, i) => cells.reduce((w, r) => Math.max(w, r[i]!.length), h.length));
   const line = (r: readonly string[]) => `    ${r.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
-  return [line(heads), ...cells.map(line)];
+  yield line(heads);
+  for (const r of cells) yield line(r);
 }
 
 /** Each family's three sections, from the model. */
