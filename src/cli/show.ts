@@ -59,7 +59,7 @@ export async function showCommand(path: string, o: Options, io: IO): Promise<num
   }
   let families: { family: Family; sections: Section[] }[];
   try {
-    families = sections(result.ir);
+    families = sections(result.ir, format === 'json' ? Infinity : CELL_ITEMS);
   } catch (e) {
     if (!(e instanceof WalkTooLarge)) throw e;
     io.stderr(`ipfence: show cannot list this policy exactly: ${e.message}\n`);
@@ -130,14 +130,21 @@ function* table(s: Section, markdown: boolean): Generator<string> {
   for (const r of cells) yield line(r);
 }
 
-/** Each family's three sections, from the model. */
-function sections(ir: IR): { family: Family; sections: Section[] }[] {
+/**
+ * How many addresses, ports, interfaces or users a table cell lists before it says how many more
+ * (json lists each). A row of a large policy otherwise lists every banned host, and so does each
+ * of its thousands of rows: the table grew with the square of the policy, past what anyone reads.
+ */
+const CELL_ITEMS = 8;
+
+/** Each family's three sections, from the model; each cell lists at most `limit` items. */
+function sections(ir: IR, limit: number): { family: Family; sections: Section[] }[] {
   return modelsOf(ir).map((model) => ({
     family: model.family,
     sections: SECTIONS.map((s) => ({
       title: s.title,
       columns: s.columns,
-      ...((r) => ({ fallback: WORD[r.fallback], rows: r.rows.map((x) => ({ verdict: WORD[x.verdict], ...describeBox(model.family, x.box, r.start) })) }))(reachable(model, s.direction)),
+      ...((r) => ({ fallback: WORD[r.fallback], rows: r.rows.map((x) => ({ verdict: WORD[x.verdict], ...describeBox(model.family, x.box, r.start, limit) })) }))(reachable(model, s.direction)),
     })),
   }));
 }
