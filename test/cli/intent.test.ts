@@ -192,6 +192,15 @@ describe('ipfence show', () => {
     expect(from.split(', ')).toHaveLength(3000);
     expect(from).not.toContain('more');
   }, 120_000);
+
+  it('says a cell of many ports as its first 8 and how many more', async () => {
+    const open = Array.from({ length: 20 }, (_, i) => `  - { name: open-${i}, port: ${1000 + 2 * i} }`);
+    const p = write('ports.yaml', ['version: 1', 'defaults: { input: drop }', 'inbound:', ...open, ''].join('\n'));
+    const r = await run('show', p);
+    expect(r.stdout).toMatch(/^ {4}allowed +tcp +1000, 1002, 1004, 1006, 1008, 1010, 1012, 1014 \.\.\. and 12 more \(--format json lists each\) +any/m);
+    const json = JSON.parse((await run('show', p, '-f', 'json')).stdout) as { in: { rows: { ports: string | null }[] } }[];
+    expect(json[0]!.in.rows[0]!.ports!.split(', ')).toHaveLength(20);
+  });
 });
 
 describe('explain and tests agree with the kernel (issue 34)', () => {
