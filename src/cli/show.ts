@@ -59,7 +59,7 @@ export async function showCommand(path: string, o: Options, io: IO): Promise<num
   }
   let families: { family: Family; sections: Section[] }[];
   try {
-    families = sections(result.ir);
+    families = sections(result.ir, format === 'json' ? Infinity : CELL_ITEMS);
   } catch (e) {
     if (!(e instanceof WalkTooLarge)) throw e;
     io.stderr(`ipfence: show cannot list this policy exactly: ${e.message}\n`);
@@ -69,38 +69,82 @@ export async function showCommand(path: string, o: Options, io: IO): Promise<num
     io.stdout(`${JSON.stringify(families.map((f) => ({ family: f.family, ...Object.fromEntries(f.sections.map((s, i) => [SECTIONS[i]!.direction, { otherwise: s.fallback, rows: s.rows }])) })), null, 2)}\n`);
     return EXIT_OK;
   }
-  const out: string[] = [];
+  const out = lineWriter(io);
   for (const f of families) {
-    out.push(format === 'markdown' ? `## ${familyRecord(f.family).label}` : familyRecord(f.family).label, '');
+    out.put(format === 'markdown' ? `## ${familyRecord(f.family).label}` : familyRecord(f.family).label, '');
     for (const s of f.sections) {
       const head = `${s.title}: ${s.fallback}${s.rows.length > 0 ? ', except' : ''}`;
-      out.push(format === 'markdown' ? `### ${head}` : `  ${head}`, '');
-      if (s.rows.length > 0) out.push(...table(s, format === 'markdown'), '');
+      out.put(format === 'markdown' ? `### ${head}` : `  ${head}`, '');
+      if (s.rows.length > 0) {
+        for (const line of table(s, format === 'markdown')) out.put(line);
+        out.put('');
+      }
     }
   }
-  io.stdout(`${out.join('\n').trimEnd()}\n`);
+  out.end();
   return EXIT_OK;
 }
 
-function table(s: Section, markdown: boolean): string[] {
+/**
+ * The lines joined by newlines, without the blank ones at the end, then one newline: written a
+ * piece at a time. A large policy's table is hundreds of megabytes (each row padded to the widest
+ * address list), near the longest string the engine can hold: joined whole, a larger one failed.
+ */
+function lineWriter(io: IO): { put: (...lines: string[]) => void; end: () => void } {
+  let chunk = '';
+  let started = false;
+  let blanks = 0;
+  return {
+    put: (...lines) => {
+      for (const line of lines) {
+        if (line === '') {
+          blanks++;
+          continue;
+        }
+        chunk += `${started ? '\n' : ''}${'\n'.repeat(blanks)}${line}`;
+        started = true;
+        blanks = 0;
+        if (chunk.length >= CHUNK) {
+          io.stdout(chunk);
+          chunk = '';
+        }
+      }
+    },
+    end: () => io.stdout(`${chunk}\n`),
+  };
+}
+const CHUNK = 1 << 20;
+
+function* table(s: Section, markdown: boolean): Generator<string> {
   const cells = s.rows.map((r) => s.columns.map(([, f]) => visible(f(r))));
   const heads = s.columns.map(([h]) => h);
   if (markdown) {
-    return [`| ${heads.join(' | ')} |`, `|${heads.map(() => '---').join('|')}|`, ...cells.map((r) => `| ${r.map(markdownCell).join(' | ')} |`)];
+    yield `| ${heads.join(' | ')} |`;
+    yield `|${heads.map(() => '---').join('|')}|`;
+    for (const r of cells) yield `| ${r.map(markdownCell).join(' | ')} |`;
+    return;
   }
-  const widths = heads.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
+  const widths = heads.map((h, i) => cells.reduce((w, r) => Math.max(w, r[i]!.length), h.length));
   const line = (r: readonly string[]) => `    ${r.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
-  return [line(heads), ...cells.map(line)];
+  yield line(heads);
+  for (const r of cells) yield line(r);
 }
 
-/** Each family's three sections, from the model. */
-function sections(ir: IR): { family: Family; sections: Section[] }[] {
+/**
+ * How many addresses, ports, interfaces or users a table cell lists before it says how many more
+ * (json lists each). A row of a large policy otherwise lists every banned host, and so does each
+ * of its thousands of rows: the table grew with the square of the policy, past what anyone reads.
+ */
+const CELL_ITEMS = 8;
+
+/** Each family's three sections, from the model; each cell lists at most `limit` items. */
+function sections(ir: IR, limit: number): { family: Family; sections: Section[] }[] {
   return modelsOf(ir).map((model) => ({
     family: model.family,
     sections: SECTIONS.map((s) => ({
       title: s.title,
       columns: s.columns,
-      ...((r) => ({ fallback: WORD[r.fallback], rows: r.rows.map((x) => ({ verdict: WORD[x.verdict], ...describeBox(model.family, x.box, r.start) })) }))(reachable(model, s.direction)),
+      ...((r) => ({ fallback: WORD[r.fallback], rows: r.rows.map((x) => ({ verdict: WORD[x.verdict], ...describeBox(model.family, x.box, r.start, limit) })) }))(reachable(model, s.direction)),
     })),
   }));
 }

@@ -336,21 +336,48 @@ export function mergeCidrs(cidrs: readonly Cidr[]): readonly Cidr[] {
 
 /** An address value as text (192.0.2.1, 2001:db8::1), a block with its prefix when not a host. */
 export function addressText(family: Family, v: bigint, prefix: number = familyRecord(family).bits): string {
-  const text = ipaddr.fromByteArray(toBytes(v, familyRecord(family).bytes)).toString();
+  const text = hostText(family, v);
   return prefix === familyRecord(family).bits ? text : `${text}/${prefix}`;
 }
+
+/**
+ * An address's text, remembered: `show` says the same banned hosts in thousands of rows. Keyed
+ * by a number folded from the address (a Map keyed by the BigInt itself hashes only its low 64
+ * bits: every IPv6 host ending in ::1 would collide), checked against the address itself.
+ */
+function hostText(family: Family, v: bigint): string {
+  const cache = HOST_TEXT[family];
+  const key = Number(BigInt.asUintN(52, v ^ (v >> 52n) ^ (v >> 104n)));
+  const hit = cache.get(key);
+  if (hit !== undefined && hit.v === v) return hit.text;
+  const text = ipaddr.fromByteArray(toBytes(v, familyRecord(family).bytes)).toString();
+  if (cache.size >= MAX_HOST_TEXTS) cache.clear();
+  cache.set(key, { v, text });
+  return text;
+}
+const HOST_TEXT: Readonly<Record<Family, Map<number, { readonly v: bigint; readonly text: string }>>> = { ipv4: new Map(), ipv6: new Map() };
+const MAX_HOST_TEXTS = 1 << 18;
 
 /**
  * The fewest CIDR blocks covering exactly [lo, hi] in an address space of `bits` bits, as
  * [first address, prefix length]; null when more than `max` would be needed.
  */
+/** The number of bits of a positive value. */
+const bitLength = (v: bigint): number => v.toString(2).length;
+
 export function alignedBlocks(lo: bigint, hi: bigint, bits: bigint, max = Infinity): [bigint, number][] | null {
   const out: [bigint, number][] = [];
   while (lo <= hi) {
     if (out.length >= max) return null;
-    // The largest aligned block starting at lo that stays within [lo, hi].
-    let size = 0n;
-    while (size < bits && (lo & ((1n << (size + 1n)) - 1n)) === 0n && lo + (1n << (size + 1n)) - 1n <= hi) size++;
+    // The largest aligned block starting at lo that stays within [lo, hi]: as large as lo's
+    // trailing zero bits allow and the rest of the interval holds. Found from the two bit
+    // lengths, not bit by bit (an IPv6 gap is a hundred blocks of up to 128 bits each).
+    let size = BigInt(bitLength(hi - lo + 1n) - 1);
+    if (lo !== 0n) {
+      const zeros = BigInt(bitLength(lo & -lo) - 1);
+      if (zeros < size) size = zeros;
+    }
+    if (size > bits) size = bits;
     out.push([lo, Number(bits - size)]);
     lo += 1n << size;
   }

@@ -1,7 +1,8 @@
 import type { Chain, Family, Rule } from '../model/ir.js';
 import { BoxIndex, type BoxKeys } from './box-index.js';
-import { Run, type Member } from './run.js';
-import { coveredBy, type Box } from './space.js';
+import { intersects, unite, type IntervalSet } from './intervals.js';
+import { differingDim, Run, type Member } from './run.js';
+import { boxesIntersect, coveredBy, type Box } from './space.js';
 
 export interface RuleBox {
   readonly box: Box;
@@ -100,6 +101,28 @@ export class IndexedChain {
     else if (covered === undefined) this.undecided.push({ rule, box, overlapping: covers.length });
   }
 
+  private batches: (JumpBatch | undefined)[] | undefined;
+
+  /** The batch of jumps entry `i` is in, if any (built on first use). */
+  batchOf(i: number): JumpBatch | undefined {
+    return (this.batches ??= jumpBatches(this.entries))[i];
+  }
+
+  /** Each rule's entry, built on first use (`holdsAny`). */
+  private entryOf: Map<Rule, number> | undefined;
+
+  /** Whether entry `i` holds one of `rules`: by the fewer of its members and those rules. */
+  holdsAny(i: number, rules: ReadonlySet<Rule>): boolean {
+    const members = this.entries[i]!.run.members;
+    if (members.length <= rules.size) return members.some((m) => rules.has(m.rule));
+    if (this.entryOf === undefined) {
+      this.entryOf = new Map();
+      this.entries.forEach((e, k) => e.run.members.forEach((m) => this.entryOf!.set(m.rule, k)));
+    }
+    for (const r of rules) if (this.entryOf.get(r) === i) return true;
+    return false;
+  }
+
   /** The entries that may meet `query`, in chain order. */
   candidates(query: Box): readonly number[] {
     const keys = this.deciding.keysOf(query);
@@ -127,3 +150,61 @@ function joinable(rule: Rule): string | null {
   return null;
 }
 
+
+/**
+ * Adjacent jumps whose boxes differ in one dimension only, with no value in common there (the
+ * jump to each user's chain, by uid): a packet meets one of them at most, so the walk can send
+ * each part to the ones it meets at once, found by value, instead of past each jump in turn
+ * (every question about outbound connections met every user's jump, and split at each).
+ */
+export interface JumpBatch {
+  /** Its first and last entries. */
+  readonly first: number;
+  readonly last: number;
+  readonly dim: number;
+  /** The box they share, with all their values in `dim`. */
+  readonly box: Box;
+  /** Their values in `dim`, ascending, each with its entry. */
+  readonly byValue: readonly { readonly lo: bigint; readonly hi: bigint; readonly entry: number }[];
+}
+
+/** Fewer jumps than this in a row are walked one by one. */
+const MIN_BATCH = 4;
+
+function jumpBatches(entries: readonly Entry[]): (JumpBatch | undefined)[] {
+  const out: (JumpBatch | undefined)[] = new Array(entries.length);
+  const isJump = (e: Entry): boolean => e.exact && e.run.members.length === 1 && e.run.members[0]!.rule.target.kind === 'jump';
+  for (let i = 0; i < entries.length; ) {
+    if (!isJump(entries[i]!)) {
+      i++;
+      continue;
+    }
+    const first = entries[i]!.run.box;
+    let dim = -1;
+    let values: IntervalSet = [];
+    let j = i + 1;
+    for (; j < entries.length && isJump(entries[j]!); j++) {
+      const box = entries[j]!.run.box;
+      const d = differingDim(first, box);
+      if (d === null || d === -1 || (dim !== -1 && d !== dim)) break;
+      if (dim === -1) {
+        dim = d;
+        values = first[d]!;
+      }
+      if (intersects(values, box[d]!)) break;
+      values = unite(values, box[d]!);
+    }
+    if (j - i >= MIN_BATCH) {
+      const byValue = entries
+        .slice(i, j)
+        .flatMap((e, k) => e.run.box[dim]!.map(([lo, hi]) => ({ lo, hi, entry: i + k })))
+        .sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
+      const box = first.slice();
+      box[dim] = values;
+      const batch: JumpBatch = { first: i, last: j - 1, dim, box, byValue };
+      for (let k = i; k < j; k++) out[k] = batch;
+    }
+    i = j;
+  }
+  return out;
+}

@@ -30,23 +30,37 @@ export const DESCRIPTION_FIELDS = ['proto', 'ports', 'sports', 'icmp', 'from', '
  * the original destination as a dimension of its own: the real connections are those whose
  * destination is their original one, so only those addresses and ports are described.
  */
-export function describeBox(family: Family, box: Box, base?: Box): Description {
+export function describeBox(family: Family, box: Box, base?: Box, limit: number = Infinity): Description {
   const real = realized(box) ?? box;
   const said = (d: number): boolean => (base === undefined ? isFull(real[d]!, d) : sameValues(real[d]!, base[d]!));
   const set = (d: number, text: (s: IntervalSet) => string): string | null => (said(d) ? null : text(real[d]!));
+  const listed = (d: number, text: (s: IntervalSet, f: Family) => readonly string[]) => (s: IntervalSet) => listOrExcept(s, d, family, text, limit);
   return {
-    proto: set(DIM.proto, (s) => listOrExcept(s, DIM.proto, family, protoText)),
-    ports: set(DIM.dport, (s) => listOrExcept(s, DIM.dport, family, rangeText)),
-    sports: set(DIM.sport, (s) => listOrExcept(s, DIM.sport, family, rangeText)),
-    icmp: set(DIM.icmp, (s) => listOrExcept(s, DIM.icmp, family, icmpText)),
-    from: set(DIM.src, (s) => addressesText(family, s)),
-    to: set(DIM.dst, (s) => addressesText(family, s)),
-    in: set(DIM.in, (s) => listOrExcept(s, DIM.in, family, ifaceText)),
-    out: set(DIM.out, (s) => listOrExcept(s, DIM.out, family, ifaceText)),
-    user: set(DIM.uid, (s) => listOrExcept(s, DIM.uid, family, ownerText)),
-    group: set(DIM.gid, (s) => listOrExcept(s, DIM.gid, family, ownerText)),
+    proto: set(DIM.proto, listed(DIM.proto, protoText)),
+    ports: set(DIM.dport, listed(DIM.dport, rangeText)),
+    sports: set(DIM.sport, listed(DIM.sport, rangeText)),
+    icmp: set(DIM.icmp, listed(DIM.icmp, icmpText)),
+    from: set(DIM.src, (s) => addressesText(family, s, limit)),
+    to: set(DIM.dst, (s) => addressesText(family, s, limit)),
+    in: set(DIM.in, listed(DIM.in, ifaceText)),
+    out: set(DIM.out, listed(DIM.out, ifaceText)),
+    user: set(DIM.uid, listed(DIM.uid, ownerText)),
+    group: set(DIM.gid, listed(DIM.gid, ownerText)),
     state: set(DIM.state, (s) => stateText(s)),
   };
+}
+
+/**
+ * Items as a list, or, past `limit` of them, the first `limit` and how many more: a table cell
+ * stays one readable line however many hosts a policy bans (each of thousands of rows listed
+ * every banned host, so the table grew with the square of the policy). `item(i)` is asked only
+ * for the items said, so the rest are counted, never written.
+ */
+export function listText(count: number, item: (i: number) => string, limit: number = Infinity): string {
+  const said = Math.min(count, limit);
+  const parts: string[] = [];
+  for (let i = 0; i < said; i++) parts.push(item(i));
+  return count > said ? `${parts.join(', ')} ... and ${count - said} more (--format json lists each)` : parts.join(', ');
 }
 
 /**
@@ -88,25 +102,26 @@ export function sameValues(a: IntervalSet, b: IntervalSet): boolean {
 }
 
 /** A set listed, or as "any except ..." when its complement is the shorter list. */
-function listOrExcept(s: IntervalSet, d: number, family: Family, text: (s: IntervalSet, f: Family) => string): string {
+function listOrExcept(s: IntervalSet, d: number, family: Family, text: (s: IntervalSet, f: Family) => readonly string[], limit: number): string {
   const rest = subtract(everything(family)[d]!, s);
-  return rest.length < s.length ? `any except ${text(rest, family)}` : text(s, family);
+  const said = (items: readonly string[]) => listText(items.length, (i) => items[i]!, limit);
+  return rest.length < s.length ? `any except ${said(text(rest, family))}` : said(text(s, family));
 }
 
-const rangeText = (s: IntervalSet): string => s.map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}-${hi}`)).join(', ');
+const rangeText = (s: IntervalSet): string[] => s.map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}-${hi}`));
 
 const PROTO_NAMES = new Map(Object.entries(PROTO_NUMBERS).map(([name, n]) => [BigInt(n), name]));
-function protoText(s: IntervalSet, family: Family): string {
+function protoText(s: IntervalSet, family: Family): string[] {
   const icmp = BigInt(familyRecord(family).icmpNumber);
   const names: string[] = [];
   for (const [lo, hi] of s) {
     for (let p = lo; p <= hi && names.length < 8; p++) names.push(p === icmp ? 'icmp' : PROTO_NAMES.get(p) ?? `proto ${p}`);
-    if (hi - lo >= 8n) return rangeText(s).replace(/^/, 'protocols ');
+    if (hi - lo >= 8n) return rangeText(s).map((r, i) => (i === 0 ? `protocols ${r}` : r));
   }
-  return names.join(', ');
+  return names;
 }
 
-function icmpText(s: IntervalSet, family: Family): string {
+function icmpText(s: IntervalSet, family: Family): string[] {
   // The policy's names (MLD's types have none in ip6tables, so their tool name is a number).
   const named = Object.entries(familyRecord(family).icmp);
   const types = named.map(([, t]) => t);
@@ -120,25 +135,25 @@ function icmpText(s: IntervalSet, family: Family): string {
     else if (code) out.push(code.tool);
     else out.push(lo === hi ? at(lo) : `${at(lo)} to ${at(hi)}`);
   }
-  return out.join(', ');
+  return out;
 }
 
 /** Addresses as the fewest CIDR blocks, or "any except ..." when that is shorter. */
-function addressesText(family: Family, s: IntervalSet): string {
+function addressesText(family: Family, s: IntervalSet, limit: number): string {
   const bits = BigInt(familyRecord(family).bits);
-  const text = (blocks: readonly [bigint, number][]): string => blocks.map(([v, p]) => addressText(family, v, p)).join(', ');
+  const text = (blocks: readonly [bigint, number][]): string => listText(blocks.length, (i) => addressText(family, ...blocks[i]!), limit);
   const rest = subtract(everything(family)[DIM.src]!, s);
-  // The side of fewer intervals first; the other only as far as it could be the shorter: the
-  // blocks of most of the address space (the rest of one address is 32, or 128) are costly to
-  // find, and a diff or show says thousands of address sets.
-  if (s.length <= rest.length) {
-    const own = blocksOf(s, bits, Infinity)!;
-    const other = blocksOf(rest, bits, own.length - 1);
-    return other === null ? text(own) : `any except ${text(other)}`;
+  // The side of fewer blocks, the set's own on a tie. Neither side is listed further than the
+  // other could be shorter: the blocks of most of the address space (each gap between a
+  // thousand banned IPv6 hosts is a hundred blocks) are costly to find, and a show says
+  // thousands of such sets. Both are tried up to a limit that doubles (each interval is at
+  // least one block), so the cost is that of the shorter list.
+  for (let limit = Math.max(1, s.length, rest.length); ; limit *= 2) {
+    const own = blocksOf(s, bits, limit);
+    const other = blocksOf(rest, bits, own === null ? limit : own.length - 1);
+    if (other !== null) return `any except ${text(other)}`;
+    if (own !== null) return text(own);
   }
-  const other = blocksOf(rest, bits, Infinity)!;
-  const own = blocksOf(s, bits, other.length);
-  return own === null ? `any except ${text(other)}` : text(own);
 }
 
 /** The fewest CIDR blocks covering exactly `set`, or null when more than `max`. */
@@ -153,18 +168,16 @@ function blocksOf(set: IntervalSet, bits: bigint, max: number): [bigint, number]
 }
 
 /** Interface names from their 16-byte values; an interval of every name with one prefix is `prefix+`. */
-function ifaceText(s: IntervalSet): string {
+function ifaceText(s: IntervalSet): string[] {
   const bits = BigInt(8 * IFNAMSIZ);
-  return s
-    .map(([lo, hi]) => {
+  return s.map(([lo, hi]) => {
       if (lo === hi) return lo === 0n ? '(none)' : nameOf(lo, IFNAMSIZ);
       for (let k = 0; k < IFNAMSIZ; k++) {
         const span = 1n << BigInt(8 * (IFNAMSIZ - k));
         if (lo % span === 0n && hi === lo + span - 1n) return `${nameOf(lo, k)}+`;
       }
       return `${nameOf(lo, IFNAMSIZ)} to ${nameOf(hi & ((1n << bits) - 1n), IFNAMSIZ)}`;
-    })
-    .join(', ');
+  });
 }
 
 /** An interface name from its value: its first `bytes` bytes, without the NUL padding. */
@@ -175,7 +188,7 @@ export function nameOf(v: bigint, bytes: number): string {
 }
 
 /** Ids as numbers and ranges, names from their bytes, "no local socket" for packets from elsewhere. */
-function ownerText(s: IntervalSet): string {
+function ownerText(s: IntervalSet): string[] {
   const out: string[] = [];
   for (const [lo, hi] of s) {
     if (lo === NO_OWNER && hi === NO_OWNER) out.push('(no local socket)');
@@ -183,7 +196,7 @@ function ownerText(s: IntervalSet): string {
     else if (lo === hi) out.push(ownerName(lo));
     else out.push('other names');
   }
-  return out.join(', ');
+  return out;
 }
 
 /** A user or group name from its value (above every id). */

@@ -45,23 +45,45 @@ export function intersects(a: IntervalSet, b: IntervalSet): boolean {
   return false;
 }
 
+/**
+ * The sets the operations return are the arguments themselves where the answer is one of them
+ * (a set within one interval of the other, or untouched by it), not copies: a query that a run
+ * of thousands of bans left "any except those hosts" is carried through every later rule, and
+ * copying its thousands of intervals at each made `show` quadratic in the policy's size.
+ */
 export function intersect(a: IntervalSet, b: IntervalSet): IntervalSet {
   if (a.length > b.length) [a, b] = [b, a];
+  if (a.length === 0) return a;
+  if (a.length === 1 && a[0]![0] <= b[0]![0] && a[0]![1] >= b[b.length - 1]![1]) return b;
   const out: Interval[] = [];
   let j = 0;
-  for (const [lo, hi] of a) {
+  for (const iv of a) {
+    const [lo, hi] = iv;
     j = firstEndingAtOrAbove(b, lo, j);
-    for (let k = j; k < b.length && b[k]![0] <= hi; k++) out.push([b[k]![0] > lo ? b[k]![0] : lo, b[k]![1] < hi ? b[k]![1] : hi]);
+    for (let k = j; k < b.length && b[k]![0] <= hi; k++) {
+      const x = b[k]!;
+      // An interval inside the other is itself (intervals are never changed): no new pair.
+      out.push(x[0] >= lo && x[1] <= hi ? x : lo >= x[0] && hi <= x[1] ? iv : [x[0] > lo ? x[0] : lo, x[1] < hi ? x[1] : hi]);
+    }
   }
   return out;
 }
 
 export function subtract(a: IntervalSet, b: IntervalSet): IntervalSet {
-  const out: [bigint, bigint][] = [];
+  if (a.length === 0 || b.length === 0) return a;
+  if (b.length === 1 && b[0]![0] <= a[0]![0] && b[0]![1] >= a[a.length - 1]![1]) return [];
+  if (!intersects(a, b)) return a;
+  const out: Interval[] = [];
   let j = 0;
-  for (const [lo0, hi] of a) {
+  for (const iv of a) {
+    const [lo0, hi] = iv;
     let lo = lo0;
     j = firstEndingAtOrAbove(b, lo, j);
+    // Untouched: the same pair (a set of thousands loses one host; the rest are not copied).
+    if (j === b.length || b[j]![0] > hi) {
+      out.push(iv);
+      continue;
+    }
     for (let k = j; k < b.length && b[k]![0] <= hi; k++) {
       const [blo, bhi] = b[k]!;
       if (blo > lo) out.push([lo, blo - 1n]);

@@ -2,7 +2,7 @@ import { familyRecord } from '../model/family.js';
 import { HELPERS, isHelperName } from '../model/helpers.js';
 import { assertNever, type Chain, type Family, type IR, type Match, type Rule, type Ruleset, type TableName, type Target } from '../model/ir.js';
 import { readAddress } from './addresses.js';
-import { IndexedChain, type Dead, type RuleBox, type Undecided } from './chain-index.js';
+import { IndexedChain, type Dead, type JumpBatch, type RuleBox, type Undecided } from './chain-index.js';
 import { intersect, intersects, normalizeSet, subtract, unite, type IntervalSet } from './intervals.js';
 import { setContents } from './sets.js';
 import { boxesIntersect, everything, intersectBox, boxOf, subtractBox, ifaceSet, DIM, STATES, type Box, type SetContents } from './space.js';
@@ -65,7 +65,19 @@ export type Trace = (e: TraceEvent) => void;
  * Which decisions a walk reports (the deciding rule; undefined for a chain's policy): a question
  * about one rule's packets forgets the rest as soon as they are decided.
  */
-export type Keep = (rule: Rule | undefined, verdict: Verdict) => boolean;
+export type Keep = ((rule: Rule | undefined, verdict: Verdict) => boolean) & {
+  /**
+   * When set, the walk keeps exactly the decisions of these rules (`keepRules`): a run of
+   * thousands of bans is then passed over by asking whether it holds one of them, not which of
+   * its members each part meets (a search through all of them, for every question `show` asks).
+   */
+  readonly rules?: ReadonlySet<Rule>;
+};
+
+/** A Keep of the decisions of `rules` alone. */
+export function keepRules(rules: ReadonlySet<Rule>): Keep {
+  return Object.assign((r: Rule | undefined) => r !== undefined && rules.has(r), { rules });
+}
 
 export interface Decision {
   readonly box: Box;
@@ -193,7 +205,16 @@ export class RulesetModel {
     let live = parts;
     // RETURN, and falling off the end, both carry on in the caller.
     const back: Box[] = [];
-    for (const i of order) {
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      const batch = trace === undefined ? chain.batchOf(i) : undefined;
+      if (batch !== undefined && live.every((p) => withinBut(p, batch.box, batch.dim))) {
+        live = this.walkBatch(table, chain, batch, i, live, decided, depth, keep);
+        while (k + 1 < order.length && order[k + 1]! <= batch.last) k++;
+        if (live.length === 0) break;
+        if (live.length > MAX_PARTS) throw new WalkTooLarge(name);
+        continue;
+      }
       const entry = chain.entries[i]!;
       if (!entry.exact) {
         if (trace) for (const p of live) for (const m of entry.run.meeting(p)) trace({ kind: 'rule', chain: name, rule: m.rule, limited: true });
@@ -220,6 +241,7 @@ export class RulesetModel {
           case 'accept':
           case 'drop':
           case 'reject': {
+            if (keep?.rules !== undefined && entry.run.members.length > 1 && !chain.holdsAny(i, keep.rules)) break;
             const rules = entry.run.members.length === 1 ? [rule] : entry.run.meeting(hit).map((m) => m.rule);
             if (keep === undefined || rules.some((r) => keep(r, t.kind))) decided.push({ box: hit, verdict: t.kind, rules, chain: name });
             break;
@@ -249,6 +271,57 @@ export class RulesetModel {
       if (live.length > MAX_PARTS) throw new WalkTooLarge(name);
     }
     return [...live, ...back];
+  }
+
+  /**
+   * The parts `live` through a batch of jumps (see JumpBatch), each part inside the batch's box
+   * but in its one dimension: what walking past each jump in turn gives, in the same order. The
+   * jumps' decisions come jump by jump, and each part is followed by what came back from the
+   * chains it entered, the last jump's first. Jumps before `from` were walked already.
+   */
+  private walkBatch(table: TableName, chain: IndexedChain, batch: JumpBatch, from: number, live: readonly Box[], decided: Decision[], depth: number, keep: Keep | undefined): Box[] {
+    const { dim, byValue } = batch;
+    const byEntry = new Map<number, number[]>();
+    for (let p = 0; p < live.length; p++) {
+      const met = new Set<number>();
+      for (const [lo, hi] of live[p]![dim]!) {
+        // The first value ending at or above lo, then on while they start at or below hi.
+        let a = 0;
+        let b = byValue.length;
+        while (a < b) {
+          const mid = (a + b) >> 1;
+          if (byValue[mid]!.hi < lo) a = mid + 1;
+          else b = mid;
+        }
+        for (let v = a; v < byValue.length && byValue[v]!.lo <= hi; v++) if (byValue[v]!.entry >= from) met.add(byValue[v]!.entry);
+      }
+      for (const e of met) {
+        const list = byEntry.get(e);
+        if (list === undefined) byEntry.set(e, [p]);
+        else if (list[list.length - 1] !== p) list.push(p);
+      }
+    }
+    const returned: Box[][][] = live.map(() => []);
+    for (const e of [...byEntry.keys()].sort((a, b) => a - b)) {
+      const entry = chain.entries[e]!;
+      const t = entry.run.members[0]!.rule.target;
+      if (t.kind !== 'jump') continue;
+      for (const p of byEntry.get(e)!) {
+        const hit = intersectBox(live[p]!, entry.run.box);
+        if (hit !== null) returned[p]!.push(this.walk(table, t.chain, [hit], decided, depth + 1, undefined, keep));
+      }
+    }
+    const next: Box[] = [];
+    for (let p = 0; p < live.length; p++) {
+      const came = returned[p]!;
+      if (came.length === 0) {
+        next.push(live[p]!);
+        continue;
+      }
+      next.push(...subtractBox(live[p]!, batch.box));
+      for (let r = came.length - 1; r >= 0; r--) next.push(...came[r]!);
+    }
+    return next;
   }
 
   private named: Map<string, Chain> | undefined;
@@ -585,6 +658,12 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
     parts = next;
   }
   return done;
+}
+
+/** Whether `box` is inside `outer` in every dimension but `dim`. */
+function withinBut(box: Box, outer: Box, dim: number): boolean {
+  for (let d = 0; d < box.length; d++) if (d !== dim && box[d] !== outer[d] && subtract(box[d]!, outer[d]!).length > 0) return false;
+  return true;
 }
 
 /** Every packet of `box` whose output interface is lo. */

@@ -2,7 +2,7 @@ import type { Chain, Direction, Family, Rule } from '../model/ir.js';
 import { joinBoxes, plainConnection, realized, sameValues } from './describe.js';
 import { decidingRule } from './explain.js';
 import { fromTheNetwork } from './intent.js';
-import { followPath, translate, untranslated, type Hook, type RulesetModel } from './path.js';
+import { followPath, keepRules, translate, untranslated, type Hook, type RulesetModel } from './path.js';
 import { DIM, everything, intersectBox, STATES, type Box } from './space.js';
 
 export type Fate = 'accept' | 'drop' | 'reject';
@@ -93,7 +93,7 @@ export function reachable(model: RulesetModel, direction: Direction, together = 
   const found: { box: Box; verdict: Fate }[] = [];
   for (const g of groups) {
     const members = new Set(g.rules);
-    for (const o of followPath(model, direction, g.box, undefined, (r) => r !== undefined && members.has(r))) {
+    for (const o of followPath(model, direction, g.box, undefined, keepRules(members))) {
       const by = decidingRule(o.rules);
       if (o.verdict === fallback || by === undefined || !members.has(by)) continue;
       const real = realized(o.entry);

@@ -129,7 +129,7 @@ export class Run<R> {
 }
 
 /** The one dimension two boxes differ in: -1 when equal, null when they differ in more than one. */
-function differingDim(a: Box, b: Box): number | null {
+export function differingDim(a: Box, b: Box): number | null {
   let found = -1;
   for (let i = 0; i < a.length; i++) {
     if (a[i] === b[i] || sameSet(a[i]!, b[i]!)) continue;

@@ -174,6 +174,33 @@ describe('ipfence show', () => {
     expect(md.stdout).toContain('| allowed | tcp | 22 | 2001:db8:a::/64 | any | any |');
     expect((await run('compile', 'examples/web-server.yaml', '-f', 'markdown')).code).toBe(2);
   });
+
+  it('says a cell of thousands of addresses in one bounded line that counts the rest and points at json, which lists each', async () => {
+    // 3,000 banned hosts, no two adjacent (no CIDR block joins them): the open port is reachable
+    // from "any except" all of them. Each such row listed every host, padded to the widest row.
+    const bans = Array.from({ length: 3000 }, (_, i) => `  - { name: ban-${i}, from: ["10.9.${i >> 7}.${2 * (i & 127)}", "2001:db8:9::${(2 * i).toString(16)}"], action: drop }`);
+    const p = write('bans.yaml', ['version: 1', 'defaults: { input: drop, order: as-written }', 'inbound:', ...bans, '  - { name: web, port: 443 }', ''].join('\n'));
+    for (const format of ['stylish', 'markdown']) {
+      const r = await run('show', p, '-f', format);
+      expect(r.code).toBe(0);
+      expect(Math.max(...r.stdout.split('\n').map((l) => l.length))).toBeLessThan(400);
+      expect(r.stdout).toMatch(/allowed \|? *tcp \|? *443 \|? *any except 10\.9\.0\.0, 10\.9\.0\.2, [^\n]* \.\.\. and 2992 more \(--format json lists each\)/);
+      expect(r.stdout).toMatch(/any except 2001:db8:9::, 2001:db8:9::2, [^\n]* \.\.\. and 2992 more \(--format json lists each\)/);
+    }
+    const json = JSON.parse((await run('show', p, '-f', 'json')).stdout) as { in: { rows: { ports: string | null; from: string | null }[] } }[];
+    const from = json[0]!.in.rows.find((x) => x.ports === '443')!.from!;
+    expect(from.split(', ')).toHaveLength(3000);
+    expect(from).not.toContain('more');
+  }, 120_000);
+
+  it('says a cell of many ports as its first 8 and how many more', async () => {
+    const open = Array.from({ length: 20 }, (_, i) => `  - { name: open-${i}, port: ${1000 + 2 * i} }`);
+    const p = write('ports.yaml', ['version: 1', 'defaults: { input: drop }', 'inbound:', ...open, ''].join('\n'));
+    const r = await run('show', p);
+    expect(r.stdout).toMatch(/^ {4}allowed +tcp +1000, 1002, 1004, 1006, 1008, 1010, 1012, 1014 \.\.\. and 12 more \(--format json lists each\) +any/m);
+    const json = JSON.parse((await run('show', p, '-f', 'json')).stdout) as { in: { rows: { ports: string | null }[] } }[];
+    expect(json[0]!.in.rows[0]!.ports!.split(', ')).toHaveLength(20);
+  });
 });
 
 describe('explain and tests agree with the kernel (issue 34)', () => {
