@@ -4,15 +4,23 @@ import { visible } from '../diagnostics/visible.js';
 import { familyRecord } from '../model/family.js';
 import type { Direction, Family, IR } from '../model/ir.js';
 import { describeBox, type Description } from '../packet/describe.js';
-import { modelsOf, WalkTooLarge } from '../packet/path.js';
+import { primaryText } from '../packet/explain.js';
+import { modelsOf, WalkTooLarge, type RulesetModel } from '../packet/path.js';
 import { reachable } from '../packet/reach.js';
+import { subtract } from '../packet/intervals.js';
+import { DIM, type Box } from '../packet/space.js';
 import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
 import { markdownCell, report, unreadable } from './output.js';
 import { readPolicy, includesOf } from './source.js';
 
-type Row = Description & { readonly verdict: string };
+/**
+ * `primary`: the addresses this row assumes the incoming interface's primary address to be, when
+ * a redirect sent the connection there and a rule after it looks at the destination (as explain's
+ * cases); absent otherwise. Without it two rows of one port would read "rejected" and "allowed".
+ */
+type Row = Description & { readonly verdict: string; readonly primary?: string };
 interface Section {
   readonly title: string;
   readonly fallback: string;
@@ -20,7 +28,7 @@ interface Section {
   readonly rows: readonly Row[];
 }
 
-const VERDICT: readonly [string, (d: Row) => string] = ['verdict', (d) => d.verdict];
+const VERDICT: readonly [string, (d: Row) => string] = ['verdict', (d) => (d.primary === undefined ? d.verdict : `${d.verdict} if ${d.in === null ? "the incoming interface's" : `${d.in}'s`} primary address is ${d.primary}`)];
 const WORD = { accept: 'allowed', drop: 'dropped', reject: 'rejected' } as const;
 const SECTIONS: readonly { direction: Direction; title: string; columns: Section['columns'] }[] = [
   { direction: 'in', title: 'New connections to this host', columns: [VERDICT, ['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['from', (d) => d.from ?? 'anywhere'], ['to', (d) => d.to ?? 'any'], ['interface', (d) => d.in ?? 'any']] },
@@ -137,6 +145,16 @@ function* table(s: Section, markdown: boolean): Generator<string> {
  */
 const CELL_ITEMS = 8;
 
+/**
+ * The row's assumption about the primary address (where a redirect in PREROUTING sends a
+ * connection), when it has one: none when the row holds for every address that can be primary
+ * (`host.addresses` when given: with one per family, the kernel has one answer and so has show).
+ */
+function primaryOf(model: RulesetModel, box: Box, limit: number): { primary?: string } {
+  const set = box[DIM.primary]!;
+  return subtract(model.primaries, set).length === 0 ? {} : { primary: primaryText(model.family, set, limit) };
+}
+
 /** Each family's three sections, from the model; each cell lists at most `limit` items. */
 function sections(ir: IR, limit: number): { family: Family; sections: Section[] }[] {
   return modelsOf(ir).map((model) => ({
@@ -144,7 +162,7 @@ function sections(ir: IR, limit: number): { family: Family; sections: Section[] 
     sections: SECTIONS.map((s) => ({
       title: s.title,
       columns: s.columns,
-      ...((r) => ({ fallback: WORD[r.fallback], rows: r.rows.map((x) => ({ verdict: WORD[x.verdict], ...describeBox(model.family, x.box, r.start, limit) })) }))(reachable(model, s.direction)),
+      ...((r) => ({ fallback: WORD[r.fallback], rows: r.rows.map((x) => ({ verdict: WORD[x.verdict], ...describeBox(model.family, x.box, r.start, limit), ...primaryOf(model, x.box, limit) })) }))(reachable(model, s.direction)),
     })),
   }));
 }

@@ -73,10 +73,10 @@ const ruleId = (r: Rule): number => {
 const RULE_IDS_NEXT = { n: 0 };
 
 /** Addresses assumed to be an interface's primary address: "192.0.2.7", "any address except 192.0.2.7". */
-export function primaryText(family: Family, set: IntervalSet): string {
+export function primaryText(family: Family, set: IntervalSet, limit: number = Infinity): string {
   const box = everything(family).slice();
   box[DIM.dst] = set;
-  return (describeBox(family, box).to ?? 'any address').replace(/^any except /, 'any address except ');
+  return (describeBox(family, box, undefined, limit).to ?? 'any address').replace(/^any except /, 'any address except ');
 }
 
 /** One answer under what is assumed about the primary address of the packet's incoming interface. */

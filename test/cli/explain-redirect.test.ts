@@ -96,4 +96,30 @@ describe("explain and intent tests of a connection redirected to its interface's
     expect(json.cases).toHaveLength(301);
     expect(json.cases.find((c) => c.primary === '10.0.0.7')).toMatchObject({ verdict: 'reject', decidedBy: { rule: 'r7' } });
   });
+
+  it("show says under which primary address a redirected port's row holds, instead of two rows of one port that contradict each other", async () => {
+    const p = write('show.yaml', `version: 1\n${RULES}`);
+    const r = await run('show', p);
+    expect(r.code).toBe(0);
+    const rows = r.stdout.split('\n').filter((l) => /\b8445\b/.test(l)).map((l) => l.trim().replace(/ {2,}/g, ' | '));
+    expect(rows).toEqual([
+      "rejected if eth0's primary address is 192.0.2.7 | tcp | 8445 | anywhere | any | eth0",
+      "allowed if eth0's primary address is any address except 192.0.2.7 | tcp | 8445 | anywhere | any | eth0",
+      "rejected if eth0's primary address is 2001:db8::7 | tcp | 8445 | anywhere | any | eth0",
+      "allowed if eth0's primary address is any address except 2001:db8::7 | tcp | 8445 | anywhere | any | eth0",
+    ]);
+    // The port asked directly has no assumption; json gives the field only where a row has one.
+    expect(r.stdout).toMatch(/^ {4}rejected {2,}tcp {2,}8443 /m);
+    const json = JSON.parse((await run('show', p, '-f', 'json')).stdout) as { family: string; in: { rows: { verdict: string; ports: string; primary?: string }[] } }[];
+    expect(json[0]!.in.rows.map((x) => [x.verdict, x.ports, x.primary])).toEqual([
+      ['rejected', '8443', undefined],
+      ['rejected', '8445', '192.0.2.7'],
+      ['allowed', '8445', 'any address except 192.0.2.7'],
+    ]);
+    // With one address per family the kernel has one answer, and so has show.
+    const one = write('show-one.yaml', `version: 1\nhost: { addresses: [192.0.2.1, "2001:db8::1"] }\n${RULES}`);
+    const o = await run('show', one);
+    expect(o.stdout).not.toContain('primary');
+    expect(o.stdout).toMatch(/^ {4}allowed {2,}tcp {2,}8445 /m);
+  });
 });
