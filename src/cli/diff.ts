@@ -7,7 +7,10 @@ import { familyRecord } from '../model/family.js';
 import type { Direction, Family, IR } from '../model/ir.js';
 import { describeBox, descriptionText } from '../packet/describe.js';
 import { changedPackets, DiffTooLarge, type Change } from '../packet/diff.js';
-import { WalkTooLarge } from '../packet/path.js';
+import { primaryText } from '../packet/explain.js';
+import { subtract, type IntervalSet } from '../packet/intervals.js';
+import { modelsOf, WalkTooLarge } from '../packet/path.js';
+import { DIM, isFull } from '../packet/space.js';
 import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
@@ -30,11 +33,15 @@ const NOW = { accept: 'now allowed', drop: 'now dropped', reject: 'now rejected'
 const WAS = { accept: 'allowed', drop: 'dropped', reject: 'rejected' } as const;
 const DIRECTION = { in: 'to this host', out: 'from this host', forward: 'forwarded' } as const;
 
-/** Changes as rows, the families' twins joined ("IPv4 and IPv6"), in a stable order. */
-export function diffRows(changes: readonly Change[]): DiffRow[] {
+/**
+ * Changes as rows, the families' twins joined ("IPv4 and IPv6"), in a stable order. `after`: the
+ * new policy, whose `host.addresses` say what an interface's primary address can be now.
+ */
+export function diffRows(changes: readonly Change[], after?: IR): DiffRow[] {
+  const primaries = new Map<Family, IntervalSet>((after ? modelsOf(after) : []).map((m) => [m.family, m.primaries]));
   const rows = new Map<string, { row: DiffRow; families: Family[] }>();
   for (const c of changes) {
-    const traffic = descriptionText(describeBox(c.family, c.box));
+    const traffic = `${descriptionText(describeBox(c.family, c.box))}${assumed(c, primaries.get(c.family))}`;
     const key = `${c.direction} ${c.before} ${c.after} ${traffic}`;
     const hit = rows.get(key);
     if (hit) {
@@ -45,6 +52,19 @@ export function diffRows(changes: readonly Change[]): DiffRow[] {
     rows.set(key, { row: { change: NOW[c.after], was: WAS[c.before], direction: c.direction, traffic, families: [], ...(loc ? { location: { file: loc.file, line: loc.line, col: loc.col } } : {}) }, families: [c.family] });
   }
   return [...rows.values()].map(({ row, families }) => ({ ...row, families }));
+}
+
+/**
+ * The change's assumption about the incoming interface's primary address, where a redirect in
+ * PREROUTING sent the connection there and a rule after it looks at the destination (as explain's
+ * cases): without it, one port's rows would read "now rejected" and "now allowed".
+ */
+function assumed(c: Change, primaries: IntervalSet | undefined): string {
+  const set = c.box[DIM.primary]!;
+  // Every address that can be primary: one answer, nothing assumed.
+  if (isFull(set, DIM.primary) || (primaries !== undefined && subtract(primaries, set).length === 0)) return '';
+  const iface = describeBox(c.family, c.box).in;
+  return ` if ${iface === null ? "the incoming interface's" : `${iface}'s`} primary address is ${primaryText(c.family, set)}`;
 }
 
 const familiesText = (fs: readonly Family[]): string => fs.map((f) => familyRecord(f).label).join(' and ');
@@ -113,7 +133,7 @@ export async function diffCommand(files: readonly string[], o: Options, io: IO):
     const how = `diff the change in smaller steps, or compare the compiled files (ipfence compile each into its own --out-dir, then diff rules.v4 and rules.v6)`;
     return done([diag('diff-too-large', { file: newFile, line: 1, col: 1 }, `diff cannot follow this change exactly: ${what}; ${how}`)], o, io, EXIT_USAGE);
   }
-  const rows = diffRows(changes);
+  const rows = diffRows(changes, after);
   io.stdout(formatDiff(rows, format, `${oldFile} → ${newFile}`));
   // --exit-code: as git diff's, so a CI step can ask for review when the firewall's decisions change.
   return o.values['exit-code'] && rows.length > 0 ? EXIT_POLICY : EXIT_OK;

@@ -404,21 +404,29 @@ function uniqueAnchors(a: readonly string[], a0: number, a1: number, b: readonly
 }
 
 const NEW = BigInt(STATES.indexOf('NEW'));
+const INVALID = BigInt(STATES.indexOf('INVALID'));
+const UNTRACKED = BigInt(STATES.indexOf('UNTRACKED'));
 
 /**
  * The packets of the touched boxes as they enter a path: a new connection is not yet translated
- * (its original destination is its own); any other packet may belong to a translated one.
+ * (its original destination is its own), nor is a packet of no connection (INVALID, UNTRACKED:
+ * `--ctstate DNAT` never matches it); an established or related one may belong to a translated
+ * connection.
  */
 function entryParts(boxes: readonly Box[]): Box[] {
   const out: Box[] = [];
+  const only = (box: Box, states: readonly (readonly [bigint, bigint])[]): Box | null => {
+    const b = box.slice();
+    b[DIM.state] = states;
+    return intersectBox(box, b);
+  };
   for (const box of boxes) {
-    const fresh = box.slice();
-    fresh[DIM.state] = [[NEW, NEW]];
-    const f = intersectBox(box, fresh);
-    if (f) out.push(untranslated(f));
-    const rest = box.slice();
-    rest[DIM.state] = [[NEW, NEW]];
-    out.push(...subtractBox(box, rest));
+    const fresh = only(box, [[NEW, NEW]]);
+    if (fresh) out.push(untranslated(fresh));
+    const tracked = only(box, [[NEW + 1n, INVALID - 1n]]);
+    if (tracked) out.push(tracked);
+    const none = only(box, [[INVALID, UNTRACKED]]);
+    if (none) out.push(untranslated(none));
   }
   return out;
 }
