@@ -25,7 +25,10 @@ export function validate(value: unknown, source: SourceMap): ValidateResult {
     return { diagnostics: [diag('schema-unknown-key', source.at([inventory], 'key'), `this file looks like an inventory (\`${inventory}:\` ${inventory === 'hosts' ? 'names hosts and their policies' : 'is a key of inventories'}), not a policy: give it with --inventory, as in 'ipfence check --inventory ${source.file.startsWith('<') ? 'hosts.yaml' : source.file}' (compile and test take --inventory too)`)] };
   }
   const check = precompiled as unknown as ValidateFunction;
-  if (check(value)) return { policy: value as Policy, diagnostics: [] };
+  if (check(value)) {
+    const reserved = reservedRunFirst(value as Policy, source);
+    return reserved.length === 0 ? { policy: value as Policy, diagnostics: [] } : { diagnostics: reserved, invalid: [['coexist', 'run-first']] };
+  }
   const seen = new Set<string>();
   const diagnostics: Diagnostic[] = [];
   const invalid: Path[] = [];
@@ -79,6 +82,32 @@ export function prune(value: unknown, invalid: readonly Path[]): unknown {
     if (k < 0) return undefined;
   }
   return copy;
+}
+
+/** Names ipfence gives its own chains and sets; apply.sh treats these as its own. */
+const OWN_PREFIXES = ['IPFENCE-', 'ipf-'] as const;
+/** Built-in chains and verdicts: no other tool's chain, and a run-first rule to them is no ban. */
+const BUILT_IN = ['ACCEPT', 'DROP', 'REJECT', 'RETURN', 'QUEUE', 'INPUT', 'OUTPUT', 'FORWARD', 'PREROUTING', 'POSTROUTING'] as const;
+
+/**
+ * run-first entries that would match ipfence's own chains or sets, or a built-in chain or verdict.
+ * `IPFENCE-*` keeps the jump to ipfence's own default (IPFENCE-INPUT-DEFAULT) ahead of its hook:
+ * every packet, SSH's replies included, meets the default first, and the host is locked out.
+ */
+function reservedRunFirst(policy: Policy, source: SourceMap): Diagnostic[] {
+  const list = policy.coexist?.['run-first'] ?? [];
+  const out: Diagnostic[] = [];
+  list.forEach((entry, i) => {
+    const prefix = entry.endsWith('*') ? entry.slice(0, -1) : undefined;
+    const matches = (name: string): boolean => (prefix === undefined ? name === entry : name.startsWith(prefix));
+    // A prefix shorter than ipfence's own (`IPF*`, `i*`) matches its names too.
+    const own = OWN_PREFIXES.find((p) => entry.startsWith(p) || (prefix !== undefined && p.startsWith(prefix)));
+    const builtIn = BUILT_IN.find(matches);
+    if (own === undefined && builtIn === undefined) return;
+    const what = own !== undefined ? `ipfence's own chains and sets (${own}...), so their jumps would stay ahead of ipfence's hook: the jump to ipfence's default policy would run first and refuse every packet, SSH included` : `the built-in ${builtIn}, which is not another tool's chain`;
+    out.push(diag('schema-value', source.at(['coexist', 'run-first', i]), `coexist.run-first entry '${entry}' would match ${what}; list the chains of the tools whose bans must win (fail2ban's f2b-*, sshguard, CROWDSEC_CHAIN)`));
+  });
+  return out;
 }
 
 /** Keys the language once had under another meaning, with what to write now. */
