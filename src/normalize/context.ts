@@ -12,7 +12,12 @@ import { readPorts, readProtos } from './protocols.js';
 import { ServiceBook, type PortGroup } from './services.js';
 import { under, type Reporter } from './report.js';
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/**
+ * Characters free text may not hold: C0 and C1 controls (a newline would start a rule), the line
+ * separators, and format characters (bidi controls, zero-width ones), which make a rule's comment
+ * read as something else where `iptables -S` shows it on the host.
+ */
+const CONTROL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 export const COMMENT_MAX_BYTES = 255;
 export const LOG_PREFIX_MAX_BYTES = 29;
 /** xt_NFLOG keeps 64 bytes with the terminating NUL. */
@@ -80,7 +85,7 @@ export class Context implements Reporter {
    */
   text(value: string, path: Path, what: string, maxBytes: number, field?: PathSegment): boolean {
     if (CONTROL.test(value)) {
-      this.report('unsafe-string', under(path, field), `${what} contains a control character (newline, tab, ...), which could inject rules into the restore file; remove it`);
+      this.report('unsafe-string', under(path, field), `${what} contains a control or format character (newline, tab, a bidi control, a zero-width character, ...), which could inject rules into the restore file or make it read as something else; remove it`);
       return false;
     }
     const bytes = Buffer.byteLength(value, 'utf8');
