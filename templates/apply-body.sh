@@ -142,6 +142,11 @@ secure_state() {
 		if [ -L "$STATE/$entry" ]; then unsafe "$STATE/$entry" "is a symbolic link"; fi
 	done
 	if [ -e "$STATE/log" ] && [ ! -f "$STATE/log" ]; then unsafe "$STATE/log" "is not a regular file"; fi
+	# Records apply.sh makes are folders: a file in their place (inflight as a file) would pass
+	# --check's test for a record and then stop every apply at its first write.
+	for entry in pending pending.new rolled-back failed-rollback inflight inflight.new last-good last-good.new; do
+		if [ -e "$STATE/$entry" ] && [ ! -d "$STATE/$entry" ]; then unsafe "$STATE/$entry" "is not a folder apply.sh made, remove it"; fi
+	done
 	state_ok=yes
 }
 # Set once the state folder passed secure_state: until then nothing in it is read or run.

@@ -45,6 +45,7 @@ describe.runIf(lab.ok)('apply.sh refuses a state folder that is not root\'s alon
     ['under a folder another user owns (a deploy user\'s home)', () => { const home = fresh('home', 0o755); chownSync(home, 1000, 1000); const st = join(home, 'state'); mkdirSync(st, { mode: 0o700 }); return { state: st, message: `${home}: is owned by uid 1000, not root` }; }],
     ['holding a log that is a symbolic link', () => { const p = fresh('loglink'); symlinkSync('/etc/passwd-not-this', join(p, 'log')); return { state: p, message: `${join(p, 'log')}: is a symbolic link` }; }],
     ['holding a pending that is a symbolic link', () => { const p = fresh('pendinglink'); symlinkSync(fresh('elsewhere'), join(p, 'pending')); return { state: p, message: `${join(p, 'pending')}: is a symbolic link` }; }],
+    ['holding an inflight record that is a regular file (--check said OK, every apply failed at its first write)', () => { const p = fresh('inflightfile'); writeFileSync(join(p, 'inflight'), 'x'); return { state: p, message: `${join(p, 'inflight')}: is not a folder apply.sh made` }; }],
     ['relative', () => ({ state: 'var/lib/ipfence', message: 'must be an absolute path' })],
     // Mode 0700 and root's, but an ACL lets uid 1000 write (ls shows the + and the mask as group bits).
     ['with an ACL granting another user write', () => { const p = fresh('acl'); setfacl(['-m', 'u:1000:rwx'], p); return { state: p, message: `${p}: has an access control list (mode drwxrwx---+)` }; }],
