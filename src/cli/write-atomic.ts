@@ -168,7 +168,7 @@ async function readJournal(root: string): Promise<Journal | null> {
   const path = join(root, JOURNAL);
   const st = await lstat(path).catch(() => null);
   if (st === null) return null;
-  const refuse = (why: string) => new FolderError(`${path} ${why}; it is not a record of an interrupted ipfence compile, so nothing was done: look at ${root} and remove ${path}`);
+  const refuse = (why: string) => new FolderError(`${path} ${why}; it is not a record of an interrupted ipfence compile, so nothing was done: check ${root} and delete ${path} (it is not written by this ipfence)`);
   if (!st.isFile() || st.size > JOURNAL_MAX_BYTES) throw refuse('is not a small regular file');
   let j: Journal;
   try {
@@ -248,7 +248,7 @@ async function recoverLocked(root: string): Promise<string | null> {
   // Never through a link swapped in since (the record names the folder, not where it leads).
   for (const f of journal.folders) await refuseLinkedFolder(join(root, f.dir));
   const foreign = await foreignFile(root, journal);
-  if (foreign !== null) throw new FolderError(`${join(root, JOURNAL)} ${foreign}; it is not a record of an interrupted ipfence compile, so nothing was done: check ${root} and delete ${join(root, JOURNAL)}`);
+  if (foreign !== null) throw new FolderError(`${join(root, JOURNAL)} ${foreign}; it is not a record of an interrupted ipfence compile, so nothing was done: check ${root} and delete ${join(root, JOURNAL)} (it is not written by this ipfence)`);
   for (const f of journal.folders) {
     const dir = join(root, f.dir);
     if (!(await stat(dir).catch(() => null))?.isDirectory()) continue;
