@@ -203,6 +203,18 @@ describe('compile --inventory killed at any step of its write', () => {
     expect(snapshot(out)).toEqual(before);
   });
 
+  it('a compile of one policy into its own folder (as -o . in a checkout) never swaps the policy it compiles for a committed backup', async () => {
+    const dir = checkoutTmp('ipfence-record-policy-');
+    writeFileSync(join(dir, 'policy.yaml'), OLD_POLICY);
+    writeFileSync(join(dir, 'policy.yaml.ipfence-1-ab.tmp.old'), 'version: 1\ndefaults: { input: accept }\n');
+    writeFileSync(join(dir, '.ipfence-commit.json'), JSON.stringify(placing('.', 'policy.yaml', true)));
+    const before = snapshot(dir);
+    const { io, out } = memoryIO('', { cwd: dir });
+    expect(await main(['compile', 'policy.yaml', '-o', dir, '-f', 'gcc'], io)).toBe(2);
+    expect(out.stderr).toContain('names policy.yaml, which is not a file ipfence writes');
+    expect(snapshot(dir)).toEqual(before);
+  });
+
   it('a record that is a symbolic link, or names a host folder that became one, is refused', async () => {
     const dir = checkoutTmp('ipfence-inv-record-');
     const out = join(dir, 'out');
