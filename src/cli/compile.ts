@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { compareDiagnostics, diag, hasErrors } from '../diagnostics/diagnostic.js';
+import { OPTIONAL_OUTPUTS } from '../emit/emit.js';
 import { compileInventory, onceAcrossHosts } from './inventory.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
@@ -7,11 +8,7 @@ import { failed, report, unreadable } from './output.js';
 import { readAndCompile } from './source.js';
 import { FolderError, recoverInterrupted, writeAllAtomic, writeFoldersAtomic } from './write-atomic.js';
 
-/**
- * Outputs a policy may or may not produce; a stale one from an earlier compile is removed
- * (routing.sh is what compiles wrote before apply.sh took over the routing).
- */
-export const OPTIONAL_OUTPUTS = ['ipsets', 'ipfence-docker.service', 'routing.sh'];
+export { OPTIONAL_OUTPUTS };
 
 export async function compileCommand(path: string, o: Options, io: IO): Promise<number> {
   const { values, format } = o;

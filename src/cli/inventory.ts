@@ -20,7 +20,7 @@ interface Host {
 }
 
 /** A host's name is the folder its files go to: no path, nothing to quote. */
-const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 export interface HostResult {

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, link, lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { OPTIONAL_OUTPUTS, OUTPUT_FILES } from '../emit/emit.js';
+import { HOST_NAME } from './inventory.js';
 
 export interface OutFile {
   readonly file: string;
@@ -134,7 +136,7 @@ const step = async (name: string): Promise<void> => {
  */
 const JOURNAL = '.ipfence-commit.json';
 /** What a record may name: a folder directly in the root (a host's) or the root, files by plain name. */
-const FOLDER_NAME = /^(\.|[A-Za-z0-9][A-Za-z0-9_.-]{0,62})$/;
+const isFolderName = (d: string): boolean => d === '.' || HOST_NAME.test(d);
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$/;
 const SUFFIX = /^\.ipfence-\d+-[0-9a-f]+\.tmp$/;
 const JOURNAL_MAX_BYTES = 1 << 20;
@@ -166,7 +168,7 @@ async function readJournal(root: string): Promise<Journal | null> {
   const path = join(root, JOURNAL);
   const st = await lstat(path).catch(() => null);
   if (st === null) return null;
-  const refuse = (why: string) => new FolderError(`${path} ${why}; it is not a record of an interrupted ipfence compile, so nothing was done: look at ${root} and remove ${path}`);
+  const refuse = (why: string) => new FolderError(`${path} ${why}; it is not a record of an interrupted ipfence compile, so nothing was done: check ${root} and delete ${path} (it is not written by this ipfence)`);
   if (!st.isFile() || st.size > JOURNAL_MAX_BYTES) throw refuse('is not a small regular file');
   let j: Journal;
   try {
@@ -179,7 +181,7 @@ async function readJournal(root: string): Promise<Journal | null> {
     typeof f === 'object' &&
     f !== null &&
     typeof f.dir === 'string' &&
-    FOLDER_NAME.test(f.dir) &&
+    isFolderName(f.dir) &&
     typeof f.suffix === 'string' &&
     SUFFIX.test(f.suffix) &&
     Array.isArray(f.files) &&
@@ -187,7 +189,49 @@ async function readJournal(root: string): Promise<Journal | null> {
     names(f.optional) &&
     names(f.produced);
   if (typeof j !== 'object' || j === null || j.version !== 1 || (j.state !== 'placing' && j.state !== 'placed') || !Array.isArray(j.folders) || !j.folders.every(folderOk)) throw refuse('is not in the form ipfence writes');
+  // A committed record could name any file of the checkout (the policy itself, -o defaults to
+  // `.`): only the names compile writes are ever acted on, so anything else is not ipfence's.
+  for (const f of j.folders as readonly JournalFolder[]) {
+    const other = [...f.files.map((x) => x.file).filter((n) => !OUTPUT_FILES.includes(n)), ...[...f.optional, ...f.produced].filter((n) => !OUTPUT_FILES.includes(n) && !OPTIONAL_OUTPUTS.includes(n))];
+    if (other.length > 0) throw refuse(`names ${join(f.dir, other[0]!)}, which is not a file ipfence writes (only ${OUTPUT_FILES.join(', ')})`);
+  }
   return j;
+}
+
+/** The file starts with ipfence's own header; false when it cannot be read. */
+async function generated(path: string): Promise<boolean> {
+  const fh = await open(path, 'r').catch(() => null);
+  if (fh === null) return false;
+  try {
+    const buf = Buffer.alloc(4096);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return GENERATED.test(buf.subarray(0, bytesRead).toString('utf8'));
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Before a record is acted on, every file it would remove, or restore over its target, is checked
+ * to be one ipfence wrote (its header): a record that would remove or swap anything else is
+ * refused with nothing changed. Returns why, or null.
+ */
+async function foreignFile(root: string, journal: Journal): Promise<string | null> {
+  const exists = async (p: string): Promise<boolean> => (await lstat(p).catch(() => null)) !== null;
+  const notOurs = async (p: string): Promise<boolean> => (await exists(p)) && !((await lstat(p)).isFile() && (await generated(p)));
+  for (const f of journal.folders) {
+    const dir = join(root, f.dir);
+    if (!(await lstat(dir).catch(() => null))?.isDirectory()) continue;
+    for (const x of f.files) {
+      const target = join(dir, x.file);
+      const backup = target + f.suffix + '.old';
+      if (x.backup || journal.state === 'placed') {
+        if (await notOurs(backup)) return `would put back or remove ${backup}, which does not start with ipfence's header`;
+        if (journal.state === 'placing' && (await exists(backup)) && (await notOurs(target))) return `would replace ${target}, which does not start with ipfence's header`;
+      } else if (journal.state === 'placing' && !(await exists(target + f.suffix)) && (await notOurs(target))) return `would remove ${target}, which does not start with ipfence's header`;
+    }
+  }
+  return null;
 }
 
 /**
@@ -201,10 +245,12 @@ async function recoverLocked(root: string): Promise<string | null> {
     await removeJournalTemps(root);
     return null;
   }
+  // Never through a link swapped in since (the record names the folder, not where it leads).
+  for (const f of journal.folders) await refuseLinkedFolder(join(root, f.dir));
+  const foreign = await foreignFile(root, journal);
+  if (foreign !== null) throw new FolderError(`${join(root, JOURNAL)} ${foreign}; it is not a record of an interrupted ipfence compile, so nothing was done: check ${root} and delete ${join(root, JOURNAL)} (it is not written by this ipfence)`);
   for (const f of journal.folders) {
     const dir = join(root, f.dir);
-    // Never through a link swapped in since (the record names the folder, not where it leads).
-    await refuseLinkedFolder(dir);
     if (!(await stat(dir).catch(() => null))?.isDirectory()) continue;
     if (journal.state === 'placed') {
       for (const x of f.files) if (x.backup) await rm(join(dir, x.file + f.suffix + '.old'), { force: true });
@@ -292,7 +338,7 @@ export async function commitAll(root: string, prepared: readonly Prepared[]): Pr
   try {
     for (const p of prepared) await p.backup();
     const journal: Journal = { version: 1, state: 'placing', folders: folders() };
-    if (!journal.folders.every((f) => FOLDER_NAME.test(f.dir))) throw new Error(`the folders written are not ${root} or folders directly in it`);
+    if (!journal.folders.every((f) => isFolderName(f.dir))) throw new Error(`the folders written are not ${root} or folders directly in it`);
     await writeJournal(root, journal);
     recorded = true;
     await step('journal');
