@@ -141,7 +141,12 @@ function icmpText(s: IntervalSet, family: Family): string[] {
 /** Addresses as the fewest CIDR blocks, or "any except ..." when that is shorter. */
 function addressesText(family: Family, s: IntervalSet, limit: number): string {
   const bits = BigInt(familyRecord(family).bits);
-  const text = (blocks: readonly [bigint, number][]): string => listText(blocks.length, (i) => addressText(family, ...blocks[i]!), limit);
+  const text = (blocks: readonly [bigint, number][]): string => {
+    // Past the limit, the widest blocks are the ones said (in address order): an allowed /16
+    // among thousands of banned hosts is what the reader needs, not the first eight hosts.
+    const said = blocks.length <= limit ? blocks : widest(blocks, limit);
+    return listText(blocks.length, (i) => addressText(family, ...said[i]!), limit);
+  };
   const rest = subtract(everything(family)[DIM.src]!, s);
   // The side of fewer blocks, the set's own on a tie. Neither side is listed further than the
   // other could be shorter: the blocks of most of the address space (each gap between a
@@ -154,6 +159,12 @@ function addressesText(family: Family, s: IntervalSet, limit: number): string {
     if (other !== null) return `any except ${text(other)}`;
     if (own !== null) return text(own);
   }
+}
+
+/** The `n` blocks of the shortest prefixes, the earliest first among equals, in address order. */
+function widest(blocks: readonly [bigint, number][], n: number): [bigint, number][] {
+  const order = blocks.map((b, i) => i).sort((i, j) => blocks[i]![1] - blocks[j]![1] || i - j);
+  return order.slice(0, n).sort((i, j) => i - j).map((i) => blocks[i]!);
 }
 
 /** The fewest CIDR blocks covering exactly `set`, or null when more than `max`. */

@@ -193,6 +193,21 @@ describe('ipfence show', () => {
     expect(from).not.toContain('more');
   }, 120_000);
 
+  it("says the widest blocks of an elided cell first: an allowed network among thousands of banned hosts is said, not hidden in the count", async () => {
+    // The allow is of 10.0.0.0/8 minus 300 banned hosts: "any except" the blocks around 10.0.0.0/8
+    // and the 300 hosts. In address order the first eight said were 0.0.0.0/5, 8.0.0.0/7 and six
+    // banned hosts, and what bounds the allow (11.0.0.0/8 up to 128.0.0.0/1) was in the count.
+    const bans = Array.from({ length: 300 }, (_, i) => `  - { name: ban-${i}, from: ["10.9.${i >> 7}.${2 * (i & 127)}"], action: drop }`);
+    const p = write('widest.yaml', ['version: 1', 'defaults: { input: drop, order: as-written }', 'inbound:', ...bans, '  - { name: lan, port: 443, from: 10.0.0.0/8 }', ''].join('\n'));
+    const r = await run('show', p);
+    const row = r.stdout.split('\n').find((l) => / 443 /.test(l))!;
+    expect(row).toContain('any except 0.0.0.0/5, 8.0.0.0/7, 11.0.0.0/8, 12.0.0.0/6, 16.0.0.0/4, 32.0.0.0/3, 64.0.0.0/2, 128.0.0.0/1 ... and 300 more (--format json lists each)');
+    // Said in address order.
+    const said = row.match(/\d+\.\d+\.\d+\.\d+\/\d+/g)!;
+    const value = (a: string) => a.split('/')[0]!.split('.').reduce((v, o) => v * 256 + Number(o), 0);
+    expect(said.map(value)).toEqual([...said.map(value)].sort((x, y) => x - y));
+  });
+
   it('says a cell of many ports as its first 8 and how many more', async () => {
     const open = Array.from({ length: 20 }, (_, i) => `  - { name: open-${i}, port: ${1000 + 2 * i} }`);
     const p = write('ports.yaml', ['version: 1', 'defaults: { input: drop }', 'inbound:', ...open, ''].join('\n'));
