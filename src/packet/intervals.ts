@@ -69,10 +69,30 @@ export function intersect(a: IntervalSet, b: IntervalSet): IntervalSet {
   return out;
 }
 
+/**
+ * Differences against a long set, by the identity of both sets (sets are never changed once
+ * made). A walk subtracts the same run of thousands of bans from the same "any" once per part it
+ * carries past them; each time made thousands of new pairs, and collecting them was half of
+ * `show`'s time on the operator policy. Keys are weak: a set no box holds any more lets go of its
+ * entries.
+ */
+const LONG = 32;
+const differences = new WeakMap<IntervalSet, WeakMap<IntervalSet, IntervalSet>>();
+
 export function subtract(a: IntervalSet, b: IntervalSet): IntervalSet {
   if (a.length === 0 || b.length === 0) return a;
   if (b.length === 1 && b[0]![0] <= a[0]![0] && b[0]![1] >= a[a.length - 1]![1]) return [];
   if (!intersects(a, b)) return a;
+  if (b.length < LONG) return difference(a, b);
+  let byB = differences.get(a);
+  if (byB === undefined) differences.set(a, (byB = new WeakMap()));
+  let out = byB.get(b);
+  if (out === undefined) byB.set(b, (out = difference(a, b)));
+  return out;
+}
+
+/** a minus b where they meet: one merge, keeping a's untouched pairs. */
+function difference(a: IntervalSet, b: IntervalSet): IntervalSet {
   const out: Interval[] = [];
   let j = 0;
   for (const iv of a) {
