@@ -7,10 +7,10 @@ import { familyRecord } from '../model/family.js';
 import type { Direction, Family, IR } from '../model/ir.js';
 import { describeBox, descriptionText } from '../packet/describe.js';
 import { changedPackets, DiffTooLarge, type Change } from '../packet/diff.js';
-import { primaryText } from '../packet/explain.js';
-import { subtract, type IntervalSet } from '../packet/intervals.js';
+import { assumedPrimary, primaryClause } from '../packet/explain.js';
+import type { IntervalSet } from '../packet/intervals.js';
 import { modelsOf, WalkTooLarge } from '../packet/path.js';
-import { DIM, isFull } from '../packet/space.js';
+import { DIM, everything } from '../packet/space.js';
 import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
@@ -60,11 +60,8 @@ export function diffRows(changes: readonly Change[], after?: IR): DiffRow[] {
  * cases): without it, one port's rows would read "now rejected" and "now allowed".
  */
 function assumed(c: Change, primaries: IntervalSet | undefined): string {
-  const set = c.box[DIM.primary]!;
-  // Every address that can be primary: one answer, nothing assumed.
-  if (isFull(set, DIM.primary) || (primaries !== undefined && subtract(primaries, set).length === 0)) return '';
-  const iface = describeBox(c.family, c.box).in;
-  return ` if ${iface === null ? "the incoming interface's" : `${iface}'s`} primary address is ${primaryText(c.family, set)}`;
+  const primary = assumedPrimary(c.family, c.box, primaries ?? everything(c.family)[DIM.primary]!);
+  return primary === undefined ? '' : ` if ${primaryClause(describeBox(c.family, c.box).in, primary)}`;
 }
 
 const familiesText = (fs: readonly Family[]): string => fs.map((f) => familyRecord(f).label).join(' and ');

@@ -4,11 +4,10 @@ import { visible } from '../diagnostics/visible.js';
 import { familyRecord } from '../model/family.js';
 import type { Direction, Family, IR } from '../model/ir.js';
 import { describeBox, type Description } from '../packet/describe.js';
-import { primaryText } from '../packet/explain.js';
+import { assumedPrimary, primaryClause } from '../packet/explain.js';
 import { modelsOf, WalkTooLarge, type RulesetModel } from '../packet/path.js';
 import { reachable } from '../packet/reach.js';
-import { subtract } from '../packet/intervals.js';
-import { DIM, type Box } from '../packet/space.js';
+import type { Box } from '../packet/space.js';
 import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
@@ -28,7 +27,7 @@ interface Section {
   readonly rows: readonly Row[];
 }
 
-const VERDICT: readonly [string, (d: Row) => string] = ['verdict', (d) => (d.primary === undefined ? d.verdict : `${d.verdict} if ${d.in === null ? "the incoming interface's" : `${d.in}'s`} primary address is ${d.primary}`)];
+const VERDICT: readonly [string, (d: Row) => string] = ['verdict', (d) => (d.primary === undefined ? d.verdict : `${d.verdict} if ${primaryClause(d.in, d.primary)}`)];
 const WORD = { accept: 'allowed', drop: 'dropped', reject: 'rejected' } as const;
 const SECTIONS: readonly { direction: Direction; title: string; columns: Section['columns'] }[] = [
   { direction: 'in', title: 'New connections to this host', columns: [VERDICT, ['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['from', (d) => d.from ?? 'anywhere'], ['to', (d) => d.to ?? 'any'], ['interface', (d) => d.in ?? 'any']] },
@@ -151,8 +150,8 @@ const CELL_ITEMS = 8;
  * (`host.addresses` when given: with one per family, the kernel has one answer and so has show).
  */
 function primaryOf(model: RulesetModel, box: Box, limit: number): { primary?: string } {
-  const set = box[DIM.primary]!;
-  return subtract(model.primaries, set).length === 0 ? {} : { primary: primaryText(model.family, set, limit) };
+  const primary = assumedPrimary(model.family, box, model.primaries, limit);
+  return primary === undefined ? {} : { primary };
 }
 
 /** Each family's three sections, from the model; each cell lists at most `limit` items. */

@@ -3,7 +3,7 @@ import { describeBox } from './describe.js';
 import { assertNever } from '../model/ir.js';
 import { asNumber, named, ownerAssumptions, type OwnerAssumption } from './owners.js';
 import { followPath, isTranslation, type Outcome, type RulesetModel, type TraceEvent } from './path.js';
-import { unite, type IntervalSet } from './intervals.js';
+import { subtract, unite, type IntervalSet } from './intervals.js';
 import { DIM, everything, pointOf, type Box, type Packet } from './space.js';
 
 export type { OwnerAssumption };
@@ -78,6 +78,19 @@ export function primaryText(family: Family, set: IntervalSet, limit: number = In
   box[DIM.dst] = set;
   return (describeBox(family, box, undefined, limit).to ?? 'any address').replace(/^any except /, 'any address except ');
 }
+
+/**
+ * What a box (a row of show, a change of diff) assumes the incoming interface's primary address to
+ * be, as text; undefined when it holds for every address that can be primary (`primaries`: the
+ * model's, `host.addresses` when given).
+ */
+export function assumedPrimary(family: Family, box: Box, primaries: IntervalSet, limit: number = Infinity): string | undefined {
+  const set = box[DIM.primary]!;
+  return subtract(primaries, set).length === 0 ? undefined : primaryText(family, set, limit);
+}
+
+/** "eth0's primary address is 192.0.2.7" (the interface as described; null: any). */
+export const primaryClause = (iface: string | null, addresses: string): string => `${iface === null ? "the incoming interface's" : `${iface}'s`} primary address is ${addresses}`;
 
 /** One answer under what is assumed about the primary address of the packet's incoming interface. */
 export interface PrimaryCase {

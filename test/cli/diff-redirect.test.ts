@@ -1,8 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { checkoutTmp, memoryIO } from '../helpers/io.js';
+import { checkoutFiles, runMain } from '../helpers/io.js';
 
 /**
  * diff of adding a redirect whose target port a rule refuses at one address: a connection
@@ -10,16 +7,10 @@ import { checkoutTmp, memoryIO } from '../helpers/io.js';
  * nf_nat_redirect), so its fate depends on which address that is, and only connections can be
  * redirected (a packet of no connection, INVALID or UNTRACKED, never matches `--ctstate DNAT`).
  */
-const tmp = checkoutTmp('ipfence-diff-redirect-');
-const write = (name: string, text: string): string => {
-  const p = join(tmp, name);
-  writeFileSync(p, text);
-  return p;
-};
+const { write } = checkoutFiles('ipfence-diff-redirect-');
 async function diff(a: string, b: string) {
-  const { io, out } = memoryIO();
-  const code = await main(['diff', a, b], io);
-  return { code, lines: out.stdout.trimEnd().split('\n') };
+  const { code, stdout } = await runMain('diff', a, b);
+  return { code, lines: stdout.trimEnd().split('\n') };
 }
 
 const BEFORE = `version: 1

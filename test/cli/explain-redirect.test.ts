@@ -1,8 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { checkoutTmp, memoryIO } from '../helpers/io.js';
+import { checkoutFiles, runMain } from '../helpers/io.js';
 
 /**
  * A redirect in PREROUTING sends a connection to its incoming interface's primary address (the
@@ -10,17 +7,8 @@ import { checkoutTmp, memoryIO } from '../helpers/io.js';
  * only the host knows. A rule after the redirect that looks at the destination (here: reject the
  * target port at 192.0.2.7) then decides by that address, not by the one the client used.
  */
-const tmp = checkoutTmp('ipfence-explain-redirect-');
-const write = (name: string, text: string): string => {
-  const p = join(tmp, name);
-  writeFileSync(p, text);
-  return p;
-};
-async function run(...argv: string[]) {
-  const { io, out } = memoryIO();
-  const code = await main(argv, io);
-  return { code, ...out };
-}
+const { write } = checkoutFiles('ipfence-explain-redirect-');
+const run = runMain;
 
 const RULES = `defaults: { input: drop }
 inbound:

@@ -3,21 +3,11 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { checkoutTmp, memoryIO } from '../helpers/io.js';
+import { checkoutFiles, runMain } from '../helpers/io.js';
 
 const EXAMPLES = readdirSync('examples').filter((f) => f.endsWith('.yaml')).map((f) => join('examples', f));
-const tmp = checkoutTmp('ipfence-intent-');
-const write = (name: string, text: string): string => {
-  const p = join(tmp, name);
-  writeFileSync(p, text);
-  return p;
-};
-async function run(...argv: string[]) {
-  const { io, out } = memoryIO();
-  const code = await main(argv, io);
-  return { code, ...out };
-}
+const { dir: tmp, write } = checkoutFiles('ipfence-intent-');
+const run = runMain;
 
 describe('ipfence test', () => {
   it('passes every example, each of which carries its tests', async () => {

@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IO } from '../../src/cli/main.js';
+import { main, type IO } from '../../src/cli/main.js';
 import { readCheckoutFile, readLimited } from '../../src/cli/read.js';
 
 /** An in-memory IO for main(): stdin text, captured stdout/stderr, files read from disk as the CLI reads them (inside overrides.cwd when given: a test's own checkout). */
@@ -26,4 +26,22 @@ export function memoryIO(stdin: string | Uint8Array = '', overrides: Partial<IO>
 export function checkoutTmp(prefix: string): string {
   mkdirSync('.tmp', { recursive: true });
   return mkdtempSync(join(process.cwd(), '.tmp', prefix));
+}
+
+/** A new folder of the checkout (checkoutTmp) and `write(name, text)` into it, returning the file's path. */
+export function checkoutFiles(prefix: string): { dir: string; write: (name: string, text: string) => string } {
+  const dir = checkoutTmp(prefix);
+  const write = (name: string, text: string): string => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  return { dir, write };
+}
+
+/** main(argv) with an in-memory IO: its exit code and what it printed. */
+export async function runMain(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { io, out } = memoryIO();
+  const code = await main(argv, io);
+  return { code, ...out };
 }

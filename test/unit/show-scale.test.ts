@@ -15,20 +15,25 @@ const irOf = (text: string) => {
   if (!r.ir) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
   return r.ir;
 };
+/** What show does for a policy: every family's paths, and every row said in words; the rows' count. */
+function showRows(ir: ReturnType<typeof irOf>): number {
+  let rows = 0;
+  for (const m of modelsOf(ir)) {
+    for (const d of ['in', 'out', 'forward'] as const) {
+      const r = reachable(m, d);
+      for (const x of r.rows) describeBox(m.family, x.box, r.start);
+      rows += r.rows.length;
+    }
+  }
+  return rows;
+}
 const minus = (as: readonly Box[], bs: readonly Box[]): Box[] => bs.reduce<Box[]>((parts, b) => parts.flatMap((p) => subtractBox(p, b)), [...as]);
 
 describe('show on large policies', () => {
   it("lists the bench's 2,000-entry operator policy within a bound a loaded machine meets (it took minutes)", () => {
     const ir = irOf(operatorPolicy(2000));
     const t = performance.now();
-    let rows = 0;
-    for (const m of modelsOf(ir)) {
-      for (const d of ['in', 'out', 'forward'] as const) {
-        const r = reachable(m, d);
-        for (const x of r.rows) describeBox(m.family, x.box, r.start);
-        rows += r.rows.length;
-      }
-    }
+    const rows = showRows(ir);
     const ms = performance.now() - t;
     expect(rows).toBeGreaterThan(1000);
     // About 55 s here on 2 cores at load 15; before, the outbound path alone was cubic (1,000
@@ -76,14 +81,7 @@ function usersPolicy(n: number): string {
 function showTime(text: string): { ms: number; rows: number } {
   const ir = irOf(text);
   const t = process.cpuUsage();
-  let rows = 0;
-  for (const m of modelsOf(ir)) {
-    for (const d of ['in', 'out', 'forward'] as const) {
-      const r = reachable(m, d);
-      for (const x of r.rows) describeBox(m.family, x.box, r.start);
-      rows += r.rows.length;
-    }
-  }
+  const rows = showRows(ir);
   const used = process.cpuUsage(t);
   return { ms: (used.user + used.system) / 1000, rows };
 }
