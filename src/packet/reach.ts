@@ -40,7 +40,7 @@ export function reachable(model: RulesetModel, direction: Direction, together = 
   const queries = new Map<Rule, Box[]>();
   const ask = (r: Rule, box: Box): void => {
     const q = intersectBox(box, start);
-    if (q !== null) queries.set(r, [...(queries.get(r) ?? []), untranslated(q)]);
+    if (q !== null) queries.set(r, [...(queries.get(r) ?? []), portKept(q)]);
   };
   const filter = model.ruleset.tables.find((t) => t.name === 'filter');
   // A rule of a user chain is asked about only the packets its jumps send there (a user's chain: that user's).
@@ -93,7 +93,7 @@ export function reachable(model: RulesetModel, direction: Direction, together = 
   const found: { box: Box; verdict: Fate }[] = [];
   for (const g of groups) {
     const members = new Set(g.rules);
-    for (const o of followPath(model, direction, g.box, undefined, keepRules(members))) {
+    for (const o of followPath(model, direction, untranslated(g.box), undefined, keepRules(members))) {
       const by = decidingRule(o.rules);
       if (o.verdict === fallback || by === undefined || !members.has(by)) continue;
       const real = realized(o.entry);
@@ -101,6 +101,18 @@ export function reachable(model: RulesetModel, direction: Direction, together = 
     }
   }
   return { family: model.family, direction, fallback, rows: joinBoxes(found, (x) => x.verdict), start: plainConnection(untranslated(start), model.family) };
+}
+
+/**
+ * A question as it is grouped: its port also as the original port, so that questions differing in
+ * their port (a reject per port) stay apart, and the rows stay one per port, while those differing
+ * only in the address they go to (a list of outbound denies) are asked together. (`untranslated`
+ * then makes it a connection nat did not translate.)
+ */
+function portKept(q: Box): Box {
+  const out = q.slice();
+  out[DIM.origdport] = q[DIM.dport]!;
+  return out;
 }
 
 /** The names of the chains a hook's packets can meet: its own, those hooked into it, and every chain a jump leads to from them. */
