@@ -366,6 +366,8 @@ const MAX_HOST_TEXTS = 1 << 18;
 const bitLength = (v: bigint): number => v.toString(2).length;
 
 export function alignedBlocks(lo: bigint, hi: bigint, bits: bigint, max = Infinity): [bigint, number][] | null {
+  // One address, one block: most of what `show` says is lists of hosts, thousands per row.
+  if (lo === hi) return max < 1 ? null : [[lo, Number(bits)]];
   const out: [bigint, number][] = [];
   while (lo <= hi) {
     if (out.length >= max) return null;

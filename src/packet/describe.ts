@@ -147,18 +147,43 @@ function addressesText(family: Family, s: IntervalSet, limit: number): string {
     const said = blocks.length <= limit ? blocks : widest(blocks, limit);
     return listText(blocks.length, (i) => addressText(family, ...said[i]!), limit);
   };
-  const rest = subtract(everything(family)[DIM.src]!, s);
+  // The rest of the address space is the gaps between the set's intervals, read from the set
+  // itself: made as a set of its own, thousands of times per show, they were most of its garbage.
+  const top = everything(family)[DIM.src]![0]![1];
+  const gaps = s.length === 0 ? 1 : s.length - 1 + (s[0]![0] > 0n ? 1 : 0) + (s[s.length - 1]![1] < top ? 1 : 0);
+  // Each interval is at least one block: a rest of fewer blocks than the set has intervals is
+  // the shorter side, without finding the set's own (the gaps between thousands of bans).
+  if (gaps < s.length) {
+    const other = gapBlocks(s, top, bits, s.length - 1);
+    if (other !== null) return `any except ${text(other)}`;
+  }
   // The side of fewer blocks, the set's own on a tie. Neither side is listed further than the
   // other could be shorter: the blocks of most of the address space (each gap between a
   // thousand banned IPv6 hosts is a hundred blocks) are costly to find, and a show says
   // thousands of such sets. Both are tried up to a limit that doubles (each interval is at
   // least one block), so the cost is that of the shorter list.
-  for (let limit = Math.max(1, s.length, rest.length); ; limit *= 2) {
+  for (let limit = Math.max(1, s.length, gaps); ; limit *= 2) {
     const own = blocksOf(s, bits, limit);
-    const other = blocksOf(rest, bits, own === null ? limit : own.length - 1);
+    const other = gapBlocks(s, top, bits, own === null ? limit : own.length - 1);
     if (other !== null) return `any except ${text(other)}`;
     if (own !== null) return text(own);
   }
+}
+
+/** The fewest CIDR blocks covering exactly what `set` leaves of 0..top, or null when more than `max`. */
+function gapBlocks(set: IntervalSet, top: bigint, bits: bigint, max: number): [bigint, number][] | null {
+  const out: [bigint, number][] = [];
+  const add = (lo: bigint, hi: bigint): boolean => {
+    const found = alignedBlocks(lo, hi, bits, max - out.length);
+    if (found !== null) out.push(...found);
+    return found !== null;
+  };
+  let from = 0n;
+  for (const [lo, hi] of set) {
+    if (lo > from && !add(from, lo - 1n)) return null;
+    from = hi + 1n;
+  }
+  return from > top || add(from, top) ? out : null;
 }
 
 /** The `n` blocks of the shortest prefixes, the earliest first among equals, in address order. */
@@ -237,11 +262,25 @@ export function joinBoxes<T extends { readonly box: Box }>(items: readonly T[], 
   // one member at a time, made a diff of thousands of changes spend seconds here.
   // Each set by a small number (equal sets, equal numbers): a key is then short however long
   // the sets are (a show of 10,000 rules keys sets of thousands of intervals).
+  // A long set by a hash of its values, then compared with the sets of that hash: writing it out
+  // as text to key it (two numbers per interval) was most of a show's join at 10,000 entries.
   const ids = new Map<string, number>();
+  const hashed = new Map<number, { set: IntervalSet; id: number }[]>();
+  let next = 0;
   const idOf = (set: IntervalSet): number => {
-    const text = setText(set);
-    let id = ids.get(text);
-    if (id === undefined) ids.set(text, (id = ids.size));
+    if (set.length < LONG_SET) {
+      const text = setText(set);
+      let id = ids.get(text);
+      if (id === undefined) ids.set(text, (id = next++));
+      return id;
+    }
+    const h = setHash(set);
+    const bucket = hashed.get(h);
+    const same = bucket?.find((b) => sameValues(b.set, set));
+    if (same !== undefined) return same.id;
+    const id = next++;
+    if (bucket === undefined) hashed.set(h, [{ set, id }]);
+    else bucket.push({ set, id });
     return id;
   };
   type Entry = { readonly item: T; readonly tag: string; readonly texts: readonly number[]; more?: IntervalSet[]; others?: T[] };
@@ -278,6 +317,20 @@ export function joinBoxes<T extends { readonly box: Box }>(items: readonly T[], 
 }
 
 const setText = (s: IntervalSet): string => s.map(([lo, hi]) => `${lo}-${hi}`).join(',');
+
+/** Sets of this many intervals or more are keyed by a hash (see joinBoxes). */
+const LONG_SET = 16;
+
+/** A hash of a set's values: each end's bits 0-31 and 64-95 (an IPv6 host's and its network's). */
+function setHash(s: IntervalSet): number {
+  let h = s.length;
+  for (const [lo, hi] of s) {
+    h = Math.imul(h ^ Number(BigInt.asUintN(32, lo)), 0x9e3779b1);
+    h = Math.imul(h ^ Number(BigInt.asUintN(32, hi)), 0x85ebca6b);
+    if (hi > 0xffffffffn) h = Math.imul(h ^ Number(BigInt.asUintN(32, lo >> 64n)) ^ Number(BigInt.asUintN(32, hi >> 64n)), 0xc2b2ae35);
+  }
+  return h;
+}
 
 /** An untranslated connection's box without the dimensions its own destination implies. */
 export function plainConnection(box: Box, family: Family): Box {
