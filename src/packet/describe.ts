@@ -2,6 +2,7 @@ import { familyRecord } from '../model/family.js';
 import type { Family } from '../model/ir.js';
 import { addressText, alignedBlocks } from './addresses.js';
 import { intersect, normalizeSet, subtract, type IntervalSet } from './intervals.js';
+import { sameValues, SetIds } from './set-ids.js';
 import { DIM, everything, IFNAMSIZ, isFull, NAME_BASE, NO_OWNER, PROTO_NUMBERS, STATES, type Box } from './space.js';
 
 /**
@@ -96,10 +97,6 @@ export function descriptionText(d: Description): string {
   return parts.join(' ');
 }
 
-/** Whether two sets hold the same values. */
-export function sameValues(a: IntervalSet, b: IntervalSet): boolean {
-  return a === b || (a.length === b.length && a.every(([lo, hi], i) => lo === b[i]![0] && hi === b[i]![1]));
-}
 
 /** A set listed, or as "any except ..." when its complement is the shorter list. */
 function listOrExcept(s: IntervalSet, d: number, family: Family, text: (s: IntervalSet, f: Family) => readonly string[], limit: number): string {
@@ -257,32 +254,11 @@ function stateText(s: IntervalSet): string {
  * says what else a joined item holds (by default the first item's).
  */
 export function joinBoxes<T extends { readonly box: Box }>(items: readonly T[], tag: (t: T) => string, join: (first: T, others: readonly T[]) => T = (first) => first): T[] {
-  // Each box's dimensions as text once (and again only where a join changed one), and each
+  // Each box's dimensions as numbers once (and again only where a join changed one), and each
   // group's sets united once: keying every box afresh in every pass, and uniting a growing set
   // one member at a time, made a diff of thousands of changes spend seconds here.
-  // Each set by a small number (equal sets, equal numbers): a key is then short however long
-  // the sets are (a show of 10,000 rules keys sets of thousands of intervals).
-  // A long set by a hash of its values, then compared with the sets of that hash: writing it out
-  // as text to key it (two numbers per interval) was most of a show's join at 10,000 entries.
-  const ids = new Map<string, number>();
-  const hashed = new Map<number, { set: IntervalSet; id: number }[]>();
-  let next = 0;
-  const idOf = (set: IntervalSet): number => {
-    if (set.length < LONG_SET) {
-      const text = setText(set);
-      let id = ids.get(text);
-      if (id === undefined) ids.set(text, (id = next++));
-      return id;
-    }
-    const h = setHash(set);
-    const bucket = hashed.get(h);
-    const same = bucket?.find((b) => sameValues(b.set, set));
-    if (same !== undefined) return same.id;
-    const id = next++;
-    if (bucket === undefined) hashed.set(h, [{ set, id }]);
-    else bucket.push({ set, id });
-    return id;
-  };
+  const ids = new SetIds();
+  const idOf = (set: IntervalSet): number => ids.id(set);
   type Entry = { readonly item: T; readonly tag: string; readonly texts: readonly number[]; more?: IntervalSet[]; others?: T[] };
   let list: Entry[] = items.map((item) => ({ item, tag: tag(item), texts: item.box.map(idOf) }));
   const dims = items[0]?.box.length ?? 0;
@@ -314,22 +290,6 @@ export function joinBoxes<T extends { readonly box: Box }>(items: readonly T[], 
     }
   }
   return list.map((e) => e.item);
-}
-
-const setText = (s: IntervalSet): string => s.map(([lo, hi]) => `${lo}-${hi}`).join(',');
-
-/** Sets of this many intervals or more are keyed by a hash (see joinBoxes). */
-const LONG_SET = 16;
-
-/** A hash of a set's values: each end's bits 0-31 and 64-95 (an IPv6 host's and its network's). */
-function setHash(s: IntervalSet): number {
-  let h = s.length;
-  for (const [lo, hi] of s) {
-    h = Math.imul(h ^ Number(BigInt.asUintN(32, lo)), 0x9e3779b1);
-    h = Math.imul(h ^ Number(BigInt.asUintN(32, hi)), 0x85ebca6b);
-    if (hi > 0xffffffffn) h = Math.imul(h ^ Number(BigInt.asUintN(32, lo >> 64n)) ^ Number(BigInt.asUintN(32, hi >> 64n)), 0xc2b2ae35);
-  }
-  return h;
 }
 
 /** An untranslated connection's box without the dimensions its own destination implies. */

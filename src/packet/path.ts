@@ -3,6 +3,7 @@ import { HELPERS, isHelperName } from '../model/helpers.js';
 import { assertNever, type Chain, type Family, type IR, type Match, type Rule, type Ruleset, type TableName, type Target } from '../model/ir.js';
 import { readAddress } from './addresses.js';
 import { IndexedChain, type Dead, type JumpBatch, type RuleBox, type Undecided } from './chain-index.js';
+import type { Run } from './run.js';
 import { intersect, intersects, normalizeSet, subtract, unite, type IntervalSet } from './intervals.js';
 import { setContents } from './sets.js';
 import { boxesIntersect, everything, intersectBox, boxOf, subtractBox, ifaceSet, DIM, STATES, type Box, type SetContents } from './space.js';
@@ -242,8 +243,12 @@ export class RulesetModel {
           case 'drop':
           case 'reject': {
             if (keep?.rules !== undefined && entry.run.members.length > 1 && !chain.holdsAny(i, keep.rules)) break;
-            const rules = entry.run.members.length === 1 ? [rule] : entry.run.meeting(hit).map((m) => m.rule);
-            if (keep === undefined || rules.some((r) => keep(r, t.kind))) decided.push({ box: hit, verdict: t.kind, rules, chain: name });
+            if (entry.run.members.length === 1) {
+              if (keep === undefined || keep(rule, t.kind)) decided.push({ box: hit, verdict: t.kind, rules: [rule], chain: name });
+              break;
+            }
+            const decision = new RunDecision(hit, t.kind, name, entry.run);
+            if (keep === undefined || decision.rules.some((r) => keep(r, t.kind))) decided.push(decision);
             break;
           }
           // nat's targets end its walk. So do raw's CT targets in effect: the first one to match
@@ -404,6 +409,14 @@ export function relatedBy(model: RulesetModel, box: Box): readonly Rule[] {
   return rules;
 }
 
+/** The names of the chains a hook's packets can meet: its own, those hooked into it, and every chain a jump leads to from them. */
+export function reachedFrom(chains: readonly Chain[], hook: Hook): Set<string> {
+  const byName = new Map(chains.map((c) => [c.name, c]));
+  const out = new Set(chains.filter((c) => c.name === hook || c.hookedFrom?.includes(hook)).map((c) => c.name));
+  for (const name of out) for (const r of byName.get(name)?.rules ?? []) if (r.target.kind === 'jump') out.add(r.target.chain);
+  return out;
+}
+
 /** The model of each family of an IR, built once and shared by the checks. */
 const MODELS = new WeakMap<IR, readonly RulesetModel[]>();
 export function modelsOf(ir: IR): readonly RulesetModel[] {
@@ -421,6 +434,32 @@ function primariesOf(ir: IR, family: Family): IntervalSet | undefined {
 }
 
 const NONE: readonly Rule[] = [];
+
+/**
+ * A run's decision, its rules (the members the packets meet) found when first asked: a path
+ * wants only the first, and finding every ban of a row of thousands that a question about any
+ * source meets, once per question, made a diff of every rule quadratic.
+ */
+class RunDecision implements Decision {
+  private all: readonly Rule[] | undefined;
+  constructor(
+    readonly box: Box,
+    readonly verdict: Verdict,
+    readonly chain: string,
+    private readonly run: Run<Rule>,
+  ) {}
+
+  get rules(): readonly Rule[] {
+    return (this.all ??= this.run.meeting(this.box).map((m) => m.rule));
+  }
+
+  get first(): Rule | undefined {
+    return this.all === undefined ? this.run.firstMeeting(this.box)?.rule : this.all[0];
+  }
+}
+
+/** The rule that decided: the first of a decision's rules. */
+const firstRule = (d: Decision): Rule | undefined => (d instanceof RunDecision ? d.first : d.rules[0]);
 
 /** More pieces than this in one walk: a question too broad for these rules to answer exactly. */
 const MAX_PARTS = 50_000;
@@ -638,8 +677,9 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
           // are forgotten there. Not OUTPUT's accepts of what leaves by lo: INPUT has its say on them.
           const forget = table === 'filter' && !(p.path === 'out' && boxesIntersect(p.box, loBox(p.box)));
           for (const d of model.decide(table, hook, p.box, trace, forget ? keep : undefined)) {
-            const rules = [...p.rules, ...d.rules.slice(0, 1)];
-            const t = d.rules[0]?.target;
+            const first = firstRule(d);
+            const rules = first === undefined ? p.rules : [...p.rules, first];
+            const t = first?.target;
             if (d.verdict === 'drop' || d.verdict === 'reject') done.push(outcome({ ...p, box: d.box, rules }, d.verdict));
             else if (d.verdict === 'translate' && t !== undefined && isTranslation(t)) {
               trace?.({ kind: 'translated', target: t });

@@ -1,8 +1,9 @@
 import type { Chain, Direction, Family, Rule } from '../model/ir.js';
-import { joinBoxes, plainConnection, realized, sameValues } from './describe.js';
+import { joinBoxes, plainConnection, realized } from './describe.js';
+import { sameValues } from './set-ids.js';
 import { decidingRule } from './explain.js';
 import { fromTheNetwork } from './intent.js';
-import { followPath, keepRules, translate, untranslated, type Hook, type RulesetModel } from './path.js';
+import { followPath, keepRules, reachedFrom, translate, untranslated, type Hook, type RulesetModel } from './path.js';
 import { DIM, everything, intersectBox, STATES, type Box } from './space.js';
 
 export type Fate = 'accept' | 'drop' | 'reject';
@@ -112,14 +113,6 @@ export function reachable(model: RulesetModel, direction: Direction, together = 
 function portKept(q: Box): Box {
   const out = q.slice();
   out[DIM.origdport] = q[DIM.dport]!;
-  return out;
-}
-
-/** The names of the chains a hook's packets can meet: its own, those hooked into it, and every chain a jump leads to from them. */
-function reachedFrom(chains: readonly Chain[], hook: Hook): Set<string> {
-  const byName = new Map(chains.map((c) => [c.name, c]));
-  const out = new Set(chains.filter((c) => c.name === hook || c.hookedFrom?.includes(hook)).map((c) => c.name));
-  for (const name of out) for (const r of byName.get(name)?.rules ?? []) if (r.target.kind === 'jump') out.add(r.target.chain);
   return out;
 }
 

@@ -1,6 +1,6 @@
 import { IntervalIndex } from './interval-index.js';
 import { intersect, normalizeSet, unite, within, type Interval, type IntervalSet } from './intervals.js';
-import { boxesIntersect, intersectBox, type Box } from './space.js';
+import { boxesIntersect, intersectBox, isFull, type Box } from './space.js';
 
 /** A rule that decides its packets, as the store keeps it. */
 export interface Member<R> {
@@ -96,6 +96,16 @@ export class Run<R> {
     const out = intersectBox(this.box, box)!.slice();
     out[this.dim] = normalizeSet(parts);
     return out;
+  }
+
+  /** The first of its members that shares packets with `box`. */
+  firstMeeting(box: Box): Member<R> | undefined {
+    if (!boxesIntersect(this.box, box)) return undefined;
+    // A box with every value of the run's dimension meets every member (any source, a row of
+    // bans): every value, or the run's own (what intersecting with the run gives back).
+    if (this.dim === -1 || box[this.dim] === this.box[this.dim] || isFull(box[this.dim]!, this.dim)) return this.members[0];
+    const first = this.meetingIds(box)[0];
+    return first === undefined ? undefined : this.members[first];
   }
 
   /** Its members that share packets with `box`, in order; of its first `upTo` members only, when given. */
