@@ -15,7 +15,7 @@ import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
 import { escapeData, escapeProperty } from './formatters/github.js';
-import { markdownCell as cell, report, unreadable } from './output.js';
+import { CELL_ITEMS, markdownCell as cell, report, unreadable } from './output.js';
 import { hasInclude, includesOf, readPolicy, utf8 } from './source.js';
 
 /** One readable line of a diff: a change of verdict for some traffic, in one or both families. */
@@ -35,14 +35,18 @@ const DIRECTION = { in: 'to this host', out: 'from this host', forward: 'forward
 
 /**
  * Changes as rows, the families' twins joined ("IPv4 and IPv6"), in a stable order. `after`: the
- * new policy, whose `host.addresses` say what an interface's primary address can be now.
+ * new policy, whose `host.addresses` say what an interface's primary address can be now. `limit`:
+ * how many items a list of the traffic says before it counts the rest (json says each).
  */
-export function diffRows(changes: readonly Change[], after?: IR): DiffRow[] {
+export function diffRows(changes: readonly Change[], after?: IR, limit = Infinity): DiffRow[] {
   const primaries = new Map<Family, IntervalSet>((after ? modelsOf(after) : []).map((m) => [m.family, m.primaries]));
   const rows = new Map<string, { row: DiffRow; families: Family[] }>();
   for (const c of changes) {
-    const traffic = `${descriptionText(describeBox(c.family, c.box))}${assumed(c, primaries.get(c.family))}`;
-    const key = `${c.direction} ${c.before} ${c.after} ${traffic}`;
+    const text = (items: number): string => `${descriptionText(describeBox(c.family, c.box, undefined, items))}${assumed(c, primaries.get(c.family))}`;
+    const all = text(Infinity);
+    const traffic = limit === Infinity ? all : text(limit);
+    // Joined by what they say in full: two rows that read alike only where the rest is counted are two.
+    const key = `${c.direction} ${c.before} ${c.after} ${all}`;
     const hit = rows.get(key);
     if (hit) {
       if (!hit.families.includes(c.family)) hit.families.push(c.family);
@@ -130,7 +134,7 @@ export async function diffCommand(files: readonly string[], o: Options, io: IO):
     const how = `diff the change in smaller steps, or compare the compiled files (ipfence compile each into its own --out-dir, then diff rules.v4 and rules.v6)`;
     return done([diag('diff-too-large', { file: newFile, line: 1, col: 1 }, `diff cannot follow this change exactly: ${what}; ${how}`)], o, io, EXIT_USAGE);
   }
-  const rows = diffRows(changes, after);
+  const rows = diffRows(changes, after, format === 'json' ? Infinity : CELL_ITEMS);
   io.stdout(formatDiff(rows, format, `${oldFile} → ${newFile}`));
   // --exit-code: as git diff's, so a CI step can ask for review when the firewall's decisions change.
   return o.values['exit-code'] && rows.length > 0 ? EXIT_POLICY : EXIT_OK;

@@ -44,4 +44,9 @@ function shown(d: Diagnostic): Diagnostic {
   return { ...d, file: visible(d.file), message: visible(d.message), ...(related ? { related } : {}) };
 }
 
-
+/**
+ * How many addresses, ports, interfaces or users a table cell (show) or a row (diff) lists before it says how many more
+ * (json lists each). A row of a large policy otherwise lists every banned host, and so does each
+ * of its thousands of rows: the table grew with the square of the policy, past what anyone reads.
+ */
+export const CELL_ITEMS = 8;

@@ -11,7 +11,7 @@ import type { Box } from '../packet/space.js';
 import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
-import { markdownCell, report, unreadable } from './output.js';
+import { CELL_ITEMS, markdownCell, report, unreadable } from './output.js';
 import { readPolicy, includesOf } from './source.js';
 
 /**
@@ -136,13 +136,6 @@ function* table(s: Section, markdown: boolean): Generator<string> {
   yield line(heads);
   for (const r of cells) yield line(r);
 }
-
-/**
- * How many addresses, ports, interfaces or users a table cell lists before it says how many more
- * (json lists each). A row of a large policy otherwise lists every banned host, and so does each
- * of its thousands of rows: the table grew with the square of the policy, past what anyone reads.
- */
-const CELL_ITEMS = 8;
 
 /**
  * The row's assumption about the primary address (where a redirect in PREROUTING sends a

@@ -31,7 +31,7 @@ export interface DiffLimits {
   readonly followed: number;
   readonly changed: number;
 }
-const LIMITS: DiffLimits = { followed: 500_000, changed: 100_000 };
+const LIMITS: DiffLimits = { followed: 500_000, changed: 250_000 };
 
 /** A change too large for diff to follow exactly (see LIMITS): what went over. */
 export class DiffTooLarge extends Error {}

@@ -198,6 +198,34 @@ describe('ipfence show', () => {
     expect(said.map(value)).toEqual([...said.map(value)].sort((x, y) => x - y));
   });
 
+  it('diff says a list of thousands of hosts as its first 8 and how many more, json each', async () => {
+    // Banned hosts before a port that moves: "now dropped: port 80 from any except" every ban.
+    const bans = Array.from({ length: 300 }, (_, i) => `  - { name: ban-${i}, from: "10.8.${i >> 7}.${2 * (i & 127)}", action: drop }`);
+    const policy = (port: number) => ['version: 1', 'defaults: { input: drop, order: as-written }', 'inbound:', ...bans, `  - { name: web, port: ${port} }`, ''].join('\n');
+    const a = write('diff-a.yaml', policy(80));
+    const b = write('diff-b.yaml', policy(90));
+    const r = await run('diff', a, b);
+    expect(r.code).toBe(0);
+    expect(Math.max(...r.stdout.split('\n').map((l) => l.length))).toBeLessThan(400);
+    expect(r.stdout).toContain('now dropped: tcp port 80 from any except 10.8.0.0, 10.8.0.2, 10.8.0.4, 10.8.0.6, 10.8.0.8, 10.8.0.10, 10.8.0.12, 10.8.0.14 ... and 292 more (--format json lists each)');
+    const json = JSON.parse((await run('diff', a, b, '-f', 'json')).stdout) as { change: string; traffic: string }[];
+    const row = json.find((x) => x.change === 'now dropped' && x.traffic.includes('port 80 '))!;
+    expect(row.traffic.match(/10\.8\.\d+\.\d+/g)).toHaveLength(300);
+    expect(row.traffic).not.toContain('more');
+  }, 120_000);
+
+  it('diff joins the families only where their rows read the same in full, not where they differ past the items said', async () => {
+    const first = Array.from({ length: 8 }, (_, i) => 1000 + 2 * i);
+    const v4 = [...first, ...Array.from({ length: 12 }, (_, i) => 2000 + 2 * i)];
+    const v6 = [...first, ...Array.from({ length: 12 }, (_, i) => 3000 + 2 * i)];
+    const a = write('fam-a.yaml', ['version: 1', 'defaults: { input: drop }', 'inbound:', '  - { name: ssh, port: 22 }', ''].join('\n'));
+    const b = write('fam-b.yaml', ['version: 1', 'defaults: { input: drop }', 'inbound:', '  - { name: ssh, port: 22 }', `  - { name: v4, port: [${v4.join(', ')}], family: ipv4 }`, `  - { name: v6, port: [${v6.join(', ')}], family: ipv6 }`, ''].join('\n'));
+    const rows = (await run('diff', a, b)).stdout.split('\n').filter((l) => l.startsWith('now allowed'));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toContain('port 1000, 1002, 1004, 1006, 1008, 1010, 1012, 1014 ... and 12 more (--format json lists each)');
+    expect(rows.map((r) => / (IPv4|IPv6|IPv4 and IPv6) \(was/.exec(r)![1])).toEqual(['IPv4', 'IPv6']);
+  });
+
   it('says a cell of many ports as its first 8 and how many more', async () => {
     const open = Array.from({ length: 20 }, (_, i) => `  - { name: open-${i}, port: ${1000 + 2 * i} }`);
     const p = write('ports.yaml', ['version: 1', 'defaults: { input: drop }', 'inbound:', ...open, ''].join('\n'));
