@@ -35,6 +35,8 @@ changing=
 prepared=
 # Set by --boot: a failure loads the last policy that ran, or the fallback, never leaves it open.
 booting=
+# Set by --check, which changes nothing in the state folder (not even a killed run's half-written folders).
+checking=
 # Root's own folder for the lock and each run's scratch files: /run is emptied at boot, and is
 # not the state folder, so a full state folder cannot keep a rollback from running.
 if [ -d /run ]; then RUNDIR=/run; else RUNDIR=$STATE; fi
@@ -70,7 +72,7 @@ cleanup() {
 	if [ -n "$netns" ]; then ip netns del "$netns" 2>/dev/null || true; fi
 	if [ -n "$work" ]; then rm -rf "$work"; fi
 	if [ -n "$prepared" ]; then stop_watcher; fi
-	if [ -n "$locked" ]; then rm -rf "$STATE/inflight.new" "$STATE/pending.new" "$STATE/last-good.new"; fi
+	if [ -n "$locked" ] && [ -z "$checking" ]; then rm -rf "$STATE/inflight.new" "$STATE/pending.new" "$STATE/last-good.new"; fi
 	if [ -n "$locked" ]; then rm -rf "$LOCK"; fi
 }
 trap cleanup EXIT
@@ -976,6 +978,7 @@ drift_report() {
 
 check_drift() {
 	fail_status=2
+	checking=1
 	lock
 	make_work
 	preflight

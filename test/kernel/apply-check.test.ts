@@ -27,9 +27,14 @@ describe.runIf(lab.ok)('apply.sh --check reports an interrupted apply', () => {
     const env = [`IPFENCE_STATE_DIR=${state}`];
     const dir = folder(7100);
     expect(t.applyIn(ns, backend, dir, [], env).status).toBe(0);
+    // A killed run's half-written folder: the next apply removes it; --check changes nothing.
+    mkdirSync(join(state, 'inflight.new'), { mode: 0o700 });
     const ok = t.applyIn(ns, backend, dir, ['--check'], env);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout.split('\n')[0]).toMatch(/^ipfence check: OK: /);
+    expect(existsSync(join(state, 'inflight.new'))).toBe(true);
+    expect(t.applyIn(ns, backend, dir, [], env).status).toBe(0);
+    expect(existsSync(join(state, 'inflight.new'))).toBe(false);
     // What a run killed after loading both families, before its commit, leaves: the new rules
     // live, and the record of the state before them. (A control character in the record's text
     // must not reach the answer line.)
