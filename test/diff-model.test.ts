@@ -15,7 +15,8 @@ const irOf = (policy: unknown): IR | undefined => compile(stringify(policy), 'po
 
 /**
  * diff's definition: a packet is in a change exactly when the two policies' models give it
- * different verdicts, and the change says both. Random pairs of policies (every rule changed,
+ * different verdicts, and every change it is in says both. (Changes can overlap: a port
+ * forward's connections and the packets nat never sees, said alike, are separate pieces.) Random pairs of policies (every rule changed,
  * as in a rewrite) and one policy against itself with one section dropped (a small change).
  */
 describe('diff against the packet model, packet by packet', () => {
@@ -38,7 +39,7 @@ describe('diff against the packet model, packet by packet', () => {
           if (ma === undefined || mb === undefined) continue;
           const rules = [...ma.ruleset.tables, ...mb.ruleset.tables].flatMap((t) => t.chains.flatMap((c) => c.rules));
           for (const path of ['in', 'out', 'forward'] as const satisfies readonly Path[]) {
-            const random = fc.sample(packetArb(family, path, addrs, ports, users), { numRuns: 24, seed: seed + path.length });
+            const random = fc.sample(packetArb(family, path, addrs, ports, users), { numRuns: 20, seed: seed + path.length });
             const packets = [...random, ...random.slice(0, 12).map((x, k) => (rules.length > 0 ? witnessOf(rules[(seed + k * 5) % rules.length]!, x, family) : x))];
             for (const packet of packets) {
               const point = pointOf(family, packet)!.slice();
@@ -53,14 +54,16 @@ describe('diff against the packet model, packet by packet', () => {
                 expect(holding, told).toEqual([]);
                 same++;
               } else {
-                expect(holding.map((c) => [c.before, c.after]), told).toEqual([[before[0]!.verdict, after[0]!.verdict]]);
+                // Rows may overlap (pieces that differ only in what nat did, said alike), but each says both verdicts.
+                expect(holding.length, told).toBeGreaterThan(0);
+                for (const c of holding) expect([c.before, c.after], told).toEqual([before[0]!.verdict, after[0]!.verdict]);
                 differ++;
               }
             }
           }
         }
       }),
-      { numRuns: 120 },
+      { numRuns: 80 },
     );
     // Not vacuous: many packets changed verdict, and many did not.
     expect(differ).toBeGreaterThan(300);
