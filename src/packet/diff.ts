@@ -5,7 +5,7 @@ import { BoxIndex } from './box-index.js';
 import { joinBoxes, plainConnection, realized } from './describe.js';
 import { decidingRule } from './explain.js';
 import { followPath, modelsOf, PATHS, reachedFrom, translate, untranslated, type Outcome, type RulesetModel } from './path.js';
-import { SetIds } from './set-ids.js';
+import { sameValues, SetIds } from './set-ids.js';
 import { boxesIntersect, DIM, everything, ifaceSet, intersectBox, STATES, subtractBox, type Box } from './space.js';
 
 /** Packets whose fate differs between two compiled policies. */
@@ -53,7 +53,7 @@ export function changedPackets(before: IR, after: IR, limits: DiffLimits = LIMIT
     const touched = touchedBoxes(family, [before, a], [after, b]);
     for (const direction of DIRECTIONS) {
       const found: Change[] = [];
-      for (const start of entryParts(coalesced(touched[direction]).flatMap(portChunks))) {
+      for (const start of entryParts(coalesced(touched[direction]).flatMap(portChunks), family)) {
         const was = a ? followPath(a, direction, start) : [{ box: start, entry: start, verdict: 'accept' as const, rules: [] }];
         const now = b ? followPath(b, direction, start) : [{ box: start, entry: start, verdict: 'accept' as const, rules: [] }];
         followed += was.length + now.length;
@@ -354,17 +354,17 @@ function behindLoopbackAccept(m: RulesetModel | undefined, family: Family): Set<
  * of every rule quadratic (2,000 rules 13 s), and subtracting a part it does not meet changes
  * nothing, so the parts are the same.
  */
-function disjoint(boxes: readonly Touched[], family: Family): Touched[] {
+function disjoint(items: readonly Touched[], family: Family): Touched[] {
   const out: Touched[] = [];
   const index = new BoxIndex<Box>(family);
-  for (const { box, chain } of boxes) {
-    let parts = [box];
-    for (const prev of index.candidates(index.keysOf(box))) {
+  for (const item of items) {
+    let parts = [item.box];
+    for (const prev of index.candidates(index.keysOf(item.box))) {
       parts = parts.flatMap((p) => subtractBox(p, prev));
       if (parts.length === 0) break;
     }
     for (const p of parts) {
-      out.push({ box: p, chain });
+      out.push({ ...item, box: p });
       index.add(p, index.keysOf(p));
     }
   }
@@ -475,23 +475,41 @@ const UNTRACKED = BigInt(STATES.indexOf('UNTRACKED'));
  * `--ctstate DNAT` never matches it); an established or related one may belong to a translated
  * connection.
  */
-function entryParts(boxes: readonly Box[]): Box[] {
+function entryParts(boxes: readonly Box[], family: Family): Box[] {
   const out: Box[] = [];
+  // Boxes apart only in what nat did to them (a hidden redirect target's, a port forward's) meet
+  // once that is set aside: those are made disjoint from the rest again, or the same packets
+  // came out as two rows. The others cannot meet (their nat dimensions hold every value).
+  const natShaped: Box[] = [];
   const only = (box: Box, states: readonly (readonly [bigint, bigint])[]): Box | null => {
     const b = box.slice();
     b[DIM.state] = states;
     return intersectBox(box, b);
   };
+  const u = everything(family);
   for (const box of boxes) {
+    const untouched = NAT_DIMS.every((d) => box[d] === u[d] || sameValues(box[d]!, u[d]!));
     const fresh = only(box, [[NEW, NEW]]);
-    if (fresh) out.push(untranslated(fresh));
+    if (fresh) (untouched ? out : natShaped).push(untranslated(fresh));
     const tracked = only(box, [[NEW + 1n, INVALID - 1n]]);
     if (tracked) out.push(tracked);
     const none = only(box, [[INVALID, UNTRACKED]]);
-    if (none) out.push(untranslated(none));
+    if (none) (untouched ? out : natShaped).push(untranslated(none));
+  }
+  if (natShaped.length === 0) return out;
+  const index = new BoxIndex<Box>(family);
+  for (const box of out) index.add(box, index.keysOf(box));
+  for (const box of natShaped) {
+    let parts = [box];
+    for (const prev of index.candidates(index.keysOf(box))) parts = parts.flatMap((p) => subtractBox(p, prev));
+    for (const p of parts) {
+      out.push(p);
+      index.add(p, index.keysOf(p));
+    }
   }
   return out;
 }
+const NAT_DIMS = [DIM.dnat, DIM.origdst, DIM.origdport] as const;
 
 /** Changes of one family and path as connections, joined where they differ in one dimension. */
 const merged = (changes: readonly Change[], family: Family): Change[] =>
