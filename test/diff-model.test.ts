@@ -74,5 +74,25 @@ describe('diff against the packet model, packet by packet', () => {
     const holding = changedPackets(a, b).filter((c) => c.family === 'ipv6' && c.direction === 'in' && boxHas(c.box, point));
     expect(holding.map((c) => [c.before, c.after])).toEqual([['accept', 'reject']]);
   });
+
+  it("follows a redirect's connections to the address it really gives them: the primary address, and loopback (found by a no-context review)", () => {
+    const ir = (extra: string[], redirect: string) => compile(['version: 1', 'defaults: { input: accept, established: false }', 'host:', '  addresses: [192.0.2.7, 203.0.113.1]', 'redirects:', `  - ${redirect}`, ...extra, ''].join('\n'), 'p.yaml', 'p.yaml', { emit: false }).ir!;
+    const point = (p: Parameters<typeof pointOf>[1], primary: string) => {
+      const box = pointOf('ipv4', p)!.slice();
+      box[DIM.primary] = pointOf('ipv4', { ...p, src: primary })![DIM.src]!;
+      return box.map((d) => d[0]![0]);
+    };
+    const changes = (a: IR, b: IR, direction: string, at: bigint[]) => changedPackets(a, b).filter((c) => c.family === 'ipv4' && c.direction === direction && boxHas(c.box, at)).map((c) => [c.before, c.after]);
+    // PREROUTING: to 203.0.113.1:8445, redirected to port 8443 of the primary address; a reject of 8443 to 192.0.2.7 now refuses it when that is the primary.
+    const pre = '{ name: red, port: 8445, to-port: 8443, local-address: 203.0.113.1, local: false, hide-target: false }';
+    const block = ['inbound:', '  - { name: block-primary, port: 8443, to: 192.0.2.7, action: reject, family: ipv4 }'];
+    const incoming = { src: '198.51.100.9', dst: '203.0.113.1', proto: 6, dport: 8445, sport: 40000, in: 'eth0', state: 'NEW' as const, hoplimit: 64 };
+    expect(changes(ir([], pre), ir(block, pre), 'in', point(incoming, '192.0.2.7'))).toEqual([['accept', 'reject']]);
+    expect(changes(ir([], pre), ir(block, pre), 'in', point(incoming, '203.0.113.1'))).toEqual([]);
+    // nat OUTPUT: this host's own connection to 192.0.2.7:8445 goes to 127.0.0.1:8443, refused there now.
+    const local = '{ name: red, port: 8445, to-port: 8443, local: true, hide-target: false, local-address: 192.0.2.7 }';
+    const own = { src: '192.0.2.7', dst: '192.0.2.7', proto: 6, dport: 8445, sport: 40000, out: 'lo', uid: '1000', gid: '1000', state: 'NEW' as const, hoplimit: 64 };
+    expect(changes(ir([], local), ir(['inbound:', '  - { name: no-lo-8443, port: 8443, to: 127.0.0.1, action: reject }'], local), 'out', point(own, '192.0.2.7'))).toEqual([['accept', 'reject']]);
+  });
 });
 

@@ -81,7 +81,7 @@ export const CODES = {
   'usage': { severity: 'error', stage: 'cli', doc: 'The command line is wrong.' },
   'io-write': { severity: 'error', stage: 'cli', doc: 'An output file could not be written.' },
   'inventory-invalid': { severity: 'error', stage: 'cli', doc: 'An inventory (`--inventory`) that cannot be used: an unknown key, a host name that cannot be a folder, a group that does not exist, two groups giving a host one variable differently.' },
-  'diff-too-large': { severity: 'error', stage: 'cli', doc: "`ipfence diff`: the change splits the packets it touches into more pieces than diff follows (500,000 along the paths, 250,000 that change verdict, 50,000 in one chain), so it stops rather than run for minutes or out of memory; the message says which. Diff the change in smaller steps, or compare the compiled files. Exit 2." },
+  'diff-too-large': { severity: 'error', stage: 'cli', doc: "`ipfence diff`: the change splits the packets it touches into more pieces than diff follows (500,000 along the paths, 100,000 that change verdict in one direction, 50,000 in one walk), so it stops rather than run for minutes or out of memory; the message says which. Diff the change in smaller steps, or compare the compiled files. Exit 2." },
   'internal': { severity: 'error', stage: 'cli', doc: 'A bug in ipfence; please report it with the policy.' },
 } as const satisfies Record<string, { severity: Severity; stage: string; doc: string }>;
 

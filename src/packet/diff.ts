@@ -4,7 +4,7 @@ import type { Chain, Direction, Family, IR, Rule } from '../model/ir.js';
 import { BoxIndex } from './box-index.js';
 import { joinBoxes, plainConnection, realized } from './describe.js';
 import { decidingRule } from './explain.js';
-import { followPath, modelsOf, PATHS, reachedFrom, translate, untranslated, type Outcome, type RulesetModel } from './path.js';
+import { followPath, modelsOf, PATHS, reachedFrom, translatedAnywhere, untranslated, type Outcome, type RulesetModel } from './path.js';
 import { sameValues, SetIds } from './set-ids.js';
 import { boxesIntersect, DIM, everything, ifaceSet, intersectBox, STATES, subtractBox, type Box } from './space.js';
 
@@ -24,14 +24,14 @@ const DIRECTIONS: readonly Direction[] = ['in', 'out', 'forward'];
 /**
  * The most pieces diff follows (`followed`): outcomes of the walks, both policies (each a box; a change of
  * every rule of a 10,000-entry operator policy is about 300,000), and pieces that change verdict
- * (`changed`).
+ * in one family and direction (`changed`).
  * Past them a diff would run for many minutes or out of memory; it stops, saying which.
  */
 export interface DiffLimits {
   readonly followed: number;
   readonly changed: number;
 }
-const LIMITS: DiffLimits = { followed: 500_000, changed: 250_000 };
+const LIMITS: DiffLimits = { followed: 500_000, changed: 100_000 };
 
 /** A change too large for diff to follow exactly (see LIMITS): what went over. */
 export class DiffTooLarge extends Error {}
@@ -45,14 +45,17 @@ export class DiffTooLarge extends Error {}
 export function changedPackets(before: IR, after: IR, limits: DiffLimits = LIMITS): Change[] {
   const out: Change[] = [];
   let followed = 0;
-  let changed = 0;
   for (const family of FAMILY_NAMES) {
     const a = modelsOf(before).find((m) => m.family === family);
     const b = modelsOf(after).find((m) => m.family === family);
     if (a === undefined && b === undefined) continue;
     const touched = touchedBoxes(family, [before, a], [after, b]);
     for (const direction of DIRECTIONS) {
+      // Held until the direction's pieces are joined into rows: what bounds diff's memory (each
+      // piece is a box of sets; 250,000 of them were past 4 GB). A change of every rule of the
+      // 10,000-entry operator policy has at most 43,000 in one direction.
       const found: Change[] = [];
+      let changed = 0;
       for (const start of entryParts(coalesced(touched[direction]).flatMap(portChunks), family)) {
         const was = a ? followPath(a, direction, start) : [{ box: start, entry: start, verdict: 'accept' as const, rules: [] }];
         const now = b ? followPath(b, direction, start) : [{ box: start, entry: start, verdict: 'accept' as const, rules: [] }];
@@ -64,7 +67,7 @@ export function changedPackets(before: IR, after: IR, limits: DiffLimits = LIMIT
           if (!real) continue;
           const rule = decidingRule(n.rules) ?? decidingRule(o.rules);
           found.push({ family, direction, box: real, before: o.verdict, after: n.verdict, rule });
-          if (++changed > limits.changed) throw new DiffTooLarge(`the packets that change verdict split into more than ${limits.changed.toLocaleString('en')} pieces`);
+          if (++changed > limits.changed) throw new DiffTooLarge(`the packets that change verdict split into more than ${limits.changed.toLocaleString('en')} pieces in one direction`);
         }
       }
       out.push(...merged(found, family));
@@ -282,7 +285,7 @@ function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], 
         for (const r of c.rules) {
           if (r.target.kind !== 'redirect' && r.target.kind !== 'dnat') continue;
           const entered = m!.box(r).box;
-          const moved = translate(r.target, untranslated(entered));
+          const moved = translatedAnywhere(r.target, untranslated(entered), family);
           if (!meets(moved)) continue;
           for (const d of (directions ??= natDirections(t.chains, c.name))) boxes[d].push({ box: entered, chain: `nat ${c.name}` });
           index.add(entered, index.keysOf(entered));

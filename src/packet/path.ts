@@ -210,10 +210,11 @@ export class RulesetModel {
       const i = order[k]!;
       const batch = trace === undefined ? chain.batchOf(i) : undefined;
       if (batch !== undefined && live.every((p) => withinBut(p, batch.box, batch.dim))) {
-        live = this.walkBatch(table, chain, batch, i, live, decided, depth, keep);
+        live = this.walkBatch(table, name, chain, batch, i, live, decided, depth, keep);
         while (k + 1 < order.length && order[k + 1]! <= batch.last) k++;
         if (live.length === 0) break;
         if (live.length > MAX_PARTS) throw new WalkTooLarge(name);
+        if (decided.length > MAX_OUTCOMES) throw new WalkTooLarge(name, true);
         continue;
       }
       const entry = chain.entries[i]!;
@@ -272,6 +273,7 @@ export class RulesetModel {
         }
       }
       live = next;
+      if (decided.length > MAX_OUTCOMES) throw new WalkTooLarge(name, true);
       if (live.length === 0) break;
       if (live.length > MAX_PARTS) throw new WalkTooLarge(name);
     }
@@ -284,7 +286,7 @@ export class RulesetModel {
    * jumps' decisions come jump by jump, and each part is followed by what came back from the
    * chains it entered, the last jump's first. Jumps before `from` were walked already.
    */
-  private walkBatch(table: TableName, chain: IndexedChain, batch: JumpBatch, from: number, live: readonly Box[], decided: Decision[], depth: number, keep: Keep | undefined): Box[] {
+  private walkBatch(table: TableName, name: string, chain: IndexedChain, batch: JumpBatch, from: number, live: readonly Box[], decided: Decision[], depth: number, keep: Keep | undefined): Box[] {
     const { dim, byValue } = batch;
     const byEntry = new Map<number, number[]>();
     for (let p = 0; p < live.length; p++) {
@@ -307,13 +309,20 @@ export class RulesetModel {
       }
     }
     const returned: Box[][][] = live.map(() => []);
+    // Bounded as it goes: thousands of parts, each through thousands of jumps, came back as
+    // millions of pieces before the walk's own bound was asked (gigabytes, then out of memory).
+    let back = 0;
     for (const e of [...byEntry.keys()].sort((a, b) => a - b)) {
       const entry = chain.entries[e]!;
       const t = entry.run.members[0]!.rule.target;
       if (t.kind !== 'jump') continue;
       for (const p of byEntry.get(e)!) {
         const hit = intersectBox(live[p]!, entry.run.box);
-        if (hit !== null) returned[p]!.push(this.walk(table, t.chain, [hit], decided, depth + 1, undefined, keep));
+        if (hit === null) continue;
+        const came = this.walk(table, t.chain, [hit], decided, depth + 1, undefined, keep);
+        returned[p]!.push(came);
+        if ((back += came.length) > MAX_PARTS) throw new WalkTooLarge(name);
+        if (decided.length > MAX_OUTCOMES) throw new WalkTooLarge(name, true);
       }
     }
     const next: Box[] = [];
@@ -463,9 +472,19 @@ const firstRule = (d: Decision): Rule | undefined => (d instanceof RunDecision ?
 
 /** More pieces than this in one walk: a question too broad for these rules to answer exactly. */
 const MAX_PARTS = 50_000;
+/**
+ * More outcomes than this from one question (decided pieces pile up, chain after chain, while
+ * MAX_PARTS bounds only those still walking): a diff of outbound denies under hundreds of users
+ * and local redirects gathered 126,000 per walk, 1.6 GB, and at four times the policy ran out of
+ * memory after minutes.
+ */
+const MAX_OUTCOMES = 50_000;
 export class WalkTooLarge extends Error {
-  constructor(readonly chain: string) {
-    super(`the packets asked about split into more than ${MAX_PARTS} pieces in chain ${chain}`);
+  constructor(
+    readonly chain: string,
+    decided = false,
+  ) {
+    super(decided ? `the packets asked about end in more than ${MAX_OUTCOMES.toLocaleString('en')} pieces by chain ${chain}` : `the packets asked about split into more than ${MAX_PARTS.toLocaleString('en')} pieces in chain ${chain}`);
   }
 }
 
@@ -510,6 +529,19 @@ export function dnatted(box: Box, to: string, toPort: number | undefined): Box {
 const UNTRACKED = BigInt(STATES.indexOf('UNTRACKED'));
 
 /** A translation's packets as the tables after it see them. */
+/**
+ * What a translation may make of `box` at whichever hook it runs: a REDIRECT sends a connection
+ * to the hook's own address (loopback in OUTPUT, the incoming interface's primary address in
+ * PREROUTING), so here to any address. A superset, for asking which rules the moved connections
+ * may meet: kept at its destination, a rule of the address a redirect really gives (its
+ * `local-address` aside) was never asked by show or followed by diff.
+ */
+export function translatedAnywhere(t: TranslationTarget, box: Box, family: Family): Box {
+  const out = translate(t, box).slice();
+  if (t.kind === 'redirect') out[DIM.dst] = everything(family)[DIM.dst]!;
+  return out;
+}
+
 export function translate(t: TranslationTarget, box: Box): Box {
   switch (t.kind) {
     case 'redirect':
@@ -692,6 +724,7 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
           }
         }
         here = after;
+        if (done.length + here.length > MAX_OUTCOMES) throw new WalkTooLarge(hook, true);
       }
       next.push(...here);
     }

@@ -3,7 +3,7 @@ import { joinBoxes, plainConnection, realized } from './describe.js';
 import { sameValues } from './set-ids.js';
 import { decidingRule } from './explain.js';
 import { fromTheNetwork } from './intent.js';
-import { followPath, keepRules, reachedFrom, translate, untranslated, type Hook, type RulesetModel } from './path.js';
+import { followPath, keepRules, reachedFrom, translatedAnywhere, untranslated, type Hook, type RulesetModel } from './path.js';
 import { DIM, everything, intersectBox, STATES, type Box } from './space.js';
 
 export type Fate = 'accept' | 'drop' | 'reject';
@@ -70,7 +70,7 @@ export function reachable(model: RulesetModel, direction: Direction, together = 
       if (red.target.kind !== 'redirect' && red.target.kind !== 'dnat') continue;
       const entered = intersectBox(model.box(red).box, start);
       if (entered === null) continue;
-      const moved = translate(red.target, untranslated(entered));
+      const moved = translatedAnywhere(red.target, untranslated(entered), model.family);
       for (const m of model.meeting('filter', FILTER_HOOK[direction], moved)) {
         for (const r of m.rules()) {
           if (r === catchAll || !FATES.has(r.target.kind) || r.target.kind === fallback) continue;
