@@ -358,20 +358,19 @@ function behindLoopbackAccept(m: RulesetModel | undefined, family: Family): Set<
  * nothing, so the parts are the same.
  */
 function disjoint(items: readonly Touched[], family: Family): Touched[] {
-  const out: Touched[] = [];
   const index = new BoxIndex<Box>(family);
-  for (const item of items) {
-    let parts = [item.box];
-    for (const prev of index.candidates(index.keysOf(item.box))) {
-      parts = parts.flatMap((p) => subtractBox(p, prev));
-      if (parts.length === 0) break;
-    }
-    for (const p of parts) {
-      out.push({ ...item, box: p });
-      index.add(p, index.keysOf(p));
-    }
+  return items.flatMap((item) => outsideOf(index, item.box).map((box) => ({ ...item, box })));
+}
+
+/** What of `box` no box of `index` holds, in pieces, each filed in `index` as well. */
+function outsideOf(index: BoxIndex<Box>, box: Box): Box[] {
+  let parts = [box];
+  for (const prev of index.candidates(index.keysOf(box))) {
+    parts = parts.flatMap((p) => subtractBox(p, prev));
+    if (parts.length === 0) break;
   }
-  return out;
+  for (const p of parts) index.add(p, index.keysOf(p));
+  return parts;
 }
 
 const MAX_ALIGN_DEPTH = 8;
@@ -502,14 +501,7 @@ function entryParts(boxes: readonly Box[], family: Family): Box[] {
   if (natShaped.length === 0) return out;
   const index = new BoxIndex<Box>(family);
   for (const box of out) index.add(box, index.keysOf(box));
-  for (const box of natShaped) {
-    let parts = [box];
-    for (const prev of index.candidates(index.keysOf(box))) parts = parts.flatMap((p) => subtractBox(p, prev));
-    for (const p of parts) {
-      out.push(p);
-      index.add(p, index.keysOf(p));
-    }
-  }
+  for (const box of natShaped) out.push(...outsideOf(index, box));
   return out;
 }
 const NAT_DIMS = [DIM.dnat, DIM.origdst, DIM.origdport] as const;

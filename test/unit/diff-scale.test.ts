@@ -3,6 +3,7 @@ import { compile } from '../../src/pipeline.js';
 import { changedPackets, DiffTooLarge } from '../../src/packet/diff.js';
 import { diffRows } from '../../src/cli/diff.js';
 import { align } from '../../src/packet/diff.js';
+import { cpuTime } from '../helpers/cpu.js';
 // @ts-expect-error: the benchmark's generators are plain JavaScript
 import { ipfencePolicy, operatorPolicy } from '../../bench/generate.mjs';
 
@@ -45,12 +46,6 @@ describe('diff of a change to every rule', () => {
   }, 600_000);
 });
 
-/** CPU time of a call, in ms: the machine is shared, and other processes' load does not count here. */
-const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-
 /**
  * n users each blocked from opening connections but to one host, and n outbound denies of one
  * host each; `tcpOnly`: every deny narrowed to tcp, a change of every deny.
@@ -71,9 +66,9 @@ describe('diff of a change to every outbound deny, under many users', () => {
     let ms = Infinity;
     let rows: string[] = [];
     for (let k = 0; k < 3; k++) {
-      const t = cpuMs();
-      rows = diffRows(changedPackets(before, after)).map((r) => `${r.change}: ${r.traffic}, ${r.direction}`);
-      ms = Math.min(ms, cpuMs() - t);
+      const run = cpuTime(() => diffRows(changedPackets(before, after)).map((r) => `${r.change}: ${r.traffic}, ${r.direction}`));
+      rows = run.value;
+      ms = Math.min(ms, run.ms);
     }
     return { ms, rows };
   };
@@ -100,9 +95,8 @@ describe("diff of a change to every rule of the bench's operator policy", () => 
     const text: string = operatorPolicy(n);
     const before = irOf(text, 'a.yaml');
     const after = irOf(text.replace(/port: (\d+)/g, (_, p: string) => `port: ${Number(p) + 1}`), 'b.yaml');
-    const t = cpuMs();
-    const changes = changedPackets(before, after).length;
-    return { ms: cpuMs() - t, changes };
+    const { ms, value: changes } = cpuTime(() => changedPackets(before, after).length);
+    return { ms, changes };
   };
 
   it('takes time about linear in the entries: 4x the entries cost less than 6x the time', () => {

@@ -7,6 +7,7 @@ import { DIM, everything, STATES, subtractBox, type Box } from '../../src/packet
 import { describeBox } from '../../src/packet/describe.js';
 import { addressText } from '../../src/packet/addresses.js';
 import { subtract as subtractSet } from '../../src/packet/intervals.js';
+import { cpuTime } from '../helpers/cpu.js';
 // @ts-expect-error plain JS generator
 import { operatorPolicy } from '../../bench/generate.mjs';
 
@@ -37,10 +38,8 @@ describe('show on large policies', () => {
     // 12x the time for 4x the entries. Before that, the outbound path alone was cubic.
     const cpu = (n: number): { ms: number; rows: number } => {
       const ir = irOf(operatorPolicy(n));
-      const t = process.cpuUsage();
-      const rows = showRows(ir, 8);
-      const used = process.cpuUsage(t);
-      return { ms: (used.user + used.system) / 1000, rows };
+      const { ms, value: rows } = cpuTime(() => showRows(ir, 8));
+      return { ms, rows };
     };
     cpu(500);
     const small = cpu(2000);
@@ -86,10 +85,8 @@ function usersPolicy(n: number): string {
 /** CPU time of what show does for a policy: every family's paths, and every row said in words. */
 function showTime(text: string): { ms: number; rows: number } {
   const ir = irOf(text);
-  const t = process.cpuUsage();
-  const rows = showRows(ir);
-  const used = process.cpuUsage(t);
-  return { ms: (used.user + used.system) / 1000, rows };
+  const { ms, value: rows } = cpuTime(() => showRows(ir));
+  return { ms, rows };
 }
 
 describe('show grows as its answer does', () => {
@@ -117,11 +114,8 @@ describe('show grows as its answer does', () => {
     };
     const outTime = (text: string): { ms: number; rows: number } => {
       const models = modelsOf(irOf(text));
-      const t = process.cpuUsage();
-      let rows = 0;
-      for (const m of models) rows += reachable(m, 'out').rows.length;
-      const used = process.cpuUsage(t);
-      return { ms: (used.user + used.system) / 1000, rows };
+      const { ms, value: rows } = cpuTime(() => models.reduce((n, m) => n + reachable(m, 'out').rows.length, 0));
+      return { ms, rows };
     };
     outTime(policy(100));
     const small = outTime(policy(200));
@@ -138,15 +132,11 @@ describe('show grows as its answer does', () => {
     // text then tried the set's own side (the gaps) first, in full.
     const box = everything('ipv6').slice();
     box[DIM.src] = subtractSet(everything('ipv6')[DIM.src]!, [[0n, 0n], ...hosts.map((h) => [h, h] as const)]);
-    const t0 = process.cpuUsage();
-    const said = describeBox('ipv6', box).from!;
-    const describing = process.cpuUsage(t0);
-    const t1 = process.cpuUsage();
-    const written = [0n, ...hosts].map((h) => addressText('ipv6', h)).join(', ');
-    const writing = process.cpuUsage(t1);
-    expect(said).toBe(`any except ${written}`);
+    const describing = cpuTime(() => describeBox('ipv6', box).from!);
+    const writing = cpuTime(() => [0n, ...hosts].map((h) => addressText('ipv6', h)).join(', '));
+    expect(describing.value).toBe(`any except ${writing.value}`);
     // A few times here; listing the gaps' blocks, bit by bit, made it about 50.
-    expect((describing.user + describing.system) / (writing.user + writing.system)).toBeLessThan(20);
+    expect(describing.ms / writing.ms).toBeLessThan(20);
   });
 
   it('a row of jumps walked by value decides exactly what walking past each jump in turn does, in the same order', () => {
