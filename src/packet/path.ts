@@ -722,6 +722,10 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
               after.push({ ...p, box: moved, rules, undo: moved === d.box ? p.undo : [...p.undo, { t, before: d.box, primary }], path: routed });
             } else after.push({ ...p, box: d.box, rules });
           }
+          // Per part, not per table: each part's walk is bounded on its own, and two thousand
+          // parts (a redirect's ports and the gaps between them) through a thousand users' chains
+          // held two million pieces before the table's end was reached (out of memory).
+          if (done.length + after.length > MAX_OUTCOMES) throw new WalkTooLarge(hook, true);
         }
         here = after;
         if (done.length + here.length > MAX_OUTCOMES) throw new WalkTooLarge(hook, true);
