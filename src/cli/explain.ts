@@ -6,6 +6,7 @@ import type { Rule, Target } from '../model/ir.js';
 import { decidingRule, explainOwners, primaryText, targetText, TRACED_CASES, type OwnerAssumption, type OwnerCase } from '../packet/explain.js';
 import { DIRECTION_WORDS } from '../packet/intent.js';
 import { modelsOf, type TraceEvent } from '../packet/path.js';
+import { boxesIntersect, DIM, everything, pointOf } from '../packet/space.js';
 import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
@@ -67,6 +68,12 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
     return EXIT_OK;
   }
   const lines = [`${familyRecord(family).label} ${visible(spec.trim())}: a ${packet.state === 'NEW' ? 'new connection' : `${packet.state} packet`} ${DIRECTION_WORDS[direction]}`];
+  // A rule that asks the hop limit (neighbour discovery's 255, MLD's 1) decides otherwise than the
+  // usual 64 this packet is asked at: said, so a refused router solicitation is not a surprise.
+  const anyHop = pointOf(family, packet)?.slice();
+  if (anyHop) anyHop[DIM.hoplimit] = everything(family)[DIM.hoplimit]!;
+  const asksHop = packet.hoplimit === undefined && anyHop !== undefined && model.ruleset.tables.some((t) => t.chains.some((c) => c.rules.some((r) => r.matches.some((m) => m.kind === 'hop-limit') && boxesIntersect(model.box(r).box, anyHop))));
+  if (asksHop) lines.push(`  (at hop limit 64; rules of this policy ask for another: add 'hoplimit N' to ask at N)`);
   const ending = (c: OwnerCase): string => {
     const d = decider(c);
     return `${VERB[c.explanation.outcome.verdict]} ${d ? `by '${visible(d.origin.label)}' (${where(d)})` : 'by the default policy'}`;

@@ -12,9 +12,9 @@ export interface PacketSpec {
   readonly direction: Direction;
 }
 
-export const PACKET_SYNTAX = "[tcp|udp|sctp|icmp] SRC[:PORT] -> DST[:PORT] [ICMP-TYPE] [in IFACE] [out IFACE] [user U] [group G] [state NEW|ESTABLISHED|RELATED|INVALID]";
+export const PACKET_SYNTAX = "[tcp|udp|sctp|icmp] SRC[:PORT] -> DST[:PORT] [ICMP-TYPE] [in IFACE] [out IFACE] [user U] [group G] [state NEW|ESTABLISHED|RELATED|INVALID] [hoplimit 0-255]";
 
-const KEYS = new Set(['in', 'out', 'user', 'group', 'state']);
+const KEYS = new Set(['in', 'out', 'user', 'group', 'state', 'hoplimit']);
 const fail = (why: string): never => {
   throw new UsageError(`explain: ${why}; write ${PACKET_SYNTAX}`);
 };
@@ -68,6 +68,9 @@ export function parsePacketSpec(text: string): PacketSpec {
   const group = opts.get('group');
   const direction: Direction = inIface !== undefined && outIface !== undefined ? 'forward' : outIface !== undefined || user !== undefined || group !== undefined ? 'out' : 'in';
   for (const who of [user, group]) if (who !== undefined && (!OWNER.test(who) || (/^\d+$/.test(who) && Number(who) >= 2 ** 32 - 1))) fail(`'${who}' is not a user or group: a name, or a number below 4294967295`);
+  // IPv6's neighbour discovery is accepted only at hop limit 255, MLD at 1: asked at the usual 64 otherwise.
+  const hop = opts.get('hoplimit');
+  if (hop !== undefined && (!/^\d{1,3}$/.test(hop) || Number(hop) > 255)) fail(`hoplimit is a number from 0 to 255, not '${hop}'`);
   const packet: Packet = {
     src: src.address,
     dst: dst.address,
@@ -80,6 +83,7 @@ export function parsePacketSpec(text: string): PacketSpec {
     ...(user !== undefined ? { uid: ownerText(user) } : {}),
     ...(group !== undefined ? { gid: ownerText(group) } : {}),
     state: state as Packet['state'],
+    ...(hop !== undefined ? { hoplimit: Number(hop) } : {}),
   };
   return { packet, family, direction };
 }

@@ -19,7 +19,7 @@ import { readPolicy, includesOf } from './source.js';
  * a redirect sent the connection there and a rule after it looks at the destination (as explain's
  * cases); absent otherwise. Without it two rows of one port would read "rejected" and "allowed".
  */
-type Row = Description & { readonly verdict: string; readonly primary?: string };
+type Row = Description & { readonly verdict: string; readonly primary?: string; readonly moved?: string };
 interface Section {
   readonly title: string;
   readonly fallback: string;
@@ -27,13 +27,32 @@ interface Section {
   readonly rows: readonly Row[];
 }
 
-const VERDICT: readonly [string, (d: Row) => string] = ['verdict', (d) => (d.primary === undefined ? d.verdict : `${d.verdict} if ${primaryClause(d.in, d.primary)}`)];
+const VERDICT: readonly [string, (d: Row) => string] = ['verdict', (d) => `${d.verdict}${d.moved === undefined ? '' : ` (${d.moved})`}${d.primary === undefined ? '' : ` if ${primaryClause(d.in, d.primary)}`}`];
 const WORD = { accept: 'allowed', drop: 'dropped', reject: 'rejected' } as const;
+/** A row whose connections a translation took to another hook's rules (see reach.ts, movedOff). */
+const MOVED = { redirect: 'redirected to this host', dnat: 'port-forwarded' } as const;
 const SECTIONS: readonly { direction: Direction; title: string; columns: Section['columns'] }[] = [
   { direction: 'in', title: 'New connections to this host', columns: [VERDICT, ['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['from', (d) => d.from ?? 'anywhere'], ['to', (d) => d.to ?? 'any'], ['interface', (d) => d.in ?? 'any']] },
   { direction: 'out', title: 'New connections from this host', columns: [VERDICT, ['user', owner], ['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['to', (d) => d.to ?? 'anywhere'], ['interface', (d) => d.out ?? 'any']] },
   { direction: 'forward', title: 'New connections through this host', columns: [VERDICT, ['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['from', (d) => d.from ?? 'anywhere'], ['to', (d) => d.to ?? 'anywhere'], ['in', (d) => d.in ?? 'any'], ['out', (d) => d.out ?? 'any']] },
 ];
+
+/**
+ * What a row holds that its section's columns do not say (a source port, where this host's
+ * connection comes from, a hop limit): said in a last column, present only when a row has one.
+ * Without it a row read wider than it is: neighbour discovery "allowed anywhere" (only with hop
+ * limit 255), a notrack rule's replies "allowed to anywhere" (only from its port).
+ */
+const ALSO: Readonly<Record<Direction, readonly (readonly [keyof Description, string])[]>> = {
+  in: [['sports', 'source port'], ['hoplimit', 'hop limit'], ['state', 'state']],
+  out: [['from', 'from'], ['sports', 'source port'], ['in', 'in'], ['hoplimit', 'hop limit'], ['state', 'state']],
+  forward: [['sports', 'source port'], ['hoplimit', 'hop limit'], ['state', 'state']],
+};
+const also = (direction: Direction) => (d: Row): string =>
+  ALSO[direction]
+    .filter(([k]) => d[k] !== null)
+    .map(([k, label]) => `${label} ${d[k]}`)
+    .join(', ');
 
 function portOf(d: Description): string {
   return d.ports ?? d.icmp ?? (d.proto === null || /tcp|udp|sctp/.test(d.proto) ? 'any' : '-');
@@ -123,8 +142,11 @@ function lineWriter(io: IO): { put: (...lines: string[]) => void; end: () => voi
 const CHUNK = 1 << 20;
 
 function* table(s: Section, markdown: boolean): Generator<string> {
-  const cells = s.rows.map((r) => s.columns.map(([, f]) => visible(f(r))));
-  const heads = s.columns.map(([h]) => h);
+  const all = s.rows.map((r) => s.columns.map(([, f]) => visible(f(r))));
+  // A column no row has anything to say in (the last, `only if`, as a rule) is left out.
+  const kept = s.columns.map((_, i) => all.some((r) => r[i] !== ''));
+  const cells = all.map((r) => r.filter((_, i) => kept[i]));
+  const heads = s.columns.map(([h]) => h).filter((_, i) => kept[i]);
   if (markdown) {
     yield `| ${heads.join(' | ')} |`;
     yield `|${heads.map(() => '---').join('|')}|`;
@@ -153,8 +175,8 @@ function sections(ir: IR, limit: number): { family: Family; sections: Section[] 
     family: model.family,
     sections: SECTIONS.map((s) => ({
       title: s.title,
-      columns: s.columns,
-      ...((r) => ({ fallback: WORD[r.fallback], rows: r.rows.map((x) => ({ verdict: WORD[x.verdict], ...describeBox(model.family, x.box, r.start, limit), ...primaryOf(model, x.box, limit) })) }))(reachable(model, s.direction)),
+      columns: [...s.columns, ['only if', also(s.direction)] as const],
+      ...((r) => ({ fallback: WORD[r.fallback], rows: r.rows.map((x) => ({ verdict: WORD[x.verdict], ...(x.moved === undefined ? {} : { moved: MOVED[x.moved] }), ...describeBox(model.family, x.box, r.start, limit), ...primaryOf(model, x.box, limit) })) }))(reachable(model, s.direction)),
     })),
   }));
 }

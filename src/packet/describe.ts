@@ -21,9 +21,11 @@ export interface Description {
   readonly user: string | null;
   readonly group: string | null;
   readonly state: string | null;
+  /** IPv6's hop limit (neighbour discovery's 255, MLD's 1): what a rule's `hop-limit` asks. */
+  readonly hoplimit: string | null;
 }
 
-export const DESCRIPTION_FIELDS = ['proto', 'ports', 'sports', 'icmp', 'from', 'to', 'in', 'out', 'user', 'group', 'state'] as const satisfies readonly (keyof Description)[];
+export const DESCRIPTION_FIELDS = ['proto', 'ports', 'sports', 'icmp', 'from', 'to', 'in', 'out', 'user', 'group', 'state', 'hoplimit'] as const satisfies readonly (keyof Description)[];
 
 /**
  * A box as an operator would say it; with `base`, only how it differs from that box (a test's
@@ -48,6 +50,7 @@ export function describeBox(family: Family, box: Box, base?: Box, limit: number 
     user: set(DIM.uid, listed(DIM.uid, ownerText)),
     group: set(DIM.gid, listed(DIM.gid, ownerText)),
     state: set(DIM.state, (s) => stateText(s)),
+    hoplimit: set(DIM.hoplimit, listed(DIM.hoplimit, rangeText)),
   };
 }
 
@@ -93,6 +96,7 @@ export function descriptionText(d: Description): string {
   if (d.out !== null) parts.push(`out ${d.out}`);
   if (d.user !== null) parts.push(`user ${d.user}`);
   if (d.group !== null) parts.push(`group ${d.group}`);
+  if (d.hoplimit !== null) parts.push(`hop limit ${d.hoplimit}`);
   if (d.state !== null) parts.push(`(${d.state})`);
   return parts.join(' ');
 }

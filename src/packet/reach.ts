@@ -4,9 +4,13 @@ import { sameValues } from './set-ids.js';
 import { decidingRule } from './explain.js';
 import { fromTheNetwork } from './intent.js';
 import { followPath, keepRules, reachedFrom, translatedAnywhere, untranslated, type Hook, type RulesetModel } from './path.js';
-import { DIM, everything, intersectBox, STATES, type Box } from './space.js';
+import { DIM, everything, ifaceSet, intersectBox, STATES, subtractBox, type Box } from './space.js';
 
 export type Fate = 'accept' | 'drop' | 'reject';
+/** A translation that moved a connection to another hook's rules: a redirect to this host, a DNAT on through it. */
+export type Moved = 'redirect' | 'dnat';
+/** The translation that takes a connection off each path's filter hook. */
+const MOVES: Readonly<Record<Direction, Moved>> = { in: 'dnat', forward: 'redirect', out: 'redirect' };
 
 /** What a family's rules do to new connections along one path: a default, and its exceptions. */
 export interface Reach {
@@ -14,9 +18,12 @@ export interface Reach {
   readonly direction: Direction;
   /** What happens to a connection no rule of its own decides (the policy, or a rule that takes all). */
   readonly fallback: Fate;
-  /** Every connection with another fate, as few boxes as describe them, with the fate. */
-  readonly rows: readonly { readonly box: Box; readonly verdict: Fate }[];
-  /** The connections asked about (every new one not on loopback): what the boxes are said against. */
+  /**
+   * Every connection with another fate, as few boxes as describe them, with the fate; `moved`
+   * where a translation took the connection off this path (see `followedWhole`), by which kind.
+   */
+  readonly rows: readonly { readonly box: Box; readonly verdict: Fate; readonly moved?: Moved }[];
+  /** The connections asked about (every new one; not on loopback unless a row is): what the boxes are said against. */
   readonly start: Box;
 }
 
@@ -27,7 +34,7 @@ const FATES = new Set<string>(['accept', 'drop', 'reject']);
 
 /**
  * What is reachable: the fate of every new connection from (or to) the network, to this host,
- * from it and through it. Loopback is left out (the preamble accepts it). Walking every
+ * from it and through it, and what this host makes to itself (see `loopback`). Walking every
  * connection through a long chain would split it at every rule; instead each rule whose verdict
  * differs from the fallback is asked about its own packets (and those a redirect brings to it),
  * keeping the parts it decides. Each packet has one deciding rule, so the parts are disjoint,
@@ -91,7 +98,7 @@ export function reachable(model: RulesetModel, direction: Direction, together = 
   const asked = [...queries].flatMap(([rule, boxes]) => boxes.map((box) => ({ box, verdict: rule.target.kind, rules: [rule] })));
   // `together: false` asks each rule alone: the definition the grouping is tested against.
   const groups = together ? joinBoxes(asked, (q) => q.verdict, (first, others) => ({ ...first, rules: [first.rules, ...others.map((o) => o.rules)].flat() })) : asked;
-  const found: { box: Box; verdict: Fate }[] = [];
+  const found: { box: Box; verdict: Fate; moved?: Moved }[] = [];
   for (const g of groups) {
     const members = new Set(g.rules);
     for (const o of followPath(model, direction, untranslated(g.box), undefined, keepRules(members))) {
@@ -101,7 +108,79 @@ export function reachable(model: RulesetModel, direction: Direction, together = 
       if (real) found.push({ box: plainConnection(real, model.family), verdict: o.verdict });
     }
   }
-  return { family: model.family, direction, fallback, rows: joinBoxes(found, (x) => x.verdict), start: plainConnection(untranslated(start), model.family) };
+  const own = loopback(model, direction, fallback);
+  const rawTable = model.ruleset.tables.find((t) => t.name === 'raw');
+  const rawChains = nat === undefined ? new Set<string>() : reachedFrom(rawTable?.chains ?? [], nat);
+  found.push(...followedWhole(model, direction, start, fallback, new Set(queries.keys()), { nat: natChains, raw: rawChains }), ...own);
+  // With loopback rows, the rows are said against every interface (lo among them).
+  const said = own.length > 0 ? fresh : start;
+  return { family: model.family, direction, fallback, rows: joinBoxes(found, (x) => `${x.verdict} ${x.moved}`), start: plainConnection(untranslated(said), model.family) };
+}
+
+/**
+ * This host's connections to itself (out lo, then back in on lo), which `start` leaves out, with
+ * a fate other than `fallback`, unless all are accepted: walked whole, as few rules decide them
+ * (the preamble's loopback accept takes them all, after any hidden redirect target's reject).
+ * Said to be always accepted, they were not: a hidden target refuses them, and
+ * `defaults.established: false` writes no loopback accept.
+ */
+function loopback(model: RulesetModel, direction: Direction, fallback: Fate): { box: Box; verdict: Fate }[] {
+  if (direction === 'forward') return [];
+  const own = everything(model.family).slice();
+  own[DIM.state] = [[NEW, NEW]];
+  own[direction === 'in' ? DIM.in : DIM.out] = ifaceSet('lo');
+  const outcomes = followPath(model, direction, untranslated(own));
+  // All accepted (the preamble's loopback accept, as usual): nothing to say.
+  if (outcomes.every((o) => o.verdict === 'accept')) return [];
+  const out: { box: Box; verdict: Fate }[] = [];
+  for (const o of outcomes) {
+    const real = o.verdict === fallback ? null : realized(o.entry);
+    if (real) out.push({ box: plainConnection(real, model.family), verdict: o.verdict });
+  }
+  return out;
+}
+
+/**
+ * The connections whose first packet something before the filter table changes, followed whole:
+ * those a redirect or DNAT takes off this path to another hook's rules and policy (a redirect
+ * in PREROUTING delivers forwarded traffic to this host; a DNAT there sends traffic for this host
+ * on through it; a redirect in OUTPUT sends what this host makes back in on lo), and those a
+ * NOTRACK leaves untracked (met by rules of state UNTRACKED, which no question asks: the
+ * questions are new connections). Each nat or raw rule's connections, made disjoint (the first
+ * rule takes a connection) and joined, are walked; kept are the parts with another fate than
+ * the fallback that no rule asked about decides (those the questions find). Without this, `show`
+ * said such connections took the fallback.
+ */
+function followedWhole(model: RulesetModel, direction: Direction, start: Box, fallback: Fate, asked: ReadonlySet<Rule>, chains: { readonly nat: ReadonlySet<string>; readonly raw: ReadonlySet<string> }): { box: Box; verdict: Fate; moved?: Moved }[] {
+  const entered: { box: Box }[] = [];
+  for (const table of model.ruleset.tables) {
+    const reached = table.name === 'nat' ? chains.nat : table.name === 'raw' ? chains.raw : undefined;
+    for (const c of table.chains) {
+      if (!reached?.has(c.name)) continue;
+      for (const r of c.rules) {
+        const k = r.target.kind;
+        if (k !== 'redirect' && k !== 'dnat' && k !== 'notrack') continue;
+        const hit = intersectBox(model.box(r).box, start);
+        if (hit === null) continue;
+        let parts = [untranslated(hit)];
+        for (const earlier of entered) parts = parts.flatMap((p) => subtractBox(p, earlier.box));
+        entered.push(...parts.map((box) => ({ box })));
+      }
+    }
+  }
+  const out: { box: Box; verdict: Fate; moved?: Moved }[] = [];
+  for (const q of joinBoxes(entered, () => '')) {
+    for (const o of followPath(model, direction, q.box)) {
+      if (o.verdict === fallback) continue;
+      const by = decidingRule(o.rules);
+      if (by !== undefined && asked.has(by)) continue;
+      const real = realized(o.entry);
+      if (!real) continue;
+      const moved = o.rules.some((r) => r.target.kind === MOVES[direction]) ? { moved: MOVES[direction] } : {};
+      out.push({ box: plainConnection(real, model.family), verdict: o.verdict, ...moved });
+    }
+  }
+  return out;
 }
 
 /**

@@ -351,3 +351,59 @@ describe('explain and tests agree with the kernel (issue 34)', () => {
     }
   });
 });
+
+describe('show says what happens to connections another hook, a translation or notrack decides (no-context review)', () => {
+  const section = (out: string, title: string): string => {
+    const from = out.indexOf(title);
+    return out.slice(from, out.indexOf('\n  New connections', from + 1) === -1 ? undefined : out.indexOf('\n  New connections', from + 1));
+  };
+
+  it("lists a port forward's connections to this host's own address, decided by FORWARD's rules (it said INPUT's policy: rejected)", async () => {
+    const r = await run('show', 'examples/router.yaml');
+    const v4 = r.stdout.slice(0, r.stdout.indexOf('IPv6'));
+    expect(section(v4, 'New connections to this host')).toMatch(/^ {4}allowed \(port-forwarded\) +tcp +8080 +anywhere +203\.0\.113\.1 +eth0$/m);
+    expect(section(v4, 'New connections to this host')).toMatch(/^ {4}allowed \(port-forwarded\) +tcp +8080 +10\.1\.0\.0\/24 +203\.0\.113\.1 +br-lan$/m);
+  });
+
+  it("lists forwarded traffic a redirect delivers to this host, decided by INPUT's rules (it said FORWARD's policy: dropped)", async () => {
+    const p = write('fwd-redirect.yaml', ['version: 1', 'interfaces: { wan: eth0, lan: eth1 }', 'defaults: { input: accept, forward: drop }', 'redirects:', '  - { name: proxy, port: 80, to-port: 3128, interface: lan, local: false, hide-target: false }', 'inbound:', '  - { name: no proxy for the wan, port: 3128, interface: wan, action: reject }', ''].join('\n'));
+    const through = section((await run('show', p)).stdout, 'New connections through this host');
+    expect(through).toMatch(/^New connections through this host: dropped, except$/m);
+    expect(through).toMatch(/^ {4}allowed \(redirected to this host\) +tcp +80 +anywhere +anywhere +eth1 +any$/m);
+  });
+
+  it('lists loopback where it is not all accepted: a hidden redirect target refuses this host its own connections', async () => {
+    const out = section((await run('show', 'examples/port-redirect.yaml')).stdout, 'New connections from this host');
+    expect(out).toMatch(/^New connections from this host: allowed, except$/m);
+    expect(out).toMatch(/^ {4}rejected +anyone +tcp +8443 +anywhere +lo$/m);
+    // With no loopback accept at all (established: false) and a drop policy, what lo may do is listed.
+    const p = write('no-lo.yaml', 'version: 1\ndefaults: { input: drop, established: false }\ninbound:\n  - { name: ssh, port: 22 }\n');
+    expect(section((await run('show', p)).stdout, 'New connections to this host')).toMatch(/^ {4}allowed +tcp +22 +anywhere +any +any$/m);
+    // Where lo is all accepted (the preamble's accept), it is left out as before.
+    expect((await run('show', 'examples/web-server.yaml')).stdout).not.toMatch(/\blo\b/);
+  });
+
+  it("says what a row holds that its columns do not: a notrack rule's replies, neighbour discovery's hop limit", async () => {
+    const p = write('nt-replies.yaml', 'version: 1\ndefaults: { output: drop }\nnotrack:\n  - { port: 8125, proto: udp, to: "2001:db8::/32" }\n');
+    const out = (await run('show', p)).stdout;
+    const v6 = section(out.slice(out.indexOf('IPv6')), 'New connections from this host');
+    expect(v6).toMatch(/^ {4}allowed +anyone +udp +any +anywhere +any +from 2001:db8::\/32, source port 8125$/m);
+    expect(v6).toMatch(/^ {4}allowed +anyone +icmp +router-solicitation, .* +hop limit 255$/m);
+    expect(v6).toMatch(/^ {4}allowed +anyone +icmp +mld-listener-query, .* +hop limit 1$/m);
+    // JSON gives the field on every row.
+    const json = JSON.parse((await run('show', p, '-f', 'json')).stdout) as { family: string; out: { rows: { hoplimit: string | null; sports: string | null }[] } }[];
+    expect(json.find((f) => f.family === 'ipv6')!.out.rows.map((r) => r.hoplimit)).toEqual([null, '255', '1', null]);
+  });
+
+  it("explain asks at a hop limit given ('hoplimit N'), and says when the policy's rules ask another than the 64 it assumes", async () => {
+    const rs = 'icmp [fe80::1] -> [ff02::2] router-solicitation in eth0';
+    const at64 = await run('explain', 'examples/router.yaml', rs);
+    expect(at64.stdout).toContain("(at hop limit 64; rules of this policy ask for another: add 'hoplimit N' to ask at N)");
+    expect(at64.stdout.trimEnd().split('\n').pop()).toBe('dropped by the default policy');
+    expect((await run('explain', 'examples/router.yaml', `${rs} hoplimit 255`)).stdout.trimEnd().split('\n').pop()).toMatch(/^accepted by 'ipfence: router-solicitation'/);
+    expect((await run('explain', 'examples/router.yaml', 'tcp [fe80::1]:4 -> [ff02::2]:22 in eth0')).stdout).not.toContain('hop limit');
+    const bad = await run('explain', 'examples/router.yaml', `${rs} hoplimit 256`);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("hoplimit is a number from 0 to 255, not '256'");
+  });
+});
