@@ -165,4 +165,17 @@ describe('show grows as its answer does', () => {
     }
     expect(batched).toBeGreaterThan(20);
   }, 120_000);
+
+  it('lists a long except list shared by many rules (its RETURNs came back host by host, past the walk bound)', () => {
+    // 1,000 scattered hosts excepted from 60 rejects: each rule's chain returned a part per
+    // host, 60,000 parts, and show said it "cannot list this policy exactly".
+    const hosts = Array.from({ length: 1000 }, (_, i) => `    - 10.0.${i >> 7}.${((i & 127) << 1) + 1}`);
+    const rules = Array.from({ length: 60 }, (_, r) => `  - { name: r${r}, port: ${2000 + r}, action: reject, except: big }`);
+    const ir = irOf(['version: 1', 'defaults: { input: drop, order: as-written }', 'addresses:', '  big:', ...hosts, 'inbound:', ...rules, '  - { name: open, port: 2000-3000 }', ''].join('\n'));
+    const v4 = modelsOf(ir).find((m) => m.family === 'ipv4')!;
+    const rows = reachable(v4, 'in').rows.map((r) => ({ verdict: r.verdict, ...describeBox('ipv4', r.box) }));
+    expect(rows.filter((r) => r.verdict === 'reject').map((r) => r.ports)).toEqual(['2000-2059']);
+    expect(rows.find((r) => r.verdict === 'reject')!.from).toMatch(/^any except 10\.0\.0\.1, 10\.0\.0\.3, /);
+    expect(rows.filter((r) => r.verdict === 'accept').map((r) => r.ports).sort()).toEqual(['2000-2059', '2060-3000']);
+  });
 });
