@@ -407,3 +407,13 @@ describe('show says what happens to connections another hook, a translation or n
     expect(bad.stderr).toContain("hoplimit is a number from 0 to 255, not '256'");
   });
 });
+
+describe('the primary-address clause names one interface, or none', () => {
+  it("says 'the incoming interface's primary address' where the row's interface is a list or 'any except lo' (it read \"any except lo's primary address\")", async () => {
+    const a = write('pc-a.yaml', 'version: 1\ndefaults: { input: accept }\nhost:\n  addresses: [192.0.2.7, 203.0.113.1]\nredirects:\n  - { name: red, port: 8445, to-port: 8443, local: false, hide-target: false }\n');
+    const b = write('pc-b.yaml', `${readFileSync(a, 'utf8')}inbound:\n  - { name: block-primary, port: 8443, to: 192.0.2.7, action: reject, family: ipv4 }\n`);
+    const out = (await run('diff', a, b)).stdout;
+    expect(out).toContain("now rejected: tcp port 8445 in any except lo (new connections) if the incoming interface's primary address is 192.0.2.7, to this host, IPv4 (was allowed)");
+    expect(out).not.toContain("lo's primary");
+  });
+});
