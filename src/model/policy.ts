@@ -184,6 +184,7 @@ export interface IntentTestSpec {
   readonly port?: Ports;
   readonly service?: ServiceRef;
   readonly 'icmp-type'?: string;
+  readonly 'hop-limit'?: number;
   readonly user?: string | number;
   readonly group?: string | number;
   readonly interface?: string;

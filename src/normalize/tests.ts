@@ -41,7 +41,8 @@ function compileTest(ctx: Context, t: IntentTestSpec, path: Path): IntentTest | 
   const by = t.user !== undefined ? 'uid' : 'gid';
   const id = owner === undefined ? null : ownerId(ctx, owner, [...path, by === 'uid' ? 'user' : 'group'], by === 'uid' ? 'user' : 'group');
   if (groups === undefined || src === undefined || dst === undefined || inIface === undefined || outIface === undefined || id === undefined) return undefined;
-  const extra: Match[] = [NEW, ...(id === null ? [] : [{ kind: 'owner', by, id } as const])];
+  const hop = t['hop-limit'];
+  const extra: Match[] = [NEW, ...(id === null ? [] : [{ kind: 'owner', by, id } as const]), ...(hop === undefined ? [] : [{ kind: 'hop-limit', eq: hop } as const])];
   const matches: Partial<Record<Family, Match[][]>> = {};
   for (const { protos, ports } of groups) {
     const sel = selector(ctx, { protos, ports, icmpType: t['icmp-type'] ?? null, src, dst, inIface, outIface }, t.family, path, 'from', 'to');

@@ -402,6 +402,11 @@ describe('show says what happens to connections another hook, a translation or n
     expect(at64.stdout.trimEnd().split('\n').pop()).toBe('dropped by the default policy');
     expect((await run('explain', 'examples/router.yaml', `${rs} hoplimit 255`)).stdout.trimEnd().split('\n').pop()).toMatch(/^accepted by 'ipfence: router-solicitation'/);
     expect((await run('explain', 'examples/router.yaml', 'tcp [fe80::1]:4 -> [ff02::2]:22 in eth0')).stdout).not.toContain('hop limit');
+    // A test says it as `hop-limit` (without it, a test of neighbour discovery fails: other hop limits are dropped).
+    const t = write('rs-tests.yaml', 'version: 1\ndefaults: { input: drop }\ninbound:\n  - { name: ssh, port: 22 }\ntests:\n  - { name: rs, proto: icmp, icmp-type: router-solicitation, family: ipv6, hop-limit: 255, expect: allow }\n  - { name: rs any, proto: icmp, icmp-type: router-solicitation, family: ipv6, expect: allow }\n');
+    const tested = await run('test', t);
+    expect(tested.stdout).toMatch(/^ {2}pass {2}rs {2}6:5$/m);
+    expect(tested.stdout).toMatch(/test 'rs any' expects allow, but IPv6 connections hop limit 0-254 are dropped by the default policy/);
     const bad = await run('explain', 'examples/router.yaml', `${rs} hoplimit 256`);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("hoplimit is a number from 0 to 255, not '256'");
