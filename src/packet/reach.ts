@@ -43,6 +43,8 @@ const FATES = new Set<string>(['accept', 'drop', 'reject']);
 export function reachable(model: RulesetModel, direction: Direction, together = true): Reach {
   const fresh = everything(model.family).slice();
   fresh[DIM.state] = [[NEW, NEW]];
+  // A new connection's first packet is in its original direction: no row is a reply's.
+  fresh[DIM.ctdir] = [[0n, 0n]];
   const start = fromTheNetwork(fresh, direction);
   const { fallback, catchAll } = fallbackOf(model, FILTER_HOOK[direction], start);
   const queries = new Map<Rule, Box[]>();
@@ -128,6 +130,7 @@ function loopback(model: RulesetModel, direction: Direction, fallback: Fate): { 
   if (direction === 'forward') return [];
   const own = everything(model.family).slice();
   own[DIM.state] = [[NEW, NEW]];
+  own[DIM.ctdir] = [[0n, 0n]];
   own[direction === 'in' ? DIM.in : DIM.out] = ifaceSet('lo');
   const outcomes = followPath(model, direction, untranslated(own));
   // All accepted (the preamble's loopback accept, as usual): nothing to say.
