@@ -54,7 +54,7 @@ describe('the packet model against a plain interpreter of the emitted rules', ()
             const cases = explainPacket(model, path, p)!;
             const told = cases.find((c) => c.primary === undefined || boxHas([c.primary], [point[DIM.primary]![0]![0]]))!.explanation;
             expect(told.outcome.verdict).toBe(expected);
-            const decided = decidingRule(told.outcome.rules);
+            const decided = decidingRule(told.outcome);
             const lastRule = [...told.events].reverse().find((e) => e.kind === 'rule' && !e.limited && ['accept', 'drop', 'reject'].includes(e.rule.target.kind));
             if (decided) expect(lastRule && lastRule.kind === 'rule' ? lastRule.rule : undefined).toBe(decided);
             seen.add(`${path} ${expected}`);

@@ -2,11 +2,11 @@ import { basename } from 'node:path';
 import { formatLocation, hasErrors } from '../diagnostics/diagnostic.js';
 import { visible } from '../diagnostics/visible.js';
 import { familyRecord } from '../model/family.js';
-import type { Rule, Target } from '../model/ir.js';
+import type { Direction, Rule, Target } from '../model/ir.js';
 import { decidingRule, explainOwners, primaryText, targetText, TRACED_CASES, type OwnerAssumption, type OwnerCase } from '../packet/explain.js';
 import { DIRECTION_WORDS } from '../packet/intent.js';
-import { modelsOf, type TraceEvent } from '../packet/path.js';
-import { boxesIntersect, DIM, everything, pointOf } from '../packet/space.js';
+import { followPath, modelsOf, type RulesetModel, type TraceEvent } from '../packet/path.js';
+import { DIM, everything, pointOf, type Packet } from '../packet/space.js';
 import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
@@ -40,7 +40,7 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
   const cases = model && explainOwners(model, direction, packet);
   if (!cases) throw new UsageError(`explain: this policy has no ${familyRecord(family).label} rules`);
   const where = (r: Rule): string => (r.origin.path.length === 0 ? 'ipfence' : formatLocation(r.origin.loc));
-  const decider = (c: OwnerCase): Rule | undefined => decidingRule(c.explanation.outcome.rules);
+  const decider = (c: OwnerCase): Rule | undefined => decidingRule(c.explanation.outcome);
   const verdictOf = (c: OwnerCase): string => {
     const d = decider(c);
     return `${c.explanation.outcome.verdict} ${d ? `${d.origin.label} ${where(d)}` : ''}`;
@@ -70,10 +70,7 @@ export async function explainCommand(path: string, spec: string, o: Options, io:
   const lines = [`${familyRecord(family).label} ${visible(spec.trim())}: a ${packet.state === 'NEW' ? 'new connection' : `${packet.state} packet`} ${DIRECTION_WORDS[direction]}`];
   // A rule that asks the hop limit (neighbour discovery's 255, MLD's 1) decides otherwise than the
   // usual 64 this packet is asked at: said, so a refused router solicitation is not a surprise.
-  const anyHop = pointOf(family, packet)?.slice();
-  if (anyHop) anyHop[DIM.hoplimit] = everything(family)[DIM.hoplimit]!;
-  const asksHop = packet.hoplimit === undefined && anyHop !== undefined && model.ruleset.tables.some((t) => t.chains.some((c) => c.rules.some((r) => r.matches.some((m) => m.kind === 'hop-limit') && boxesIntersect(model.box(r).box, anyHop))));
-  if (asksHop) lines.push(`  (at hop limit 64; rules of this policy ask for another: add 'hoplimit N' to ask at N)`);
+  if (packet.hoplimit === undefined && dependsOnHopLimit(model, direction, packet)) lines.push(`  (at hop limit 64; at another the verdict differs: add 'hoplimit N' to ask at N)`);
   const ending = (c: OwnerCase): string => {
     const d = decider(c);
     return `${VERB[c.explanation.outcome.verdict]} ${d ? `by '${visible(d.origin.label)}' (${where(d)})` : 'by the default policy'}`;
@@ -175,4 +172,18 @@ function translatedText(t: Target): string {
     default:
       return targetText(t);
   }
+}
+
+/**
+ * Whether the packet's fate differs at another hop limit (neighbour discovery is accepted only at
+ * 255, MLD at 1): asked by walking it at every hop limit, so only rules on its own path count.
+ */
+function dependsOnHopLimit(model: RulesetModel, direction: Direction, packet: Packet): boolean {
+  const at = pointOf(model.family, packet);
+  if (at === undefined) return false;
+  const any = at.slice();
+  any[DIM.hoplimit] = everything(model.family)[DIM.hoplimit]!;
+  // Against its own walk: where a redirect's primary address already makes cases, those are not the hop limit's.
+  const here = new Set(followPath(model, direction, at).map((o) => o.verdict));
+  return followPath(model, direction, any).some((o) => !here.has(o.verdict));
 }

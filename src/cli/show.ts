@@ -25,7 +25,11 @@ interface Section {
   readonly fallback: string;
   readonly columns: readonly (readonly [string, (d: Row) => string])[];
   readonly rows: readonly Row[];
+  /** This host's connections to itself are not all accepted and were too many pieces to list. */
+  readonly loopbackUnlisted?: true;
 }
+
+const LOOPBACK_UNLISTED = "this host's connections to itself (out lo) are not all accepted, and split into too many pieces to list here: ask explain about one ('tcp 127.0.0.1:40000 -> 127.0.0.1:PORT out lo')";
 
 const VERDICT: readonly [string, (d: Row) => string] = ['verdict', (d) => `${d.verdict}${d.moved === undefined ? '' : ` (${d.moved})`}${d.primary === undefined ? '' : ` if ${primaryClause(d.in, d.primary)}`}`];
 const WORD = { accept: 'allowed', drop: 'dropped', reject: 'rejected' } as const;
@@ -34,7 +38,7 @@ const MOVED = { redirect: 'redirected to this host', dnat: 'port-forwarded' } as
 const SECTIONS: readonly { direction: Direction; title: string; columns: Section['columns'] }[] = [
   { direction: 'in', title: 'New connections to this host', columns: [VERDICT, ['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['from', (d) => d.from ?? 'anywhere'], ['to', (d) => d.to ?? 'any'], ['interface', (d) => d.in ?? 'any']] },
   { direction: 'out', title: 'New connections from this host', columns: [VERDICT, ['user', owner], ['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['to', (d) => d.to ?? 'anywhere'], ['interface', (d) => d.out ?? 'any']] },
-  { direction: 'forward', title: 'New connections through this host', columns: [VERDICT, ['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['from', (d) => d.from ?? 'anywhere'], ['to', (d) => d.to ?? 'anywhere'], ['in', (d) => d.in ?? 'any'], ['out', (d) => d.out ?? 'any']] },
+  { direction: 'forward', title: 'New connections through this host', columns: [VERDICT, ['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['from', (d) => d.from ?? 'anywhere'], ['to', (d) => d.to ?? 'anywhere'], ['in', (d) => d.in ?? 'any'], ['out', (d) => (d.moved === MOVED.redirect ? '-' : d.out ?? 'any')]] },
 ];
 
 /**
@@ -59,9 +63,9 @@ function portOf(d: Description): string {
 }
 function owner(d: Description): string {
   const who = (kind: string, v: string) => (v.startsWith('any except ') ? `any ${kind} except ${v.slice('any except '.length)}` : `${kind} ${v}`);
-  if (d.user !== null) return who('user', d.user);
-  if (d.group !== null) return who('group', d.group);
-  return 'anyone';
+  // Both where a row holds both: "any user except 1001" alone read wider than a row whose group is limited too.
+  const said = [d.user !== null ? who('user', d.user) : '', d.group !== null ? who('group', d.group) : ''].filter((x) => x !== '');
+  return said.length > 0 ? said.join(', ') : 'anyone';
 }
 
 /**
@@ -92,7 +96,7 @@ export async function showCommand(path: string, o: Options, io: IO): Promise<num
     return EXIT_USAGE;
   }
   if (format === 'json') {
-    io.stdout(`${JSON.stringify(families.map((f) => ({ family: f.family, ...Object.fromEntries(f.sections.map((s, i) => [SECTIONS[i]!.direction, { otherwise: s.fallback, rows: s.rows }])) })), null, 2)}\n`);
+    io.stdout(`${JSON.stringify(families.map((f) => ({ family: f.family, ...Object.fromEntries(f.sections.map((s, i) => [SECTIONS[i]!.direction, { otherwise: s.fallback, ...(s.loopbackUnlisted ? { loopbackUnlisted: true } : {}), rows: s.rows }])) })), null, 2)}\n`);
     return EXIT_OK;
   }
   const out = lineWriter(io);
@@ -105,6 +109,7 @@ export async function showCommand(path: string, o: Options, io: IO): Promise<num
         for (const line of table(s, format === 'markdown')) out.put(line);
         out.put('');
       }
+      if (s.loopbackUnlisted) out.put(format === 'markdown' ? `Not listed: ${LOOPBACK_UNLISTED}.` : `    (not listed: ${LOOPBACK_UNLISTED})`, '');
     }
   }
   out.end();
@@ -176,7 +181,7 @@ function sections(ir: IR, limit: number): { family: Family; sections: Section[] 
     sections: SECTIONS.map((s) => ({
       title: s.title,
       columns: [...s.columns, ['only if', also(s.direction)] as const],
-      ...((r) => ({ fallback: WORD[r.fallback], rows: r.rows.map((x) => ({ verdict: WORD[x.verdict], ...(x.moved === undefined ? {} : { moved: MOVED[x.moved] }), ...describeBox(model.family, x.box, r.start, limit), ...primaryOf(model, x.box, limit) })) }))(reachable(model, s.direction)),
+      ...((r) => ({ fallback: WORD[r.fallback], ...(r.loopbackUnlisted ? { loopbackUnlisted: true as const } : {}), rows: r.rows.map((x) => ({ verdict: WORD[x.verdict], ...(x.moved === undefined ? {} : { moved: MOVED[x.moved] }), ...describeBox(model.family, x.box, r.start, limit), ...primaryOf(model, x.box, limit) })) }))(reachable(model, s.direction)),
     })),
   }));
 }

@@ -66,7 +66,7 @@ export function changedPackets(before: IR, after: IR, limits: DiffLimits = LIMIT
           const both = intersectBox(o.entry, n.entry);
           const real = both && realized(both);
           if (!real) continue;
-          const rule = decidingRule(n.rules) ?? decidingRule(o.rules);
+          const rule = decidingRule(n) ?? decidingRule(o);
           found.push({ family, direction, box: real, before: o.verdict, after: n.verdict, rule });
           if (++changed > limits.changed) throw new DiffTooLarge(`the packets that change verdict split into more than ${limits.changed.toLocaleString('en')} pieces in one direction`);
         }
@@ -294,7 +294,10 @@ function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], 
       }
     }
   }
-  return { in: disjoint(boxes.in, family), out: disjoint(boxes.out, family), forward: disjoint(boxes.forward, family) };
+  // A connection on lo is this host's own: said on the path out (OUTPUT, then back in: see
+  // sentToItself), as show lists it, not a second time as one to this host in on lo.
+  const offLo = boxes.in.flatMap((x) => subtractBox(x.box, inLo(x.box)).map((box) => ({ ...x, box })));
+  return { in: disjoint(offLo, family), out: disjoint(boxes.out, family), forward: disjoint(boxes.forward, family) };
 }
 
 /**
@@ -304,6 +307,13 @@ function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], 
  */
 function natDirections(chains: readonly Chain[], name: string): readonly Direction[] {
   return DIRECTIONS.filter((d) => PATHS[d].some((h) => reachedFrom(chains, h).has(name)));
+}
+
+/** Every packet of `box` that comes in on lo. */
+function inLo(box: Box): Box {
+  const b = box.slice();
+  b[DIM.in] = LO;
+  return b;
 }
 
 /** The hooks a packet sent out lo meets again on its way back in. */

@@ -183,8 +183,14 @@ export function targetText(t: Target): string {
 /**
  * The rule that decided an outcome: the last one met that is not a translation (a redirect, NAT,
  * notrack), which only changes what the later tables see; none where a chain's policy decided.
+ * A drop or reject is a rule's only if that rule drops or rejects: an accept in OUTPUT followed by
+ * INPUT's policy (a connection to this host's own address) was blamed on the accept.
  */
-export function decidingRule(rules: readonly Rule[]): Rule | undefined {
-  for (let i = rules.length - 1; i >= 0; i--) if (!isTranslation(rules[i]!.target)) return rules[i];
+export function decidingRule(o: { readonly rules: readonly Rule[]; readonly verdict: 'accept' | 'drop' | 'reject' }): Rule | undefined {
+  for (let i = o.rules.length - 1; i >= 0; i--) {
+    const r = o.rules[i]!;
+    if (isTranslation(r.target)) continue;
+    return o.verdict === 'accept' || r.target.kind === o.verdict ? r : undefined;
+  }
   return undefined;
 }

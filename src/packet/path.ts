@@ -665,18 +665,30 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
     readonly path: keyof typeof PATHS | 'looped';
     /** A packet this host sent itself, back in on lo: the input interfaces it had before (see LOOPED). */
     readonly loopedFrom?: IntervalSet;
+    /** A packet asked about in on lo, followed from OUTPUT: the output interfaces it was asked with. */
+    readonly askedOut?: IntervalSet;
   }
   const hooks = (p: Part): readonly Hook[] => (p.path === 'looped' ? LOOPED : PATHS[p.path]);
+  // A packet in on lo is one this host sent itself: it met OUTPUT first, and nat in PREROUTING
+  // never (its connection was tracked on the way out). Walked from PREROUTING, a redirect or port
+  // forward took it that the kernel never applies, and OUTPUT's drop went unseen.
+  const sent = path === 'in' ? intersectBox(box, inLo(box)) : null;
   let parts: Part[] = [{ box, rules: [], undo: [], path }];
+  if (sent !== null) {
+    const out = sent.slice();
+    out[DIM.out] = LO;
+    parts = [...subtractBox(box, sent).map((rest) => ({ box: rest, rules: [], undo: [], path })), { box: out, rules: [], undo: [], path: 'out', askedOut: sent[DIM.out]! }];
+  }
   const done: Outcome[] = [];
   // Packets that are all RELATED (explain's, of that state): what could have made them so.
   if (trace && box[DIM.state]!.length === 1 && box[DIM.state]![0]![0] === RELATED && box[DIM.state]![0]![1] === RELATED) trace({ kind: 'related', helpers: relatedBy(model, box) });
   const outcome = (p: Part, verdict: Outcome['verdict']): Outcome => {
     let entry = p.box;
     for (let i = p.undo.length - 1; i >= 0; i--) entry = undoTranslation(p.undo[i]!.t, p.undo[i]!.before, entry, p.undo[i]!.primary);
-    if (p.loopedFrom !== undefined) {
+    if (p.loopedFrom !== undefined || p.askedOut !== undefined) {
       const was = entry.slice();
-      was[DIM.in] = p.loopedFrom;
+      if (p.loopedFrom !== undefined) was[DIM.in] = p.loopedFrom;
+      if (p.askedOut !== undefined) was[DIM.out] = p.askedOut;
       entry = was;
     }
     return { box: p.box, entry, verdict, rules: p.rules };
@@ -741,6 +753,13 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
 function withinBut(box: Box, outer: Box, dim: number): boolean {
   for (let d = 0; d < box.length; d++) if (d !== dim && box[d] !== outer[d] && subtract(box[d]!, outer[d]!).length > 0) return false;
   return true;
+}
+
+/** Every packet of `box` whose input interface is lo. */
+function inLo(box: Box): Box {
+  const b = box.slice();
+  b[DIM.in] = LO;
+  return b;
 }
 
 /** Every packet of `box` whose output interface is lo. */

@@ -3,7 +3,7 @@ import { joinBoxes, plainConnection, realized } from './describe.js';
 import { sameValues } from './set-ids.js';
 import { decidingRule } from './explain.js';
 import { fromTheNetwork } from './intent.js';
-import { followPath, keepRules, reachedFrom, translatedAnywhere, untranslated, type Hook, type RulesetModel } from './path.js';
+import { followPath, keepRules, reachedFrom, translatedAnywhere, untranslated, WalkTooLarge, type Hook, type Outcome, type RulesetModel } from './path.js';
 import { DIM, everything, ifaceSet, intersectBox, STATES, subtractBox, type Box } from './space.js';
 
 export type Fate = 'accept' | 'drop' | 'reject';
@@ -25,6 +25,8 @@ export interface Reach {
   readonly rows: readonly { readonly box: Box; readonly verdict: Fate; readonly moved?: Moved }[];
   /** The connections asked about (every new one; not on loopback unless a row is): what the boxes are said against. */
   readonly start: Box;
+  /** This host's connections to itself are not all accepted, and too many pieces to list (see `loopback`). */
+  readonly loopbackUnlisted?: true;
 }
 
 const NEW = BigInt(STATES.indexOf('NEW'));
@@ -104,41 +106,52 @@ export function reachable(model: RulesetModel, direction: Direction, together = 
   for (const g of groups) {
     const members = new Set(g.rules);
     for (const o of followPath(model, direction, untranslated(g.box), undefined, keepRules(members))) {
-      const by = decidingRule(o.rules);
+      const by = decidingRule(o);
       if (o.verdict === fallback || by === undefined || !members.has(by)) continue;
       const real = realized(o.entry);
       if (real) found.push({ box: plainConnection(real, model.family), verdict: o.verdict });
     }
   }
-  const own = loopback(model, direction, fallback);
+  const lo = loopback(model, direction, fallback);
+  const own = lo === 'too large' ? [] : lo;
   const rawTable = model.ruleset.tables.find((t) => t.name === 'raw');
   const rawChains = nat === undefined ? new Set<string>() : reachedFrom(rawTable?.chains ?? [], nat);
   found.push(...followedWhole(model, direction, start, fallback, new Set(queries.keys()), { nat: natChains, raw: rawChains }), ...own);
   // With loopback rows, the rows are said against every interface (lo among them).
   const said = own.length > 0 ? fresh : start;
-  return { family: model.family, direction, fallback, rows: joinBoxes(found, (x) => `${x.verdict} ${x.moved}`), start: plainConnection(untranslated(said), model.family) };
+  return { family: model.family, direction, fallback, rows: joinBoxes(found, (x) => `${x.verdict} ${x.moved}`), start: plainConnection(untranslated(said), model.family), ...(lo === 'too large' ? { loopbackUnlisted: true } : {}) };
 }
 
 /**
- * This host's connections to itself (out lo, then back in on lo), which `start` leaves out, with
- * a fate other than `fallback`, unless all are accepted: walked whole, as few rules decide them
- * (the preamble's loopback accept takes them all, after any hidden redirect target's reject).
- * Said to be always accepted, they were not: a hidden target refuses them, and
- * `defaults.established: false` writes no loopback accept.
+ * This host's connections to itself (out lo, through OUTPUT, then back in on lo through INPUT),
+ * which `start` leaves out, with a fate other than `fallback`, unless all are accepted: listed
+ * under "from this host" only, as each is one of its connections. Walked whole, as few rules
+ * decide them (the preamble's loopback accept takes them all, after any hidden redirect target's
+ * reject); without that accept (`defaults.established: false`) a long INPUT cuts them into more
+ * pieces than a walk holds: then they are not listed, and said to be so ('too large').
+ * Said to be always accepted, they were not: a hidden target refuses them.
  */
-function loopback(model: RulesetModel, direction: Direction, fallback: Fate): { box: Box; verdict: Fate }[] {
-  if (direction === 'forward') return [];
+function loopback(model: RulesetModel, direction: Direction, fallback: Fate): { box: Box; verdict: Fate; moved?: Moved }[] | 'too large' {
+  if (direction !== 'out') return [];
   const own = everything(model.family).slice();
   own[DIM.state] = [[NEW, NEW]];
   own[DIM.ctdir] = [[0n, 0n]];
-  own[direction === 'in' ? DIM.in : DIM.out] = ifaceSet('lo');
-  const outcomes = followPath(model, direction, untranslated(own));
+  own[DIM.out] = ifaceSet('lo');
+  let outcomes: Outcome[];
+  try {
+    outcomes = followPath(model, direction, untranslated(own));
+  } catch (e) {
+    if (e instanceof WalkTooLarge) return 'too large';
+    throw e;
+  }
   // All accepted (the preamble's loopback accept, as usual): nothing to say.
   if (outcomes.every((o) => o.verdict === 'accept')) return [];
-  const out: { box: Box; verdict: Fate }[] = [];
+  const out: { box: Box; verdict: Fate; moved?: Moved }[] = [];
   for (const o of outcomes) {
-    const real = o.verdict === fallback ? null : realized(o.entry);
-    if (real) out.push({ box: plainConnection(real, model.family), verdict: o.verdict });
+    // As off loopback: a redirected connection is listed whatever its fate (see followedWhole).
+    const moved = o.rules.some((r) => r.target.kind === MOVES[direction]);
+    const real = o.verdict === fallback && !moved ? null : realized(o.entry);
+    if (real) out.push({ box: plainConnection(real, model.family), verdict: o.verdict, ...(moved ? { moved: MOVES[direction] } : {}) });
   }
   return out;
 }
@@ -174,13 +187,13 @@ function followedWhole(model: RulesetModel, direction: Direction, start: Box, fa
   const out: { box: Box; verdict: Fate; moved?: Moved }[] = [];
   for (const q of joinBoxes(entered, () => '')) {
     for (const o of followPath(model, direction, q.box)) {
-      if (o.verdict === fallback) continue;
-      const by = decidingRule(o.rules);
+      // Moved, a connection is listed whatever its fate: it does not go where it was sent.
+      const moved = o.rules.some((r) => r.target.kind === MOVES[direction]);
+      if (o.verdict === fallback && !moved) continue;
+      const by = decidingRule(o);
       if (by !== undefined && asked.has(by)) continue;
       const real = realized(o.entry);
-      if (!real) continue;
-      const moved = o.rules.some((r) => r.target.kind === MOVES[direction]) ? { moved: MOVES[direction] } : {};
-      out.push({ box: plainConnection(real, model.family), verdict: o.verdict, ...moved });
+      if (real) out.push({ box: plainConnection(real, model.family), verdict: o.verdict, ...(moved ? { moved: MOVES[direction] } : {}) });
     }
   }
   return out;

@@ -93,11 +93,14 @@ describe("explain and intent tests of a connection redirected to its interface's
     expect(rows).toEqual([
       "rejected if eth0's primary address is 192.0.2.7 | tcp | 8445 | anywhere | any | eth0",
       "allowed if eth0's primary address is any address except 192.0.2.7 | tcp | 8445 | anywhere | any | eth0",
-      // Forwarded connections to 8445 in eth0 are redirected to this host too, and meet INPUT's rules.
-      "rejected (redirected to this host) if eth0's primary address is 192.0.2.7 | tcp | 8445 | anywhere | anywhere | eth0 | any",
+      // Forwarded connections to 8445 in eth0 are redirected to this host too, and meet INPUT's rules
+      // (listed whatever their verdict: they do not go where they were sent).
+      "rejected (redirected to this host) if eth0's primary address is 192.0.2.7 | tcp | 8445 | anywhere | anywhere | eth0 | -",
+      "allowed (redirected to this host) if eth0's primary address is any address except 192.0.2.7 | tcp | 8445 | anywhere | anywhere | eth0 | -",
       "rejected if eth0's primary address is 2001:db8::7 | tcp | 8445 | anywhere | any | eth0",
       "allowed if eth0's primary address is any address except 2001:db8::7 | tcp | 8445 | anywhere | any | eth0",
-      "rejected (redirected to this host) if eth0's primary address is 2001:db8::7 | tcp | 8445 | anywhere | anywhere | eth0 | any",
+      "rejected (redirected to this host) if eth0's primary address is 2001:db8::7 | tcp | 8445 | anywhere | anywhere | eth0 | -",
+      "allowed (redirected to this host) if eth0's primary address is any address except 2001:db8::7 | tcp | 8445 | anywhere | anywhere | eth0 | -",
     ]);
     // The port asked directly has no assumption; json gives the field only where a row has one.
     expect(r.stdout).toMatch(/^ {4}rejected {2,}tcp {2,}8443 /m);

@@ -369,16 +369,21 @@ describe('show says what happens to connections another hook, a translation or n
     const p = write('fwd-redirect.yaml', ['version: 1', 'interfaces: { wan: eth0, lan: eth1 }', 'defaults: { input: accept, forward: drop }', 'redirects:', '  - { name: proxy, port: 80, to-port: 3128, interface: lan, local: false, hide-target: false }', 'inbound:', '  - { name: no proxy for the wan, port: 3128, interface: wan, action: reject }', ''].join('\n'));
     const through = section((await run('show', p)).stdout, 'New connections through this host');
     expect(through).toMatch(/^New connections through this host: dropped, except$/m);
-    expect(through).toMatch(/^ {4}allowed \(redirected to this host\) +tcp +80 +anywhere +anywhere +eth1 +any$/m);
+    // Delivered here, they go out nowhere.
+    expect(through).toMatch(/^ {4}allowed \(redirected to this host\) +tcp +80 +anywhere +anywhere +eth1 +-$/m);
   });
 
   it('lists loopback where it is not all accepted: a hidden redirect target refuses this host its own connections', async () => {
     const out = section((await run('show', 'examples/port-redirect.yaml')).stdout, 'New connections from this host');
     expect(out).toMatch(/^New connections from this host: allowed, except$/m);
     expect(out).toMatch(/^ {4}rejected +anyone +tcp +8443 +anywhere +lo$/m);
-    // With no loopback accept at all (established: false) and a drop policy, what lo may do is listed.
-    const p = write('no-lo.yaml', 'version: 1\ndefaults: { input: drop, established: false }\ninbound:\n  - { name: ssh, port: 22 }\n');
-    expect(section((await run('show', p)).stdout, 'New connections to this host')).toMatch(/^ {4}allowed +tcp +22 +anywhere +any +any$/m);
+    // With no loopback accept at all (established: false) and a drop policy, what lo may do is
+    // listed, under "from this host" only (OUTPUT decides first, and nat in PREROUTING never: a
+    // redirect there does not take this host's own connections).
+    const p = write('no-lo.yaml', 'version: 1\ndefaults: { input: drop, established: false }\ninbound:\n  - { name: ssh, port: 22 }\nredirects:\n  - { name: r, port: 8445, to-port: 22 }\n');
+    const shown = (await run('show', p)).stdout;
+    expect(section(shown, 'New connections from this host')).toMatch(/^ {4}dropped +anyone +tcp +any except 22 +anywhere +lo$/m);
+    expect(section(shown, 'New connections to this host')).not.toMatch(/\blo\b/);
     // Where lo is all accepted (the preamble's accept), it is left out as before.
     expect((await run('show', 'examples/web-server.yaml')).stdout).not.toMatch(/\blo\b/);
   });
@@ -398,7 +403,10 @@ describe('show says what happens to connections another hook, a translation or n
   it("explain asks at a hop limit given ('hoplimit N'), and says when the policy's rules ask another than the 64 it assumes", async () => {
     const rs = 'icmp [fe80::1] -> [ff02::2] router-solicitation in eth0';
     const at64 = await run('explain', 'examples/router.yaml', rs);
-    expect(at64.stdout).toContain("(at hop limit 64; rules of this policy ask for another: add 'hoplimit N' to ask at N)");
+    expect(at64.stdout).toContain("(at hop limit 64; at another the verdict differs: add 'hoplimit N' to ask at N)");
+    // Only where it does: a router solicitation this host sends meets no hop-limit rule on its way out.
+    expect((await run('explain', 'examples/router.yaml', 'icmp [2001:db8::1] -> [ff02::2] router-solicitation out eth0')).stdout).not.toContain('hop limit');
+    expect((await run('explain', 'examples/router.yaml', 'tcp 192.0.2.9:4 -> 192.0.2.1:22 hoplimit 3')).stderr).toContain("hoplimit is IPv6's");
     expect(at64.stdout.trimEnd().split('\n').pop()).toBe('dropped by the default policy');
     expect((await run('explain', 'examples/router.yaml', `${rs} hoplimit 255`)).stdout.trimEnd().split('\n').pop()).toMatch(/^accepted by 'ipfence: router-solicitation'/);
     expect((await run('explain', 'examples/router.yaml', 'tcp [fe80::1]:4 -> [ff02::2]:22 in eth0')).stdout).not.toContain('hop limit');
@@ -422,3 +430,47 @@ describe('the primary-address clause names one interface, or none', () => {
     expect(out).not.toContain("lo's primary");
   });
 });
+
+describe("a connection on lo is this host's own: OUTPUT decides first, nat in PREROUTING never (second no-context review)", () => {
+  const e1 = () => write('lo-e1.yaml', 'version: 1\ndefaults: { input: drop, output: drop, established: false }\ninbound:\n  - { name: ssh, port: 22 }\noutbound:\n  - { name: web, port: 443 }\n');
+  const last = (out: string) => out.trimEnd().split('\n').pop();
+
+  it('explain walks a packet in on lo from OUTPUT, where a redirect or port forward in PREROUTING never takes it (the kernel: dropped)', async () => {
+    const red = write('lo-red.yaml', 'version: 1\ndefaults: { input: drop, established: false }\ninbound:\n  - { name: ssh, port: 22 }\nredirects:\n  - { name: r, port: 8445, to-port: 8443 }\n');
+    const r = await run('explain', red, 'tcp 127.0.0.1:40000 -> 127.0.0.1:8445 in lo');
+    expect(r.stdout).toMatch(/^ {2}OUTPUT filter/m);
+    expect(r.stdout).not.toMatch(/REDIRECT/);
+    expect(last(r.stdout)).toBe('dropped by the default policy');
+    const fwd = write('lo-fwd.yaml', 'version: 1\nhost: { addresses: [192.0.2.1] }\ndefaults: { input: drop, forward: drop, established: false }\ninbound:\n  - { name: ssh, port: 22 }\nforwards:\n  - { name: web, port: 8080, to: 10.1.0.10, to-port: 80, local-address: 192.0.2.1 }\n');
+    expect(last((await run('explain', fwd, 'tcp 192.0.2.1:40000 -> 192.0.2.1:8080 in lo')).stdout)).toBe('dropped by the default policy');
+    // OUTPUT's drop policy refuses it before INPUT's ssh accept is met.
+    expect(last((await run('explain', e1(), 'tcp 127.0.0.1:40000 -> 127.0.0.1:22 in lo')).stdout)).toBe('dropped by the default policy');
+  });
+
+  it("blames a drop on the policy that made it, not on an accept met before it (it said \"dropped by 'web'\")", async () => {
+    const r = await run('explain', e1(), 'tcp 127.0.0.1:40000 -> 127.0.0.1:443 out lo', '-f', 'json');
+    expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'drop', decidedBy: null });
+  });
+
+  it("show names both a row's user and its group (the group was left out of the table)", async () => {
+    const p = write('user-group.yaml', 'version: 1\ndefaults: { output: drop }\noutbound:\n  - { name: web, port: 443 }\nusers:\n  - { name: u, user: 1001, outbound: reject, except: [{ to: 10.0.0.0/8 }] }\n  - { name: g, group: 2000, outbound: drop }\n');
+    const out = section((await run('show', p)).stdout, 'New connections from this host');
+    expect(out).toMatch(/^ {4}allowed +any user except 1001, any group except 2000 +tcp +443 +anywhere +any$/m);
+  });
+
+  it("says loopback is not listed where it splits past the walk's bound (show refused the whole policy)", async () => {
+    const { operatorPolicy } = (await import('../../bench/generate.mjs' as string)) as { operatorPolicy: (n: number) => string };
+    const p = write('op-est.yaml', operatorPolicy(3000).replace(/^defaults: \{/m, 'defaults: { established: false,'));
+    expect(readFileSync(p, 'utf8')).toMatch(/established: false/);
+    const r = await run('show', p);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("(not listed: this host's connections to itself (out lo) are not all accepted, and split into too many pieces to list here");
+    expect(r.stdout).toMatch(/New connections through this host/);
+  }, 120_000);
+});
+
+function section(out: string, title: string): string {
+  const from = out.indexOf(title);
+  const end = out.indexOf('\n  New connections', from + 1);
+  return out.slice(from, end === -1 ? undefined : end);
+}

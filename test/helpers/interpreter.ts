@@ -60,6 +60,11 @@ export class Interpreter {
    * with that one address).
    */
   verdict(path: Path, p: Packet, primary = p.dst): 'accept' | 'drop' | 'reject' {
+    // A packet in on lo was sent by this host: OUTPUT first, then back in (below).
+    if (path === 'in' && p.in === 'lo') {
+      const { in: _, ...sent } = p;
+      return this.verdict('out', { ...sent, out: 'lo' }, primary);
+    }
     this.primary = primary;
     const st: State = { dst: p.dst, dport: p.dport ?? 0, state: p.state, dnat: false, origdport: p.dport ?? 0, origdst: p.dst };
     for (let i = 0; i < HOOKS[st.routed ?? path].length; i++) {

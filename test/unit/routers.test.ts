@@ -96,9 +96,9 @@ describe('port forwards', () => {
     const model = modelsOf(r.ir).find((m) => m.family === 'ipv4')!;
     const through = explainPacket(model, 'forward', { src: '198.51.100.9', dst: '10.0.0.7', proto: 6, sport: 40000, dport: 8080, in: 'eth0', out: 'eth1', state: 'NEW' })![0]!.explanation;
     expect(through.events.filter((e) => e.kind === 'translated')).toEqual([]);
-    expect(decidingRule(through.outcome.rules)?.origin.label).toBe('to the app');
+    expect(decidingRule(through.outcome)?.origin.label).toBe('to the app');
     const forwarded = explainPacket(model, 'in', { src: '198.51.100.9', dst: '203.0.113.1', proto: 6, sport: 40000, dport: 8080, in: 'eth0', state: 'NEW' })![0]!.explanation;
-    expect(decidingRule(forwarded.outcome.rules)?.origin.label).toBe('web (forwarded)');
+    expect(decidingRule(forwarded.outcome)?.origin.label).toBe('web (forwarded)');
     // With no address of this host to go by, every address, said as a warning.
     expect(errors('version: 1\nforwards:\n  - { name: web, port: 8080, to: 10.0.0.5, interface: eth0 }\n')).toContain('policy.yaml:3:5: warning: this forward has no `local-address` and `host.addresses` has no IPv4 address, so it catches port 8080 of every IPv4 address arriving by its interface, connections routed through this host to other hosts included; give `local-address`, or this host\'s addresses in `host.addresses` [forward-any-address]');
   });
@@ -145,7 +145,7 @@ describe('the raw table', () => {
     const fate = (f: Family, p: Omit<Packet, 'state'>): string => {
       const model = modelsOf(r.ir!).find((m) => m.family === f)!;
       const e = explainPacket(model, 'out', { ...p, state: 'NEW' })![0]!.explanation;
-      return `${e.outcome.verdict} by ${decidingRule(e.outcome.rules)?.origin.label ?? 'policy'}`;
+      return `${e.outcome.verdict} by ${decidingRule(e.outcome)?.origin.label ?? 'policy'}`;
     };
     const here = { ipv4: '203.0.113.1', ipv6: '2001:db8:1::1' } as const;
     const denied = { ipv4: '192.0.2.66', ipv6: '2001:db8:66::1' } as const;

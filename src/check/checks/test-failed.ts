@@ -40,7 +40,7 @@ export const intentTest: Check = {
       const related: Related[] = [];
       const seen = new Set<string>();
       const parts = failures.slice(0, SHOWN).map(({ f, family }) => {
-        const decided = decidingRule(f.rules);
+        const decided = decidingRule(f);
         const by = decided ? `'${decided.origin.label}' (${formatLocation(decided.origin.loc)})` : `the default policy (\`defaults.${POLICY_KEY[test.direction]}\`)`;
         const loc = decided ? decided.origin.loc : policyLoc(input, ['defaults', POLICY_KEY[test.direction]]);
         const key = `${loc.file}:${loc.line}:${loc.col}`;
