@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { familyRecord } from '../model/family.js';
 import type { Direction, Family, IR } from '../model/ir.js';
 import { readAddress } from '../packet/addresses.js';
@@ -62,11 +63,17 @@ export function parsePacketSpec(text: string): PacketSpec {
     const t = record.icmp[name]!;
     icmp = { type: t.type, code: t.code ?? 0 };
   } else if (dst.port === undefined) fail(`a ${proto} packet needs a destination port (${dst.address}:PORT)`);
-  const inIface = opts.get('in');
-  const outIface = opts.get('out');
+  let inIface = opts.get('in');
+  let outIface = opts.get('out');
   const user = opts.get('user');
   const group = opts.get('group');
   const direction: Direction = inIface !== undefined && outIface !== undefined ? 'forward' : outIface !== undefined || user !== undefined || group !== undefined ? 'out' : 'in';
+  // This host's own connection to itself (in lo with its user, or to a loopback address) leaves by
+  // lo and comes back in: without `out lo` it was walked as if it left by another interface.
+  if (direction === 'out' && outIface === undefined && (inIface === 'lo' || isLoopback(dst.address))) {
+    outIface = 'lo';
+    inIface = undefined;
+  }
   for (const who of [user, group]) if (who !== undefined && (!OWNER.test(who) || (/^\d+$/.test(who) && Number(who) >= 2 ** 32 - 1))) fail(`'${who}' is not a user or group: a name, or a number below 4294967295`);
   // IPv6's neighbour discovery is accepted only at hop limit 255, MLD at 1: asked at the usual 64 otherwise.
   const hop = opts.get('hoplimit');
@@ -139,4 +146,9 @@ function endpoint(word: string): { address: string; family: Family; port?: numbe
   const parsed = readAddress(address);
   if (typeof parsed === 'string' || parsed.prefix !== familyRecord(parsed.family).bits) fail(`'${address}' is not an IPv4 or IPv6 address`);
   return { address, family: (parsed as Exclude<typeof parsed, string>).family, ...(port !== undefined ? { port } : {}) };
+}
+
+/** Whether an address is of the loopback network (127.0.0.0/8, ::1): only lo reaches it. */
+function isLoopback(address: string): boolean {
+  return ipaddr.isValid(address) && ipaddr.parse(address).range() === 'loopback';
 }

@@ -1,11 +1,10 @@
 import { FAMILY_NAMES } from '../model/family.js';
 import { createHash } from 'node:crypto';
 import type { Chain, Direction, Family, IR, Rule } from '../model/ir.js';
-import { BoxIndex } from './box-index.js';
+import { BoxIndex, outsideOf } from './box-index.js';
 import { joinBoxes, plainConnection, realized } from './describe.js';
 import { decidingRule } from './explain.js';
 import { followPath, modelsOf, PATHS, reachedFrom, translatedAnywhere, untranslated, type Outcome, type RulesetModel } from './path.js';
-import { normalizeSet, subtract, type IntervalSet } from './intervals.js';
 import { sameValues, SetIds } from './set-ids.js';
 import { boxesIntersect, DIM, everything, ifaceSet, intersectBox, STATES, subtractBox, type Box } from './space.js';
 
@@ -373,49 +372,6 @@ function disjoint(items: readonly Touched[], family: Family): Touched[] {
   return items.flatMap((item) => outsideOf(index, item.box).map((box) => ({ ...item, box })));
 }
 
-/**
- * What of `box` no box of `index` holds, in pieces, each filed in `index` as well. Boxes that
- * hold the one piece left in every dimension but one cut it in that dimension alone: a run of
- * them is subtracted as one set, giving the piece their one-by-one subtraction gives. One by one,
- * a redirect's port asked at any address lost a thousand outbound denies' hosts a copy at a time
- * (a thousand redirects: 2.7 s; two thousand: cubic).
- */
-function outsideOf(index: BoxIndex<Box>, box: Box): Box[] {
-  let parts = [box];
-  let run: { dim: number; sets: IntervalSet[] } | undefined;
-  const flush = (): void => {
-    if (run === undefined) return;
-    const one = parts[0]!.slice();
-    one[run.dim] = subtract(one[run.dim]!, run.sets.length === 1 ? run.sets[0]! : normalizeSet(run.sets.flat()));
-    parts = one[run.dim]!.length === 0 ? [] : [one];
-    run = undefined;
-  };
-  for (const prev of index.candidates(index.keysOf(box))) {
-    const dim = parts.length === 1 ? shortIn(parts[0]!, prev) : undefined;
-    if (dim !== undefined && (run === undefined || run.dim === dim)) {
-      (run ??= { dim, sets: [] }).sets.push(prev[dim]!);
-      continue;
-    }
-    flush();
-    if (parts.length === 0) break;
-    parts = parts.flatMap((p) => subtractBox(p, prev));
-    if (parts.length === 0) break;
-  }
-  flush();
-  for (const p of parts) index.add(p, index.keysOf(p));
-  return parts;
-}
-
-/** The one dimension in which `cover` does not hold all of `box`, if there is exactly one. */
-function shortIn(box: Box, cover: Box): number | undefined {
-  let found: number | undefined;
-  for (let d = 0; d < box.length; d++) {
-    if (box[d] === cover[d] || subtract(box[d]!, cover[d]!).length === 0) continue;
-    if (found !== undefined) return undefined;
-    found = d;
-  }
-  return found;
-}
 
 const MAX_ALIGN_DEPTH = 8;
 

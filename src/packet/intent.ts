@@ -12,6 +12,8 @@ export interface TestFailure {
   readonly tested: Box;
   readonly verdict: Outcome['verdict'];
   readonly rules: readonly Rule[];
+  /** Where it was dropped or rejected (see Outcome). */
+  readonly at?: Outcome['at'];
 }
 
 export const meets = (expect: Expectation, verdict: Outcome['verdict']): boolean =>
@@ -63,7 +65,7 @@ function failures(model: RulesetModel, test: IntentTest, matches: readonly (read
     for (const o of followPath(model, test.direction, box, undefined, (_, verdict) => verdict === 'translate' || !meets(test.expect, verdict))) {
       if (meets(test.expect, o.verdict)) continue;
       const real = realized(o.entry);
-      if (real !== null) out.push({ box: real, tested: box, verdict: o.verdict, rules: o.rules });
+      if (real !== null) out.push({ box: real, tested: box, verdict: o.verdict, rules: o.rules, ...(o.at === undefined ? {} : { at: o.at }) });
     }
   }
   return out;

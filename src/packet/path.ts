@@ -574,6 +574,15 @@ export function translate(t: TranslationTarget, box: Box): Box {
  * it split the packets by it where they look at the destination. Null: no such address.
  */
 function translateAt(model: RulesetModel, hook: Hook, t: TranslationTarget, box: Box): Box | null {
+  // Sent out lo, a packet comes back in with the source SNAT or MASQUERADE gave it, and INPUT
+  // judges that one (see LOOPED): SNAT's address; MASQUERADE's is the one lo's route gives, the
+  // local address it was sent to (a superset where it was sent to several).
+  if ((t.kind === 'snat' || t.kind === 'masquerade') && hook === 'POSTROUTING' && boxesIntersect(box, loBox(box))) {
+    const out = box.slice();
+    const a = t.kind === 'snat' ? readAddress(t.to) : undefined;
+    out[DIM.src] = a === undefined || typeof a === 'string' ? box[DIM.dst]! : [a.interval];
+    return out;
+  }
   const moved = translate(t, box);
   if (t.kind !== 'redirect' || (hook !== 'OUTPUT' && hook !== 'PREROUTING')) return moved;
   const out = moved.slice();
@@ -629,6 +638,8 @@ export interface Outcome {
   readonly verdict: 'accept' | 'drop' | 'reject';
   /** The rules that decided, in the order met (translations included); none where every policy accepted. */
   readonly rules: readonly Rule[];
+  /** Where a drop or reject was made: its hook (a connection on lo meets OUTPUT's and INPUT's policies). */
+  readonly at?: Hook;
 }
 
 /**
@@ -646,7 +657,8 @@ function undoTranslation(t: TranslationTarget, before: Box, after: Box, primary:
     // A redirect in PREROUTING sent them to their interface's primary address: the addresses
     // they reached are what their fate assumed it to be.
     if (primary) out[DIM.primary] = after[DIM.dst]!;
-  } else out[DIM.state] = before[DIM.state]!;
+  } else if (t.kind === 'snat' || t.kind === 'masquerade') out[DIM.src] = before[DIM.src]!;
+  else out[DIM.state] = before[DIM.state]!;
   return out;
 }
 
@@ -682,7 +694,7 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
   const done: Outcome[] = [];
   // Packets that are all RELATED (explain's, of that state): what could have made them so.
   if (trace && box[DIM.state]!.length === 1 && box[DIM.state]![0]![0] === RELATED && box[DIM.state]![0]![1] === RELATED) trace({ kind: 'related', helpers: relatedBy(model, box) });
-  const outcome = (p: Part, verdict: Outcome['verdict']): Outcome => {
+  const outcome = (p: Part, verdict: Outcome['verdict'], at?: Hook): Outcome => {
     let entry = p.box;
     for (let i = p.undo.length - 1; i >= 0; i--) entry = undoTranslation(p.undo[i]!.t, p.undo[i]!.before, entry, p.undo[i]!.primary);
     if (p.loopedFrom !== undefined || p.askedOut !== undefined) {
@@ -691,7 +703,7 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
       if (p.askedOut !== undefined) was[DIM.out] = p.askedOut;
       entry = was;
     }
-    return { box: p.box, entry, verdict, rules: p.rules };
+    return { box: p.box, entry, verdict, rules: p.rules, ...(at === undefined ? {} : { at }) };
   };
   // Every path starts at PREROUTING or OUTPUT; parts that were routed elsewhere go on along their own.
   for (let step = 0; parts.length > 0; step++) {
@@ -724,7 +736,7 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
             const first = firstRule(d);
             const rules = first === undefined ? p.rules : [...p.rules, first];
             const t = first?.target;
-            if (d.verdict === 'drop' || d.verdict === 'reject') done.push(outcome({ ...p, box: d.box, rules }, d.verdict));
+            if (d.verdict === 'drop' || d.verdict === 'reject') done.push(outcome({ ...p, box: d.box, rules }, d.verdict, hook));
             else if (d.verdict === 'translate' && t !== undefined && isTranslation(t)) {
               trace?.({ kind: 'translated', target: t });
               const moved = translateAt(model, hook, t, d.box);

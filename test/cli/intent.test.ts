@@ -447,6 +447,33 @@ describe("a connection on lo is this host's own: OUTPUT decides first, nat in PR
     expect(last((await run('explain', e1(), 'tcp 127.0.0.1:40000 -> 127.0.0.1:22 in lo')).stdout)).toBe('dropped by the default policy');
   });
 
+  it('judges a packet back in on lo by the source SNAT or MASQUERADE gave it on the way out (third review; the kernel accepts it)', async () => {
+    const snat = write('lo-snat.yaml', 'version: 1\nhost: { addresses: [10.1.0.1] }\ndefaults: { input: drop, established: false }\ninbound:\n  - { name: ssh, port: 22 }\n  - { name: dns, port: 53, from: 10.1.0.0/24 }\nsnat:\n  - { name: lo-snat, out: lo, to-source: 10.1.0.1, family: ipv4 }\n');
+    expect(last((await run('explain', snat, 'tcp 127.0.0.1:1 -> 127.0.0.1:53 in lo')).stdout)).toMatch(/^accepted by 'dns'/);
+    expect(last((await run('explain', snat, 'tcp 127.0.0.1:1 -> 127.0.0.1:53 out lo')).stdout)).toMatch(/^accepted by 'dns'/);
+    // MASQUERADE takes the address lo's route gives: the local address the packet was sent to.
+    const masq = write('lo-masq.yaml', readFileSync(snat, 'utf8').replace('snat:\n  - { name: lo-snat, out: lo, to-source: 10.1.0.1, family: ipv4 }', 'masquerade:\n  - { name: lo-masq, out: lo, family: ipv4 }'));
+    expect(last((await run('explain', masq, 'tcp 10.1.0.1:1 -> 10.1.0.1:53 out lo')).stdout)).toMatch(/^accepted by 'dns'/);
+    expect(last((await run('explain', masq, 'tcp 127.0.0.1:1 -> 127.0.0.1:53 out lo')).stdout)).toMatch(/^rejected by 'dns \(others\)'/);
+  });
+
+  it("explain walks this host's own connection to itself out lo and back: in lo with a user, or to a loopback address (third review; the kernel drops it)", async () => {
+    const p = write('lo-user.yaml', 'version: 1\ndefaults: { input: drop, established: false }\ninbound:\n  - { name: ssh, port: 22 }\n');
+    for (const spec of ['tcp 127.0.0.1:1 -> 127.0.0.1:9999 in lo user 1000', 'tcp 127.0.0.1:1 -> 127.0.0.1:9999 user 1000', 'tcp [::1]:1 -> [::1]:9999 user 1000']) {
+      const r = await run('explain', p, spec);
+      expect(r.stdout, spec).toMatch(/^ {2}INPUT filter/m);
+      expect(last(r.stdout), spec).toBe('dropped by the default policy');
+    }
+  });
+
+  it('a failing test names the default policy of the hook that refused it: OUTPUT for a connection on lo (third review)', async () => {
+    const p = write('lo-blame.yaml', 'version: 1\ndefaults: { input: accept, output: drop, established: false }\noutbound:\n  - { name: web out, port: 443 }\ntests:\n  - { name: lo in, port: 9999, to: 127.0.0.1, interface: lo, expect: allow }\n');
+    expect((await run('test', p)).stdout).toContain("test 'lo in' expects allow, but its IPv4 connections are dropped by the default policy (`defaults.output`)");
+    // hop-limit is IPv6's: an IPv4-only test with it is refused, as explain refuses it.
+    const h = write('hop4.yaml', 'version: 1\ntests:\n  - { name: t, to: 10.0.0.1, port: 22, hop-limit: 3, expect: allow }\n');
+    expect((await run('check', h)).stdout).toMatch(/3:51 +error +hop-limit is IPv6's, and this test is of IPv4 only: remove it/);
+  });
+
   it("blames a drop on the policy that made it, not on an accept met before it (it said \"dropped by 'web'\")", async () => {
     const r = await run('explain', e1(), 'tcp 127.0.0.1:40000 -> 127.0.0.1:443 out lo', '-f', 'json');
     expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'drop', decidedBy: null });

@@ -11,6 +11,7 @@ import { policyLoc, type Check } from './api.js';
 const VERB: Record<TestFailure['verdict'], string> = { accept: 'accepted', drop: 'dropped', reject: 'rejected' };
 /** The chain policy a connection meets when no rule decides it. */
 const POLICY_KEY: Readonly<Record<Direction, string>> = { in: 'input', out: 'output', forward: 'forward' };
+const HOOK_POLICY = { INPUT: 'input', OUTPUT: 'output', FORWARD: 'forward' } as const;
 /** Enough failing parts to see the pattern; the rest are counted. */
 const SHOWN = 3;
 
@@ -41,8 +42,10 @@ export const intentTest: Check = {
       const seen = new Set<string>();
       const parts = failures.slice(0, SHOWN).map(({ f, family }) => {
         const decided = decidingRule(f);
-        const by = decided ? `'${decided.origin.label}' (${formatLocation(decided.origin.loc)})` : `the default policy (\`defaults.${POLICY_KEY[test.direction]}\`)`;
-        const loc = decided ? decided.origin.loc : policyLoc(input, ['defaults', POLICY_KEY[test.direction]]);
+        // The policy of the hook that refused it: a connection on lo meets OUTPUT's, then INPUT's.
+        const policyKey = f.at !== undefined && f.at in HOOK_POLICY ? HOOK_POLICY[f.at as keyof typeof HOOK_POLICY] : POLICY_KEY[test.direction];
+        const by = decided ? `'${decided.origin.label}' (${formatLocation(decided.origin.loc)})` : `the default policy (\`defaults.${policyKey}\`)`;
+        const loc = decided ? decided.origin.loc : policyLoc(input, ['defaults', policyKey]);
         const key = `${loc.file}:${loc.line}:${loc.col}`;
         if (!seen.has(key)) {
           seen.add(key);
