@@ -31,7 +31,7 @@ describe('diff against the packet model, packet by packet', () => {
         const changes = changedPackets(a, b);
         const addrs = [...addressesIn(p), ...addressesIn(second)];
         const ports = [...portsIn(p), ...portsIn(second)].filter((x) => x >= 1 && x <= 65535);
-        const users = [p, second].flatMap((x) => (x.users ?? []).map((u) => String((u as { user: unknown }).user))).flatMap((u) => (/^\d+-\d+$/.test(u) ? u.split('-') : [u]));
+        const users = [p, second].flatMap((x) => ((x as { users?: unknown[] }).users ?? []).map((u) => String((u as { user: unknown }).user))).flatMap((u) => (/^\d+-\d+$/.test(u) ? u.split('-') : [u]));
         for (const family of FAMILY_NAMES) {
           const ma = modelsOf(a).find((m) => m.family === family);
           const mb = modelsOf(b).find((m) => m.family === family);

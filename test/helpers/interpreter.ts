@@ -272,7 +272,7 @@ export class Interpreter {
           throw new Error(`the interpreter does not know ${a} (module ${module})`);
       }
       // The option's value.
-      if (a !== '!' && a.startsWith('-')) i++;
+      if (a.startsWith('-')) i++;
     }
     return { matches: (p, st) => tests.every((t) => t(p, st)), target, toPort, toDestination, notrack };
   }

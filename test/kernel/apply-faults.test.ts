@@ -109,7 +109,7 @@ describe.runIf(lab.ok).each(lab.ok ? lab.backends : [])('apply.sh under faults (
       let from: 'old' | 'new' = 'new';
       for (const kill of [false, true]) {
         for (let n = 1 + ((offset + (kill ? 1 : 0)) % 2); ; n += 2) {
-          const to = from === 'old' ? 'new' : 'old';
+          const to: 'old' | 'new' = from === 'old' ? 'new' : 'old';
           rmSync(counter, { force: true });
           const r = l.runApply(backend, dirs[to], [], l.server, [`PATH=${shimDir}:${process.env.PATH}`, `FAULT_COUNT=${counter}`, `FAULT_AT=${n}`, `FAULT_KILL=${kill ? 1 : 0}`]);
           const calls = Number(readFileSync(counter, 'utf8'));

@@ -122,7 +122,7 @@ function expected(l: Lab, model: RulesetModel, f: Family, probe: Probe): string 
   if (o.verdict === 'drop') return 'timeout';
   if (o.verdict === 'reject') return 'refused';
   // Later packets of the connection, with the translation conntrack keeps: ESTABLISHED.
-  const later: Box = o.box.slice();
+  const later = o.box.slice();
   later[DIM.state] = one(1n);
   if (probe.modelPath === 'out') later[DIM.in] = pointOf(f, probe.packet)![DIM.in]!;
   // The replies: from where the connection went, back to where it came from, ESTABLISHED, as the reply direction.
