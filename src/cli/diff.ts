@@ -16,7 +16,8 @@ import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
 import { escapeData, escapeProperty } from './formatters/github.js';
 import { CELL_ITEMS, markdownCell as cell, report, unreadable } from './output.js';
-import { hasInclude, includesOf, readPolicy, utf8 } from './source.js';
+import { utf8 } from './read.js';
+import { hasInclude, includesOf, readPolicy } from './source.js';
 
 /** One readable line of a diff: a change of verdict for some traffic, in one or both families. */
 export interface DiffRow {

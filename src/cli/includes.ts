@@ -3,7 +3,7 @@ import type { ExtraInclude, IncludeSet } from '../load/compose.js';
 import { resolveInclude } from '../load/include-path.js';
 import { load } from '../load/load.js';
 import type { IO } from './io.js';
-import { readFailure, utf8 } from './source.js';
+import { readFailure, utf8 } from './read.js';
 
 /** An include set as read, with the files in the order they are first included (depth first). */
 export interface Gathered {

@@ -7,7 +7,8 @@ import { showCommand } from './show.js';
 import { testCommand } from './test.js';
 import { verifyCommand } from './verify.js';
 import { EXIT_OK, EXIT_USAGE, type IO } from './io.js';
-import { commandHelp, expandGlobs, HELP, isCommand, options, parse, UsageError } from './options.js';
+import { expandGlobs } from './glob.js';
+import { commandHelp, HELP, isCommand, options, parse, UsageError } from './options.js';
 
 export { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 

@@ -182,6 +182,3 @@ export function options(values: Values): Options {
   if (hostDir !== undefined && !/^\/[A-Za-z0-9._/-]*$/.test(hostDir)) throw new UsageError(`--host-dir takes an absolute path of letters, digits and . _ - / only, not '${hostDir}'`);
   return { values, format, severity, maxWarnings, maxBytes: Number(maxBytes), hostDir: hostDir?.replace(/(.)\/+$/, '$1') };
 }
-
-// Glob expansion is reading the checkout: src/cli/glob.ts, beside the one reader.
-export { expandGlobs } from './glob.js';

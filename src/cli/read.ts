@@ -167,3 +167,17 @@ export async function readLimited(stream: AsyncIterable<Uint8Array> | Iterable<U
 
 const tooLarge = (size: number, max: number, atLeast = ''): string =>
   `it is ${atLeast}${countText(size)} bytes, over the limit of ${countText(max)} (no policy is near it; --max-bytes N raises it)`;
+
+/** Bytes as UTF-8 text, as `readFile(path, 'utf8')` decodes them (a byte order mark is kept, bad bytes become U+FFFD). */
+export const utf8 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+
+/** Why a read failed, as a message ends: the file system's reason, or what ipfence refused. */
+export function readFailure(e: unknown): string {
+  if (e instanceof ReadError) return e.message;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'ENOTDIR') return 'a part of its path is not a folder';
+  if (code === 'ENAMETOOLONG') return 'its name is too long';
+  return (e as Error).message;
+}

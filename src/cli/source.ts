@@ -5,7 +5,7 @@ import { compile, type CompileResult } from '../pipeline.js';
 import { EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
 import { report } from './output.js';
-import { ReadError } from './read.js';
+import { readFailure, utf8 } from './read.js';
 import { composedHash, gatherIncludes, type RootFile } from './includes.js';
 import type { IncludeSet, RootIdentity } from '../load/compose.js';
 import { load } from '../load/load.js';
@@ -21,9 +21,6 @@ interface Source {
   readonly id?: string;
   readonly problem?: Diagnostic;
 }
-
-/** Bytes as UTF-8 text, as `readFile(path, 'utf8')` decodes them (a byte order mark is kept, bad bytes become U+FFFD). */
-export const utf8 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 
 /**
  * The policy's text, and with `hashed` the SHA-256 of its bytes for the headers (a plain check
@@ -47,16 +44,6 @@ export async function readPolicy(path: string, o: Options, io: IO, hashed: boole
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
-/** Why a read failed, as a message ends: the file system's reason, or what ipfence refused. */
-export function readFailure(e: unknown): string {
-  if (e instanceof ReadError) return e.message;
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'ENOTDIR') return 'a part of its path is not a folder';
-  if (code === 'ENAMETOOLONG') return 'its name is too long';
-  return (e as Error).message;
-}
 
 export type Compiled = { readonly ok: true; readonly result: CompileResult; readonly file: string } | { readonly ok: false; readonly exit: number };
 

@@ -1,0 +1,45 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/** Every file of src/ with the files it imports at run time (type-only imports vanish when built). */
+function imports(): Map<string, string[]> {
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const f of readdirSync(dir)) {
+      const p = join(dir, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith('.ts')) files.push(p);
+    }
+  };
+  walk('src');
+  return new Map(
+    files.map((f) => [
+      f,
+      [...readFileSync(f, 'utf8').matchAll(/^(import|export)(?! type)\s[^'"]*?from\s+'(\.[^']+)'/gm)].map((m) => normalize(join(dirname(f), m[2]!.replace(/\.js$/, '.ts')))),
+    ]),
+  );
+}
+
+describe('src/', () => {
+  it('has no import cycle (a cycle makes the order modules load in matter, and the layers unreadable)', () => {
+    const graph = imports();
+    expect(graph.size).toBeGreaterThan(100);
+    const cycles: string[] = [];
+    const done = new Set<string>();
+    const path: string[] = [];
+    const visit = (f: string): void => {
+      if (path.includes(f)) {
+        cycles.push([...path.slice(path.indexOf(f)), f].join(' -> '));
+        return;
+      }
+      if (done.has(f)) return;
+      path.push(f);
+      for (const d of graph.get(f) ?? []) visit(d);
+      path.pop();
+      done.add(f);
+    };
+    for (const f of graph.keys()) visit(f);
+    expect(cycles).toEqual([]);
+  });
+});
