@@ -72,7 +72,7 @@ function assumed(c: Change, primaries: IntervalSet | undefined): string {
 const familiesText = (fs: readonly Family[]): string => fs.map((f) => familyRecord(f).label).join(' and ');
 const rowText = (r: DiffRow): string => `${r.change}: ${r.traffic}, ${DIRECTION[r.direction]}, ${familiesText(r.families)} (was ${r.was})${r.location ? ` at ${formatLocation(r.location)}` : ''}`;
 
-export function formatDiff(rows: readonly DiffRow[], format: string, title: string): string {
+function formatDiff(rows: readonly DiffRow[], format: string, title: string): string {
   if (format === 'json') return `${JSON.stringify(rows, null, 2)}\n`;
   if (format === 'markdown') {
     if (rows.length === 0) return `### ipfence diff: ${cell(title)}\n\nNo packet changes verdict.\n`;

@@ -119,7 +119,7 @@ export async function compileInventory(path: string, o: Options, io: IO, emit: b
  * { policy, groups, variables } }`. A host's variables win over its groups'; two of its groups
  * giving one variable different values is an error naming both.
  */
-export function readInventory(text: string, file: string, base = file): { readonly hosts: readonly Host[]; readonly diagnostics: readonly Diagnostic[] } {
+function readInventory(text: string, file: string, base = file): { readonly hosts: readonly Host[]; readonly diagnostics: readonly Diagnostic[] } {
   const loaded = load(text, file);
   if (!loaded.loaded) return { hosts: [], diagnostics: loaded.diagnostics };
   const { value, source } = loaded.loaded;

@@ -22,7 +22,7 @@ export function failed(ds: readonly Diagnostic[], o: Options, say?: (s: string) 
 }
 
 /** Why `warnings` fail the run: --strict, or the --max-warnings given. */
-export function tooManyWarnings(warnings: number, o: Options): string {
+function tooManyWarnings(warnings: number, o: Options): string {
   const count = `${warnings} warning${warnings === 1 ? '' : 's'}`;
   return o.values.strict ? `${count}, and --strict allows none` : `${count}, more than --max-warnings ${o.maxWarnings}`;
 }

@@ -13,7 +13,7 @@ export interface PacketSpec {
   readonly direction: Direction;
 }
 
-export const PACKET_SYNTAX = "[tcp|udp|sctp|icmp] SRC[:PORT] -> DST[:PORT] [ICMP-TYPE] [in IFACE] [out IFACE] [user U] [group G] [state NEW|ESTABLISHED|RELATED|INVALID] [hoplimit 0-255]";
+const PACKET_SYNTAX = "[tcp|udp|sctp|icmp] SRC[:PORT] -> DST[:PORT] [ICMP-TYPE] [in IFACE] [out IFACE] [user U] [group G] [state NEW|ESTABLISHED|RELATED|INVALID] [hoplimit 0-255]";
 
 const KEYS = new Set(['in', 'out', 'user', 'group', 'state', 'hoplimit']);
 const fail = (why: string): never => {

@@ -4,7 +4,7 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { countText } from '../diagnostics/count.js';
 
 /** What a read may refuse, besides the file system's own errors (ENOENT, EACCES, ...). */
-export class ReadError extends Error {
+class ReadError extends Error {
   constructor(
     readonly reason: 'not-regular' | 'symlink' | 'outside' | 'changed' | 'too-large',
     message: string,
@@ -129,7 +129,7 @@ async function sameFolders(fd: number, path: string, realRoot: string, parts: re
  * what follows is checked component by component like any relative path. Anything else outside
  * is refused.
  */
-export async function insideRoot(path: string, root: string, realRoot: string): Promise<string> {
+async function insideRoot(path: string, root: string, realRoot: string): Promise<string> {
   const abs = resolve(root, path);
   for (const base of [resolve(root), realRoot]) {
     const r = relative(base, abs);

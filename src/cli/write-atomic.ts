@@ -104,7 +104,7 @@ async function checkTargets(dir: string, files: readonly OutFile[]): Promise<voi
  * folder may be a link; a folder outside it (`/etc/ipfence`, the operator's choice) may not be
  * one itself.
  */
-export async function refuseLinkedFolder(dir: string): Promise<void> {
+async function refuseLinkedFolder(dir: string): Promise<void> {
   const cwd = process.cwd();
   const abs = resolve(cwd, dir);
   const rel = relative(cwd, abs);

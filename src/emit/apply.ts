@@ -18,7 +18,7 @@ export interface ShellVariable {
 const NAME = /^[A-Z][A-Z0-9_]*$/;
 
 /** A comment line: text that cannot end the comment (a newline or CR would start a command). */
-export function shellComment(text: string): string {
+function shellComment(text: string): string {
   if (/[\n\r\u0000]/.test(text)) throw new Error('a line break reached a shell comment');
   return `# ${text}`;
 }

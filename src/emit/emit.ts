@@ -95,7 +95,7 @@ export interface EmitOptions {
   readonly hostDir?: string;
 }
 
-export const DEFAULT_HOST_DIR = '/etc/ipfence';
+const DEFAULT_HOST_DIR = '/etc/ipfence';
 
 /**
  * Every file name emit can write (the rules files are the family records' outputFile): a killed
@@ -160,9 +160,9 @@ export function ruleAt(rs: Ruleset, index: number): Rule | undefined {
  * and removes exactly those. No routing daemon uses it: it is neither in the kernel's list
  * (include/uapi/linux/rtnetlink.h) nor in iproute2's rt_protos.
  */
-export const ROUTING_PROTOCOL = 73;
+const ROUTING_PROTOCOL = 73;
 /** The preference of the first mark's `ip rule`, ahead of the main table's (32766). */
-export const RULE_PREF_BASE = 10000;
+const RULE_PREF_BASE = 10000;
 
 const hasDocker = (ir: IR): boolean => ir.rulesets.some((rs) => rs.tables.some((t) => t.chains.some((c) => c.name === DOCKER_CHAIN)));
 

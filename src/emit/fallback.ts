@@ -14,7 +14,7 @@ import { renderLine } from './render.js';
  * verdict are not known. A deny the fallback cannot carry ends the list: the allows after it could
  * let in what it refused, so they are left out (that host then has no SSH in the fallback).
  */
-export const SSH_PORT = 22;
+const SSH_PORT = 22;
 
 const CARRIED: ReadonlySet<Match['kind']> = new Set(['src', 'dst', 'iprange', 'in', 'proto', 'dports']);
 
@@ -30,7 +30,7 @@ function narrowed(r: Rule): Rule | 'cannot' | undefined {
 }
 
 /** The SSH rules of the policy's INPUT chain that the fallback keeps, in order. */
-export function sshRules(rs: Ruleset): Rule[] {
+function sshRules(rs: Ruleset): Rule[] {
   const input = rs.tables.find((t) => t.name === 'filter')?.chains.find((c) => c.name === hookChain('INPUT'));
   const out: Rule[] = [];
   for (const r of input?.rules ?? []) {

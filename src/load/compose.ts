@@ -42,7 +42,7 @@ const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_-]*)\}/g;
  * for: as much as the largest policy file read by default (`--max-bytes`, 32 MiB). A list used as
  * a value is shared, not copied, but every later stage reads it once per reference.
  */
-export const MAX_VARIABLE_BYTES = 32 * 1024 * 1024;
+const MAX_VARIABLE_BYTES = 32 * 1024 * 1024;
 
 export interface Composed {
   readonly loaded?: Loaded;
@@ -264,7 +264,7 @@ export function withChain(d: Diagnostic, source: SourceMap): Diagnostic {
  * Positions for a composed policy: a rule of a list section, or an entry of a mapping section, is
  * found in the file it came from; everything else in the root file.
  */
-export class ComposedSource extends SourceMap {
+class ComposedSource extends SourceMap {
   constructor(
     private readonly root: SourceMap,
     private readonly lists: ReadonlyMap<string, readonly { source: SourceMap; index: number }[]>,

@@ -92,7 +92,7 @@ export interface PosPair {
  * a policy with 12,500 findings among 50,000 rules needs 12,500 of them, and reading every rule's
  * positions took longer than compiling the rest of it.
  */
-export class PosItems {
+class PosItems {
   private readonly kept: (PosNode | undefined)[] = [];
 
   constructor(

@@ -16,7 +16,7 @@ import { BUILTIN_CHAINS, DOCKER_CHAIN, TABLE_ORDER, defaultChain, hookChain } fr
  * rule, so that a redirected connection meets the rules written for its target port as a direct
  * one does.
  */
-export const GROUP_ORDER = ['state', 'hide-all', 'loopback', 'essentials', 'hide-remote', 'limits', 'users', 'allow', 'deny', 'implicit', 'untracked', 'redirected', 'main', 'tail'] as const;
+const GROUP_ORDER = ['state', 'hide-all', 'loopback', 'essentials', 'hide-remote', 'limits', 'users', 'allow', 'deny', 'implicit', 'untracked', 'redirected', 'main', 'tail'] as const;
 export type Group = (typeof GROUP_ORDER)[number];
 /** Every group but the tail: what a coexisting chain of ours holds (the tail is hooked at the end). */
 const BODY_GROUPS: readonly Group[] = GROUP_ORDER.filter((g) => g !== 'tail');

@@ -22,7 +22,7 @@ interface SectionRecord {
 }
 
 /** Address lists longer than this become ipsets; `defaults.set-threshold: 0` never uses sets. */
-export const DEFAULT_SET_THRESHOLD = 32;
+const DEFAULT_SET_THRESHOLD = 32;
 
 export const FILTER_SECTIONS: readonly SectionRecord[] = [
   { key: 'inbound', chain: 'INPUT', short: 'in', inKey: 'interface', outKey: null, exceptOn: 'src' },

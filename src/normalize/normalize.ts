@@ -18,7 +18,7 @@ import { testsSection } from './tests.js';
 import { usersSection } from './users.js';
 
 /** The ban chains of fail2ban, sshguard and crowdsec's firewall bouncer: their jumps stay ahead of ipfence's. */
-export const DEFAULT_RUN_FIRST: readonly string[] = ['f2b-*', 'sshguard', 'CROWDSEC_CHAIN'];
+const DEFAULT_RUN_FIRST: readonly string[] = ['f2b-*', 'sshguard', 'CROWDSEC_CHAIN'];
 
 export interface NormalizeResult {
   readonly ir?: IR;

@@ -50,10 +50,10 @@ export interface ResolvedLog {
   readonly nflog?: number;
 }
 
-export const DEFAULT_LOG_RATE = '10/minute';
-export const DEFAULT_LOG_BURST = 5;
-export const DEFAULT_LOG_PREFIX = 'ipfence: ';
-export const DEFAULT_ACCEPT_LOG_PREFIX = 'ipfence accept: ';
+const DEFAULT_LOG_RATE = '10/minute';
+const DEFAULT_LOG_BURST = 5;
+const DEFAULT_LOG_PREFIX = 'ipfence: ';
+const DEFAULT_ACCEPT_LOG_PREFIX = 'ipfence accept: ';
 
 /**
  * Resolves `log:` against `logging:` and checks the prefix is safe and not silently truncated.

@@ -25,8 +25,6 @@ export interface Description {
   readonly hoplimit: string | null;
 }
 
-export const DESCRIPTION_FIELDS = ['proto', 'ports', 'sports', 'icmp', 'from', 'to', 'in', 'out', 'user', 'group', 'state', 'hoplimit'] as const satisfies readonly (keyof Description)[];
-
 /**
  * A box as an operator would say it; with `base`, only how it differs from that box (a test's
  * failing part, said against the test). For a connection not translated by nat, the model keeps
@@ -60,7 +58,7 @@ export function describeBox(family: Family, box: Box, base?: Box, limit: number 
  * every banned host, so the table grew with the square of the policy). `item(i)` is asked only
  * for the items said, so the rest are counted, never written.
  */
-export function listText(count: number, item: (i: number) => string, limit: number = Infinity): string {
+function listText(count: number, item: (i: number) => string, limit: number = Infinity): string {
   const said = Math.min(count, limit);
   const parts: string[] = [];
   for (let i = 0; i < said; i++) parts.push(item(i));

@@ -369,7 +369,7 @@ const CT_HOOKS = ['PREROUTING', 'OUTPUT'] as const;
  * client, in the helper's protocols, on any port and interface. A superset: what a helper
  * announces is narrower (one port, one direction), and NAT helpers may move it.
  */
-export function relatedBoxes(model: RulesetModel): readonly { readonly rule: Rule; readonly box: Box }[] {
+function relatedBoxes(model: RulesetModel): readonly { readonly rule: Rule; readonly box: Box }[] {
   const hit = RELATED_BOXES.get(model);
   if (hit !== undefined) return hit;
   const out: { rule: Rule; box: Box }[] = [];
@@ -515,7 +515,7 @@ export function redirected(box: Box, toPort: number): Box {
 }
 
 /** What DNAT does to a new connection: its destination (and port, if given) become the target's. */
-export function dnatted(box: Box, to: string, toPort: number | undefined): Box {
+function dnatted(box: Box, to: string, toPort: number | undefined): Box {
   const out = box.slice();
   const a = readAddress(to);
   out[DIM.origdport] = box[DIM.dport]!;

@@ -47,7 +47,7 @@ export function icmpSet(family: Family, toolName: string): IntervalSet | undefin
  * kernel). Exact for any mix of names and wildcards, with no table of names to build first.
  */
 export const IFNAMSIZ = 16;
-export const IFACE_BITS = BigInt(8 * IFNAMSIZ);
+const IFACE_BITS = BigInt(8 * IFNAMSIZ);
 function nameValue(name: string): bigint {
   let v = 0n;
   const bytes = Buffer.from(name, 'utf8');

@@ -7,6 +7,3 @@
 export function lookupTable<K extends string, T>(entries: Readonly<Record<K, T>>): Readonly<Record<K, T>> {
   return Object.freeze(Object.assign(Object.create(null) as Record<K, T>, entries));
 }
-
-/** Whether `key` is one of the table's own entries (for tables that are not lookupTables). */
-export const hasEntry = (table: object, key: string): boolean => Object.hasOwn(table, key);

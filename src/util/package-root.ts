@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 let root: string | undefined;
 
 /** The folder holding ipfence's package.json and schema/, whether running from src/ or from the bundle in dist/. */
-export function packageRoot(): string {
+function packageRoot(): string {
   if (root) return root;
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'schema'))) {
@@ -17,7 +17,7 @@ export function packageRoot(): string {
   return dir;
 }
 
-export function readPackageFile(...parts: string[]): string {
+function readPackageFile(...parts: string[]): string {
   return readFileSync(join(packageRoot(), ...parts), 'utf8');
 }
 

@@ -14,7 +14,7 @@ export interface ChainSite {
 const JUMP: readonly Target['kind'][] = ['jump'];
 
 /** For each chain of a table, the built-in chains that reach it (a built-in chain reaches itself). */
-export function hooksByChain(table: Table): Map<string, Set<string>> {
+function hooksByChain(table: Table): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>(table.chains.map((c) => [c.name, new Set<string>()]));
   const byName = new Map(table.chains.map((c) => [c.name, c]));
   // A chain hooked in from outside the file (coexist mode) runs in the hook it is hooked into.
@@ -40,7 +40,7 @@ export function hooksByChain(table: Table): Map<string, Set<string>> {
 const sites = new WeakMap<IR, readonly ChainSite[]>();
 
 /** Every chain of the IR with its family, table and reaching hooks, in emission order (built once per IR). */
-export function chainSites(ir: IR): readonly ChainSite[] {
+function chainSites(ir: IR): readonly ChainSite[] {
   const hit = sites.get(ir);
   if (hit) return hit;
   const out: ChainSite[] = [];

@@ -2,7 +2,7 @@ import { diag, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import { ARG_MAX_BYTES, renderChain } from '../render.js';
 import { emittedChains, type Guard } from './api.js';
 
-export const ARGS_MAX = 254;
+const ARGS_MAX = 254;
 
 export const argTooLong: Guard = {
   code: 'arg-too-long',

@@ -2,7 +2,7 @@ import { diag } from '../../diagnostics/diagnostic.js';
 import { renderChain, renderLine } from '../render.js';
 import { emittedChains, type Guard } from './api.js';
 
-export const LINE_MAX_BYTES = 4096;
+const LINE_MAX_BYTES = 4096;
 
 /** iptables-restore reads 10,240-byte lines and parses any overflow as a new rule; stay far below. */
 export const lineTooLong: Guard = {
