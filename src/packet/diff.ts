@@ -4,7 +4,7 @@ import type { Chain, Direction, Family, IR, Rule } from '../model/ir.js';
 import { BoxIndex, outsideOf } from './box-index.js';
 import { joinBoxes, plainConnection, realized } from './describe.js';
 import { decidingRule } from './explain.js';
-import { followPath, modelsOf, PATHS, reachedFrom, translatedAnywhere, untranslated, type Outcome, type RulesetModel } from './path.js';
+import { changesDestination, followPath, modelsOf, PATHS, reachedFrom, translatedAnywhere, untranslated, type Outcome, type RulesetModel } from './path.js';
 import { sameValues, SetIds } from './set-ids.js';
 import { boxesIntersect, DIM, everything, ifaceSet, intersectBox, STATES, subtractBox, type Box } from './space.js';
 
@@ -283,7 +283,7 @@ function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], 
       for (const c of t.chains) {
         let directions: readonly Direction[] | undefined;
         for (const r of c.rules) {
-          if (r.target.kind !== 'redirect' && r.target.kind !== 'dnat') continue;
+          if (!changesDestination(r.target)) continue;
           const entered = m!.box(r).box;
           const moved = translatedAnywhere(r.target, untranslated(entered), family);
           if (!meets(moved)) continue;

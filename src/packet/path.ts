@@ -41,9 +41,13 @@ const LO = ifaceSet('lo');
  */
 export type Verdict = 'accept' | 'drop' | 'reject' | 'translate';
 
-type TranslationTarget = Extract<Target, { readonly kind: 'redirect' | 'dnat' | 'snat' | 'masquerade' | 'notrack' | 'helper' }>;
-const TRANSLATIONS: ReadonlySet<Target['kind']> = new Set(['redirect', 'dnat', 'snat', 'masquerade', 'notrack', 'helper']);
+/** The targets that change what later tables see, each saying whether it changes where the connection goes. */
+const TRANSLATION_KINDS = { redirect: 'destination', dnat: 'destination', snat: 'source', masquerade: 'source', notrack: 'state', helper: 'helper' } as const;
+type TranslationTarget = Extract<Target, { readonly kind: keyof typeof TRANSLATION_KINDS }>;
+const TRANSLATIONS: ReadonlySet<string> = new Set(Object.keys(TRANSLATION_KINDS));
 export const isTranslation = (t: Target): t is TranslationTarget => TRANSLATIONS.has(t.kind);
+/** A redirect or a DNAT: what changes where a connection goes (and so which rules it meets). */
+export const changesDestination = (t: Target): t is Extract<TranslationTarget, { readonly kind: 'redirect' | 'dnat' }> => isTranslation(t) && TRANSLATION_KINDS[t.kind] === 'destination';
 
 export type { Dead, RuleBox, Undecided };
 
@@ -650,7 +654,7 @@ export interface Outcome {
 function undoTranslation(t: TranslationTarget, before: Box, after: Box, primary: boolean): Box {
   if (after === before) return after;
   const out = after.slice();
-  if (t.kind === 'redirect' || t.kind === 'dnat') {
+  if (changesDestination(t)) {
     out[DIM.dport] = after[DIM.origdport]!;
     out[DIM.dst] = after[DIM.origdst]!;
     out[DIM.dnat] = before[DIM.dnat]!;

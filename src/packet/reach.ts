@@ -4,7 +4,7 @@ import { joinBoxes, plainConnection, realized } from './describe.js';
 import { sameValues } from './set-ids.js';
 import { decidingRule } from './explain.js';
 import { fromTheNetwork } from './intent.js';
-import { followPath, keepRules, reachedFrom, translatedAnywhere, untranslated, WalkTooLarge, type Hook, type Outcome, type RulesetModel } from './path.js';
+import { changesDestination, followPath, keepRules, reachedFrom, translatedAnywhere, untranslated, WalkTooLarge, type Hook, type Outcome, type RulesetModel } from './path.js';
 import { DIM, everything, ifaceSet, intersectBox, STATES, type Box } from './space.js';
 
 export type Fate = 'accept' | 'drop' | 'reject';
@@ -79,7 +79,7 @@ export function reachable(model: RulesetModel, direction: Direction, together = 
   for (const c of natTable?.chains ?? []) {
     if (!natChains.has(c.name)) continue;
     for (const red of c.rules) {
-      if (red.target.kind !== 'redirect' && red.target.kind !== 'dnat') continue;
+      if (!changesDestination(red.target)) continue;
       const entered = intersectBox(model.box(red).box, start);
       if (entered === null) continue;
       const moved = translatedAnywhere(red.target, untranslated(entered), model.family);
@@ -178,8 +178,7 @@ function followedWhole(model: RulesetModel, direction: Direction, start: Box, fa
     for (const c of table.chains) {
       if (!reached?.has(c.name)) continue;
       for (const r of c.rules) {
-        const k = r.target.kind;
-        if (k !== 'redirect' && k !== 'dnat' && k !== 'notrack') continue;
+        if (!changesDestination(r.target) && r.target.kind !== 'notrack') continue;
         const hit = intersectBox(model.box(r).box, start);
         if (hit === null) continue;
         entered.push(...outsideOf(index, untranslated(hit)).map((box) => ({ box })));
