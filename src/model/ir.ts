@@ -79,13 +79,14 @@ export interface Rule {
   readonly fallback?: true;
 }
 
-export type ChainPolicy = 'ACCEPT' | 'DROP';
+/** A built-in chain's policy as iptables writes it (the policy file's `accept`/`drop`/`reject` is policy.ts's ChainPolicy). */
+export type BuiltinPolicy = 'ACCEPT' | 'DROP';
 
 export interface Chain {
   readonly kind: 'chain';
   readonly name: string;
   /** Built-in chains have a policy; user chains have none ('-' in the file). */
-  readonly policy: ChainPolicy | null;
+  readonly policy: BuiltinPolicy | null;
   readonly rules: readonly Rule[];
   /**
    * Chains outside the file that will jump here (coexist mode: apply.sh hooks IPFENCE-INPUT into
@@ -211,7 +212,7 @@ export const relabel = (o: Origin, label: string): Origin =>
 
 export const rule = (matches: readonly Match[], target: Target, origin: Origin): Rule => ({ kind: 'rule', matches, target, origin });
 export const fallbackRule = (matches: readonly Match[], target: Target, origin: Origin): Rule => ({ kind: 'rule', matches, target, origin, fallback: true });
-export const chain = (name: string, policy: ChainPolicy | null, rules: readonly Rule[], hookedFrom?: readonly string[], hookedAt: 'start' | 'end' = 'start'): Chain =>
+export const chain = (name: string, policy: BuiltinPolicy | null, rules: readonly Rule[], hookedFrom?: readonly string[], hookedAt: 'start' | 'end' = 'start'): Chain =>
   hookedFrom ? { kind: 'chain', name, policy, rules, hookedFrom, ...(hookedAt === 'end' ? { hookedAt } : {}) } : { kind: 'chain', name, policy, rules };
 export const table = (name: TableName, chains: readonly Chain[]): Table => ({ kind: 'table', name, chains });
 export const ruleset = (family: Family, tables: readonly Table[]): Ruleset => ({ kind: 'ruleset', family, tables });

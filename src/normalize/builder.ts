@@ -1,5 +1,5 @@
 import { FAMILY_NAMES } from '../model/family.js';
-import { chain, hookJump, rule, ruleset, table, type AddressSet, type Chain, type ChainPolicy, type Family, type Origin, type Ownership, type Rule, type Ruleset, type TableName } from '../model/ir.js';
+import { chain, hookJump, rule, ruleset, table, type AddressSet, type Chain, type BuiltinPolicy, type Family, type Origin, type Ownership, type Rule, type Ruleset, type TableName } from '../model/ir.js';
 import type { Cidr } from '../packet/addresses.js';
 import { BUILTIN_CHAINS, DOCKER_CHAIN, TABLE_ORDER, defaultChain, hookChain } from '../model/chains.js';
 
@@ -123,7 +123,7 @@ export class RulesetBuilder {
    * coexisting one declares only its own chains, plus a built-in chain where the author set its
    * policy; its default verdicts go to chains hooked at the end, after other tools' rules.
    */
-  build(ownership: Ownership, policies: Readonly<Record<string, ChainPolicy>>, explicit: ReadonlySet<string>, hookOrigin: Origin): Ruleset[] {
+  build(ownership: Ownership, policies: Readonly<Record<string, BuiltinPolicy>>, explicit: ReadonlySet<string>, hookOrigin: Origin): Ruleset[] {
     const full = ownership === 'full';
     return FAMILY_NAMES.map((f) =>
       ruleset(

@@ -1,5 +1,5 @@
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { lazyOrigin, type ChainPolicy, type Family, type IR } from '../model/ir.js';
+import { lazyOrigin, type BuiltinPolicy, type Family, type IR } from '../model/ir.js';
 import type { SourceMap } from '../load/source.js';
 import type { Policy } from '../model/policy.js';
 import { RulesetBuilder } from './builder.js';
@@ -77,7 +77,7 @@ export function normalize(policy: Policy, source: SourceMap): NormalizeResult {
   dockerSection(ctx, b);
   tail(ctx, b);
   const tests = testsSection(ctx);
-  const toPolicy = (k: 'input' | 'forward' | 'output'): ChainPolicy => (chainPolicy(ctx, k) === 'accept' ? 'ACCEPT' : 'DROP');
+  const toPolicy = (k: 'input' | 'forward' | 'output'): BuiltinPolicy => (chainPolicy(ctx, k) === 'accept' ? 'ACCEPT' : 'DROP');
   const ownership = policy.ownership ?? 'full';
   const explicit = new Set((['input', 'forward', 'output'] as const).filter((k) => policy.defaults?.[k] !== undefined).map((k) => k.toUpperCase()));
   const policies = { INPUT: toPolicy('input'), FORWARD: toPolicy('forward'), OUTPUT: toPolicy('output') };

@@ -1,11 +1,11 @@
-import { accept, chain, reject, rule, ruleset, table, type ChainPolicy, type Family, type IR, type Match, type TableName, type Target } from '../../src/model/ir.js';
+import { accept, chain, reject, rule, ruleset, table, type BuiltinPolicy, type Family, type IR, type Match, type TableName, type Target } from '../../src/model/ir.js';
 
 /** Hand-built IR for the checks and guards no policy reaches: one family, rules from a compact spec. */
 export const loc = { file: 'policy.yaml', line: 7, col: 5 };
 export const origin = { path: ['inbound', 0], loc, label: 'r' };
 export type Spec = Partial<Record<TableName, Record<string, [Match[], Target][]>>>;
 /** A one-family IR from a compact spec: { table: { chain: [[matches, target], ...] } }. */
-export function irOf(spec: Spec, family: Family = 'ipv4', policies: Record<string, ChainPolicy> = {}): IR {
+export function irOf(spec: Spec, family: Family = 'ipv4', policies: Record<string, BuiltinPolicy> = {}): IR {
   return {
     kind: 'ir',
     ownership: 'full',

@@ -10,7 +10,7 @@ import { hookRedirect } from './hook-redirect.js';
 import { hookReject } from './hook-reject.js';
 import { hookSnat } from './hook-snat.js';
 import { hookNotrack } from './hook-notrack.js';
-import { intentTest } from './test-failed.js';
+import { testFailed } from './test-failed.js';
 import { ipv6Ndp } from './ipv6-ndp.js';
 import { natFiltering } from './nat-filtering.js';
 import { noEstablished } from './no-established.js';
@@ -24,5 +24,5 @@ import { tcpReset } from './tcp-reset.js';
 
 /** Every lint check, once. test/check/checks.test.ts fails when a check lacks docs or tests. */
 export const CHECKS: readonly Check[] = [
-  dockerFlush, dockerPublished, familyAsymmetry, familyIcmp, hideTargetAllow, hookInterface, hookNotrack, hookOwner, hookRedirect, hookReject, hookSnat, intentTest, ipv6Ndp, natFiltering, noEstablished, ownerName, portUsuallyUdp, redirectBypass, redirectLocal, shadowed, sshLockout, tcpReset,
+  dockerFlush, dockerPublished, familyAsymmetry, familyIcmp, hideTargetAllow, hookInterface, hookNotrack, hookOwner, hookRedirect, hookReject, hookSnat, testFailed, ipv6Ndp, natFiltering, noEstablished, ownerName, portUsuallyUdp, redirectBypass, redirectLocal, shadowed, sshLockout, tcpReset,
 ];

@@ -20,7 +20,7 @@ const SHOWN = 3;
  * they exist in. It fails, at the test, when any of them gets another verdict; the message says
  * which connections, and the rule (or default policy) that decided them.
  */
-export const intentTest: Check = {
+export const testFailed: Check = {
   code: 'test-failed',
   severity: 'error',
   docs: 'An intent test (`tests:`) failed: some of the connections it describes get another verdict than `expect` on the packet model (every table and chain they pass, nat included). The message names those connections and the rule or default policy that decided them, with its location. Change the policy, or the test if the intent changed.',
