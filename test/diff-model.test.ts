@@ -109,5 +109,15 @@ describe('diff against the packet model, packet by packet', () => {
     const inLo = pointOf('ipv4', { ...packet, in: 'lo' })!;
     expect(followPath(modelsOf(b).find((m) => m.family === 'ipv4')!, 'in', inLo).map((o) => o.verdict)).toEqual(['reject']);
   });
+
+  it("follows packets of any state a NOTRACK makes UNTRACKED onto a changed rule of state UNTRACKED (found by the property test)", () => {
+    const p = { version: 1, defaults: { output: 'reject', deny: 'drop', established: false }, users: [{ user: 'nobody', except: [{ port: [1] }] }], notrack: [{ port: 1, to: '1.0.0.1/8' }] };
+    const a = irOf(p)!;
+    const b = irOf({ ...p, users: [] })!;
+    // A reply of the notracked service (from its port, 1) this user sends: RELATED, made UNTRACKED in raw.
+    const point = pointOf('ipv4', { src: '1.0.0.0', dst: '1.1.0.1', proto: 17, dport: 1, sport: 1, out: 'wg0', state: 'RELATED', uid: 'nobody', gid: 'nobody', hoplimit: 255 })!.map((d) => d[0]![0]);
+    const holding = changedPackets(a, b).filter((c) => c.family === 'ipv4' && c.direction === 'out' && boxHas(c.box, point));
+    expect(holding.map((c) => [c.before, c.after])).toEqual([['drop', 'accept']]);
+  });
 });
 

@@ -277,17 +277,19 @@ function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], 
   const index = new BoxIndex<Box>(family);
   for (const d of DIRECTIONS) for (const x of boxes[d]) index.add(x.box, index.keysOf(x.box));
   const meets = (box: Box): boolean => index.candidates(index.keysOf(box)).some((x) => boxesIntersect(x, box));
+  // So do a NOTRACK's: a packet of any state it makes UNTRACKED meets a changed rule of state
+  // UNTRACKED (a user's block, the untracked accept), which its own state never reached.
   for (const m of [a, b]) {
     for (const t of m?.ruleset.tables ?? []) {
-      if (t.name !== 'nat') continue;
+      if (t.name !== 'nat' && t.name !== 'raw') continue;
       for (const c of t.chains) {
         let directions: readonly Direction[] | undefined;
         for (const r of c.rules) {
-          if (!changesDestination(r.target)) continue;
+          if (!changesDestination(r.target) && r.target.kind !== 'notrack') continue;
           const entered = m!.box(r).box;
           const moved = translatedAnywhere(r.target, untranslated(entered), family);
           if (!meets(moved)) continue;
-          for (const d of (directions ??= natDirections(t.chains, c.name))) boxes[d].push({ box: entered, chain: `nat ${c.name}` });
+          for (const d of (directions ??= natDirections(t.chains, c.name))) boxes[d].push({ box: entered, chain: `${t.name} ${c.name}` });
           index.add(entered, index.keysOf(entered));
         }
       }
