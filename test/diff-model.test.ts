@@ -119,5 +119,14 @@ describe('diff against the packet model, packet by packet', () => {
     const holding = changedPackets(a, b).filter((c) => c.family === 'ipv4' && c.direction === 'out' && boxHas(c.box, point));
     expect(holding.map((c) => [c.before, c.after])).toEqual([['drop', 'accept']]);
   });
+
+  it('follows a packet sent out lo from any source where SNAT gives it the source a changed INPUT rule matches', () => {
+    const base = ['version: 1', 'host: { addresses: [10.1.0.1] }', 'defaults: { input: drop, established: false }', 'snat:', '  - { name: lo-snat, out: lo, to-source: 10.1.0.1, family: ipv4 }', 'inbound:', '  - { name: ssh, port: 22 }'];
+    const a = compile([...base, ''].join('\n'), 'a.yaml', 'a.yaml', { emit: false }).ir!;
+    const b = compile([...base, '  - { name: dns, port: 53, from: 10.1.0.0/24, others: pass }', ''].join('\n'), 'b.yaml', 'b.yaml', { emit: false }).ir!;
+    const point = pointOf('ipv4', { src: '127.0.0.1', dst: '127.0.0.1', proto: 6, dport: 53, sport: 40000, out: 'lo', uid: '1000', gid: '1000', state: 'NEW', hoplimit: 64 })!.map((d) => d[0]![0]);
+    const holding = changedPackets(a, b).filter((c) => c.family === 'ipv4' && c.direction === 'out' && boxHas(c.box, point));
+    expect(holding.map((c) => [c.before, c.after])).toEqual([['drop', 'accept']]);
+  });
 });
 

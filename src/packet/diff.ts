@@ -197,12 +197,13 @@ class RuleKeys {
 function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], [irB, b]: [IR, RulesetModel | undefined]): Record<Direction, Touched[]> {
   // By path: a rule changes only packets that pass a hook its chain is reached from.
   const boxes: Record<Direction, Touched[]> = { in: [], out: [], forward: [] };
+  const sourceNatted = natsSourceOnLo(a, family) || natsSourceOnLo(b, family);
   const file = (box: Box, hooks: readonly string[], chain: string, looped = true): void => {
     for (const d of DIRECTIONS) if (PATHS[d].some((h) => hooks.includes(h))) boxes[d].push({ box, chain });
     // What this host sends itself out lo comes back in on lo and meets PREROUTING and INPUT too
     // (see path.ts, LOOPED): a rule there changes those packets of the path out as well.
     if (looped && !PATHS.out.some((h) => hooks.includes(h)) && LOOPED_BACK.some((h) => hooks.includes(h))) {
-      const back = sentToItself(box, family);
+      const back = sentToItself(box, family, sourceNatted);
       if (back !== null) boxes.out.push({ box: back, chain });
     }
   };
@@ -326,7 +327,7 @@ const LO = ifaceSet('lo');
  * PREROUTING or INPUT): those of it that arrive on lo, as they left, out lo from any input
  * interface the path out gives them. Null when `box` takes nothing from lo.
  */
-function sentToItself(box: Box, family: Family): Box | null {
+function sentToItself(box: Box, family: Family, sourceNatted: boolean): Box | null {
   const lo = box.slice();
   lo[DIM.in] = LO;
   const back = intersectBox(box, lo);
@@ -334,7 +335,17 @@ function sentToItself(box: Box, family: Family): Box | null {
   const sent = back.slice();
   sent[DIM.in] = everything(family)[DIM.in]!;
   sent[DIM.out] = LO;
+  // Where SNAT or MASQUERADE may take a packet out lo, INPUT sees the source it gave, not the
+  // one it was sent from: any source may be one the box's rule matches.
+  if (sourceNatted) sent[DIM.src] = everything(family)[DIM.src]!;
   return sent;
+}
+
+/** Whether a SNAT or MASQUERADE of `m` may take packets that leave by lo (see sentToItself). */
+function natsSourceOnLo(m: RulesetModel | undefined, family: Family): boolean {
+  const lo = everything(family).slice();
+  lo[DIM.out] = LO;
+  return (m?.ruleset.tables ?? []).some((t) => t.name === 'nat' && t.chains.some((c) => c.rules.some((r) => (r.target.kind === 'snat' || r.target.kind === 'masquerade') && boxesIntersect(m!.box(r).box, lo))));
 }
 
 /**
