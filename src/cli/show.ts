@@ -33,7 +33,7 @@ const LOOPBACK_UNLISTED = "this host's connections to itself (out lo) are not al
 
 const VERDICT: readonly [string, (d: Row) => string] = ['verdict', (d) => `${d.verdict}${d.moved === undefined ? '' : ` (${d.moved})`}${d.primary === undefined ? '' : ` if ${primaryClause(d.in, d.primary)}`}`];
 const WORD = { accept: 'allowed', drop: 'dropped', reject: 'rejected' } as const;
-/** A row whose connections a translation took to another hook's rules (see reach.ts, movedOff). */
+/** A row whose connections a translation took to another hook's rules (see reach.ts, followedWhole). */
 const MOVED = { redirect: 'redirected to this host', dnat: 'port-forwarded' } as const;
 const SECTIONS: readonly { direction: Direction; title: string; columns: Section['columns'] }[] = [
   { direction: 'in', title: 'New connections to this host', columns: [VERDICT, ['protocol', (d) => d.proto ?? 'any'], ['port', portOf], ['from', (d) => d.from ?? 'anywhere'], ['to', (d) => d.to ?? 'any'], ['interface', (d) => d.in ?? 'any']] },

@@ -4,9 +4,9 @@ import type { Chain, Direction, Family, IR, Rule } from '../model/ir.js';
 import { BoxIndex, outsideOf } from './box-index.js';
 import { joinBoxes, plainConnection, realized } from './describe.js';
 import { decidingRule } from './explain.js';
-import { changesDestination, followPath, modelsOf, PATHS, reachedFrom, translatedAnywhere, untranslated, type Outcome, type RulesetModel } from './path.js';
+import { changesDestination, changesSource, followPath, inLo, LO, modelsOf, outLo, PATHS, reachedFrom, translatedAnywhere, untranslated, type Outcome, type RulesetModel } from './path.js';
 import { sameValues, SetIds } from './set-ids.js';
-import { boxesIntersect, DIM, everything, ifaceSet, intersectBox, STATES, subtractBox, type Box } from './space.js';
+import { boxesIntersect, DIM, everything, intersectBox, STATES, subtractBox, type Box } from './space.js';
 
 /** Packets whose fate differs between two compiled policies. */
 export interface Change {
@@ -311,16 +311,8 @@ function natDirections(chains: readonly Chain[], name: string): readonly Directi
   return DIRECTIONS.filter((d) => PATHS[d].some((h) => reachedFrom(chains, h).has(name)));
 }
 
-/** Every packet of `box` that comes in on lo. */
-function inLo(box: Box): Box {
-  const b = box.slice();
-  b[DIM.in] = LO;
-  return b;
-}
-
 /** The hooks a packet sent out lo meets again on its way back in. */
 const LOOPED_BACK: readonly string[] = ['PREROUTING', 'INPUT'];
-const LO = ifaceSet('lo');
 
 /**
  * The packets leaving this host by lo that come back in as packets of `box` (a box of
@@ -328,9 +320,7 @@ const LO = ifaceSet('lo');
  * interface the path out gives them. Null when `box` takes nothing from lo.
  */
 function sentToItself(box: Box, family: Family, sourceNatted: boolean): Box | null {
-  const lo = box.slice();
-  lo[DIM.in] = LO;
-  const back = intersectBox(box, lo);
+  const back = intersectBox(box, inLo(box));
   if (back === null) return null;
   const sent = back.slice();
   sent[DIM.in] = everything(family)[DIM.in]!;
@@ -343,9 +333,8 @@ function sentToItself(box: Box, family: Family, sourceNatted: boolean): Box | nu
 
 /** Whether a SNAT or MASQUERADE of `m` may take packets that leave by lo (see sentToItself). */
 function natsSourceOnLo(m: RulesetModel | undefined, family: Family): boolean {
-  const lo = everything(family).slice();
-  lo[DIM.out] = LO;
-  return (m?.ruleset.tables ?? []).some((t) => t.name === 'nat' && t.chains.some((c) => c.rules.some((r) => (r.target.kind === 'snat' || r.target.kind === 'masquerade') && boxesIntersect(m!.box(r).box, lo))));
+  const lo = outLo(everything(family));
+  return (m?.ruleset.tables ?? []).some((t) => t.name === 'nat' && t.chains.some((c) => c.rules.some((r) => changesSource(r.target) && boxesIntersect(m!.box(r).box, lo))));
 }
 
 /**
@@ -357,8 +346,7 @@ function natsSourceOnLo(m: RulesetModel | undefined, family: Family): boolean {
 function behindLoopbackAccept(m: RulesetModel | undefined, family: Family): Set<Rule> {
   const behind = new Set<Rule>();
   if (m === undefined) return behind;
-  const lo = everything(family).slice();
-  lo[DIM.in] = LO;
+  const lo = inLo(everything(family));
   for (const t of m.ruleset.tables) {
     for (const c of t.chains) {
       let after = false;

@@ -32,7 +32,7 @@ export const PATHS = { in: ['PREROUTING', 'INPUT'], forward: ['PREROUTING', 'FOR
  */
 const LOOPED: readonly Hook[] = ['OUTPUT', 'POSTROUTING', 'PREROUTING', 'INPUT'];
 const LOOPED_TABLES: Readonly<Partial<Record<Hook, readonly TableName[]>>> = { PREROUTING: ['mangle'], INPUT: ['mangle', 'filter'] };
-const LO = ifaceSet('lo');
+export const LO = ifaceSet('lo');
 
 /**
  * What finally happens to a set of packets in one chain walk. `translate`: a nat or raw target
@@ -48,6 +48,8 @@ const TRANSLATIONS: ReadonlySet<string> = new Set(Object.keys(TRANSLATION_KINDS)
 export const isTranslation = (t: Target): t is TranslationTarget => TRANSLATIONS.has(t.kind);
 /** A redirect or a DNAT: what changes where a connection goes (and so which rules it meets). */
 export const changesDestination = (t: Target): t is Extract<TranslationTarget, { readonly kind: 'redirect' | 'dnat' }> => isTranslation(t) && TRANSLATION_KINDS[t.kind] === 'destination';
+/** A SNAT or a MASQUERADE: what changes the source (which only a packet back in on lo shows to a rule). */
+export const changesSource = (t: Target): t is Extract<TranslationTarget, { readonly kind: 'snat' | 'masquerade' }> => isTranslation(t) && TRANSLATION_KINDS[t.kind] === 'source';
 
 export type { Dead, RuleBox, Undecided };
 
@@ -532,7 +534,6 @@ function dnatted(box: Box, to: string, toPort: number | undefined): Box {
 
 const UNTRACKED = BigInt(STATES.indexOf('UNTRACKED'));
 
-/** A translation's packets as the tables after it see them. */
 /**
  * What a translation may make of `box` at whichever hook it runs: a REDIRECT sends a connection
  * to the hook's own address (loopback in OUTPUT, the incoming interface's primary address in
@@ -546,6 +547,7 @@ export function translatedAnywhere(t: TranslationTarget, box: Box, family: Famil
   return out;
 }
 
+/** A translation's packets as the tables after it see them. */
 export function translate(t: TranslationTarget, box: Box): Box {
   switch (t.kind) {
     case 'redirect':
@@ -581,7 +583,7 @@ function translateAt(model: RulesetModel, hook: Hook, t: TranslationTarget, box:
   // Sent out lo, a packet comes back in with the source SNAT or MASQUERADE gave it, and INPUT
   // judges that one (see LOOPED): SNAT's address; MASQUERADE's is the one lo's route gives, the
   // local address it was sent to (a superset where it was sent to several).
-  if ((t.kind === 'snat' || t.kind === 'masquerade') && hook === 'POSTROUTING' && boxesIntersect(box, loBox(box))) {
+  if (changesSource(t) && hook === 'POSTROUTING' && boxesIntersect(box, outLo(box))) {
     const out = box.slice();
     const a = t.kind === 'snat' ? readAddress(t.to) : undefined;
     out[DIM.src] = a === undefined || typeof a === 'string' ? box[DIM.dst]! : [a.interval];
@@ -661,7 +663,7 @@ function undoTranslation(t: TranslationTarget, before: Box, after: Box, primary:
     // A redirect in PREROUTING sent them to their interface's primary address: the addresses
     // they reached are what their fate assumed it to be.
     if (primary) out[DIM.primary] = after[DIM.dst]!;
-  } else if (t.kind === 'snat' || t.kind === 'masquerade') out[DIM.src] = before[DIM.src]!;
+  } else if (changesSource(t)) out[DIM.src] = before[DIM.src]!;
   else out[DIM.state] = before[DIM.state]!;
   return out;
 }
@@ -713,7 +715,7 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
   for (let step = 0; parts.length > 0; step++) {
     // What leaves by lo comes back in: on along the looped path, whose next hook is PREROUTING.
     parts = parts.flatMap((p) => {
-      const lo = p.path === 'out' && PATHS.out[step] === undefined ? intersectBox(p.box, loBox(p.box)) : null;
+      const lo = p.path === 'out' && PATHS.out[step] === undefined ? intersectBox(p.box, outLo(p.box)) : null;
       if (lo === null) return [p];
       const back = lo.slice();
       back[DIM.in] = LO;
@@ -735,7 +737,7 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
         for (const p of here) {
           // Only filter decides (nat and mangle never drop): decisions the question does not want
           // are forgotten there. Not OUTPUT's accepts of what leaves by lo: INPUT has its say on them.
-          const forget = table === 'filter' && !(p.path === 'out' && boxesIntersect(p.box, loBox(p.box)));
+          const forget = table === 'filter' && !(p.path === 'out' && boxesIntersect(p.box, outLo(p.box)));
           for (const d of model.decide(table, hook, p.box, trace, forget ? keep : undefined)) {
             const first = firstRule(d);
             const rules = first === undefined ? p.rules : [...p.rules, first];
@@ -772,14 +774,14 @@ function withinBut(box: Box, outer: Box, dim: number): boolean {
 }
 
 /** Every packet of `box` whose input interface is lo. */
-function inLo(box: Box): Box {
+export function inLo(box: Box): Box {
   const b = box.slice();
   b[DIM.in] = LO;
   return b;
 }
 
 /** Every packet of `box` whose output interface is lo. */
-function loBox(box: Box): Box {
+export function outLo(box: Box): Box {
   const b = box.slice();
   b[DIM.out] = LO;
   return b;

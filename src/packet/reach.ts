@@ -1,11 +1,11 @@
-import type { Chain, Direction, Family, Rule } from '../model/ir.js';
+import type { Direction, Family, Rule } from '../model/ir.js';
 import { BoxIndex, outsideOf } from './box-index.js';
 import { joinBoxes, plainConnection, realized } from './describe.js';
 import { sameValues } from './set-ids.js';
 import { decidingRule } from './explain.js';
 import { fromTheNetwork } from './intent.js';
-import { changesDestination, followPath, keepRules, reachedFrom, translatedAnywhere, untranslated, WalkTooLarge, type Hook, type Outcome, type RulesetModel } from './path.js';
-import { DIM, everything, ifaceSet, intersectBox, STATES, type Box } from './space.js';
+import { changesDestination, followPath, keepRules, outLo, reachedFrom, translatedAnywhere, untranslated, WalkTooLarge, type Hook, type Outcome, type RulesetModel } from './path.js';
+import { DIM, everything, intersectBox, STATES, type Box } from './space.js';
 
 export type Fate = 'accept' | 'drop' | 'reject';
 /** A translation that moved a connection to another hook's rules: a redirect to this host, a DNAT on through it. */
@@ -44,10 +44,7 @@ const FATES = new Set<string>(['accept', 'drop', 'reject']);
  * and together they are exactly the connections whose fate is not the fallback.
  */
 export function reachable(model: RulesetModel, direction: Direction, together = true): Reach {
-  const fresh = everything(model.family).slice();
-  fresh[DIM.state] = [[NEW, NEW]];
-  // A new connection's first packet is in its original direction: no row is a reply's.
-  fresh[DIM.ctdir] = [[0n, 0n]];
+  const fresh = newConnections(model.family);
   const start = fromTheNetwork(fresh, direction);
   const { fallback, catchAll } = fallbackOf(model, FILTER_HOOK[direction], start);
   const queries = new Map<Rule, Box[]>();
@@ -103,7 +100,7 @@ export function reachable(model: RulesetModel, direction: Direction, together = 
   const asked = [...queries].flatMap(([rule, boxes]) => boxes.map((box) => ({ box, verdict: rule.target.kind, rules: [rule] })));
   // `together: false` asks each rule alone: the definition the grouping is tested against.
   const groups = together ? joinBoxes(asked, (q) => q.verdict, (first, others) => ({ ...first, rules: [first.rules, ...others.map((o) => o.rules)].flat() })) : asked;
-  const found: { box: Box; verdict: Fate; moved?: Moved }[] = [];
+  const found: Row[] = [];
   for (const g of groups) {
     const members = new Set(g.rules);
     for (const o of followPath(model, direction, untranslated(g.box), undefined, keepRules(members))) {
@@ -132,29 +129,18 @@ export function reachable(model: RulesetModel, direction: Direction, together = 
  * pieces than a walk holds: then they are not listed, and said to be so ('too large').
  * Said to be always accepted, they were not: a hidden target refuses them.
  */
-function loopback(model: RulesetModel, direction: Direction, fallback: Fate): { box: Box; verdict: Fate; moved?: Moved }[] | 'too large' {
+function loopback(model: RulesetModel, direction: Direction, fallback: Fate): Row[] | 'too large' {
   if (direction !== 'out') return [];
-  const own = everything(model.family).slice();
-  own[DIM.state] = [[NEW, NEW]];
-  own[DIM.ctdir] = [[0n, 0n]];
-  own[DIM.out] = ifaceSet('lo');
   let outcomes: Outcome[];
   try {
-    outcomes = followPath(model, direction, untranslated(own));
+    outcomes = followPath(model, direction, untranslated(outLo(newConnections(model.family))));
   } catch (e) {
     if (e instanceof WalkTooLarge) return 'too large';
     throw e;
   }
   // All accepted (the preamble's loopback accept, as usual): nothing to say.
   if (outcomes.every((o) => o.verdict === 'accept')) return [];
-  const out: { box: Box; verdict: Fate; moved?: Moved }[] = [];
-  for (const o of outcomes) {
-    // As off loopback: a redirected connection is listed whatever its fate (see followedWhole).
-    const moved = o.rules.some((r) => r.target.kind === MOVES[direction]);
-    const real = o.verdict === fallback && !moved ? null : realized(o.entry);
-    if (real) out.push({ box: plainConnection(real, model.family), verdict: o.verdict, ...(moved ? { moved: MOVES[direction] } : {}) });
-  }
-  return out;
+  return outcomes.flatMap((o) => rowOf(model, direction, o, fallback));
 }
 
 /**
@@ -168,7 +154,7 @@ function loopback(model: RulesetModel, direction: Direction, fallback: Fate): { 
  * the fallback that no rule asked about decides (those the questions find). Without this, `show`
  * said such connections took the fallback.
  */
-function followedWhole(model: RulesetModel, direction: Direction, start: Box, fallback: Fate, asked: ReadonlySet<Rule>, chains: { readonly nat: ReadonlySet<string>; readonly raw: ReadonlySet<string> }): { box: Box; verdict: Fate; moved?: Moved }[] {
+function followedWhole(model: RulesetModel, direction: Direction, start: Box, fallback: Fate, asked: ReadonlySet<Rule>, chains: { readonly nat: ReadonlySet<string>; readonly raw: ReadonlySet<string> }): Row[] {
   const entered: { box: Box }[] = [];
   // Disjoint by an index of what came before: a scan of every earlier rule's box was quadratic in
   // the redirects (4,000: seconds).
@@ -185,19 +171,33 @@ function followedWhole(model: RulesetModel, direction: Direction, start: Box, fa
       }
     }
   }
-  const out: { box: Box; verdict: Fate; moved?: Moved }[] = [];
-  for (const q of joinBoxes(entered, () => '')) {
-    for (const o of followPath(model, direction, q.box)) {
-      // Moved, a connection is listed whatever its fate: it does not go where it was sent.
-      const moved = o.rules.some((r) => r.target.kind === MOVES[direction]);
-      if (o.verdict === fallback && !moved) continue;
+  return joinBoxes(entered, () => '').flatMap((q) =>
+    followPath(model, direction, q.box).flatMap((o) => {
       const by = decidingRule(o);
-      if (by !== undefined && asked.has(by)) continue;
-      const real = realized(o.entry);
-      if (real) out.push({ box: plainConnection(real, model.family), verdict: o.verdict, ...(moved ? { moved: MOVES[direction] } : {}) });
-    }
-  }
-  return out;
+      return by !== undefined && asked.has(by) ? [] : rowOf(model, direction, o, fallback);
+    }),
+  );
+}
+
+type Row = { box: Box; verdict: Fate; moved?: Moved };
+
+/**
+ * An outcome as a row (none, or one), if it is one: where its fate is not the fallback, or a
+ * translation moved it to another hook's rules (listed whatever its fate: it does not go where
+ * it was sent), with the translation that did.
+ */
+function rowOf(model: RulesetModel, direction: Direction, o: Outcome, fallback: Fate): Row[] {
+  const moved = o.rules.some((r) => r.target.kind === MOVES[direction]);
+  const real = o.verdict === fallback && !moved ? null : realized(o.entry);
+  return real ? [{ box: plainConnection(real, model.family), verdict: o.verdict, ...(moved ? { moved: MOVES[direction] } : {}) }] : [];
+}
+
+/** Every new connection: their first packets, in their original direction (no row is a reply's). */
+function newConnections(family: Family): Box {
+  const fresh = everything(family).slice();
+  fresh[DIM.state] = [[NEW, NEW]];
+  fresh[DIM.ctdir] = [[0n, 0n]];
+  return fresh;
 }
 
 /**
