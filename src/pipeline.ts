@@ -8,8 +8,8 @@ import type { IR } from './model/ir.js';
 import { load, type Loaded } from './load/load.js';
 import { compose, withChain, type ExtraInclude, type IncludeSet, type RootIdentity, type VariableTable } from './load/compose.js';
 import { normalize } from './normalize/normalize.js';
-import type { Policy } from './model/policy.js';
-import { prune, validate } from './validate/validate.js';
+import { validate } from './validate/validate.js';
+import { validRest } from './validate/prune.js';
 
 export interface CompileResult {
   /** Present only when there are no errors: nothing is ever written from a failed compile. */
@@ -69,16 +69,10 @@ export function compile(text: string, file: string, displayName = file, options:
  */
 const VALUE_CODES: ReadonlySet<string> = new Set(['unknown-name', 'address-invalid', 'address-set-cycle', 'cidr-host-bits', 'family-mismatch', 'port-invalid', 'port-needs-proto', 'rate-overflow', 'icmp-type-invalid', 'user-invalid', 'interface-hook', 'unsafe-string', 'string-too-long', 'interface-unknown', 'table-reserved']);
 
-/** The value errors in what is valid of an invalid policy: it is normalized without its invalid parts (see prune). */
+/** The value errors in what is valid of an invalid policy (see validRest). */
 function errorsInTheRest(value: unknown, valid: ReturnType<typeof validate>, source: Loaded['source']): Diagnostic[] {
-  const rest = valid.invalid ? prune(value, valid.invalid) : undefined;
-  if (rest === undefined) return [];
-  try {
-    return normalize(rest as Policy, source).diagnostics.filter((d) => VALUE_CODES.has(d.code));
-  } catch {
-    // What a hole or a missing part trips over in the rest: the schema's errors stand alone.
-    return [];
-  }
+  const rest = validRest(value, valid, source);
+  return rest ? normalize(rest.policy, rest.source).diagnostics.filter((d) => VALUE_CODES.has(d.code)) : [];
 }
 
 function sortedDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {

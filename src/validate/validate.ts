@@ -11,7 +11,7 @@ import { didYouMean } from '../util/suggest.js';
 export interface ValidateResult {
   readonly policy?: Policy;
   readonly diagnostics: readonly Diagnostic[];
-  /** Where the policy is invalid: the values (or unknown keys) to take out to check the rest (see prune). */
+  /** Where the policy is invalid: the values (or unknown keys) to take out to check the rest (see validRest in prune.ts). */
   readonly invalid?: readonly Path[];
 }
 
@@ -58,30 +58,6 @@ function inventoryKeys(value: Record<string, unknown>): 'hosts' | 'groups' | und
   // A policy's `host:` misspelt (`hosts: { addresses: ... }`) is not an inventory: its hosts name a policy.
   const hosts = map(value.hosts) && Object.values(value.hosts).some((h) => map(h) && (Object.hasOwn(h, 'policy') || Object.hasOwn(h, 'groups')));
   return hosts ? 'hosts' : map(value.groups) ? 'groups' : undefined;
-}
-
-/**
- * A copy of an invalid policy without what made it invalid, to look for the errors in the rest:
- * a value or unknown key goes with its key, an invalid entry of a list of rules leaves a hole (so
- * that every other entry keeps its index, and its diagnostics their positions), and an invalid
- * entry of a list of values takes the whole list. Undefined when the policy itself is invalid.
- */
-export function prune(value: unknown, invalid: readonly Path[]): unknown {
-  const copy = structuredClone(value) as Record<string, unknown>;
-  for (const path of invalid) {
-    let k = path.length - 1;
-    for (; k >= 0; k--) {
-      let parent: unknown = copy;
-      for (const seg of path.slice(0, k)) parent = parent !== null && typeof parent === 'object' ? (parent as Record<string | number, unknown>)[seg] : undefined;
-      if (parent === null || typeof parent !== 'object') break;
-      const rules = Array.isArray(parent) && parent.some((x) => x !== null && typeof x === 'object' && !Array.isArray(x));
-      if (Array.isArray(parent) && !rules) continue;
-      delete (parent as Record<string | number, unknown>)[path[k]!];
-      break;
-    }
-    if (k < 0) return undefined;
-  }
-  return copy;
 }
 
 /** Names ipfence gives its own chains and sets; apply.sh treats these as its own. */
