@@ -1,4 +1,5 @@
 import { check } from './check/check.js';
+import { VALUE_CODES } from './diagnostics/codes.js';
 import { applyConfig, type Level } from './check/config.js';
 import { compareDiagnostics, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
 import { emit, type Artifact } from './emit/emit.js';
@@ -60,14 +61,6 @@ export function compile(text: string, file: string, displayName = file, options:
   if (hasErrors(all) || options.emit === false) return { ir: norm.ir, diagnostics: all };
   return { ir: norm.ir, artifacts: emit(norm.ir, { name: displayName, text, hash: options.sourceHash }, { hostDir: options.hostDir }), diagnostics: all };
 }
-
-/**
- * Diagnostics about single values that the normalize stage finds: an address, a port text, a
- * user, an interface. After schema errors, these are what an author also wants in the same run
- * (`port: 70000` and `from: 300.1.1.1` in one rule). Relations between rules (order, overlaps,
- * duplicates) are left out: the rules they compare are incomplete here.
- */
-const VALUE_CODES: ReadonlySet<string> = new Set(['unknown-name', 'address-invalid', 'address-set-cycle', 'cidr-host-bits', 'family-mismatch', 'port-invalid', 'port-needs-proto', 'rate-overflow', 'icmp-type-invalid', 'user-invalid', 'interface-hook', 'unsafe-string', 'string-too-long', 'interface-unknown', 'table-reserved']);
 
 /** The value errors in what is valid of an invalid policy (see validRest). */
 function errorsInTheRest(value: unknown, valid: ReturnType<typeof validate>, source: Loaded['source']): Diagnostic[] {

@@ -16,31 +16,31 @@ export const CODES = {
   'schema-type': { severity: 'error', stage: 'validate', doc: 'A value has the wrong type or shape.' },
   'schema-value': { severity: 'error', stage: 'validate', doc: 'A value is outside what the language accepts.' },
   // normalize
-  'unknown-name': { severity: 'error', stage: 'normalize', doc: 'A reference to an address set or interface that is not declared.' },
-  'address-invalid': { severity: 'error', stage: 'normalize', doc: 'Not an IPv4/IPv6 address or CIDR (hostnames are not allowed: they resolve at load time).' },
-  'address-set-cycle': { severity: 'error', stage: 'normalize', doc: 'Address sets refer to each other in a loop.' },
-  'cidr-host-bits': { severity: 'warning', stage: 'normalize', doc: 'A CIDR has host bits set; iptables silently masks them.' },
-  'helper-unsupported': { severity: 'error', stage: 'normalize', doc: 'A conntrack helper on a protocol or in a family the kernel has no such helper for: iptables-restore would refuse the rule.' },
-  'family-mismatch': { severity: 'error', stage: 'normalize', doc: 'An address of a family the rule is restricted to exclude, or a rule that matches in no family.' },
-  'port-invalid': { severity: 'error', stage: 'normalize', doc: "A port range written as text that is reversed (\"90-80\") or outside 1-65535 (\"1-70000\"); a port number outside 1-65535 is `schema-value`." },
-  'port-needs-proto': { severity: 'error', stage: 'normalize', doc: 'Ports given for a protocol without ports (only tcp, udp, sctp have them).' },
-  'rate-overflow': { severity: 'error', stage: 'normalize', doc: "A rate with a burst whose tokens overflow the kernel's counter: iptables-legacy refuses the ruleset." },
-  'icmp-type-invalid': { severity: 'error', stage: 'normalize', doc: 'An ICMP type name unknown for the family, or given without proto icmp.' },
-  'user-invalid': { severity: 'error', stage: 'normalize', doc: 'A user or group that is not a valid name, id or increasing id range.' },
-  'interface-hook': { severity: 'error', stage: 'normalize', doc: 'An interface where the kernel cannot see it (an input interface on locally generated traffic).' },
-  'unsafe-string': { severity: 'error', stage: 'normalize', doc: 'A free-text field with control characters, which could change the ruleset structure.' },
-  'string-too-long': { severity: 'error', stage: 'normalize', doc: 'A comment (255 bytes) or log prefix (29 bytes) that iptables would silently truncate.' },
-  'order-conflict': { severity: 'error', stage: 'normalize', doc: 'Allow-before-deny ordering would let an allow override a deny the author wrote earlier.' },
-  'interface-unknown': { severity: 'warning', stage: 'normalize', doc: 'An interface name not declared under `interfaces` although that map exists (likely a typo); never `lo`, which every host has.' },
-  'table-reserved': { severity: 'error', stage: 'normalize', doc: "A mark's routing table is one of the kernel's own (253 default, 254 main, 255 local): its default route is the host's." },
-  'route-conflict': { severity: 'error', stage: 'normalize', doc: 'Two marks give one routing table different default routes; only one can be installed.' },
-  'service-unknown': { severity: 'error', stage: 'normalize', doc: 'A `service:` name that is neither built in nor in `services:`.' },
-  'service-invalid': { severity: 'error', stage: 'normalize', doc: 'A `services:` entry that redefines a built-in name or is not protocol/port, or a rule giving both `service` and `proto`/`port`.' },
-  'forward-any-address': { severity: 'warning', stage: 'normalize', doc: 'A port forward with neither `local-address` nor `host.addresses` (of its family): it catches its port on every address arriving by its interface, connections routed through this host to other hosts included.' },
-  'forward-address': { severity: 'error', stage: 'normalize', doc: "A port forward's or source NAT's address that cannot work: a forward to this host's own address (that is a redirect), more than one target per family, a hairpin without `local-address`." },
-  'redirect-address': { severity: 'error', stage: 'normalize', doc: "A redirect's `local-address` that is not one of this host's `host.addresses` (or with none listed): a redirect only ever delivers to this host." },
-  'expansion-limit': { severity: 'error', stage: 'normalize', doc: 'The policy expands past a limit: over 1,000,000 rules, 1,000,000 address set entries, 10,000,000 addresses read through set names, `${name}` variables putting in more than 32 MiB, or files over 256 MiB (reported at the rule that writes the most); reported where it went over (see policy.md, Limits).' },
-  'redirect-duplicate': { severity: 'error', stage: 'normalize', doc: 'Two translations claim the same connections (two redirects or port forwards on the same port, protocol and interface, or an snat and a masquerade), so only the first would apply.' },
+  'unknown-name': { severity: 'error', stage: 'normalize', about: 'value', doc: 'A reference to an address set or interface that is not declared.' },
+  'address-invalid': { severity: 'error', stage: 'normalize', about: 'value', doc: 'Not an IPv4/IPv6 address or CIDR (hostnames are not allowed: they resolve at load time).' },
+  'address-set-cycle': { severity: 'error', stage: 'normalize', about: 'value', doc: 'Address sets refer to each other in a loop.' },
+  'cidr-host-bits': { severity: 'warning', stage: 'normalize', about: 'value', doc: 'A CIDR has host bits set; iptables silently masks them.' },
+  'helper-unsupported': { severity: 'error', stage: 'normalize', about: 'relation', doc: 'A conntrack helper on a protocol or in a family the kernel has no such helper for: iptables-restore would refuse the rule.' },
+  'family-mismatch': { severity: 'error', stage: 'normalize', about: 'value', doc: 'An address of a family the rule is restricted to exclude, or a rule that matches in no family.' },
+  'port-invalid': { severity: 'error', stage: 'normalize', about: 'value', doc: "A port range written as text that is reversed (\"90-80\") or outside 1-65535 (\"1-70000\"); a port number outside 1-65535 is `schema-value`." },
+  'port-needs-proto': { severity: 'error', stage: 'normalize', about: 'value', doc: 'Ports given for a protocol without ports (only tcp, udp, sctp have them).' },
+  'rate-overflow': { severity: 'error', stage: 'normalize', about: 'value', doc: "A rate with a burst whose tokens overflow the kernel's counter: iptables-legacy refuses the ruleset." },
+  'icmp-type-invalid': { severity: 'error', stage: 'normalize', about: 'value', doc: 'An ICMP type name unknown for the family, or given without proto icmp.' },
+  'user-invalid': { severity: 'error', stage: 'normalize', about: 'value', doc: 'A user or group that is not a valid name, id or increasing id range.' },
+  'interface-hook': { severity: 'error', stage: 'normalize', about: 'value', doc: 'An interface where the kernel cannot see it (an input interface on locally generated traffic).' },
+  'unsafe-string': { severity: 'error', stage: 'normalize', about: 'value', doc: 'A free-text field with control characters, which could change the ruleset structure.' },
+  'string-too-long': { severity: 'error', stage: 'normalize', about: 'value', doc: 'A comment (255 bytes) or log prefix (29 bytes) that iptables would silently truncate.' },
+  'order-conflict': { severity: 'error', stage: 'normalize', about: 'relation', doc: 'Allow-before-deny ordering would let an allow override a deny the author wrote earlier.' },
+  'interface-unknown': { severity: 'warning', stage: 'normalize', about: 'value', doc: 'An interface name not declared under `interfaces` although that map exists (likely a typo); never `lo`, which every host has.' },
+  'table-reserved': { severity: 'error', stage: 'normalize', about: 'value', doc: "A mark's routing table is one of the kernel's own (253 default, 254 main, 255 local): its default route is the host's." },
+  'route-conflict': { severity: 'error', stage: 'normalize', about: 'relation', doc: 'Two marks give one routing table different default routes; only one can be installed.' },
+  'service-unknown': { severity: 'error', stage: 'normalize', about: 'relation', doc: 'A `service:` name that is neither built in nor in `services:`.' },
+  'service-invalid': { severity: 'error', stage: 'normalize', about: 'relation', doc: 'A `services:` entry that redefines a built-in name or is not protocol/port, or a rule giving both `service` and `proto`/`port`.' },
+  'forward-any-address': { severity: 'warning', stage: 'normalize', about: 'relation', doc: 'A port forward with neither `local-address` nor `host.addresses` (of its family): it catches its port on every address arriving by its interface, connections routed through this host to other hosts included.' },
+  'forward-address': { severity: 'error', stage: 'normalize', about: 'relation', doc: "A port forward's or source NAT's address that cannot work: a forward to this host's own address (that is a redirect), more than one target per family, a hairpin without `local-address`." },
+  'redirect-address': { severity: 'error', stage: 'normalize', about: 'relation', doc: "A redirect's `local-address` that is not one of this host's `host.addresses` (or with none listed): a redirect only ever delivers to this host." },
+  'expansion-limit': { severity: 'error', stage: 'normalize', about: 'relation', doc: 'The policy expands past a limit: over 1,000,000 rules, 1,000,000 address set entries, 10,000,000 addresses read through set names, `${name}` variables putting in more than 32 MiB, or files over 256 MiB (reported at the rule that writes the most); reported where it went over (see policy.md, Limits).' },
+  'redirect-duplicate': { severity: 'error', stage: 'normalize', about: 'relation', doc: 'Two translations claim the same connections (two redirects or port forwards on the same port, protocol and interface, or an snat and a masquerade), so only the first would apply.' },
   // check (lint over the IR)
   'no-established': { severity: 'warning', stage: 'check', doc: 'A default drop with the established/loopback preamble turned off: replies and loopback time out.' },
   'ssh-lockout': { severity: 'warning', stage: 'check', doc: 'INPUT drops by default and nothing allows tcp port 22.' },
@@ -83,7 +83,17 @@ export const CODES = {
   'inventory-invalid': { severity: 'error', stage: 'cli', doc: 'An inventory (`--inventory`) that cannot be used: an unknown key, a host name that cannot be a folder, a group that does not exist, two groups giving a host one variable differently.' },
   'diff-too-large': { severity: 'error', stage: 'cli', doc: "`ipfence diff`: the change splits the packets it touches into more pieces than diff follows (500,000 along the paths, 100,000 that change verdict in one direction, 50,000 in one walk), so it stops rather than run for minutes or out of memory; the message says which. Diff the change in smaller steps, or compare the compiled files. Exit 2." },
   'internal': { severity: 'error', stage: 'cli', doc: 'A bug in ipfence; please report it with the policy.' },
-} as const satisfies Record<string, { severity: Severity; stage: string; doc: string }>;
+} as const satisfies Record<string, CodeEntry>;
+
+/**
+ * A normalize code says what it is about. value: one value on its own (an address, a port text,
+ * a user), also looked for in the valid rest of a policy the schema refused, so that its author
+ * sees `port: 70000` and `from: 300.1.1.1` in one run. relation: between rules (order, overlaps,
+ * duplicates), which an incomplete policy would get wrong.
+ */
+type CodeEntry =
+  | { readonly severity: Severity; readonly stage: 'normalize'; readonly about: 'value' | 'relation'; readonly doc: string }
+  | { readonly severity: Severity; readonly stage: 'load' | 'validate' | 'check' | 'config' | 'emit' | 'verify' | 'cli'; readonly doc: string };
 
 export type Severity = 'error' | 'warning';
 
@@ -95,3 +105,6 @@ export const SUPPRESSIBLE: readonly string[] = Object.entries(CODES)
   .filter(([code, c]) => (c.severity === 'warning' && c.stage !== 'config') || code === 'shadowed')
   .map(([code]) => code);
 export type Code = keyof typeof CODES;
+
+/** The codes about one value (see CodeEntry). */
+export const VALUE_CODES: ReadonlySet<Code> = new Set((Object.keys(CODES) as Code[]).filter((code) => (CODES[code] as CodeEntry & { about?: string }).about === 'value'));
