@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CHECKS } from '../../src/check/checks/index.js';
+import { SUPPRESSIBLE } from '../../src/diagnostics/codes.js';
 import { accept, drop, jump, type IR } from '../../src/model/ir.js';
 import { load } from '../../src/load/load.js';
 import { runCheckTable, type CheckTable } from './rule-tester.js';
@@ -234,6 +235,18 @@ describe('every check is registered, documented and tested', () => {
   it.each(CHECKS.map((c) => [c.code, c] as const))('%s has docs and a test table', (code, c) => {
     expect(c.docs.length).toBeGreaterThan(40);
     expect(TABLES[code] ?? IR_TABLES[code], `no test table for ${code}`).toBeDefined();
+  });
+  // A lint check is shown at work in docs/checks.md; an invariant no policy reaches is tested on
+  // hand-built IR, and no policy may turn it off.
+  it.each(CHECKS.map((c) => [c.code, c] as const))('%s: its kind fits its example, tests and grading', (code, c) => {
+    if (c.kind === 'lint') {
+      expect(c.example, `${code} has no example`).toBeDefined();
+      expect(TABLES[code], `${code} has no policy table`).toBeDefined();
+    } else {
+      expect(c.example).toBeUndefined();
+      expect(IR_TABLES[code], `${code} has no IR table`).toBeDefined();
+      expect(SUPPRESSIBLE).not.toContain(code);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GUARDS } from '../../src/emit/guards/index.js';
+import { SUPPRESSIBLE } from '../../src/diagnostics/codes.js';
 import { accept, jump, type IR } from '../../src/model/ir.js';
 import { irOf, irWith, manyPorts } from '../helpers/ir.js';
 
@@ -42,6 +43,8 @@ describe('the guards of the output', () => {
   });
   it.each(GUARDS.map((g) => [g.code, g] as const))('%s has docs and a test table', (code, g) => {
     expect(g.docs.length).toBeGreaterThan(40);
+    expect(g.kind).not.toBe('lint');
+    expect(SUPPRESSIBLE).not.toContain(code);
     expect(TABLES[code], `no test table for ${code}`).toBeDefined();
   });
 });
@@ -54,10 +57,10 @@ for (const [code, t] of Object.entries(TABLES)) {
       expect(t.invalid.length).toBeGreaterThan(0);
     });
     it.each(t.valid.map((ir, i) => [i, ir] as const))('valid #%i', (_i, ir) => {
-      expect(guard.guard(ir)).toEqual([]);
+      expect(guard.check({ ir })).toEqual([]);
     });
     it.each(t.invalid.map((c, i) => [i, c] as const))('invalid #%i', (_i, c) => {
-      const found = guard.guard(c.ir);
+      const found = guard.check({ ir: c.ir });
       expect(found.map((d) => d.code)).toEqual([code]);
       expect(found[0]!.message).toMatch(c.message);
     });

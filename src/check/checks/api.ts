@@ -1,5 +1,5 @@
 /** What a lint check is and sees: each file in checks/ exports one Check. */
-import type { Code, Severity } from '../../diagnostics/codes.js';
+import type { Code } from '../../diagnostics/codes.js';
 import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { IR } from '../../model/ir.js';
 import type { SourceMap } from '../../load/source.js';
@@ -25,13 +25,27 @@ export function policyLoc({ policy, source }: CheckInput, path: Path) {
   return source.at(written);
 }
 
-export interface Check {
+/**
+ * What a finding means, which decides who reads about it. lint: a judgement about the policy,
+ * documented in docs/checks.md with an example (the warnings and `shadowed` are re-gradable).
+ * invariant: something ipfence itself guarantees, so a finding is a bug in ipfence; not in the
+ * user's docs beyond the code catalogue. limit: what the kernel or iptables would refuse or alter.
+ */
+export type AnalysisKind = 'lint' | 'invariant' | 'limit';
+
+/**
+ * One analysis of the IR, whatever stage runs it: a lint check over the IR and the policy, or a
+ * guard of the output over the IR alone. Its severity is its code's (CODES).
+ */
+export interface Analysis<I extends { readonly ir: IR } = CheckInput> {
   readonly code: Code;
-  readonly severity: Severity;
-  /** One paragraph for the docs table: what triggers it and how to fix it. */
+  readonly kind: AnalysisKind;
+  /** One paragraph for the docs: what triggers it and how to fix it. */
   readonly docs: string;
-  /** A policy that triggers it, shown in docs/checks.md with the real diagnostic. Guards of the emitter have none: no valid policy reaches them. */
+  /** A policy that triggers it, shown in docs/checks.md with the real diagnostic; every lint check has one. */
   readonly example?: string;
-  readonly check: (input: CheckInput) => Diagnostic[];
+  readonly check: (input: I) => Diagnostic[];
 }
 
+/** A lint check or invariant of the check stage. */
+export type Check = Analysis<CheckInput>;

@@ -3,7 +3,7 @@ import { policyLoc, type Check } from './api.js';
 
 export const dockerFlush: Check = {
   code: 'docker-flush',
-  severity: 'error',
+  kind: 'lint',
   docs: 'The policy has a `docker:` section but `ownership` is not `coexist`. A full restore flushes every chain of its tables and deletes Docker\'s, breaking every container until Docker restarts (moby/moby#12294). Set `ownership: coexist` and apply with apply.sh.',
   example: 'version: 1\ndocker:\n  published:\n    - { port: 8080 }\n',
   check: (input) =>

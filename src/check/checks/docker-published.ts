@@ -13,7 +13,7 @@ function ranges(port: unknown): { lo: number; hi: number }[] {
 
 export const dockerPublished: Check = {
   code: 'docker-published',
-  severity: 'warning',
+  kind: 'lint',
   docs: 'An inbound rule aims at a port that Docker publishes. Published ports are DNATed in PREROUTING and forwarded to the container, so INPUT never sees that traffic and the rule has no effect on it (moby/moby#4737). Restrict the port under `docker.published` instead.',
   example: 'version: 1\nownership: coexist\ninbound:\n  - { name: db-from-app, port: 5432, from: 10.20.0.0/24 }\ndocker:\n  published:\n    - { name: db, port: 5432 }\n',
   check: (input) => {

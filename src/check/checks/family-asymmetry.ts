@@ -92,7 +92,7 @@ export function oneFamilyBlocks(ir: IR): Diagnostic[] {
  */
 export const familyAsymmetry: Check = {
   code: 'family-asymmetry',
-  severity: 'warning',
+  kind: 'lint',
   docs: 'A deny or user block that ends up in one family only, because of `family:` or because its addresses are all IPv4 (or all IPv6). The same traffic over the other family is not blocked: a blocked host or user may still connect over IPv6. Add the other family\'s addresses, remove `family:`, or suppress with a reason when the host truly has no address in that family.',
   example: 'version: 1\nusers:\n  - { name: no-egress, user: 1001, family: ipv4 }\n',
   check: ({ ir }) => (everyBlockPaired(ir) ? [] : oneFamilyBlocks(ir)),

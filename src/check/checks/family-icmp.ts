@@ -5,7 +5,7 @@ import { eachRuleWith } from './walk.js';
 
 export const familyIcmp: Check = {
   code: 'family-icmp',
-  severity: 'error',
+  kind: 'invariant',
   docs: 'An ICMP type that does not exist in the file\'s family (an ICMPv6 type in rules.v4 or the reverse). ip6tables silently accepts -p icmp and matches protocol 1, never ICMPv6, so a wrong family is a silent hole.',
   check: ({ ir }) =>
     eachRuleWith(ir, ['icmp-type'], (rule, { family }) => {

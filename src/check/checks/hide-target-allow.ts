@@ -12,7 +12,7 @@ const HIDE = ' (hide target)';
  */
 export const hideTargetAllow: Check = {
   code: 'hide-target-allow',
-  severity: 'error',
+  kind: 'lint',
   docs: 'An inbound allow of a port that a redirect hides (`hide-target: true`): connections that did not come through the redirect are refused before the allow, so it never applies. Remove the allow, or `hide-target`.',
   example: 'version: 1\ninbound:\n  - { name: open-target, port: 8443 }\nredirects:\n  - { name: alt, port: 8445, to-port: 8443, local: false, hide-target: true }\n',
   check: ({ ir }) => {

@@ -8,7 +8,7 @@ const OUT_HOOKS = ['FORWARD', 'OUTPUT', 'POSTROUTING'];
 /** -i only exists where a packet arrived; -o only where it leaves. User chains inherit their callers' hooks. */
 export const hookInterface: Check = {
   code: 'hook-interface',
-  severity: 'error',
+  kind: 'invariant',
   docs: 'A rule matches an input interface (-i) in a chain reachable from OUTPUT or POSTROUTING, or an output interface (-o) in one reachable from INPUT or PREROUTING. iptables checks this only for built-in chains; inside a user chain the rule loads and never matches.',
   check: ({ ir }) =>
     eachRuleWith(

@@ -5,7 +5,7 @@ import { misplacedTarget } from './walk.js';
 /** The CT target attaches a conntrack template before conntrack runs: only the raw table does that. */
 export const hookNotrack: Check = {
   code: 'hook-notrack',
-  severity: 'error',
+  kind: 'invariant',
   docs: 'A CT target (--notrack, --helper) outside raw PREROUTING/OUTPUT (or a user chain reached from elsewhere). The kernel refuses it when the file is loaded.',
   check: ({ ir }) =>
     (['notrack', 'helper'] as const).flatMap((kind) =>

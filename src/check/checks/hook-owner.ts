@@ -6,7 +6,7 @@ const OWNER_HOOKS = ['OUTPUT', 'POSTROUTING'];
 
 export const hookOwner: Check = {
   code: 'hook-owner',
-  severity: 'error',
+  kind: 'invariant',
   docs: 'An owner (uid/gid) match is reachable from PREROUTING, INPUT or FORWARD. Only locally generated packets have an owner; the kernel refuses the rule (EINVAL) when the file is loaded. Owner rules belong to outbound traffic (`users:`).',
   check: ({ ir }) =>
     eachRuleWith(

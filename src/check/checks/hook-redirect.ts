@@ -5,7 +5,7 @@ import { misplacedTarget } from './walk.js';
 /** REDIRECT and DNAT rewrite a new connection's destination before routing: nat PREROUTING and OUTPUT only. */
 export const hookRedirect: Check = {
   code: 'hook-redirect',
-  severity: 'error',
+  kind: 'invariant',
   docs: 'A REDIRECT or DNAT outside nat PREROUTING/OUTPUT (or a user chain reached from elsewhere). The kernel refuses it when the file is loaded.',
   check: ({ ir }) =>
     (['redirect', 'dnat'] as const).flatMap((kind) =>

@@ -4,7 +4,7 @@ import { misplacedTarget } from './walk.js';
 
 export const hookReject: Check = {
   code: 'hook-reject',
-  severity: 'error',
+  kind: 'invariant',
   docs: 'A REJECT outside filter INPUT/FORWARD/OUTPUT (or a user chain reached from elsewhere). iptables-restore --test accepts it; the kernel refuses it on the real load.',
   check: ({ ir }) =>
     misplacedTarget(ir, 'reject', 'filter', ['INPUT', 'FORWARD', 'OUTPUT'], (rule, where) =>

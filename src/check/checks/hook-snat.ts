@@ -5,7 +5,7 @@ import { misplacedTarget } from './walk.js';
 /** Source NAT happens as a connection's first packet leaves: SNAT in nat POSTROUTING (and INPUT), MASQUERADE in POSTROUTING only. */
 export const hookSnat: Check = {
   code: 'hook-snat',
-  severity: 'error',
+  kind: 'invariant',
   docs: 'An SNAT outside nat INPUT/POSTROUTING, or a MASQUERADE outside nat POSTROUTING (or a user chain reached from elsewhere). The kernel refuses it when the file is loaded.',
   check: ({ ir }) => [
     ...misplacedTarget(ir, 'snat', 'nat', ['INPUT', 'POSTROUTING'], (rule, where) =>

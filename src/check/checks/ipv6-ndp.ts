@@ -4,7 +4,7 @@ import { dropsByDefault } from './walk.js';
 
 export const ipv6Ndp: Check = {
   code: 'ipv6-ndp',
-  severity: 'warning',
+  kind: 'lint',
   docs: 'IPv6 INPUT drops by default while `defaults.icmpv6-essentials: false`: neighbour discovery fails, neighbours stay INCOMPLETE and IPv6 connections time out (RFC 4890). Remove the setting, or allow ICMPv6 types 133-136 with hop limit 255 yourself.',
   example: 'version: 1\ndefaults: { input: drop, icmpv6-essentials: false }\ninbound:\n  - { port: 22 }\n',
   check: (input) => {

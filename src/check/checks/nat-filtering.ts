@@ -4,7 +4,7 @@ import { eachRuleTargeting } from './walk.js';
 
 export const natFiltering: Check = {
   code: 'nat-filtering',
-  severity: 'error',
+  kind: 'invariant',
   docs: 'A DROP or REJECT in the nat table. iptables refuses DROP there and the kernel refuses REJECT; nat sees only the first packet of a connection anyway. Filter in the filter table (conntrack --ctorigdstport matches the original port).',
   check: ({ ir }) =>
     eachRuleTargeting(

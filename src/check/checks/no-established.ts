@@ -4,7 +4,7 @@ import { dropsByDefault } from './walk.js';
 
 export const noEstablished: Check = {
   code: 'no-established',
-  severity: 'warning',
+  kind: 'lint',
   docs: "A filter chain drops by default while `defaults.established: false` removed the ESTABLISHED,RELATED and loopback accepts: replies to this host's own connections and loopback traffic time out. Remove `established: false` unless you accept replies yourself.",
   example: 'version: 1\ndefaults: { input: drop, established: false }\ninbound:\n  - { port: 22 }\n',
   check: (input) => {

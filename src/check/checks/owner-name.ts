@@ -3,7 +3,7 @@ import { policyLoc, type Check } from './api.js';
 
 export const ownerName: Check = {
   code: 'owner-name',
-  severity: 'warning',
+  kind: 'lint',
   docs: 'A user or group given by name. iptables resolves names on the host when the file is loaded, and an unknown name makes the whole load fail there. Use the numeric id, or run `ipfence verify` on the host (or one built the same way).',
   example: 'version: 1\nusers:\n  - { user: backup }\n',
   check: (input) =>

@@ -57,7 +57,7 @@ function* portedEntries(policy: CheckInput['policy']): Generator<{ readonly entr
 
 export const portUsuallyUdp: Check = {
   code: 'port-usually-udp',
-  severity: 'warning',
+  kind: 'lint',
   docs: 'A port whose service usually speaks UDP (DNS 53, DHCP 67/68 and 546/547, TFTP 69, NTP 123, SNMP 161/162, IKE 500/4500, syslog 514, OpenVPN 1194, SSDP 1900, mDNS 5353, WireGuard 51820) given without `proto`: a rule of ports without `proto` matches tcp only. Write the service instead (`service: dns` gives tcp and udp), or `proto: udp` (or `[tcp, udp]`); write `proto: tcp` when tcp is what you mean. Ranges are not judged.',
   example: 'version: 1\ninbound:\n  - { name: dns, port: 53 }\n',
   check: (input) => {

@@ -15,7 +15,7 @@ import { dportsText } from './walk.js';
  */
 export const redirectBypass: Check = {
   code: 'redirect-bypass',
-  severity: 'error',
+  kind: 'lint',
   docs: "An inbound deny, or the deny of an allowlist, that would refuse connections to a redirected port: nat moves them to the redirect's target port before the filter table, so the rule never sees them and they are accepted there. Write the rule for the target port as well, or leave those sources out of the redirect (`from`).",
   example: 'version: 1\ninbound:\n  - { name: no-8445-from-guests, port: 8445, from: 10.9.0.0/16, action: deny }\nredirects:\n  - { name: alt, port: 8445, to-port: 8443, local: false, hide-target: false }\n',
   check: ({ ir }) => {

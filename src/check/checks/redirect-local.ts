@@ -4,7 +4,7 @@ import { policyLoc, type Check } from './api.js';
 /** Only when the author did not say: `local: false` or `hide-target: false` written out is a decision. */
 export const redirectLocal: Check = {
   code: 'redirect-local',
-  severity: 'warning',
+  kind: 'lint',
   docs: 'A redirect that does not say whether connections made on the host itself are redirected (`local`), or whether the target port stays reachable directly (`hide-target`). PREROUTING never sees local traffic, and the target port is open unless hidden. Write `local: true|false` and `hide-target: true|false`.',
   example: 'version: 1\nredirects:\n  - { port: 8445, to-port: 8443 }\n',
   check: (input) =>

@@ -25,7 +25,7 @@ interface Finding {
  */
 export const shadowed: Check = {
   code: 'shadowed',
-  severity: 'error',
+  kind: 'lint',
   docs: `A rule can never match because earlier rules of its chain, together, already decide every packet it matches. If they decide differently (accept vs drop/reject) this is an error: the rule's intent is lost. If they decide the same way, it is a redundancy warning. Reorder the rules, narrow the earlier ones (\`except:\`), or remove the dead rule. Every chain is analysed, at any length; a rule whose earlier overlapping rules cut its packets into more than 20,000 pieces is reported as \`analysis-limit\` instead of being decided.`,
   example: 'version: 1\ninbound:\n  - { name: web, port: 80 }\n  - { name: block-scanner, port: 80, from: 203.0.113.7, action: drop }\n',
   check: ({ ir }) => {

@@ -6,7 +6,7 @@ const ACCEPTING = new Set(['accept', 'jump', 'return']);
 
 export const sshLockout: Check = {
   code: 'ssh-lockout',
-  severity: 'warning',
+  kind: 'lint',
   docs: 'INPUT drops by default and no rule accepts tcp port 22: loading the rules over SSH locks you out. Add an inbound allow for port 22, ideally `from` an admin address set.',
   example: 'version: 1\ndefaults: { input: drop }\ninbound:\n  - { port: [80, 443] }\n',
   check: (input) => {

@@ -4,7 +4,7 @@ import { eachRuleTargeting } from './walk.js';
 
 export const tcpReset: Check = {
   code: 'tcp-reset',
-  severity: 'error',
+  kind: 'invariant',
   docs: 'REJECT --reject-with tcp-reset in a rule that does not itself match -p tcp. It passes iptables-restore --test and fails in the kernel.',
   check: ({ ir }) =>
     eachRuleTargeting(ir, ['reject'], (rule) =>

@@ -22,7 +22,7 @@ const SHOWN = 3;
  */
 export const testFailed: Check = {
   code: 'test-failed',
-  severity: 'error',
+  kind: 'lint',
   docs: 'An intent test (`tests:`) failed: some of the connections it describes get another verdict than `expect` on the packet model (every table and chain they pass, nat included). The message names those connections and the rule or default policy that decided them, with its location. Change the policy, or the test if the intent changed.',
   example: 'version: 1\ndefaults: { input: drop }\naddresses:\n  admins: [192.0.2.10, 2001:db8::/64]\ninbound:\n  - { name: ssh, port: 22, from: 192.0.2.10 }\ntests:\n  - { name: admins reach ssh, from: admins, port: 22, expect: allow }\n',
   check: (input) => {

@@ -1,18 +1,13 @@
-import type { Code } from '../../diagnostics/codes.js';
-import type { Diagnostic } from '../../diagnostics/diagnostic.js';
+import type { Analysis } from '../../check/checks/api.js';
 import type { Chain, Family, IR, Table } from '../../model/ir.js';
 
 /**
- * A limit of the output, checked on what is emitted: iptables-restore refuses or silently alters
- * a file past it. ipfence's own rules never reach one (names, prefixes and port lists are capped
- * earlier), so a finding is a bug in ipfence; the guard keeps it from reaching a host.
+ * A guard of the output, checked on what is emitted: iptables-restore refuses or silently alters
+ * a file past a limit, and some IR no valid policy makes (a loop of jumps) would not load.
+ * ipfence's own rules never reach one (names, prefixes and port lists are capped earlier), so a
+ * finding is a bug in ipfence; the guard keeps it from reaching a host.
  */
-export interface Guard {
-  readonly code: Code;
-  /** One paragraph for docs/checks.md: what the limit is and what iptables does past it. */
-  readonly docs: string;
-  readonly guard: (ir: IR) => Diagnostic[];
-}
+export type Guard = Analysis<{ readonly ir: IR }>;
 
 /** A chain with the family and table it is emitted in. */
 export interface EmittedChain {

@@ -6,8 +6,9 @@ const ARGS_MAX = 254;
 
 export const argTooLong: Guard = {
   code: 'arg-too-long',
+  kind: 'limit',
   docs: 'One argument of an emitted rule is over 1023 bytes, or a rule line has more than 254 arguments; iptables-restore refuses the file ("Parameter too long!").',
-  guard: (ir) =>
+  check: ({ ir }) =>
     emittedChains(ir).flatMap(({ chain, family }) => {
       const { most, longArg, counts } = renderChain(chain, family);
       // `-A CHAIN` are two more arguments of each line.

@@ -3,8 +3,9 @@ import type { Guard } from './api.js';
 
 export const chainLoop: Guard = {
   code: 'chain-loop',
+  kind: 'invariant',
   docs: 'A jump to a chain that is not declared in the same table, or jumps that form a loop (the kernel refuses: "Too many links"). ipfence creates its own chains, so this guards the emitter.',
-  guard: (ir) =>
+  check: ({ ir }) =>
     ir.rulesets.flatMap((rs) =>
       rs.tables.flatMap((t) => {
         const byName = new Map(t.chains.map((c) => [c.name, c]));

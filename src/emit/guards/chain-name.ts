@@ -5,8 +5,9 @@ const TARGETS = new Set(['ACCEPT', 'DROP', 'REJECT', 'RETURN', 'LOG', 'REDIRECT'
 
 export const chainName: Guard = {
   code: 'chain-name',
+  kind: 'invariant',
   docs: 'A user chain name longer than 28 characters, starting with - or !, containing white space, or equal to a target name; iptables refuses it. ipfence names its own chains, so this guards the emitter.',
-  guard: (ir) =>
+  check: ({ ir }) =>
     emittedChains(ir)
       .filter(({ chain }) => chain.policy === null)
       .flatMap(({ chain: c }) => {

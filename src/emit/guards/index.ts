@@ -13,5 +13,5 @@ export const GUARDS: readonly Guard[] = [argTooLong, chainLoop, chainName, lineT
 
 /** What iptables would refuse or alter in the files this IR renders to (nothing, unless ipfence has a bug). */
 export function guardOutput(ir: IR): Diagnostic[] {
-  return GUARDS.flatMap((g) => g.guard(ir));
+  return GUARDS.flatMap((g) => g.check({ ir }));
 }

@@ -7,8 +7,9 @@ const LINE_MAX_BYTES = 4096;
 /** iptables-restore reads 10,240-byte lines and parses any overflow as a new rule; stay far below. */
 export const lineTooLong: Guard = {
   code: 'line-too-long',
+  kind: 'limit',
   docs: 'An emitted rule line is longer than 4096 bytes. iptables-restore silently splits lines past 10,239 bytes and parses the rest as another rule. Shorten the rule name or split the rule.',
-  guard: (ir) =>
+  check: ({ ir }) =>
     emittedChains(ir).flatMap(({ chain, family }) => {
       const rendered = renderChain(chain, family);
       // At most 3 bytes per UTF-16 unit: a chain of short lines needs no look at its rules.

@@ -4,8 +4,9 @@ import { emittedChains, type Guard } from './api.js';
 
 export const multiportLimit: Guard = {
   code: 'multiport-limit',
+  kind: 'limit',
   docs: 'A multiport match with more than 15 slots (a range counts 2): iptables refuses it ("too many ports specified"). ipfence splits long port lists into several rules, so this guards the emitter.',
-  guard: (ir) => {
+  check: ({ ir }) => {
     const out: Diagnostic[] = [];
     for (const { chain } of emittedChains(ir)) {
       for (const r of chain.rules) {
