@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { FAMILY_NAMES } from '../src/model/family.js';
 import type { IR } from '../src/model/ir.js';
-import { changedPackets } from '../src/packet/diff.js';
+import { changedPackets } from '../src/analysis/diff.js';
 import { followPath, modelsOf } from '../src/packet/path.js';
 import { boxHas, DIM, pointOf } from '../src/packet/space.js';
 import { compile } from '../src/pipeline.js';

@@ -2,8 +2,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-/** Every file of src/ with the files it imports at run time (type-only imports vanish when built). */
-function imports(): Map<string, string[]> {
+/** Every file of src/ with the files it imports at run time (type-only imports vanish when built), or with `types` every file it names. */
+function imports(types = false): Map<string, string[]> {
   const files: string[] = [];
   const walk = (dir: string): void => {
     for (const f of readdirSync(dir)) {
@@ -16,7 +16,7 @@ function imports(): Map<string, string[]> {
   return new Map(
     files.map((f) => [
       f,
-      [...readFileSync(f, 'utf8').matchAll(/^(import|export)(?! type)\s[^'"]*?from\s+'(\.[^']+)'/gm)].map((m) => normalize(join(dirname(f), m[2]!.replace(/\.js$/, '.ts')))),
+      [...readFileSync(f, 'utf8').matchAll(types ? /^(import|export)\s[^'"]*?from\s+'(\.[^']+)'/gm : /^(import|export)(?! type)\s[^'"]*?from\s+'(\.[^']+)'/gm)].map((m) => normalize(join(dirname(f), m[2]!.replace(/\.js$/, '.ts')))),
     ]),
   );
 }
@@ -41,5 +41,43 @@ describe('src/', () => {
     };
     for (const f of graph.keys()) visit(f);
     expect(cycles).toEqual([]);
+  });
+});
+
+/**
+ * The layers, lowest first: a file imports (types included) only from its own layer or lower
+ * ones. docs/architecture.md draws the same picture.
+ */
+const LAYERS: readonly (readonly string[])[] = [
+  ['util'],
+  ['diagnostics'],
+  ['model'],
+  ['values'],
+  ['packet'],
+  ['analysis'],
+  ['load'],
+  ['validate'],
+  ['normalize'],
+  ['check'],
+  ['emit'],
+  ['pipeline.ts'],
+  ['verify'],
+  ['cli'],
+  ['docs'],
+];
+
+describe('the layers of src/', () => {
+  it('import only downwards', () => {
+    const rank = (f: string): number => {
+      const top = f.split(/[\\/]/)[1]!;
+      const i = LAYERS.findIndex((l) => l.includes(top));
+      if (i < 0) throw new Error(`${f}: src/${top} is in no layer; add it to LAYERS and to docs/architecture.md`);
+      return i;
+    };
+    const upwards: string[] = [];
+    const files = [...imports(true).entries()];
+    expect(files.length).toBeGreaterThan(100);
+    for (const [f, deps] of files) for (const d of deps) if (rank(d) > rank(f)) upwards.push(`${f} -> ${d}`);
+    expect(upwards).toEqual([]);
   });
 });

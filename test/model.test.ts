@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { familyRecord } from '../src/model/family.js';
-import { decidingRule, explainPacket } from '../src/packet/explain.js';
+import { decidingRule, explainPacket } from '../src/analysis/explain.js';
 import { followPath, modelsOf } from '../src/packet/path.js';
 import { boxHas, DIM, pointOf } from '../src/packet/space.js';
 import { compile } from '../src/pipeline.js';

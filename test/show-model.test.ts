@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { IR } from '../src/model/ir.js';
 import { followPath, modelsOf } from '../src/packet/path.js';
-import { reachable } from '../src/packet/reach.js';
+import { reachable } from '../src/analysis/reach.js';
 import { boxHas, DIM, pointOf } from '../src/packet/space.js';
 import { compile } from '../src/pipeline.js';
 import { policyArb } from './helpers/arbitrary.js';

@@ -5,10 +5,10 @@ import { diag, formatLocation, hasErrors, type Diagnostic } from '../diagnostics
 import { visible } from '../diagnostics/visible.js';
 import { familyRecord } from '../model/family.js';
 import type { Direction, Family, IR } from '../model/ir.js';
-import { describeBox, descriptionText } from '../packet/describe.js';
-import { changedPackets, DiffTooLarge, type Change } from '../packet/diff.js';
-import { assumedPrimary, primaryClause } from '../packet/explain.js';
-import type { IntervalSet } from '../packet/intervals.js';
+import { describeBox, descriptionText } from '../analysis/describe.js';
+import { changedPackets, DiffTooLarge, type Change } from '../analysis/diff.js';
+import { assumedPrimary, primaryClause } from '../analysis/explain.js';
+import type { IntervalSet } from '../values/intervals.js';
 import { modelsOf, WalkTooLarge } from '../packet/path.js';
 import { DIM, everything } from '../packet/space.js';
 import { compile } from '../pipeline.js';

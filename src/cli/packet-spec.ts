@@ -1,7 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import { familyRecord } from '../model/family.js';
 import type { Direction, Family, IR } from '../model/ir.js';
-import { readAddress } from '../packet/addresses.js';
+import { readAddress } from '../values/addresses.js';
 import { PROTO_NUMBERS, STATES, type Packet } from '../packet/space.js';
 import { didYouMean } from '../util/suggest.js';
 import { UsageError } from './options.js';

@@ -1,7 +1,7 @@
 import type { Path, PathSegment } from '../model/path.js';
 import type { Addrs, Policy } from '../model/policy.js';
 import { familyRecord } from '../model/family.js';
-import { mergeCidrs, readAddress, type Cidr } from '../packet/addresses.js';
+import { mergeCidrs, readAddress, type Cidr } from '../values/addresses.js';
 import { didYouMean } from '../util/suggest.js';
 import type { Budget } from './budget.js';
 import { under, type Reporter } from './report.js';

@@ -1,6 +1,6 @@
 import { FAMILY_NAMES } from '../model/family.js';
 import { chain, hookJump, rule, ruleset, table, type AddressSet, type Chain, type BuiltinPolicy, type Family, type Origin, type Ownership, type Rule, type Ruleset, type TableName } from '../model/ir.js';
-import type { Cidr } from '../packet/addresses.js';
+import type { Cidr } from '../values/addresses.js';
 import { BUILTIN_CHAINS, DOCKER_CHAIN, TABLE_ORDER, defaultChain, hookChain } from '../model/chains.js';
 
 /**

@@ -4,7 +4,7 @@ import { lazyOrigin, type Origin, type PortRange, type Proto } from '../model/ir
 import type { SourceMap } from '../load/source.js';
 import { describe, type Path, type PathSegment } from '../model/path.js';
 import type { Addrs, Policy, Ports, ServiceRef } from '../model/policy.js';
-import type { Cidr } from '../packet/addresses.js';
+import type { Cidr } from '../values/addresses.js';
 import { AddressBook } from './address-book.js';
 import { Budget } from './budget.js';
 import { InterfaceNames } from './interface-names.js';

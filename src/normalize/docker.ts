@@ -2,11 +2,11 @@ import { FAMILY_NAMES } from '../model/family.js';
 import { relabel, rule, ret, type Family, type Match, type Origin, type Rule } from '../model/ir.js';
 import type { Path } from '../model/path.js';
 import type { Addrs } from '../model/policy.js';
-import { readAddress, type Cidr } from '../packet/addresses.js';
+import { readAddress, type Cidr } from '../values/addresses.js';
 import { DOCKER_CHAIN } from '../model/chains.js';
 import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
-import { readPort } from '../packet/ports.js';
+import { readPort } from '../values/ports.js';
 import { expand, selector } from './selector.js';
 import { resolveAction, verdictRules, type Verdict } from './verdict.js';
 

@@ -2,11 +2,11 @@ import { familyRecord } from '../model/family.js';
 import { jump, relabel, ret, rule, type Family, type Origin, type Rule } from '../model/ir.js';
 import type { Path } from '../model/path.js';
 import type { Action, Addrs, FamilyChoice, LogSpec, Policy, Ports, Proto, ServiceRef } from '../model/policy.js';
-import { NO_CIDRS, ofFamily, type Cidr } from '../packet/addresses.js';
+import { NO_CIDRS, ofFamily, type Cidr } from '../values/addresses.js';
 import type { Context } from './context.js';
 import type { RulesetBuilder } from './builder.js';
 import type { SectionEntry } from './order-check.js';
-import { OrderSweep } from '../packet/order-sweep.js';
+import { OrderSweep } from '../analysis/order-sweep.js';
 import { expand, familiesOf, selector, selectorBoxes, type PortMatchCache, type Selector, type SelectorParts, type SetSink } from './selector.js';
 import { logRule, ownChainRules, pushVerdictRules, resolveAction, resolveLog, verdictRules, type ResolvedLog, type Verdict } from './verdict.js';
 

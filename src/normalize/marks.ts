@@ -3,7 +3,7 @@ import { rule, type Family, type Origin, type RouteEntry } from '../model/ir.js'
 import type { MarkRule } from '../model/policy.js';
 import type { Path } from '../model/path.js';
 import type { RulesetBuilder } from './builder.js';
-import { ofFamily } from '../packet/addresses.js';
+import { ofFamily } from '../values/addresses.js';
 import type { Context } from './context.js';
 import { expand, selector } from './selector.js';
 

@@ -13,7 +13,7 @@ import { marksSection } from './marks.js';
 import { redirectsSection, type NatCatches } from './redirects.js';
 import { forwardsSection, sourceNatSection } from './nat.js';
 import { rawSection } from './raw.js';
-import { EarliestMeeting } from '../packet/order-sweep.js';
+import { EarliestMeeting } from '../analysis/order-sweep.js';
 import { testsSection } from './tests.js';
 import { usersSection } from './users.js';
 

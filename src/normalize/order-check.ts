@@ -1,6 +1,6 @@
 import { formatLocation } from '../diagnostics/diagnostic.js';
 import type { Path } from '../model/path.js';
-import type { OrderSweep, SweepEntry } from '../packet/order-sweep.js';
+import type { OrderSweep, SweepEntry } from '../analysis/order-sweep.js';
 import type { Context } from './context.js';
 import type { Verdict } from './verdict.js';
 

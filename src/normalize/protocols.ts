@@ -1,7 +1,7 @@
 import type { L4, PortRange, Proto } from '../model/ir.js';
 import type { Path, PathSegment } from '../model/path.js';
 import type { Ports } from '../model/policy.js';
-import { normalizePorts, readPort } from '../packet/ports.js';
+import { normalizePorts, readPort } from '../values/ports.js';
 import { under, type Reporter } from './report.js';
 
 const L4_PROTOS: readonly string[] = ['tcp', 'udp', 'sctp'];

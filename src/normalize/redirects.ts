@@ -3,9 +3,9 @@ import type { Path } from '../model/path.js';
 import { formatLocation } from '../diagnostics/diagnostic.js';
 import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
-import type { Cidr } from '../packet/addresses.js';
-import { readPort } from '../packet/ports.js';
-import type { EarliestMeeting } from '../packet/order-sweep.js';
+import type { Cidr } from '../values/addresses.js';
+import { readPort } from '../values/ports.js';
+import type { EarliestMeeting } from '../analysis/order-sweep.js';
 import { expand, selector, selectorBoxes, type Selector } from './selector.js';
 import { resolveAction, verdictRules } from './verdict.js';
 

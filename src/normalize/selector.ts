@@ -2,9 +2,9 @@ import { chosenFamilies, familiesWhere, familyRecord, FAMILIES } from '../model/
 import type { Family, L4, Match, PortRange, Proto } from '../model/ir.js';
 import type { Path, PathSegment } from '../model/path.js';
 import type { FamilyChoice } from '../model/policy.js';
-import { isWholeFamily, NO_CIDRS, ofFamily, type Cidr } from '../packet/addresses.js';
-import { normalizeSet, subtract, type Interval, type IntervalSet } from '../packet/intervals.js';
-import { chunkPorts } from '../packet/ports.js';
+import { isWholeFamily, NO_CIDRS, ofFamily, type Cidr } from '../values/addresses.js';
+import { normalizeSet, subtract, type Interval, type IntervalSet } from '../values/intervals.js';
+import { chunkPorts } from '../model/multiport.js';
 import { DIM, everything, icmpSet, ifaceSet, PROTO_NUMBERS, type Box } from '../packet/space.js';
 import type { Charge } from './budget.js';
 import type { Context } from './context.js';

@@ -2,7 +2,7 @@ import type { L4, PortRange } from '../model/ir.js';
 import type { Path, PathSegment } from '../model/path.js';
 import type { Policy, ServiceRef } from '../model/policy.js';
 import { SERVICES } from '../model/services.js';
-import { normalizePorts, readPort } from '../packet/ports.js';
+import { normalizePorts, readPort } from '../values/ports.js';
 import { didYouMean } from '../util/suggest.js';
 import { under, type Reporter } from './report.js';
 

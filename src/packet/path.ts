@@ -1,10 +1,10 @@
 import { familyRecord } from '../model/family.js';
 import { HELPERS, isHelperName } from '../model/helpers.js';
 import { assertNever, type Chain, type Family, type IR, type Match, type Rule, type Ruleset, type TableName, type Target } from '../model/ir.js';
-import { readAddress } from './addresses.js';
-import { IndexedChain, type Dead, type JumpBatch, type RuleBox, type Undecided } from './chain-index.js';
+import { readAddress } from '../values/addresses.js';
+import { IndexedChain, type Dead, type JumpBatch, type RuleBox, type Undecided } from './index/chain-index.js';
 import type { Run } from './run.js';
-import { intersect, intersects, normalizeSet, subtract, unite, type IntervalSet } from './intervals.js';
+import { intersect, intersects, normalizeSet, subtract, unite, type IntervalSet } from '../values/intervals.js';
 import { setContents } from './sets.js';
 import { boxesIntersect, everything, intersectBox, boxOf, subtractBox, ifaceSet, DIM, STATES, type Box, type SetContents } from './space.js';
 

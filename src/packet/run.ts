@@ -1,5 +1,5 @@
-import { IntervalIndex } from './interval-index.js';
-import { intersect, normalizeSet, unite, within, type Interval, type IntervalSet } from './intervals.js';
+import { IntervalIndex } from './index/interval-index.js';
+import { intersect, normalizeSet, unite, within, type Interval, type IntervalSet } from '../values/intervals.js';
 import { boxesIntersect, intersectBox, isFull, type Box } from './space.js';
 
 /** A rule that decides its packets, as the store keeps it. */

@@ -1,4 +1,4 @@
-import { type IntervalSet } from './intervals.js';
+import { type IntervalSet } from '../values/intervals.js';
 
 /**
  * Sets numbered by their values: equal sets get equal numbers, so a box is keyed by a short list

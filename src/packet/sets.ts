@@ -1,6 +1,6 @@
 import type { Family, IR } from '../model/ir.js';
-import { cidrTextInterval } from './addresses.js';
-import { normalizeSet, type Interval } from './intervals.js';
+import { cidrTextInterval } from '../values/addresses.js';
+import { normalizeSet, type Interval } from '../values/intervals.js';
 import type { SetContents } from './space.js';
 
 /** The addresses of the IR's ipsets of one family, for the model: a `-m set` match is then exact. */

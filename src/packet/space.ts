@@ -1,7 +1,7 @@
 import { familyRecord } from '../model/family.js';
 import type { Family, Match } from '../model/ir.js';
-import { cidrTextInterval, readAddress } from './addresses.js';
-import { intersect, intersects, normalizeSet, subtract, type Interval, type IntervalSet } from './intervals.js';
+import { cidrTextInterval, readAddress } from '../values/addresses.js';
+import { intersect, intersects, normalizeSet, subtract, type Interval, type IntervalSet } from '../values/intervals.js';
 
 /**
  * The packet model: a set of packets is a union of boxes, one interval set per dimension of what

@@ -1,8 +1,8 @@
 import { familyRecord } from '../model/family.js';
 import type { Direction, Family, IntentTest, IR } from '../model/ir.js';
-import { addressText } from '../packet/addresses.js';
-import { nameOf, ownerName } from '../packet/describe.js';
-import { connections } from '../packet/intent.js';
+import { addressText } from '../values/addresses.js';
+import { nameOf, ownerName } from '../analysis/describe.js';
+import { connections } from '../analysis/intent.js';
 import { followPath, modelsOf, type Outcome } from '../packet/path.js';
 import { DIM, IFNAMSIZ, ifaceSet, isFull, NAME_BASE, pointOf, type Box } from '../packet/space.js';
 

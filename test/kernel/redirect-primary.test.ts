@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { explainOwners } from '../../src/packet/explain.js';
+import { explainOwners } from '../../src/analysis/explain.js';
 import { modelsOf } from '../../src/packet/path.js';
 import { boxHas, DIM, pointOf } from '../../src/packet/space.js';
 import { compile } from '../../src/pipeline.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { canonicalIPv6, cidrTextInterval, isCanonicalHexIPv6, readAddress } from '../../src/packet/addresses.js';
+import { canonicalIPv6, cidrTextInterval, isCanonicalHexIPv6, readAddress } from '../../src/values/addresses.js';
 
 /**
  * What ipaddr.js answers: the reference canonicalIPv6 must agree with, except that ipaddr.js

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/pipeline.js';
-import { IndexedChain } from '../../src/packet/chain-index.js';
+import { IndexedChain } from '../../src/packet/index/chain-index.js';
 import { modelsOf } from '../../src/packet/path.js';
 import { undecidedDiagnostic } from '../../src/check/checks/shadowed.js';
 

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BoxIndex } from '../../src/packet/box-index.js';
+import { BoxIndex } from '../../src/packet/index/box-index.js';
 import { boxesIntersect, boxOf, type Box } from '../../src/packet/space.js';
-import { intersect } from '../../src/packet/intervals.js';
+import { intersect } from '../../src/values/intervals.js';
 import { accept, rule, type Family, type Match, type PortRange } from '../../src/model/ir.js';
-import { alignedBlocks } from '../../src/packet/addresses.js';
+import { alignedBlocks } from '../../src/values/addresses.js';
 
 // Small pools, so that random rules often share ports and nest or neighbour each other's networks.
 const ADDRS: Record<Family, string[]> = {

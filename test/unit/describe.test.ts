@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { alignedBlocks, readAddress } from '../../src/packet/addresses.js';
-import { describeBox, joinBoxes } from '../../src/packet/describe.js';
-import { normalizeSet, subtract, type IntervalSet } from '../../src/packet/intervals.js';
+import { alignedBlocks, readAddress } from '../../src/values/addresses.js';
+import { describeBox, joinBoxes } from '../../src/analysis/describe.js';
+import { normalizeSet, subtract, type IntervalSet } from '../../src/values/intervals.js';
 import { DIM, everything, type Box } from '../../src/packet/space.js';
 
 const FAMILIES = [

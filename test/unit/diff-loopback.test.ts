@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/pipeline.js';
-import { changedPackets } from '../../src/packet/diff.js';
+import { changedPackets } from '../../src/analysis/diff.js';
 import { diffRows } from '../../src/cli/diff.js';
 
 const irOf = (text: string, file: string) => {

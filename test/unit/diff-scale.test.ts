@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/pipeline.js';
-import { changedPackets, DiffTooLarge } from '../../src/packet/diff.js';
+import { changedPackets, DiffTooLarge } from '../../src/analysis/diff.js';
 import { diffRows } from '../../src/cli/diff.js';
-import { align } from '../../src/packet/diff.js';
+import { align } from '../../src/analysis/diff.js';
 import { cpuTime } from '../helpers/cpu.js';
 // @ts-expect-error: the benchmark's generators are plain JavaScript
 import { ipfencePolicy, operatorPolicy } from '../../bench/generate.mjs';

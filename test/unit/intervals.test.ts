@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { normalizeSet, subtract, type Interval, type IntervalSet } from '../../src/packet/intervals.js';
+import { normalizeSet, subtract, type Interval, type IntervalSet } from '../../src/values/intervals.js';
 
 // Sets over 0..399, long enough (up to 80 intervals) that subtracting one reaches the
 // remembered differences (32 intervals and more) as well as the plain merge.

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Family, PortRange, Proto } from '../../src/model/ir.js';
-import { readAddress, type Cidr } from '../../src/packet/addresses.js';
-import { findConflicts } from '../../src/packet/order-sweep.js';
+import { readAddress, type Cidr } from '../../src/values/addresses.js';
+import { findConflicts } from '../../src/analysis/order-sweep.js';
 import { boxesIntersect, boxHas, DIMS, everything, type Box } from '../../src/packet/space.js';
 import { boxOf } from '../../src/packet/space.js';
 import { compile } from '../../src/pipeline.js';

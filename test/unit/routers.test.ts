@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileText, yaml } from '../helpers/compile.js';
 import { memoryIO } from '../helpers/io.js';
 import { main } from '../../src/cli/main.js';
-import { decidingRule, explainPacket } from '../../src/packet/explain.js';
+import { decidingRule, explainPacket } from '../../src/analysis/explain.js';
 import { modelsOf } from '../../src/packet/path.js';
 import type { Family } from '../../src/model/ir.js';
 import type { Packet } from '../../src/packet/space.js';

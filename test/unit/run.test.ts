@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IntervalIndex } from '../../src/packet/interval-index.js';
-import { normalizeSet, intersect, type Interval } from '../../src/packet/intervals.js';
+import { IntervalIndex } from '../../src/packet/index/interval-index.js';
+import { normalizeSet, intersect, type Interval } from '../../src/values/intervals.js';
 import { Run, type Member } from '../../src/packet/run.js';
 import { boxesIntersect, boxOf, DIM, intersectBox, type Box } from '../../src/packet/space.js';
 import type { Match, PortRange } from '../../src/model/ir.js';

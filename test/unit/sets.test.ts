@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { mergeCidrs, readAddress } from '../../src/packet/addresses.js';
-import { intersects, normalizeSet, subtract, type Interval } from '../../src/packet/intervals.js';
-import { chunkPorts, normalizePorts, readPort } from '../../src/packet/ports.js';
+import { mergeCidrs, readAddress } from '../../src/values/addresses.js';
+import { intersects, normalizeSet, subtract, type Interval } from '../../src/values/intervals.js';
+import { chunkPorts } from '../../src/model/multiport.js';
+import { normalizePorts, readPort } from '../../src/values/ports.js';
 
 const interval = fc.tuple(fc.bigInt(0n, 200n), fc.bigInt(0n, 50n)).map(([lo, len]) => [lo, lo + len] as Interval);
 const members = (s: readonly Interval[]): Set<bigint> => {

@@ -2,11 +2,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/pipeline.js';
 import { modelsOf, TABLES_AT, type Hook } from '../../src/packet/path.js';
-import { reachable } from '../../src/packet/reach.js';
+import { reachable } from '../../src/analysis/reach.js';
 import { DIM, everything, STATES, subtractBox, type Box } from '../../src/packet/space.js';
-import { describeBox } from '../../src/packet/describe.js';
-import { addressText } from '../../src/packet/addresses.js';
-import { subtract as subtractSet } from '../../src/packet/intervals.js';
+import { describeBox } from '../../src/analysis/describe.js';
+import { addressText } from '../../src/values/addresses.js';
+import { subtract as subtractSet } from '../../src/values/intervals.js';
 import { cpuTime } from '../helpers/cpu.js';
 // @ts-expect-error plain JS generator
 import { operatorPolicy } from '../../bench/generate.mjs';

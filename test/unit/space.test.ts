@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { coveredBy, subtractBox, type Box } from '../../src/packet/space.js';
-import { normalizeSet, type Interval } from '../../src/packet/intervals.js';
+import { normalizeSet, type Interval } from '../../src/values/intervals.js';
 
 // Small 3-dimensional boxes over 0..7, checked against enumerating every point.
 const dim = fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 3 })).map(([lo, len]) => normalizeSet([[BigInt(lo), BigInt(Math.min(7, lo + len))] as Interval]));

@@ -1,5 +1,5 @@
 import { diag, formatLocation } from '../../diagnostics/diagnostic.js';
-import { readPort } from '../../packet/ports.js';
+import { readPort } from '../../values/ports.js';
 import { policyLoc, type Check } from './api.js';
 
 /** Ports of an inbound rule, as ranges (tcp by default, like the compiler). */

@@ -4,7 +4,7 @@ import type { Check } from './api.js';
 import type { Member } from '../../packet/run.js';
 import { modelsOf } from '../../packet/path.js';
 import { coveredBy, type Box } from '../../packet/space.js';
-import { COVER_BUDGET } from '../../packet/chain-index.js';
+import { COVER_BUDGET } from '../../packet/index/chain-index.js';
 import { countText } from '../../diagnostics/count.js';
 
 const verb: Record<string, string> = { accept: 'accepted', drop: 'dropped', reject: 'rejected', return: 'returned' };

@@ -1,9 +1,9 @@
 import { diag, formatLocation, type Diagnostic, type Related } from '../../diagnostics/diagnostic.js';
 import { familyRecord } from '../../model/family.js';
 import type { Direction, Family } from '../../model/ir.js';
-import { decidingRule, primaryText } from '../../packet/explain.js';
-import { describeBox, descriptionText, type Description } from '../../packet/describe.js';
-import { evaluateTest, type TestFailure } from '../../packet/intent.js';
+import { decidingRule, primaryText } from '../../analysis/explain.js';
+import { describeBox, descriptionText, type Description } from '../../analysis/describe.js';
+import { evaluateTest, type TestFailure } from '../../analysis/intent.js';
 import { modelsOf, WalkTooLarge } from '../../packet/path.js';
 import { DIM, isFull } from '../../packet/space.js';
 import { policyLoc, type Check } from './api.js';

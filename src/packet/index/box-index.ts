@@ -1,8 +1,8 @@
-import type { Family } from '../model/ir.js';
+import type { Family } from '../../model/ir.js';
 import { BITS, MAX_INDEXED_PORTS, MAX_PORT_BLOCKS, PORT_BLOCK_BITS, PortIndex, PrefixIndex, smallest, union, type Block, type PortKeys } from './candidate-index.js';
-import { alignedBlocks } from './addresses.js';
-import { normalizeSet, subtract, type IntervalSet } from './intervals.js';
-import { DIM, subtractBox, type Box } from './space.js';
+import { alignedBlocks } from '../../values/addresses.js';
+import { normalizeSet, subtract, type IntervalSet } from '../../values/intervals.js';
+import { DIM, subtractBox, type Box } from '../space.js';
 
 /** An address set of more blocks than this (a negation, an odd range) is indexed as "any address". */
 const MAX_BLOCKS = 8;

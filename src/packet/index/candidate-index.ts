@@ -1,5 +1,5 @@
-import type { Family } from '../model/ir.js';
-import type { Interval } from './intervals.js';
+import type { Family } from '../../model/ir.js';
+import type { Interval } from '../../values/intervals.js';
 
 /**
  * Indexes that answer "which earlier items may overlap this one?" with a superset of the answer,

@@ -1,12 +1,12 @@
 import { FAMILY_NAMES } from '../model/family.js';
 import { createHash } from 'node:crypto';
 import type { Chain, Direction, Family, IR, Rule } from '../model/ir.js';
-import { BoxIndex, outsideOf } from './box-index.js';
+import { BoxIndex, outsideOf } from '../packet/index/box-index.js';
 import { joinBoxes, plainConnection, realized } from './describe.js';
 import { decidingRule } from './explain.js';
-import { changesDestination, changesSource, followPath, inLo, LO, modelsOf, outLo, PATHS, reachedFrom, translatedAnywhere, untranslated, type Outcome, type RulesetModel } from './path.js';
-import { sameValues, SetIds } from './set-ids.js';
-import { boxesIntersect, DIM, everything, intersectBox, STATES, subtractBox, type Box } from './space.js';
+import { changesDestination, changesSource, followPath, inLo, LO, modelsOf, outLo, PATHS, reachedFrom, translatedAnywhere, untranslated, type Outcome, type RulesetModel } from '../packet/path.js';
+import { sameValues, SetIds } from '../packet/set-ids.js';
+import { boxesIntersect, DIM, everything, intersectBox, STATES, subtractBox, type Box } from '../packet/space.js';
 
 /** Packets whose fate differs between two compiled policies. */
 export interface Change {

@@ -1,9 +1,9 @@
 import type { Direction, Expectation, IntentTest, Match, Rule } from '../model/ir.js';
 import { realized } from './describe.js';
 import { asNumber, named, ownerAssumptions } from './owners.js';
-import { followPath, untranslated, type Outcome, type RulesetModel } from './path.js';
-import { subtract } from './intervals.js';
-import { DIM, everything, ifaceSet, isFull, type Box } from './space.js';
+import { followPath, untranslated, type Outcome, type RulesetModel } from '../packet/path.js';
+import { subtract } from '../values/intervals.js';
+import { DIM, everything, ifaceSet, isFull, type Box } from '../packet/space.js';
 
 /** Connections of one family's test whose verdict is not the expected one, with what decided them. */
 export interface TestFailure {

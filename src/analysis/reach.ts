@@ -1,11 +1,11 @@
 import type { Direction, Family, Rule } from '../model/ir.js';
-import { BoxIndex, outsideOf } from './box-index.js';
+import { BoxIndex, outsideOf } from '../packet/index/box-index.js';
 import { joinBoxes, plainConnection, realized } from './describe.js';
-import { sameValues } from './set-ids.js';
+import { sameValues } from '../packet/set-ids.js';
 import { decidingRule } from './explain.js';
 import { fromTheNetwork } from './intent.js';
-import { changesDestination, followPath, keepRules, outLo, reachedFrom, translatedAnywhere, untranslated, WalkTooLarge, type Hook, type Outcome, type RulesetModel } from './path.js';
-import { DIM, everything, intersectBox, STATES, type Box } from './space.js';
+import { changesDestination, followPath, keepRules, outLo, reachedFrom, translatedAnywhere, untranslated, WalkTooLarge, type Hook, type Outcome, type RulesetModel } from '../packet/path.js';
+import { DIM, everything, intersectBox, STATES, type Box } from '../packet/space.js';
 
 export type Fate = 'accept' | 'drop' | 'reject';
 /** A translation that moved a connection to another hook's rules: a redirect to this host, a DNAT on through it. */

@@ -2,9 +2,9 @@ import type { Direction, Family, Rule, Target } from '../model/ir.js';
 import { describeBox } from './describe.js';
 import { assertNever } from '../model/ir.js';
 import { asNumber, named, ownerAssumptions, type OwnerAssumption } from './owners.js';
-import { followPath, isTranslation, type Outcome, type RulesetModel, type TraceEvent } from './path.js';
-import { subtract, unite, type IntervalSet } from './intervals.js';
-import { DIM, everything, pointOf, type Box, type Packet } from './space.js';
+import { followPath, isTranslation, type Outcome, type RulesetModel, type TraceEvent } from '../packet/path.js';
+import { subtract, unite, type IntervalSet } from '../values/intervals.js';
+import { DIM, everything, pointOf, type Box, type Packet } from '../packet/space.js';
 
 export type { OwnerAssumption };
 

@@ -1,9 +1,9 @@
 import { familyRecord } from '../model/family.js';
 import type { Family } from '../model/ir.js';
-import { addressText, alignedBlocks } from './addresses.js';
-import { intersect, normalizeSet, subtract, type IntervalSet } from './intervals.js';
-import { sameValues, SetIds } from './set-ids.js';
-import { DIM, everything, IFNAMSIZ, isFull, NAME_BASE, NO_OWNER, PROTO_NUMBERS, STATES, type Box } from './space.js';
+import { addressText, alignedBlocks } from '../values/addresses.js';
+import { intersect, normalizeSet, subtract, type IntervalSet } from '../values/intervals.js';
+import { sameValues, SetIds } from '../packet/set-ids.js';
+import { DIM, everything, IFNAMSIZ, isFull, NAME_BASE, NO_OWNER, PROTO_NUMBERS, STATES, type Box } from '../packet/space.js';
 
 /**
  * A box in words, one field per thing an operator names (null: any). Only what the box

@@ -1,8 +1,8 @@
-import type { Chain, Family, Rule } from '../model/ir.js';
+import type { Chain, Family, Rule } from '../../model/ir.js';
 import { BoxIndex, type BoxKeys } from './box-index.js';
-import { intersects, unite, type IntervalSet } from './intervals.js';
-import { differingDim, Run, type Member } from './run.js';
-import { coveredBy, type Box } from './space.js';
+import { intersects, unite, type IntervalSet } from '../../values/intervals.js';
+import { differingDim, Run, type Member } from '../run.js';
+import { coveredBy, type Box } from '../space.js';
 
 export interface RuleBox {
   readonly box: Box;

@@ -1,6 +1,6 @@
 import type { Family } from '../model/ir.js';
-import { BoxIndex } from './box-index.js';
-import { boxesIntersect, type Box } from './space.js';
+import { BoxIndex } from '../packet/index/box-index.js';
+import { boxesIntersect, type Box } from '../packet/space.js';
 
 /** What the order check compares: a rule's packets in each family, and whether it accepts. */
 export interface SweepEntry {
