@@ -1,10 +1,11 @@
 import { FAMILY_NAMES } from '../model/family.js';
 import { createHash } from 'node:crypto';
-import type { Chain, Direction, Family, IR, Rule } from '../model/ir.js';
+import type { Chain, Direction, Family, IR, Rule, Table } from '../model/ir.js';
 import { BoxIndex, outsideOf } from '../packet/index/box-index.js';
 import { joinBoxes, plainConnection, realized } from './describe.js';
 import { decidingRule } from './explain.js';
-import { changesDestination, changesSource, followPath, inLo, LO, modelsOf, outLo, PATHS, reachedFrom, translatedAnywhere, untranslated, type Outcome, type RulesetModel } from '../packet/path.js';
+import { chainGraph } from '../packet/chain-graph.js';
+import { changesDestination, changesSource, followPath, inLo, LO, modelsOf, outLo, PATHS, translatedAnywhere, untranslated, type Outcome, type RulesetModel } from '../packet/path.js';
 import { sameValues, SetIds } from '../packet/set-ids.js';
 import { boxesIntersect, DIM, everything, intersectBox, STATES, subtractBox, type Box } from '../packet/space.js';
 
@@ -212,7 +213,7 @@ function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], 
   const cb = chainsOf(b);
   const ka = new RuleKeys(irA, family, ca);
   const kb = new RuleKeys(irB, family, cb);
-  const jumpedTo = new Set([...ca.entries(), ...cb.entries()].flatMap(([key, c]) => c.rules.flatMap((r) => (r.target.kind === 'jump' ? [`${key.split(' ')[0]} ${r.target.chain}`] : []))));
+  const jumpedTo = new Set([a, b].flatMap((m) => (m?.ruleset.tables ?? []).flatMap((t) => [...chainGraph(t).jumpedTo()].map((name) => `${t.name} ${name}`))));
   const behindA = behindLoopbackAccept(a, family);
   const behindB = behindLoopbackAccept(b, family);
   const add = (m: RulesetModel, r: Rule, via: Box, hooks: readonly string[], chain: string): void => {
@@ -290,7 +291,7 @@ function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], 
           const entered = m!.box(r).box;
           const moved = translatedAnywhere(r.target, untranslated(entered), family);
           if (!meets(moved)) continue;
-          for (const d of (directions ??= natDirections(t.chains, c.name))) boxes[d].push({ box: entered, chain: `${t.name} ${c.name}` });
+          for (const d of (directions ??= natDirections(t, c.name))) boxes[d].push({ box: entered, chain: `${t.name} ${c.name}` });
           index.add(entered, index.keysOf(entered));
         }
       }
@@ -307,8 +308,8 @@ function touchedBoxes(family: Family, [irA, a]: [IR, RulesetModel | undefined], 
  * (PREROUTING's redirects never move a connection this host makes; followed out anyway, each
  * walked past every user's chain).
  */
-function natDirections(chains: readonly Chain[], name: string): readonly Direction[] {
-  return DIRECTIONS.filter((d) => PATHS[d].some((h) => reachedFrom(chains, h).has(name)));
+function natDirections(table: Table, name: string): readonly Direction[] {
+  return DIRECTIONS.filter((d) => PATHS[d].some((h) => chainGraph(table).reachedFrom(h).has(name)));
 }
 
 /** The hooks a packet sent out lo meets again on its way back in. */

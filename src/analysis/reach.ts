@@ -4,7 +4,8 @@ import { joinBoxes, plainConnection, realized } from './describe.js';
 import { sameValues } from '../packet/set-ids.js';
 import { decidingRule } from './explain.js';
 import { fromTheNetwork } from './intent.js';
-import { changesDestination, followPath, keepRules, outLo, reachedFrom, translatedAnywhere, untranslated, WalkTooLarge, type Hook, type Outcome, type RulesetModel } from '../packet/path.js';
+import { chainGraph } from '../packet/chain-graph.js';
+import { changesDestination, followPath, keepRules, outLo, translatedAnywhere, untranslated, WalkTooLarge, type Hook, type Outcome, type RulesetModel } from '../packet/path.js';
 import { DIM, everything, intersectBox, STATES, type Box } from '../packet/space.js';
 
 export type Fate = 'accept' | 'drop' | 'reject';
@@ -72,7 +73,7 @@ export function reachable(model: RulesetModel, direction: Direction, together = 
   // Only the nat chains this path's nat hook reaches: PREROUTING's redirects never move a
   // connection this host makes, and asking about them once per rule per redirect made `show`
   // of the operator policy cubic.
-  const natChains = nat === undefined ? new Set<string>() : reachedFrom(natTable?.chains ?? [], nat);
+  const natChains = nat === undefined ? new Set<string>() : (natTable ? chainGraph(natTable).reachedFrom(nat) : new Set<string>());
   for (const c of natTable?.chains ?? []) {
     if (!natChains.has(c.name)) continue;
     for (const red of c.rules) {
@@ -113,7 +114,7 @@ export function reachable(model: RulesetModel, direction: Direction, together = 
   const lo = loopback(model, direction, fallback);
   const own = lo === 'too large' ? [] : lo;
   const rawTable = model.ruleset.tables.find((t) => t.name === 'raw');
-  const rawChains = nat === undefined ? new Set<string>() : reachedFrom(rawTable?.chains ?? [], nat);
+  const rawChains = nat === undefined ? new Set<string>() : (rawTable ? chainGraph(rawTable).reachedFrom(nat) : new Set<string>());
   found.push(...followedWhole(model, direction, start, fallback, new Set(queries.keys()), { nat: natChains, raw: rawChains }), ...own);
   // With loopback rows, the rows are said against every interface (lo among them).
   const said = own.length > 0 ? fresh : start;
@@ -230,15 +231,16 @@ function beforeNat(box: Box, family: Family): Box {
  */
 function chainEntries(model: RulesetModel, hook: Hook, start: Box): Map<string, Box[]> {
   const filter = model.ruleset.tables.find((t) => t.name === 'filter');
-  const chains = new Map((filter?.chains ?? []).map((c) => [c.name, c]));
+  if (filter === undefined) return new Map();
+  const graph = chainGraph(filter);
   const out = new Map<string, Box[]>();
-  const todo: [string, Box][] = (filter?.chains ?? []).filter((c) => c.name === hook || c.hookedFrom?.includes(hook)).map((c) => [c.name, start]);
+  const todo: [string, Box][] = graph.entries(hook).map((c) => [c.name, start]);
   for (let i = 0; i < todo.length; i++) {
     const [name, box] = todo[i]!;
     const list = out.get(name) ?? [];
     if (list.length > 64) continue;
     out.set(name, [...list, box]);
-    for (const r of chains.get(name)?.rules ?? []) {
+    for (const r of graph.chain(name)?.rules ?? []) {
       if (r.target.kind !== 'jump') continue;
       const next = intersectBox(box, model.box(r).box);
       if (next !== null) todo.push([r.target.chain, next]);
@@ -253,17 +255,16 @@ function chainEntries(model: RulesetModel, hook: Hook, start: Box): Map<string, 
  */
 function fallbackOf(model: RulesetModel, hook: Hook, start: Box): { fallback: Fate; catchAll?: Rule } {
   const filter = model.ruleset.tables.find((t) => t.name === 'filter');
-  const chains = new Map((filter?.chains ?? []).map((c) => [c.name, c]));
-  const builtin = chains.get(hook);
-  const hooked = (filter?.chains ?? []).filter((c) => c.hookedFrom?.includes(hook));
-  const order = [...hooked.filter((c) => c.hookedAt !== 'end'), ...(builtin ? [builtin] : []), ...hooked.filter((c) => c.hookedAt === 'end')];
+  const graph = filter ? chainGraph(filter) : undefined;
+  const builtin = graph?.chain(hook);
+  const order = graph?.entries(hook) ?? [];
   const takesAll = (r: Rule): boolean => {
     const hit = intersectBox(start, model.box(r).box);
     return hit !== null && hit.every((d, i) => sameValues(d, start[i]!));
   };
   const seen = new Set<string>();
   const visit = (name: string): { fallback: Fate; catchAll?: Rule } | undefined => {
-    const c = chains.get(name);
+    const c = graph?.chain(name);
     if (c === undefined || seen.has(name)) return undefined;
     seen.add(name);
     for (const r of c.rules) {

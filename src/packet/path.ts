@@ -1,7 +1,8 @@
 import { familyRecord } from '../model/family.js';
 import { HELPERS, isHelperName } from '../model/helpers.js';
-import { assertNever, type Chain, type Family, type IR, type Match, type Rule, type Ruleset, type TableName, type Target } from '../model/ir.js';
+import { assertNever, type Chain, type Family, type IR, type Match, type Rule, type Ruleset, type Table, type TableName, type Target } from '../model/ir.js';
 import { readAddress } from '../values/addresses.js';
+import { chainGraph } from './chain-graph.js';
 import { IndexedChain, type Dead, type JumpBatch, type RuleBox, type Undecided } from './index/chain-index.js';
 import type { Run } from './run.js';
 import { intersect, intersects, normalizeSet, subtract, unite, type IntervalSet } from '../values/intervals.js';
@@ -141,12 +142,12 @@ export class RulesetModel {
     const t = this.ruleset.tables.find((x) => x.name === table);
     const builtin = t?.chains.find((c) => c.name === hook);
     if (t === undefined || builtin === undefined) return [{ box: query, verdict: 'accept', rules: NONE, chain: hook }];
-    if (table !== 'nat') return this.walkHook(t.name, t.chains, builtin, [query], trace, keep);
+    if (table !== 'nat') return this.walkHook(t, builtin, [query], trace, keep);
     // Packets of established connections pass nat untouched (conntrack applies what it recorded).
     const later: Decision[] = subtractBox(query, NEW_ONLY[this.family]).map((box) => ({ box, verdict: 'accept', rules: NONE, chain: hook }));
     if (later.length > 0) trace?.({ kind: 'not-new', chain: hook });
     const fresh = intersectBox(query, NEW_ONLY[this.family]);
-    return fresh === null ? later : [...later, ...this.walkHook(t.name, t.chains, builtin, [fresh], trace, keep)];
+    return fresh === null ? later : [...later, ...this.walkHook(t, builtin, [fresh], trace, keep)];
   }
 
   /**
@@ -171,7 +172,7 @@ export class RulesetModel {
         out.push({ box: e.run.box, verdict, rules: () => e.run.meeting(box).map((m) => m.rule) });
       }
     };
-    for (const c of t?.chains ?? []) if (c.name === hook || c.hookedFrom?.includes(hook)) visit(c.name);
+    if (t !== undefined) for (const c of chainGraph(t).entries(hook)) visit(c.name);
     return out;
   }
 
@@ -186,12 +187,10 @@ export class RulesetModel {
   }
 
   /** A built-in chain with the chains hooked into it from outside the file (coexist), then its policy. */
-  private walkHook(table: TableName, chains: readonly Chain[], builtin: Chain, parts: Box[], trace: Trace | undefined, keep: Keep | undefined): Decision[] {
-    const hooked = chains.filter((c) => c.hookedFrom?.includes(builtin.name));
-    const order = [...hooked.filter((c) => c.hookedAt !== 'end'), builtin, ...hooked.filter((c) => c.hookedAt === 'end')];
+  private walkHook(table: Table, builtin: Chain, parts: Box[], trace: Trace | undefined, keep: Keep | undefined): Decision[] {
     const decided: Decision[] = [];
-    for (const c of order) {
-      parts = this.walk(table, c.name, parts, decided, 0, trace, keep);
+    for (const c of chainGraph(table).entries(builtin.name)) {
+      parts = this.walk(table.name, c.name, parts, decided, 0, trace, keep);
       if (parts.length === 0) return decided;
     }
     const verdict = builtin.policy === 'DROP' ? 'drop' : 'accept';
@@ -422,14 +421,6 @@ export function relatedBy(model: RulesetModel, box: Box): readonly Rule[] {
   const rules: Rule[] = [];
   for (const r of relatedBoxes(model)) if (!rules.includes(r.rule) && boxesIntersect(r.box, box)) rules.push(r.rule);
   return rules;
-}
-
-/** The names of the chains a hook's packets can meet: its own, those hooked into it, and every chain a jump leads to from them. */
-export function reachedFrom(chains: readonly Chain[], hook: Hook): Set<string> {
-  const byName = new Map(chains.map((c) => [c.name, c]));
-  const out = new Set(chains.filter((c) => c.name === hook || c.hookedFrom?.includes(hook)).map((c) => c.name));
-  for (const name of out) for (const r of byName.get(name)?.rules ?? []) if (r.target.kind === 'jump') out.add(r.target.chain);
-  return out;
 }
 
 /** The model of each family of an IR, built once and shared by the checks. */

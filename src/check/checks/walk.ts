@@ -1,6 +1,6 @@
 import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { Chain, Family, IR, Match, Rule, Table, Target } from '../../model/ir.js';
-import { BUILTIN_CHAINS } from '../../model/chains.js';
+import { chainGraph } from '../../packet/chain-graph.js';
 
 /** A chain with its family, table and the hooks it runs in: what a check needs around a rule. */
 export interface ChainSite {
@@ -9,32 +9,6 @@ export interface ChainSite {
   readonly chain: Chain;
   /** The built-in chains (hooks) from which the chain's rules can be reached through jumps. */
   readonly hooks: ReadonlySet<string>;
-}
-
-const JUMP: readonly Target['kind'][] = ['jump'];
-
-/** For each chain of a table, the built-in chains that reach it (a built-in chain reaches itself). */
-function hooksByChain(table: Table): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>(table.chains.map((c) => [c.name, new Set<string>()]));
-  const byName = new Map(table.chains.map((c) => [c.name, c]));
-  // A chain hooked in from outside the file (coexist mode) runs in the hook it is hooked into.
-  const entries: [string, string][] = [
-    ...BUILTIN_CHAINS[table.name].map((h): [string, string] => [h, h]),
-    ...table.chains.flatMap((c) => (c.hookedFrom ?? []).map((h): [string, string] => [h, c.name])),
-  ];
-  for (const [hook, start] of entries) {
-    const seen = new Set<string>();
-    const stack = [start];
-    while (stack.length > 0) {
-      const name = stack.pop()!;
-      if (seen.has(name)) continue;
-      seen.add(name);
-      out.get(name)?.add(hook);
-      const c = byName.get(name);
-      if (c) for (const r of rulesTargeting(c, JUMP)) if (r.target.kind === 'jump') stack.push(r.target.chain);
-    }
-  }
-  return out;
 }
 
 const sites = new WeakMap<IR, readonly ChainSite[]>();
@@ -46,8 +20,8 @@ function chainSites(ir: IR): readonly ChainSite[] {
   const out: ChainSite[] = [];
   for (const rs of ir.rulesets) {
     for (const table of rs.tables) {
-      const hooks = hooksByChain(table);
-      for (const chain of table.chains) out.push({ family: rs.family, table, chain, hooks: hooks.get(chain.name) ?? new Set<string>() });
+      const graph = chainGraph(table);
+      for (const chain of table.chains) out.push({ family: rs.family, table, chain, hooks: graph.hooksOf(chain.name) });
     }
   }
   sites.set(ir, out);
