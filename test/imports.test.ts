@@ -81,3 +81,16 @@ describe('the layers of src/', () => {
     expect(upwards).toEqual([]);
   });
 });
+
+describe('the family record', () => {
+  it('is the only place that tells IPv4 from IPv6: no code outside it compares or looks for a family by name', () => {
+    const branches: string[] = [];
+    for (const f of imports().keys()) {
+      if (f.endsWith(join('model', 'family.ts'))) continue;
+      readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
+        if (/[!=]==?\s*'ipv[46]'|'ipv[46]'\s*[!=]==?|includes\('ipv[46]'\)|case 'ipv[46]'|'ipv[46]'\s*\?/.test(line)) branches.push(`${f}:${i + 1}: ${line.trim()}`);
+      });
+    }
+    expect(branches).toEqual([]);
+  });
+});

@@ -78,7 +78,7 @@ export function parsePacketSpec(text: string): PacketSpec {
   // IPv6's neighbour discovery is accepted only at hop limit 255, MLD at 1: asked at the usual 64 otherwise.
   const hop = opts.get('hoplimit');
   if (hop !== undefined && (!/^\d{1,3}$/.test(hop) || Number(hop) > 255)) fail(`hoplimit is a number from 0 to 255, not '${hop}'`);
-  if (hop !== undefined && family === 'ipv4') fail("hoplimit is IPv6's: no rule ipfence writes asks an IPv4 packet's TTL");
+  if (hop !== undefined && !familyRecord(family).hopLimitAsked) fail("hoplimit is IPv6's: no rule ipfence writes asks an IPv4 packet's TTL");
   const packet: Packet = {
     src: src.address,
     dst: dst.address,

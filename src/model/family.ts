@@ -35,6 +35,17 @@ export interface FamilyRecord {
   readonly portedAddress: readonly [string, string];
   /** The loopback address: where REDIRECT in nat OUTPUT sends a connection this host opens. */
   readonly loopback: '127.0.0.1' | '::1';
+  /**
+   * The link-local prefix whose destinations a REDIRECT in PREROUTING sends to the interface's
+   * own link-local address (the kernel, since 6.6, takes an IPv6 interface's first address of
+   * the destination's scope), which `host.addresses` does not list; null where it takes the
+   * interface's primary address whatever the destination.
+   */
+  readonly linkLocal: string | null;
+  /** Whether any rule ipfence writes asks the hop limit (IPv6's neighbour discovery at 255, MLD at 1); no rule asks an IPv4 TTL. */
+  readonly hopLimitAsked: boolean;
+  /** Options of `ip addr add` for an address usable at once: IPv6's duplicate address detection would hold it back a second. */
+  readonly addrAddOptions: readonly string[];
   /** Accepted ahead of the allows under a drop policy (RFC 4890 for IPv6; nothing for IPv4). */
   readonly essentials: readonly Essential[];
   /**
@@ -99,6 +110,9 @@ export const IPV4: FamilyRecord = {
   hopLimitMatch: ['ttl', '--ttl-eq'],
   portedAddress: ['', ''],
   loopback: '127.0.0.1',
+  linkLocal: null,
+  hopLimitAsked: false,
+  addrAddOptions: [],
   essentials: [],
   helpers: { ftp: ['tcp'], tftp: ['udp'], sip: ['tcp', 'udp'], irc: ['tcp'], pptp: ['tcp'], snmp: ['udp'], amanda: ['udp'], sane: ['tcp'], 'netbios-ns': ['udp'] },
 };
@@ -140,6 +154,9 @@ export const IPV6: FamilyRecord = {
   hopLimitMatch: ['hl', '--hl-eq'],
   portedAddress: ['[', ']'],
   loopback: '::1',
+  linkLocal: 'fe80::/10',
+  hopLimitAsked: true,
+  addrAddOptions: ['nodad'],
   essentials: [
     essential('destination-unreachable', 'destination-unreachable', null),
     essential('packet-too-big', 'packet-too-big', null),

@@ -1,3 +1,4 @@
+import { familyRecord } from '../model/family.js';
 import type { Family, IntentTest, Match } from '../model/ir.js';
 import type { Path } from '../model/path.js';
 import type { IntentTestSpec } from '../model/policy.js';
@@ -44,12 +45,12 @@ function compileTest(ctx: Context, t: IntentTestSpec, path: Path): IntentTest | 
   const hop = t['hop-limit'];
   const extra: Match[] = [NEW, ...(id === null ? [] : [{ kind: 'owner', by, id } as const])];
   // IPv6's hop limit: an IPv4 packet's TTL is asked by no rule ipfence writes.
-  const hopOf = (f: Family): Match[] => (hop === undefined || f !== 'ipv6' ? [] : [{ kind: 'hop-limit', eq: hop }]);
+  const hopOf = (f: Family): Match[] => (hop === undefined || !familyRecord(f).hopLimitAsked ? [] : [{ kind: 'hop-limit', eq: hop }]);
   const matches: Partial<Record<Family, Match[][]>> = {};
   for (const { protos, ports } of groups) {
     const sel = selector(ctx, { protos, ports, icmpType: t['icmp-type'] ?? null, src, dst, inIface, outIface }, t.family, path, 'from', 'to');
     if (sel === undefined) return undefined;
-    if (hop !== undefined && !sel.families.includes('ipv6')) return void ctx.report('schema-value', [...path, 'hop-limit'], "hop-limit is IPv6's, and this test is of IPv4 only: remove it");
+    if (hop !== undefined && !sel.families.some((f) => familyRecord(f).hopLimitAsked)) return void ctx.report('schema-value', [...path, 'hop-limit'], "hop-limit is IPv6's, and this test is of IPv4 only: remove it");
     for (const f of sel.families) (matches[f] ??= []).push(...expand(sel, f).map((m) => [...m, ...extra, ...hopOf(f)]));
   }
   return { kind: 'test', direction, expect: t.expect, matches, origin: ctx.origin(path, t.name) };

@@ -594,10 +594,12 @@ function translateAt(model: RulesetModel, hook: Hook, t: TranslationTarget, box:
   return out;
 }
 
-const LINK_LOCAL = ((): IntervalSet => {
-  const a = readAddress('fe80::/10');
+function linkLocalOf(f: Family): IntervalSet {
+  const prefix = familyRecord(f).linkLocal;
+  const a = prefix === null ? '' : readAddress(prefix);
   return typeof a === 'string' ? [] : [a.interval];
-})();
+}
+const LINK_LOCAL: Readonly<Record<Family, IntervalSet>> = { ipv4: linkLocalOf('ipv4'), ipv6: linkLocalOf('ipv6') };
 
 /**
  * The addresses a redirect in PREROUTING can give packets sent to `dst`. The kernel (since 6.6)
@@ -605,8 +607,9 @@ const LINK_LOCAL = ((): IntervalSet => {
  * gets a link-local address, which `host.addresses` does not list.
  */
 function primariesFor(model: RulesetModel, dst: IntervalSet): IntervalSet {
-  if (model.family !== 'ipv6' || !intersects(dst, LINK_LOCAL)) return model.primaries;
-  return subtract(dst, LINK_LOCAL).length === 0 ? LINK_LOCAL : unite(model.primaries, LINK_LOCAL);
+  const linkLocal = LINK_LOCAL[model.family];
+  if (!intersects(dst, linkLocal)) return model.primaries;
+  return subtract(dst, linkLocal).length === 0 ? linkLocal : unite(model.primaries, linkLocal);
 }
 
 /**

@@ -152,6 +152,6 @@ function ownerOf(box: Box): { user?: string; group?: string } | null {
 }
 
 export const probeText = (p: Probe): string =>
-  `${p.proto} ${p.src} -> ${p.family === 'ipv6' ? `[${p.dst}]` : p.dst}:${p.port} ${p.direction === 'in' ? 'in' : 'out'} ${p.iface}${p.user !== undefined ? ` user ${p.user}` : ''}${p.group !== undefined ? ` group ${p.group}` : ''} (${familyRecord(p.family).label})`;
+  `${p.proto} ${p.src} -> ${familyRecord(p.family).portedAddress[0]}${p.dst}${familyRecord(p.family).portedAddress[1]}:${p.port} ${p.direction === 'in' ? 'in' : 'out'} ${p.iface}${p.user !== undefined ? ` user ${p.user}` : ''}${p.group !== undefined ? ` group ${p.group}` : ''} (${familyRecord(p.family).label})`;
 
 export type { Direction };

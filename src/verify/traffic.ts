@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { Artifact } from '../emit/emit.js';
-import { familyRecord } from '../model/family.js';
+import { FAMILY_NAMES, familyRecord } from '../model/family.js';
 import type { Family, Ownership } from '../model/ir.js';
 import { Netns, run, uniqueNetnsName, type Backend } from './netns.js';
 import { probeText, type Probe } from './probes.js';
@@ -26,7 +26,7 @@ const seen = (answer: string): keyof typeof VERB => (answer === 'refused' ? 'rej
 export async function sendProbes(artifacts: readonly Artifact[], backends: readonly Backend[], probes: readonly Probe[], ownership: Ownership): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   for (const backend of backends) {
-    for (const family of ['ipv4', 'ipv6'] as const) {
+    for (const family of FAMILY_NAMES) {
       const mine = probes.filter((p) => p.family === family);
       if (mine.length === 0) continue;
       const lab = new ProbeLab();
@@ -116,7 +116,7 @@ class ProbeLab {
     if (where?.ns === ns && where.dev === dev) return;
     if (where) where.ns.exec(['ip', 'addr', 'del', `${address}/${bits}`, 'dev', where.dev]);
     this.placed.set(address, { ns, dev });
-    this.must(ns.exec(['ip', 'addr', 'add', `${address}/${bits}`, 'dev', dev, ...(family === 'ipv6' ? ['nodad'] : [])]));
+    this.must(ns.exec(['ip', 'addr', 'add', `${address}/${bits}`, 'dev', dev, ...familyRecord(family).addrAddOptions]));
   }
 
   /** A route on `a` to `bAddress` on `b`, from `aAddress` (a client must connect from the probe's source). */
