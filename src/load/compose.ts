@@ -1,5 +1,6 @@
 import { diag, type Diagnostic, type Location, type Related } from '../diagnostics/diagnostic.js';
 import type { Path } from '../model/path.js';
+import type { Policy } from '../model/policy.js';
 import { resolveInclude } from './include-path.js';
 import { load, type Loaded } from './load.js';
 import { SourceMap } from './source.js';
@@ -29,11 +30,23 @@ export interface ExtraInclude {
   readonly at: Location;
 }
 
-/** Sections whose lists of rules are joined: the included files' first, in the order of `include:`, then the file's own. */
-const LIST_SECTIONS = ['inbound', 'outbound', 'forward', 'users', 'limits', 'redirects', 'marks', 'masquerade', 'snat', 'forwards', 'notrack', 'helpers', 'tests'];
-/** Sections whose entries are joined by name; one name defined twice with different values is an error naming both. */
-const MAP_SECTIONS = ['addresses', 'services', 'interfaces', 'variables', 'defaults', 'logging', 'checks'];
-const INCLUDABLE = new Set([...LIST_SECTIONS, ...MAP_SECTIONS, 'include', 'version']);
+/**
+ * What an included file may do with each key of a policy: `list`, its rules are joined (the
+ * included files' first, in the order of `include:`, then the file's own); `map`, its entries are
+ * joined by name (one name defined twice with different values is an error naming both); `own`,
+ * it belongs to the host's own policy and cannot be included; `file`, a key of every file
+ * (`version`, `include`). A new section of the policy fails to compile until it is listed here.
+ */
+const INCLUDED_AS = {
+  inbound: 'list', outbound: 'list', forward: 'list', users: 'list', limits: 'list', redirects: 'list', marks: 'list', masquerade: 'list', snat: 'list', forwards: 'list', notrack: 'list', helpers: 'list', tests: 'list',
+  addresses: 'map', services: 'map', interfaces: 'map', variables: 'map', defaults: 'map', logging: 'map', checks: 'map',
+  host: 'own', ownership: 'own', coexist: 'own', docker: 'own',
+  version: 'file', include: 'file',
+} as const satisfies Record<keyof Policy, 'list' | 'map' | 'own' | 'file'>;
+const sectionsIncluded = (as: 'list' | 'map' | 'file'): string[] => Object.entries(INCLUDED_AS).flatMap(([key, how]) => (how === as ? [key] : []));
+const LIST_SECTIONS = sectionsIncluded('list');
+const MAP_SECTIONS = sectionsIncluded('map');
+const INCLUDABLE = new Set([...LIST_SECTIONS, ...MAP_SECTIONS, ...sectionsIncluded('file')]);
 /** Includes deeper than this are a loop's symptom or a mistake. */
 const MAX_DEPTH = 16;
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_-]*)\}/g;

@@ -63,7 +63,7 @@ export interface UserRule {
   readonly family?: FamilyChoice;
   readonly log?: LogSpec;
 }
-export interface LimitRule extends Omit<Common, 'icmp-type'> {
+export interface LimitRule extends Omit<Common, 'icmp-type' | 'service'> {
   readonly rate: string;
   readonly burst?: number;
   readonly per?: 'source' | 'all';
@@ -86,7 +86,7 @@ export interface RedirectRule {
   readonly 'hide-target'?: boolean;
   readonly family?: FamilyChoice;
 }
-export interface MarkRule extends Omit<Common, 'log'> {
+export interface MarkRule extends Omit<Common, 'log' | 'service'> {
   readonly mark: number;
   readonly to?: Addrs;
   readonly from?: Addrs;
@@ -98,15 +98,18 @@ export interface MarkRule extends Omit<Common, 'log'> {
   readonly routes?: readonly { readonly to: Addrs; readonly via?: Addrs; readonly dev?: string }[];
 }
 
-/** Source NAT (`masquerade:` has no `to-source`; `snat:` requires it). */
-export interface SourceNatRule {
+/** Source NAT to the outgoing interface's address. */
+export interface MasqueradeRule {
   readonly name?: string;
   readonly suppress?: Suppress;
   readonly out: string;
   readonly from?: Addrs;
   readonly to?: Addrs;
-  readonly 'to-source'?: Addrs;
   readonly family?: FamilyChoice;
+}
+/** Source NAT to an address of the author's. */
+export interface SnatRule extends MasqueradeRule {
+  readonly 'to-source': Addrs;
 }
 
 export interface ForwardPort {
@@ -196,6 +199,9 @@ export interface IntentTestSpec {
 
 export interface Policy {
   readonly version: 1;
+  /** Read by compose (src/load/compose.ts) before the schema sees the policy; in the schema for editors. */
+  readonly include?: string | readonly string[];
+  readonly variables?: Readonly<Record<string, unknown>>;
   readonly host?: { readonly addresses?: Addrs };
   readonly ownership?: 'full' | 'coexist';
   readonly coexist?: { readonly 'run-first'?: readonly string[] };
@@ -221,8 +227,8 @@ export interface Policy {
   readonly limits?: readonly LimitRule[];
   readonly redirects?: readonly RedirectRule[];
   readonly marks?: readonly MarkRule[];
-  readonly masquerade?: readonly SourceNatRule[];
-  readonly snat?: readonly SourceNatRule[];
+  readonly masquerade?: readonly MasqueradeRule[];
+  readonly snat?: readonly SnatRule[];
   readonly forwards?: readonly ForwardPort[];
   readonly notrack?: readonly NotrackRule[];
   readonly helpers?: readonly HelperRule[];

@@ -1,3 +1,4 @@
+import type { SnatRule } from '../model/policy.js';
 import { familyRecord } from '../model/family.js';
 import { accept, fallbackRule, rule, type Family, type Match, type Origin, type PortRange, type Target } from '../model/ir.js';
 import type { Path, PathSegment } from '../model/path.js';
@@ -57,7 +58,7 @@ export function sourceNatSection(ctx: Context, b: RulesetBuilder): void {
       const outIface = ctx.iface(r.out, path, false, 'out');
       const src = ctx.addrs(r.from, path, 'from');
       const dst = ctx.addrs(r.to, path, 'to');
-      const toSource = key === 'snat' ? ctx.addrs(r['to-source'], path, 'to-source') : null;
+      const toSource = key === 'snat' ? ctx.addrs((r as SnatRule)['to-source'], path, 'to-source') : null;
       if (outIface === undefined || src === undefined || dst === undefined || toSource === undefined) return;
       const sel = selector(ctx, { protos: null, ports: null, src, dst, outIface }, r.family, path, 'from', 'to');
       if (!sel) return;
