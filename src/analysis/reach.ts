@@ -1,4 +1,4 @@
-import type { Direction, Family, Rule } from '../model/ir.js';
+import type { Direction, Family, Rule, Fate } from '../model/ir.js';
 import { BoxIndex, outsideOf } from '../packet/index/box-index.js';
 import { joinBoxes, plainConnection, realized } from './describe.js';
 import { sameValues } from '../packet/set-ids.js';
@@ -8,7 +8,6 @@ import { chainGraph } from '../packet/chain-graph.js';
 import { changesDestination, followPath, keepRules, outLo, translatedAnywhere, untranslated, WalkTooLarge, type Hook, type Outcome, type RulesetModel } from '../packet/path.js';
 import { DIM, everything, intersectBox, STATES, type Box } from '../packet/space.js';
 
-export type Fate = 'accept' | 'drop' | 'reject';
 /** A translation that moved a connection to another hook's rules: a redirect to this host, a DNAT on through it. */
 export type Moved = 'redirect' | 'dnat';
 /** The translation that takes a connection off each path's filter hook. */

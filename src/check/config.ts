@@ -1,6 +1,6 @@
 import { SUPPRESSIBLE, type Code } from '../diagnostics/codes.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import type { SourceMap } from '../load/source.js';
+import type { SourceMap } from '../load/source-map.js';
 import { RULE_SECTIONS, type Policy, type RuleSection, type Suppress } from '../model/policy.js';
 
 export type Level = 'error' | 'warning' | 'off';

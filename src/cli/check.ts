@@ -6,7 +6,7 @@ import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
 import { failed, report, unreadable } from './output.js';
 import { readFailure, utf8 } from './read.js';
-import { readPolicy, includesOf } from './source.js';
+import { readPolicy, includesOf } from './read-policy.js';
 import { GENERATED, interruptedRecord } from './write-atomic.js';
 import { OPTIONAL_OUTPUTS } from './compile.js';
 

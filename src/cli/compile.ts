@@ -5,7 +5,7 @@ import { compileInventory, onceAcrossHosts } from './inventory.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
 import { failed, report, unreadable } from './output.js';
-import { readAndCompile } from './source.js';
+import { readAndCompile } from './read-policy.js';
 import { FolderError, recoverInterrupted, writeAllAtomic, writeFoldersAtomic } from './write-atomic.js';
 
 export { OPTIONAL_OUTPUTS };

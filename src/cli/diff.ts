@@ -17,7 +17,7 @@ import { UsageError, type Options } from './options.js';
 import { escapeData, escapeProperty } from './formatters/github.js';
 import { CELL_ITEMS, markdownCell as cell, report, unreadable } from './output.js';
 import { utf8 } from './read.js';
-import { hasInclude, includesOf, readPolicy } from './source.js';
+import { hasInclude, includesOf, readPolicy } from './read-policy.js';
 
 /** One readable line of a diff: a change of verdict for some traffic, in one or both families. */
 export interface DiffRow {

@@ -12,7 +12,7 @@ import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
 import { report, unreadable } from './output.js';
 import { parsePacketSpec, resolveInterfaces } from './packet-spec.js';
-import { readPolicy, includesOf } from './source.js';
+import { readPolicy, includesOf } from './read-policy.js';
 
 const VERB = { accept: 'accepted', drop: 'dropped', reject: 'rejected' } as const;
 

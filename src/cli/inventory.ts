@@ -8,7 +8,7 @@ import { compile, type CompileResult } from '../pipeline.js';
 import { composedHash, gatherIncludes, type IncludeRead } from './includes.js';
 import type { IO } from './io.js';
 import type { Options } from './options.js';
-import { readPolicy } from './source.js';
+import { readPolicy } from './read-policy.js';
 
 /** One host of an inventory: its policy, the includes its groups add, its variables. */
 interface Host {

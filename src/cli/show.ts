@@ -12,7 +12,7 @@ import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
 import { CELL_ITEMS, markdownCell, report, unreadable } from './output.js';
-import { readPolicy, includesOf } from './source.js';
+import { readPolicy, includesOf } from './read-policy.js';
 
 /**
  * `primary`: the addresses this row assumes the incoming interface's primary address to be, when

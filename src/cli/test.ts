@@ -6,7 +6,7 @@ import { compileInventory, onceAcrossHosts } from './inventory.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
 import { failed, report, unreadable } from './output.js';
-import { readPolicy, includesOf } from './source.js';
+import { readPolicy, includesOf } from './read-policy.js';
 
 /**
  * `ipfence test POLICY...` (or `--inventory HOSTS`: every host's): the policies' intent tests on

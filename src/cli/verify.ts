@@ -8,7 +8,7 @@ import { verifyArtifacts } from '../verify/verify.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
 import { failed, report, unreadable } from './output.js';
-import { readAndCompile } from './source.js';
+import { readAndCompile } from './read-policy.js';
 
 export async function verifyCommand(path: string, o: Options, io: IO): Promise<number> {
   const { values, format } = o;

@@ -3,7 +3,7 @@ import type { Path } from '../model/path.js';
 import type { Policy } from '../model/policy.js';
 import { resolveInclude } from './include-path.js';
 import { load, type Loaded } from './load.js';
-import { SourceMap } from './source.js';
+import { SourceMap } from './source-map.js';
 
 /** The files a policy's includes name, read beforehand (reading is the CLI's): text, or why not. */
 export type IncludeSet = ReadonlyMap<string, { readonly text: string; readonly hash: string; readonly id?: string } | { readonly error: string }>;

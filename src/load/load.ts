@@ -3,7 +3,7 @@ import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { lazy } from '../util/lazy.js';
 import { fastYaml } from './fast-yaml.js';
 import { MAX_NESTING, tooDeep } from './nesting.js';
-import { fastYamlPositions, SourceMap, yamlPositions } from './source.js';
+import { fastYamlPositions, SourceMap, yamlPositions } from './source-map.js';
 import { yamlErrors } from './yaml-errors.js';
 
 export interface Loaded {

@@ -1,7 +1,7 @@
 import type { Document, YAMLError } from 'yaml';
 import { diag, formatLocation, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { lazy } from '../util/lazy.js';
-import type { SourceMap } from './source.js';
+import type { SourceMap } from './source-map.js';
 
 /**
  * The parser's errors in the words of a policy's author. yaml says "Map keys must be unique" and

@@ -48,6 +48,9 @@ export type Match =
 
 export type RejectWith = 'tcp-reset' | 'port-unreachable';
 
+/** What a rule or a chain's policy finally does with a packet: the three targets that end its path. */
+export type Fate = Extract<Target['kind'], 'accept' | 'drop' | 'reject'>;
+
 export type Target =
   | { readonly kind: 'accept' }
   | { readonly kind: 'drop' }

@@ -1,7 +1,7 @@
 import type { Code } from '../diagnostics/codes.js';
 import { diag, type Diagnostic, type Location, type Related } from '../diagnostics/diagnostic.js';
 import { lazyOrigin, type Origin, type PortRange, type Proto } from '../model/ir.js';
-import type { SourceMap } from '../load/source.js';
+import type { SourceMap } from '../load/source-map.js';
 import { describe, type Path, type PathSegment } from '../model/path.js';
 import type { Addrs, Policy, Ports, ServiceRef } from '../model/policy.js';
 import type { Cidr } from '../values/addresses.js';

@@ -1,5 +1,5 @@
 import { FAMILY_NAMES } from '../model/family.js';
-import { relabel, rule, ret, type Family, type Match, type Origin, type Rule } from '../model/ir.js';
+import { relabel, rule, ret, type Family, type Match, type Origin, type Rule, type Fate } from '../model/ir.js';
 import type { Path } from '../model/path.js';
 import type { Addrs } from '../model/policy.js';
 import { readAddress, type Cidr } from '../values/addresses.js';
@@ -8,7 +8,7 @@ import type { RulesetBuilder } from './builder.js';
 import type { Context } from './context.js';
 import { readPort } from '../values/ports.js';
 import { expand, selector } from './selector.js';
-import { resolveAction, verdictRules, type Verdict } from './verdict.js';
+import { resolveAction, verdictRules } from './verdict.js';
 
 /** One Docker address entry: a CIDR (from a literal or a set) or an iprange, possibly negated. */
 type DockerAddr =
@@ -117,7 +117,7 @@ export function dockerSection(ctx: Context, b: RulesetBuilder): void {
     ];
     const toFams = to === null ? [...FAMILY_NAMES] : [...new Set(to.map((c) => c.family))];
     const targets = (f: Family): (Cidr | null)[] => (to === null ? [null] : to.filter((c) => c.family === f));
-    const others: Verdict = resolveAction(ctx, p.others ?? 'deny', 'deny');
+    const others: Fate = resolveAction(ctx, p.others ?? 'deny', 'deny');
     add(toFams, (f) =>
       targets(f).flatMap((t) => {
         const srcs = inFamily(from, f, 'src');

@@ -1,5 +1,5 @@
 import { familyRecord } from '../model/family.js';
-import { jump, relabel, ret, rule, type Family, type Origin, type Rule } from '../model/ir.js';
+import { jump, relabel, ret, rule, type Family, type Origin, type Rule, type Fate } from '../model/ir.js';
 import type { Path } from '../model/path.js';
 import type { Action, Addrs, FamilyChoice, LogSpec, Policy, Ports, Proto, ServiceRef } from '../model/policy.js';
 import { NO_CIDRS, ofFamily, type Cidr } from '../values/addresses.js';
@@ -8,7 +8,7 @@ import type { RulesetBuilder } from './builder.js';
 import type { SectionEntry } from './order-check.js';
 import { OrderSweep } from '../analysis/order-sweep.js';
 import { expand, familiesOf, selector, selectorBoxes, type PortMatchCache, type Selector, type SelectorParts, type SetSink } from './selector.js';
-import { logRule, ownChainRules, pushVerdictRules, resolveAction, resolveLog, verdictRules, type ResolvedLog, type Verdict } from './verdict.js';
+import { logRule, ownChainRules, pushVerdictRules, resolveAction, resolveLog, verdictRules, type ResolvedLog } from './verdict.js';
 
 /** The three filter sections differ only in this record: which chain, and what each key means. */
 interface SectionRecord {
@@ -156,7 +156,7 @@ interface CompiledRule {
   /** Which of its service's port groups (0 for a rule of one protocol-and-port product). */
   readonly group: number;
   readonly sel: Selector;
-  readonly verdict: Verdict;
+  readonly verdict: Fate;
   readonly log: ResolvedLog | null;
   readonly origin: Origin;
   readonly sets: SetSink | undefined;

@@ -1,6 +1,6 @@
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { lazyOrigin, type BuiltinPolicy, type Family, type IR } from '../model/ir.js';
-import type { SourceMap } from '../load/source.js';
+import type { SourceMap } from '../load/source-map.js';
 import type { Policy } from '../model/policy.js';
 import { RulesetBuilder } from './builder.js';
 import { COMMENT_MAX_BYTES, Context } from './context.js';

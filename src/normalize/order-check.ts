@@ -1,14 +1,14 @@
+import type { Fate } from '../model/ir.js';
 import { formatLocation } from '../diagnostics/diagnostic.js';
 import type { Path } from '../model/path.js';
 import type { OrderSweep, SweepEntry } from '../analysis/order-sweep.js';
 import type { Context } from './context.js';
-import type { Verdict } from './verdict.js';
 
 /** A compiled section entry, for the order check. */
 export interface SectionEntry extends SweepEntry {
   readonly path: Path;
   readonly label: string;
-  readonly verdict: Verdict;
+  readonly verdict: Fate;
 }
 
 /**

@@ -1,12 +1,11 @@
-import { accept, drop, reject, rule, type Match, type Origin, type Proto, type Rule } from '../model/ir.js';
+import { accept, drop, reject, rule, type Match, type Origin, type Proto, type Rule, type Fate } from '../model/ir.js';
 import type { Path } from '../model/path.js';
 import type { Action, LogSpec } from '../model/policy.js';
 import { LOG_PREFIX_MAX_BYTES, NFLOG_PREFIX_MAX_BYTES, type Context } from './context.js';
 import { rateOverflow, rateRefused } from './rate-limits.js';
 
-export type Verdict = 'accept' | 'drop' | 'reject';
 
-export function resolveAction(ctx: Context, action: Action | undefined, fallback: Action): Verdict {
+export function resolveAction(ctx: Context, action: Action | undefined, fallback: Action): Fate {
   const a = action ?? fallback;
   return a === 'allow' ? 'accept' : a === 'deny' ? ctx.policy.defaults?.deny ?? 'reject' : a;
 }
@@ -21,7 +20,7 @@ const protoOf = (ms: readonly Match[]): string | null => {
  * port-unreachable. The kernel accepts tcp-reset only in a rule that itself matches -p tcp, so
  * a rule with no protocol becomes two.
  */
-export function verdictRules(matches: readonly Match[], verdict: Verdict, origin: Origin): Rule[] {
+export function verdictRules(matches: readonly Match[], verdict: Fate, origin: Origin): Rule[] {
   const out: Rule[] = [];
   pushVerdictRules(out, matches, verdict, origin);
   return out;
@@ -31,7 +30,7 @@ const TCP_RESET = reject('tcp-reset');
 const PORT_UNREACHABLE = reject('port-unreachable');
 
 /** `verdictRules`, appended to `out`: sections add 100,000 rules, and need no array per rule. */
-export function pushVerdictRules(out: Rule[], matches: readonly Match[], verdict: Verdict, origin: Origin): void {
+export function pushVerdictRules(out: Rule[], matches: readonly Match[], verdict: Fate, origin: Origin): void {
   if (verdict === 'accept') out.push(rule(matches, accept, origin));
   else if (verdict === 'drop') out.push(rule(matches, drop, origin));
   else {
@@ -62,7 +61,7 @@ const DEFAULT_ACCEPT_LOG_PREFIX = 'ipfence accept: ';
  * log reader counting "ipfence-drop:" lines does not count allowed traffic; it has its own,
  * `logging.accept-prefix`. A rule's own `log.prefix` wins either way.
  */
-export function resolveLog(ctx: Context, spec: LogSpec | undefined, path: Path, verdict: Verdict, fallbackPrefix?: string): ResolvedLog | null | undefined {
+export function resolveLog(ctx: Context, spec: LogSpec | undefined, path: Path, verdict: Fate, fallbackPrefix?: string): ResolvedLog | null | undefined {
   if (spec === undefined || spec === false) return null;
   const g = ctx.policy.logging ?? {};
   const own = typeof spec === 'object' ? spec : {};
@@ -91,7 +90,7 @@ export function resolveLog(ctx: Context, spec: LogSpec | undefined, path: Path, 
  * The body of a chain a rule jumps to (for `except`, user exceptions, logged limits): optional
  * LOG, then the verdict. With a single protocol the verdict matches it, so a REJECT can reset tcp.
  */
-export function ownChainRules(protos: readonly Proto[] | null, log: ResolvedLog | null, verdict: Verdict, origin: Origin): Rule[] {
+export function ownChainRules(protos: readonly Proto[] | null, log: ResolvedLog | null, verdict: Fate, origin: Origin): Rule[] {
   const protoOnly: Match[] = protos?.length === 1 ? [{ kind: 'proto', proto: protos[0]! }] : [];
   return [...(log ? [logRule([], log, origin)] : []), ...verdictRules(protoOnly, verdict, origin)];
 }

@@ -40,7 +40,7 @@ export const LO = ifaceSet('lo');
  * that ends the chain walk and changes what later tables see (REDIRECT, DNAT, SNAT, MASQUERADE,
  * CT); the deciding rule's target says how (`translate`).
  */
-export type Verdict = 'accept' | 'drop' | 'reject' | 'translate';
+export type WalkVerdict = 'accept' | 'drop' | 'reject' | 'translate';
 
 /** The targets that change what later tables see, each saying whether it changes where the connection goes. */
 const TRANSLATION_KINDS = { redirect: 'destination', dnat: 'destination', snat: 'source', masquerade: 'source', notrack: 'state', helper: 'helper' } as const;
@@ -73,7 +73,7 @@ export type Trace = (e: TraceEvent) => void;
  * Which decisions a walk reports (the deciding rule; undefined for a chain's policy): a question
  * about one rule's packets forgets the rest as soon as they are decided.
  */
-export type Keep = ((rule: Rule | undefined, verdict: Verdict) => boolean) & {
+export type Keep = ((rule: Rule | undefined, verdict: WalkVerdict) => boolean) & {
   /**
    * When set, the walk keeps exactly the decisions of these rules (`keepRules`): a run of
    * thousands of bans is then passed over by asking whether it holds one of them, not which of
@@ -89,7 +89,7 @@ export function keepRules(rules: ReadonlySet<Rule>): Keep {
 
 export interface Decision {
   readonly box: Box;
-  readonly verdict: Verdict;
+  readonly verdict: WalkVerdict;
   /** The rules that decided (several: a run of like rules, such as a list of bans); none for a chain's policy. */
   readonly rules: readonly Rule[];
   /** The chain the deciding rule is in (or whose policy decided). */
@@ -154,9 +154,9 @@ export class RulesetModel {
    * The rules (runs) of a hook's chains in one table that share packets with `box`, without
    * walking them: a cheap test before a walk.
    */
-  meeting(table: TableName, hook: Hook, box: Box): { readonly box: Box; readonly verdict: Verdict | 'other'; readonly rules: () => Rule[] }[] {
+  meeting(table: TableName, hook: Hook, box: Box): { readonly box: Box; readonly verdict: WalkVerdict | 'other'; readonly rules: () => Rule[] }[] {
     const t = this.ruleset.tables.find((x) => x.name === table);
-    const out: { box: Box; verdict: Verdict | 'other'; rules: () => Rule[] }[] = [];
+    const out: { box: Box; verdict: WalkVerdict | 'other'; rules: () => Rule[] }[] = [];
     const seen = new Set<string>();
     const visit = (name: string): void => {
       if (seen.has(name)) return;
@@ -450,7 +450,7 @@ class RunDecision implements Decision {
   private all: readonly Rule[] | undefined;
   constructor(
     readonly box: Box,
-    readonly verdict: Verdict,
+    readonly verdict: WalkVerdict,
     readonly chain: string,
     private readonly run: Run<Rule>,
   ) {}

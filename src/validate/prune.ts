@@ -1,5 +1,5 @@
 import type { Location } from '../diagnostics/diagnostic.js';
-import { SourceMap, type Path } from '../load/source.js';
+import { SourceMap, type Path } from '../load/source-map.js';
 import type { Policy } from '../model/policy.js';
 import { validate, type ValidateResult } from './validate.js';
 

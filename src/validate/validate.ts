@@ -2,7 +2,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 // Compiled ahead from schema/ipfence.schema.json by `npm run gen`.
 import { validate as precompiled } from './schema-validator.generated.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import type { SourceMap } from '../load/source.js';
+import type { SourceMap } from '../load/source-map.js';
 import { describe, type Path } from '../model/path.js';
 import type { Policy } from '../model/policy.js';
 import { didYouMean } from '../util/suggest.js';

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fastYaml } from '../../src/load/fast-yaml.js';
 import { parseYaml } from '../../src/load/load.js';
-import { fastYamlPositions, SourceMap, yamlPositions, type Path } from '../../src/load/source.js';
+import { fastYamlPositions, SourceMap, yamlPositions, type Path } from '../../src/load/source-map.js';
 // @ts-expect-error plain JS generator
 import { ipfencePolicy } from '../../bench/generate.mjs';
 import { assertOnRandomDocs, editedDocArb, policyFiles } from '../helpers/yaml-docs.js';

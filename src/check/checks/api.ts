@@ -2,7 +2,7 @@
 import type { Code } from '../../diagnostics/codes.js';
 import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { IR } from '../../model/ir.js';
-import type { SourceMap } from '../../load/source.js';
+import type { SourceMap } from '../../load/source-map.js';
 import type { Path } from '../../model/path.js';
 import type { Policy } from '../../model/policy.js';
 

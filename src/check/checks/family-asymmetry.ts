@@ -2,7 +2,7 @@ import { diag, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { Chain, Family, IR, Origin, Rule, Ruleset, Target } from '../../model/ir.js';
 import type { Path } from '../../model/path.js';
 import type { Check } from './api.js';
-import { eachRuleTargeting, rulesTargeting } from './walk.js';
+import { eachRuleTargeting, rulesTargeting } from './rule-sites.js';
 
 /** The sections whose blocks family-asymmetry compares across the families. */
 const BLOCKING_SECTIONS = new Set(['inbound', 'outbound', 'forward', 'users']);

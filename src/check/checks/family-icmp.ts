@@ -1,7 +1,7 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import { familyRecord } from '../../model/family.js';
 import type { Check } from './api.js';
-import { eachRuleWith } from './walk.js';
+import { eachRuleWith } from './rule-sites.js';
 
 export const familyIcmp: Check = {
   code: 'family-icmp',

@@ -1,7 +1,7 @@
 import { diag, formatLocation, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import { modelsOf, untranslated } from '../../packet/path.js';
 import type { Check } from './api.js';
-import { dportsText } from './walk.js';
+import { dportsText } from './rule-sites.js';
 
 const HIDE = ' (hide target)';
 

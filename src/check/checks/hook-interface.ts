@@ -1,6 +1,6 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import type { Check } from './api.js';
-import { eachRuleWith, forbidden, type ChainSite } from './walk.js';
+import { eachRuleWith, forbidden, type ChainSite } from './rule-sites.js';
 
 const IN_HOOKS = ['PREROUTING', 'INPUT', 'FORWARD'];
 const OUT_HOOKS = ['FORWARD', 'OUTPUT', 'POSTROUTING'];

@@ -1,6 +1,6 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import type { Check } from './api.js';
-import { misplacedTarget } from './walk.js';
+import { misplacedTarget } from './rule-sites.js';
 
 /** The CT target attaches a conntrack template before conntrack runs: only the raw table does that. */
 export const hookNotrack: Check = {

@@ -1,6 +1,6 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import type { Check } from './api.js';
-import { eachRuleWith, forbidden } from './walk.js';
+import { eachRuleWith, forbidden } from './rule-sites.js';
 
 const OWNER_HOOKS = ['OUTPUT', 'POSTROUTING'];
 

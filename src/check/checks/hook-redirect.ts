@@ -1,6 +1,6 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import type { Check } from './api.js';
-import { misplacedTarget } from './walk.js';
+import { misplacedTarget } from './rule-sites.js';
 
 /** REDIRECT and DNAT rewrite a new connection's destination before routing: nat PREROUTING and OUTPUT only. */
 export const hookRedirect: Check = {

@@ -1,6 +1,6 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import type { Check } from './api.js';
-import { misplacedTarget } from './walk.js';
+import { misplacedTarget } from './rule-sites.js';
 
 export const hookReject: Check = {
   code: 'hook-reject',

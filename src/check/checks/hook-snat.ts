@@ -1,6 +1,6 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import type { Check } from './api.js';
-import { misplacedTarget } from './walk.js';
+import { misplacedTarget } from './rule-sites.js';
 
 /** Source NAT happens as a connection's first packet leaves: SNAT in nat POSTROUTING (and INPUT), MASQUERADE in POSTROUTING only. */
 export const hookSnat: Check = {

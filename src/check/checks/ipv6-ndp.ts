@@ -1,6 +1,6 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import { policyLoc, type Check } from './api.js';
-import { dropsByDefault } from './walk.js';
+import { dropsByDefault } from './rule-sites.js';
 
 export const ipv6Ndp: Check = {
   code: 'ipv6-ndp',

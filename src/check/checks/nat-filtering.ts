@@ -1,6 +1,6 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import type { Check } from './api.js';
-import { eachRuleTargeting } from './walk.js';
+import { eachRuleTargeting } from './rule-sites.js';
 
 export const natFiltering: Check = {
   code: 'nat-filtering',

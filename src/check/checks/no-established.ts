@@ -1,6 +1,6 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import { policyLoc, type Check } from './api.js';
-import { dropsByDefault } from './walk.js';
+import { dropsByDefault } from './rule-sites.js';
 
 export const noEstablished: Check = {
   code: 'no-established',

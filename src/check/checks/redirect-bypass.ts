@@ -4,7 +4,7 @@ import { hookChain } from '../../model/chains.js';
 import { modelsOf, redirected, untranslated, type RulesetModel } from '../../packet/path.js';
 import { DIM, everything, type Box } from '../../packet/space.js';
 import type { Check } from './api.js';
-import { dportsText } from './walk.js';
+import { dportsText } from './rule-sites.js';
 
 /**
  * The packet model's answer to "which inbound rule sees a redirected connection": nat moves it

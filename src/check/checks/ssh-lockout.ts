@@ -1,6 +1,6 @@
 import { diag } from '../../diagnostics/diagnostic.js';
 import { policyLoc, type Check } from './api.js';
-import { dropsByDefault, someRule } from './walk.js';
+import { dropsByDefault, someRule } from './rule-sites.js';
 
 const ACCEPTING = new Set(['accept', 'jump', 'return']);
 

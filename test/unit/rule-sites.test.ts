@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { eachRule, eachRuleTargeting, eachRuleWith, rulesTargeting } from '../../src/check/checks/walk.js';
+import { eachRule, eachRuleTargeting, eachRuleWith, rulesTargeting } from '../../src/check/checks/rule-sites.js';
 import { diag } from '../../src/diagnostics/diagnostic.js';
 import type { IR, Match, Rule, Target } from '../../src/model/ir.js';
 import { compile } from '../../src/pipeline.js';

@@ -30,7 +30,7 @@ function chainSites(ir: IR): readonly ChainSite[] {
 
 /** The findings of `visit` over every rule, in emission order; `chains` skips whole chains. */
 export function eachRule(ir: IR, visit: Visit, chains?: (site: ChainSite) => boolean): Diagnostic[] {
-  return walk(ir, null, visit, chains);
+  return visitRules(ir, null, visit, chains);
 }
 
 /**
@@ -82,18 +82,18 @@ export function rulesTargeting(chain: Chain, targets: readonly Target['kind'][])
 
 /** `eachRule`, over only the rules with a match of one of `kinds`. */
 export function eachRuleWith(ir: IR, kinds: readonly Match['kind'][], visit: Visit, chains?: (site: ChainSite) => boolean): Diagnostic[] {
-  return walk(ir, (c) => positions(indexOf(c).byMatch, kinds), visit, chains);
+  return visitRules(ir, (c) => positions(indexOf(c).byMatch, kinds), visit, chains);
 }
 
 /** `eachRule`, over only the rules whose target is one of `targets`. */
 export function eachRuleTargeting(ir: IR, targets: readonly Target['kind'][], visit: Visit, chains?: (site: ChainSite) => boolean): Diagnostic[] {
-  return walk(ir, (c) => positions(indexOf(c).byTarget, targets), visit, chains);
+  return visitRules(ir, (c) => positions(indexOf(c).byTarget, targets), visit, chains);
 }
 
 type Visit = (rule: Rule, site: ChainSite, index: number) => Diagnostic | undefined;
 
 /** The findings of `visit` over the rules `which` picks (all, without it) of the chains `chains` keeps. */
-function walk(ir: IR, which: ((c: Chain) => readonly number[]) | null, visit: Visit, chains?: (site: ChainSite) => boolean): Diagnostic[] {
+function visitRules(ir: IR, which: ((c: Chain) => readonly number[]) | null, visit: Visit, chains?: (site: ChainSite) => boolean): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const site of chainSites(ir)) {
     if (chains && !chains(site)) continue;
