@@ -2,9 +2,7 @@ import { check } from './check/check.js';
 import { VALUE_CODES } from './diagnostics/codes.js';
 import { applyConfig, type Level } from './check/config.js';
 import { compareDiagnostics, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
-import { emit, type Artifact } from './emit/emit.js';
-import { outputSizeLimit } from './emit/output-size.js';
-import { guardOutput } from './emit/guards/index.js';
+import { BACKEND, emit, type Artifact } from './emit/emit.js';
 import type { IR } from './model/ir.js';
 import { load, type Loaded } from './load/load.js';
 import { compose, withChain, type ExtraInclude, type IncludeSet, type RootIdentity, type VariableTable } from './load/compose.js';
@@ -53,13 +51,14 @@ export function compile(text: string, file: string, displayName = file, options:
   if (!valid.policy) return { diagnostics: sorted([...loaded.diagnostics, ...valid.diagnostics, ...errorsInTheRest(value, valid, source)]) };
   const norm = normalize(valid.policy, source);
   const soFar = [...loaded.diagnostics, ...norm.diagnostics];
-  if (!norm.ir) return { diagnostics: sorted(soFar) };
-  // The lint checks, then the output's guards: rendering measures what iptables would refuse.
+  const { ir } = norm;
+  if (!ir) return { diagnostics: sorted(soFar) };
+  // The lint checks, then the back end's guards: rendering measures what its tool would refuse.
   // The output's size last: past a limit of its own, however few rules made it (long names, long lists).
-  const guarded = [...soFar, ...check({ ir: norm.ir, policy: valid.policy, source }), ...guardOutput(norm.ir)];
-  const all = sorted(applyConfig(hasErrors(guarded) ? guarded : [...guarded, ...outputSizeLimit(norm.ir)], valid.policy, source, options.severity));
-  if (hasErrors(all) || options.emit === false) return { ir: norm.ir, diagnostics: all };
-  return { ir: norm.ir, artifacts: emit(norm.ir, { name: displayName, text, hash: options.sourceHash }, { hostDir: options.hostDir }), diagnostics: all };
+  const guarded = [...soFar, ...check({ ir, policy: valid.policy, source }), ...BACKEND.guards.flatMap((g) => g.check({ ir }))];
+  const all = sorted(applyConfig(hasErrors(guarded) ? guarded : [...guarded, ...BACKEND.outputSizeLimit(ir)], valid.policy, source, options.severity));
+  if (hasErrors(all) || options.emit === false) return { ir, diagnostics: all };
+  return { ir, artifacts: emit(ir, { name: displayName, text, hash: options.sourceHash }, { hostDir: options.hostDir }), diagnostics: all };
 }
 
 /** The value errors in what is valid of an invalid policy (see validRest). */

@@ -1,10 +1,10 @@
 import { CHECKS } from '../check/checks/index.js';
 import { CODES, SUPPRESSIBLE, type Code } from '../diagnostics/codes.js';
-import { GUARDS } from '../emit/guards/index.js';
+import { BACKEND } from '../emit/emit.js';
 
 /** docs/diagnostics.md: the code catalogue as one table, so the two cannot drift. */
 export function diagnosticsMarkdown(): string {
-  const kinds = new Map([...CHECKS, ...GUARDS].map((a) => [a.code, a.kind]));
+  const kinds = new Map([...CHECKS, ...BACKEND.guards].map((a) => [a.code, a.kind]));
   const rows = (Object.entries(CODES) as [Code, (typeof CODES)[Code]][]).map(([code, c]) => {
     const severity = `${c.severity}${SUPPRESSIBLE.includes(code) ? ', re-gradable' : ''}`;
     const doc = kinds.get(code) === 'invariant' ? `${c.doc} No valid policy reaches it: it guards ipfence itself, so seeing it is a bug; please report it with the policy.` : c.doc;

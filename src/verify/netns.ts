@@ -8,11 +8,12 @@ import type { Family } from '../model/ir.js';
  * loaded with `ip netns exec <ours>`, never into the root namespace, and every namespace made here
  * is deleted in a finally block.
  */
-export type Backend = 'nft' | 'legacy';
+/** Which iptables a load goes through: iptables-nft or iptables-legacy (both are tested; a host has one). */
+export type XtablesVariant = 'nft' | 'legacy';
 
 const which = (cmd: string): boolean => ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].some((d) => existsSync(`${d}/${cmd}`));
 
-export type LabStatus = { ok: true; backends: Backend[] } | { ok: false; why: string };
+export type LabStatus = { ok: true; backends: XtablesVariant[] } | { ok: false; why: string };
 
 export function kernelLab(): LabStatus {
   if (process.getuid?.() !== 0) return { ok: false, why: 'not running as root (network namespaces need root)' };
@@ -63,7 +64,7 @@ export class Netns {
   }
 
   /** A real load (never --test): the kernel checks tables, hooks and targets here. */
-  restore(backend: Backend, family: Family, text: string): RunResult {
+  restore(backend: XtablesVariant, family: Family, text: string): RunResult {
     return this.exec([`${familyRecord(family).tool}-${backend}-restore`], text);
   }
 
@@ -78,7 +79,7 @@ export class Netns {
     return r;
   }
 
-  save(backend: Backend, family: Family): string {
+  save(backend: XtablesVariant, family: Family): string {
     const r = this.exec([`${familyRecord(family).tool}-${backend}-save`]);
     if (r.status !== 0) throw new Error(r.stderr);
     return r.stdout;

@@ -7,7 +7,7 @@ import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { Artifact } from '../emit/emit.js';
 import { FAMILY_NAMES, familyRecord } from '../model/family.js';
 import type { Family, Ownership } from '../model/ir.js';
-import { Netns, run, uniqueNetnsName, type Backend } from './netns.js';
+import { Netns, run, uniqueNetnsName, type XtablesVariant } from './netns.js';
 import { probeText, type Probe } from './probes.js';
 import { CLIENT, SERVER } from './scripts.js';
 
@@ -23,7 +23,7 @@ const seen = (answer: string): keyof typeof VERB => (answer === 'refused' ? 'rej
  * from it), to a server on the other side. Every namespace is deleted afterwards, whatever
  * happens. Where the kernel's verdict is not the model's, a verify-disagrees error at the test.
  */
-export async function sendProbes(artifacts: readonly Artifact[], backends: readonly Backend[], probes: readonly Probe[], ownership: Ownership): Promise<Diagnostic[]> {
+export async function sendProbes(artifacts: readonly Artifact[], backends: readonly XtablesVariant[], probes: readonly Probe[], ownership: Ownership): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   for (const backend of backends) {
     for (const family of FAMILY_NAMES) {
@@ -80,7 +80,7 @@ class ProbeLab {
    * every load does; in coexist mode with apply.sh, which alone adds the jumps into ipfence's
    * chains. Its state is kept in a folder of ours.
    */
-  load(backend: Backend, artifacts: readonly Artifact[], ownership: Ownership): void {
+  load(backend: XtablesVariant, artifacts: readonly Artifact[], ownership: Ownership): void {
     if (ownership === 'full') {
       const sets = artifacts.find((a) => a.file === 'ipsets');
       if (sets) this.must(this.host.loadSets(sets.content));

@@ -1,14 +1,14 @@
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { ruleAt, type Artifact } from '../emit/emit.js';
+import { BACKEND, type Artifact } from '../emit/emit.js';
 import { familyRecord } from '../model/family.js';
-import { withNetns, type Backend, type Netns } from './netns.js';
+import { withNetns, type XtablesVariant, type Netns } from './netns.js';
 
 /**
  * Loads compiled files for real into a throwaway namespace per back end and maps any refusal back
  * to the policy rule that produced the refused line. Parse errors name their line; kernel errors
  * on the legacy back end name only the COMMIT, so then the table is bisected rule by rule.
  */
-export async function verifyArtifacts(artifacts: readonly Artifact[], backends: readonly Backend[], policyFile: string): Promise<Diagnostic[]> {
+export async function verifyArtifacts(artifacts: readonly Artifact[], backends: readonly XtablesVariant[], policyFile: string): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   const sets = artifacts.find((x) => x.file === 'ipsets');
   for (const backend of backends) {
@@ -26,7 +26,7 @@ export async function verifyArtifacts(artifacts: readonly Artifact[], backends: 
   return out;
 }
 
-async function verifyOne(ns: Netns, backend: Backend, a: Artifact, policyFile: string): Promise<Diagnostic[]> {
+async function verifyOne(ns: Netns, backend: XtablesVariant, a: Artifact, policyFile: string): Promise<Diagnostic[]> {
   const rec = familyRecord(a.family!);
   const r = ns.restore(backend, a.family!, a.content);
   if (r.status === 0) return [];
@@ -35,7 +35,7 @@ async function verifyOne(ns: Netns, backend: Backend, a: Artifact, policyFile: s
   const lineNo = Number(/line:? (\d+)/.exec(r.stderr)?.[1] ?? 0);
   let ruleIndex = ruleIndexAt(lines, lineNo);
   if (ruleIndex === undefined) ruleIndex = bisect(ns, backend, a, lines, lineNo);
-  const origin = ruleIndex !== undefined && a.ruleset ? ruleAt(a.ruleset, ruleIndex)?.origin : undefined;
+  const origin = ruleIndex !== undefined && a.ruleset ? BACKEND.ruleAt(a.ruleset, ruleIndex)?.origin : undefined;
   const what = `${rec.restoreCommand} (${backend} back end) refused ${a.file}${ruleIndex !== undefined ? ` at the rule '${origin?.label ?? '?'}'` : ''}: ${reason}`;
   return [diag('kernel-rejected', origin?.loc ?? { file: policyFile, line: 1, col: 1 }, what)];
 }
@@ -52,7 +52,7 @@ function ruleIndexAt(lines: readonly string[], lineNo: number): number | undefin
 }
 
 /** Smallest k such that the failing table with only its first k rules is refused. */
-function bisect(ns: Netns, backend: Backend, a: Artifact, lines: readonly string[], commitLine: number): number | undefined {
+function bisect(ns: Netns, backend: XtablesVariant, a: Artifact, lines: readonly string[], commitLine: number): number | undefined {
   const end = commitLine >= 1 && lines[commitLine - 1] === 'COMMIT' ? commitLine - 1 : lines.findIndex((l) => l === 'COMMIT');
   if (end < 0) return undefined;
   let start = end - 1;

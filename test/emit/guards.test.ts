@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { GUARDS } from '../../src/emit/guards/index.js';
+import { GUARDS } from '../../src/emit/iptables/guards/index.js';
 import { SUPPRESSIBLE } from '../../src/diagnostics/codes.js';
 import { accept, jump, type IR } from '../../src/model/ir.js';
 import { irOf, irWith, manyPorts } from '../helpers/ir.js';
@@ -38,7 +38,7 @@ const TABLES: Record<string, { valid: IR[]; invalid: { ir: IR; message: RegExp }
 
 describe('the guards of the output', () => {
   it('lists each guard module once in the index', () => {
-    const files = readdirSync('src/emit/guards').filter((f) => f.endsWith('.ts') && !['api.ts', 'index.ts'].includes(f)).map((f) => f.replace(/\.ts$/, '')).sort();
+    const files = readdirSync('src/emit/iptables/guards').filter((f) => f.endsWith('.ts') && !['api.ts', 'index.ts'].includes(f)).map((f) => f.replace(/\.ts$/, '')).sort();
     expect(GUARDS.map((g) => g.code).sort()).toEqual(files);
   });
   it.each(GUARDS.map((g) => [g.code, g] as const))('%s has docs and a test table', (code, g) => {

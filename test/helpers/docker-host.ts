@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend } from '../../src/verify/netns.js';
+import type { XtablesVariant } from '../../src/verify/netns.js';
 import type { Host, Lab } from './lab.js';
 
 /**
@@ -8,7 +8,7 @@ import type { Host, Lab } from './lab.js';
  * bridge and a "container" namespace behind it at 172.17.0.2, serving tcp 80 and 5432, which
  * the host publishes as 8080 and 15432. Returns the container.
  */
-export async function dockerHost(l: Lab, backend: Backend): Promise<Host> {
+export async function dockerHost(l: Lab, backend: XtablesVariant): Promise<Host> {
   const srv = l.server.ns;
   for (const [family, file] of [['ipv4', 'docker.v4'], ['ipv6', 'docker.v6']] as const) {
     l.check(srv.restore(backend, family, readFileSync(join('test/docker28', file), 'utf8')), `docker ${file}`);

@@ -1,5 +1,5 @@
 import type { Artifact } from '../../src/emit/emit.js';
-import type { Backend, Netns, RunResult } from '../../src/verify/netns.js';
+import type { XtablesVariant, Netns, RunResult } from '../../src/verify/netns.js';
 import { CLIENT, SERVER } from '../../src/verify/scripts.js';
 import { FTP_CLIENT, FTP_SERVER, SOURCED_CLIENT } from './router-lab.js';
 import { Throwaway, withThrowaway } from './throwaway.js';
@@ -73,17 +73,17 @@ export class Lab extends Throwaway {
   }
 
   /** Loads compiled restore files into the server for real. */
-  load(backend: Backend, artifacts: readonly Artifact[], into: Host = this.server): void {
+  load(backend: XtablesVariant, artifacts: readonly Artifact[], into: Host = this.server): void {
     for (const a of artifacts.filter((x) => x.family)) this.check(into.ns.restore(backend, a.family!, a.content), `${a.file} load`);
   }
 
   /** Runs `apply.sh ARGS` from `dir` inside `into` with the back end's tools, as root would; its exit status and output. */
-  runApply(backend: Backend, dir: string, args: readonly string[] = [], into: Host = this.server, env: readonly string[] = []): RunResult {
+  runApply(backend: XtablesVariant, dir: string, args: readonly string[] = [], into: Host = this.server, env: readonly string[] = []): RunResult {
     return this.applyIn(into.ns, backend, dir, args, env);
   }
 
   /** Writes the files to a folder and runs apply.sh inside `into`; fails the test unless it applied. */
-  apply(backend: Backend, files: readonly Artifact[], into: Host = this.server): void {
+  apply(backend: XtablesVariant, files: readonly Artifact[], into: Host = this.server): void {
     const r = this.runApply(backend, this.folder(files), [], into);
     this.check(r, `apply.sh\n${r.stdout}`);
   }

@@ -1,6 +1,6 @@
 import type { Artifact } from '../../src/emit/emit.js';
 import { familyRecord } from '../../src/model/family.js';
-import type { Backend, Netns, RunResult } from '../../src/verify/netns.js';
+import type { XtablesVariant, Netns, RunResult } from '../../src/verify/netns.js';
 import { CLIENT, SERVER } from '../../src/verify/scripts.js';
 import { Throwaway, withThrowaway } from './throwaway.js';
 
@@ -201,12 +201,12 @@ export class RouterLab extends Throwaway {
   }
 
   /** Loads compiled restore files into the router (replacing what it had). */
-  load(backend: Backend, artifacts: readonly Artifact[]): void {
+  load(backend: XtablesVariant, artifacts: readonly Artifact[]): void {
     for (const a of artifacts.filter((x) => x.family)) this.check(this.router.ns.restore(backend, a.family!, a.content), `${a.file} load`);
   }
 
   /** Runs the compiled apply.sh in the router, as root on a host would. */
-  apply(backend: Backend, files: readonly Artifact[]): RunResult {
+  apply(backend: XtablesVariant, files: readonly Artifact[]): RunResult {
     return this.applyIn(this.router.ns, backend, this.folder(files));
   }
 
@@ -269,7 +269,7 @@ export class RouterLab extends Throwaway {
   }
 
   /** The packet counter of the router's rules in `chain` whose comment is `comment` (and target `target`). */
-  counter(backend: Backend, family: Family, table: string, chain: string, comment: string, target = ''): number {
+  counter(backend: XtablesVariant, family: Family, table: string, chain: string, comment: string, target = ''): number {
     const tool = `${familyRecord(family).tool}-${backend}`;
     const r = this.router.ns.exec([tool, '-w', '-t', table, '-L', chain, '-v', '-x', '-n']);
     this.check(r, `${tool} -L`);

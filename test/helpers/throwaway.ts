@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Artifact } from '../../src/emit/emit.js';
-import { Netns, run, uniqueNetnsName, type Backend, type RunResult } from '../../src/verify/netns.js';
+import { Netns, run, uniqueNetnsName, type XtablesVariant, type RunResult } from '../../src/verify/netns.js';
 
 /**
  * What every kernel lab owns and must give back: its namespaces (never the root one), the
@@ -42,7 +42,7 @@ export class Throwaway {
   }
 
   /** Runs `apply.sh ARGS` from `dir` inside `ns` with the back end's tools and this lab's state, as root would. */
-  applyIn(ns: Netns, backend: Backend, dir: string, args: readonly string[] = [], env: readonly string[] = []): RunResult {
+  applyIn(ns: Netns, backend: XtablesVariant, dir: string, args: readonly string[] = [], env: readonly string[] = []): RunResult {
     // Each lab is its own host: its own lock, so that labs running at once do not wait for each other.
     return ns.exec(['env', `IPFENCE_IPTABLES=iptables-${backend}`, `IPFENCE_IP6TABLES=ip6tables-${backend}`, `IPFENCE_STATE_DIR=${this.stateDir}`, `IPFENCE_LOCK=${this.stateDir}/lock`, ...env, 'sh', join(dir, 'apply.sh'), ...args], undefined, 60_000);
   }

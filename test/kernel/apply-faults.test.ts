@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Artifact } from '../../src/emit/emit.js';
 import { compile } from '../../src/pipeline.js';
-import { kernelLab, run, type Backend } from '../../src/verify/netns.js';
+import { kernelLab, run, type XtablesVariant } from '../../src/verify/netns.js';
 import { addr, withLab, type Family, type Host, type Lab } from '../helpers/lab.js';
 
 /**
@@ -41,7 +41,7 @@ marks:
 `;
 
 /** Everything apply.sh changes in a namespace, counters and comments aside, tables sorted (one exec). */
-function snapshot(l: Lab, backend: Backend, h: Host = l.server): string {
+function snapshot(l: Lab, backend: XtablesVariant, h: Host = l.server): string {
   const script = `set -e; ${TOOL.ipv4}-${backend}-save; echo @@; ${TOOL.ipv6}-${backend}-save; echo @@; ipset save; echo @@; ip -4 rule show; ip -4 route show table 100 2>/dev/null || true; ip -6 rule show; ip -6 route show table 100 2>/dev/null || true`;
   const r = h.ns.exec(['sh', '-c', script]);
   l.check(r, 'snapshot');
@@ -58,7 +58,7 @@ function snapshot(l: Lab, backend: Backend, h: Host = l.server): string {
  * A folder of wrappers, first on PATH, for the commands apply.sh runs: each call counts, and the
  * Nth (FAULT_AT) fails, or SIGKILLs every apply.sh process above it (FAULT_KILL=1).
  */
-function shims(l: Lab, backend: Backend): string {
+function shims(l: Lab, backend: XtablesVariant): string {
   const dir = l.folder([]);
   const names = ['cp', 'mv', 'ip', 'ipset', ...FAMILIES.flatMap((f) => ['', '-restore', '-save'].map((s) => `${TOOL[f]}-${backend}${s}`))];
   for (const name of names) {
@@ -212,7 +212,7 @@ describe.runIf(lab.ok).each(lab.ok ? lab.backends : [])('apply.sh under faults (
 // One back end is enough for a full disk (apply.sh's writes are the same on both); a describe of its
 // own, so that the other back end does not count it as skipped.
 describe.runIf(lab.ok)('apply.sh with a full state folder (first back end)', () => {
-  const backend: Backend = lab.ok ? lab.backends[0]! : 'nft';
+  const backend: XtablesVariant = lab.ok ? lab.backends[0]! : 'nft';
   it('a full state folder at each write (a tiny tmpfs in a private mount namespace): plain and --confirm applies fail before any change, or succeed whole', async () => {
     await withLab(async (l) => {
       const state = mkdtempSync(join(tmpdir(), 'ipfence-full-'));

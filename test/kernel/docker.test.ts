@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Artifact } from '../../src/emit/emit.js';
-import { kernelLab, type Backend } from '../../src/verify/netns.js';
+import { kernelLab, type XtablesVariant } from '../../src/verify/netns.js';
 import { compileOrThrow } from '../helpers/compile.js';
 import { dockerHost } from '../helpers/docker-host.js';
 import { withLab, type Lab } from '../helpers/lab.js';
@@ -37,10 +37,10 @@ docker:
 
 const artifacts = (policy: string): readonly Artifact[] => compileOrThrow(policy, 'docker-host.yaml');
 
-const apply = (l: Lab, backend: Backend, files: readonly Artifact[]): void => l.apply(backend, files);
+const apply = (l: Lab, backend: XtablesVariant, files: readonly Artifact[]): void => l.apply(backend, files);
 
 /** iptables-save without its timestamped comments and counters. */
-function saved(l: Lab, backend: Backend, family: 'ipv4' | 'ipv6'): string {
+function saved(l: Lab, backend: XtablesVariant, family: 'ipv4' | 'ipv6'): string {
   return l.server.ns.save(backend, family).split('\n').filter((x) => !x.startsWith('#')).map((x) => x.replace(/ \[\d+:\d+\]$/, '')).join('\n');
 }
 

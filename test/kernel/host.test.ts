@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Artifact } from '../../src/emit/emit.js';
 import { compile, type CompileOptions } from '../../src/pipeline.js';
-import { kernelLab, type Backend } from '../../src/verify/netns.js';
+import { kernelLab, type XtablesVariant } from '../../src/verify/netns.js';
 import { dockerHost } from '../helpers/docker-host.js';
 import { addr, withLab, type Family, type Host, type Lab } from '../helpers/lab.js';
 
@@ -29,12 +29,12 @@ function build(policy: string, options: CompileOptions = {}): readonly Artifact[
  * What iptables-save holds (every table), without its comments and counters, tables sorted by
  * name: the legacy back end lists them in the order the namespace first used them.
  */
-function saved(l: Lab, backend: Backend, f: Family, h: Host = l.server): string {
+function saved(l: Lab, backend: XtablesVariant, f: Family, h: Host = l.server): string {
   const lines = h.ns.save(backend, f).split('\n').filter((x) => x !== '' && !x.startsWith('#')).map((x) => x.replace(/ \[\d+:\d+\]$/, ''));
   const tables = lines.join('\n').split(/\n(?=\*)/);
   return tables.sort().join('\n');
 }
-const bothSaved = (l: Lab, backend: Backend, h: Host = l.server) => ({ ipv4: saved(l, backend, 'ipv4', h), ipv6: saved(l, backend, 'ipv6', h) });
+const bothSaved = (l: Lab, backend: XtablesVariant, h: Host = l.server) => ({ ipv4: saved(l, backend, 'ipv4', h), ipv6: saved(l, backend, 'ipv6', h) });
 
 /** The members of ipfence's sets, sorted. */
 function sets(h: Host): string {
@@ -46,9 +46,9 @@ function routing(h: Host): string {
   return ['-4', '-6'].map((f) => h.ns.exec(['ip', f, 'rule', 'show']).stdout + h.ns.exec(['ip', f, 'route', 'show', 'table', '100']).stdout).join('');
 }
 
-const ipt = (backend: Backend, f: Family, ...args: string[]): string[] => [`${TOOL[f]}-${backend}`, ...args];
+const ipt = (backend: XtablesVariant, f: Family, ...args: string[]): string[] => [`${TOOL[f]}-${backend}`, ...args];
 
-function applyOk(l: Lab, backend: Backend, dir: string, args: readonly string[] = []): string {
+function applyOk(l: Lab, backend: XtablesVariant, dir: string, args: readonly string[] = []): string {
   const r = l.runApply(backend, dir, args);
   expect(r.status, `apply.sh ${args.join(' ')}\n${r.stdout}${r.stderr}`).toBe(0);
   return r.stdout;

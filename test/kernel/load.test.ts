@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/pipeline.js';
-import { kernelLab, withNetns, type Backend } from '../../src/verify/netns.js';
+import { kernelLab, withNetns, type XtablesVariant } from '../../src/verify/netns.js';
 import { ruleComments } from '../helpers/restore-parse.js';
 
 const lab = kernelLab();
@@ -27,7 +27,7 @@ if (!lab.ok) {
     });
   }
 } else {
-  describe.each(lab.backends)('real loads into a throwaway namespace (%s back end)', (backend: Backend) => {
+  describe.each(lab.backends)('real loads into a throwaway namespace (%s back end)', (backend: XtablesVariant) => {
     it.each(policies)('%s loads, and iptables-save shows every rule in order', async (_name, text) => {
       const r = compile(text, 'policy.yaml');
       expect(r.artifacts, JSON.stringify(r.diagnostics)).toBeDefined();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { largestBurst, rateRefused, type RateMatch } from '../../src/normalize/rate-limits.js';
 import { compile } from '../../src/pipeline.js';
-import { kernelLab, withNetns, type Backend, type Netns } from '../../src/verify/netns.js';
+import { kernelLab, withNetns, type XtablesVariant, type Netns } from '../../src/verify/netns.js';
 
 const lab = kernelLab();
 const inCI = process.env.CI === 'true';
@@ -26,7 +26,7 @@ function bursts(match: RateMatch, rate: string): number[] {
   return [...new Set([1, most - 1, most, most + 1, most + 2, 5000, 10000])].filter((b) => b >= 1 && b <= 10000).sort((a, b) => a - b);
 }
 
-const loads = (ns: Netns, backend: Backend, line: string): boolean => ns.restore(backend, 'ipv4', `*filter\n${line}\nCOMMIT\n`).status === 0;
+const loads = (ns: Netns, backend: XtablesVariant, line: string): boolean => ns.restore(backend, 'ipv4', `*filter\n${line}\nCOMMIT\n`).status === 0;
 
 if (!lab.ok) {
   if (inCI) {
@@ -39,7 +39,7 @@ if (!lab.ok) {
     });
   }
 } else {
-  describe.each(lab.backends)('rate-overflow against the kernel (%s back end)', (backend: Backend) => {
+  describe.each(lab.backends)('rate-overflow against the kernel (%s back end)', (backend: XtablesVariant) => {
     it.each(['limit', 'hashlimit'] as const)('%s: every rate and burst the check takes loads, and every one this kernel refuses the check refuses', async (match) => {
       const disagreements: string[] = [];
       let kernelRefusals = 0;

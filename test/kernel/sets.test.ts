@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Artifact } from '../../src/emit/emit.js';
-import { kernelLab, type Backend } from '../../src/verify/netns.js';
+import { kernelLab, type XtablesVariant } from '../../src/verify/netns.js';
 import { compileOrThrow } from '../helpers/compile.js';
 import { withLab, type Lab } from '../helpers/lab.js';
 
@@ -25,7 +25,7 @@ inbound:
 }
 
 const build = (policy: string): readonly Artifact[] => compileOrThrow(policy, 'sets.yaml');
-const apply = (l: Lab, backend: Backend, files: readonly Artifact[]): void => l.apply(backend, files);
+const apply = (l: Lab, backend: XtablesVariant, files: readonly Artifact[]): void => l.apply(backend, files);
 
 describe.runIf(lab.ok).each(lab.ok ? lab.backends : [])('a 10,000-address allowlist as ipsets (%s back end)', (backend) => {
   it('admits listed clients, refuses others, and reloads without dropping one allowed attempt', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileOrThrow } from '../helpers/compile.js';
-import { kernelLab, type Backend } from '../../src/verify/netns.js';
+import { kernelLab, type XtablesVariant } from '../../src/verify/netns.js';
 import { addr, LOCAL, withLab, type Family, type Lab } from '../helpers/lab.js';
 
 /**
@@ -15,7 +15,7 @@ const C2 = { ipv4: '192.0.2.3', ipv6: '2001:db8:99::3' };
 
 const build = (policy: string) => compileOrThrow(policy, 'lab.yaml');
 
-async function scenario(backend: Backend, policy: string, body: (lab: Lab) => Promise<void>): Promise<void> {
+async function scenario(backend: XtablesVariant, policy: string, body: (lab: Lab) => Promise<void>): Promise<void> {
   const artifacts = build(policy);
   await withLab(async (l) => {
     l.load(backend, artifacts);

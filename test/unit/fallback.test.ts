@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fallbackRuleset } from '../../src/emit/fallback.js';
+import { fallbackRuleset } from '../../src/emit/iptables/fallback.js';
 import { compile } from '../../src/pipeline.js';
 
 /** The --boot fallback: closed, but the policy's own SSH, and never an SSH allow past a deny it cannot carry. */

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { outputSize, outputSizeLimit } from '../../src/emit/output-size.js';
+import { outputSize, outputSizeLimit } from '../../src/emit/iptables/output-size.js';
 import { OUTPUT_BYTES_LIMIT } from '../../src/normalize/budget.js';
 import { compile } from '../../src/pipeline.js';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { quoteArg, quoted } from '../../src/emit/quote.js';
+import { quoteArg, quoted } from '../../src/emit/iptables/quote.js';
 import { tokenize } from '../helpers/restore-parse.js';
 
 const CONTROL = /[\u0000-\u001f\u007f]/;

@@ -1,5 +1,5 @@
-import { familyRecord } from '../model/family.js';
-import { assertNever, type Chain, type Family, type Match, type PortRange, type Rule, type Target } from '../model/ir.js';
+import { familyRecord } from '../../model/family.js';
+import { assertNever, type Chain, type Family, type Match, type PortRange, type Rule, type Target } from '../../model/ir.js';
 import { quoteArg, quoted } from './quote.js';
 
 const portText = (r: PortRange, sep: string): string => (r.lo === r.hi ? String(r.lo) : `${r.lo}${sep}${r.hi}`);

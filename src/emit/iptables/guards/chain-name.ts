@@ -1,4 +1,4 @@
-import { diag } from '../../diagnostics/diagnostic.js';
+import { diag } from '../../../diagnostics/diagnostic.js';
 import { emittedChains, type Guard } from './api.js';
 
 const TARGETS = new Set(['ACCEPT', 'DROP', 'REJECT', 'RETURN', 'LOG', 'REDIRECT', 'MARK', 'QUEUE', 'DNAT', 'SNAT', 'MASQUERADE', 'CT', 'NOTRACK', 'CONNMARK', 'NFLOG', 'TRACE']);

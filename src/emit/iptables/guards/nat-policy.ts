@@ -1,4 +1,4 @@
-import { diag } from '../../diagnostics/diagnostic.js';
+import { diag } from '../../../diagnostics/diagnostic.js';
 import { emittedChains, type Guard } from './api.js';
 
 export const natPolicy: Guard = {

@@ -1,4 +1,4 @@
-import { diag, type Diagnostic } from '../../diagnostics/diagnostic.js';
+import { diag, type Diagnostic } from '../../../diagnostics/diagnostic.js';
 import { ARG_MAX_BYTES, renderChain } from '../render.js';
 import { emittedChains, type Guard } from './api.js';
 

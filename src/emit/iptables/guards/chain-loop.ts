@@ -1,4 +1,4 @@
-import { diag, type Diagnostic } from '../../diagnostics/diagnostic.js';
+import { diag, type Diagnostic } from '../../../diagnostics/diagnostic.js';
 import type { Guard } from './api.js';
 
 export const chainLoop: Guard = {

@@ -1,5 +1,5 @@
-import { hookChain } from '../model/chains.js';
-import type { Chain, Family, Match, Rule, Ruleset } from '../model/ir.js';
+import { hookChain } from '../../model/chains.js';
+import type { Chain, Family, Match, Rule, Ruleset } from '../../model/ir.js';
 import { renderLine } from './render.js';
 
 /**

@@ -1,7 +1,7 @@
-import { diag, type Diagnostic, type Location } from '../diagnostics/diagnostic.js';
-import type { IR, Origin } from '../model/ir.js';
-import { OUTPUT_BYTES_LIMIT } from '../normalize/budget.js';
-import { familyRecord } from '../model/family.js';
+import { diag, type Diagnostic, type Location } from '../../diagnostics/diagnostic.js';
+import type { IR, Origin } from '../../model/ir.js';
+import { OUTPUT_BYTES_LIMIT } from '../../normalize/budget.js';
+import { familyRecord } from '../../model/family.js';
 import { renderChain } from './render.js';
 
 /** `add NAME-new ` and the newline around each entry of the ipsets file (ipsets.hbs). */

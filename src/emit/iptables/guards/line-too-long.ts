@@ -1,4 +1,4 @@
-import { diag } from '../../diagnostics/diagnostic.js';
+import { diag } from '../../../diagnostics/diagnostic.js';
 import { renderChain, renderLine } from '../render.js';
 import { emittedChains, type Guard } from './api.js';
 

@@ -1,5 +1,5 @@
-import { diag, type Diagnostic } from '../../diagnostics/diagnostic.js';
-import { MULTIPORT_SLOTS } from '../../model/multiport.js';
+import { diag, type Diagnostic } from '../../../diagnostics/diagnostic.js';
+import { MULTIPORT_SLOTS } from '../../../model/multiport.js';
 import { emittedChains, type Guard } from './api.js';
 
 export const multiportLimit: Guard = {

@@ -1,5 +1,3 @@
-import type { Diagnostic } from '../../diagnostics/diagnostic.js';
-import type { IR } from '../../model/ir.js';
 import type { Guard } from './api.js';
 import { argTooLong } from './arg-too-long.js';
 import { chainLoop } from './chain-loop.js';
@@ -10,8 +8,3 @@ import { natPolicy } from './nat-policy.js';
 
 /** Every guard of the output, once. test/emit/guards.test.ts fails when one lacks docs or tests. */
 export const GUARDS: readonly Guard[] = [argTooLong, chainLoop, chainName, lineTooLong, multiportLimit, natPolicy];
-
-/** What iptables would refuse or alter in the files this IR renders to (nothing, unless ipfence has a bug). */
-export function guardOutput(ir: IR): Diagnostic[] {
-  return GUARDS.flatMap((g) => g.check({ ir }));
-}
