@@ -7,7 +7,11 @@ export type L4 = 'tcp' | 'udp' | 'sctp';
 export type Proto = L4 | 'icmp';
 export type CtState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'UNTRACKED' | 'DNAT';
 
-/** Where a rule came from: the policy construct, for diagnostics and for the rule's comment. */
+/**
+ * Where a rule came from, for diagnostics and for the rule's comment: a construct of the policy
+ * (its path, located in the policy's file), or a line of a ruleset file read off a host (no path;
+ * see rulesetOrigin).
+ */
 export interface Origin {
   readonly path: Path;
   readonly loc: Location;
@@ -44,7 +48,13 @@ export type Match =
   | { readonly kind: 'ctorigdstport'; readonly ports: PortRange }
   | { readonly kind: 'owner'; readonly by: 'uid' | 'gid'; readonly id: string }
   | { readonly kind: 'limit'; readonly rate: string; readonly burst: number }
-  | { readonly kind: 'hashlimit'; readonly above: string; readonly burst: number; readonly perSource: boolean; readonly name: string };
+  | { readonly kind: 'hashlimit'; readonly above: string; readonly burst: number; readonly perSource: boolean; readonly name: string }
+  /**
+   * A match the model does not know (`-m string`, `-m recent`, from a ruleset read off a host):
+   * kept as its module and arguments, written back as they were, and taken by the model as
+   * "may match", never as deciding. No policy compiles to one.
+   */
+  | { readonly kind: 'opaque'; readonly module: string; readonly args: readonly string[] };
 
 export type RejectWith = 'tcp-reset' | 'port-unreachable';
 
@@ -208,6 +218,9 @@ class LazyOrigin implements Origin {
 }
 
 export const lazyOrigin = (path: Path, label: string, locator: Locator): Origin => new LazyOrigin(path, label, locator);
+
+/** A rule read from line `line` of a ruleset file (iptables-save's output): no policy path, its comment as the label. */
+export const rulesetOrigin = (file: string, line: number, label: string): Origin => ({ path: [], loc: { file, line, col: 1 }, label });
 
 /** The same origin under another label (its role); never spread an origin, which would locate it. */
 export const relabel = (o: Origin, label: string): Origin =>

@@ -211,6 +211,8 @@ export function boxOf(matches: readonly Match[], family: Family, sets?: SetConte
         break;
       case 'limit':
       case 'hashlimit':
+      // What the model does not know may or may not match: never taken as deciding.
+      case 'opaque':
         exact = false;
         break;
       default: {

@@ -122,6 +122,10 @@ function addMatch(m: Match, f: Family, out: Line): void {
       if (m.perSource) out.add('--hashlimit-mode').add('srcip');
       out.add('--hashlimit-name').add(m.name);
       return;
+    case 'opaque':
+      out.add('-m').add(quoteArg(m.module));
+      for (const a of m.args) out.add(quoteArg(a));
+      return;
     default:
       assertNever(m);
   }
