@@ -1,4 +1,5 @@
 import { lookupTable } from '../util/lookup.js';
+import { memo } from '../util/memo.js';
 /**
  * Whether the kernel refuses a rate with a burst: xt_limit and xt_hashlimit check that the burst's
  * tokens fit their counters ("Overflow, try lower", ERANGE), and the legacy back end loads no
@@ -36,17 +37,14 @@ function hashlimitRefused(avg: bigint, burst: bigint, hzPerJiffy: bigint): boole
 export type RateMatch = 'limit' | 'hashlimit';
 
 /** Answers by match, rate and burst: a policy logs many rules with the same few. */
-const answers = new Map<string, boolean>();
+const refusedBy = memo((key: string): boolean => {
+  const [match, rate, burst] = key.split(' ') as [RateMatch, string, string];
+  return computeRefused(match, rate, Number(burst));
+});
 
 /** `rate` as the schema has it: N/second, N/minute, N/hour or N/day. */
 export function rateRefused(match: RateMatch, rate: string, burst: number): boolean {
-  const key = `${match} ${rate} ${burst}`;
-  let refused = answers.get(key);
-  if (refused === undefined) {
-    refused = computeRefused(match, rate, burst);
-    answers.set(key, refused);
-  }
-  return refused;
+  return refusedBy(`${match} ${rate} ${burst}`);
 }
 
 function computeRefused(match: RateMatch, rate: string, burst: number): boolean {

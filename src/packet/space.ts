@@ -2,6 +2,7 @@ import { familyRecord } from '../model/family.js';
 import type { Family, Match } from '../model/ir.js';
 import { cidrTextInterval, readAddress } from '../values/addresses.js';
 import { intersect, intersects, normalizeSet, subtract, type Interval, type IntervalSet } from '../values/intervals.js';
+import { memo } from '../util/memo.js';
 
 /**
  * The packet model: a set of packets is a union of boxes, one interval set per dimension of what
@@ -54,20 +55,12 @@ function nameValue(name: string): bigint {
   for (let i = 0; i < IFNAMSIZ; i++) v = (v << 8n) | BigInt(bytes[i] ?? 0);
   return v;
 }
-const ifaceCache = new Map<string, IntervalSet>();
-export function ifaceSet(name: string): IntervalSet {
-  let hit = ifaceCache.get(name);
-  if (hit === undefined) {
-    const prefix = name.endsWith('+') ? name.slice(0, -1) : null;
-    if (prefix === null) hit = one(nameValue(name));
-    else {
-      const lo = nameValue(prefix);
-      hit = [[lo, lo + (1n << BigInt(8 * (IFNAMSIZ - Buffer.byteLength(prefix)))) - 1n]];
-    }
-    ifaceCache.set(name, hit);
-  }
-  return hit;
-}
+export const ifaceSet: (name: string) => IntervalSet = memo((name) => {
+  const prefix = name.endsWith('+') ? name.slice(0, -1) : null;
+  if (prefix === null) return one(nameValue(name));
+  const lo = nameValue(prefix);
+  return [[lo, lo + (1n << BigInt(8 * (IFNAMSIZ - Buffer.byteLength(prefix)))) - 1n]];
+});
 
 /**
  * Owners: numeric ids as themselves, names above every id (their UTF-8 bytes after a 1 byte, so
@@ -110,15 +103,7 @@ function universe(f: Family): Box {
 /** Every packet of a family. */
 export const everything = (f: Family): Box => UNIVERSE[f];
 
-const cidrCache = new Map<string, Interval | null>();
-function cidrInterval(text: string): Interval | null {
-  let hit = cidrCache.get(text);
-  if (hit === undefined) {
-    hit = cidrTextInterval(text);
-    if (cidrCache.size < 200_000) cidrCache.set(text, hit);
-  }
-  return hit;
-}
+const cidrInterval: (text: string) => Interval | null = memo(cidrTextInterval, 200_000);
 
 /** The addresses of an ipset by name, where the caller knows them (the IR's sets). */
 export type SetContents = (name: string) => IntervalSet | undefined;

@@ -1,6 +1,7 @@
 import { familyRecord } from '../../model/family.js';
 import { assertNever, type Chain, type Family, type Match, type PortRange, type Rule, type Target } from '../../model/ir.js';
 import { quoteArg, quoted } from './quote.js';
+import { memo } from '../../util/memo.js';
 
 const portText = (r: PortRange, sep: string): string => (r.lo === r.hi ? String(r.lo) : `${r.lo}${sep}${r.hi}`);
 
@@ -287,9 +288,8 @@ export function renderLine(c: Chain, r: Rule, f: Family): string {
   return line.text;
 }
 
-// Consecutive rules mostly share their origin: its quoted comment is reused.
-let lastLabel: string | undefined;
-let lastQuoted = '';
+// Rules mostly share their origin with others (a rule per family, port chunk or address).
+const quotedLabel = memo(quoted, 10_000);
 
 function addRule(r: Rule, f: Family, out: Line): void {
   let ms = r.matches;
@@ -304,11 +304,7 @@ function addRule(r: Rule, f: Family, out: Line): void {
     previous = current;
   }
   for (const m of ms) addMatch(m, f, out);
-  if (r.origin.label !== lastLabel) {
-    lastQuoted = quoted(r.origin.label);
-    lastLabel = r.origin.label;
-  }
   // A hook jump has no comment (see Origin.label).
-  if (r.origin.label !== '') out.words(COMMENT).add(lastQuoted);
+  if (r.origin.label !== '') out.words(COMMENT).add(quotedLabel(r.origin.label));
   addTarget(r.target, f, out);
 }
