@@ -68,6 +68,7 @@ const opPort = (i) => 1024 + (i % 50000);
 const toPort = (i) => 60000 + (i % 5000);
 
 export function operatorPolicy(n, { allowFirst = false } = {}) {
+  /** @type {Record<'bans' | 'inbound' | 'outbound' | 'forward' | 'users' | 'limits' | 'redirects' | 'marks', string[]>} */
   const s = { bans: [], inbound: [], outbound: [], forward: [], users: [], limits: [], redirects: [], marks: [] };
   for (let i = 0; i < n; i++) {
     const p = opPort(i);

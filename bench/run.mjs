@@ -17,9 +17,14 @@ const runsFor = (n) => (n <= 50000 ? 9 : 3);
 // Inside the working directory (.tmp/, ignored by git): ipfence reads only files of the checkout it runs in.
 mkdirSync('.tmp', { recursive: true });
 const work = mkdtempSync(join(process.cwd(), '.tmp', 'ipfence-bench-'));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const ms = (x) => (x === undefined ? "n/a" : Math.round(x) >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`);
 
+/**
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {import('node:child_process').SpawnSyncOptions} opts
+ */
 function timed(cmd, args, opts = {}) {
   const t = performance.now();
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30, ...opts });
@@ -77,11 +82,11 @@ for (const n of sizes) {
   const walls = [];
   const fermWalls = [];
   const floorWalls = [];
-  const variantWalls = variants.map(() => []);
+  const variantWalls = variants.map(() => /** @type {number[]} */ ([]));
   for (let i = 0; i < runsFor(n); i++) {
     walls.push(timed(process.execPath, [BIN, 'compile', policy, '-o', join(dir, 'out')]).wall);
     floorWalls.push(timed(process.execPath, [FLOOR, policy, join(dir, 'floor')]).wall);
-    variants.forEach((v, k) => variantWalls[k].push(timed(process.execPath, v.args, v.opts).wall));
+    variants.forEach((v, k) => variantWalls[k]?.push(timed(process.execPath, v.args, v.opts).wall));
     if (hasFerm && i % Math.ceil(runsFor(n) / 3) === 0) fermWalls.push(timed('ferm', ['--remote', '--fast', join(dir, 'policy.ferm')]).wall);
   }
   const emitted = ['rules.v4', 'rules.v6'].reduce((k, f) => k + readFileSync(join(dir, 'out', f), 'utf8').split('\n').filter((l) => l.startsWith('-A ')).length, 0);
@@ -93,7 +98,7 @@ for (const n of sizes) {
     floorRss: peakRss(FLOOR, [policy, join(dir, 'floor-rss')]),
     ferm: hasFerm ? median(fermWalls) : undefined,
     emitted,
-    variants: Object.fromEntries(variants.map((v, k) => [v.key, median(variantWalls[k])])),
+    variants: Object.fromEntries(variants.map((v, k) => [v.key, median(variantWalls[k] ?? [])])),
   };
   if (root) row.load = loadTime(join(dir, 'out'));
   rows.push(row);
@@ -106,7 +111,7 @@ function loadTime(out) {
   execFileSync('ip', ['netns', 'add', ns]);
   try {
     const t = performance.now();
-    for (const [cmd, file] of [['iptables-restore', 'rules.v4'], ['ip6tables-restore', 'rules.v6']]) {
+    for (const [cmd, file] of /** @type {const} */ ([['iptables-restore', 'rules.v4'], ['ip6tables-restore', 'rules.v6']])) {
       const r = spawnSync('ip', ['netns', 'exec', ns, cmd], { input: readFileSync(join(out, file)) });
       if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
     }
@@ -122,7 +127,7 @@ function setsVsLinear(n) {
   mkdirSync(dir);
   const addrs = Array.from({ length: n }, (_, i) => `198.${18 + ((i >> 15) & 1)}.${(i >> 7) & 255}.${(i & 127) * 2}`);
   const result = {};
-  for (const [mode, threshold] of [['linear', 0], ['sets', 32]]) {
+  for (const [mode, threshold] of /** @type {const} */ ([['linear', 0], ['sets', 32]])) {
     const policy = join(dir, `${mode}.yaml`);
     writeFileSync(policy, `version: 1\ndefaults: { set-threshold: ${threshold} }\ninbound:\n  - { name: allow, port: 443, from: [${addrs.join(', ')}] }\n`);
     const out = join(dir, mode);
@@ -134,7 +139,7 @@ function setsVsLinear(n) {
       if (mode === 'sets') {
         for (const cmd of [['ipset', 'restore']]) {
           const r = spawnSync('ip', ['netns', 'exec', ns, ...cmd], { input: readFileSync(join(out, 'ipsets')) });
-          if (r.status !== 0) throw new Error(r.stderr);
+          if (r.status !== 0) throw new Error(String(r.stderr));
         }
         spawnSync('ip', ['netns', 'exec', ns, 'ipset', 'rename', 'ipf-in-1-src-4-new', 'ipf-in-1-src-4']);
       }
@@ -162,10 +167,9 @@ for (const r of rows) {
 console.log(`\nThe floor (${FLOOR}) starts Node, reads the policy with ipfence's YAML reader and writes one line per rule and family: no validation, no checks, no IR.`);
 console.log(`\nStart-up (examples/web-server.yaml, median of 9): ${ms(startup)}.`);
 if (rows.length >= 2) {
-  const a = rows.find((r) => r.n === 1000);
-  const b = rows.find((r) => r.n === 10000);
-  const c = rows.find((r) => r.n === 50000);
-  console.log(`\nScaling: 10k/1k = ${(b.ipfence / a.ipfence).toFixed(1)}x time for 10x rules${c ? `; 50k/10k = ${(c.ipfence / b.ipfence).toFixed(1)}x for 5x` : ''}.`);
+  const at = (/** @type {number} */ n) => rows.find((r) => r.n === n)?.ipfence ?? NaN;
+  const [a, b, c] = [at(1000), at(10000), at(50000)];
+  console.log(`\nScaling: 10k/1k = ${(b / a).toFixed(1)}x time for 10x rules${Number.isNaN(c) ? '' : `; 50k/10k = ${(c / b).toFixed(1)}x for 5x`}.`);
 }
 
 const big = rows.find((r) => r.n === 50000);
@@ -174,7 +178,7 @@ if (BASELINE_BIN) {
   console.log(`\nAgainst the baseline build (${BASELINE}, ${commit}), timed in the same rounds:\n`);
   console.log('| rules in policy | this build | baseline | this / baseline |');
   console.log('|---:|---:|---:|---:|');
-  for (const r of rows) console.log(`| ${r.n.toLocaleString('en')} | ${ms(r.ipfence)} | ${ms(r.variants.baseline)} | ${(r.ipfence / r.variants.baseline).toFixed(2)} |`);
+  for (const r of rows) console.log(`| ${r.n.toLocaleString('en')} | ${ms(r.ipfence)} | ${ms(r.variants.baseline)} | ${(r.ipfence / (r.variants.baseline ?? NaN)).toFixed(2)} |`);
 }
 
 // NODE_EXTRA_CA_CERTS makes Node read and parse that certificate file when it starts, before any
@@ -184,7 +188,7 @@ if (withoutCa) {
   const env = withoutCa;
   const bare = (opts) => median(Array.from({ length: 9 }, () => timed(process.execPath, ['-e', '0'], opts).wall));
   const small = median(Array.from({ length: 9 }, () => timed(process.execPath, [BIN, 'compile', 'examples/web-server.yaml', '-o', join(work, 'small-noca')], { env }).wall));
-  const bigWall = big?.variants.noca;
+  const bigWall = big?.variants.noca ?? NaN;
   console.log(`\nNODE_EXTRA_CA_CERTS is set here (${extraCa}): Node reads that file at start-up, in every run, before ipfence's code. \`node -e 0\` takes ${ms(bare({}))} with it and ${ms(bare({ env }))} without. Without it, start-up is ${ms(small)} (above: ${ms(startup)})${big ? ` and 50k takes ${ms(bigWall)} (above: ${ms(big.ipfence)}${big.ferm === undefined ? '' : `; ${(big.ferm / bigWall).toFixed(1)}x ferm`})` : ''}.`);
 }
 
@@ -194,7 +198,7 @@ if (withoutCa) {
 console.log('\nOperator-shaped policies (allowlists, bans, open ports, outbound denies, users with exceptions, rate limits, redirects, forwarding, marks; IPv4 and IPv6), all checks on:\n');
 console.log('| entries | rules emitted (v4+v6) | ipfence median wall | ferm median wall | ferm / ipfence | target |');
 console.log('|---:|---:|---:|---:|---:|---:|');
-for (const [n, target] of [[1000, 1], [10000, 4], [50000, 10]]) {
+for (const [n, target] of /** @type {const} */ ([[1000, 1], [10000, 4], [50000, 10]])) {
   const dir = join(work, `operator-${n}`);
   mkdirSync(dir);
   const policy = join(dir, 'policy.yaml');
@@ -219,6 +223,7 @@ for (const [n, target] of [[1000, 1], [10000, 4], [50000, 10]]) {
 console.log('\nOther shapes (median wall, 3 runs):\n');
 console.log('| policy | 10k rules | 50k rules | 50k / 10k |');
 console.log('|---|---:|---:|---:|');
+/** @type {[string, (n: number) => string][]} */
 const shapes = [
   ['default order (allow-first, order check runs)', (n) => ipfencePolicy(n, { allowFirst: true })],
   ['IPv4 sources only (one warning per drop: 2,500 / 12,500 findings)', (n) => ipfencePolicy(n, { v4Only: true })],
@@ -229,12 +234,12 @@ const shapes = [
   ['IPv6 sources in RFC 5952 text (`2001:db8::5`, not `2001:db8:0::5`)', (n) => ipfencePolicy(n, { canonicalV6: true })],
 ];
 for (const [label, generate] of shapes) {
-  const t = [10000, 50000].map((n) => {
+  const [t10, t50] = [10000, 50000].map((n) => {
     const file = join(work, `shape-${n}.yaml`);
     writeFileSync(file, generate(n));
     return median(Array.from({ length: 3 }, () => timed(process.execPath, [BIN, 'compile', file, '-o', join(work, 'shape-out')]).wall));
   });
-  console.log(`| ${label} | ${ms(t[0])} | ${ms(t[1])} | ${(t[1] / t[0]).toFixed(1)}x |`);
+  console.log(`| ${label} | ${ms(t10)} | ${ms(t50)} | ${((t50 ?? NaN) / (t10 ?? NaN)).toFixed(1)}x |`);
 }
 if (!hasFerm) console.log('\nferm is not installed (apt-get install ferm) so its column is empty.');
 if (root) {
