@@ -17,6 +17,19 @@ import { EarliestMeeting } from '../analysis/order-sweep.js';
 import { testsSection } from './tests.js';
 import { usersSection } from './users.js';
 
+/**
+ * The file that reads each key of a policy. A new section fails to compile until it is listed
+ * here, which is the moment to decide where it becomes rules (test/normalize-sections.test.ts
+ * holds every file named to exist).
+ */
+export const READ_BY = {
+  version: 'validate', include: 'compose', variables: 'compose',
+  host: 'redirects.ts', defaults: 'preamble.ts', interfaces: 'interface-names.ts', addresses: 'address-book.ts', services: 'services.ts',
+  inbound: 'filter-sections.ts', outbound: 'filter-sections.ts', forward: 'filter-sections.ts', users: 'users.ts', limits: 'limits.ts',
+  redirects: 'redirects.ts', marks: 'marks.ts', masquerade: 'nat.ts', snat: 'nat.ts', forwards: 'nat.ts', notrack: 'raw.ts', helpers: 'raw.ts',
+  logging: 'verdict.ts', checks: 'check/config.ts', ownership: 'normalize.ts', coexist: 'normalize.ts', docker: 'docker.ts', tests: 'tests.ts',
+} as const satisfies Record<keyof Policy, string>;
+
 /** The ban chains of fail2ban, sshguard and crowdsec's firewall bouncer: their jumps stay ahead of ipfence's. */
 const DEFAULT_RUN_FIRST: readonly string[] = ['f2b-*', 'sshguard', 'CROWDSEC_CHAIN'];
 
