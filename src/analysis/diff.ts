@@ -7,7 +7,8 @@ import { decidingRule } from './explain.js';
 import { chainGraph } from '../packet/chain-graph.js';
 import { changesDestination, changesSource, followPath, inLo, LO, modelsOf, outLo, PATHS, translatedAnywhere, untranslated, type Outcome, type RulesetModel } from '../packet/path.js';
 import { sameValues, SetIds } from '../packet/set-ids.js';
-import { boxesIntersect, DIM, everything, intersectBox, STATES, subtractBox, type Box } from '../packet/space.js';
+import { boxesIntersect, DIM, everything, intersectBox, statesOf, subtractBox, withStates, type Box } from '../packet/space.js';
+import type { IntervalSet } from '../values/intervals.js';
 
 /** Packets whose fate differs between two compiled policies. */
 export interface Change {
@@ -469,9 +470,9 @@ function uniqueAnchors(a: readonly string[], a0: number, a1: number, b: readonly
   return run.reverse();
 }
 
-const NEW = BigInt(STATES.indexOf('NEW'));
-const INVALID = BigInt(STATES.indexOf('INVALID'));
-const UNTRACKED = BigInt(STATES.indexOf('UNTRACKED'));
+const NEW = statesOf('NEW');
+const TRACKED = statesOf('ESTABLISHED', 'RELATED');
+const NO_CONNECTION = statesOf('INVALID', 'UNTRACKED');
 
 /**
  * The packets of the touched boxes as they enter a path: a new connection is not yet translated
@@ -485,19 +486,15 @@ function entryParts(boxes: readonly Box[], family: Family): Box[] {
   // once that is set aside: those are made disjoint from the rest again, or the same packets
   // came out as two rows. The others cannot meet (their nat dimensions hold every value).
   const natShaped: Box[] = [];
-  const only = (box: Box, states: readonly (readonly [bigint, bigint])[]): Box | null => {
-    const b = box.slice();
-    b[DIM.state] = states;
-    return intersectBox(box, b);
-  };
+  const only = (box: Box, states: IntervalSet): Box | null => intersectBox(box, withStates(box, states));
   const u = everything(family);
   for (const box of boxes) {
     const untouched = NAT_DIMS.every((d) => box[d] === u[d] || sameValues(box[d]!, u[d]!));
-    const fresh = only(box, [[NEW, NEW]]);
+    const fresh = only(box, NEW);
     if (fresh) (untouched ? out : natShaped).push(untranslated(fresh));
-    const tracked = only(box, [[NEW + 1n, INVALID - 1n]]);
+    const tracked = only(box, TRACKED);
     if (tracked) out.push(tracked);
-    const none = only(box, [[INVALID, UNTRACKED]]);
+    const none = only(box, NO_CONNECTION);
     if (none) (untouched ? out : natShaped).push(untranslated(none));
   }
   if (natShaped.length === 0) return out;

@@ -6,7 +6,7 @@ import { decidingRule } from './explain.js';
 import { fromTheNetwork } from './intent.js';
 import { chainGraph } from '../packet/chain-graph.js';
 import { changesDestination, followPath, keepRules, outLo, translatedAnywhere, untranslated, WalkTooLarge, type Hook, type Outcome, type RulesetModel } from '../packet/path.js';
-import { DIM, everything, intersectBox, STATES, type Box } from '../packet/space.js';
+import { DIM, everything, intersectBox, newConnections, type Box } from '../packet/space.js';
 
 /** A translation that moved a connection to another hook's rules: a redirect to this host, a DNAT on through it. */
 export type Moved = 'redirect' | 'dnat';
@@ -30,7 +30,6 @@ export interface Reach {
   readonly loopbackUnlisted?: true;
 }
 
-const NEW = BigInt(STATES.indexOf('NEW'));
 const FILTER_HOOK: Readonly<Record<Direction, Hook>> = { in: 'INPUT', out: 'OUTPUT', forward: 'FORWARD' };
 const NAT_HOOK: Readonly<Record<Direction, Hook | undefined>> = { in: 'PREROUTING', out: 'OUTPUT', forward: 'PREROUTING' };
 const FATES = new Set<string>(['accept', 'drop', 'reject']);
@@ -192,13 +191,6 @@ function rowOf(model: RulesetModel, direction: Direction, o: Outcome, fallback: 
   return real ? [{ box: plainConnection(real, model.family), verdict: o.verdict, ...(moved ? { moved: MOVES[direction] } : {}) }] : [];
 }
 
-/** Every new connection: their first packets, in their original direction (no row is a reply's). */
-function newConnections(family: Family): Box {
-  const fresh = everything(family).slice();
-  fresh[DIM.state] = [[NEW, NEW]];
-  fresh[DIM.ctdir] = [[0n, 0n]];
-  return fresh;
-}
 
 /**
  * A question as it is grouped: its port also as the original port, so that questions differing in

@@ -1,8 +1,6 @@
 import { hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { visible } from '../diagnostics/visible.js';
-import type { CompileResult } from '../pipeline.js';
 import { FORMATS, type FormatName } from './formatters/index.js';
-import type { IO } from './io.js';
 import type { Options } from './options.js';
 
 /** A file could not be read (an include, a committed output): exit 2, as for the policy itself. */

@@ -7,7 +7,7 @@ import { IndexedChain, type Dead, type JumpBatch, type RuleBox, type Undecided }
 import type { Run } from './run.js';
 import { intersect, intersects, normalizeSet, subtract, unite, type IntervalSet } from '../values/intervals.js';
 import { setContents } from './sets.js';
-import { boxesIntersect, everything, intersectBox, boxOf, subtractBox, ifaceSet, DIM, STATES, type Box, type SetContents } from './space.js';
+import { boxesIntersect, everything, intersectBox, boxOf, subtractBox, ifaceSet, newPackets, DIM, STATES, type Box, type SetContents } from './space.js';
 
 /** The built-in chains, which the kernel calls at its hooks. */
 export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
@@ -144,9 +144,9 @@ export class RulesetModel {
     if (t === undefined || builtin === undefined) return [{ box: query, verdict: 'accept', rules: NONE, chain: hook }];
     if (table !== 'nat') return this.walkHook(t, builtin, [query], trace, keep);
     // Packets of established connections pass nat untouched (conntrack applies what it recorded).
-    const later: Decision[] = subtractBox(query, NEW_ONLY[this.family]).map((box) => ({ box, verdict: 'accept', rules: NONE, chain: hook }));
+    const later: Decision[] = subtractBox(query, newPackets(this.family)).map((box) => ({ box, verdict: 'accept', rules: NONE, chain: hook }));
     if (later.length > 0) trace?.({ kind: 'not-new', chain: hook });
-    const fresh = intersectBox(query, NEW_ONLY[this.family]);
+    const fresh = intersectBox(query, newPackets(this.family));
     return fresh === null ? later : [...later, ...this.walkHook(t, builtin, [fresh], trace, keep)];
   }
 
@@ -485,17 +485,6 @@ export class WalkTooLarge extends Error {
   }
 }
 
-/** New connections: what nat sees (later packets follow the translation conntrack recorded). */
-const NEW_ONLY: Readonly<Record<Family, Box>> = {
-  ipv4: withState('ipv4'),
-  ipv6: withState('ipv6'),
-};
-function withState(f: Family): Box {
-  const b = boxOf([], f).box.slice();
-  const n = BigInt(STATES.indexOf('NEW'));
-  b[DIM.state] = [[n, n]];
-  return b;
-}
 
 /**
  * What REDIRECT does to a new connection's port: it becomes the target, and conntrack records it

@@ -103,6 +103,27 @@ function universe(f: Family): Box {
 /** Every packet of a family. */
 export const everything = (f: Family): Box => UNIVERSE[f];
 
+/** The conntrack states named, as an interval set of the state dimension. */
+export const statesOf = (...names: readonly (typeof STATES)[number][]): IntervalSet => normalizeSet(names.map((s) => one(BigInt(STATES.indexOf(s)))[0]!));
+
+/** `box` with its state dimension set to `states` (not intersected: the caller's box may hold others). */
+export function withStates(box: Box, states: IntervalSet): Box {
+  const b = box.slice();
+  b[DIM.state] = states;
+  return b;
+}
+
+/** Every packet of conntrack state NEW: what nat sees (later packets follow what conntrack recorded). */
+const NEW_PACKETS: Readonly<Record<Family, Box>> = { ipv4: withStates(UNIVERSE.ipv4, statesOf('NEW')), ipv6: withStates(UNIVERSE.ipv6, statesOf('NEW')) };
+export const newPackets = (f: Family): Box => NEW_PACKETS[f];
+
+/** Every new connection: its first packet, in its original direction (no reply's). */
+export function newConnections(f: Family): Box {
+  const b = NEW_PACKETS[f].slice();
+  b[DIM.ctdir] = one(0n);
+  return b;
+}
+
 const cidrInterval: (text: string) => Interval | null = memo(cidrTextInterval, 200_000);
 
 /** The addresses of an ipset by name, where the caller knows them (the IR's sets). */

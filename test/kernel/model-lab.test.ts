@@ -9,7 +9,6 @@ import { compile } from '../../src/pipeline.js';
 import { kernelLab } from '../../src/verify/netns.js';
 import { CLIENT } from '../../src/verify/scripts.js';
 import { addr, LOCAL, withLab, type Host, type Lab } from '../helpers/lab.js';
-import { FTP_CLIENT, FTP_SERVER, SOURCED_CLIENT } from '../helpers/router-lab.js';
 
 /**
  * The kernel is the judge of the packet model: random policies written for the lab's addresses

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BoxIndex } from '../../src/packet/index/box-index.js';
 import { boxesIntersect, boxOf, type Box } from '../../src/packet/space.js';
 import { intersect } from '../../src/values/intervals.js';
-import { accept, rule, type Family, type Match, type PortRange } from '../../src/model/ir.js';
+import type { Family, Match, PortRange } from '../../src/model/ir.js';
 import { alignedBlocks } from '../../src/values/addresses.js';
 
 // Small pools, so that random rules often share ports and nest or neighbour each other's networks.
@@ -13,7 +13,6 @@ const ADDRS: Record<Family, string[]> = {
 };
 // Ranges too large to list port by port (indexed by blocks of 256), nesting, overlapping, touching.
 const PORTS: PortRange[][] = [[{ lo: 22, hi: 22 }], [{ lo: 80, hi: 80 }], [{ lo: 80, hi: 80 }, { lo: 443, hi: 443 }], [{ lo: 20, hi: 25 }], [{ lo: 1024, hi: 65535 }], [{ lo: 100, hi: 400 }], [{ lo: 300, hi: 1000 }], [{ lo: 1000, hi: 1100 }], [{ lo: 512, hi: 767 }], [{ lo: 443, hi: 443 }, { lo: 768, hi: 900 }]];
-const origin = { path: [], loc: { file: 'p', line: 1, col: 1 }, label: 'r' };
 
 function arbRule(f: Family): fc.Arbitrary<Match[]> {
   const addr = (kind: 'src' | 'dst') =>

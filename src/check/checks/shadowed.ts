@@ -1,5 +1,5 @@
 import { diag, formatLocation, type Diagnostic, type Related } from '../../diagnostics/diagnostic.js';
-import type { Family, IR, Origin, Rule, Target } from '../../model/ir.js';
+import type { Family, Origin, Rule, Target } from '../../model/ir.js';
 import type { Check } from './api.js';
 import type { Member } from '../../packet/run.js';
 import { modelsOf } from '../../packet/path.js';
