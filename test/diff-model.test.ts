@@ -5,7 +5,7 @@ import { FAMILY_NAMES } from '../src/model/family.js';
 import type { IR } from '../src/model/ir.js';
 import { changedPackets } from '../src/analysis/diff.js';
 import { followPath, modelsOf } from '../src/packet/path.js';
-import { boxHas, DIM, pointOf } from '../src/packet/space.js';
+import { boxHas, DIM, pointOf, copyBox } from '../src/packet/space.js';
 import { compile } from '../src/pipeline.js';
 import { policyArb } from './helpers/arbitrary.js';
 import type { Path } from './helpers/interpreter.js';
@@ -43,8 +43,8 @@ describe('diff against the packet model, packet by packet', () => {
             for (const packet of packets) {
               // A connection on lo is this host's own: diff says it on the path out only.
               if (path === 'in' && packet.in === 'lo') continue;
-              const point = pointOf(family, packet)!.slice();
-              point[DIM.primary] = point[DIM.dst]!;
+              const point = copyBox(pointOf(family, packet)!);
+              point[DIM.primary] = point[DIM.dst];
               const before = followPath(ma, path, point);
               const after = followPath(mb, path, point);
               expect(before).toHaveLength(1);
@@ -80,8 +80,8 @@ describe('diff against the packet model, packet by packet', () => {
   it("follows a redirect's connections to the address it really gives them: the primary address, and loopback (found by a no-context review)", () => {
     const ir = (extra: string[], redirect: string) => compile(['version: 1', 'defaults: { input: accept, established: false }', 'host:', '  addresses: [192.0.2.7, 203.0.113.1]', 'redirects:', `  - ${redirect}`, ...extra, ''].join('\n'), 'p.yaml', 'p.yaml', { emit: false }).ir!;
     const point = (p: Parameters<typeof pointOf>[1], primary: string) => {
-      const box = pointOf('ipv4', p)!.slice();
-      box[DIM.primary] = pointOf('ipv4', { ...p, src: primary })![DIM.src]!;
+      const box = copyBox(pointOf('ipv4', p)!);
+      box[DIM.primary] = pointOf('ipv4', { ...p, src: primary })![DIM.src];
       return box.map((d) => d[0]![0]);
     };
     const changes = (a: IR, b: IR, direction: string, at: bigint[]) => changedPackets(a, b).filter((c) => c.family === 'ipv4' && c.direction === direction && boxHas(c.box, at)).map((c) => [c.before, c.after]);

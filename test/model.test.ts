@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import { familyRecord } from '../src/model/family.js';
 import { decidingRule, explainPacket } from '../src/analysis/explain.js';
 import { followPath, modelsOf } from '../src/packet/path.js';
-import { boxHas, DIM, pointOf } from '../src/packet/space.js';
+import { boxHas, DIM, pointOf, copyBox } from '../src/packet/space.js';
 import { compile } from '../src/pipeline.js';
 import { policyArb } from './helpers/arbitrary.js';
 import { Interpreter, type Path } from './helpers/interpreter.js';
@@ -35,8 +35,8 @@ describe('the packet model against a plain interpreter of the emitted rules', ()
             // it: the address it was sent to, or another (a secondary address, or this host's
             // while the packet was routed through it).
             const primary = k % 2 === 0 || own.length === 0 ? p.dst : own[(seed + k) % own.length]!;
-            const point = pointOf(f, p)!.slice();
-            point[DIM.primary] = pointOf(f, { ...p, src: primary })![DIM.src]!;
+            const point = copyBox(pointOf(f, p)!);
+            point[DIM.primary] = pointOf(f, { ...p, src: primary })![DIM.src];
             let outcomes;
             try {
               outcomes = followPath(model, path, point);
@@ -52,7 +52,7 @@ describe('the packet model against a plain interpreter of the emitted rules', ()
             expect(followPath(model, path, point, undefined, (_, v) => v !== 'accept').map((o) => o.verdict)).toEqual(expected === 'accept' ? [] : [expected]);
             // explain's trace ends at the rule that decided (or the policy).
             const cases = explainPacket(model, path, p)!;
-            const told = cases.find((c) => c.primary === undefined || boxHas([c.primary], [point[DIM.primary]![0]![0]]))!.explanation;
+            const told = cases.find((c) => c.primary === undefined || boxHas([c.primary], [point[DIM.primary][0]![0]]))!.explanation;
             expect(told.outcome.verdict).toBe(expected);
             const decided = decidingRule(told.outcome);
             const lastRule = [...told.events].reverse().find((e) => e.kind === 'rule' && !e.limited && ['accept', 'drop', 'reject'].includes(e.rule.target.kind));

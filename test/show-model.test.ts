@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import type { IR } from '../src/model/ir.js';
 import { followPath, modelsOf } from '../src/packet/path.js';
 import { reachable } from '../src/analysis/reach.js';
-import { boxHas, DIM, pointOf } from '../src/packet/space.js';
+import { boxHas, DIM, pointOf, copyBox } from '../src/packet/space.js';
 import { compile } from '../src/pipeline.js';
 import { policyArb } from './helpers/arbitrary.js';
 import type { Path } from './helpers/interpreter.js';
@@ -46,8 +46,8 @@ describe('show against the packet model, packet by packet', () => {
               if (path !== 'out' && (packet.in === 'lo' || packet.out === 'lo')) continue;
               const lo = path === 'out' && packet.out === 'lo';
               if (lo && reach.loopbackUnlisted) continue;
-              const box = pointOf(family, packet)!.slice();
-              box[DIM.primary] = box[DIM.dst]!;
+              const box = copyBox(pointOf(family, packet)!);
+              box[DIM.primary] = box[DIM.dst];
               const point = box.map((d) => d[0]![0]);
               const outcome = followPath(model, path, box);
               expect(outcome).toHaveLength(1);
@@ -59,7 +59,7 @@ describe('show against the packet model, packet by packet', () => {
               const row = holding[0];
               if (row === undefined) {
                 // Not listed: the fallback, not moved elsewhere; or loopback, all of it accepted.
-                const loListed = reach.rows.some((r) => r.box[DIM.out]!.some(([a, b]) => a <= point[DIM.out]! && point[DIM.out]! <= b));
+                const loListed = reach.rows.some((r) => r.box[DIM.out].some(([a, b]) => a <= point[DIM.out]! && point[DIM.out]! <= b));
                 // Loopback left out only when all of it is accepted (redirected by a local redirect or not).
                 if (lo && !loListed && verdict === 'accept') continue;
                 expect([verdict, movedBy], told).toEqual([reach.fallback, false]);

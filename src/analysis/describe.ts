@@ -3,7 +3,7 @@ import type { Family } from '../model/ir.js';
 import { addressText, alignedBlocks } from '../values/addresses.js';
 import { intersect, normalizeSet, subtract, type IntervalSet } from '../values/intervals.js';
 import { sameValues, SetIds } from '../packet/set-ids.js';
-import { DIM, everything, IFNAMSIZ, isFull, NAME_BASE, NO_OWNER, PROTO_NUMBERS, STATES, type Box } from '../packet/space.js';
+import { DIM, everything, IFNAMSIZ, isFull, NAME_BASE, NO_OWNER, PROTO_NUMBERS, STATES, type Box, copyBox } from '../packet/space.js';
 
 /**
  * A box in words, one field per thing an operator names (null: any). Only what the box
@@ -71,11 +71,11 @@ function listText(count: number, item: (i: number) => string, limit: number = In
  * independent in the model, so a box can hold only impossible packets).
  */
 export function realized(box: Box): Box | null {
-  if (box[DIM.dnat]!.length !== 1 || box[DIM.dnat]![0]![1] !== 0n) return box;
-  const dst = intersect(box[DIM.dst]!, box[DIM.origdst]!);
-  const dport = intersect(box[DIM.dport]!, box[DIM.origdport]!);
+  if (box[DIM.dnat].length !== 1 || box[DIM.dnat][0]![1] !== 0n) return box;
+  const dst = intersect(box[DIM.dst], box[DIM.origdst]);
+  const dport = intersect(box[DIM.dport], box[DIM.origdport]);
   if (dst.length === 0 || dport.length === 0) return null;
-  const out = box.slice();
+  const out = copyBox(box);
   out[DIM.dst] = out[DIM.origdst] = dst;
   out[DIM.dport] = out[DIM.origdport] = dport;
   return out;
@@ -148,7 +148,7 @@ function addressesText(family: Family, s: IntervalSet, limit: number): string {
   };
   // The rest of the address space is the gaps between the set's intervals, read from the set
   // itself: made as a set of its own, thousands of times per show, they were most of its garbage.
-  const top = everything(family)[DIM.src]![0]![1];
+  const top = everything(family)[DIM.src][0]![1];
   const gaps = s.length === 0 ? 1 : s.length - 1 + (s[0]![0] > 0n ? 1 : 0) + (s[s.length - 1]![1] < top ? 1 : 0);
   // Each interval is at least one block: a rest of fewer blocks than the set has intervals is
   // the shorter side, without finding the set's own (the gaps between thousands of bans).
@@ -283,7 +283,7 @@ export function joinBoxes<T extends { readonly box: Box }>(items: readonly T[], 
       }
       list = next.map((e) => {
         if (e.more === undefined) return e;
-        const box = e.item.box.slice();
+        const box = copyBox(e.item.box);
         box[d] = normalizeSet(e.more.flat());
         const texts = e.texts.slice();
         texts[d] = idOf(box[d]!);
@@ -296,8 +296,8 @@ export function joinBoxes<T extends { readonly box: Box }>(items: readonly T[], 
 
 /** An untranslated connection's box without the dimensions its own destination implies. */
 export function plainConnection(box: Box, family: Family): Box {
-  if (box[DIM.dnat]!.length !== 1 || box[DIM.dnat]![0]![1] !== 0n) return box;
-  const out = box.slice();
+  if (box[DIM.dnat].length !== 1 || box[DIM.dnat][0]![1] !== 0n) return box;
+  const out = copyBox(box);
   const u = everything(family);
   for (const d of [DIM.dnat, DIM.origdst, DIM.origdport]) out[d] = u[d]!;
   return out;

@@ -7,7 +7,7 @@ import { decidingRule } from './explain.js';
 import { chainGraph } from '../packet/chain-graph.js';
 import { changesDestination, changesSource, followPath, inLo, LO, modelsOf, outLo, PATHS, translatedAnywhere, untranslated, type Outcome, type RulesetModel } from '../packet/path.js';
 import { sameValues, SetIds } from '../packet/set-ids.js';
-import { boxesIntersect, DIM, everything, intersectBox, statesOf, subtractBox, withStates, type Box } from '../packet/space.js';
+import { boxesIntersect, DIM, everything, intersectBox, statesOf, subtractBox, withStates, type Box, copyBox, mapBox } from '../packet/space.js';
 import type { IntervalSet } from '../values/intervals.js';
 
 /** Packets whose fate differs between two compiled policies. */
@@ -107,11 +107,11 @@ const PORT_CHUNK = 32;
 
 /** A box as boxes of at most PORT_CHUNK port intervals each. */
 function portChunks(box: Box): Box[] {
-  const ports = box[DIM.dport]!;
+  const ports = box[DIM.dport];
   if (ports.length <= PORT_CHUNK) return [box];
   const out: Box[] = [];
   for (let i = 0; i < ports.length; i += PORT_CHUNK) {
-    const one = box.slice();
+    const one = copyBox(box);
     one[DIM.dport] = ports.slice(i, i + PORT_CHUNK);
     out.push(one);
   }
@@ -138,7 +138,7 @@ function differing(was: readonly Outcome[], now: readonly Outcome[], family: Fam
   // apart (the same thousand bans, subtracted on each side), and intersecting a pair of them was
   // a merge of thousands of intervals per pair.
   const ids = new SetIds();
-  const canonical = (x: Outcome): Outcome => ({ ...x, entry: x.entry.map((set) => ids.canonical(set)) });
+  const canonical = (x: Outcome): Outcome => ({ ...x, entry: mapBox(x.entry, (set) => ids.canonical(set)) });
   const key = (x: Outcome): string => `${x.verdict} ${x.entry.map((set) => ids.id(set)).join(',')}`;
   was = was.map(canonical);
   now = now.map(canonical);
@@ -324,12 +324,12 @@ const LOOPED_BACK: readonly string[] = ['PREROUTING', 'INPUT'];
 function sentToItself(box: Box, family: Family, sourceNatted: boolean): Box | null {
   const back = intersectBox(box, inLo(box));
   if (back === null) return null;
-  const sent = back.slice();
-  sent[DIM.in] = everything(family)[DIM.in]!;
+  const sent = copyBox(back);
+  sent[DIM.in] = everything(family)[DIM.in];
   sent[DIM.out] = LO;
   // Where SNAT or MASQUERADE may take a packet out lo, INPUT sees the source it gave, not the
   // one it was sent from: any source may be one the box's rule matches.
-  if (sourceNatted) sent[DIM.src] = everything(family)[DIM.src]!;
+  if (sourceNatted) sent[DIM.src] = everything(family)[DIM.src];
   return sent;
 }
 

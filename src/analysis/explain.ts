@@ -4,7 +4,7 @@ import { assertNever } from '../model/ir.js';
 import { asNumber, named, ownerAssumptions, type OwnerAssumption } from './owners.js';
 import { followPath, isTranslation, type Outcome, type RulesetModel, type TraceEvent } from '../packet/path.js';
 import { subtract, unite, type IntervalSet } from '../values/intervals.js';
-import { DIM, everything, pointOf, type Box, type Packet } from '../packet/space.js';
+import { DIM, everything, pointOf, type Box, type Packet, copyBox } from '../packet/space.js';
 
 export type { OwnerAssumption };
 
@@ -35,8 +35,8 @@ export function explainPacket(model: RulesetModel, direction: Direction, packet:
   for (const o of outcomes) {
     const key = `${o.verdict} ${o.rules.map(ruleId).join(' ')}`;
     const g = groups.get(key);
-    if (g) g.primary = unite(g.primary, o.entry[DIM.primary]!);
-    else groups.set(key, { primary: o.entry[DIM.primary]!, outcome: o });
+    if (g) g.primary = unite(g.primary, o.entry[DIM.primary]);
+    else groups.set(key, { primary: o.entry[DIM.primary], outcome: o });
   }
   const cases: PrimaryCase[] = [];
   for (const [i, g] of [...groups.values()].entries()) {
@@ -45,16 +45,16 @@ export function explainPacket(model: RulesetModel, direction: Direction, packet:
       cases.push({ primary: g.primary, explanation: { events: [], outcome: g.outcome } });
       continue;
     }
-    const assumed = box.slice();
+    const assumed = copyBox(box);
     assumed[DIM.primary] = g.primary;
     const told = walk(assumed);
     if (told.length === 1) cases.push({ primary: g.primary, explanation: told[0]! });
     else {
       // The same rules decided, but others (a log) met only some of the addresses: each its own story.
       for (const t of told) {
-        const one = box.slice();
-        one[DIM.primary] = t.outcome.entry[DIM.primary]!;
-        cases.push({ primary: one[DIM.primary]!, explanation: walk(one)[0]! });
+        const one = copyBox(box);
+        one[DIM.primary] = t.outcome.entry[DIM.primary];
+        cases.push({ primary: one[DIM.primary], explanation: walk(one)[0]! });
       }
     }
   }
@@ -74,7 +74,7 @@ const RULE_IDS_NEXT = { n: 0 };
 
 /** Addresses assumed to be an interface's primary address: "192.0.2.7", "any address except 192.0.2.7". */
 export function primaryText(family: Family, set: IntervalSet, limit: number = Infinity): string {
-  const box = everything(family).slice();
+  const box = copyBox(everything(family));
   box[DIM.dst] = set;
   return (describeBox(family, box, undefined, limit).to ?? 'any address').replace(/^any except /, 'any address except ');
 }
@@ -85,7 +85,7 @@ export function primaryText(family: Family, set: IntervalSet, limit: number = In
  * model's, `host.addresses` when given).
  */
 export function assumedPrimary(family: Family, box: Box, primaries: IntervalSet, limit: number = Infinity): string | undefined {
-  const set = box[DIM.primary]!;
+  const set = box[DIM.primary];
   return subtract(primaries, set).length === 0 ? undefined : primaryText(family, set, limit);
 }
 

@@ -3,7 +3,7 @@ import { realized } from './describe.js';
 import { asNumber, named, ownerAssumptions } from './owners.js';
 import { followPath, untranslated, type Outcome, type RulesetModel } from '../packet/path.js';
 import { subtract } from '../values/intervals.js';
-import { DIM, everything, ifaceSet, isFull, type Box } from '../packet/space.js';
+import { DIM, everything, ifaceSet, isFull, type Box, copyBox } from '../packet/space.js';
 
 /** Connections of one family's test whose verdict is not the expected one, with what decided them. */
 export interface TestFailure {
@@ -30,13 +30,13 @@ export function connections(model: RulesetModel, direction: Direction, matches: 
 
 /** A box with the interfaces of its direction that it leaves open narrowed to every one but loopback. */
 export function fromTheNetwork(box: Box, direction: Direction): Box {
-  const out = box.slice();
+  const out = copyBox(box);
   for (const d of IFACE_DIMS[direction]) if (isFull(out[d]!, d)) out[d] = NOT_LO;
   return out;
 }
 
 const IFACE_DIMS: Readonly<Record<Direction, readonly number[]>> = { in: [DIM.in], out: [DIM.out], forward: [DIM.in, DIM.out] };
-const NOT_LO = subtract(everything('ipv4')[DIM.in]!, ifaceSet('lo'));
+const NOT_LO = subtract(everything('ipv4')[DIM.in], ifaceSet('lo'));
 
 /**
  * Every part of a test's connections in this family that does not get the expected verdict. A

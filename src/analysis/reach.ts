@@ -6,7 +6,7 @@ import { decidingRule } from './explain.js';
 import { fromTheNetwork } from './intent.js';
 import { chainGraph } from '../packet/chain-graph.js';
 import { changesDestination, followPath, keepRules, outLo, translatedAnywhere, untranslated, WalkTooLarge, type Hook, type Outcome, type RulesetModel } from '../packet/path.js';
-import { DIM, everything, intersectBox, newConnections, type Box } from '../packet/space.js';
+import { DIM, everything, intersectBox, newConnections, type Box, copyBox } from '../packet/space.js';
 
 /** A translation that moved a connection to another hook's rules: a redirect to this host, a DNAT on through it. */
 export type Moved = 'redirect' | 'dnat';
@@ -199,8 +199,8 @@ function rowOf(model: RulesetModel, direction: Direction, o: Outcome, fallback: 
  * then makes it a connection nat did not translate.)
  */
 function portKept(q: Box): Box {
-  const out = q.slice();
-  out[DIM.origdport] = q[DIM.dport]!;
+  const out = copyBox(q);
+  out[DIM.origdport] = q[DIM.dport];
   return out;
 }
 
@@ -209,7 +209,7 @@ function portKept(q: Box): Box {
  * left open (a superset: the walk that follows keeps only what the rule itself decides).
  */
 function beforeNat(box: Box, family: Family): Box {
-  const out = box.slice();
+  const out = copyBox(box);
   const u = everything(family);
   for (const d of [DIM.dst, DIM.dport, DIM.dnat, DIM.origdst, DIM.origdport]) out[d] = u[d]!;
   return out;

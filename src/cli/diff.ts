@@ -65,7 +65,7 @@ export function diffRows(changes: readonly Change[], after?: IR, limit = Infinit
  * cases): without it, one port's rows would read "now rejected" and "now allowed".
  */
 function assumed(c: Change, primaries: IntervalSet | undefined): string {
-  const primary = assumedPrimary(c.family, c.box, primaries ?? everything(c.family)[DIM.primary]!);
+  const primary = assumedPrimary(c.family, c.box, primaries ?? everything(c.family)[DIM.primary]);
   return primary === undefined ? '' : ` if ${primaryClause(describeBox(c.family, c.box).in, primary)}`;
 }
 

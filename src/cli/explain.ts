@@ -6,7 +6,7 @@ import type { Direction, Rule, Target } from '../model/ir.js';
 import { decidingRule, explainOwners, primaryText, targetText, TRACED_CASES, type OwnerAssumption, type OwnerCase } from '../analysis/explain.js';
 import { DIRECTION_WORDS } from '../analysis/intent.js';
 import { followPath, modelsOf, type RulesetModel, type TraceEvent } from '../packet/path.js';
-import { DIM, everything, pointOf, type Packet } from '../packet/space.js';
+import { DIM, everything, pointOf, type Packet, copyBox } from '../packet/space.js';
 import { compile } from '../pipeline.js';
 import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import { UsageError, type Options } from './options.js';
@@ -181,8 +181,8 @@ function translatedText(t: Target): string {
 function dependsOnHopLimit(model: RulesetModel, direction: Direction, packet: Packet): boolean {
   const at = pointOf(model.family, packet);
   if (at === undefined) return false;
-  const any = at.slice();
-  any[DIM.hoplimit] = everything(model.family)[DIM.hoplimit]!;
+  const any = copyBox(at);
+  any[DIM.hoplimit] = everything(model.family)[DIM.hoplimit];
   // Against its own walk: where a redirect's primary address already makes cases, those are not the hop limit's.
   const here = new Set(followPath(model, direction, at).map((o) => o.verdict));
   return followPath(model, direction, any).some((o) => !here.has(o.verdict));

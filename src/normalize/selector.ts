@@ -5,7 +5,7 @@ import type { FamilyChoice } from '../model/policy.js';
 import { isWholeFamily, NO_CIDRS, ofFamily, type Cidr } from '../values/addresses.js';
 import { normalizeSet, subtract, type Interval, type IntervalSet } from '../values/intervals.js';
 import { chunkPorts } from '../model/multiport.js';
-import { DIM, everything, icmpSet, ifaceSet, PROTO_NUMBERS, type Box } from '../packet/space.js';
+import { DIM, everything, icmpSet, ifaceSet, PROTO_NUMBERS, type Box, copyBox } from '../packet/space.js';
 import type { Charge } from './budget.js';
 import type { Context } from './context.js';
 import { isL4 } from './protocols.js';
@@ -39,7 +39,7 @@ export interface Selector {
 export function selectorBoxes(sel: Selector): Partial<Record<Family, Box[]>> {
   const out: Partial<Record<Family, Box[]>> = {};
   for (const f of sel.families) {
-    const base = everything(f).slice();
+    const base = copyBox(everything(f));
     const src = addressSet(sel.src, sel.srcExcept, f);
     const dst = addressSet(sel.dst, sel.dstExcept, f);
     if (src !== null) base[DIM.src] = src;
@@ -53,14 +53,14 @@ export function selectorBoxes(sel: Selector): Partial<Record<Family, Box[]>> {
     const boxes: Box[] = [];
     const withPorts = sel.ports !== null && sel.icmpType === null ? sel.protos.filter(isL4) : [];
     if (withPorts.length > 0) {
-      const b = base.slice();
+      const b = copyBox(base);
       b[DIM.proto] = protoSet(withPorts, f);
       b[DIM.dport] = normalizeSet(sel.ports!.map((p) => [BigInt(p.lo), BigInt(p.hi)] as Interval));
       boxes.push(b);
     }
     const without = sel.protos.filter((p) => !withPorts.includes(p as L4));
     if (without.length > 0) {
-      const b = base.slice();
+      const b = copyBox(base);
       b[DIM.proto] = protoSet(without, f);
       if (sel.icmpType !== null) b[DIM.icmp] = icmpSet(f, familyRecord(f).icmp[sel.icmpType]!.tool)!;
       boxes.push(b);
@@ -79,7 +79,7 @@ const protoSet = (protos: readonly Proto[], f: Family): IntervalSet =>
 /** A family's addresses of a list, minus exceptions; null for any address. */
 function addressSet(cidrs: readonly Cidr[] | null, except: readonly Cidr[], f: Family): IntervalSet | null {
   const minus = normalizeSet(ofFamily(except, f)!.map((c) => c.interval));
-  if (cidrs === null) return minus.length === 0 ? null : subtract(everything(f)[DIM.src]!, minus);
+  if (cidrs === null) return minus.length === 0 ? null : subtract(everything(f)[DIM.src], minus);
   const base = intervalsOf(cidrs, f);
   return minus.length > 0 ? subtract(base, minus) : base;
 }

@@ -7,7 +7,7 @@ import { IndexedChain, type Dead, type JumpBatch, type RuleBox, type Undecided }
 import type { Run } from './run.js';
 import { intersect, intersects, normalizeSet, subtract, unite, type IntervalSet } from '../values/intervals.js';
 import { setContents } from './sets.js';
-import { boxesIntersect, everything, intersectBox, boxOf, subtractBox, ifaceSet, newPackets, DIM, STATES, type Box, type SetContents } from './space.js';
+import { boxesIntersect, everything, intersectBox, boxOf, subtractBox, ifaceSet, newPackets, DIM, STATES, type Box, type SetContents, copyBox } from './space.js';
 
 /** The built-in chains, which the kernel calls at its hooks. */
 export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
@@ -114,7 +114,7 @@ export class RulesetModel {
   constructor(
     readonly ruleset: Ruleset,
     private readonly sets?: SetContents,
-    readonly primaries: IntervalSet = everything(ruleset.family)[DIM.primary]!,
+    readonly primaries: IntervalSet = everything(ruleset.family)[DIM.primary],
   ) {
     this.family = ruleset.family;
   }
@@ -385,17 +385,17 @@ function relatedBoxes(model: RulesetModel): readonly { readonly rule: Rule; read
     const h = HELPERS[rule.target.helper];
     const protos: IntervalSet = h.relatedProtos.map((p) => [BigInt(p), BigInt(p)] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
     const related = (src: IntervalSet, dst: IntervalSet): Box => {
-      const b = all.slice();
+      const b = copyBox(all);
       b[DIM.src] = src;
       b[DIM.dst] = dst;
       b[DIM.proto] = protos;
       b[DIM.state] = [[RELATED, RELATED]];
       return b;
     };
-    const client = d.box[DIM.src]!;
-    const server = d.box[DIM.dst]!;
+    const client = d.box[DIM.src];
+    const server = d.box[DIM.dst];
     if (h.relatedFrom === 'peers') out.push({ rule, box: related(client, server) }, { rule, box: related(server, client) });
-    else out.push({ rule, box: related(all[DIM.src]!, client) });
+    else out.push({ rule, box: related(all[DIM.src], client) });
   }
   RELATED_BOXES.set(model, out);
   return out;
@@ -492,9 +492,9 @@ export class WalkTooLarge extends Error {
  * loopback address in OUTPUT, the incoming interface's primary address in PREROUTING.
  */
 export function redirected(box: Box, toPort: number): Box {
-  const out = box.slice();
-  out[DIM.origdport] = box[DIM.dport]!;
-  out[DIM.origdst] = box[DIM.dst]!;
+  const out = copyBox(box);
+  out[DIM.origdport] = box[DIM.dport];
+  out[DIM.origdst] = box[DIM.dst];
   out[DIM.dport] = [[BigInt(toPort), BigInt(toPort)]];
   out[DIM.dnat] = [[1n, 1n]];
   return out;
@@ -502,10 +502,10 @@ export function redirected(box: Box, toPort: number): Box {
 
 /** What DNAT does to a new connection: its destination (and port, if given) become the target's. */
 function dnatted(box: Box, to: string, toPort: number | undefined): Box {
-  const out = box.slice();
+  const out = copyBox(box);
   const a = readAddress(to);
-  out[DIM.origdport] = box[DIM.dport]!;
-  out[DIM.origdst] = box[DIM.dst]!;
+  out[DIM.origdport] = box[DIM.dport];
+  out[DIM.origdst] = box[DIM.dst];
   if (typeof a !== 'string') out[DIM.dst] = [[a.interval[0], a.interval[0]]];
   if (toPort !== undefined) out[DIM.dport] = [[BigInt(toPort), BigInt(toPort)]];
   out[DIM.dnat] = [[1n, 1n]];
@@ -522,8 +522,8 @@ const UNTRACKED = BigInt(STATES.indexOf('UNTRACKED'));
  * `local-address` aside) was never asked by show or followed by diff.
  */
 export function translatedAnywhere(t: TranslationTarget, box: Box, family: Family): Box {
-  const out = translate(t, box).slice();
-  if (t.kind === 'redirect') out[DIM.dst] = everything(family)[DIM.dst]!;
+  const out = copyBox(translate(t, box));
+  if (t.kind === 'redirect') out[DIM.dst] = everything(family)[DIM.dst];
   return out;
 }
 
@@ -535,7 +535,7 @@ export function translate(t: TranslationTarget, box: Box): Box {
     case 'dnat':
       return dnatted(box, t.to, t.toPort);
     case 'notrack': {
-      const out = box.slice();
+      const out = copyBox(box);
       out[DIM.state] = [[UNTRACKED, UNTRACKED]];
       return out;
     }
@@ -564,20 +564,20 @@ function translateAt(model: RulesetModel, hook: Hook, t: TranslationTarget, box:
   // judges that one (see LOOPED): SNAT's address; MASQUERADE's is the one lo's route gives, the
   // local address it was sent to (a superset where it was sent to several).
   if (changesSource(t) && hook === 'POSTROUTING' && boxesIntersect(box, outLo(box))) {
-    const out = box.slice();
+    const out = copyBox(box);
     const a = t.kind === 'snat' ? readAddress(t.to) : undefined;
-    out[DIM.src] = a === undefined || typeof a === 'string' ? box[DIM.dst]! : [a.interval];
+    out[DIM.src] = a === undefined || typeof a === 'string' ? box[DIM.dst] : [a.interval];
     return out;
   }
   const moved = translate(t, box);
   if (t.kind !== 'redirect' || (hook !== 'OUTPUT' && hook !== 'PREROUTING')) return moved;
-  const out = moved.slice();
+  const out = copyBox(moved);
   if (hook === 'OUTPUT') {
     const lo = readAddress(familyRecord(model.family).loopback);
     if (typeof lo !== 'string') out[DIM.dst] = [[lo.interval[0], lo.interval[0]]];
     return out;
   }
-  const primary = intersect(box[DIM.primary]!, primariesFor(model, box[DIM.dst]!));
+  const primary = intersect(box[DIM.primary], primariesFor(model, box[DIM.dst]));
   if (primary.length === 0) return null;
   out[DIM.dst] = out[DIM.primary] = primary;
   return out;
@@ -612,10 +612,10 @@ const ROUTED_TO: Partial<Record<TranslationTarget['kind'], 'in' | 'forward'>> = 
  * original destination and port are its own.
  */
 export function untranslated(box: Box): Box {
-  const out = box.slice();
+  const out = copyBox(box);
   out[DIM.dnat] = [[0n, 0n]];
-  out[DIM.origdport] = box[DIM.dport]!;
-  out[DIM.origdst] = box[DIM.dst]!;
+  out[DIM.origdport] = box[DIM.dport];
+  out[DIM.origdst] = box[DIM.dst];
   return out;
 }
 
@@ -638,16 +638,16 @@ export interface Outcome {
  */
 function undoTranslation(t: TranslationTarget, before: Box, after: Box, primary: boolean): Box {
   if (after === before) return after;
-  const out = after.slice();
+  const out = copyBox(after);
   if (changesDestination(t)) {
-    out[DIM.dport] = after[DIM.origdport]!;
-    out[DIM.dst] = after[DIM.origdst]!;
-    out[DIM.dnat] = before[DIM.dnat]!;
+    out[DIM.dport] = after[DIM.origdport];
+    out[DIM.dst] = after[DIM.origdst];
+    out[DIM.dnat] = before[DIM.dnat];
     // A redirect in PREROUTING sent them to their interface's primary address: the addresses
     // they reached are what their fate assumed it to be.
-    if (primary) out[DIM.primary] = after[DIM.dst]!;
-  } else if (changesSource(t)) out[DIM.src] = before[DIM.src]!;
-  else out[DIM.state] = before[DIM.state]!;
+    if (primary) out[DIM.primary] = after[DIM.dst];
+  } else if (changesSource(t)) out[DIM.src] = before[DIM.src];
+  else out[DIM.state] = before[DIM.state];
   return out;
 }
 
@@ -676,18 +676,18 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
   const sent = path === 'in' ? intersectBox(box, inLo(box)) : null;
   let parts: Part[] = [{ box, rules: [], undo: [], path }];
   if (sent !== null) {
-    const out = sent.slice();
+    const out = copyBox(sent);
     out[DIM.out] = LO;
-    parts = [...subtractBox(box, sent).map((rest) => ({ box: rest, rules: [], undo: [], path })), { box: out, rules: [], undo: [], path: 'out', askedOut: sent[DIM.out]! }];
+    parts = [...subtractBox(box, sent).map((rest) => ({ box: rest, rules: [], undo: [], path })), { box: out, rules: [], undo: [], path: 'out', askedOut: sent[DIM.out] }];
   }
   const done: Outcome[] = [];
   // Packets that are all RELATED (explain's, of that state): what could have made them so.
-  if (trace && box[DIM.state]!.length === 1 && box[DIM.state]![0]![0] === RELATED && box[DIM.state]![0]![1] === RELATED) trace({ kind: 'related', helpers: relatedBy(model, box) });
+  if (trace && box[DIM.state].length === 1 && box[DIM.state][0]![0] === RELATED && box[DIM.state][0]![1] === RELATED) trace({ kind: 'related', helpers: relatedBy(model, box) });
   const outcome = (p: Part, verdict: Outcome['verdict'], at?: Hook): Outcome => {
     let entry = p.box;
     for (let i = p.undo.length - 1; i >= 0; i--) entry = undoTranslation(p.undo[i]!.t, p.undo[i]!.before, entry, p.undo[i]!.primary);
     if (p.loopedFrom !== undefined || p.askedOut !== undefined) {
-      const was = entry.slice();
+      const was = copyBox(entry);
       if (p.loopedFrom !== undefined) was[DIM.in] = p.loopedFrom;
       if (p.askedOut !== undefined) was[DIM.out] = p.askedOut;
       entry = was;
@@ -700,9 +700,9 @@ export function followPath(model: RulesetModel, path: keyof typeof PATHS, box: B
     parts = parts.flatMap((p) => {
       const lo = p.path === 'out' && PATHS.out[step] === undefined ? intersectBox(p.box, outLo(p.box)) : null;
       if (lo === null) return [p];
-      const back = lo.slice();
+      const back = copyBox(lo);
       back[DIM.in] = LO;
-      return [...subtractBox(p.box, lo).map((rest) => ({ ...p, box: rest })), { ...p, box: back, path: 'looped' as const, loopedFrom: lo[DIM.in]! }];
+      return [...subtractBox(p.box, lo).map((rest) => ({ ...p, box: rest })), { ...p, box: back, path: 'looped' as const, loopedFrom: lo[DIM.in] }];
     });
     const next: Part[] = [];
     const key = (p: Part): string => `${hooks(p)[step]} ${p.path === 'looped'}`;
@@ -758,14 +758,14 @@ function withinBut(box: Box, outer: Box, dim: number): boolean {
 
 /** Every packet of `box` whose input interface is lo. */
 export function inLo(box: Box): Box {
-  const b = box.slice();
+  const b = copyBox(box);
   b[DIM.in] = LO;
   return b;
 }
 
 /** Every packet of `box` whose output interface is lo. */
 export function outLo(box: Box): Box {
-  const b = box.slice();
+  const b = copyBox(box);
   b[DIM.out] = LO;
   return b;
 }

@@ -1,6 +1,6 @@
 import { IntervalIndex } from './index/interval-index.js';
 import { intersect, normalizeSet, unite, within, type Interval, type IntervalSet } from '../values/intervals.js';
-import { boxesIntersect, intersectBox, isFull, type Box } from './space.js';
+import { boxesIntersect, intersectBox, isFull, type Box, copyBox } from './space.js';
 
 /** A rule that decides its packets, as the store keeps it. */
 export interface Member<R> {
@@ -72,7 +72,7 @@ export class Run<R> {
     // A value the run already has (the same ports as an earlier rule of the run): nothing grows.
     if (within(more, cur)) return;
     this.grown = unite(cur, more).map(([lo, hi]) => [lo, hi]);
-    const next = this.box.slice();
+    const next = copyBox(this.box);
     next[d] = this.grown;
     this.box = next;
   }
@@ -93,7 +93,7 @@ export class Run<R> {
       if (m.key !== key) parts.push(...intersect(m.box[this.dim]!, box[this.dim]!));
     }
     if (parts.length === 0) return null;
-    const out = intersectBox(this.box, box)!.slice();
+    const out = copyBox(intersectBox(this.box, box)!);
     out[this.dim] = normalizeSet(parts);
     return out;
   }

@@ -23,8 +23,28 @@ import { memo } from '../util/memo.js';
  */
 export const DIMS = ['src', 'dst', 'proto', 'dport', 'icmp', 'in', 'out', 'state', 'dnat', 'origdst', 'origdport', 'ctdir', 'uid', 'gid', 'hoplimit', 'sport', 'primary'] as const;
 export type Dim = (typeof DIMS)[number];
-export type Box = readonly IntervalSet[];
-export const DIM: Readonly<Record<Dim, number>> = Object.fromEntries(DIMS.map((d, i) => [d, i])) as Record<Dim, number>;
+/** A set of packets: one interval set per dimension, in DIMS's order. */
+export type Box = OnePer<typeof DIMS, IntervalSet>;
+/** A box being built: a copy whose dimensions may be set (see copyBox). */
+export type MutableBox = Writable<typeof DIMS, IntervalSet>;
+/** A tuple of V as long as T (a mapped type over a type parameter keeps a tuple a tuple). */
+type OnePer<T extends readonly unknown[], V> = { readonly [K in keyof T]: V };
+type Writable<T extends readonly unknown[], V> = { -readonly [K in keyof T]: V };
+/** The index of each dimension, as a literal type: `box[DIM.src]` is an IntervalSet, never undefined. */
+type IndexOfDim = { readonly [I in keyof typeof DIMS as I extends `${number}` ? (typeof DIMS)[I] : never]: I extends `${infer N extends number}` ? N : never };
+export const DIM: IndexOfDim = Object.fromEntries(DIMS.map((d, i) => [d, i])) as unknown as IndexOfDim;
+
+/**
+ * A box from one interval set per dimension, in DIMS's order: where an array becomes a Box. The
+ * operations on boxes work on any number of dimensions (the property tests use three).
+ */
+export const boxFrom = (sets: readonly IntervalSet[]): Box => sets as unknown as Box;
+
+/** A copy of `box` whose dimensions may be set. */
+export const copyBox = (box: Box): MutableBox => box.slice() as unknown as MutableBox;
+
+/** The box of `f` applied to each dimension's set. */
+export const mapBox = (box: Box, f: (set: IntervalSet, dim: number) => IntervalSet): Box => box.map(f) as unknown as Box;
 
 const full = (hi: bigint): IntervalSet => [[0n, hi]];
 const one = (v: bigint): IntervalSet => [[v, v]];
@@ -98,7 +118,7 @@ function universe(f: Family): Box {
     primary: FULL_ADDR[f],
   };
   for (const d of DIMS) u.push(fill[d]);
-  return u;
+  return boxFrom(u);
 }
 /** Every packet of a family. */
 export const everything = (f: Family): Box => UNIVERSE[f];
@@ -108,7 +128,7 @@ export const statesOf = (...names: readonly (typeof STATES)[number][]): Interval
 
 /** `box` with its state dimension set to `states` (not intersected: the caller's box may hold others). */
 export function withStates(box: Box, states: IntervalSet): Box {
-  const b = box.slice();
+  const b = copyBox(box);
   b[DIM.state] = states;
   return b;
 }
@@ -119,7 +139,7 @@ export const newPackets = (f: Family): Box => NEW_PACKETS[f];
 
 /** Every new connection: its first packet, in its original direction (no reply's). */
 export function newConnections(f: Family): Box {
-  const b = NEW_PACKETS[f].slice();
+  const b = copyBox(NEW_PACKETS[f]);
   b[DIM.ctdir] = one(0n);
   return b;
 }
@@ -136,7 +156,7 @@ export type SetContents = (name: string) => IntervalSet | undefined;
  */
 export function boxOf(matches: readonly Match[], family: Family, sets?: SetContents): { box: Box; exact: boolean } {
   const start = UNIVERSE[family];
-  const b = start.slice();
+  const b = copyBox(start);
   const set = (i: number, v: IntervalSet) => {
     // A dimension still at its full range becomes `v` itself: most matches restrict a dimension
     // no other match of the rule touches.
@@ -247,18 +267,18 @@ export function intersectBox(a: Box, b: Box): Box | null {
     if (v.length === 0) return null;
     out[i] = v;
   }
-  return out;
+  return boxFrom(out);
 }
 
 /** a minus b as disjoint boxes (at most one per dimension). */
 export function subtractBox(a: Box, b: Box): Box[] {
   if (!boxesIntersect(a, b)) return [a];
   const out: Box[] = [];
-  const cur = [...a];
+  const cur = copyBox(a);
   for (let i = 0; i < cur.length; i++) {
     if (cur[i] === b[i]) continue;
     const outside = subtract(cur[i]!, b[i]!);
-    if (outside.length > 0) out.push(cur.map((d, k) => (k === i ? outside : d)));
+    if (outside.length > 0) out.push(mapBox(cur, (d, k) => (k === i ? outside : d)));
     cur[i] = intersect(cur[i]!, b[i]!);
   }
   return out;
@@ -388,7 +408,7 @@ function coversHolding(covers: readonly Box[], d: number, dim: IntervalSet, v: b
 }
 
 /** Whether a concrete value lies in a box's dimension (for tests and the path of one packet). */
-export const boxHas = (box: Box, point: readonly bigint[]): boolean => box.every((d, i) => contains(d, point[i]!));
+export const boxHas = (box: readonly IntervalSet[], point: readonly bigint[]): boolean => box.every((d, i) => contains(d, point[i]!));
 
 /** One concrete packet, as the model's point: what explain, tests and the lab ask about. */
 export interface Packet {
@@ -437,5 +457,5 @@ export function pointOf(family: Family, p: Packet): Box | undefined {
     // Which address is the incoming interface's primary one is the host's, not the packet's.
     primary: FULL_ADDR[family],
   };
-  return DIMS.map((d) => values[d]);
+  return boxFrom(DIMS.map((d) => values[d]));
 }

@@ -56,8 +56,8 @@ export function probesOf(ir: IR): { probes: Probe[]; unsent: Unsent[] } {
         continue;
       }
       const box = connections(model, test.direction, matches)[0]!;
-      const proto = PROTOS[String(box[DIM.proto]![0]![0])];
-      if (proto === undefined && !isFull(box[DIM.proto]!, DIM.proto)) {
+      const proto = PROTOS[String(box[DIM.proto][0]![0])];
+      if (proto === undefined && !isFull(box[DIM.proto], DIM.proto)) {
         skip('only tcp and udp connections are sent');
         continue;
       }
@@ -71,7 +71,7 @@ export function probesOf(ir: IR): { probes: Probe[]; unsent: Unsent[] } {
         skip('a user or group range is not sent');
         continue;
       }
-      const dport = box[DIM.dport]!;
+      const dport = box[DIM.dport];
       const port = isFull(dport, DIM.dport) ? 9 : Number(dport[0]![0] === 0n ? 1n : dport[0]![0]);
       const ends = distinct(f, test.direction, box);
       const packet = {
@@ -112,10 +112,10 @@ export function probesOf(ir: IR): { probes: Probe[]; unsent: Unsent[] } {
 /** The two ends' addresses, never the same one (a test from 2001:db8::1 to this host, whose default that is). */
 function distinct(f: Family, direction: 'in' | 'out', box: Box): { src: string; dst: string } {
   const [srcFallback, dstFallback] = direction === 'in' ? [ANY_ADDRESS[f].remote, ANY_ADDRESS[f].host] : [ANY_ADDRESS[f].host, ANY_ADDRESS[f].remote];
-  const src = addressOf(f, box[DIM.src]!, srcFallback);
-  const dst = addressOf(f, box[DIM.dst]!, dstFallback);
+  const src = addressOf(f, box[DIM.src], srcFallback);
+  const dst = addressOf(f, box[DIM.dst], dstFallback);
   if (src !== dst) return { src, dst };
-  return isFull(box[DIM.dst]!, DIM.dst) ? { src, dst: ANY_ADDRESS[f].spare } : { src: ANY_ADDRESS[f].spare, dst };
+  return isFull(box[DIM.dst], DIM.dst) ? { src, dst: ANY_ADDRESS[f].spare } : { src: ANY_ADDRESS[f].spare, dst };
 }
 
 /** A usable address of a set: its first host (past a network's own address), or `fallback` for any. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { Family } from '../../src/model/ir.js';
 import { followPath, modelsOf, relatedBy, type PATHS, type RulesetModel } from '../../src/packet/path.js';
-import { DIM, pointOf, type Box, type Packet } from '../../src/packet/space.js';
+import { DIM, pointOf, type Box, type Packet, copyBox } from '../../src/packet/space.js';
 import { compile } from '../../src/pipeline.js';
 import { kernelLab } from '../../src/verify/netns.js';
 import { CLIENT } from '../../src/verify/scripts.js';
@@ -100,7 +100,7 @@ interface Probe {
 function hostOf(l: Lab, f: Family, address: bigint): string | undefined {
   for (const [name, a] of [['srv', addr(l.server, f)], ['srv', SECOND[f]], ['srv', LOCAL[f]], ['c1', addr(l.c1, f)], ['c2', addr(l.c2, f)], ['c2', FAR[f]]] as const) {
     const p = pointOf(f, { src: a, dst: a, proto: 6, state: 'NEW' })!;
-    if (p[DIM.src]![0]![0] === address) return name;
+    if (p[DIM.src][0]![0] === address) return name;
   }
   return undefined;
 }
@@ -113,38 +113,38 @@ const one = (v: bigint): Box[number] => [[v, v]];
  */
 function expected(l: Lab, model: RulesetModel, f: Family, probe: Probe): string | null {
   // The server's eth0's primary address, where a redirect in PREROUTING sends the connection.
-  const point = pointOf(f, probe.packet)!.slice();
-  point[DIM.primary] = pointOf(f, { ...probe.packet, src: addr(l.server, f) })![DIM.src]!;
+  const point = copyBox(pointOf(f, probe.packet)!);
+  point[DIM.primary] = pointOf(f, { ...probe.packet, src: addr(l.server, f) })![DIM.src];
   const first = followPath(model, probe.modelPath, point);
   if (first.length !== 1) return null;
   const o = first[0]!;
   if (o.verdict === 'drop') return 'timeout';
   if (o.verdict === 'reject') return 'refused';
   // Later packets of the connection, with the translation conntrack keeps: ESTABLISHED.
-  const later = o.box.slice();
+  const later = copyBox(o.box);
   later[DIM.state] = one(1n);
-  if (probe.modelPath === 'out') later[DIM.in] = pointOf(f, probe.packet)![DIM.in]!;
+  if (probe.modelPath === 'out') later[DIM.in] = pointOf(f, probe.packet)![DIM.in];
   // The replies: from where the connection went, back to where it came from, ESTABLISHED, as the reply direction.
-  const back = pointOf(f, {
+  const back = copyBox(pointOf(f, {
     src: probe.packet.dst,
     dst: probe.packet.src,
     proto: probe.packet.proto,
     dport: 40000,
-    sport: Number(o.box[DIM.dport]![0]![0]),
+    sport: Number(o.box[DIM.dport][0]![0]),
     ...(probe.modelPath === 'in' ? { out: probe.packet.in === 'lo' ? 'lo' : 'eth0' } : probe.modelPath === 'out' ? { in: 'eth0' } : { in: 'eth0', out: 'eth0' }),
     state: 'ESTABLISHED',
-  })!.slice();
-  back[DIM.src] = o.box[DIM.dst]!;
+  })!);
+  back[DIM.src] = o.box[DIM.dst];
   back[DIM.ctdir] = one(1n);
-  back[DIM.dnat] = o.box[DIM.dnat]!;
+  back[DIM.dnat] = o.box[DIM.dnat];
   const replyPath = probe.modelPath === 'in' ? 'out' : probe.modelPath === 'out' ? 'in' : 'forward';
   // A reply to a connection this host made to itself comes back by lo too.
   const replies = probe.path === 'loopback' ? [] : followPath(model, replyPath, back);
   const rest = [...followPath(model, probe.modelPath, later), ...replies];
   if (rest.some((x) => x.verdict !== 'accept')) return rest.every((x) => x.verdict !== 'accept') ? 'timeout' : null;
   // A redirect delivers to this host whatever the connection was sent to (FAR, through it).
-  const answering = o.rules.some((r) => r.target.kind === 'redirect') ? 'srv' : hostOf(l, f, o.box[DIM.dst]![0]![0]);
-  return answering === undefined ? null : `${answering}:${Number(o.box[DIM.dport]![0]![0])}`;
+  const answering = o.rules.some((r) => r.target.kind === 'redirect') ? 'srv' : hostOf(l, f, o.box[DIM.dst][0]![0]);
+  return answering === undefined ? null : `${answering}:${Number(o.box[DIM.dport][0]![0])}`;
 }
 
 /**

@@ -77,7 +77,7 @@ describe.runIf(lab.ok)("a redirect in PREROUTING sends connections to the incomi
           expect(got, `${backend} ${f} ${client.name} -> ${to}:8445`).toBe(client === l.c1 ? 'srv:8443' : 'refused');
           const packet = { src: addr(client, f), dst: to, proto: 6, sport: 40000, dport: 8445, in: 'eth0', state: 'NEW' } as const;
           const cases = explainOwners(model, 'in', packet)!;
-          const at = pointOf(f, { ...packet, src: primary[f] })![DIM.src]![0]![0];
+          const at = pointOf(f, { ...packet, src: primary[f] })![DIM.src][0]![0];
           const mine = cases.filter((c) => c.primary === undefined || boxHas([c.primary], [at]));
           expect(mine, `${f} ${client.name} -> ${to}: one case holds the primary address`).toHaveLength(1);
           const verdict = mine[0]!.explanation.outcome.verdict;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BoxIndex } from '../../src/packet/index/box-index.js';
-import { boxesIntersect, boxOf, type Box } from '../../src/packet/space.js';
+import { boxesIntersect, boxOf, mapBox, type Box } from '../../src/packet/space.js';
 import { intersect } from '../../src/values/intervals.js';
 import type { Family, Match, PortRange } from '../../src/model/ir.js';
 import { alignedBlocks } from '../../src/values/addresses.js';
@@ -106,7 +106,7 @@ describe('boxOf', () => {
       fc.assert(
         fc.property(arbRule(f), fc.array(extra(f), { maxLength: 3 }), (base, more) => {
           const ms = [...base, ...more];
-          const expected = ms.map((m) => boxOfMatches([m])).reduce((acc, b) => acc.map((d, i) => intersect(d, b[i]!)), boxOfMatches([]));
+          const expected = ms.map((m) => boxOfMatches([m])).reduce((acc, b) => mapBox(acc, (d, i) => intersect(d, b[i]!)), boxOfMatches([]));
           expect(boxOfMatches(ms)).toEqual(expected);
           if (new Set(ms.map((m) => (m.kind === 'dports' ? 'proto' : m.kind))).size < ms.length) twice++;
         }),

@@ -63,9 +63,9 @@ describe('Run', () => {
             else {
               // Alike but for ports: the part is the query with the union of their ports.
               const expected = parts[0]!.slice();
-              expected[DIM.dport] = normalizeSet(parts.flatMap((p) => p[DIM.dport]!));
+              expected[DIM.dport] = normalizeSet(parts.flatMap((p) => p[DIM.dport]));
               expect(got).toEqual(expected);
-              expect(got![DIM.dport]).toEqual(normalizeSet(others.flatMap((m) => intersect(m.box[DIM.dport]!, q[DIM.dport]!))));
+              expect(got![DIM.dport]).toEqual(normalizeSet(others.flatMap((m) => intersect(m.box[DIM.dport], q[DIM.dport]))));
               if (others.length < members.length) withoutOwn++;
             }
           }

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { coveredBy, subtractBox, type Box } from '../../src/packet/space.js';
+import { boxFrom, coveredBy, subtractBox, type Box } from '../../src/packet/space.js';
 import { normalizeSet, type Interval } from '../../src/values/intervals.js';
 
 // Small 3-dimensional boxes over 0..7, checked against enumerating every point.
 const dim = fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 3 })).map(([lo, len]) => normalizeSet([[BigInt(lo), BigInt(Math.min(7, lo + len))] as Interval]));
-const box = fc.tuple(dim, dim, dim) as fc.Arbitrary<Box>;
+const box = fc.tuple(dim, dim, dim).map((sets) => boxFrom(sets));
 const inBox = (b: Box, p: readonly bigint[]): boolean => b.every((d, i) => d.some(([lo, hi]) => lo <= p[i]! && p[i]! <= hi));
 const points = (): bigint[][] => {
   const out: bigint[][] = [];

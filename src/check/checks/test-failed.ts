@@ -52,7 +52,7 @@ export const testFailed: Check = {
           related.push({ ...loc, message: decided ? `decided by '${decided.origin.label}'` : 'decided by the default policy' });
         }
         // Redirected, where their fate turns on the address the redirect sends them to.
-        const primary = isFull(f.box[DIM.primary]!, DIM.primary) ? '' : ` if the primary address of the interface they come in by (where a redirect sends them) is ${primaryText(family, f.box[DIM.primary]!)}`;
+        const primary = isFull(f.box[DIM.primary], DIM.primary) ? '' : ` if the primary address of the interface they come in by (where a redirect sends them) is ${primaryText(family, f.box[DIM.primary])}`;
         return `${partText(familyRecord(family).label, describeBox(family, f.box, f.tested))} are ${VERB[f.verdict]} by ${by}${primary}`;
       });
       const more = failures.length > SHOWN ? `; and ${failures.length - SHOWN} more part${failures.length - SHOWN > 1 ? 's' : ''}` : '';

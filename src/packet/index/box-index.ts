@@ -2,7 +2,7 @@ import type { Family } from '../../model/ir.js';
 import { BITS, MAX_INDEXED_PORTS, MAX_PORT_BLOCKS, PORT_BLOCK_BITS, PortIndex, PrefixIndex, smallest, union, type Block, type PortKeys } from './candidate-index.js';
 import { alignedBlocks } from '../../values/addresses.js';
 import { normalizeSet, subtract, type IntervalSet } from '../../values/intervals.js';
-import { DIM, subtractBox, type Box } from '../space.js';
+import { DIM, subtractBox, type Box, copyBox } from '../space.js';
 
 /** An address set of more blocks than this (a negation, an odd range) is indexed as "any address". */
 const MAX_BLOCKS = 8;
@@ -25,7 +25,7 @@ export class BoxIndex<E> {
 
   /** What a box is filed and looked up under; computed once per rule, for both. */
   keysOf(box: Box): BoxKeys {
-    return { ports: portKeys(box[DIM.dport]!), src: blocks(box[DIM.src]!, this.family), dst: blocks(box[DIM.dst]!, this.family) };
+    return { ports: portKeys(box[DIM.dport]), src: blocks(box[DIM.src], this.family), dst: blocks(box[DIM.dst], this.family) };
   }
 
   get size(): number {
@@ -141,7 +141,7 @@ export function outsideOf(index: BoxIndex<Box>, box: Box): Box[] {
   let run: { dim: number; sets: IntervalSet[] } | undefined;
   const flush = (): void => {
     if (run === undefined) return;
-    const one = parts[0]!.slice();
+    const one = copyBox(parts[0]!);
     one[run.dim] = subtract(one[run.dim]!, run.sets.length === 1 ? run.sets[0]! : normalizeSet(run.sets.flat()));
     parts = one[run.dim]!.length === 0 ? [] : [one];
     run = undefined;

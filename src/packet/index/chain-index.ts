@@ -2,7 +2,7 @@ import type { Chain, Family, Rule } from '../../model/ir.js';
 import { BoxIndex, type BoxKeys } from './box-index.js';
 import { intersects, unite, type IntervalSet } from '../../values/intervals.js';
 import { differingDim, Run, type Member } from '../run.js';
-import { coveredBy, type Box } from '../space.js';
+import { coveredBy, type Box, copyBox } from '../space.js';
 
 export interface RuleBox {
   readonly box: Box;
@@ -204,7 +204,7 @@ function jumpBatches(entries: readonly Entry[]): (JumpBatch | undefined)[] {
         .slice(i, j)
         .flatMap((e, k) => e.run.box[dim]!.map(([lo, hi]) => ({ lo, hi, entry: i + k })))
         .sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
-      const box = first.slice();
+      const box = copyBox(first);
       box[dim] = values;
       const batch: JumpBatch = { first: i, last: j - 1, dim, box, byValue };
       for (let k = i; k < j; k++) out[k] = batch;
