@@ -17,10 +17,6 @@ export interface CompileResult {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-/**
- * The whole compiler as one pure function of the policy text: load -> validate -> normalize ->
- * check -> emit. Each stage returns its problems; the first stage with errors ends the run.
- */
 export interface CompileOptions {
   /** Severity per check from the command line; wins over the policy's `checks:`. */
   readonly severity?: Readonly<Record<string, Level>>;
@@ -39,6 +35,10 @@ export interface CompileOptions {
   readonly identity?: RootIdentity;
 }
 
+/**
+ * The whole compiler as one pure function of the policy text: load -> validate -> normalize ->
+ * check -> emit. Each stage returns its problems; the first stage with errors ends the run.
+ */
 export function compile(text: string, file: string, displayName = file, options: CompileOptions = {}): CompileResult {
   const loaded = load(text, file);
   if (!loaded.loaded) return { diagnostics: sortedDiagnostics(loaded.diagnostics) };

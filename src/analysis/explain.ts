@@ -89,8 +89,10 @@ export function assumedPrimary(family: Family, box: Box, primaries: IntervalSet,
   return subtract(primaries, set).length === 0 ? undefined : primaryText(family, set, limit);
 }
 
-/** "eth0's primary address is 192.0.2.7" (the interface as described; null: any). */
-/** One interface is named ("eth0's"); a list or "any except lo" is not ("any except lo's" read as nonsense). */
+/**
+ * "eth0's primary address is 192.0.2.7" (the interface as described; null: any). One interface is
+ * named ("eth0's"); a list or "any except lo" is not ("any except lo's" read as nonsense).
+ */
 export const primaryClause = (iface: string | null, addresses: string): string => `${iface === null || !/^[^\s,]+$/.test(iface) ? "the incoming interface's" : `${iface}'s`} primary address is ${addresses}`;
 
 /** One answer under what is assumed about the primary address of the packet's incoming interface. */

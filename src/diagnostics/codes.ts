@@ -1,7 +1,7 @@
 /**
  * The closed catalogue of diagnostic codes. Every code that any stage can report is listed here,
- * once, with its severity and a one-line description; README's diagnostics table is generated from
- * the same data by test/docs.test.ts so the two cannot drift.
+ * once, with its severity and a one-line description; docs/diagnostics.md is generated from the
+ * same data by `npm run gen`, so the two cannot drift.
  */
 export const CODES = {
   // load

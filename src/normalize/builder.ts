@@ -7,8 +7,7 @@ import { BUILTIN_CHAINS, DOCKER_CHAIN, TABLE_ORDER, defaultChain, hookChain } fr
  * The order of rules inside a built-in chain, as data. Sections add rules to a group; the chain
  * is the concatenation of its groups in this order, so no section can accidentally place a rule
  * ahead of the preamble or after the default-policy tail.
- */
-/**
+ *
  * `untracked` (the accept of a notrack service's replies, which no established accept covers)
  * comes after the users' blocks and every outbound rule: it matches by source port, which any
  * local program can bind, so a block or deny written for a user or a destination must meet such

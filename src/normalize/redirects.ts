@@ -14,6 +14,7 @@ import { resolveAction, verdictRules } from './verdict.js';
  * nat: the filter table accepts what was redirected (conntrack DNAT + original port) and, when the
  * target is hidden, denies connections that reached the target port without the redirect.
  */
+
 /**
  * A redirect's local-address must be this host's: REDIRECT only ever delivers here, and a router
  * redirecting connections meant for another host would answer them on its own port.

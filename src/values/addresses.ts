@@ -358,13 +358,13 @@ function hostText(family: Family, v: bigint): string {
 const HOST_TEXT: Readonly<Record<Family, Map<number, { readonly v: bigint; readonly text: string }>>> = { ipv4: new Map(), ipv6: new Map() };
 const MAX_HOST_TEXTS = 1 << 18;
 
+/** The number of bits of a positive value. */
+const bitLength = (v: bigint): number => v.toString(2).length;
+
 /**
  * The fewest CIDR blocks covering exactly [lo, hi] in an address space of `bits` bits, as
  * [first address, prefix length]; null when more than `max` would be needed.
  */
-/** The number of bits of a positive value. */
-const bitLength = (v: bigint): number => v.toString(2).length;
-
 export function alignedBlocks(lo: bigint, hi: bigint, bits: bigint, max = Infinity): [bigint, number][] | null {
   // One address, one block: most of what `show` says is lists of hosts, thousands per row.
   if (lo === hi) return max < 1 ? null : [[lo, Number(bits)]];

@@ -8,6 +8,7 @@ import type { Family } from '../model/ir.js';
  * loaded with `ip netns exec <ours>`, never into the root namespace, and every namespace made here
  * is deleted in a finally block.
  */
+
 /** Which iptables a load goes through: iptables-nft or iptables-legacy (both are tested; a host has one). */
 export type XtablesVariant = 'nft' | 'legacy';
 
