@@ -7,6 +7,7 @@ import { EXIT_OK, EXIT_POLICY, EXIT_USAGE, type IO } from './io.js';
 import type { Options } from './options.js';
 import { failed, report, unreadable } from './output.js';
 import { readPolicy, includesOf } from './read-policy.js';
+import { pathKey } from '../model/path.js';
 
 /**
  * `ipfence test POLICY...` (or `--inventory HOSTS`: every host's): the policies' intent tests on
@@ -52,11 +53,11 @@ export async function testCommand(paths: readonly string[], o: Options, io: IO):
 
 /** One policy's tests, pass or fail, under `title` (its file, or an inventory's host). */
 function listTests(title: string, result: CompileResult, lines: string[], count: { passed: number; failed: number }): void {
-  const failing = new Set(result.diagnostics.filter((d) => d.code === 'test-failed').map((d) => d.path?.join('/')));
+  const failing = new Set(result.diagnostics.filter((d) => d.code === 'test-failed').map((d) => (d.path === undefined ? undefined : pathKey(d.path))));
   const tests = result.ir?.tests ?? [];
   if (tests.length > 0) lines.push(visible(title));
   for (const t of tests) {
-    const bad = failing.has(t.origin.path.join('/'));
+    const bad = failing.has(pathKey(t.origin.path));
     if (bad) count.failed++;
     else count.passed++;
     const { file, line, col } = t.origin.loc;

@@ -9,3 +9,6 @@ export function describe(path: Path): string {
   for (const seg of path) s += typeof seg === 'number' ? `[${seg}]` : s === '' ? seg : `.${seg}`;
   return `'${s}'`;
 }
+
+/** A path as a key of a map or set ('inbound/2'): the one way paths are compared. */
+export const pathKey = (path: Path): string => path.join('/');

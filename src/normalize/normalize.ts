@@ -16,6 +16,7 @@ import { rawSection } from './raw.js';
 import { EarliestMeeting } from '../analysis/order-sweep.js';
 import { testsSection } from './tests.js';
 import { usersSection } from './users.js';
+import { pathKey } from '../model/path.js';
 
 /**
  * The file that reads each key of a policy. A new section fails to compile until it is listed
@@ -55,7 +56,7 @@ function commentsFit(ctx: Context, ir: IR): void {
           if (label.length * 3 <= COMMENT_MAX_BYTES) continue;
           const bytes = Buffer.byteLength(label, 'utf8');
           if (bytes <= COMMENT_MAX_BYTES) continue;
-          const key = r.origin.path.join('/');
+          const key = pathKey(r.origin.path);
           if (reported.has(key)) continue;
           reported.add(key);
           const name = ctx.valueAt([...r.origin.path, 'name']);

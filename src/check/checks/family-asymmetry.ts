@@ -1,6 +1,6 @@
 import { diag, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { Chain, Family, IR, Origin, Rule, Ruleset, Target } from '../../model/ir.js';
-import type { Path } from '../../model/path.js';
+import { pathKey, type Path } from '../../model/path.js';
 import type { Check } from './api.js';
 import { eachRuleTargeting, rulesTargeting } from './rule-sites.js';
 
@@ -78,7 +78,7 @@ export function oneFamilyBlocks(ir: IR): Diagnostic[] {
   for (const b of byPath.values()) if (b.families !== both) oneFamily = true;
   if (!oneFamily) return [];
   const seen = new Map<string, Block>();
-  for (const { origin, families } of byPath.values()) add(seen, origin.path.join('/'), origin, families);
+  for (const { origin, families } of byPath.values()) add(seen, pathKey(origin.path), origin, families);
   return [...seen.values()].filter((e) => e.families !== both).map(({ origin, families }) => {
     const only = families === BIT.ipv4 ? 'IPv4' : 'IPv6';
     const other = only === 'IPv4' ? 'IPv6' : 'IPv4';

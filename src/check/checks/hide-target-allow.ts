@@ -2,6 +2,7 @@ import { diag, formatLocation, type Diagnostic } from '../../diagnostics/diagnos
 import { modelsOf, untranslated } from '../../packet/path.js';
 import type { Check } from './api.js';
 import { dportsText } from './rule-sites.js';
+import { pathKey } from '../../model/path.js';
 
 const HIDE = ' (hide target)';
 
@@ -25,8 +26,8 @@ export const hideTargetAllow: Check = {
         for (const allow of allows) {
           // The connections it would accept that did not come through a redirect.
           const decisions = model.decide('filter', 'INPUT', untranslated(model.box(allow).box));
-          if (decisions.some((d) => d.rules.includes(allow)) || !decisions.some((d) => d.rules.some((r) => r.origin.path.join('/') === hide.origin.path.join('/')))) continue;
-          const key = `${allow.origin.path.join('/')} ${hide.origin.path.join('/')}`;
+          if (decisions.some((d) => d.rules.includes(allow)) || !decisions.some((d) => d.rules.some((r) => pathKey(r.origin.path) === pathKey(hide.origin.path)))) continue;
+          const key = `${pathKey(allow.origin.path)} ${pathKey(hide.origin.path)}`;
           if (found.has(key)) continue;
           const redirect = hide.origin.label.slice(0, -HIDE.length);
           const target = dportsText(hide).join(', ');

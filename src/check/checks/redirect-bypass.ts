@@ -5,6 +5,7 @@ import { modelsOf, redirected, untranslated, type RulesetModel } from '../../pac
 import { DIM, everything, type Box } from '../../packet/space.js';
 import type { Check } from './api.js';
 import { dportsText } from './rule-sites.js';
+import { pathKey } from '../../model/path.js';
 
 /**
  * The packet model's answer to "which inbound rule sees a redirected connection": nat moves it
@@ -57,7 +58,7 @@ function meetsPortRule(model: RulesetModel, box: Box): boolean {
 
 /** One finding per rule and redirect, whichever families it holds in. */
 function report(found: Map<string, Diagnostic>, refuser: Rule, redirect: Rule, toPort: number): void {
-  const key = `${refuser.origin.path.join('/')} ${refuser.origin.label} ${redirect.origin.path.join('/')}`;
+  const key = `${pathKey(refuser.origin.path)} ${refuser.origin.label} ${pathKey(redirect.origin.path)}`;
   if (found.has(key)) return;
   const others = refuser.origin.label.endsWith(OTHERS);
   const label = others ? refuser.origin.label.slice(0, -OTHERS.length) : refuser.origin.label;

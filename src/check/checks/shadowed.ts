@@ -6,6 +6,7 @@ import { modelsOf } from '../../packet/path.js';
 import { coveredBy, type Box } from '../../packet/space.js';
 import { COVER_BUDGET } from '../../packet/index/chain-index.js';
 import { countText } from '../../diagnostics/count.js';
+import { pathKey } from '../../model/path.js';
 
 const verb: Record<string, string> = { accept: 'accepted', drop: 'dropped', reject: 'rejected', return: 'returned' };
 
@@ -71,7 +72,7 @@ export function undecidedDiagnostic(u: { readonly rule: Rule; readonly families:
   );
 }
 
-const originKey = (o: Origin): string => `${o.path.join('/')} ${o.label}`;
+const originKey = (o: Origin): string => `${pathKey(o.path)} ${o.label}`;
 
 /**
  * An accept the policy's own rules wrote: not the preamble's (replies, loopback, ICMPv6), which
