@@ -9,6 +9,7 @@ import { compose, withChain, type ExtraInclude, type IncludeSet, type RootIdenti
 import { normalize } from './normalize/normalize.js';
 import { validate } from './validate/validate.js';
 import { validRest } from './validate/prune.js';
+import type { Policy } from './model/policy.js';
 
 export interface CompileResult {
   /** Present only when there are no errors: nothing is ever written from a failed compile. */
@@ -48,7 +49,7 @@ export function compile(text: string, file: string, displayName = file, options:
   // A diagnostic in an included file names the includes that led there.
   const sorted = (ds: readonly Diagnostic[]): Diagnostic[] => sortedDiagnostics(composed ? ds.map((d) => withChain(d, source)) : ds);
   const valid = validate(value, source);
-  if (!valid.policy) return { diagnostics: sorted([...loaded.diagnostics, ...valid.diagnostics, ...errorsInTheRest(value, valid, source)]) };
+  if (!valid.policy) return { diagnostics: sorted([...loaded.diagnostics, ...valid.diagnostics, ...errorsInTheRest(value, valid, source, options.severity)]) };
   const norm = normalize(valid.policy, source);
   const soFar = [...loaded.diagnostics, ...norm.diagnostics];
   const { ir } = norm;
@@ -61,10 +62,33 @@ export function compile(text: string, file: string, displayName = file, options:
   return { ir, artifacts: emit(ir, { name: displayName, text, hash: options.sourceHash }, { hostDir: options.hostDir }), diagnostics: all };
 }
 
-/** The value errors in what is valid of an invalid policy (see validRest). */
-function errorsInTheRest(value: unknown, valid: ReturnType<typeof validate>, source: Loaded['source']): Diagnostic[] {
+/**
+ * The value errors in what is valid of an invalid policy (validRest), graded as the policy grades
+ * them (`checks:`, `suppress:`, --severity), each at its path as written. Normalize gets a policy
+ * the schema accepts, and nothing catches what fails there: that would be a bug.
+ */
+function errorsInTheRest(value: unknown, valid: ReturnType<typeof validate>, source: Loaded['source'], severity: CompileOptions['severity']): Diagnostic[] {
   const rest = validRest(value, valid, source);
-  return rest ? normalize(rest.policy, rest.source).diagnostics.filter((d) => VALUE_CODES.has(d.code)) : [];
+  if (rest === undefined) return [];
+  const found = normalize(rest.policy, rest.source).diagnostics.filter((d) => VALUE_CODES.has(d.code) && !(d.path !== undefined && rest.aboutPlaceholder(d.path)));
+  return applyConfig(found, rest.policy, rest.source, severity)
+    .filter((d) => d.code !== 'unused-suppression')
+    .map((d) => (d.path === undefined ? d : { ...d, path: rest.authorPath(d.path) }))
+    .filter((d) => !namesWhatWasPruned(d, value, rest.policy));
+}
+
+/**
+ * A name that is not declared only because pruning took out its declaration (`lan: ""` under
+ * `interfaces`, an address set with one bad entry): the schema's error at the declaration says it.
+ */
+function namesWhatWasPruned(d: Diagnostic, value: unknown, rest: Policy): boolean {
+  if ((d.code !== 'unknown-name' && d.code !== 'interface-unknown') || d.path === undefined) return false;
+  const written = (p: readonly (string | number)[]): unknown => p.reduce<unknown>((node, seg) => (node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[seg] : undefined), value);
+  const names = [written(d.path)].flat().filter((x): x is string => typeof x === 'string');
+  return (['addresses', 'interfaces', 'services'] as const).some((map) => {
+    const declared = written([map]);
+    return declared !== null && typeof declared === 'object' && names.some((n) => Object.hasOwn(declared, n) && !Object.hasOwn(rest[map] ?? {}, n));
+  });
 }
 
 function sortedDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {

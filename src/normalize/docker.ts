@@ -102,6 +102,7 @@ export function dockerSection(ctx: Context, b: RulesetBuilder): void {
   (d.published ?? []).forEach((p, i) => {
     const path: Path = ['docker', 'published', i];
     const o = origin(path, p.name);
+    if (p.name !== undefined && !ctx.ruleName(o.label, path, 'name')) return;
     const port = readPort(p.port);
     if (typeof port === 'string') return ctx.report('port-invalid', [...path, 'port'], port);
     const from = dockerAddrs(ctx, p.from, [...path, 'from']);
@@ -135,6 +136,7 @@ export function dockerSection(ctx: Context, b: RulesetBuilder): void {
   (d.egress ?? []).forEach((e, i) => {
     const path: Path = ['docker', 'egress', i];
     const o = origin(path, e.name);
+    if (e.name !== undefined && !ctx.ruleName(o.label, path, 'name')) return;
     const from = dockerAddrs(ctx, e.from, [...path, 'from']);
     const to = dockerAddrs(ctx, e.to, [...path, 'to']);
     const ports = ctx.ports(e.port, [...path, 'port']);

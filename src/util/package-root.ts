@@ -22,3 +22,7 @@ function readPackageFile(...parts: string[]): string {
 }
 
 export const VERSION: string = (JSON.parse(readPackageFile('package.json')) as { version: string }).version;
+
+/** The policy's JSON Schema (schema/ipfence.schema.json), read on first use. */
+let schema: unknown;
+export const policySchema = (): unknown => (schema ??= JSON.parse(readPackageFile('schema', 'ipfence.schema.json')));

@@ -13,6 +13,8 @@ export interface ValidateResult {
   readonly diagnostics: readonly Diagnostic[];
   /** Where the policy is invalid: the values (or unknown keys) to take out to check the rest (see validRest in prune.ts). */
   readonly invalid?: readonly Path[];
+  /** Required keys that are missing, each as its object's path and the key (also in `invalid`, as the object). */
+  readonly missing?: readonly Path[];
 }
 
 /** Checks the loaded value against schema/ipfence.schema.json and explains failures in plain words. */
@@ -32,8 +34,10 @@ export function validate(value: unknown, source: SourceMap): ValidateResult {
   const seen = new Set<string>();
   const diagnostics: Diagnostic[] = [];
   const invalid: Path[] = [];
+  const missing: Path[] = [];
   for (const e of check.errors ?? []) {
     const path = toPath(e.instancePath, value);
+    if (e.keyword === 'required') missing.push([...path, String(e.params.missingProperty)]);
     invalid.push(e.keyword === 'additionalProperties' ? [...path, String(e.params.additionalProperty)] : e.keyword === 'propertyNames' ? [...path, String(e.params.propertyName)] : path);
     const d = explain(e, value, source);
     if (!d) continue;
@@ -43,7 +47,7 @@ export function validate(value: unknown, source: SourceMap): ValidateResult {
       diagnostics.push(d);
     }
   }
-  return { diagnostics, invalid };
+  return { diagnostics, invalid, missing };
 }
 
 /**

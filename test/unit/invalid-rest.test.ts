@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/pipeline.js';
+import { PLACEHOLDER_KEYS } from '../../src/validate/prune.js';
 
 /**
  * An invalid policy's value errors come in the same run as its schema errors, at the place the
@@ -23,6 +25,36 @@ const cases: readonly { name: string; text: string; want: readonly string[] }[] 
     text: 'version: 1\noutbound:\n  - 5\n  - { port: 80, to: 300.0.0.1 }\ninbound:\n  - { port: 70000 }\n  - { bogus: 2 }\n  - { port: 23, from: 10.0.0.1/8 }\n',
     want: ['3:5 schema-type', '4:21 address-invalid', '6:13 schema-value', '7:7 schema-unknown-key', '8:23 cidr-host-bits'],
   },
+  // A no-context review's cases (each failed on the first version of the rounds of pruning):
+  {
+    // A required key taken out with its value gets a placeholder: its rule, or the whole
+    // policy for `version`, is still checked.
+    name: 'an invalid version leaves the rest checked',
+    text: 'version: 2\ninbound:\n  - { port: 22, from: 300.1.1.1 }\n',
+    want: ['1:10 schema-value', '3:23 address-invalid'],
+  },
+  {
+    name: "a test's invalid expect leaves its addresses checked",
+    text: 'version: 1\ntests:\n  - { from: 300.1.1.1, port: 22, expect: maybe }\n',
+    want: ['3:13 address-invalid', '3:42 schema-value'],
+  },
+  {
+    // The schema says an address set is a list of values: the bad entry takes the set, and the
+    // set's users are not told it is undeclared or of no family.
+    name: 'a mapping in a list of values is no rule',
+    text: 'version: 1\naddresses:\n  monitors: [{}]\ninbound:\n  - { proto: udp, port: 161, from: monitors }\n',
+    want: ['3:14 schema-type'],
+  },
+  {
+    name: 'a name whose declaration was pruned is not called undeclared',
+    text: 'version: 1\ninterfaces: { wan: eth0, lan: "" }\naddresses:\n  inside: ["", 10.0.0.0/8]\ninbound:\n  - { port: 22, interface: lan, from: inside }\n',
+    want: ['2:31 schema-value', '4:12 schema-value'],
+  },
+  {
+    name: "the policy's own grading applies to the rest",
+    text: 'version: 1\nchecks: { cidr-host-bits: off }\ninbound:\n  - { port: 22, from: 10.0.0.1/8 }\nlimits:\n  - { port: 22, rate: 5/fortnight }\n',
+    want: ['6:23 schema-value'],
+  },
 ];
 
 describe('the value errors in the rest of an invalid policy', () => {
@@ -32,4 +64,23 @@ describe('the value errors in the rest of an invalid policy', () => {
       expect(diagnostics.map((d) => `${d.line}:${d.col} ${d.code}`)).toEqual(c.want);
     });
   }
+  it('gives each diagnostic its path as written, not as pruned', () => {
+    const { diagnostics } = compile('version: 1\ninbound:\n  - 7\n  - { port: 22, from: 10.0.0.1/8 }\n', 'p.yaml');
+    expect(diagnostics.find((d) => d.code === 'cidr-host-bits')?.path).toEqual(['inbound', 1, 'from']);
+  });
+  it('has a placeholder for every key the schema requires', () => {
+    const required = new Set<string>();
+    const walk = (n: unknown): void => {
+      if (Array.isArray(n)) n.forEach(walk);
+      else if (n !== null && typeof n === 'object') {
+        for (const [k, v] of Object.entries(n)) {
+          if (k === 'required' && Array.isArray(v)) v.forEach((key) => required.add(String(key)));
+          else walk(v);
+        }
+      }
+    };
+    walk(JSON.parse(readFileSync('schema/ipfence.schema.json', 'utf8')));
+    expect([...required].filter((k) => !PLACEHOLDER_KEYS.includes(k))).toEqual([]);
+    expect(required.size).toBeGreaterThan(10);
+  });
 });
