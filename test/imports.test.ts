@@ -82,13 +82,18 @@ describe('the layers of src/', () => {
   });
 });
 
+/** A family's name compared, switched on or looked for, in any quotes. */
+const Q = `['"\`]`;
+const FAMILY_BRANCH = new RegExp(`[!=]==?\\s*${Q}ipv[46]${Q}|${Q}ipv[46]${Q}\\s*[!=]==?|includes\\(${Q}ipv[46]${Q}\\)|case ${Q}ipv[46]${Q}|${Q}ipv[46]${Q}\\s*\\?`);
+
 describe('the family record', () => {
   it('is the only place that tells IPv4 from IPv6: no code outside it compares or looks for a family by name', () => {
     const branches: string[] = [];
     for (const f of imports().keys()) {
-      if (f.endsWith(join('model', 'family.ts'))) continue;
+      // The schema's validator, generated, compares the schema's own enum values.
+      if (f.endsWith(join('model', 'family.ts')) || f.endsWith('.generated.ts')) continue;
       readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
-        if (/[!=]==?\s*'ipv[46]'|'ipv[46]'\s*[!=]==?|includes\('ipv[46]'\)|case 'ipv[46]'|'ipv[46]'\s*\?/.test(line)) branches.push(`${f}:${i + 1}: ${line.trim()}`);
+        if (FAMILY_BRANCH.test(line)) branches.push(`${f}:${i + 1}: ${line.trim()}`);
       });
     }
     expect(branches).toEqual([]);

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { SUPPRESSIBLE } from '../src/diagnostics/codes.js';
+import { compile } from '../src/pipeline.js';
 
 /**
  * src/model/policy.ts is the policy's type as the schema admits it, written by hand for readable
@@ -9,7 +11,7 @@ import { describe, expect, it } from 'vitest';
  * no fewer), each required key is required and each other optional, and each closed list of
  * strings (an enum) has the schema's values.
  */
-type Schema = { $ref?: string; type?: string | string[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema; enum?: unknown[]; oneOf?: Schema[]; anyOf?: Schema[] };
+type Schema = { $ref?: string; const?: unknown; type?: string | string[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema; enum?: unknown[]; oneOf?: Schema[]; anyOf?: Schema[] };
 
 const schema = JSON.parse(readFileSync('schema/ipfence.schema.json', 'utf8')) as Schema & { definitions: Record<string, Schema> };
 const resolve = (s: Schema): Schema => (s.$ref ? resolve(schema.definitions[s.$ref.replace('#/definitions/', '')]!) : s);
@@ -28,8 +30,31 @@ function differences(): string[] {
     const arr = members(t).find((m) => checker.isArrayLikeType(m));
     return arr && checker.getIndexTypeOfType(arr, ts.IndexKind.Number);
   };
+  /** The primitive kinds a schema admits and a type holds: string, number, boolean. */
+  const schemaKinds = (s: Schema): Set<string> => {
+    const out = new Set<string>();
+    for (const alt of alternatives(s)) {
+      for (const t of [alt.type ?? []].flat()) if (t === 'string' || t === 'boolean') out.add(t);
+      else if (t === 'integer' || t === 'number') out.add('number');
+      for (const v of [...(alt.enum ?? []), ...('const' in alt ? [alt.const] : [])]) out.add(typeof v);
+    }
+    return out;
+  };
+  const typeKinds = (t: ts.Type): Set<string> => {
+    const out = new Set<string>();
+    for (const m of members(t)) {
+      if (m.flags & (ts.TypeFlags.String | ts.TypeFlags.StringLiteral)) out.add('string');
+      else if (m.flags & (ts.TypeFlags.Number | ts.TypeFlags.NumberLiteral)) out.add('number');
+      else if (m.flags & (ts.TypeFlags.Boolean | ts.TypeFlags.BooleanLiteral)) out.add('boolean');
+    }
+    return out;
+  };
   const compare = (s: Schema, t: ts.Type, where: string, depth: number): void => {
     if (depth > 8) return;
+    const admitted = schemaKinds(s);
+    const held = typeKinds(t);
+    if (JSON.stringify([...admitted].sort()) !== JSON.stringify([...held].sort())) out.push(`${where}: the schema admits ${JSON.stringify([...admitted].sort())}, the type holds ${JSON.stringify([...held].sort())}`);
+    if (alternatives(s).some((alt) => alt.enum?.every((v) => typeof v === 'string')) && members(t).some((m) => m.flags & ts.TypeFlags.String)) out.push(`${where}: the schema lists its values, the type takes any string`);
     for (const alt of alternatives(s)) {
       if (alt.properties) {
         const obj = objectOf(t);
@@ -70,5 +95,20 @@ function differences(): string[] {
 describe('the policy type', () => {
   it("is the schema's, key for key, through every section", () => {
     expect(differences()).toEqual([]);
+  });
+});
+
+// What the docs call re-gradable is what the schema lets `checks:` and `suppress:` name: the two
+// lists once missed port-usually-udp, forward-any-address and analysis-limit (no-context review).
+describe("the schema's lists of re-gradable checks", () => {
+  it('are exactly the findings ipfence lets a policy re-grade or silence', () => {
+    const checks = (schema as unknown as { properties: { checks: { propertyNames: { enum: string[] } } } }).properties.checks.propertyNames.enum;
+    const suppress = (schema.definitions.suppress as unknown as { propertyNames: { enum: string[] } }).propertyNames.enum;
+    expect([...checks].sort()).toEqual([...SUPPRESSIBLE].sort());
+    expect([...suppress].sort()).toEqual([...SUPPRESSIBLE].sort());
+  });
+  it('let a policy turn one off and silence one at a rule', () => {
+    const r = compile('version: 1\nchecks: { port-usually-udp: off }\ninbound:\n  - { port: 53 }\noutbound:\n  - { port: 123, suppress: { port-usually-udp: "NTP over TCP here" } }\n', 'p.yaml');
+    expect(r.diagnostics).toEqual([]);
   });
 });

@@ -1,10 +1,13 @@
+import type { HelperName } from './helpers.js';
 /** The policy as the schema admits it (schema/ipfence.schema.json is the authority). */
 export type Action = 'allow' | 'deny' | 'drop' | 'reject';
 export type DenyAction = 'deny' | 'drop' | 'reject';
 export type ChainPolicy = 'accept' | 'drop' | 'reject';
 export type Addrs = string | readonly string[];
 export type Ports = number | string | readonly (number | string)[];
-export type Proto = string | readonly string[];
+/** A protocol by name; `all` (alone) is every protocol. */
+export type ProtoName = 'tcp' | 'udp' | 'sctp' | 'icmp';
+export type Proto = ProtoName | 'all' | readonly ProtoName[];
 export type FamilyChoice = 'ipv4' | 'ipv6' | 'both';
 export type LogSpec = boolean | { readonly prefix?: string; readonly rate?: string; readonly burst?: number; readonly nflog?: number };
 /** A named service (`ssh`) or a list of them, instead of `proto` and `port`. */
@@ -141,7 +144,7 @@ export interface NotrackRule {
 export interface HelperRule {
   readonly name?: string;
   readonly suppress?: Suppress;
-  readonly helper: string;
+  readonly helper: HelperName;
   readonly proto?: Proto;
   readonly port?: Ports;
   readonly direction?: 'in' | 'out' | 'both';
