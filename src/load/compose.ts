@@ -201,7 +201,9 @@ export function compose(root: Loaded, rootFile: string, includes: IncludeSet, va
   for (const [name, o] of owners.get('variables') ?? []) definitions.set(name, { value: o.value, at: o.source.at(['variables', name], 'key') });
   for (const [name, v] of variables) definitions.set(name, v);
   const value = substitute(merged, [], definitions, source, diagnostics, { bytes: 0, sizes: new Map(), over: false });
-  delete (value as Record<string, unknown>).variables;
+  // Used up; one that is not a mapping is left for the schema to refuse (`variables: 5`).
+  const used = (value as Record<string, unknown>).variables;
+  if (used !== null && typeof used === 'object' && !Array.isArray(used)) delete (value as Record<string, unknown>).variables;
   return { loaded: { value, source, text: root.text }, diagnostics: diagnostics.map((d) => withChain(d, source)), files };
 }
 

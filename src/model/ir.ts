@@ -51,8 +51,10 @@ export type Match =
   | { readonly kind: 'hashlimit'; readonly above: string; readonly burst: number; readonly perSource: boolean; readonly name: string }
   /**
    * A match the model does not know (`-m string`, `-m recent`, from a ruleset read off a host):
-   * kept as its module and arguments, written back as they were, and taken by the model as
-   * "may match", never as deciding. No policy compiles to one.
+   * kept as its module and arguments and written back with the same meaning. The model never
+   * takes its rule as deciding: the walk passes it by as it does a rate limit's, so an answer
+   * past it is the answer were it not to match; saying that the answer depends on it is the
+   * ruleset reader's part (issue 36). No policy compiles to one.
    */
   | { readonly kind: 'opaque'; readonly module: string; readonly args: readonly string[] };
 

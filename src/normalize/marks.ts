@@ -41,7 +41,10 @@ export function marksSection(ctx: Context, b: RulesetBuilder): RouteEntry[] {
     if ([ports, protos, src, dst, via, inIface, dev].includes(undefined)) return;
     const sel = selector(ctx, { protos: protos!, ports: ports!, icmpType: m['icmp-type'], src: src!, dst: dst!, inIface: inIface! }, m.family, path, 'from', 'to');
     if (!sel) return;
-    const stray = (m.routes ?? []).findIndex((r) => (ctx.addrs(r.to, [...path, 'routes'], 'to') ?? []).some((c) => !sel.families.includes(c.family)));
+    // Each route's addresses read once, at the route: its errors are said there, once.
+    const routeTo = (m.routes ?? []).map((r, k) => ctx.addrs(r.to, [...path, 'routes', k], 'to'));
+    if (routeTo.includes(undefined)) return;
+    const stray = routeTo.findIndex((cidrs) => (cidrs ?? []).some((c) => !sel.families.includes(c.family)));
     if (stray !== -1) return void ctx.report('family-mismatch', [...path, 'routes', stray, 'to'], 'this route is of a family the mark does not set (its addresses or `family` leave it out), so no marked packet would ever use it; remove it or widen the mark');
     const target = { kind: 'mark', mark: m.mark } as const;
     for (const f of sel.families) {

@@ -59,6 +59,12 @@ describe('include', () => {
 });
 
 describe('variables', () => {
+  it('refuses `variables` that is not a mapping, as the schema does any other section (it was dropped unread)', () => {
+    for (const [v, what] of [['5', '5'], ['[a]', 'a list']] as const) {
+      const r = compile(`version: 1\nvariables: ${v}\ninbound:\n  - { port: 22 }\n`, 'p.yaml');
+      expect(gcc(r.diagnostics)).toBe(`p.yaml:2:12: error: 'variables' must be a mapping, not ${what} [schema-type]\n`);
+    }
+  });
   it('a value that is one reference becomes the variable (a list); inside text, its text; the inventory wins over the policy', () => {
     const r = composed('version: 1\nvariables: { web: [192.0.2.1, 192.0.2.2], port: 8080 }\ninbound:\n  - { name: "web on ${port}", port: "${port}", to: "${web}" }\n', {}, { port: 8443 });
     expect(r.report).toBe('');

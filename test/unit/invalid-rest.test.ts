@@ -64,6 +64,11 @@ describe('the value errors in the rest of an invalid policy', () => {
       expect(diagnostics.map((d) => `${d.line}:${d.col} ${d.code}`)).toEqual(c.want);
     });
   }
+  it("says a route's bad address once, at the route", () => {
+    // Read once per family and once for the family check, at the routes list without its index.
+    const { diagnostics } = compile('version: 1\nmarks:\n  - name: m\n    mark: 1\n    table: 100\n    routes:\n      - { to: 300.8.8.8, dev: wg0 }\n', 'p.yaml');
+    expect(diagnostics.map((d) => `${d.line}:${d.col} ${d.code}`)).toEqual(['7:15 address-invalid']);
+  });
   it('gives each diagnostic its path as written, not as pruned', () => {
     const { diagnostics } = compile('version: 1\ninbound:\n  - 7\n  - { port: 22, from: 10.0.0.1/8 }\n', 'p.yaml');
     expect(diagnostics.find((d) => d.code === 'cidr-host-bits')?.path).toEqual(['inbound', 1, 'from']);

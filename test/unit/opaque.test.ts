@@ -8,8 +8,8 @@ import { irOf, tcp } from '../helpers/ir.js';
 
 /**
  * A match the model does not know (read from a host's ruleset: `-m string`, `-m recent`) is
- * representable: written back as it was read, and taken by the model as "may match", so a rule
- * holding one decides no packet for certain and hides none after it.
+ * representable: written back with its meaning, and never taken as deciding, so a rule holding
+ * one decides no packet and hides none after it (the walk passes it by, as a rate limit's).
  */
 const text: Match = { kind: 'opaque', module: 'string', args: ['--algo', 'bm', '--string', 'GET /admin x'] };
 
@@ -20,7 +20,7 @@ describe('an opaque match', () => {
     const line = renderLine(chain, chain.rules[0]!, 'ipv4');
     expect(tokenize(line)).toEqual(expect.arrayContaining(['-m', 'string', '--algo', 'bm', '--string', 'GET /admin x']));
   });
-  it('may match: the model does not take its rule as deciding', () => {
+  it('never decides: the walk passes its rule by', () => {
     const [model] = modelsOf(ir);
     expect(model!.box(ir.rulesets[0]!.tables[0]!.chains[0]!.rules[0]!).exact).toBe(false);
     const decided = model!.decide('filter', 'INPUT', everything('ipv4'));
