@@ -202,18 +202,82 @@ function blocksOf(set: IntervalSet, bits: bigint, max: number): [bigint, number]
   return out;
 }
 
-/** Interface names from their 16-byte values; an interval of every name with one prefix is `prefix+`. */
+/**
+ * Interface names from their 16-byte values; an interval of every name with one prefix is
+ * `prefix+`, and intervals that fill such a block but for a few names or prefixes are `prefix+
+ * (except ...)` (what `br-+` less `br-lan` leaves). An interval that is none of these is said by its
+ * two ends, which need not be names.
+ */
 function ifaceText(s: IntervalSet): string[] {
-  const bits = BigInt(8 * IFNAMSIZ);
-  return s.map(([lo, hi]) => {
-      if (lo === hi) return lo === 0n ? '(none)' : nameOf(lo, IFNAMSIZ);
-      for (let k = 0; k < IFNAMSIZ; k++) {
-        const span = 1n << BigInt(8 * (IFNAMSIZ - k));
-        if (lo % span === 0n && hi === lo + span - 1n) return `${nameOf(lo, k)}+`;
-      }
-      return `${nameOf(lo, IFNAMSIZ)} to ${nameOf(hi & ((1n << bits) - 1n), IFNAMSIZ)}`;
-  });
+  const out: string[] = [];
+  for (let i = 0; i < s.length; ) {
+    const [lo, hi] = s[i]!;
+    if (lo === hi) {
+      out.push(lo === 0n ? '(none)' : nameOf(lo, IFNAMSIZ));
+      i++;
+      continue;
+    }
+    const block = prefixBlock(lo, hi);
+    if (block !== undefined) {
+      out.push(`${nameOf(lo, block)}+`);
+      i++;
+      continue;
+    }
+    const within = exceptText(s, i);
+    if (within !== undefined) {
+      out.push(within.text);
+      i = within.next;
+      continue;
+    }
+    out.push(`${nameOf(lo, IFNAMSIZ)} to ${nameOf(hi, IFNAMSIZ)}`);
+    i++;
+  }
+  return out;
 }
+
+/** The prefix length (in bytes) whose block of names is exactly [lo, hi], if it is one. */
+function prefixBlock(lo: bigint, hi: bigint): number | undefined {
+  for (let k = 0; k < IFNAMSIZ; k++) {
+    const span = 1n << BigInt(8 * (IFNAMSIZ - k));
+    if (lo % span === 0n && hi === lo + span - 1n) return k;
+  }
+  return undefined;
+}
+
+/** At most this many names or prefixes left out of a block are said as its exceptions. */
+const MAX_EXCEPTED = 8;
+
+/**
+ * `prefix+ (except a, b)` for the intervals from `s[i]` on that lie in the smallest block of one
+ * prefix holding `s[i]`, when what they leave of it is a few names or prefixes.
+ */
+function exceptText(s: IntervalSet, i: number): { text: string; next: number } | undefined {
+  const [lo, hi] = s[i]!;
+  for (let k = IFNAMSIZ - 1; k >= 1; k--) {
+    const span = 1n << BigInt(8 * (IFNAMSIZ - k));
+    const base = lo - (lo % span);
+    if (hi > base + span - 1n) continue;
+    const end = base + span - 1n;
+    let next = i;
+    const gaps: string[] = [];
+    let at = base;
+    for (; next < s.length && s[next]![1] <= end; next++) {
+      const [a, b] = s[next]!;
+      if (a > at) gaps.push(gapText(at, a - 1n) ?? '');
+      at = b + 1n;
+    }
+    if (at <= end) gaps.push(gapText(at, end) ?? '');
+    if (gaps.length === 0 || gaps.length > MAX_EXCEPTED || gaps.includes('')) return undefined;
+    return { text: `${nameOf(base, k)}+ (except ${gaps.join(', ')})`, next };
+  }
+  return undefined;
+}
+
+const gapText = (a: bigint, b: bigint): string | undefined => {
+  if (a === b) return nameOf(a, IFNAMSIZ);
+  const k = prefixBlock(a, b);
+  return k === undefined ? undefined : `${nameOf(a, k)}+`;
+};
 
 /** An interface name from its value: its first `bytes` bytes, without the NUL padding. */
 export function nameOf(v: bigint, bytes: number): string {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { alignedBlocks, readAddress } from '../../src/values/addresses.js';
 import { describeBox, joinBoxes } from '../../src/analysis/describe.js';
 import { normalizeSet, subtract, type IntervalSet } from '../../src/values/intervals.js';
-import { DIM, everything, type Box, copyBox } from '../../src/packet/space.js';
+import { DIM, everything, ifaceSet, type Box, copyBox } from '../../src/packet/space.js';
 
 const FAMILIES = [
   { family: 'ipv4', bits: 32n },
@@ -101,5 +101,24 @@ describe('joining boxes', () => {
     const b = a.map(([lo, hi], i) => (i === 17 ? ([lo + (1n << 40n), hi + (1n << 40n)] as const) : ([lo, hi] as const)));
     const joined = joinBoxes([withSrc(a, 22n), withSrc(b, 80n), withSrc(a, 443n)], () => '');
     expect(joined.map((j) => j.box[DIM.dport])).toEqual([[[22n, 22n], [443n, 443n]], [[80n, 80n]]]);
+  });
+});
+
+// A prefix less a few names read as the bytes of two ends ("br- to br-lam\ufffd..."): a
+// no-context review's diff of a Docker host's egress rules.
+describe('interfaces said by name', () => {
+  const said = (set: IntervalSet): string | null => {
+    const box = copyBox(everything('ipv4'));
+    box[DIM.in] = set;
+    return describeBox('ipv4', box).in;
+  };
+  it('says a prefix less some names or prefixes as the prefix with its exceptions', () => {
+    expect(said(subtract(ifaceSet('br-+'), ifaceSet('br-lan')))).toBe('br-+ (except br-lan)');
+    expect(said(subtract(subtract(ifaceSet('br-+'), ifaceSet('br-lan')), ifaceSet('br-x+')))).toBe('br-+ (except br-lan, br-x+)');
+    expect(said(normalizeSet([...subtract(ifaceSet('br-+'), ifaceSet('br-lan')), ...ifaceSet('docker0')]))).toBe('br-+ (except br-lan), docker0');
+  });
+  it('says names, prefixes and their mixtures as before', () => {
+    expect(said(normalizeSet([...ifaceSet('eth0'), ...ifaceSet('wg+')]))).toBe('eth0, wg+');
+    expect(said(subtract(everything('ipv4')[DIM.in], ifaceSet('lo')))).toBe('any except lo');
   });
 });
