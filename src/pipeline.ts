@@ -85,11 +85,13 @@ function namesWhatWasPruned(d: Diagnostic, value: unknown, rest: Policy): boolea
   if ((d.code !== 'unknown-name' && d.code !== 'interface-unknown') || d.path === undefined) return false;
   const written = (p: readonly (string | number)[]): unknown => p.reduce<unknown>((node, seg) => (node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[seg] : undefined), value);
   const names = [written(d.path)].flat().filter((x): x is string => typeof x === 'string');
-  return (['addresses', 'interfaces', 'services'] as const).some((map) => {
-    const declared = written([map]);
-    return declared !== null && typeof declared === 'object' && names.some((n) => Object.hasOwn(declared, n) && !Object.hasOwn(rest[map] ?? {}, n));
-  });
+  // The map such a name is declared in: an interface's keys name interfaces, others address sets.
+  const key = [...d.path].reverse().find((seg) => typeof seg === 'string');
+  const map = d.code === 'interface-unknown' || (typeof key === 'string' && INTERFACE_KEYS.has(key)) ? 'interfaces' : 'addresses';
+  const declared = written([map]);
+  return declared !== null && typeof declared === 'object' && names.some((n) => Object.hasOwn(declared, n) && !Object.hasOwn(rest[map] ?? {}, n));
 }
+const INTERFACE_KEYS: ReadonlySet<string> = new Set(['interface', 'in', 'out', 'dev', 'bridges']);
 
 function sortedDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {
   return [...ds].sort(compareDiagnostics);

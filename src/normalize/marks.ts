@@ -1,9 +1,8 @@
 import { familyRecord } from '../model/family.js';
 import { rule, type Family, type Origin, type RouteEntry } from '../model/ir.js';
-import type { MarkRule } from '../model/policy.js';
 import type { Path } from '../model/path.js';
 import type { RulesetBuilder } from './builder.js';
-import { ofFamily } from '../values/addresses.js';
+import { ofFamily, type Cidr } from '../values/addresses.js';
 import type { Context } from './context.js';
 import { expand, selector } from './selector.js';
 
@@ -41,10 +40,12 @@ export function marksSection(ctx: Context, b: RulesetBuilder): RouteEntry[] {
     if ([ports, protos, src, dst, via, inIface, dev].includes(undefined)) return;
     const sel = selector(ctx, { protos: protos!, ports: ports!, icmpType: m['icmp-type'], src: src!, dst: dst!, inIface: inIface! }, m.family, path, 'from', 'to');
     if (!sel) return;
-    // Each route's addresses read once, at the route: its errors are said there, once.
-    const routeTo = (m.routes ?? []).map((r, k) => ctx.addrs(r.to, [...path, 'routes', k], 'to'));
-    if (routeTo.includes(undefined)) return;
-    const stray = routeTo.findIndex((cidrs) => (cidrs ?? []).some((c) => !sel.families.includes(c.family)));
+    // Each route read once, at the route, for every family: its errors are said there, once.
+    const read = (m.routes ?? []).map((r, k): RouteRead => {
+      const at: Path = [...path, 'routes', k];
+      return { to: ctx.addrs(r.to, at, 'to'), via: ctx.addrs(r.via, at, 'via'), dev: ctx.iface(r.dev, at, false, 'dev'), path: at };
+    });
+    const stray = read.findIndex((r) => (r.to ?? []).some((c) => !sel.families.includes(c.family)));
     if (stray !== -1) return void ctx.report('family-mismatch', [...path, 'routes', stray, 'to'], 'this route is of a family the mark does not set (its addresses or `family` leave it out), so no marked packet would ever use it; remove it or widen the mark');
     const target = { kind: 'mark', mark: m.mark } as const;
     for (const f of sel.families) {
@@ -71,20 +72,26 @@ export function marksSection(ctx: Context, b: RulesetBuilder): RouteEntry[] {
         if (!first) defaults.set(key, { route, path: [...path, 'table'] });
       }
       routes.push({ kind: 'route', family: f, mark: m.mark, table: m.table, ...(gateway !== undefined ? { via: gateway } : {}), ...(dev ? { dev } : {}), origin });
-      (m.routes ?? []).forEach((r, k) => moreRoutes(ctx, routes, defaults, m.mark, m.table!, f, r, [...path, 'routes', k], origin));
+      for (const r of read) moreRoutes(ctx, routes, defaults, m.mark, m.table!, f, r, origin);
     }
   });
   return routes;
+}
+
+/** A route of a mark as read from the policy (undefined: refused, said at the route). */
+interface RouteRead {
+  readonly to: readonly Cidr[] | null | undefined;
+  readonly via: readonly Cidr[] | null | undefined;
+  readonly dev: string | null | undefined;
+  readonly path: Path;
 }
 
 /**
  * A table's routes beside its default route (the VPN's own network, the LAN kept local). `ip
  * route` prints a host route without its length, and apply.sh compares what it prints.
  */
-function moreRoutes(ctx: Context, routes: RouteEntry[], seen: Map<string, { readonly route: string; readonly path: Path }>, mark: number, table: number, f: Family, r: NonNullable<MarkRule['routes']>[number], path: Path, origin: Origin): void {
-  const to = ctx.addrs(r.to, path, 'to');
-  const via = ctx.addrs(r.via, path, 'via');
-  const dev = ctx.iface(r.dev, path, false, 'dev');
+function moreRoutes(ctx: Context, routes: RouteEntry[], seen: Map<string, { readonly route: string; readonly path: Path }>, mark: number, table: number, f: Family, r: RouteRead, origin: Origin): void {
+  const { to, via, dev, path } = r;
   if (to === undefined || via === undefined || dev === undefined || to === null) return;
   const gateways = ofFamily(via, f) ?? [];
   const bits = familyRecord(f).bits;

@@ -67,12 +67,16 @@ const PLACEHOLDERS: Readonly<Record<string, (rule: Record<string, unknown>) => u
 const addressOf = (rule: Record<string, unknown>): string => familyRecord(FAMILY_NAMES.find((f) => f === rule.family) ?? FAMILY_NAMES[0]!).loopback;
 export const PLACEHOLDER_KEYS: readonly string[] = Object.keys(PLACEHOLDERS);
 
-/** A diagnostic at a placeholder, or at the object that holds one (its family, say), is not the author's. */
+/** The keys whose findings a placeholder takes part in: a port's protocol (`port-needs-proto` at `proto`). */
+const TOUCHES: Readonly<Record<string, readonly string[]>> = { port: ['proto'], 'to-port': ['proto'] };
+
+/** A diagnostic at a placeholder, at a key it takes part in, or at the object that holds one (its family, say), is not the author's. */
 function aboutPlaceholder(policy: Policy, filled: WeakMap<object, string[]>, path: Path): boolean {
   let node: unknown = policy;
   for (let i = 0; i <= path.length; i++) {
     const keys = node !== null && typeof node === 'object' ? filled.get(node) : undefined;
-    if (keys !== undefined && (i === path.length || keys.includes(String(path[i])))) return true;
+    const touched = keys?.flatMap((k) => [k, ...(TOUCHES[k] ?? [])]);
+    if (touched !== undefined && (i === path.length || touched.includes(String(path[i])))) return true;
     if (i < path.length) node = node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[path[i]!] : undefined;
   }
   return false;
@@ -89,7 +93,7 @@ const MAX_ROUNDS = 4;
  * policy itself is invalid.
  */
 function prune(value: unknown, invalid: readonly Path[], missing: readonly Path[], filled: WeakMap<object, string[]>): { value: unknown; kept: WeakMap<object, readonly number[]> } | undefined {
-  const copy = structuredClone(value) as Record<string, unknown>;
+  const copy = cloneKeeping(value, filled) as Record<string, unknown>;
   const holed = new Set<unknown[]>();
   const objectAt = (path: Path): unknown => path.reduce<unknown>((node, seg) => (node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[seg] : undefined), copy);
   // Placeholders first: the object they complete is then no longer taken out for lacking them.
@@ -127,6 +131,19 @@ function prune(value: unknown, invalid: readonly Path[], missing: readonly Path[
     kept.set(list, indexes);
   }
   return { value: copy, kept };
+}
+
+/**
+ * A deep copy of a value read from YAML (mappings, lists, scalars) that carries the placeholder
+ * marks over: the next round's objects are new, and a mark left on the old one would let its
+ * placeholder's findings through.
+ */
+function cloneKeeping(value: unknown, filled: WeakMap<object, string[]>): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  const copy: unknown = Array.isArray(value) ? value.map((x) => cloneKeeping(x, filled)) : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cloneKeeping(v, filled)]));
+  const marks = filled.get(value);
+  if (marks !== undefined) filled.set(copy as object, marks);
+  return copy;
 }
 
 type SchemaNode = { $ref?: string; type?: string | string[]; properties?: Record<string, SchemaNode>; items?: SchemaNode; oneOf?: SchemaNode[]; anyOf?: SchemaNode[]; additionalProperties?: SchemaNode | boolean };

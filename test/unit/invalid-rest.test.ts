@@ -55,6 +55,23 @@ const cases: readonly { name: string; text: string; want: readonly string[] }[] 
     text: 'version: 1\nchecks: { cidr-host-bits: off }\ninbound:\n  - { port: 22, from: 10.0.0.1/8 }\nlimits:\n  - { port: 22, rate: 5/fortnight }\n',
     want: ['6:23 schema-value'],
   },
+  // A second no-context review's cases (each failed on the code before):
+  {
+    // Two rounds of pruning: the placeholder's mark must survive the second round's copy.
+    name: "a placeholder's findings stay out however many rounds pruning takes",
+    text: 'version: 1\nsnat:\n  - { out: eth0, from: "2001:db8::/32" }\nlimits:\n  - { port: 22, rate: 5/fortnight }\n',
+    want: ['3:5 schema-missing-key', '5:23 schema-value'],
+  },
+  {
+    name: "a placeholder port says nothing of the rule's protocol",
+    text: 'version: 1\nforwards:\n  - { to: 10.0.0.5, proto: icmp, interface: eth0 }\n',
+    want: ['3:5 schema-missing-key'],
+  },
+  {
+    name: 'a name pruned from one map is still undeclared in the other',
+    text: 'version: 1\ninterfaces: { wan: eth0, lan: "" }\ninbound:\n  - { port: 22, from: lan }\n',
+    want: ['2:31 schema-value', '4:23 unknown-name'],
+  },
 ];
 
 describe('the value errors in the rest of an invalid policy', () => {
@@ -68,6 +85,10 @@ describe('the value errors in the rest of an invalid policy', () => {
     // Read once per family and once for the family check, at the routes list without its index.
     const { diagnostics } = compile('version: 1\nmarks:\n  - name: m\n    mark: 1\n    table: 100\n    routes:\n      - { to: 300.8.8.8, dev: wg0 }\n', 'p.yaml');
     expect(diagnostics.map((d) => `${d.line}:${d.col} ${d.code}`)).toEqual(['7:15 address-invalid']);
+  });
+  it("says every route's errors, each once, when one route's address is bad", () => {
+    const { diagnostics } = compile('version: 1\nmarks:\n  - name: m\n    mark: 1\n    table: 100\n    dev: wg0\n    routes:\n      - { to: 300.1.1.1, dev: wg0 }\n      - { to: 10.1.0.0/16, via: 300.2.2.2 }\n      - { to: 10.0.0.1/8 }\n', 'p.yaml');
+    expect(diagnostics.map((d) => `${d.line}:${d.col} ${d.code}`)).toEqual(['8:15 address-invalid', '9:33 address-invalid', '10:15 cidr-host-bits']);
   });
   it('gives each diagnostic its path as written, not as pruned', () => {
     const { diagnostics } = compile('version: 1\ninbound:\n  - 7\n  - { port: 22, from: 10.0.0.1/8 }\n', 'p.yaml');
