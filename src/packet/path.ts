@@ -141,13 +141,15 @@ export class RulesetModel {
   decide(table: TableName, hook: Hook, query: Box, trace?: Trace, keep?: Keep): Decision[] {
     const t = this.ruleset.tables.find((x) => x.name === table);
     const builtin = t?.chains.find((c) => c.name === hook);
-    if (t === undefined || builtin === undefined) return [{ box: query, verdict: 'accept', rules: NONE, chain: hook }];
-    if (table !== 'nat') return this.walkHook(t, builtin, [query], trace, keep);
+    // A coexisting policy that sets no policy for a hook declares no built-in chain there, but
+    // its chains hooked into it (IPFENCE-DOCKER into FORWARD) still meet every packet.
+    if (t === undefined || (builtin === undefined && chainGraph(t).entries(hook).length === 0)) return [{ box: query, verdict: 'accept', rules: NONE, chain: hook }];
+    if (table !== 'nat') return this.walkHook(t, hook, builtin, [query], trace, keep);
     // Packets of established connections pass nat untouched (conntrack applies what it recorded).
     const later: Decision[] = subtractBox(query, newPackets(this.family)).map((box) => ({ box, verdict: 'accept', rules: NONE, chain: hook }));
     if (later.length > 0) trace?.({ kind: 'not-new', chain: hook });
     const fresh = intersectBox(query, newPackets(this.family));
-    return fresh === null ? later : [...later, ...this.walkHook(t, builtin, [fresh], trace, keep)];
+    return fresh === null ? later : [...later, ...this.walkHook(t, hook, builtin, [fresh], trace, keep)];
   }
 
   /**
@@ -187,16 +189,17 @@ export class RulesetModel {
   }
 
   /** A built-in chain with the chains hooked into it from outside the file (coexist), then its policy. */
-  private walkHook(table: Table, builtin: Chain, parts: Box[], trace: Trace | undefined, keep: Keep | undefined): Decision[] {
+  private walkHook(table: Table, hook: Hook, builtin: Chain | undefined, parts: Box[], trace: Trace | undefined, keep: Keep | undefined): Decision[] {
     const decided: Decision[] = [];
-    for (const c of chainGraph(table).entries(builtin.name)) {
+    for (const c of chainGraph(table).entries(hook)) {
       parts = this.walk(table.name, c.name, parts, decided, 0, trace, keep);
       if (parts.length === 0) return decided;
     }
-    const verdict = builtin.policy === 'DROP' ? 'drop' : 'accept';
-    trace?.({ kind: 'policy', chain: builtin.name, verdict });
+    // Without a built-in chain of its own, the policy is the host's, taken to be ACCEPT as above.
+    const verdict = builtin?.policy === 'DROP' ? 'drop' : 'accept';
+    if (builtin !== undefined) trace?.({ kind: 'policy', chain: hook, verdict });
     if (keep && !keep(undefined, verdict)) return decided;
-    for (const box of parts) decided.push({ box, verdict, rules: NONE, chain: builtin.name });
+    for (const box of parts) decided.push({ box, verdict, rules: NONE, chain: hook });
     return decided;
   }
 
