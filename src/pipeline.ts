@@ -10,6 +10,7 @@ import { normalize } from './normalize/normalize.js';
 import { validate } from './validate/validate.js';
 import { validRest } from './validate/prune.js';
 import type { Policy } from './model/policy.js';
+import { valueAt } from './model/path.js';
 
 export interface CompileResult {
   /** Present only when there are no errors: nothing is ever written from a failed compile. */
@@ -83,7 +84,7 @@ function errorsInTheRest(value: unknown, valid: ReturnType<typeof validate>, sou
  */
 function namesWhatWasPruned(d: Diagnostic, value: unknown, rest: Policy): boolean {
   if ((d.code !== 'unknown-name' && d.code !== 'interface-unknown') || d.path === undefined) return false;
-  const written = (p: readonly (string | number)[]): unknown => p.reduce<unknown>((node, seg) => (node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[seg] : undefined), value);
+  const written = (p: readonly (string | number)[]): unknown => valueAt(value, p);
   const names = [written(d.path)].flat().filter((x): x is string => typeof x === 'string');
   // The map such a name is declared in: an interface's keys name interfaces, others address sets.
   const key = [...d.path].reverse().find((seg) => typeof seg === 'string');

@@ -12,3 +12,10 @@ export function describe(path: Path): string {
 
 /** A path as a key of a map or set ('inbound/2'): the one way paths are compared. */
 export const pathKey = (path: Path): string => path.join('/');
+
+/** The value at `path` in a value read from YAML (mappings and lists), or undefined. */
+export function valueAt(root: unknown, path: Path): unknown {
+  let node = root;
+  for (const seg of path) node = node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[seg] : undefined;
+  return node;
+}

@@ -2,7 +2,7 @@ import type { Code } from '../diagnostics/codes.js';
 import { diag, type Diagnostic, type Location, type Related } from '../diagnostics/diagnostic.js';
 import { lazyOrigin, type Origin, type PortRange, type Proto } from '../model/ir.js';
 import type { SourceMap } from '../load/source-map.js';
-import { describe, type Path, type PathSegment } from '../model/path.js';
+import { describe, valueAt, type Path, type PathSegment } from '../model/path.js';
 import type { Addrs, Policy, Ports, ServiceRef } from '../model/policy.js';
 import type { Cidr } from '../values/addresses.js';
 import { AddressBook } from './address-book.js';
@@ -47,9 +47,7 @@ export class Context implements Reporter {
 
   /** The policy's value at `path`, or undefined. */
   valueAt(path: Path): unknown {
-    let node: unknown = this.policy;
-    for (const seg of path) node = node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[seg] : undefined;
-    return node;
+    return valueAt(this.policy, path);
   }
 
   loc(path: Path, which: 'value' | 'key' = 'value'): Location {

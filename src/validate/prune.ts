@@ -1,7 +1,7 @@
 import type { Location } from '../diagnostics/diagnostic.js';
 import { SourceMap, type Path } from '../load/source-map.js';
 import { FAMILY_NAMES, familyRecord } from '../model/family.js';
-import { pathKey } from '../model/path.js';
+import { pathKey, valueAt } from '../model/path.js';
 import type { Policy } from '../model/policy.js';
 import { policySchema } from '../util/package-root.js';
 import { validate, type ValidateResult } from './validate.js';
@@ -95,12 +95,11 @@ const MAX_ROUNDS = 4;
 function prune(value: unknown, invalid: readonly Path[], missing: readonly Path[], filled: WeakMap<object, string[]>): { value: unknown; kept: WeakMap<object, readonly number[]> } | undefined {
   const copy = cloneKeeping(value, filled) as Record<string, unknown>;
   const holed = new Set<unknown[]>();
-  const objectAt = (path: Path): unknown => path.reduce<unknown>((node, seg) => (node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[seg] : undefined), copy);
   // Placeholders first: the object they complete is then no longer taken out for lacking them.
   const completed = new Set<string>();
   for (const path of missing) {
     const key = String(path[path.length - 1]);
-    const place = objectAt(path.slice(0, -1));
+    const place = valueAt(copy, path.slice(0, -1));
     const make = PLACEHOLDERS[key];
     if (make === undefined || place === null || typeof place !== 'object' || Array.isArray(place)) continue;
     (place as Record<string, unknown>)[key] = make(place as Record<string, unknown>);
@@ -111,8 +110,7 @@ function prune(value: unknown, invalid: readonly Path[], missing: readonly Path[
     if (completed.has(pathKey(path))) continue;
     let k = path.length - 1;
     for (; k >= 0; k--) {
-      let parent: unknown = copy;
-      for (const seg of path.slice(0, k)) parent = parent !== null && typeof parent === 'object' ? (parent as Record<string | number, unknown>)[seg] : undefined;
+      const parent = valueAt(copy, path.slice(0, k));
       if (parent === null || typeof parent !== 'object') break;
       if (Array.isArray(parent) && !listOfMappings(path.slice(0, k))) continue;
       // A hole for now, so that the later paths' indexes still hold; closed below.
